@@ -1,0 +1,179 @@
+// libc calls that Node's standard library does not offer, bound with koffi.
+// The engine uses these instead of shelling out to mount(8), mknod(1) or setfattr(1): each call is
+// one syscall, and an error names the call, its argument and the errno, so the timeline can show it.
+import koffi from 'koffi';
+import { constants as osConstants } from 'node:os';
+
+const libc = koffi.load('libc.so.6');
+
+// errno is thread-local in libc; koffi gives us __errno_location to read it right after a call.
+const errnoLocation = libc.func('int *__errno_location(void)');
+const strerror = libc.func('const char *strerror(int errnum)');
+
+function lastErrno(): number {
+  return koffi.decode(errnoLocation(), 'int') as number;
+}
+
+const errnoNames: Record<number, string> = Object.fromEntries(
+  Object.entries(osConstants.errno).map(([name, num]) => [num, name]),
+);
+
+/** An error from a libc call, carrying the call, its target and the errno name (EPERM, EBUSY...). */
+export class SyscallError extends Error {
+  constructor(
+    readonly call: string,
+    readonly target: string,
+    readonly errno: number,
+  ) {
+    super(`${call} ${target}: ${strerror(errno)} (${errnoNames[errno] ?? errno})`);
+    this.name = 'SyscallError';
+  }
+  get code(): string {
+    return errnoNames[this.errno] ?? String(this.errno);
+  }
+}
+
+function check(ret: number | bigint, call: string, target: string): number {
+  if (Number(ret) < 0) throw new SyscallError(call, target, lastErrno());
+  return Number(ret);
+}
+
+// ---- mount(2) / umount2(2) ----
+const _mount = libc.func('int mount(const char *source, const char *target, const char *fstype, unsigned long flags, const char *data)');
+const _umount2 = libc.func('int umount2(const char *target, int flags)');
+
+export const MS = {
+  RDONLY: 1,
+  NOSUID: 2,
+  NODEV: 4,
+  NOEXEC: 8,
+  REMOUNT: 32,
+  BIND: 4096,
+  MOVE: 8192,
+  REC: 16384,
+  PRIVATE: 1 << 18,
+  SLAVE: 1 << 19,
+  STRICTATIME: 1 << 24,
+} as const;
+
+export const MNT_DETACH = 2;
+
+export function mount(source: string, target: string, fstype: string | null, flags: number, data: string | null): void {
+  check(_mount(source, target, fstype, flags, data), `mount(${fstype ?? 'bind'})`, target);
+}
+
+export function umount2(target: string, flags = 0): void {
+  check(_umount2(target, flags), 'umount2', target);
+}
+
+// ---- mknod(2): whiteouts are character devices 0:0 ----
+const _mknod = libc.func('int mknod(const char *path, uint32_t mode, uint64_t dev)');
+export const S_IFCHR = 0o020000;
+export const S_IFBLK = 0o060000;
+
+export function makedev(major: number, minor: number): bigint {
+  const ma = BigInt(major);
+  const mi = BigInt(minor);
+  return ((ma & 0xfffn) << 8n) | ((ma & ~0xfffn) << 32n) | (mi & 0xffn) | ((mi & ~0xffn) << 12n);
+}
+
+export function mknod(path: string, mode: number, major = 0, minor = 0): void {
+  check(_mknod(path, mode, makedev(major, minor)), 'mknod', path);
+}
+
+// ---- extended attributes (trusted.overlay.opaque, security.capability ...) ----
+const _lsetxattr = libc.func('int lsetxattr(const char *path, const char *name, const void *value, size_t size, int flags)');
+const _lgetxattr = libc.func('intptr_t lgetxattr(const char *path, const char *name, _Out_ uint8_t *value, size_t size)');
+const _llistxattr = libc.func('intptr_t llistxattr(const char *path, _Out_ uint8_t *list, size_t size)');
+const ENODATA = 61;
+
+export function lsetxattr(path: string, name: string, value: Buffer): void {
+  check(_lsetxattr(path, name, value, value.length, 0), `lsetxattr(${name})`, path);
+}
+
+/** The attribute's value, or null when the file does not have it. */
+export function lgetxattr(path: string, name: string): Buffer | null {
+  const buf = Buffer.alloc(65536);
+  const n = Number(_lgetxattr(path, name, buf, buf.length));
+  if (n < 0) {
+    const e = lastErrno();
+    if (e === ENODATA || e === osConstants.errno.ENOTSUP) return null;
+    throw new SyscallError(`lgetxattr(${name})`, path, e);
+  }
+  return buf.subarray(0, n);
+}
+
+export function llistxattr(path: string): string[] {
+  const buf = Buffer.alloc(65536);
+  const n = Number(_llistxattr(path, buf, buf.length));
+  if (n < 0) {
+    const e = lastErrno();
+    if (e === osConstants.errno.ENOTSUP) return [];
+    throw new SyscallError('llistxattr', path, e);
+  }
+  return buf.subarray(0, n).toString('latin1').split('\0').filter(Boolean);
+}
+
+// ---- statfs(2): which filesystem is at a path (cgroup2 vs tmpfs at /sys/fs/cgroup) ----
+const _statfs = libc.func('int statfs(const char *path, _Out_ uint8_t *buf)');
+export const FS_MAGIC = {
+  CGROUP2: 0x63677270,
+  CGROUP1: 0x27e0eb,
+  TMPFS: 0x01021994,
+  OVERLAYFS: 0x794c7630,
+  PROC: 0x9fa0,
+} as const;
+
+/** f_type of the filesystem holding path. */
+export function statfsType(path: string): number {
+  const buf = Buffer.alloc(120); // struct statfs is 120 bytes on x86_64/aarch64; f_type is first
+  check(_statfs(path, buf), 'statfs', path);
+  return Number(buf.readBigInt64LE(0));
+}
+
+// ---- pidfds: signal a process without racing against pid reuse ----
+const _syscall3 = libc.func('long syscall(long number, int a, int b, int c)');
+const _syscall4 = libc.func('long syscall(long number, int a, int b, void *c, unsigned int d)');
+const SYS = process.arch === 'arm64'
+  ? { pidfd_open: 434, pidfd_send_signal: 424 }
+  : { pidfd_open: 434, pidfd_send_signal: 424 };
+
+export function pidfdOpen(pid: number): number {
+  return check(_syscall3(SYS.pidfd_open, pid, 0, 0), 'pidfd_open', String(pid));
+}
+
+export function pidfdSendSignal(pidfd: number, signal: number): void {
+  check(_syscall4(SYS.pidfd_send_signal, pidfd, signal, null, 0), 'pidfd_send_signal', `fd ${pidfd}`);
+}
+
+const _close = libc.func('int close(int fd)');
+export function closeFd(fd: number): void {
+  _close(fd);
+}
+
+/**
+ * Send a signal to pid only if it is still the process that started at startTime
+ * (field 22 of /proc/PID/stat). Opening the pidfd first and checking afterwards closes the
+ * window in which the pid could be reused. Returns false when the process is gone.
+ */
+export function signalProcess(pid: number, signal: number, startTime: string, readStartTime: (pid: number) => string | null): boolean {
+  let fd: number;
+  try {
+    fd = pidfdOpen(pid);
+  } catch (e) {
+    if (e instanceof SyscallError && e.code === 'ESRCH') return false;
+    throw e;
+  }
+  try {
+    if (readStartTime(pid) !== startTime) return false;
+    try {
+      pidfdSendSignal(fd, signal);
+    } catch (e) {
+      if (e instanceof SyscallError && e.code === 'ESRCH') return false;
+      throw e;
+    }
+    return true;
+  } finally {
+    closeFd(fd);
+  }
+}

@@ -1,0 +1,75 @@
+// One interface over cgroup v1 and v2. The engine talks to a CgroupDriver and never to the files;
+// the files are the point of the lesson, so every write is reported back as a CgroupWrite.
+import type { ResourceLimits } from '../types.js';
+
+export type CgroupLayout = 'v1' | 'hybrid' | 'v2';
+
+/** One file write the driver made: the creation timeline and the "limit changed" events show these. */
+export interface CgroupWrite {
+  file: string;
+  wrote: string;
+  ms: number;
+}
+
+export interface CgroupStats {
+  /** ms since epoch when read */
+  time: number;
+  memory: {
+    current: number;
+    /** null = unlimited */
+    limit: number | null;
+    swapLimit: number | null;
+    peak: number | null;
+    /** the memory.stat breakdown in bytes: anon, file, kernel, sock, shmem ... (v1 names mapped: rss -> anon, cache -> file) */
+    stat: Record<string, number>;
+    /** OOM events: how many times the limit was hit, how many processes the OOM killer killed */
+    events: { max: number; oom: number; oomKill: number };
+  };
+  cpu: {
+    /** total CPU time in nanoseconds */
+    usageNs: number;
+    userNs: number;
+    systemNs: number;
+    nrPeriods: number;
+    nrThrottled: number;
+    throttledNs: number;
+    /** quota as a fraction of CPUs, null = none */
+    cpus: number | null;
+    /** the weight in v2 units (1..10000) and shares in v1 units */
+    weight: number;
+    shares: number;
+  };
+  pids: { current: number; limit: number | null; /** forks refused by pids.max (v2 pids.events max; v1 pids.events max) */ refused: number };
+  io: { readBytes: number; writeBytes: number; readOps: number; writeOps: number };
+  frozen: boolean;
+}
+
+export interface CgroupDriver {
+  readonly layout: CgroupLayout;
+  /** "cgroupfs", as docker info reports the cgroup driver */
+  readonly name: string;
+  /** 1 or 2, as docker info reports CgroupVersion */
+  readonly version: 1 | 2;
+
+  /** Make the container's cgroup (glassbox/<id>) and write its limits. Throws InvalidArgument for a limit out of range, after removing what it made. */
+  create(id: string, limits: ResourceLimits): Promise<CgroupWrite[]>;
+  /** The cgroup.procs files a process must be written into to join the container's cgroup (one per v1 hierarchy). */
+  procsFiles(id: string): string[];
+  /** Hierarchy name -> directory, for inspect and the diagrams. */
+  paths(id: string): Record<string, string>;
+  /** Change limits of an existing cgroup (live). Only the given fields change. */
+  update(id: string, limits: Partial<ResourceLimits>): Promise<CgroupWrite[]>;
+  stats(id: string): Promise<CgroupStats>;
+  /** pids currently in the cgroup (all hierarchies merged) */
+  pids(id: string): Promise<number[]>;
+  freeze(id: string): Promise<void>;
+  thaw(id: string): Promise<void>;
+  /** SIGKILL every process in the cgroup (freeze first so none can fork away), wait until empty. */
+  killAll(id: string): Promise<void>;
+  /** Remove the cgroup directories (after killAll). Missing directories are not an error. */
+  remove(id: string): Promise<void>;
+  /** ids of every glassbox/<id> cgroup that exists, for the sweep at start */
+  list(): Promise<string[]>;
+  /** Make sure the counters for OOM can be read: returns true when the kernel killed a process of this cgroup for OOM. */
+  oomKilled(id: string): Promise<boolean>;
+}

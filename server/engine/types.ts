@@ -1,0 +1,203 @@
+// The engine's public vocabulary. The Docker API, the REST API and the socket.io channels speak
+// only these types; nothing here knows about HTTP, cgroup files or syscalls.
+
+export const NAMESPACES = ['pid', 'mnt', 'net', 'uts', 'ipc', 'user', 'cgroup', 'time'] as const;
+export type Namespace = (typeof NAMESPACES)[number];
+
+/** One line each, for the form's switches and the diagrams' legends. */
+export const NAMESPACE_ISOLATES: Record<Namespace, string> = {
+  pid: 'process IDs: the container sees its own PID 1 and none of the host processes',
+  mnt: 'the mount table: its own root filesystem, /proc and /dev',
+  net: 'network devices, addresses, routes, ports and firewall rules',
+  uts: 'hostname and NIS domain name',
+  ipc: 'System V IPC objects and POSIX message queues',
+  user: 'user and group IDs: root inside maps to an unprivileged uid outside',
+  cgroup: 'the view of the cgroup tree: /proc/self/cgroup shows the container cgroup as /',
+  time: 'CLOCK_MONOTONIC and CLOCK_BOOTTIME offsets (uptime can differ from the host)',
+};
+
+export type RestartPolicy = { name: 'no' | 'on-failure' | 'always' | 'unless-stopped'; maximumRetryCount?: number };
+
+export interface IdMapping {
+  containerId: number;
+  hostId: number;
+  size: number;
+}
+
+export interface ResourceLimits {
+  /** bytes; null = no limit */
+  memory: number | null;
+  /** memory + swap in bytes (Docker's --memory-swap); -1 = unlimited swap; null = same as Docker default (2x memory) */
+  memorySwap: number | null;
+  /** fraction of CPUs (Docker's --cpus); null = no quota */
+  cpus: number | null;
+  /** period in microseconds for the quota; default 100000 */
+  cpuPeriod?: number;
+  /** Docker's --cpu-shares (2..262144); null = default (1024 / weight 100) */
+  cpuShares: number | null;
+  /** pids.max; null = no limit */
+  pids: number | null;
+  /** per-device throttles: "MAJ:MIN" -> bytes or ops per second */
+  io: IoThrottle[];
+}
+
+export interface IoThrottle {
+  major: number;
+  minor: number;
+  readBps?: number;
+  writeBps?: number;
+  readIops?: number;
+  writeIops?: number;
+}
+
+/** What a user asks for. Validated with zod in containers/validate.ts before anything is made. */
+export interface ContainerConfig {
+  name?: string;
+  image: string;
+  /** overrides the image's Entrypoint */
+  entrypoint?: string[];
+  /** overrides the image's Cmd */
+  cmd?: string[];
+  env?: string[];
+  workingDir?: string;
+  /** "uid[:gid]" or a name in the image's /etc/passwd */
+  user?: string;
+  hostname?: string;
+  tty?: boolean;
+  /** keep stdin open for attach (docker -i) */
+  openStdin?: boolean;
+  /** which namespaces to create; the rest are shared with the host */
+  namespaces?: Partial<Record<Namespace, boolean>>;
+  /** join another container's namespace instead of a new one: { net: "container:<id>" } or "host" */
+  shareNamespaces?: Partial<Record<Namespace, string>>;
+  uidMap?: IdMapping[];
+  gidMap?: IdMapping[];
+  timeOffsets?: { monotonic: number; boottime: number };
+  limits?: Partial<ResourceLimits>;
+  readOnlyRoot?: boolean;
+  privileged?: boolean;
+  capAdd?: string[];
+  capDrop?: string[];
+  noNewPrivileges?: boolean;
+  /** "default" (Docker's profile) | "unconfined" */
+  seccomp?: 'default' | 'unconfined';
+  /** tiny init as PID 1 (reaps zombies, forwards signals) */
+  init?: boolean;
+  /** pivot_root (default) or chroot, for the lesson on why chroot is weaker */
+  rootMode?: 'pivot' | 'chroot';
+  restartPolicy?: RestartPolicy;
+  labels?: Record<string, string>;
+  /** network mode: none | host | bridge | <network name> | container:<id> */
+  network?: string;
+  /** -p HOST:CONTAINER[/proto] */
+  ports?: { hostIp?: string; hostPort: number; containerPort: number; protocol: 'tcp' | 'udp' }[];
+  /** extra mounts (bind or tmpfs), Docker's -v / --tmpfs */
+  mounts?: { type: 'bind' | 'tmpfs'; source?: string; target: string; readOnly?: boolean }[];
+  autoRemove?: boolean;
+  runtime?: 'builtin' | 'runc' | 'crun';
+}
+
+export type ContainerStatus = 'created' | 'running' | 'paused' | 'restarting' | 'exited' | 'removing' | 'dead';
+
+export interface ContainerState {
+  status: ContainerStatus;
+  pid: number;
+  /** field 22 of /proc/PID/stat: with pid it identifies the process across a server restart */
+  pidStartTime: string | null;
+  monitorPid: number;
+  monitorStartTime: string | null;
+  exitCode: number;
+  /** the signal that ended init, if any */
+  signal: string | null;
+  oomKilled: boolean;
+  error: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  restartCount: number;
+}
+
+export interface TimelineStep {
+  /** short machine name: "mount-overlay", "cgroup-create", "clone", "uid_map", "pivot_root" ... */
+  step: string;
+  /** who did it: the engine (Node) or the helper's monitor/child side */
+  by: 'engine' | 'monitor' | 'child';
+  /** milliseconds since the timeline began */
+  at: number;
+  /** duration of the step in milliseconds */
+  ms: number;
+  /** the syscall made, as a learner would write it */
+  call?: string;
+  /** the file written and what was written to it */
+  file?: string;
+  wrote?: string;
+  detail?: string;
+}
+
+export interface ContainerRecord {
+  id: string;
+  name: string;
+  created: string;
+  config: ContainerConfig;
+  /** the resolved image: reference and config digest */
+  image: { ref: string; id: string };
+  /** the argv that init runs (entrypoint + cmd resolved against the image) */
+  path: string;
+  args: string[];
+  /** effective limits after defaults */
+  limits: ResourceLimits;
+  state: ContainerState;
+  /** the last start's timeline */
+  timeline: TimelineStep[];
+  /** paths on the host, for inspect and the diagrams */
+  paths: {
+    bundle: string;
+    rootfs: string;
+    upper: string;
+    work: string;
+    lowers: string[];
+    log: string;
+    cgroups: Record<string, string>;
+  };
+  network: { mode: string; ipAddress?: string; gateway?: string; macAddress?: string; networkId?: string };
+}
+
+export type EngineEvent =
+  | { type: 'container'; action: 'create' | 'start' | 'die' | 'oom' | 'stop' | 'kill' | 'pause' | 'unpause' | 'destroy' | 'restart' | 'update' | 'rename' | 'exec_create' | 'exec_start' | 'exec_die'; id: string; name: string; image: string; time: number; attributes?: Record<string, string> }
+  | { type: 'image'; action: 'pull' | 'tag' | 'untag' | 'delete' | 'import' | 'load' | 'commit'; id: string; ref?: string; time: number }
+  | { type: 'network'; action: 'create' | 'connect' | 'disconnect' | 'destroy'; id: string; name: string; container?: string; time: number };
+
+/** A change in the container layer, from the upper dir (docker diff's A/C/D plus detail). */
+export interface LayerChange {
+  path: string;
+  kind: 'added' | 'modified' | 'deleted' | 'opaque';
+  /** for added/modified files: size in the upper dir (a copy-up copies the whole file) */
+  size?: number;
+  isDir?: boolean;
+  /** for modified: size of the file in the lower layer it hides */
+  lowerSize?: number;
+}
+
+/** Bad input: the message is meant for the user as is. Nothing was created. */
+export class InvalidArgument extends Error {
+  readonly status = 400;
+  constructor(message: string) {
+    super(message);
+    this.name = 'InvalidArgument';
+  }
+}
+
+export class NotFound extends Error {
+  readonly status = 404;
+  constructor(message: string) {
+    super(message);
+    this.name = 'NotFound';
+  }
+}
+
+export class Conflict extends Error {
+  readonly status = 409;
+  constructor(message: string) {
+    super(message);
+    this.name = 'Conflict';
+  }
+}
