@@ -1,0 +1,174 @@
+// The engine's typed API: what the Docker API adapter, the REST API and the socket.io channels may
+// call. The Engine class (engine.ts) implements it. Nothing here mentions HTTP.
+import type { CgroupStats, CgroupWrite } from './cgroups/types.js';
+import type { ContainerConfig, ContainerRecord, EngineEvent, LayerChange, ResourceLimits, TimelineStep } from './types.js';
+
+export interface ImageSummary {
+  /** "sha256:<hex>" of the image config */
+  id: string;
+  repoTags: string[];
+  /** ISO-8601 */
+  created: string;
+  /** bytes of all layers */
+  size: number;
+  layers: number;
+}
+
+export interface ImageDetail extends ImageSummary {
+  /** the OCI image config (config.Env, config.Cmd ..., rootfs.diff_ids, history) */
+  config: Record<string, unknown>;
+  manifestDigest: string;
+  /** bottom first */
+  layerDetails: { diffId: string; dir: string; size: number; createdBy: string }[];
+  history: { created: string; createdBy: string; emptyLayer: boolean; size: number; id: string }[];
+}
+
+/** A process started with setns into a running container (docker exec, browser terminals). */
+export interface ExecProcess {
+  readonly execId: string;
+  readonly containerId: string;
+  /** host pid of the helper (the process in the container is its child) */
+  readonly pid: number;
+  readonly tty: boolean;
+  /** stdout (and, for a tty, everything). Buffers arrive in order. */
+  onData(cb: (data: Buffer) => void): void;
+  /** stderr, only when tty is false */
+  onStderr(cb: (data: Buffer) => void): void;
+  onExit(cb: (exitCode: number, signal: string | null) => void): void;
+  write(data: string | Buffer): void;
+  /** close stdin (EOF) — only meaningful without a tty */
+  end(): void;
+  resize(cols: number, rows: number): void;
+  /** flow control (xterm.js watermarks): stop/resume reading the process's output */
+  pause(): void;
+  resume(): void;
+  kill(signal?: NodeJS.Signals): void;
+}
+
+export interface ExecOptions {
+  cmd: string[];
+  tty?: boolean;
+  env?: string[];
+  user?: string;
+  workingDir?: string;
+  privileged?: boolean;
+  cols?: number;
+  rows?: number;
+}
+
+/** A connection to a container's monitor: its init's stdio (docker attach, docker run -it). */
+export interface AttachSession {
+  onStdout(cb: (data: Buffer) => void): void;
+  /** never called for a tty container: all output is stdout */
+  onStderr(cb: (data: Buffer) => void): void;
+  /** init exited: its exit code */
+  onExit(cb: (code: number) => void): void;
+  /** the connection closed (after onExit, or when detached) */
+  onClose(cb: () => void): void;
+  write(data: string | Buffer): void;
+  closeStdin(): void;
+  resize(rows: number, cols: number): void;
+  detach(): void;
+}
+
+export interface LogEntry {
+  stream: 'stdout' | 'stderr';
+  /** RFC 3339 with nanoseconds */
+  time: string;
+  /** raw text, including its newline */
+  log: string;
+}
+
+export interface LogOptions {
+  follow?: boolean;
+  /** number of last lines, or undefined for all */
+  tail?: number;
+  /** unix seconds */
+  since?: number;
+  until?: number;
+  stdout?: boolean;
+  stderr?: boolean;
+  signal?: AbortSignal;
+}
+
+export interface TopResult {
+  titles: string[];
+  processes: string[][];
+}
+
+export interface EngineInfo {
+  id: string;
+  kernelVersion: string;
+  operatingSystem: string;
+  architecture: string;
+  cpus: number;
+  memTotal: number;
+  cgroupLayout: 'v1' | 'hybrid' | 'v2';
+  cgroupVersion: 1 | 2;
+  cgroupDriver: string;
+  storageDriver: 'overlay2';
+  root: string;
+  runRoot: string;
+  containers: number;
+  containersRunning: number;
+  containersPaused: number;
+  containersStopped: number;
+  images: number;
+  runtimes: string[];
+  defaultRuntime: string;
+  helperVersion: string;
+  swapLimitSupport: boolean;
+}
+
+export interface WaitResult {
+  exitCode: number;
+  oomKilled: boolean;
+  error?: string;
+}
+
+export interface EngineApi {
+  info(): EngineInfo;
+
+  // ---- containers ----
+  create(config: ContainerConfig): Promise<ContainerRecord>;
+  start(idOrName: string): Promise<ContainerRecord>;
+  /** create + start */
+  run(config: ContainerConfig): Promise<ContainerRecord>;
+  /** SIGTERM (or the given signal), then SIGKILL after timeoutSeconds (default 10) */
+  stop(idOrName: string, opts?: { timeoutSeconds?: number; signal?: string }): Promise<void>;
+  kill(idOrName: string, signal?: string): Promise<void>;
+  restart(idOrName: string, opts?: { timeoutSeconds?: number }): Promise<void>;
+  pause(idOrName: string): Promise<void>;
+  unpause(idOrName: string): Promise<void>;
+  remove(idOrName: string, opts?: { force?: boolean }): Promise<void>;
+  rename(idOrName: string, newName: string): Promise<void>;
+  /** resolves when the container is not running (condition 'not-running', default), exits next ('next-exit') or is removed ('removed') */
+  wait(idOrName: string, condition?: 'not-running' | 'next-exit' | 'removed'): Promise<WaitResult>;
+  /** throws NotFound. Accepts full id, unique id prefix, or name. */
+  get(idOrName: string): ContainerRecord;
+  list(opts?: { all?: boolean }): ContainerRecord[];
+  /** live limit change; returns the cgroup files written */
+  update(idOrName: string, limits: Partial<ResourceLimits> & { restartPolicy?: ContainerConfig['restartPolicy'] }): Promise<CgroupWrite[]>;
+  stats(idOrName: string): Promise<CgroupStats>;
+  top(idOrName: string, psArgs?: string): Promise<TopResult>;
+  changes(idOrName: string): Promise<LayerChange[]>;
+  logs(idOrName: string, opts?: LogOptions): AsyncIterable<LogEntry>;
+  /** the OCI runtime config.json of the container's bundle */
+  ociConfig(idOrName: string): Record<string, unknown>;
+  timeline(idOrName: string): TimelineStep[];
+  /**
+   * Attach to init's stdio. Before start it waits, and is connected at the create/start barrier,
+   * so no output is lost (docker run -it attaches before it starts).
+   */
+  attach(idOrName: string): Promise<AttachSession>;
+  exec(idOrName: string, opts: ExecOptions): Promise<ExecProcess>;
+
+  // ---- images ----
+  listImages(): ImageSummary[];
+  inspectImage(ref: string): ImageDetail;
+  tagImage(source: string, target: string): void;
+  removeImage(ref: string, opts?: { force?: boolean }): { untagged: string[]; deleted: string[] };
+
+  // ---- events ----
+  onEvent(cb: (e: EngineEvent) => void): () => void;
+}

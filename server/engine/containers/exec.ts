@@ -1,0 +1,106 @@
+// Exec sessions: `gb-helper exec SPEC` run under a pty (node-pty) for terminals and `docker exec
+// -t`, or with pipes otherwise. The helper setns()s into the container and runs the command as
+// its child; killing the helper's process group ends the session with nothing left behind.
+import { spawn as spawnChild } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { constants as osConstants } from 'node:os';
+import pty from 'node-pty';
+import type { ExecProcess } from '../api.js';
+
+export interface ExecLaunch {
+  execId: string;
+  containerId: string;
+  helper: string;
+  specPath: string;
+  /** files to remove when the session ends (its seccomp filter copy) */
+  extraFiles?: string[];
+  tty: boolean;
+  cols?: number;
+  rows?: number;
+  onExit?: (code: number) => void;
+}
+
+const signalName = (n: number | undefined | null): string | null =>
+  n ? (Object.entries(osConstants.signals).find(([, v]) => v === n)?.[0] ?? String(n)) : null;
+
+export function launchExec(l: ExecLaunch): ExecProcess {
+  const dataCbs: ((d: Buffer) => void)[] = [];
+  const errCbs: ((d: Buffer) => void)[] = [];
+  const exitCbs: ((code: number, signal: string | null) => void)[] = [];
+  let exitInfo: { code: number; signal: string | null } | null = null;
+  const finish = (code: number, signal: string | null) => {
+    if (exitInfo) return;
+    exitInfo = { code, signal };
+    rmSync(l.specPath, { force: true });
+    for (const f of l.extraFiles ?? []) rmSync(f, { force: true });
+    l.onExit?.(code);
+    for (const cb of exitCbs) cb(code, signal);
+  };
+
+  if (l.tty) {
+    const term = pty.spawn(l.helper, ['exec', l.specPath], {
+      name: 'xterm-256color',
+      cols: l.cols ?? 80,
+      rows: l.rows ?? 24,
+      cwd: '/',
+      env: {},
+      encoding: null,
+    });
+    term.onData((d) => {
+      const buf = typeof d === 'string' ? Buffer.from(d) : Buffer.from(d as unknown as Uint8Array);
+      for (const cb of dataCbs) cb(buf);
+    });
+    term.onExit(({ exitCode, signal }) => finish(signal ? 128 + signal : exitCode, signalName(signal)));
+    return {
+      execId: l.execId,
+      containerId: l.containerId,
+      pid: term.pid,
+      tty: true,
+      onData: (cb) => dataCbs.push(cb),
+      onStderr: () => {},
+      onExit: (cb) => (exitInfo ? cb(exitInfo.code, exitInfo.signal) : exitCbs.push(cb)),
+      write: (d) => term.write(typeof d === 'string' ? d : d.toString('utf8')),
+      end: () => {},
+      resize: (cols, rows) => {
+        if (!exitInfo) term.resize(Math.max(1, Math.floor(cols)), Math.max(1, Math.floor(rows)));
+      },
+      pause: () => term.pause(),
+      resume: () => term.resume(),
+      kill: (signal = 'SIGHUP') => {
+        if (!exitInfo) {
+          try {
+            process.kill(term.pid, signal);
+          } catch {
+            /* already gone */
+          }
+        }
+      },
+    };
+  }
+
+  const child = spawnChild(l.helper, ['exec', l.specPath], { stdio: ['pipe', 'pipe', 'pipe'], env: {} });
+  child.stdout!.on('data', (d: Buffer) => dataCbs.forEach((cb) => cb(d)));
+  child.stderr!.on('data', (d: Buffer) => errCbs.forEach((cb) => cb(d)));
+  child.stdin!.on('error', () => {});
+  child.on('exit', (code, signal) => finish(code ?? 128 + (signal ? osConstants.signals[signal] : 0), signal));
+  child.on('error', () => finish(126, null));
+  return {
+    execId: l.execId,
+    containerId: l.containerId,
+    pid: child.pid ?? -1,
+    tty: false,
+    onData: (cb) => dataCbs.push(cb),
+    onStderr: (cb) => errCbs.push(cb),
+    onExit: (cb) => (exitInfo ? cb(exitInfo.code, exitInfo.signal) : exitCbs.push(cb)),
+    write: (d) => {
+      if (!child.stdin!.destroyed) child.stdin!.write(d);
+    },
+    end: () => child.stdin!.end(),
+    resize: () => {},
+    pause: () => child.stdout!.pause(),
+    resume: () => child.stdout!.resume(),
+    kill: (signal = 'SIGTERM') => {
+      if (!exitInfo) child.kill(signal);
+    },
+  };
+}

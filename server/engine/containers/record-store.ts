@@ -1,0 +1,61 @@
+// Container records on disk: one record.json per container, written atomically, so that a server
+// killed at any instant restarts with a consistent view.
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { readJson, writeJsonAtomic } from '../util/fsx.js';
+import { Conflict, NotFound, type ContainerRecord } from '../types.js';
+
+export class RecordStore {
+  private readonly byId = new Map<string, ContainerRecord>();
+
+  constructor(readonly dir: string) {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+  }
+
+  containerDir(id: string): string {
+    return join(this.dir, id);
+  }
+
+  load(): ContainerRecord[] {
+    for (const id of readdirSync(this.dir)) {
+      if (!/^[0-9a-f]{64}$/.test(id)) continue;
+      const rec = readJson<ContainerRecord>(join(this.dir, id, 'record.json'));
+      if (rec) this.byId.set(id, rec);
+      else rmSync(join(this.dir, id), { recursive: true, force: true }); // creation died half-way
+    }
+    return [...this.byId.values()];
+  }
+
+  save(rec: ContainerRecord): void {
+    this.byId.set(rec.id, rec);
+    writeJsonAtomic(join(this.dir, rec.id, 'record.json'), rec);
+  }
+
+  delete(id: string): void {
+    this.byId.delete(id);
+    rmSync(join(this.dir, id), { recursive: true, force: true });
+  }
+
+  all(): ContainerRecord[] {
+    return [...this.byId.values()];
+  }
+
+  nameTaken(name: string): boolean {
+    for (const r of this.byId.values()) if (r.name === name) return true;
+    return false;
+  }
+
+  /** Full id, name, or a unique id prefix — as the docker CLI accepts. */
+  find(idOrName: string): ContainerRecord {
+    const key = idOrName.replace(/^\//, '');
+    const exact = this.byId.get(key);
+    if (exact) return exact;
+    for (const r of this.byId.values()) if (r.name === key) return r;
+    if (/^[0-9a-f]+$/.test(key) && key.length > 0) {
+      const matches = [...this.byId.values()].filter((r) => r.id.startsWith(key));
+      if (matches.length === 1) return matches[0];
+      if (matches.length > 1) throw new Conflict(`multiple containers found with provided prefix: ${key}`);
+    }
+    throw new NotFound(`No such container: ${idOrName}`);
+  }
+}

@@ -1,0 +1,75 @@
+// Resolving "-u name" or "-u uid:gid" against the container's own /etc/passwd and /etc/group,
+// as Docker does at start (the names are the image's, not the host's).
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { InvalidArgument } from '../types.js';
+
+interface PasswdEntry { name: string; uid: number; gid: number; home: string }
+
+function readPasswd(rootfs: string): PasswdEntry[] {
+  try {
+    return readFileSync(join(rootfs, 'etc/passwd'), 'utf8')
+      .split('\n')
+      .filter((l) => l && !l.startsWith('#'))
+      .map((l) => l.split(':'))
+      .filter((f) => f.length >= 7)
+      .map((f) => ({ name: f[0], uid: Number(f[2]), gid: Number(f[3]), home: f[5] }));
+  } catch {
+    return [];
+  }
+}
+
+function readGroups(rootfs: string): { name: string; gid: number; members: string[] }[] {
+  try {
+    return readFileSync(join(rootfs, 'etc/group'), 'utf8')
+      .split('\n')
+      .filter((l) => l && !l.startsWith('#'))
+      .map((l) => l.split(':'))
+      .filter((f) => f.length >= 4)
+      .map((f) => ({ name: f[0], gid: Number(f[2]), members: f[3] ? f[3].split(',') : [] }));
+  } catch {
+    return [];
+  }
+}
+
+export interface ResolvedUser { uid: number; gid: number; additionalGids: number[]; home: string }
+
+/** "" → root; "1000" ; "1000:1000" ; "learner" ; "learner:staff". */
+export function resolveUser(rootfs: string, spec: string | undefined): ResolvedUser {
+  const passwd = readPasswd(rootfs);
+  const groups = readGroups(rootfs);
+  const [userPart, groupPart] = (spec ?? '').split(':', 2);
+  let uid = 0;
+  let gid = 0;
+  let home = '/root';
+  let name: string | undefined;
+  if (userPart) {
+    if (/^\d+$/.test(userPart)) {
+      uid = Number(userPart);
+      const e = passwd.find((p) => p.uid === uid);
+      gid = e?.gid ?? 0;
+      home = e?.home ?? '/';
+      name = e?.name;
+    } else {
+      const e = passwd.find((p) => p.name === userPart);
+      if (!e) throw new InvalidArgument(`unable to find user ${userPart}: no matching entries in passwd file`);
+      uid = e.uid;
+      gid = e.gid;
+      home = e.home;
+      name = e.name;
+    }
+  } else {
+    name = passwd.find((p) => p.uid === 0)?.name ?? 'root';
+  }
+  if (groupPart) {
+    if (/^\d+$/.test(groupPart)) gid = Number(groupPart);
+    else {
+      const g = groups.find((x) => x.name === groupPart);
+      if (!g) throw new InvalidArgument(`unable to find group ${groupPart}: no matching entries in group file`);
+      gid = g.gid;
+    }
+  }
+  if (uid > 2 ** 31 - 1 || gid > 2 ** 31 - 1) throw new InvalidArgument(`uid/gid out of range: ${spec}`);
+  const additionalGids = name ? groups.filter((g) => g.members.includes(name!) && g.gid !== gid).map((g) => g.gid) : [];
+  return { uid, gid, additionalGids, home };
+}

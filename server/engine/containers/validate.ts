@@ -1,0 +1,191 @@
+// Validation of what a user asks for, before anything is made. Every message is meant to be read
+// by the user as is (the Docker API and the dashboard show it verbatim).
+import { cpus, totalmem } from 'node:os';
+import { z } from 'zod';
+import { InvalidArgument, NAMESPACES, type ContainerConfig, type Namespace } from '../types.js';
+
+const MiB = 1024 * 1024;
+/** Docker refuses memory limits under 6 MiB: the runtime itself needs that much to start. */
+export const MIN_MEMORY = 6 * MiB;
+
+// Docker's rule for container names: [a-zA-Z0-9][a-zA-Z0-9_.-]+ ; a leading '/' is tolerated.
+const NAME_RE = /^\/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
+// RFC 1123 host name label(s).
+const HOSTNAME_RE = /^(?=.{1,63}$)[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?)*$/;
+
+const noNul = (what: string) => z.string().refine((s) => !s.includes('\0'), `${what} must not contain a NUL byte`);
+
+const idMapping = z.object({
+  containerId: z.number().int().min(0).max(2 ** 32 - 2),
+  hostId: z.number().int().min(0).max(2 ** 32 - 2),
+  size: z.number().int().min(1).max(2 ** 32 - 1),
+});
+
+const limitsSchema = z
+  .object({
+    memory: z.number().int().nullable().optional(),
+    memorySwap: z.number().int().nullable().optional(),
+    cpus: z.number().nullable().optional(),
+    cpuPeriod: z.number().int().min(1000, 'cpu period must be between 1ms and 1s').max(1_000_000, 'cpu period must be between 1ms and 1s').optional(),
+    cpuShares: z.number().int().nullable().optional(),
+    pids: z.number().int().nullable().optional(),
+    io: z
+      .array(
+        z.object({
+          major: z.number().int().min(0),
+          minor: z.number().int().min(0),
+          readBps: z.number().int().min(0).optional(),
+          writeBps: z.number().int().min(0).optional(),
+          readIops: z.number().int().min(0).optional(),
+          writeIops: z.number().int().min(0).optional(),
+        }),
+      )
+      .optional(),
+  })
+  .strict();
+
+export const containerConfigSchema = z
+  .object({
+    name: z.string().optional(),
+    image: z.string().min(1, 'an image is required'),
+    entrypoint: z.array(noNul('entrypoint')).optional(),
+    cmd: z.array(noNul('command')).optional(),
+    env: z.array(noNul('environment variable')).optional(),
+    workingDir: noNul('working directory').optional(),
+    user: noNul('user').optional(),
+    hostname: z.string().optional(),
+    tty: z.boolean().optional(),
+    openStdin: z.boolean().optional(),
+    namespaces: z.record(z.string(), z.boolean()).optional(),
+    shareNamespaces: z.record(z.string(), z.string()).optional(),
+    uidMap: z.array(idMapping).max(340).optional(),
+    gidMap: z.array(idMapping).max(340).optional(),
+    timeOffsets: z.object({ monotonic: z.number().int(), boottime: z.number().int() }).optional(),
+    limits: limitsSchema.optional(),
+    readOnlyRoot: z.boolean().optional(),
+    privileged: z.boolean().optional(),
+    capAdd: z.array(z.string()).optional(),
+    capDrop: z.array(z.string()).optional(),
+    noNewPrivileges: z.boolean().optional(),
+    seccomp: z.enum(['default', 'unconfined']).optional(),
+    init: z.boolean().optional(),
+    rootMode: z.enum(['pivot', 'chroot']).optional(),
+    restartPolicy: z
+      .object({ name: z.enum(['no', 'on-failure', 'always', 'unless-stopped']), maximumRetryCount: z.number().int().min(0).optional() })
+      .optional(),
+    labels: z.record(z.string(), z.string()).optional(),
+    network: z.string().optional(),
+    ports: z
+      .array(
+        z.object({
+          hostIp: z.string().optional(),
+          hostPort: z.number().int().min(0).max(65535),
+          containerPort: z.number().int().min(1).max(65535),
+          protocol: z.enum(['tcp', 'udp']),
+        }),
+      )
+      .optional(),
+    mounts: z
+      .array(z.object({ type: z.enum(['bind', 'tmpfs']), source: z.string().optional(), target: z.string(), readOnly: z.boolean().optional() }))
+      .optional(),
+    autoRemove: z.boolean().optional(),
+    runtime: z.enum(['builtin', 'runc', 'crun']).optional(),
+  })
+  .strict();
+
+function formatZodError(err: z.ZodError): string {
+  return err.issues
+    .map((i) => {
+      const path = i.path.join('.');
+      if (i.code === 'unrecognized_keys') return `unknown option${i.keys.length > 1 ? 's' : ''}: ${i.keys.join(', ')}${path ? ` (in ${path})` : ''}`;
+      return path ? `${path}: ${i.message}` : i.message;
+    })
+    .join('; ');
+}
+
+export function validateName(name: string): string {
+  if (!NAME_RE.test(name)) {
+    throw new InvalidArgument(`Invalid container name (${name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
+  }
+  return name.replace(/^\//, '');
+}
+
+/** Throws InvalidArgument naming every problem; returns the config with names normalised. */
+export function validateConfig(input: unknown): ContainerConfig {
+  const parsed = containerConfigSchema.safeParse(input);
+  if (!parsed.success) throw new InvalidArgument(formatZodError(parsed.error));
+  const config = parsed.data as ContainerConfig;
+
+  if (config.name !== undefined) config.name = validateName(config.name);
+  if (config.hostname !== undefined && !HOSTNAME_RE.test(config.hostname)) {
+    throw new InvalidArgument(`invalid hostname format: ${config.hostname}`);
+  }
+  for (const key of Object.keys(config.namespaces ?? {})) {
+    if (!NAMESPACES.includes(key as Namespace)) {
+      throw new InvalidArgument(`unknown namespace "${key}": known namespaces are ${NAMESPACES.join(', ')}`);
+    }
+  }
+  for (const [key, value] of Object.entries(config.shareNamespaces ?? {})) {
+    if (!NAMESPACES.includes(key as Namespace)) {
+      throw new InvalidArgument(`unknown namespace "${key}": known namespaces are ${NAMESPACES.join(', ')}`);
+    }
+    if (value !== 'host' && !/^container:[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(value)) {
+      throw new InvalidArgument(`namespace ${key}: "${value}" is neither "host" nor "container:<name or id>"`);
+    }
+  }
+  for (const e of config.env ?? []) {
+    if (e.startsWith('=') || e.length === 0) throw new InvalidArgument(`invalid environment variable: "${e}"`);
+  }
+  if (config.workingDir !== undefined && config.workingDir !== '' && !config.workingDir.startsWith('/')) {
+    throw new InvalidArgument(`the working directory '${config.workingDir}' is invalid, it needs to be an absolute path`);
+  }
+  validateLimits(config.limits ?? {});
+  validateCombinations(config);
+  return config;
+}
+
+export function validateLimits(l: NonNullable<ContainerConfig['limits']>): void {
+  const hostCpus = cpus().length;
+  if (l.memory != null) {
+    if (l.memory < MIN_MEMORY) throw new InvalidArgument(`Minimum memory limit allowed is 6MB (asked for ${l.memory} bytes)`);
+    if (l.memory > Number.MAX_SAFE_INTEGER) throw new InvalidArgument('memory limit is too large');
+  }
+  if (l.memorySwap != null && l.memorySwap !== -1) {
+    if (l.memory == null) throw new InvalidArgument('You should always set the Memory limit when using Memoryswap limit');
+    if (l.memorySwap < l.memory) throw new InvalidArgument('Minimum memoryswap limit should be larger than memory limit, see usage');
+  }
+  if (l.cpus != null) {
+    if (!(l.cpus >= 0.01) || l.cpus > hostCpus) {
+      throw new InvalidArgument(`Range of CPUs is from 0.01 to ${hostCpus.toFixed(2)}, as there are only ${hostCpus} CPUs available`);
+    }
+  }
+  if (l.cpuShares != null && l.cpuShares !== 0 && (l.cpuShares < 2 || l.cpuShares > 262144)) {
+    throw new InvalidArgument(`cpu shares must be between 2 and 262144 (asked for ${l.cpuShares})`);
+  }
+  if (l.pids != null && l.pids !== -1 && l.pids < 1) {
+    throw new InvalidArgument(`pids limit must be at least 1, or -1 for unlimited (asked for ${l.pids})`);
+  }
+  if (l.memory != null && l.memory > totalmem() * 64) throw new InvalidArgument('memory limit is larger than anything this host could give');
+}
+
+function validateCombinations(c: ContainerConfig): void {
+  const userns = c.namespaces?.user === true;
+  if (userns && c.privileged) {
+    throw new InvalidArgument('privileged mode is incompatible with user namespaces: use --userns=host with --privileged');
+  }
+  if (userns && (c.namespaces?.pid === false || c.shareNamespaces?.pid === 'host')) {
+    throw new InvalidArgument('cannot share the host PID namespace when user namespaces are enabled (proc could not be mounted)');
+  }
+  if (userns && (c.namespaces?.net === false || c.network === 'host')) {
+    throw new InvalidArgument('cannot share the host network namespace when user namespaces are enabled (sysfs could not be mounted)');
+  }
+  if (c.namespaces?.mnt === false) {
+    throw new InvalidArgument('the mount namespace cannot be turned off: the container needs its own root filesystem');
+  }
+  if ((c.uidMap || c.gidMap) && !userns) throw new InvalidArgument('uid/gid maps need the user namespace to be enabled');
+  if (c.timeOffsets && c.namespaces?.time !== true) throw new InvalidArgument('time offsets need the time namespace to be enabled');
+  if (c.namespaces?.uts === false && c.hostname) {
+    throw new InvalidArgument('conflicting options: hostname and the host UTS namespace');
+  }
+  if (c.network === 'none' && (c.ports?.length ?? 0) > 0) throw new InvalidArgument('conflicting options: port publishing and the container type network mode "none"');
+}

@@ -1,0 +1,188 @@
+// From a container record (what the user asked for) and its image to a RuntimePlan (what the
+// helper will do). Docker's defaults live here: which namespaces, which capabilities, which
+// seccomp profile, which paths are masked.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ExecOptions } from '../api.js';
+import type { ResolvedImage } from '../images/store.js';
+import type { ResolvedUser } from '../containers/users.js';
+import type { ContainerRecord, IdMapping, Namespace } from '../types.js';
+import { resolveCapabilities } from './capabilities.js';
+import { compileSeccomp } from './seccomp-bpf.js';
+import { dockerDefaultProfile, profileForOci } from './seccomp-profile.js';
+import { DEFAULT_RLIMITS, type PlanMount, type RuntimePlan } from './plan.js';
+import { cgroupMounts, MASKED_PATHS, READONLY_PATHS, STANDARD_DEVICES, STANDARD_SYMLINKS, standardMounts } from './spec.js';
+import type { ExecPlan } from './helper-spec.js';
+
+/** Docker's default: every namespace but user and time (and cgroup, which Docker adds on v2). */
+export const DEFAULT_NAMESPACES: Record<Namespace, boolean> = {
+  pid: true, mnt: true, net: true, uts: true, ipc: true, cgroup: true, user: false, time: false,
+};
+
+export function effectiveNamespaces(rec: ContainerRecord): Namespace[] {
+  const wanted = { ...DEFAULT_NAMESPACES, ...(rec.config.namespaces ?? {}) };
+  for (const [ns, v] of Object.entries(rec.config.shareNamespaces ?? {})) if (v) wanted[ns as Namespace] = false;
+  if (rec.config.network === 'host' || rec.config.network?.startsWith('container:')) wanted.net = false;
+  return (Object.keys(wanted) as Namespace[]).filter((ns) => wanted[ns]);
+}
+
+const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/** Image Env, then the user's -e (a later KEY= replaces an earlier one), then HOSTNAME/TERM/HOME. */
+export function buildEnv(imageEnv: string[], userEnv: string[], extra: { hostname: string; tty: boolean; home: string }): string[] {
+  const map = new Map<string, string>();
+  const put = (e: string) => {
+    const i = e.indexOf('=');
+    map.set(i < 0 ? e : e.slice(0, i), e);
+  };
+  put(DEFAULT_PATH);
+  imageEnv.forEach(put);
+  put(`HOSTNAME=${extra.hostname}`);
+  userEnv.filter((e) => e.includes('=')).forEach(put);
+  if (extra.tty && !map.has('TERM')) put('TERM=xterm');
+  if (!map.has('HOME')) put(`HOME=${extra.home}`);
+  return [...map.values()];
+}
+
+export interface BuildPlanInput {
+  rec: ContainerRecord;
+  image: ResolvedImage;
+  user: ResolvedUser;
+  uidMap: IdMapping[];
+  gidMap: IdMapping[];
+  runDir: string;
+  cgroupProcs: string[];
+  cgroupPaths: Record<string, string>;
+  cgroupVersion: 1 | 2;
+  etcFiles: { hostname: string; hosts: string; resolvConf: string };
+  joinNamespaces: Partial<Record<Namespace, string>>;
+}
+
+function securityFor(rec: ContainerRecord, bpfPath: string, privileged: boolean) {
+  const caps = resolveCapabilities({ privileged, capAdd: rec.config.capAdd ?? [], capDrop: rec.config.capDrop ?? [] });
+  let seccompBpf: string | null = null;
+  let seccompProfile: Record<string, unknown> | null = null;
+  if (!privileged && (rec.config.seccomp ?? 'default') === 'default') {
+    seccompBpf = bpfPath;
+    writeFileSync(seccompBpf, compileSeccomp(dockerDefaultProfile(), caps.names));
+    seccompProfile = profileForOci(dockerDefaultProfile(), caps.names);
+  }
+  return { caps, seccompBpf, seccompProfile };
+}
+
+export function buildPlan(input: BuildPlanInput): RuntimePlan {
+  const { rec, image, user } = input;
+  const c = rec.config;
+  const privileged = c.privileged === true;
+  const namespaces = effectiveNamespaces(rec);
+  const has = (ns: Namespace) => namespaces.includes(ns);
+  const userns = has('user');
+  const imageConfig = (image.config.config ?? {}) as { Env?: string[]; WorkingDir?: string };
+  const hostname = has('uts') ? (c.hostname ?? rec.id.slice(0, 12)) : null;
+
+  const mounts: PlanMount[] = standardMounts({ netns: has('net'), userns, ipcns: has('ipc') });
+  if (privileged) {
+    // --privileged: the host's device nodes instead of the six safe ones, and a writable /sys.
+    mounts[1] = { destination: '/dev', type: 'bind', source: '/dev', options: ['rbind', 'nosuid'] };
+    const sys = mounts.find((m) => m.destination === '/sys');
+    if (sys) sys.options = sys.options.filter((o) => o !== 'ro');
+  }
+  mounts.push(...cgroupMounts(input.cgroupPaths, input.cgroupVersion));
+  mounts.push(
+    { destination: '/etc/resolv.conf', type: 'bind', source: input.etcFiles.resolvConf, options: ['rbind', 'rprivate'] },
+    { destination: '/etc/hostname', type: 'bind', source: input.etcFiles.hostname, options: ['rbind', 'rprivate'] },
+    { destination: '/etc/hosts', type: 'bind', source: input.etcFiles.hosts, options: ['rbind', 'rprivate'] },
+  );
+  for (const m of c.mounts ?? []) {
+    if (m.type === 'tmpfs') mounts.push({ destination: m.target, type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'noexec', ...(m.readOnly ? ['ro'] : [])] });
+    else mounts.push({ destination: m.target, type: 'bind', source: m.source!, options: ['rbind', ...(m.readOnly ? ['ro'] : [])] });
+  }
+
+  const { caps, seccompBpf, seccompProfile } = securityFor(rec, join(input.runDir, 'seccomp.bpf'), privileged);
+  const env = buildEnv(imageConfig.Env ?? [], c.env ?? [], { hostname: hostname ?? '', tty: c.tty === true, home: user.home });
+  const l = rec.limits;
+  return {
+    id: rec.id,
+    rootfs: rec.paths.rootfs,
+    readOnlyRoot: c.readOnlyRoot === true,
+    rootMode: c.rootMode ?? 'pivot',
+    namespaces,
+    joinNamespaces: input.joinNamespaces,
+    uidMap: userns ? input.uidMap : [],
+    gidMap: userns ? input.gidMap : [],
+    timeOffsets: has('time') ? (c.timeOffsets ?? { monotonic: 0, boottime: 0 }) : null,
+    cgroupsPath: `/glassbox/${rec.id}`,
+    cgroupProcs: input.cgroupProcs,
+    hostname,
+    mounts,
+    devices: privileged ? [] : STANDARD_DEVICES,
+    symlinks: STANDARD_SYMLINKS,
+    maskedPaths: privileged ? [] : MASKED_PATHS,
+    readonlyPaths: privileged ? [] : READONLY_PATHS,
+    rlimits: DEFAULT_RLIMITS,
+    capabilities: caps.sets,
+    capabilityMasks: caps.masks,
+    noNewPrivileges: c.noNewPrivileges === true,
+    seccompBpf,
+    seccompProfile,
+    oomScoreAdj: 0,
+    user: { uid: user.uid, gid: user.gid, additionalGids: user.additionalGids },
+    cwd: c.workingDir || imageConfig.WorkingDir || '/',
+    env,
+    args: [rec.path, ...rec.args],
+    terminal: c.tty === true,
+    stdin: c.openStdin === true,
+    init: c.init === true,
+    stateDir: input.runDir,
+    logPath: rec.paths.log,
+    resources: {
+      memory: { limit: l.memory ?? undefined, swap: l.memorySwap ?? undefined },
+      cpu: {
+        quota: l.cpus ? Math.round(l.cpus * (l.cpuPeriod ?? 100000)) : undefined,
+        period: l.cpus ? (l.cpuPeriod ?? 100000) : undefined,
+        shares: l.cpuShares ?? undefined,
+      },
+      pids: l.pids ? { limit: l.pids } : undefined,
+      blockIO: l.io.length
+        ? {
+            throttleReadBpsDevice: l.io.filter((d) => d.readBps).map((d) => ({ major: d.major, minor: d.minor, rate: d.readBps })),
+            throttleWriteBpsDevice: l.io.filter((d) => d.writeBps).map((d) => ({ major: d.major, minor: d.minor, rate: d.writeBps })),
+          }
+        : undefined,
+    },
+  };
+}
+
+export interface BuildExecPlanInput {
+  rec: ContainerRecord;
+  image: ResolvedImage;
+  user: ResolvedUser;
+  opts: ExecOptions;
+  runDir: string;
+  cgroupProcs: string[];
+  targetPid: number;
+  targetStart: string;
+}
+
+/** docker exec: the container's own security settings, its env plus -e, its cwd unless -w. */
+export function buildExecPlan(input: BuildExecPlanInput): ExecPlan {
+  const { rec, image, user, opts } = input;
+  const privileged = rec.config.privileged === true || opts.privileged === true;
+  // Each exec gets its own copy of the filter: the container's file may be read by another exec.
+  const { caps, seccompBpf } = securityFor(rec, join(input.runDir, `exec-${process.hrtime.bigint()}.bpf`), privileged);
+  const imageConfig = (image.config.config ?? {}) as { Env?: string[]; WorkingDir?: string };
+  const hostname = rec.config.hostname ?? rec.id.slice(0, 12);
+  const env = buildEnv(imageConfig.Env ?? [], [...(rec.config.env ?? []), ...(opts.env ?? [])], { hostname, tty: opts.tty === true, home: user.home });
+  return {
+    targetPid: input.targetPid,
+    targetStart: input.targetStart,
+    cgroupProcs: input.cgroupProcs,
+    capabilityMasks: caps.masks,
+    noNewPrivileges: rec.config.noNewPrivileges === true,
+    seccompBpf,
+    user: { uid: user.uid, gid: user.gid, additionalGids: user.additionalGids },
+    cwd: opts.workingDir || rec.config.workingDir || imageConfig.WorkingDir || '/',
+    env,
+    args: opts.cmd,
+  };
+}

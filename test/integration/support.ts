@@ -1,0 +1,71 @@
+// Shared set-up for the engine's integration tests: a throw-away state root, an engine on it, and
+// a check that nothing was left behind on the host.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { Engine } from '../../server/engine/engine.js';
+import type { ContainerConfig } from '../../server/engine/types.js';
+
+export interface TestEnv {
+  engine: Engine;
+  root: string;
+  runRoot: string;
+  cleanup(): Promise<void>;
+}
+
+let counter = 0;
+
+export async function openTestEngine(opts: { network?: boolean } = {}): Promise<TestEnv> {
+  // Short paths: the monitor socket lives under runRoot and unix socket paths are limited.
+  const base = mkdtempSync('/tmp/gbt-');
+  const root = join(base, 'root');
+  const runRoot = join(base, `r${counter++}`);
+  const engine = await Engine.open({ root, runRoot, network: opts.network ?? false });
+  return {
+    engine,
+    root,
+    runRoot,
+    cleanup: async () => {
+      for (const c of engine.list({ all: true })) await engine.remove(c.id, { force: true }).catch(() => {});
+      await engine.close();
+      rmSync(base, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Run to completion; returns the exit code and everything the container printed. */
+export async function runToExit(engine: Engine, config: ContainerConfig): Promise<{ id: string; exitCode: number; stdout: string; stderr: string; oomKilled: boolean }> {
+  const rec = await engine.run(config);
+  const result = await engine.wait(rec.id);
+  let stdout = '';
+  let stderr = '';
+  for await (const e of engine.logs(rec.id)) {
+    if (e.stream === 'stdout') stdout += e.log;
+    else stderr += e.log;
+  }
+  return { id: rec.id, exitCode: result.exitCode, stdout, stderr, oomKilled: result.oomKilled };
+}
+
+/** Every host object a container could leave behind, for "nothing is left" checks. */
+export function hostLeftovers(root: string): { mounts: string[]; cgroups: string[]; processes: number } {
+  const mounts = readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .filter((l) => l.includes(root));
+  const cgroups: string[] = [];
+  for (const base of ['/sys/fs/cgroup/memory/glassbox', '/sys/fs/cgroup/pids/glassbox', '/sys/fs/cgroup/cpu/glassbox', '/sys/fs/cgroup/glassbox']) {
+    if (existsSync(base)) for (const d of readdirSync(base, { withFileTypes: true })) if (d.isDirectory()) cgroups.push(join(base, d.name));
+  }
+  let processes = 0;
+  try {
+    processes = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' })
+      .split('\n')
+      .filter((l) => l.includes('gb-helper') && l.includes(root.split('/')[2] ?? '#')).length;
+  } catch {
+    processes = 0;
+  }
+  return { mounts, cgroups, processes };
+}
+
+export function hostNsInode(ns: string): string {
+  return execFileSync('readlink', [`/proc/self/ns/${ns}`], { encoding: 'utf8' }).trim();
+}
