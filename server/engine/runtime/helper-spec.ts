@@ -17,7 +17,15 @@ export function encodeField(value: string | number | bigint): string {
 }
 
 export function decodeField(field: string): string {
-  return Buffer.from(field.replace(/%([0-9A-Fa-f]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16))), 'latin1').toString('utf8');
+  const bytes = Buffer.from(field, 'utf8');
+  const out: number[] = [];
+  for (let i = 0; i < bytes.length; i++) {
+    if (bytes[i] === 0x25 && i + 2 < bytes.length && /^[0-9A-Fa-f]{2}$/.test(bytes.subarray(i + 1, i + 3).toString('latin1'))) {
+      out.push(parseInt(bytes.subarray(i + 1, i + 3).toString('latin1'), 16));
+      i += 2;
+    } else out.push(bytes[i]);
+  }
+  return Buffer.from(out).toString('utf8');
 }
 
 function line(key: string, ...fields: (string | number | bigint)[]): string {
