@@ -1,0 +1,231 @@
+// A ring buffer of cgroup stats per container: one sample a second for the last five minutes, and
+// the events worth marking on the timeline. Events come from two places: counters that went up
+// between two samples (memory.events oom_kill, pids.events max, cpu.stat nr_throttled, a limit that
+// changed under us — say from the docker CLI) and the engine's own events ('oom', 'update').
+import type { CgroupStats } from '../cgroups/types.js';
+import type { ContainerRecord, EngineEvent } from '../types.js';
+import type { InspectEngine } from './source.js';
+import type { CgroupEvent, CgroupSample, CgroupSeries, CgroupSnapshot } from './types.js';
+
+export interface CgroupSamplerOptions {
+  intervalMs?: number;
+  windowMs?: number;
+  /** how many containers are read at once */
+  concurrency?: number;
+}
+
+const STAT_KEYS = ['anon', 'file', 'kernel', 'slab', 'shmem', 'sock'];
+
+interface Series {
+  id: string;
+  name: string;
+  status: string;
+  samples: CgroupSample[];
+  events: CgroupEvent[];
+  latest: CgroupStats | null;
+  /** when the container stopped being sampled: its series stays for one window */
+  goneAt: number | null;
+  throttling: boolean;
+  lastUpdateEvent: number;
+}
+
+export function sampleFrom(cur: CgroupStats, prev: CgroupStats | null): CgroupSample {
+  const dt = prev ? (cur.time - prev.time) / 1000 : 0;
+  const stat: Record<string, number> = {};
+  for (const k of STAT_KEYS) if (typeof cur.memory.stat[k] === 'number') stat[k] = cur.memory.stat[k];
+  return {
+    time: cur.time,
+    memory: cur.memory.current,
+    memoryLimit: cur.memory.limit,
+    stat,
+    cpu: prev && dt > 0 ? Math.max(0, (cur.cpu.usageNs - prev.cpu.usageNs) / 1e9 / dt) : 0,
+    cpuLimit: cur.cpu.cpus,
+    throttled: prev ? Math.max(0, cur.cpu.nrThrottled - prev.cpu.nrThrottled) : 0,
+    pids: cur.pids.current,
+    pidsLimit: cur.pids.limit,
+    readBps: prev && dt > 0 ? Math.max(0, (cur.io.readBytes - prev.io.readBytes) / dt) : 0,
+    writeBps: prev && dt > 0 ? Math.max(0, (cur.io.writeBytes - prev.io.writeBytes) / dt) : 0,
+  };
+}
+
+function fmtBytes(n: number | null): string {
+  if (n === null) return 'unlimited';
+  if (n >= 1 << 30) return `${(n / (1 << 30)).toFixed(1)} GiB`;
+  if (n >= 1 << 20) return `${(n / (1 << 20)).toFixed(1)} MiB`;
+  if (n >= 1 << 10) return `${(n / (1 << 10)).toFixed(1)} KiB`;
+  return `${n} B`;
+}
+
+/** The events between two readings of the same cgroup. */
+export function eventsBetween(id: string, cur: CgroupStats, prev: CgroupStats, wasThrottling: boolean): { events: CgroupEvent[]; throttling: boolean } {
+  const t = cur.time;
+  const ev: CgroupEvent[] = [];
+  const d = (a: number, b: number) => Math.max(0, a - b);
+  const kills = d(cur.memory.events.oomKill, prev.memory.events.oomKill);
+  if (kills) ev.push({ time: t, kind: 'oom-kill', containerId: id, detail: `OOM killer killed ${kills} process${kills > 1 ? 'es' : ''} (memory limit ${fmtBytes(cur.memory.limit)})` });
+  else if (d(cur.memory.events.oom, prev.memory.events.oom)) ev.push({ time: t, kind: 'oom', containerId: id, detail: `out of memory at the limit ${fmtBytes(cur.memory.limit)}` });
+  const refused = d(cur.pids.refused, prev.pids.refused);
+  if (refused) ev.push({ time: t, kind: 'fork-refused', containerId: id, detail: `${refused} fork${refused > 1 ? 's' : ''} refused: pids.max = ${cur.pids.limit ?? 'max'}` });
+  const throttledNow = d(cur.cpu.nrThrottled, prev.cpu.nrThrottled) > 0;
+  if (throttledNow && !wasThrottling) ev.push({ time: t, kind: 'throttling', containerId: id, detail: `CPU throttled: quota ${cur.cpu.cpus ?? '-'} CPU used up within a period` });
+  const changes: string[] = [];
+  if (cur.memory.limit !== prev.memory.limit) changes.push(`memory ${fmtBytes(prev.memory.limit)} → ${fmtBytes(cur.memory.limit)}`);
+  if (cur.cpu.cpus !== prev.cpu.cpus) changes.push(`cpus ${prev.cpu.cpus ?? 'unlimited'} → ${cur.cpu.cpus ?? 'unlimited'}`);
+  if (cur.pids.limit !== prev.pids.limit) changes.push(`pids.max ${prev.pids.limit ?? 'max'} → ${cur.pids.limit ?? 'max'}`);
+  if (changes.length) ev.push({ time: t, kind: 'limit-changed', containerId: id, detail: changes.join(', ') });
+  return { events: ev, throttling: throttledNow };
+}
+
+export class CgroupSampler {
+  readonly intervalMs: number;
+  readonly windowMs: number;
+  private readonly concurrency: number;
+  private series = new Map<string, Series>();
+  private timer: NodeJS.Timeout | null = null;
+  private offEvents: (() => void) | null = null;
+  private listeners = new Set<() => void>();
+  private ticking = false;
+
+  constructor(
+    private readonly engine: InspectEngine,
+    opts: CgroupSamplerOptions = {},
+  ) {
+    this.intervalMs = opts.intervalMs ?? 1000;
+    this.windowMs = opts.windowMs ?? 5 * 60_000;
+    this.concurrency = opts.concurrency ?? 16;
+  }
+
+  get capacity(): number {
+    return Math.ceil(this.windowMs / this.intervalMs);
+  }
+
+  start(): void {
+    if (this.timer) return;
+    this.offEvents = this.engine.onEvent((e) => this.onEngineEvent(e));
+    this.timer = setInterval(() => void this.tick(), this.intervalMs);
+    this.timer.unref?.();
+    void this.tick();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    this.offEvents?.();
+    this.offEvents = null;
+  }
+
+  /** called after every tick and every event */
+  onChange(cb: () => void): () => void {
+    this.listeners.add(cb);
+    return () => this.listeners.delete(cb);
+  }
+
+  private notify(): void {
+    for (const cb of this.listeners) {
+      try {
+        cb();
+      } catch {
+        /* a listener's problem */
+      }
+    }
+  }
+
+  private ensure(id: string, name: string, status: string): Series {
+    let s = this.series.get(id);
+    if (!s) {
+      s = { id, name, status, samples: [], events: [], latest: null, goneAt: null, throttling: false, lastUpdateEvent: 0 };
+      this.series.set(id, s);
+    }
+    s.name = name;
+    s.status = status;
+    return s;
+  }
+
+  private addEvent(s: Series, e: CgroupEvent): void {
+    // the same event from the counters and from the engine within 3 s: keep one
+    if (s.events.some((x) => x.kind === e.kind && Math.abs(x.time - e.time) < 3000)) return;
+    s.events.push(e);
+    const cutoff = Date.now() - this.windowMs;
+    while (s.events.length && s.events[0].time < cutoff) s.events.shift();
+    if (s.events.length > 500) s.events.splice(0, s.events.length - 500);
+  }
+
+  private onEngineEvent(e: EngineEvent): void {
+    if (e.type !== 'container') return;
+    const time = e.time > 1e12 ? e.time : e.time * 1000;
+    if (e.action === 'destroy') {
+      this.series.delete(e.id);
+      this.notify();
+      return;
+    }
+    const s = this.series.get(e.id) ?? (e.action === 'start' ? this.ensure(e.id, e.name, 'running') : null);
+    if (!s) return;
+    if (e.action === 'oom') this.addEvent(s, { time, kind: 'oom-kill', containerId: e.id, detail: 'the kernel OOM killer killed a process of the container (memory limit reached)' });
+    else if (e.action === 'update') {
+      const files = Object.entries(e.attributes ?? {}).map(([f, v]) => `${f.split('/').slice(-1)[0]} = ${v}`);
+      s.lastUpdateEvent = time;
+      this.addEvent(s, { time, kind: 'limit-changed', containerId: e.id, detail: files.length ? `wrote ${files.join(', ')}` : 'limits updated' });
+    } else if (e.action === 'die') this.addEvent(s, { time, kind: 'die', containerId: e.id, detail: `init exited${e.attributes?.exitCode ? ` with ${e.attributes.exitCode}` : ''}` });
+    else if (e.action === 'start' || e.action === 'restart') this.addEvent(s, { time, kind: 'start', containerId: e.id, detail: 'started' });
+    this.notify();
+  }
+
+  /** One sample of every running container. Exposed for tests (call it instead of waiting). */
+  async tick(): Promise<void> {
+    if (this.ticking || !this.engine.stats) return;
+    this.ticking = true;
+    try {
+      let records: ContainerRecord[];
+      try {
+        records = this.engine.list({ all: true });
+      } catch {
+        return;
+      }
+      const running = records.filter((r) => r.state.status === 'running' || r.state.status === 'paused');
+      const now = Date.now();
+      const live = new Set(running.map((r) => r.id));
+      for (const r of records) if (this.series.has(r.id)) this.series.get(r.id)!.status = r.state.status;
+      for (const s of this.series.values()) {
+        if (!live.has(s.id) && s.goneAt === null) s.goneAt = now;
+        if (live.has(s.id)) s.goneAt = null;
+        if (s.goneAt !== null && now - s.goneAt > this.windowMs) this.series.delete(s.id);
+      }
+      let i = 0;
+      const worker = async () => {
+        while (i < running.length) {
+          const r = running[i++];
+          let st: CgroupStats;
+          try {
+            st = await this.engine.stats!(r.id);
+          } catch {
+            continue; // stopped between list and read
+          }
+          const s = this.ensure(r.id, r.name, r.state.status);
+          const prev = s.latest;
+          s.samples.push(sampleFrom(st, prev));
+          if (s.samples.length > this.capacity) s.samples.splice(0, s.samples.length - this.capacity);
+          if (prev) {
+            const { events, throttling } = eventsBetween(r.id, st, prev, s.throttling);
+            s.throttling = throttling;
+            for (const e of events) {
+              if (e.kind === 'limit-changed' && st.time - s.lastUpdateEvent < 3000) continue; // the engine already said so, with file names
+              this.addEvent(s, e);
+            }
+          }
+          s.latest = st;
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(this.concurrency, running.length) }, worker));
+    } finally {
+      this.ticking = false;
+    }
+    this.notify();
+  }
+
+  snapshot(containerId?: string): CgroupSnapshot {
+    const pick = (s: Series): CgroupSeries => ({ containerId: s.id, name: s.name, status: s.status, samples: s.samples, events: s.events, latest: s.latest });
+    let list = [...this.series.values()];
+    if (containerId) list = list.filter((s) => s.id === containerId || s.id.startsWith(containerId) || s.name === containerId);
+    return { kind: 'cgroups', time: Date.now(), intervalMs: this.intervalMs, windowMs: this.windowMs, containers: list.map(pick) };
+  }
+}

@@ -1,0 +1,234 @@
+// One place the diagrams' data comes from. The hub polls only what someone watches (a namespace
+// scan, a container's layers, the network, the cgroup sampler), re-polls at once when the engine
+// reports something (a start, an exec, an update), and pushes a snapshot to the subscribers only
+// when it changed (hash of the snapshot without its timestamps) and at most every minPushMs.
+import { createHash } from 'node:crypto';
+import { CgroupSampler } from './cgroups.js';
+import { emptyLayerSnapshot, layerSnapshot, whichLayer } from './layers.js';
+import { NamespaceScanner } from './namespaces.js';
+import { NetworkInspector, type NetworkManagerLike } from './network.js';
+import type { InspectEngine } from './source.js';
+import type { AnySnapshot, DiagramKind, LimitKind, SnapshotOf, WhichLayerResult } from './types.js';
+import { DIAGRAM_KINDS } from './types.js';
+
+export interface InspectHubOptions {
+  /** the network manager of issue 6, when the server has one */
+  network?: NetworkManagerLike | null;
+  /** how often watched diagrams are re-read (ms). Default 750: a change shows within a second */
+  pollMs?: number;
+  /** at most one push per diagram per this many ms. Default 333 (~3 a second) */
+  minPushMs?: number;
+  /** cgroup sampling (ms) and window (ms): default 1000 and 5 minutes */
+  sampleMs?: number;
+  windowMs?: number;
+  /** host processes listed in the namespace snapshot before the rest are only counted */
+  maxHostProcesses?: number;
+}
+
+type Callback<K extends DiagramKind = DiagramKind> = (snapshot: SnapshotOf<K>) => void;
+
+interface Channel {
+  kind: DiagramKind;
+  containerId: string | undefined;
+  subscribers: Set<Callback>;
+  hash: string | null;
+  last: AnySnapshot | null;
+  lastPush: number;
+  timer: NodeJS.Timeout | null;
+  pending: boolean;
+  reading: Promise<AnySnapshot> | null;
+}
+
+/** The hash of a snapshot without the fields that change on every read. */
+export function snapshotHash(s: AnySnapshot): string {
+  const h = createHash('sha1');
+  h.update(
+    JSON.stringify(s, (k, v) => {
+      if (k === 'time' || k === 'scanMs') return undefined;
+      return v;
+    }),
+  );
+  return h.digest('hex');
+}
+
+export class InspectHub {
+  readonly engine: InspectEngine;
+  readonly cgroups: CgroupSampler;
+  private readonly ns = new NamespaceScanner();
+  private readonly net: NetworkInspector;
+  private readonly opts: Required<Omit<InspectHubOptions, 'network'>>;
+  private channels = new Map<string, Channel>();
+  private pollTimer: NodeJS.Timeout | null = null;
+  private offEvents: (() => void) | null = null;
+  private offSampler: (() => void) | null = null;
+  private nsCache: { at: number; p: Promise<SnapshotOf<'namespaces'>> } | null = null;
+  private closed = false;
+
+  constructor(engine: InspectEngine, opts: InspectHubOptions = {}) {
+    this.engine = engine;
+    this.opts = {
+      pollMs: opts.pollMs ?? 750,
+      minPushMs: opts.minPushMs ?? 333,
+      sampleMs: opts.sampleMs ?? 1000,
+      windowMs: opts.windowMs ?? 5 * 60_000,
+      maxHostProcesses: opts.maxHostProcesses ?? 400,
+    };
+    this.net = new NetworkInspector(opts.network ?? null);
+    this.cgroups = new CgroupSampler(engine, { intervalMs: this.opts.sampleMs, windowMs: this.opts.windowMs });
+    // The cgroup series must cover the last minutes even before anyone looks: always sample.
+    this.cgroups.start();
+    this.offSampler = this.cgroups.onChange(() => {
+      for (const ch of this.channels.values()) if (ch.kind === 'cgroups') this.refresh(ch);
+    });
+    this.offEvents = engine.onEvent((e) => {
+      if (e.type !== 'container' && e.type !== 'network') return;
+      // something changed in the kernel: re-read what is watched now rather than at the next poll
+      this.nsCache = null;
+      for (const ch of this.channels.values()) if (ch.kind !== 'cgroups') this.refresh(ch);
+    });
+  }
+
+  /** A fresh snapshot (the namespace scan is shared for 300 ms between callers). */
+  async snapshot<K extends DiagramKind>(kind: K, containerId?: string): Promise<SnapshotOf<K>> {
+    if (!DIAGRAM_KINDS.includes(kind)) throw new Error(`unknown diagram ${kind}`);
+    switch (kind) {
+      case 'namespaces': {
+        const now = Date.now();
+        if (!this.nsCache || now - this.nsCache.at > 300) {
+          const p = this.ns.scan({ containers: this.records(), maxHostProcesses: this.opts.maxHostProcesses });
+          this.nsCache = { at: now, p };
+        }
+        return (await this.nsCache.p) as SnapshotOf<K>;
+      }
+      case 'layers': {
+        const id = containerId ?? this.records().find((r) => r.state.status === 'running')?.id;
+        if (!id) return emptyLayerSnapshot('not-found', null, 'no container chosen and none running') as SnapshotOf<K>;
+        return (await layerSnapshot(this.engine, id)) as SnapshotOf<K>;
+      }
+      case 'network':
+        return (await this.net.snapshot(this.records(), this.engine)) as SnapshotOf<K>;
+      case 'cgroups':
+        return this.cgroups.snapshot(containerId) as SnapshotOf<K>;
+    }
+    throw new Error(`unknown diagram ${kind}`);
+  }
+
+  whichLayer(containerId: string, path: string): Promise<WhichLayerResult> {
+    return whichLayer(this.engine, containerId, path);
+  }
+
+  /** Change a limit from a diagram (the cgroup chart's drag). Returns the files written. */
+  async setLimit(containerId: string, kind: LimitKind, value: number | null): Promise<{ file: string; wrote: string }[]> {
+    if (!this.engine.update) throw new Error('this engine cannot update limits');
+    if (value !== null && (!Number.isFinite(value) || value <= 0)) throw new Error(`invalid ${kind} limit: ${value}`);
+    const change = kind === 'memory' ? { memory: value === null ? null : Math.round(value) } : kind === 'cpus' ? { cpus: value } : { pids: value === null ? null : Math.round(value) };
+    const writes = await this.engine.update(containerId, change);
+    await this.cgroups.tick();
+    return writes.map((w) => ({ file: w.file, wrote: w.wrote }));
+  }
+
+  /** Calls cb with the current snapshot, then with every changed one. Returns the unsubscribe. */
+  subscribe<K extends DiagramKind>(kind: K, cb: Callback<K>, containerId?: string): () => void {
+    if (this.closed) throw new Error('hub closed');
+    const key = `${kind}:${containerId ?? ''}`;
+    let ch = this.channels.get(key);
+    if (!ch) {
+      ch = { kind, containerId, subscribers: new Set(), hash: null, last: null, lastPush: 0, timer: null, pending: false, reading: null };
+      this.channels.set(key, ch);
+    }
+    ch.subscribers.add(cb as Callback);
+    if (ch.last) queueMicrotask(() => (cb as Callback)(ch!.last as never));
+    this.refresh(ch);
+    this.ensurePolling();
+    const channel = ch;
+    return () => {
+      channel.subscribers.delete(cb as Callback);
+      if (!channel.subscribers.size) {
+        if (channel.timer) clearTimeout(channel.timer);
+        this.channels.delete(key);
+      }
+      if (!this.channels.size && this.pollTimer) {
+        clearInterval(this.pollTimer);
+        this.pollTimer = null;
+      }
+    };
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.pollTimer) clearInterval(this.pollTimer);
+    this.pollTimer = null;
+    for (const ch of this.channels.values()) if (ch.timer) clearTimeout(ch.timer);
+    this.channels.clear();
+    this.offEvents?.();
+    this.offSampler?.();
+    this.cgroups.stop();
+  }
+
+  private records() {
+    try {
+      return this.engine.list({ all: true });
+    } catch {
+      return [];
+    }
+  }
+
+  private ensurePolling(): void {
+    if (this.pollTimer) return;
+    this.pollTimer = setInterval(() => {
+      for (const ch of this.channels.values()) if (ch.kind !== 'cgroups') this.refresh(ch);
+    }, this.opts.pollMs);
+    this.pollTimer.unref?.();
+  }
+
+  /** Read the channel's snapshot (one read at a time) and push it if it changed, throttled. */
+  private refresh(ch: Channel): void {
+    if (this.closed) return;
+    if (ch.reading) {
+      ch.pending = true;
+      return;
+    }
+    ch.reading = this.snapshot(ch.kind, ch.containerId) as Promise<AnySnapshot>;
+    ch.reading
+      .then((snap) => {
+        const hash = snapshotHash(snap);
+        if (hash === ch.hash) return;
+        ch.hash = hash;
+        ch.last = snap;
+        this.push(ch);
+      })
+      .catch(() => {
+        /* the next poll tries again */
+      })
+      .finally(() => {
+        ch.reading = null;
+        if (ch.pending) {
+          ch.pending = false;
+          setTimeout(() => this.refresh(ch), 50).unref?.();
+        }
+      });
+  }
+
+  private push(ch: Channel): void {
+    if (ch.timer) return; // a trailing push is already due; it sends the latest snapshot
+    const wait = ch.lastPush + this.opts.minPushMs - Date.now();
+    const send = () => {
+      ch.timer = null;
+      ch.lastPush = Date.now();
+      const snap = ch.last;
+      if (!snap) return;
+      for (const cb of ch.subscribers) {
+        try {
+          cb(snap as never);
+        } catch {
+          /* a subscriber's problem */
+        }
+      }
+    };
+    if (wait <= 0) send();
+    else {
+      ch.timer = setTimeout(send, wait);
+      ch.timer.unref?.();
+    }
+  }
+}

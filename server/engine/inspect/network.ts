@@ -1,0 +1,308 @@
+// The network picture. The kernel is read directly (one `ip -json -d addr` call and one read of
+// /proc/net/dev a second; routes inside a container's namespace once per container start), and the
+// network manager (server/engine/network/, issue 6) adds what only it knows — subnets, NAT rules,
+// published ports — when it exists. Without it the snapshot says so and shows what the kernel has.
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { promisify } from 'node:util';
+import type { ContainerRecord } from '../types.js';
+import type { NetBridge, NetCounters, NetEndpoint, NetInterface, NetworkSnapshot } from './types.js';
+
+const run = promisify(execFile);
+
+/** What the diagram needs from the network manager; every member optional, shapes checked at run time. */
+export interface NetworkManagerLike {
+  topology?: () => unknown;
+  counters?: () => unknown;
+}
+
+interface IpAddrInfo {
+  family: string;
+  local: string;
+  prefixlen: number;
+  scope?: string;
+}
+interface IpLink {
+  ifindex: number;
+  ifname: string;
+  flags?: string[];
+  operstate?: string;
+  address?: string;
+  master?: string;
+  link_index?: number;
+  link_netnsid?: number;
+  linkinfo?: { info_kind?: string; info_slave_kind?: string };
+  addr_info?: IpAddrInfo[];
+}
+
+export interface KernelNetwork {
+  links: IpLink[];
+  counters: Map<string, { rxBytes: number; txBytes: number; rxPackets: number; txPackets: number }>;
+  time: number;
+}
+
+export function parseProcNetDev(text: string): KernelNetwork['counters'] {
+  const out: KernelNetwork['counters'] = new Map();
+  for (const line of text.split('\n').slice(2)) {
+    const colon = line.indexOf(':');
+    if (colon < 0) continue;
+    const name = line.slice(0, colon).trim();
+    const f = line
+      .slice(colon + 1)
+      .trim()
+      .split(/\s+/)
+      .map(Number);
+    out.set(name, { rxBytes: f[0], rxPackets: f[1], txBytes: f[8], txPackets: f[9] });
+  }
+  return out;
+}
+
+/** The host namespace's links with their addresses, and every interface's counters. */
+export async function readKernelNetwork(): Promise<KernelNetwork> {
+  let links: IpLink[] = [];
+  try {
+    const { stdout } = await run('ip', ['-json', '-d', 'addr', 'show'], { maxBuffer: 32 * 1024 * 1024 });
+    links = JSON.parse(stdout) as IpLink[];
+  } catch {
+    links = [];
+  }
+  let counters: KernelNetwork['counters'] = new Map();
+  try {
+    counters = parseProcNetDev(readFileSync('/proc/net/dev', 'utf8'));
+  } catch {
+    /* no procfs net */
+  }
+  return { links, counters, time: Date.now() };
+}
+
+function addrs(l: IpLink): string[] {
+  return (l.addr_info ?? []).filter((a) => a.family === 'inet' || (a.family === 'inet6' && a.scope === 'global')).map((a) => `${a.local}/${a.prefixlen}`);
+}
+
+function subnetOf(cidr: string): string | undefined {
+  const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)\/(\d+)$/.exec(cidr);
+  if (!m) return undefined;
+  const bits = Number(m[5]);
+  const n = ((Number(m[1]) << 24) | (Number(m[2]) << 16) | (Number(m[3]) << 8) | Number(m[4])) >>> 0;
+  const mask = bits === 0 ? 0 : (~0 << (32 - bits)) >>> 0;
+  const net = (n & mask) >>> 0;
+  return `${net >>> 24}.${(net >>> 16) & 255}.${(net >>> 8) & 255}.${net & 255}/${bits}`;
+}
+
+interface InsideInfo {
+  key: string;
+  routes: string[];
+  ifName?: string;
+  ip?: string;
+  mac?: string;
+}
+
+/** Reads the routes and eth0 of a container's network namespace with nsenter (once per start). */
+async function readInside(pid: number): Promise<Omit<InsideInfo, 'key'>> {
+  const out: Omit<InsideInfo, 'key'> = { routes: [] };
+  try {
+    const { stdout } = await run('nsenter', [`--net=/proc/${pid}/ns/net`, 'ip', '-json', 'route', 'show'], { timeout: 3000 });
+    const routes = JSON.parse(stdout) as { dst: string; gateway?: string; dev?: string; prefsrc?: string }[];
+    out.routes = routes.map((r) => `${r.dst}${r.gateway ? ` via ${r.gateway}` : ''}${r.dev ? ` dev ${r.dev}` : ''}${r.prefsrc ? ` src ${r.prefsrc}` : ''}`);
+  } catch {
+    /* no nsenter or the process went */
+  }
+  try {
+    const { stdout } = await run('nsenter', [`--net=/proc/${pid}/ns/net`, 'ip', '-json', 'addr', 'show'], { timeout: 3000 });
+    const links = JSON.parse(stdout) as IpLink[];
+    const eth = links.find((l) => l.ifname !== 'lo' && (l.addr_info ?? []).some((a) => a.family === 'inet')) ?? links.find((l) => l.ifname !== 'lo');
+    if (eth) {
+      out.ifName = eth.ifname;
+      out.ip = addrs(eth)[0];
+      out.mac = eth.address;
+    }
+  } catch {
+    /* as above */
+  }
+  return out;
+}
+
+function isObj(x: unknown): x is Record<string, unknown> {
+  return typeof x === 'object' && x !== null;
+}
+
+/** Pulls bridges/subnets/NAT out of whatever the network manager's topology() returns. */
+function fromManager(topo: unknown): { bridges: Map<string, { subnet?: string; gateway?: string }>; nat: string[]; endpoints: Map<string, { ip?: string; gateway?: string; hostVeth?: string; mac?: string }> } {
+  const bridges = new Map<string, { subnet?: string; gateway?: string }>();
+  const endpoints = new Map<string, { ip?: string; gateway?: string; hostVeth?: string; mac?: string }>();
+  const nat: string[] = [];
+  if (!isObj(topo)) return { bridges, nat, endpoints };
+  const nets = (topo.networks ?? topo.bridges) as unknown;
+  if (Array.isArray(nets)) {
+    for (const n of nets) {
+      if (!isObj(n)) continue;
+      const name = String(n.bridge ?? n.name ?? '');
+      if (name) bridges.set(name, { subnet: n.subnet ? String(n.subnet) : undefined, gateway: n.gateway ? String(n.gateway) : undefined });
+      const eps = n.endpoints ?? n.containers;
+      if (Array.isArray(eps)) {
+        for (const e of eps) {
+          if (!isObj(e)) continue;
+          const id = String(e.containerId ?? e.id ?? '');
+          if (id) endpoints.set(id, { ip: e.ip ? String(e.ip ?? e.ipAddress) : e.ipAddress ? String(e.ipAddress) : undefined, gateway: e.gateway ? String(e.gateway) : undefined, hostVeth: e.hostVeth ? String(e.hostVeth) : e.veth ? String(e.veth) : undefined, mac: e.mac ? String(e.mac) : undefined });
+        }
+      }
+    }
+  }
+  const rules = topo.nat ?? topo.rules;
+  if (Array.isArray(rules)) for (const r of rules) nat.push(typeof r === 'string' ? r : JSON.stringify(r));
+  return { bridges, nat, endpoints };
+}
+
+export class NetworkInspector {
+  private prev = new Map<string, { rxBytes: number; txBytes: number; time: number }>();
+  private inside = new Map<string, InsideInfo>();
+  private nat: { text: string[]; time: number } = { text: [], time: 0 };
+  private manager: NetworkManagerLike | null;
+  private managerChecked = false;
+  private managerMessage = '';
+
+  constructor(manager?: NetworkManagerLike | null) {
+    this.manager = manager ?? null;
+    if (manager) this.managerChecked = true;
+  }
+
+  /** Finds the network manager when none was handed in: the module may not exist yet. */
+  private async findManager(engine: unknown): Promise<void> {
+    if (this.managerChecked) return;
+    this.managerChecked = true;
+    if (isObj(engine)) {
+      for (const k of ['network', 'networks', 'networkManager']) {
+        const m = engine[k];
+        if (isObj(m) && typeof m.topology === 'function') {
+          this.manager = m as NetworkManagerLike;
+          return;
+        }
+      }
+    }
+    try {
+      const spec = '../network/index.js';
+      const mod = (await import(/* @vite-ignore */ spec)) as Record<string, unknown>;
+      const cand = mod.networkManager ?? mod.default;
+      if (isObj(cand) && typeof cand.topology === 'function') {
+        this.manager = cand as NetworkManagerLike;
+        return;
+      }
+      this.managerMessage = 'the network manager is present but not handed to the inspector: showing what the kernel has';
+    } catch {
+      this.managerMessage = 'networking not available (no network manager): showing what the kernel has';
+    }
+  }
+
+  private rate(name: string, c: { rxBytes: number; txBytes: number; rxPackets: number; txPackets: number }, now: number): NetCounters {
+    const p = this.prev.get(name);
+    const dt = p ? (now - p.time) / 1000 : 0;
+    const out: NetCounters = {
+      ...c,
+      rxBps: p && dt > 0 ? Math.max(0, (c.rxBytes - p.rxBytes) / dt) : 0,
+      txBps: p && dt > 0 ? Math.max(0, (c.txBytes - p.txBytes) / dt) : 0,
+    };
+    return out;
+  }
+
+  private async readNat(): Promise<string[]> {
+    if (Date.now() - this.nat.time < 5000) return this.nat.text;
+    this.nat.time = Date.now();
+    try {
+      const { stdout } = await run('iptables', ['-w', '-t', 'nat', '-S'], { timeout: 3000 });
+      this.nat.text = stdout.split('\n').filter((l) => /gb|glassbox|GLASSBOX|DNAT/.test(l) && l.startsWith('-A'));
+    } catch {
+      this.nat.text = [];
+    }
+    return this.nat.text;
+  }
+
+  async snapshot(records: ContainerRecord[], engine?: unknown): Promise<NetworkSnapshot> {
+    await this.findManager(engine);
+    const k = await readKernelNetwork();
+    const now = k.time;
+    let mgr: ReturnType<typeof fromManager> = { bridges: new Map(), nat: [], endpoints: new Map() };
+    let state: NetworkSnapshot['state'] = this.manager ? 'ok' : 'kernel-only';
+    let message = this.manager ? undefined : this.managerMessage;
+    if (this.manager?.topology) {
+      try {
+        mgr = fromManager(await this.manager.topology());
+      } catch (e) {
+        state = 'kernel-only';
+        message = `network manager failed: ${(e as Error).message}`;
+      }
+    }
+    const counters = (name: string) => {
+      const c = k.counters.get(name);
+      return c ? this.rate(name, c, now) : undefined;
+    };
+
+    const running = records.filter((r) => r.state.status === 'running' || r.state.status === 'paused');
+    const bridgeLinks = k.links.filter((l) => l.linkinfo?.info_kind === 'bridge' && (l.ifname.startsWith('gb') || mgr.bridges.has(l.ifname)));
+    const bridges: NetBridge[] = bridgeLinks.map((l) => {
+      const a = addrs(l);
+      const m = mgr.bridges.get(l.ifname);
+      return { name: l.ifname, addresses: a, subnet: m?.subnet ?? (a[0] ? subnetOf(a[0]) : undefined), gateway: m?.gateway ?? a[0]?.split('/')[0], state: l.operstate ?? 'UNKNOWN', counters: counters(l.ifname) };
+    });
+    const veths = k.links.filter((l) => l.linkinfo?.info_kind === 'veth');
+
+    // host interfaces Glassbox made or uses: its bridges and veths, and the uplink (default route)
+    const hostInterfaces: NetInterface[] = k.links
+      .filter((l) => l.ifname === 'lo' || l.ifname.startsWith('gb') || (l.operstate === 'UP' && l.linkinfo?.info_kind === undefined && l.ifname !== 'lo'))
+      .filter((l) => l.linkinfo?.info_kind !== 'veth' && l.linkinfo?.info_kind !== 'bridge')
+      .map((l) => ({ name: l.ifname, kind: l.linkinfo?.info_kind ?? (l.flags?.includes('LOOPBACK') ? 'loopback' : 'device'), state: l.operstate ?? 'UNKNOWN', mac: l.address, addresses: addrs(l), master: l.master, counters: counters(l.ifname) }));
+
+    const endpoints: NetEndpoint[] = [];
+    const isolated: NetworkSnapshot['isolated'] = [];
+    const hostStack: NetworkSnapshot['hostStack'] = [];
+    const shared: NetworkSnapshot['shared'] = [];
+    const insideWanted: { key: string; id: string; pid: number }[] = [];
+    for (const r of running) {
+      const mode = r.network?.mode ?? 'none';
+      if (mode === 'none') {
+        isolated.push({ containerId: r.id, name: r.name });
+        continue;
+      }
+      if (mode === 'host') {
+        hostStack.push({ containerId: r.id, name: r.name });
+        continue;
+      }
+      if (mode.startsWith('container:')) {
+        shared.push({ containerId: r.id, name: r.name, with: mode.slice('container:'.length) });
+        continue;
+      }
+      const m = mgr.endpoints.get(r.id);
+      const veth = veths.find((v) => (m?.hostVeth && v.ifname === m.hostVeth) || (v.ifname.startsWith('gbv') && v.ifname.length > 3 && r.id.startsWith(v.ifname.slice(3))));
+      const key = `${r.id}:${r.state.pid}`;
+      const ins = this.inside.get(r.id);
+      if (!ins || ins.key !== key) insideWanted.push({ key, id: r.id, pid: r.state.pid });
+      const hc = veth ? counters(veth.ifname) : undefined;
+      endpoints.push({
+        containerId: r.id,
+        name: r.name,
+        mode,
+        hostVeth: veth?.ifname,
+        containerIf: ins?.ifName ?? (veth ? 'eth0' : undefined),
+        bridge: veth?.master,
+        ip: m?.ip ?? r.network.ipAddress ?? ins?.ip?.split('/')[0],
+        gateway: m?.gateway ?? r.network.gateway,
+        mac: m?.mac ?? r.network.macAddress ?? ins?.mac,
+        routes: ins?.routes ?? [],
+        ports: (r.config.ports ?? []).map((p) => ({ ...p })),
+        // what leaves the host end enters the container: swap rx and tx
+        counters: hc ? { rxBytes: hc.txBytes, txBytes: hc.rxBytes, rxPackets: hc.txPackets, txPackets: hc.rxPackets, rxBps: hc.txBps, txBps: hc.rxBps } : undefined,
+      });
+    }
+    // read at most a few namespaces per snapshot so 200 starting containers never stall it
+    for (const w of insideWanted.slice(0, 8)) {
+      const info = await readInside(w.pid);
+      this.inside.set(w.id, { key: w.key, ...info });
+    }
+    for (const id of this.inside.keys()) if (!running.some((r) => r.id === id)) this.inside.delete(id);
+
+    this.prev.clear();
+    for (const [name, c] of k.counters) this.prev.set(name, { rxBytes: c.rxBytes, txBytes: c.txBytes, time: now });
+
+    const nat = mgr.nat.length ? mgr.nat : bridges.length || endpoints.length ? await this.readNat() : [];
+    return { kind: 'network', time: now, state, ...(message ? { message } : {}), hostInterfaces, bridges, endpoints, isolated, hostStack, shared, nat };
+  }
+}
