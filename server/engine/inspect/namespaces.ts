@@ -31,7 +31,7 @@ interface Cached {
   cgroupId?: string | null;
 }
 
-const CGROUP_RE = /\/glassbox\/([0-9a-f]{12,64})(?:\/|$)/;
+const CGROUP_RE = /\/glassbox\/([0-9a-f]{12,64})(?=\/|\n|$)/;
 
 function readText(path: string): string | null {
   try {
