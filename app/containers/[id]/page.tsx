@@ -1,0 +1,228 @@
+'use client';
+import Link from 'next/link';
+import { useParams, useRouter } from 'next/navigation';
+import { useCallback, useEffect, useState } from 'react';
+import type { ContainerRecord, TimelineStep } from '@/server/engine/types';
+import { LimitsEditor } from '@/components/LimitsEditor';
+import { Logs } from '@/components/Logs';
+import { StatusBadge } from '@/components/StatusBadge';
+import { Sparkline } from '@/components/Sparkline';
+import { TerminalTabs } from '@/components/TerminalTabs';
+import { Timeline } from '@/components/Timeline';
+import { api, channel } from '@/components/lib/client';
+import { bytes, shortId } from '@/components/lib/format';
+import { useContainers } from '@/components/lib/use-containers';
+import { useLargeType } from '@/components/lib/use-large-type';
+
+function Panel({ title, children, className = '', right }: { title: string; children: React.ReactNode; className?: string; right?: React.ReactNode }) {
+  return (
+    <section className={`rounded-xl border border-slate-800 bg-slate-900/50 p-4 ${className}`}>
+      <div className="mb-3 flex items-center gap-2">
+        <h2 className="text-base font-semibold text-slate-100">{title}</h2>
+        {right && <div className="ml-auto">{right}</div>}
+      </div>
+      {children}
+    </section>
+  );
+}
+
+const btn = 'rounded-md border px-3 py-1.5 text-sm font-medium disabled:opacity-40';
+
+export default function ContainerPage() {
+  const { id } = useParams<{ id: string }>();
+  const router = useRouter();
+  const large = useLargeType();
+  const { list, stats } = useContainers();
+  const [rec, setRec] = useState<ContainerRecord | null>(null);
+  const [timeline, setTimeline] = useState<TimelineStep[]>([]);
+  const [config, setConfig] = useState<Record<string, unknown> | null>(null);
+  const [showConfig, setShowConfig] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState<string | null>(null);
+  const [cpus, setCpus] = useState(4);
+
+  const load = useCallback(async () => {
+    try {
+      const r = await api<ContainerRecord>(`/api/containers/${id}`);
+      setRec(r);
+      setError(null);
+      api<TimelineStep[]>(`/api/containers/${r.id}/timeline`)
+        .then(setTimeline)
+        .catch(() => {});
+    } catch (e) {
+      setError((e as Error).message);
+    }
+  }, [id]);
+
+  useEffect(() => {
+    void load();
+    api<{ cpus: number }>('/api/info')
+      .then((i) => setCpus(i.cpus))
+      .catch(() => {});
+  }, [load]);
+
+  // reload the record whenever the engine reports something about this container
+  useEffect(() => {
+    const s = channel('containers');
+    const onEvent = (e: { type: string; id: string; action: string }) => {
+      if (e.type !== 'container' || !rec || e.id !== rec.id) return;
+      if (e.action === 'destroy') {
+        setRec(null);
+        setError('This container was removed.');
+      } else void load();
+    };
+    s.on('event', onEvent);
+    return () => {
+      s.off('event', onEvent);
+    };
+  }, [rec, load]);
+
+  useEffect(() => {
+    if (!showConfig || !rec) return;
+    api<Record<string, unknown>>(`/api/containers/${rec.id}/config.json`)
+      .then(setConfig)
+      .catch((e) => setConfig({ error: (e as Error).message }));
+  }, [showConfig, rec]);
+
+  const act = async (action: string) => {
+    if (!rec) return;
+    setBusy(action);
+    setError(null);
+    try {
+      if (action === 'remove') {
+        await api(`/api/containers/${rec.id}?force=1`, { method: 'DELETE' });
+        router.push('/');
+        return;
+      }
+      await api(`/api/containers/${rec.id}/${action}`, { body: action === 'stop' ? { timeoutSeconds: 3 } : {} });
+      await load();
+    } catch (e) {
+      setError((e as Error).message);
+    } finally {
+      setBusy(null);
+    }
+  };
+
+  const summary = list?.find((c) => c.id === rec?.id);
+  const status = summary?.status ?? rec?.state.status ?? 'unknown';
+  const running = status === 'running';
+  const h = rec ? stats[rec.id] : undefined;
+  const limits = summary?.limits ?? rec?.limits;
+
+  if (!rec) {
+    return (
+      <div className="p-6">
+        <p className="text-slate-300">{error ?? 'Loading…'}</p>
+        <Link href="/" className="text-sky-300 underline">
+          back to the dashboard
+        </Link>
+      </div>
+    );
+  }
+
+  return (
+    <div className="space-y-4">
+      <div className="flex flex-wrap items-center gap-3">
+        <Link href="/" className="text-sm text-slate-400 hover:text-slate-200">
+          ← containers
+        </Link>
+        <h1 className="text-2xl font-semibold" data-testid="container-name">
+          {rec.name}
+        </h1>
+        <StatusBadge status={status} exitCode={rec.state.exitCode} />
+        <span className="font-mono text-xs text-slate-400">{shortId(rec.id)}</span>
+        <span className="font-mono text-xs text-slate-400">{rec.image.ref}</span>
+        {rec.network?.ipAddress && <span className="font-mono text-xs text-slate-400">{rec.network.ipAddress}</span>}
+        <div className="ml-auto flex flex-wrap gap-2">
+          {!running && status !== 'paused' && (
+            <button className={`${btn} border-emerald-600 text-emerald-300 hover:bg-emerald-950`} disabled={!!busy} onClick={() => act('start')} data-testid="action-start">
+              Start
+            </button>
+          )}
+          <button className={`${btn} border-slate-600 hover:bg-slate-800`} disabled={!!busy || !running} onClick={() => act('stop')} data-testid="action-stop">
+            Stop
+          </button>
+          <button className={`${btn} border-slate-600 hover:bg-slate-800`} disabled={!!busy || !running} onClick={() => act('kill')} data-testid="action-kill">
+            Kill
+          </button>
+          {status === 'paused' ? (
+            <button className={`${btn} border-amber-600 text-amber-300 hover:bg-amber-950`} disabled={!!busy} onClick={() => act('unpause')} data-testid="action-unpause">
+              Unpause
+            </button>
+          ) : (
+            <button className={`${btn} border-amber-600 text-amber-300 hover:bg-amber-950`} disabled={!!busy || !running} onClick={() => act('pause')} data-testid="action-pause">
+              Pause
+            </button>
+          )}
+          <button className={`${btn} border-rose-600 text-rose-300 hover:bg-rose-950`} disabled={!!busy} onClick={() => act('remove')} data-testid="action-remove">
+            Remove
+          </button>
+        </div>
+      </div>
+      {error && (
+        <p className="rounded-md border border-rose-600 bg-rose-950/50 p-2 text-sm text-rose-200" role="alert">
+          {error}
+        </p>
+      )}
+
+      <div className="grid grid-cols-1 gap-4 xl:grid-cols-[minmax(0,1fr)_24rem]">
+        <div className={large ? 'h-[70vh]' : 'h-[60vh]'}>
+          <TerminalTabs containerId={rec.id} running={running} large={large} />
+        </div>
+        <div className="space-y-4">
+          <Panel title="Live">
+            <div className="space-y-2 text-sm">
+              <div className="flex items-center justify-between gap-2">
+                <span>Memory</span>
+                <Sparkline values={h?.memory ?? []} max={limits?.memory} width={150} label="memory" />
+                <span className="w-28 text-right tabular-nums">
+                  {bytes(h?.last?.memory ?? 0)} / {bytes(limits?.memory ?? null)}
+                </span>
+              </div>
+              <div className="flex items-center justify-between gap-2">
+                <span>CPU</span>
+                <Sparkline values={h?.cpu ?? []} max={limits?.cpus ?? 1} color="#a78bfa" width={150} label="cpu" />
+                <span className="w-28 text-right tabular-nums">{((h?.last?.cpu ?? 0) * 100).toFixed(0)}%</span>
+              </div>
+              <div className="flex justify-between">
+                <span>Processes</span>
+                <span className="tabular-nums">
+                  {h?.last?.pids ?? '—'} / {limits?.pids ?? '∞'}
+                </span>
+              </div>
+            </div>
+          </Panel>
+          <Panel title="Limits">{limits && <LimitsEditor id={rec.id} limits={limits} cpus={cpus} disabled={!running && status !== 'paused'} />}</Panel>
+        </div>
+      </div>
+
+      <Panel title="How it started" right={<span className="text-xs text-slate-400">the creation timeline</span>}>
+        <Timeline steps={timeline} />
+      </Panel>
+
+      <div className="grid grid-cols-1 gap-4 xl:grid-cols-2">
+        <Panel title="Logs">
+          <Logs id={rec.id} />
+        </Panel>
+        <Panel
+          title="OCI config.json"
+          right={
+            <button className="text-sm text-sky-300 underline decoration-dotted" onClick={() => setShowConfig((s) => !s)} data-testid="show-config">
+              {showConfig ? 'hide' : 'show'}
+            </button>
+          }
+        >
+          {showConfig ? (
+            <pre className="h-64 overflow-auto rounded-md bg-slate-950 p-3 font-mono text-xs text-slate-200" data-testid="config-json">
+              {config ? JSON.stringify(config, null, 2) : 'Loading…'}
+            </pre>
+          ) : (
+            <p className="text-sm text-slate-400">
+              The runtime spec the engine wrote into the bundle ({rec.paths.bundle}/config.json): namespaces, mounts, capabilities, seccomp, cgroup limits.
+            </p>
+          )}
+        </Panel>
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,191 @@
+'use client';
+// "New container": every knob a lesson needs, a pasted `docker run …` line fills it, and the
+// request that will be sent is shown next to it (the OCI config.json appears on the container's
+// page once the engine has written it).
+import { useEffect, useMemo, useState } from 'react';
+import { NAMESPACE_ISOLATES, NAMESPACES } from '../server/engine/types';
+import { api } from './lib/client';
+import { parseDockerRun } from './lib/docker-run';
+import { bytes } from './lib/format';
+import { defaultForm, fromConfig, MiB, toConfig, type FormState } from './lib/form-model';
+import { Switch } from './Switch';
+
+interface ImageSummary {
+  id: string;
+  repoTags: string[];
+}
+
+function Slider({ label, value, min, max, step, onChange, format, testId }: { label: string; value: number; min: number; max: number; step: number; onChange: (v: number) => void; format: (v: number) => string; testId: string }) {
+  return (
+    <label className="block py-1">
+      <span className="flex justify-between text-sm">
+        <span className="text-slate-300">{label}</span>
+        <span className="tabular-nums text-sky-200" data-testid={`${testId}-value`}>
+          {format(value)}
+        </span>
+      </span>
+      <input type="range" min={min} max={max} step={step} value={value} onChange={(e) => onChange(Number(e.target.value))} className="w-full accent-sky-500" data-testid={testId} />
+    </label>
+  );
+}
+
+const input = 'w-full rounded-md border border-slate-700 bg-slate-950 px-3 py-2 text-sm text-slate-100 placeholder:text-slate-500 focus:border-sky-500 focus:outline-none';
+
+export function NewContainerForm({ cpus, onCreated }: { cpus: number; onCreated: (id: string) => void }) {
+  const [images, setImages] = useState<ImageSummary[]>([]);
+  const [form, setForm] = useState<FormState>(() => defaultForm());
+  const [paste, setPaste] = useState('');
+  const [pasteMsg, setPasteMsg] = useState<{ ok: boolean; text: string } | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const [showJson, setShowJson] = useState(false);
+
+  useEffect(() => {
+    api<ImageSummary[]>('/api/images')
+      .then((l) => {
+        setImages(l);
+        const first = l.flatMap((i) => i.repoTags)[0];
+        if (first) setForm((f) => (f.image ? f : { ...f, image: first }));
+      })
+      .catch(() => {});
+  }, []);
+
+  const set = <K extends keyof FormState>(k: K, v: FormState[K]) => setForm((f) => ({ ...f, [k]: v }));
+  const config = useMemo(() => toConfig(form), [form]);
+
+  const applyPaste = () => {
+    try {
+      const r = parseDockerRun(paste);
+      setForm((f) => fromConfig(r.config, defaultForm(f.image)));
+      setPasteMsg({ ok: true, text: r.warnings.length ? `Filled in. ${r.warnings.join(' ')}` : 'Filled in from the command line.' });
+    } catch (e) {
+      setPasteMsg({ ok: false, text: (e as Error).message });
+    }
+  };
+
+  const submit = async (ev: React.FormEvent) => {
+    ev.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      const rec = await api<{ id: string }>('/api/containers', { body: config });
+      onCreated(rec.id);
+    } catch (e) {
+      setError((e as Error).message);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const tags = images.flatMap((i) => i.repoTags);
+
+  return (
+    <form onSubmit={submit} className="space-y-4" data-testid="new-container-form">
+      <div>
+        <label className="mb-1 block text-sm text-slate-300" htmlFor="paste">
+          Paste a <code className="text-sky-300">docker run …</code> line
+        </label>
+        <div className="flex gap-2">
+          <input id="paste" className={`${input} font-mono`} value={paste} onChange={(e) => setPaste(e.target.value)} placeholder="docker run -it --memory 64m --pids-limit 50 busybox sh" data-testid="paste" />
+          <button type="button" onClick={applyPaste} className="shrink-0 rounded-md border border-slate-600 px-3 text-sm hover:bg-slate-800" data-testid="paste-apply">
+            Fill form
+          </button>
+        </div>
+        {pasteMsg && <p className={`mt-1 text-xs ${pasteMsg.ok ? 'text-emerald-300' : 'text-rose-300'}`}>{pasteMsg.text}</p>}
+      </div>
+
+      <div className="grid grid-cols-1 gap-3 md:grid-cols-2">
+        <label className="block">
+          <span className="mb-1 block text-sm text-slate-300">Image</span>
+          <input className={input} list="images" value={form.image} onChange={(e) => set('image', e.target.value)} required data-testid="image" />
+          <datalist id="images">
+            {tags.map((t) => (
+              <option key={t} value={t} />
+            ))}
+          </datalist>
+        </label>
+        <label className="block">
+          <span className="mb-1 block text-sm text-slate-300">Command</span>
+          <input className={`${input} font-mono`} value={form.command} onChange={(e) => set('command', e.target.value)} placeholder="(the image's default)" data-testid="command" />
+        </label>
+        <label className="block">
+          <span className="mb-1 block text-sm text-slate-300">Name</span>
+          <input className={input} value={form.name} onChange={(e) => set('name', e.target.value)} placeholder="(random)" data-testid="name" />
+        </label>
+        <label className="block">
+          <span className="mb-1 block text-sm text-slate-300">Hostname</span>
+          <input className={input} value={form.hostname} onChange={(e) => set('hostname', e.target.value)} placeholder="(the short id)" data-testid="hostname" />
+        </label>
+      </div>
+
+      <fieldset className="rounded-lg border border-slate-800 p-3">
+        <legend className="px-1 text-sm font-semibold text-slate-200">Namespaces</legend>
+        <div className="grid grid-cols-1 gap-x-6 md:grid-cols-2">
+          {NAMESPACES.map((ns) => (
+            <Switch key={ns} testId={`ns-${ns}`} checked={form.namespaces[ns]} onChange={(v) => set('namespaces', { ...form.namespaces, [ns]: v })} label={`${ns}${ns === 'user' ? ' (user namespace)' : ''}`} hint={NAMESPACE_ISOLATES[ns]} />
+          ))}
+        </div>
+      </fieldset>
+
+      <fieldset className="rounded-lg border border-slate-800 p-3">
+        <legend className="px-1 text-sm font-semibold text-slate-200">Limits (cgroups)</legend>
+        <Slider label="Memory" testId="memory" value={form.memoryMiB} min={0} max={2048} step={16} onChange={(v) => set('memoryMiB', v)} format={(v) => (v ? bytes(v * MiB) : 'no limit')} />
+        <Slider label="CPUs" testId="cpus" value={form.cpus} min={0} max={Math.max(1, cpus)} step={0.1} onChange={(v) => set('cpus', Math.round(v * 10) / 10)} format={(v) => (v ? `${v.toFixed(1)} CPU` : 'no limit')} />
+        <Slider label="Processes (pids)" testId="pids" value={form.pids} min={0} max={1024} step={8} onChange={(v) => set('pids', v)} format={(v) => (v ? String(v) : 'no limit')} />
+      </fieldset>
+
+      <div className="grid grid-cols-1 gap-3 md:grid-cols-2">
+        <label className="block">
+          <span className="mb-1 block text-sm text-slate-300">Network</span>
+          <select className={input} value={form.network} onChange={(e) => set('network', e.target.value)} data-testid="network">
+            <option value="bridge">bridge (own address behind NAT)</option>
+            <option value="none">none (loopback only)</option>
+            <option value="host">host (the host&apos;s network stack)</option>
+          </select>
+        </label>
+        <div>
+          <Switch checked={form.init} onChange={(v) => set('init', v)} label="init" hint="a tiny init as PID 1: reaps zombies, forwards signals" testId="init" />
+          <Switch checked={form.readOnlyRoot} onChange={(v) => set('readOnlyRoot', v)} label="read-only root" hint="the root filesystem is mounted read-only" testId="readonly" />
+        </div>
+      </div>
+
+      <div className={`rounded-lg border p-3 ${form.privileged ? 'border-rose-500 bg-rose-950/40' : 'border-slate-800'}`}>
+        <Switch danger checked={form.privileged} onChange={(v) => set('privileged', v)} label="privileged" hint="turns off most of the isolation" testId="privileged" />
+        {form.privileged && (
+          <p className="mt-1 text-sm text-rose-200" role="alert" data-testid="privileged-warning">
+            ⚠ A privileged container gets <b>all capabilities</b>, <b>all host devices</b>, <b>no seccomp filter</b> and <b>no masked or read-only /proc and /sys paths</b>. Root in it can
+            mount the host&apos;s disks, load kernel modules and take over the host. Use it only to show exactly that.
+          </p>
+        )}
+      </div>
+
+      {error && (
+        <p className="rounded-md border border-rose-600 bg-rose-950/50 p-2 text-sm text-rose-200" role="alert" data-testid="create-error">
+          {error}
+        </p>
+      )}
+
+      <div className="flex items-center gap-3">
+        <button type="submit" disabled={busy || !form.image} className="rounded-md bg-sky-500 px-5 py-2 font-semibold text-slate-950 hover:bg-sky-400 disabled:opacity-50" data-testid="create">
+          {busy ? 'Creating…' : 'Create'}
+        </button>
+        <button type="button" onClick={() => setShowJson((s) => !s)} className="text-sm text-slate-300 underline decoration-dotted">
+          {showJson ? 'Hide' : 'Show'} the request
+        </button>
+        <button type="button" onClick={() => setForm((f) => defaultForm(f.image))} className="ml-auto text-sm text-slate-400 hover:text-slate-200">
+          Reset
+        </button>
+      </div>
+      {showJson && (
+        <div>
+          <p className="mb-1 text-xs text-slate-400">
+            What the form sends (<code>POST /api/containers</code>). The engine turns it into an OCI <code>config.json</code>, shown on the container&apos;s page after it is created.
+          </p>
+          <pre className="max-h-80 overflow-auto rounded-md bg-slate-950 p-3 font-mono text-xs text-slate-200" data-testid="request-json">
+            {JSON.stringify(config, null, 2)}
+          </pre>
+        </div>
+      )}
+    </form>
+  );
+}

@@ -1,0 +1,177 @@
+'use client';
+// One browser terminal: xterm.js <-> the "terminal" socket.io channel <-> an exec session.
+// Flow control: every chunk written to xterm is acknowledged from xterm's write callback, so the
+// server knows how much is still being parsed and pauses the process when the page falls behind.
+import { useEffect, useRef } from 'react';
+import type { Terminal as XTerm } from '@xterm/xterm';
+import { channel } from './lib/client';
+
+const INPUT_CHUNK = 256 * 1024;
+
+export interface TerminalProps {
+  containerId: string;
+  sessionId: string;
+  active: boolean;
+  fontSize: number;
+  onEnded?: (reason: string) => void;
+}
+
+export function Terminal({ containerId, sessionId, active, fontSize, onEnded }: TerminalProps) {
+  const el = useRef<HTMLDivElement>(null);
+  const termRef = useRef<XTerm | null>(null);
+  const fitRef = useRef<{ fit(): void } | null>(null);
+  const endedRef = useRef(onEnded);
+  endedRef.current = onEnded;
+  const activeRef = useRef(active);
+  activeRef.current = active;
+
+  useEffect(() => {
+    let disposed = false;
+    let ended = false;
+    const sock = channel('terminal');
+    const cleanups: (() => void)[] = [];
+
+    (async () => {
+      const [{ Terminal: XTermCtor }, { FitAddon }] = await Promise.all([import('@xterm/xterm'), import('@xterm/addon-fit')]);
+      if (disposed || !el.current) return;
+      const term = new XTermCtor({
+        fontSize,
+        fontFamily: 'ui-monospace, "DejaVu Sans Mono", "Liberation Mono", Menlo, monospace',
+        cursorBlink: true,
+        scrollback: 5000,
+        convertEol: false,
+        screenReaderMode: false,
+        theme: { background: '#020617', foreground: '#e2e8f0', cursor: '#38bdf8', selectionBackground: '#334155' },
+      });
+      const fit = new FitAddon();
+      term.loadAddon(fit);
+      term.open(el.current);
+      termRef.current = term;
+      fitRef.current = fit;
+      try {
+        fit.fit();
+      } catch {
+        /* hidden */
+      }
+
+      const ack = (chars: number) => {
+        if (!disposed) sock.emit('ack', { sessionId, chars });
+      };
+      const onData = (m: { sessionId: string; data: string }) => {
+        if (m.sessionId !== sessionId || disposed) return;
+        term.write(m.data, () => ack(m.data.length));
+      };
+      const onExit = (m: { sessionId: string; reason: string; code: number | null }) => {
+        if (m.sessionId !== sessionId || ended) return;
+        ended = true;
+        term.write(`\r\n\x1b[2m[session ended: ${m.reason}${m.code !== null && m.code !== undefined ? `, exit code ${m.code}` : ''}]\x1b[0m\r\n`);
+        endedRef.current?.(m.reason);
+      };
+      const open = () => {
+        if (ended || disposed) return;
+        sock.emit(
+          'open',
+          { sessionId, containerId, cols: term.cols, rows: term.rows },
+          (res: { ok: boolean; error?: string; replay?: string; reattached?: boolean }) => {
+            if (disposed) return;
+            if (!res.ok) {
+              ended = true;
+              term.write(`\r\n\x1b[31m[${res.error}]\x1b[0m\r\n`);
+              endedRef.current?.(res.error ?? 'failed');
+              return;
+            }
+            if (res.replay) {
+              const r = res.replay;
+              term.reset();
+              term.write(r, () => ack(r.length));
+            }
+          },
+        );
+      };
+      sock.on('data', onData);
+      sock.on('exit', onExit);
+      sock.on('connect', open);
+      if (sock.connected) open();
+      else sock.connect();
+
+      const dataSub = term.onData((d) => {
+        for (let i = 0; i < d.length; i += INPUT_CHUNK) sock.emit('input', { sessionId, data: d.slice(i, i + INPUT_CHUNK) });
+      });
+      const resizeSub = term.onResize(({ cols, rows }) => sock.emit('resize', { sessionId, cols, rows }));
+      // Ctrl+Shift+C copies the selection, Ctrl+Shift+V pastes (Ctrl+C stays SIGINT)
+      term.attachCustomKeyEventHandler((ev) => {
+        if (ev.type !== 'keydown' || !ev.ctrlKey || !ev.shiftKey) return true;
+        if (ev.code === 'KeyC') {
+          const sel = term.getSelection();
+          if (sel) void navigator.clipboard?.writeText(sel).catch(() => {});
+          ev.preventDefault();
+          return false;
+        }
+        if (ev.code === 'KeyV') {
+          void navigator.clipboard
+            ?.readText()
+            .then((t) => t && term.paste(t))
+            .catch(() => {});
+          ev.preventDefault();
+          return false;
+        }
+        return true;
+      });
+      const ro = new ResizeObserver(() => {
+        try {
+          if (el.current && el.current.offsetWidth > 0) fit.fit();
+        } catch {
+          /* hidden */
+        }
+      });
+      ro.observe(el.current);
+      if (activeRef.current) term.focus();
+
+      cleanups.push(() => {
+        sock.off('data', onData);
+        sock.off('exit', onExit);
+        sock.off('connect', open);
+        dataSub.dispose();
+        resizeSub.dispose();
+        ro.disconnect();
+        // leaving the page is not closing the terminal: the server keeps it for a reload
+        if (!ended) sock.emit('detach', { sessionId });
+        term.dispose();
+        termRef.current = null;
+      });
+    })();
+
+    return () => {
+      disposed = true;
+      for (const c of cleanups) c();
+    };
+    // fontSize changes are applied below without a new session
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [containerId, sessionId]);
+
+  useEffect(() => {
+    const term = termRef.current;
+    if (!term) return;
+    term.options.fontSize = fontSize;
+    try {
+      fitRef.current?.fit();
+    } catch {
+      /* hidden */
+    }
+  }, [fontSize]);
+
+  useEffect(() => {
+    if (!active) return;
+    const t = setTimeout(() => {
+      try {
+        fitRef.current?.fit();
+      } catch {
+        /* hidden */
+      }
+      termRef.current?.focus();
+    }, 0);
+    return () => clearTimeout(t);
+  }, [active]);
+
+  return <div ref={el} data-session={sessionId} className={`h-full w-full ${active ? '' : 'hidden'}`} />;
+}

@@ -1,0 +1,109 @@
+'use client';
+// Several terminals per container, as tabs. The session ids live in sessionStorage, so a reload
+// re-attaches the same shells (the server keeps them for a minute and replays their output).
+import { useCallback, useEffect, useState } from 'react';
+import { channel } from './lib/client';
+import { Terminal } from './Terminal';
+
+interface Tab {
+  id: string;
+  n: number;
+  ended?: string;
+}
+
+const key = (containerId: string) => `glassbox.terminals.${containerId}`;
+
+function newId(): string {
+  const a = new Uint8Array(12);
+  crypto.getRandomValues(a);
+  return Array.from(a, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+export function TerminalTabs({ containerId, running, large }: { containerId: string; running: boolean; large: boolean }) {
+  const [tabs, setTabs] = useState<Tab[] | null>(null);
+  const [active, setActive] = useState<string | null>(null);
+
+  // restore (or start) the terminals of this container once it runs
+  useEffect(() => {
+    if (!running) return;
+    let stored: Tab[] = [];
+    try {
+      stored = JSON.parse(sessionStorage.getItem(key(containerId)) ?? '[]') as Tab[];
+    } catch {
+      stored = [];
+    }
+    stored = stored.filter((t) => !t.ended);
+    if (!stored.length) stored = [{ id: newId(), n: 1 }];
+    setTabs(stored);
+    setActive((a) => a ?? stored[0].id);
+  }, [containerId, running]);
+
+  useEffect(() => {
+    if (!tabs) return;
+    try {
+      sessionStorage.setItem(key(containerId), JSON.stringify(tabs.filter((t) => !t.ended)));
+    } catch {
+      /* storage full or disabled */
+    }
+  }, [tabs, containerId]);
+
+  const add = useCallback(() => {
+    const id = newId();
+    setTabs((t) => [...(t ?? []), { id, n: Math.max(0, ...(t ?? []).map((x) => x.n)) + 1 }]);
+    setActive(id);
+  }, []);
+
+  const close = useCallback(
+    (id: string) => {
+      channel('terminal').emit('close', { sessionId: id });
+      setTabs((t) => {
+        const rest = (t ?? []).filter((x) => x.id !== id);
+        setActive((a) => (a === id ? (rest[rest.length - 1]?.id ?? null) : a));
+        return rest;
+      });
+    },
+    [],
+  );
+
+  const ended = useCallback((id: string, reason: string) => setTabs((t) => (t ?? []).map((x) => (x.id === id ? { ...x, ended: reason } : x))), []);
+
+  if (!running && !tabs?.length) {
+    return <div className="grid h-full place-items-center rounded-lg border border-slate-800 bg-slate-950 text-slate-400">The container is not running: no terminal.</div>;
+  }
+
+  return (
+    <div className="flex h-full flex-col overflow-hidden rounded-lg border border-slate-800 bg-slate-950">
+      <div className="flex items-center gap-1 border-b border-slate-800 bg-slate-900 px-2 pt-2" role="tablist">
+        {(tabs ?? []).map((t) => (
+          <div
+            key={t.id}
+            role="tab"
+            aria-selected={active === t.id}
+            data-testid="terminal-tab"
+            className={`group flex items-center gap-2 rounded-t-md px-3 py-1.5 text-sm ${active === t.id ? 'bg-slate-950 text-sky-200' : 'text-slate-400 hover:bg-slate-800'}`}
+          >
+            <button type="button" onClick={() => setActive(t.id)} className={t.ended ? 'line-through opacity-60' : ''}>
+              sh #{t.n}
+            </button>
+            <button type="button" onClick={() => close(t.id)} aria-label={`close terminal ${t.n}`} className="rounded px-1 text-slate-500 hover:bg-slate-700 hover:text-slate-100">
+              ×
+            </button>
+          </div>
+        ))}
+        {running && (
+          <button type="button" onClick={add} className="ml-1 rounded-md px-2 py-1 text-sm text-slate-300 hover:bg-slate-800" data-testid="new-terminal">
+            + terminal
+          </button>
+        )}
+        <span className="ml-auto pb-1 text-xs text-slate-500">
+          Copy: select, then Ctrl+Shift+C · Paste: Ctrl+Shift+V · Ctrl+C interrupts
+        </span>
+      </div>
+      <div className="relative min-h-0 flex-1 p-2" data-testid="terminals">
+        {(tabs ?? []).map((t) => (
+          <Terminal key={t.id} containerId={containerId} sessionId={t.id} active={active === t.id} fontSize={large ? 20 : 15} onEnded={(r) => ended(t.id, r)} />
+        ))}
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,99 @@
+// The "New container" form's state and its translation to and from a ContainerConfig.
+import { NAMESPACES, type ContainerConfig, type Namespace } from '../../server/engine/types';
+import { shellSplit } from './docker-run';
+
+export const MiB = 1024 * 1024;
+
+export interface FormState {
+  image: string;
+  command: string;
+  name: string;
+  hostname: string;
+  namespaces: Record<Namespace, boolean>;
+  /** 0 = no limit */
+  memoryMiB: number;
+  cpus: number;
+  pids: number;
+  network: string;
+  init: boolean;
+  readOnlyRoot: boolean;
+  privileged: boolean;
+  /** what a pasted docker run line set that the form has no control for (env, ports, mounts…) */
+  extra: Partial<ContainerConfig>;
+}
+
+/** Docker's defaults: every namespace but user and time. */
+export const DEFAULT_NAMESPACES: Record<Namespace, boolean> = { pid: true, mnt: true, net: true, uts: true, ipc: true, cgroup: true, user: false, time: false };
+
+export function defaultForm(image = ''): FormState {
+  return {
+    image,
+    command: '',
+    name: '',
+    hostname: '',
+    namespaces: { ...DEFAULT_NAMESPACES },
+    memoryMiB: 0,
+    cpus: 0,
+    pids: 0,
+    network: 'bridge',
+    init: false,
+    readOnlyRoot: false,
+    privileged: false,
+    extra: {},
+  };
+}
+
+function quote(w: string): string {
+  return /^[A-Za-z0-9_./:=@%+,-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`;
+}
+
+export function toConfig(f: FormState): ContainerConfig {
+  const cfg: ContainerConfig = { ...f.extra, image: f.image.trim(), tty: true, openStdin: true };
+  const cmd = f.command.trim();
+  if (cmd) cfg.cmd = shellSplit(cmd);
+  if (f.name.trim()) cfg.name = f.name.trim();
+  if (f.hostname.trim()) cfg.hostname = f.hostname.trim();
+  const ns: Partial<Record<Namespace, boolean>> = {};
+  for (const n of NAMESPACES) if (f.namespaces[n] !== DEFAULT_NAMESPACES[n]) ns[n] = f.namespaces[n];
+  if (Object.keys(ns).length) cfg.namespaces = ns;
+  const limits = { ...(f.extra.limits ?? {}) };
+  if (f.memoryMiB > 0) limits.memory = f.memoryMiB * MiB;
+  else delete limits.memory;
+  if (f.cpus > 0) limits.cpus = f.cpus;
+  else delete limits.cpus;
+  if (f.pids > 0) limits.pids = f.pids;
+  else delete limits.pids;
+  if (Object.keys(limits).length) cfg.limits = limits;
+  else delete cfg.limits;
+  if (f.network && f.network !== 'bridge') cfg.network = f.network;
+  if (f.init) cfg.init = true;
+  if (f.readOnlyRoot) cfg.readOnlyRoot = true;
+  if (f.privileged) cfg.privileged = true;
+  return cfg;
+}
+
+export function fromConfig(c: ContainerConfig, base: FormState): FormState {
+  const {
+    image, cmd, name, hostname, namespaces, limits, network, init, readOnlyRoot, privileged,
+    tty: _tty, openStdin: _stdin, ...extra
+  } = c;
+  const ns = { ...DEFAULT_NAMESPACES, ...(namespaces ?? {}) } as Record<Namespace, boolean>;
+  const { memory, cpus, pids, ...otherLimits } = limits ?? {};
+  if (Object.keys(otherLimits).length) (extra as Partial<ContainerConfig>).limits = otherLimits;
+  return {
+    ...base,
+    image: image || base.image,
+    command: cmd ? cmd.map(quote).join(' ') : '',
+    name: name ?? '',
+    hostname: hostname ?? '',
+    namespaces: ns,
+    memoryMiB: memory ? Math.round(memory / MiB) : 0,
+    cpus: cpus ?? 0,
+    pids: pids ?? 0,
+    network: network ?? 'bridge',
+    init: !!init,
+    readOnlyRoot: !!readOnlyRoot,
+    privileged: !!privileged,
+    extra,
+  };
+}

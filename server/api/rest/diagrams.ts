@@ -1,0 +1,86 @@
+// REST for the diagrams (first paint and tests), mounted by the server next to the other routes,
+// after its token/Origin check:
+//   GET  /api/diagrams/<kind>[?container=<id>]            the snapshot (kind: namespaces|layers|network|cgroups)
+//   GET  /api/diagrams/layers/which?container=<id>&path=/etc/passwd   which layer a path comes from
+//   POST /api/diagrams/cgroups/limit?container=<id>  body { kind: memory|cpus|pids, value: number|null }
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { InspectHub } from '../../engine/inspect/hub.js';
+import { DIAGRAM_KINDS, type DiagramKind, type LimitKind } from '../../engine/inspect/types.js';
+
+const ID_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+function statusOf(e: unknown): number {
+  const s = (e as { status?: unknown }).status;
+  return typeof s === 'number' && s >= 400 && s < 600 ? s : 500;
+}
+
+async function readBody(req: IncomingMessage, limit = 4096): Promise<unknown> {
+  let size = 0;
+  const chunks: Buffer[] = [];
+  for await (const c of req as AsyncIterable<Buffer>) {
+    size += c.length;
+    if (size > limit) throw Object.assign(new Error('body too large'), { status: 413 });
+    chunks.push(c);
+  }
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
+  } catch {
+    throw Object.assign(new Error('body is not JSON'), { status: 400 });
+  }
+}
+
+/** Handles /api/diagrams/… and returns true; returns false for any other URL. */
+export function handleDiagramRequest(req: IncomingMessage, res: ServerResponse, hub: InspectHub): boolean {
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  if (!url.pathname.startsWith('/api/diagrams/') && url.pathname !== '/api/diagrams') return false;
+  const parts = url.pathname.split('/').filter(Boolean).slice(2); // after api/diagrams
+  const container = url.searchParams.get('container') ?? undefined;
+  if (container !== undefined && !ID_RE.test(container)) {
+    send(res, 400, { message: 'invalid container id or name' });
+    return true;
+  }
+  const fail = (e: unknown) => send(res, statusOf(e), { message: (e as Error).message });
+
+  if (parts.length === 0 && req.method === 'GET') {
+    send(res, 200, { kinds: DIAGRAM_KINDS });
+    return true;
+  }
+  const kind = parts[0] as DiagramKind;
+  if (!DIAGRAM_KINDS.includes(kind)) {
+    send(res, 404, { message: `no diagram ${parts[0]}; kinds: ${DIAGRAM_KINDS.join(', ')}` });
+    return true;
+  }
+  if (parts.length === 1 && req.method === 'GET') {
+    hub.snapshot(kind, container).then((s) => send(res, 200, s), fail);
+    return true;
+  }
+  if (kind === 'layers' && parts[1] === 'which' && req.method === 'GET') {
+    const path = url.searchParams.get('path');
+    if (!container || !path || path.length > 4096 || path.includes('\0')) send(res, 400, { message: 'container and path are required' });
+    else hub.whichLayer(container, path).then((r) => send(res, 200, r), fail);
+    return true;
+  }
+  if (kind === 'cgroups' && parts[1] === 'limit' && req.method === 'POST') {
+    if (!container) {
+      send(res, 400, { message: 'container is required' });
+      return true;
+    }
+    readBody(req)
+      .then((body) => {
+        const b = body as { kind?: unknown; value?: unknown };
+        if (b.kind !== 'memory' && b.kind !== 'cpus' && b.kind !== 'pids') throw Object.assign(new Error('kind must be memory, cpus or pids'), { status: 400 });
+        if (b.value !== null && (typeof b.value !== 'number' || !Number.isFinite(b.value) || b.value <= 0)) throw Object.assign(new Error('value must be a positive number or null (no limit)'), { status: 400 });
+        return hub.setLimit(container, b.kind as LimitKind, b.value as number | null);
+      })
+      .then((writes) => send(res, 200, { writes }), (e) => fail((e as { name?: string }).name === 'InvalidArgument' ? Object.assign(e as Error, { status: 400 }) : e));
+    return true;
+  }
+  send(res, 405, { message: `${req.method} ${url.pathname} is not supported` });
+  return true;
+}

@@ -1,0 +1,193 @@
+// REST for the dashboard: thin routes onto EngineApi. Bodies are checked with zod; engine errors
+// carry .status (400/404/409) and become { error } with that status.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { z } from 'zod';
+import type { EngineApi } from '../../engine/api.js';
+import { NAMESPACES } from '../../engine/types.js';
+import { summarize } from '../../realtime/containers.js';
+
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const MAX_BODY = 1024 * 1024;
+
+async function readBody(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const c of req) {
+    size += (c as Buffer).length;
+    if (size > MAX_BODY) throw new HttpError(413, 'request body too large');
+    chunks.push(c as Buffer);
+  }
+  if (!size) return {};
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch {
+    throw new HttpError(400, 'the body is not valid JSON');
+  }
+}
+
+function parse<T>(schema: z.ZodType<T>, data: unknown): T {
+  const r = schema.safeParse(data);
+  if (!r.success) throw new HttpError(400, r.error.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; '));
+  return r.data;
+}
+
+const nullableInt = z.number().int().nullable();
+const limitsBody = z
+  .object({
+    memory: nullableInt.optional(),
+    memorySwap: nullableInt.optional(),
+    cpus: z.number().nullable().optional(),
+    cpuPeriod: z.number().int().optional(),
+    cpuShares: nullableInt.optional(),
+    pids: nullableInt.optional(),
+  })
+  .strict();
+
+const nsRecord = z.partialRecord(z.enum(NAMESPACES), z.boolean());
+
+/** What the "New container" form sends. The engine validates the details (names, ranges). */
+const createBody = z
+  .object({
+    image: z.string().min(1, 'an image is required').max(512),
+    name: z.string().max(128).optional(),
+    cmd: z.array(z.string()).max(256).optional(),
+    entrypoint: z.array(z.string()).max(64).optional(),
+    env: z.array(z.string()).max(256).optional(),
+    workingDir: z.string().optional(),
+    user: z.string().optional(),
+    hostname: z.string().max(64).optional(),
+    tty: z.boolean().optional(),
+    openStdin: z.boolean().optional(),
+    namespaces: nsRecord.optional(),
+    limits: limitsBody.optional(),
+    readOnlyRoot: z.boolean().optional(),
+    privileged: z.boolean().optional(),
+    capAdd: z.array(z.string()).optional(),
+    capDrop: z.array(z.string()).optional(),
+    noNewPrivileges: z.boolean().optional(),
+    seccomp: z.enum(['default', 'unconfined']).optional(),
+    init: z.boolean().optional(),
+    network: z.string().max(128).optional(),
+    ports: z
+      .array(z.object({ hostIp: z.string().optional(), hostPort: z.number().int(), containerPort: z.number().int(), protocol: z.enum(['tcp', 'udp']) }))
+      .optional(),
+    mounts: z.array(z.object({ type: z.enum(['bind', 'tmpfs']), source: z.string().optional(), target: z.string(), readOnly: z.boolean().optional() })).optional(),
+    restartPolicy: z.object({ name: z.enum(['no', 'on-failure', 'always', 'unless-stopped']), maximumRetryCount: z.number().int().optional() }).optional(),
+    labels: z.record(z.string(), z.string()).optional(),
+    autoRemove: z.boolean().optional(),
+    /** false: create only */
+    start: z.boolean().optional(),
+  })
+  .strict();
+
+const updateBody = limitsBody.extend({
+  restartPolicy: z.object({ name: z.enum(['no', 'on-failure', 'always', 'unless-stopped']), maximumRetryCount: z.number().int().optional() }).optional(),
+});
+
+const stopBody = z.object({ timeoutSeconds: z.number().int().min(0).max(600).optional(), signal: z.string().max(16).optional() }).strict();
+const killBody = z.object({ signal: z.string().max(16).optional() }).strict();
+
+type Handler = (ctx: { engine: EngineApi; params: string[]; url: URL; req: IncomingMessage }) => Promise<unknown> | unknown;
+
+const routes: { method: string; re: RegExp; fn: Handler }[] = [];
+const route = (method: string, path: string, fn: Handler) =>
+  routes.push({ method, re: new RegExp('^' + path.replace(/:[a-z]+/g, '([^/]+)') + '$'), fn });
+
+route('GET', '/api/info', ({ engine }) => engine.info());
+route('GET', '/api/images', ({ engine }) => engine.listImages());
+route('GET', '/api/containers', ({ engine, url }) => engine.list({ all: url.searchParams.get('all') !== '0' }).map(summarize));
+route('POST', '/api/containers', async ({ engine, req }) => {
+  const { start, ...config } = parse(createBody, await readBody(req));
+  const rec = start === false ? await engine.create(config) : await engine.run(config);
+  return { status: 201, body: rec };
+});
+route('GET', '/api/containers/:id', ({ engine, params }) => engine.get(params[0]));
+route('GET', '/api/containers/:id/config.json', ({ engine, params }) => engine.ociConfig(params[0]));
+route('GET', '/api/containers/:id/timeline', ({ engine, params }) => engine.timeline(params[0]));
+route('GET', '/api/containers/:id/stats', ({ engine, params }) => engine.stats(params[0]));
+route('GET', '/api/containers/:id/top', ({ engine, params }) => engine.top(params[0]));
+route('GET', '/api/containers/:id/changes', ({ engine, params }) => engine.changes(params[0]));
+route('GET', '/api/containers/:id/logs', async ({ engine, params, url }) => {
+  const tail = Number(url.searchParams.get('tail') ?? 500);
+  const out = [];
+  for await (const e of engine.logs(params[0], { tail: Number.isFinite(tail) && tail >= 0 ? Math.min(tail, 10_000) : 500 })) out.push(e);
+  return out;
+});
+route('POST', '/api/containers/:id/start', async ({ engine, params }) => engine.start(params[0]));
+route('POST', '/api/containers/:id/stop', async ({ engine, params, req }) => {
+  await engine.stop(params[0], parse(stopBody, await readBody(req)));
+  return engine.get(params[0]);
+});
+route('POST', '/api/containers/:id/restart', async ({ engine, params, req }) => {
+  await engine.restart(params[0], parse(stopBody, await readBody(req)));
+  return engine.get(params[0]);
+});
+route('POST', '/api/containers/:id/kill', async ({ engine, params, req }) => {
+  await engine.kill(params[0], parse(killBody, await readBody(req)).signal);
+  return engine.get(params[0]);
+});
+route('POST', '/api/containers/:id/pause', async ({ engine, params }) => {
+  await engine.pause(params[0]);
+  return engine.get(params[0]);
+});
+route('POST', '/api/containers/:id/unpause', async ({ engine, params }) => {
+  await engine.unpause(params[0]);
+  return engine.get(params[0]);
+});
+route('POST', '/api/containers/:id/update', async ({ engine, params, req }) => {
+  const writes = await engine.update(params[0], parse(updateBody, await readBody(req)));
+  return { writes, container: engine.get(params[0]) };
+});
+route('DELETE', '/api/containers/:id', async ({ engine, params, url }) => {
+  const force = ['1', 'true'].includes(url.searchParams.get('force') ?? '');
+  await engine.remove(params[0], { force });
+  return { status: 204, body: null };
+});
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  if (status === 204) {
+    res.writeHead(204, { 'cache-control': 'no-store' });
+    res.end();
+    return;
+  }
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+export { sendJson };
+
+/** Handles /api/*; the caller has checked the token. */
+export async function handleRest(engine: EngineApi, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+  const path = url.pathname.replace(/\/+$/, '') || '/';
+  let allowed = false;
+  for (const r of routes) {
+    const m = r.re.exec(path);
+    if (!m) continue;
+    allowed = true;
+    if (r.method !== req.method) continue;
+    try {
+      const params = m.slice(1).map((p) => decodeURIComponent(p));
+      const out = await r.fn({ engine, params, url, req });
+      if (out && typeof out === 'object' && 'status' in out && 'body' in out && typeof (out as { status: unknown }).status === 'number' && Object.keys(out).length === 2) {
+        const o = out as { status: number; body: unknown };
+        return sendJson(res, o.status, o.body);
+      }
+      return sendJson(res, 200, out ?? null);
+    } catch (e) {
+      const err = e as Error & { status?: number };
+      const status = typeof err.status === 'number' && err.status >= 400 && err.status < 600 ? err.status : 500;
+      if (status === 500) console.error(`[rest] ${req.method} ${path}:`, err);
+      return sendJson(res, status, { error: err.message || 'internal error' });
+    }
+  }
+  sendJson(res, allowed ? 405 : 404, { error: allowed ? `method ${req.method} not allowed` : `no such endpoint: ${path}` });
+}

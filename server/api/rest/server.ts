@@ -1,0 +1,125 @@
+// The dashboard's HTTP front: one http.Server carrying the token check, REST under /api, socket.io
+// (channels "containers" and "terminal") and the Next.js app (custom server).
+import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
+import { Server as IoServer } from 'socket.io';
+import next from 'next';
+import type { EngineApi } from '../../engine/api.js';
+import { containersChannel } from '../../realtime/containers.js';
+import { terminalChannel, type TerminalChannel } from '../../realtime/terminal.js';
+import { COOKIE, isAuthorized, originMatchesHost, parseCookies, sameToken, tokenCookie, TOKEN_REQUIRED_HTML } from './auth.js';
+import { handleRest, sendJson } from './routes.js';
+
+export interface WebServerOptions {
+  engine: EngineApi;
+  token: string;
+  host: string;
+  port: number;
+  dev?: boolean;
+  /** the Next.js project directory */
+  dir: string;
+  quiet?: boolean;
+}
+
+export interface WebServer {
+  http: HttpServer;
+  io: IoServer;
+  terminals: TerminalChannel;
+  port: number;
+  close(): Promise<void>;
+}
+
+function unauthorized(req: IncomingMessage, res: ServerResponse, url: URL): void {
+  if (url.pathname.startsWith('/api/') || !(req.headers.accept ?? '').includes('text/html')) {
+    sendJson(res, 401, { error: 'token required' });
+    return;
+  }
+  res.writeHead(401, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
+  res.end(TOKEN_REQUIRED_HTML);
+}
+
+export async function startWebServer(opts: WebServerOptions): Promise<WebServer> {
+  const { engine, token } = opts;
+  const http = createServer();
+  const app = next({ dev: !!opts.dev, hostname: opts.host, port: opts.port, httpServer: http, dir: opts.dir, quiet: opts.quiet });
+  await app.prepare();
+  const handle = app.getRequestHandler();
+
+  http.on('request', (req, res) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    // Next's own socket for hot reload in dev shares the port; socket.io checks its own requests
+    if (url.pathname.startsWith('/socket.io/')) return;
+    if (!isAuthorized(req, token)) return unauthorized(req, res, url);
+    const cookieOk = sameToken(parseCookies(req.headers.cookie)[COOKIE], token);
+    if (url.searchParams.has('token')) {
+      // first visit: trade the query token for a cookie and drop it from the address bar
+      url.searchParams.delete('token');
+      const headers: Record<string, string> = { location: url.pathname + (url.search || ''), 'cache-control': 'no-store' };
+      if (!cookieOk) headers['set-cookie'] = tokenCookie(token);
+      if (req.method === 'GET' && !url.pathname.startsWith('/api/')) {
+        res.writeHead(303, headers);
+        res.end();
+        return;
+      }
+      if (!cookieOk) res.setHeader('set-cookie', tokenCookie(token));
+    }
+    if (url.pathname.startsWith('/api/')) {
+      void handleRest(engine, req, res, url);
+      return;
+    }
+    void handle(req, res);
+  });
+
+  const io = new IoServer(http, {
+    path: '/socket.io',
+    transports: ['websocket'],
+    serveClient: false,
+    maxHttpBufferSize: 1e6,
+    allowRequest: (req, cb) => {
+      // a browser always sends Origin on a WebSocket: another site's page cannot borrow the cookie
+      if (!originMatchesHost(req)) return cb('origin not allowed', false);
+      const url = new URL(req.url ?? '/', 'http://localhost');
+      if (isAuthorized(req, token)) return cb(null, true);
+      // socket.io-client in Node (tests) may pass the token as a query parameter or header only
+      if (sameToken(url.searchParams.get('token'), token)) return cb(null, true);
+      cb('token required', false);
+    },
+  });
+  // belt and braces: every namespace checks again
+  const check = (socket: import('socket.io').Socket, nextFn: (err?: Error) => void) => {
+    const req = socket.request;
+    const auth = (socket.handshake.auth as { token?: string } | undefined)?.token;
+    if (isAuthorized(req, token) || sameToken(auth, token)) return nextFn();
+    nextFn(new Error('token required'));
+  };
+  io.use(check);
+  io.of('/containers').use(check);
+  io.of('/terminal').use(check);
+
+  const containers = containersChannel(io, engine);
+  const terminals = terminalChannel(io, engine);
+
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', reject);
+    http.listen(opts.port, opts.host, () => {
+      http.off('error', reject);
+      resolve();
+    });
+  });
+  const addr = http.address();
+  const port = typeof addr === 'object' && addr ? addr.port : opts.port;
+
+  return {
+    http,
+    io,
+    terminals,
+    port,
+    async close() {
+      containers.close();
+      await terminals.close();
+      await new Promise<void>((r) => io.close(() => r()));
+      http.closeAllConnections?.();
+      await new Promise<void>((r) => http.close(() => r()));
+      await app.close?.();
+    },
+  };
+}

@@ -1,0 +1,270 @@
+// socket.io channel "terminal": browser terminals (xterm.js) <-> exec sessions in a container.
+//
+// One exec session per terminal tab: engine.exec(id, { cmd: shell, tty: true }). Output is batched
+// for 2 ms, kept in a bounded ring buffer (replayed when a reloaded page re-attaches) and sent with
+// watermark flow control: the browser acks what xterm has drawn, the server pauses the process
+// above HIGH_WATERMARK unacked characters and resumes it below LOW_WATERMARK.
+// A session outlives its socket for DETACH_GRACE_MS (a page reload), then it is closed; closing a
+// session kills its process, and a session ends when its container ends. There is no host shell.
+import { StringDecoder } from 'node:string_decoder';
+import type { Namespace, Server, Socket } from 'socket.io';
+import { z } from 'zod';
+import type { EngineApi, ExecProcess } from '../engine/api.js';
+import { Batcher, FlowControl, RingBuffer } from './flow-control.js';
+
+export const DETACH_GRACE_MS = 60_000;
+export const REPLAY_BYTES = 256 * 1024;
+/** engine.io drops messages over 1 MB: the client sends pastes in pieces below this */
+const MAX_INPUT = 512 * 1024;
+const KILL_GRACE_MS = 1_000;
+
+const SHELL = ['/bin/sh'];
+const SHELL_ENV = ['TERM=xterm-256color', 'PS1=\\h:\\w\\$ '];
+
+const sessionId = z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, 'bad session id');
+const openMsg = z.object({
+  sessionId,
+  containerId: z.string().min(1).max(128),
+  cols: z.number().int().min(1).max(1000).default(80),
+  rows: z.number().int().min(1).max(500).default(24),
+});
+const inputMsg = z.object({ sessionId, data: z.string().max(MAX_INPUT) });
+const resizeMsg = z.object({ sessionId, cols: z.number().int().min(1).max(1000), rows: z.number().int().min(1).max(500) });
+const ackMsg = z.object({ sessionId, chars: z.number().int().min(0) });
+const idMsg = z.object({ sessionId });
+
+type AckFn = (res: unknown) => void;
+
+interface Session {
+  id: string;
+  containerId: string;
+  proc: ExecProcess | null;
+  /** resolves when the exec process is started (or failed) */
+  ready: Promise<void>;
+  socket: Socket | null;
+  flow: FlowControl;
+  ring: RingBuffer;
+  batcher: Batcher;
+  decoder: StringDecoder;
+  expire: NodeJS.Timeout | null;
+  closed: boolean;
+  exitCode: number | null;
+}
+
+export interface TerminalChannel {
+  /** number of live sessions (tests, /api/info) */
+  count(): number;
+  close(): Promise<void>;
+}
+
+export function terminalChannel(io: Server, engine: EngineApi): TerminalChannel {
+  const nsp: Namespace = io.of('/terminal');
+  const sessions = new Map<string, Session>();
+
+  const send = (s: Session, data: string) => {
+    const action = s.flow.sent(data.length);
+    s.socket?.emit('data', { sessionId: s.id, data });
+    if (action === 'pause') s.proc?.pause();
+  };
+
+  const end = (s: Session, reason: string, code: number | null = null) => {
+    if (s.closed) return;
+    s.closed = true;
+    s.batcher.drain();
+    s.batcher.dispose();
+    if (s.expire) clearTimeout(s.expire);
+    sessions.delete(s.id);
+    s.socket?.emit('exit', { sessionId: s.id, code, reason });
+    const proc = s.proc;
+    if (proc && s.exitCode === null) {
+      // closing the terminal hangs up the shell; whatever ignores SIGHUP is killed a second later
+      try {
+        proc.resume();
+        proc.kill('SIGHUP');
+      } catch {
+        /* already gone */
+      }
+      const t = setTimeout(() => {
+        if (s.exitCode === null) {
+          try {
+            proc.kill('SIGKILL');
+          } catch {
+            /* already gone */
+          }
+        }
+      }, KILL_GRACE_MS);
+      t.unref();
+      proc.onExit(() => clearTimeout(t));
+    }
+  };
+
+  const detach = (s: Session) => {
+    s.socket = null;
+    if (s.expire) clearTimeout(s.expire);
+    s.expire = setTimeout(() => end(s, 'detached too long'), DETACH_GRACE_MS);
+    s.expire.unref();
+  };
+
+  const attach = (s: Session, socket: Socket) => {
+    if (s.socket && s.socket !== socket) s.socket.emit('exit', { sessionId: s.id, code: null, reason: 'attached elsewhere' });
+    s.socket = socket;
+    if (s.expire) clearTimeout(s.expire);
+    s.expire = null;
+  };
+
+  const start = (s: Session, cols: number, rows: number) => {
+    s.ready = (async () => {
+      const proc = await engine.exec(s.containerId, { cmd: SHELL, tty: true, cols, rows, env: SHELL_ENV });
+      s.proc = proc;
+      proc.onData((buf) => {
+        const text = s.decoder.write(buf);
+        if (!text) return;
+        s.ring.push(text);
+        s.batcher.push(text);
+      });
+      proc.onExit((code) => {
+        s.exitCode = code;
+        const rest = s.decoder.end();
+        if (rest) {
+          s.ring.push(rest);
+          s.batcher.push(rest);
+        }
+        end(s, 'the shell exited', code);
+      });
+      if (s.closed) proc.kill('SIGKILL');
+    })();
+    return s.ready;
+  };
+
+  const offEngine = engine.onEvent((e) => {
+    if (e.type !== 'container' || (e.action !== 'die' && e.action !== 'destroy' && e.action !== 'stop')) return;
+    for (const s of [...sessions.values()]) {
+      if (s.containerId === e.id) end(s, 'the container ended');
+    }
+  });
+
+  nsp.on('connection', (socket) => {
+    const mine = new Set<string>();
+
+    socket.on('open', async (raw: unknown, ack?: AckFn) => {
+      const reply = typeof ack === 'function' ? ack : () => {};
+      const p = openMsg.safeParse(raw);
+      if (!p.success) return reply({ ok: false, error: p.error.issues.map((i) => i.message).join('; ') });
+      const { sessionId: id, cols, rows } = p.data;
+      let containerId: string;
+      try {
+        const rec = engine.get(p.data.containerId);
+        if (rec.state.status !== 'running') return reply({ ok: false, error: `container ${rec.name} is ${rec.state.status}, not running` });
+        containerId = rec.id;
+      } catch (e) {
+        return reply({ ok: false, error: (e as Error).message });
+      }
+      let s = sessions.get(id);
+      if (s && s.containerId !== containerId) return reply({ ok: false, error: 'session belongs to another container' });
+      const reattached = !!s;
+      if (!s) {
+        const created: Session = {
+          id,
+          containerId,
+          proc: null,
+          ready: Promise.resolve(),
+          socket: null,
+          flow: new FlowControl(),
+          ring: new RingBuffer(REPLAY_BYTES),
+          batcher: null as unknown as Batcher,
+          decoder: new StringDecoder('utf8'),
+          expire: null,
+          closed: false,
+          exitCode: null,
+        };
+        created.batcher = new Batcher((data) => send(created, data), 2);
+        sessions.set(id, created);
+        s = created;
+        attach(s, socket);
+        mine.add(id);
+        try {
+          await start(s, cols, rows);
+        } catch (e) {
+          end(s, (e as Error).message);
+          return reply({ ok: false, error: (e as Error).message });
+        }
+        return reply({ ok: true, sessionId: id, reattached: false, replay: '' });
+      }
+      attach(s, socket);
+      mine.add(id);
+      try {
+        await s.ready;
+      } catch (e) {
+        return reply({ ok: false, error: (e as Error).message });
+      }
+      if (s.closed) return reply({ ok: false, error: 'session closed' });
+      // what the batcher still holds is part of the ring: drop it, the replay carries it
+      s.batcher.dispose();
+      const replay = s.ring.contents();
+      const action = s.flow.reset(replay.length);
+      if (action === 'pause') s.proc?.pause();
+      if (action === 'resume') s.proc?.resume();
+      s.proc?.resize(cols, rows);
+      reply({ ok: true, sessionId: id, reattached, replay });
+    });
+
+    socket.on('input', (raw: unknown) => {
+      const p = inputMsg.safeParse(raw);
+      if (!p.success) return;
+      const s = sessions.get(p.data.sessionId);
+      if (s && s.socket === socket && s.proc) s.proc.write(p.data.data);
+    });
+
+    socket.on('resize', (raw: unknown) => {
+      const p = resizeMsg.safeParse(raw);
+      if (!p.success) return;
+      const s = sessions.get(p.data.sessionId);
+      if (s && s.socket === socket && s.proc) s.proc.resize(p.data.cols, p.data.rows);
+    });
+
+    socket.on('ack', (raw: unknown) => {
+      const p = ackMsg.safeParse(raw);
+      if (!p.success) return;
+      const s = sessions.get(p.data.sessionId);
+      if (!s || s.socket !== socket) return;
+      if (s.flow.ack(p.data.chars) === 'resume') s.proc?.resume();
+    });
+
+    socket.on('detach', (raw: unknown) => {
+      const p = idMsg.safeParse(raw);
+      if (!p.success) return;
+      const s = sessions.get(p.data.sessionId);
+      if (s && s.socket === socket) detach(s);
+    });
+
+    socket.on('close', (raw: unknown) => {
+      const p = idMsg.safeParse(raw);
+      if (!p.success) return;
+      const s = sessions.get(p.data.sessionId);
+      if (s) end(s, 'closed');
+      mine.delete(p.data.sessionId);
+    });
+
+    socket.on('disconnect', () => {
+      for (const id of mine) {
+        const s = sessions.get(id);
+        if (s && s.socket === socket) detach(s);
+      }
+      mine.clear();
+    });
+  });
+
+  return {
+    count: () => sessions.size,
+    async close() {
+      offEngine();
+      const all = [...sessions.values()];
+      for (const s of all) end(s, 'server shutting down');
+      // give the processes their SIGHUP/SIGKILL before the engine closes
+      await Promise.race([
+        Promise.all(all.map((s) => new Promise<void>((r) => (s.proc && s.exitCode === null ? s.proc.onExit(() => r()) : r())))),
+        new Promise((r) => setTimeout(r, KILL_GRACE_MS + 500)),
+      ]);
+    },
+  };
+}
