@@ -1,0 +1,388 @@
+'use client';
+// Namespace hierarchy: a grid of rows (the host, each container, other process groups with their own
+// namespaces) by the eight namespace types. Each cell is the namespace that row's first process is
+// in, labelled with its inode as /proc/PID/ns shows it. Cells of the same namespace share a colour
+// and a bar joins them: a shared namespace is one node drawn where each of its owners is. Below,
+// the PID namespace tree (d3-hierarchy): each level with its processes and the pid they have
+// there. Clicking a process shows its namespaces beside the host's.
+import { hierarchy, tree } from 'd3';
+import { useMemo, useRef, useState } from 'react';
+import type { NamespaceSnapshot, NsProcess, PidNsLevel } from '../../server/engine/inspect/types';
+import { Button, colorFor, DiagramFrame, HOST_COLOR, Legend, shortId, Tooltip, useTooltip, useZoom } from './common';
+
+const TYPES = ['pid', 'mnt', 'net', 'uts', 'ipc', 'user', 'cgroup', 'time'] as const;
+type NsType = (typeof TYPES)[number];
+
+const LABEL_W = 230;
+const COL_W = 132;
+const ROW_H = 40;
+const HEAD_H = 34;
+const TREE_GAP = 60;
+const PROC_LINE = 19;
+const MAX_TREE_PROCS = 8;
+const TREE_NODE_W = 270;
+
+interface Row {
+  key: string;
+  label: string;
+  sub: string;
+  kind: 'host' | 'container' | 'other';
+  containerId: string | null;
+  pid: number | null;
+  ns: Partial<Record<NsType, number>>;
+  count: number;
+}
+
+export interface NamespaceDiagramProps {
+  snapshot: NamespaceSnapshot | null;
+  /** a container to highlight (its row and its processes) */
+  containerId?: string | null;
+  /** called when a process is clicked, besides the built-in detail panel */
+  onSelectProcess?: (p: NsProcess) => void;
+  className?: string;
+}
+
+function buildRows(s: NamespaceSnapshot): Row[] {
+  const rows: Row[] = [{ key: 'host', label: 'host', sub: 'PID 1 and the server', kind: 'host', containerId: null, pid: null, ns: s.host, count: 0 }];
+  const byContainer = new Map<string, NsProcess[]>();
+  for (const p of s.processes) {
+    if (p.containerId && p.role !== 'monitor') {
+      const l = byContainer.get(p.containerId) ?? [];
+      l.push(p);
+      byContainer.set(p.containerId, l);
+    }
+  }
+  for (const c of s.containers) {
+    const procs = byContainer.get(c.id) ?? [];
+    const init = procs.find((p) => p.role === 'init') ?? procs[0];
+    if (!init) continue;
+    rows.push({ key: c.id, label: c.name, sub: `${shortId(c.id)} · init ${init.pid}`, kind: 'container', containerId: c.id, pid: init.pid, ns: init.ns, count: procs.length });
+  }
+  // processes outside containers with namespaces of their own (unshare, other runtimes)
+  const others = new Map<string, Row>();
+  for (const p of s.processes) {
+    if (p.containerId) continue;
+    const own = TYPES.some((t) => p.ns[t] !== undefined && p.ns[t] !== s.host[t]);
+    if (!own) {
+      rows[0].count++;
+      continue;
+    }
+    const sig = TYPES.map((t) => p.ns[t] ?? 0).join(',');
+    const r = others.get(sig);
+    if (r) r.count++;
+    else if (others.size < 60) others.set(sig, { key: `other-${sig}`, label: `${p.comm}`, sub: `pid ${p.pid} · not a container`, kind: 'other', containerId: null, pid: p.pid, ns: p.ns, count: 1 });
+  }
+  return [...rows, ...others.values()];
+}
+
+function LevelProcs({ level, onPick, onHover, hide, selected }: { level: PidNsLevel; onPick: (pid: number) => void; onHover: (e: React.MouseEvent, text: string) => void; hide: () => void; selected: number | null }) {
+  const shown = level.processes.slice(0, MAX_TREE_PROCS);
+  return (
+    <>
+      {shown.map((p, i) => (
+        <g
+          key={p.pid}
+          data-clickable
+          data-testid={`ns-proc-${p.pid}`}
+          transform={`translate(8, ${28 + i * PROC_LINE})`}
+          className="cursor-pointer"
+          onClick={() => onPick(p.pid)}
+          onMouseMove={(e) => onHover(e, `${p.comm}: host pid ${p.pid}, pid ${p.localPid} in this namespace`)}
+          onMouseLeave={hide}
+        >
+          <rect x={-4} y={-13} width={TREE_NODE_W - 8} height={PROC_LINE - 1} rx={3} fill={selected === p.pid ? '#334155' : 'transparent'} />
+          <text fontSize={13} fill="#e2e8f0">
+            <tspan fontWeight={600}>{p.comm.slice(0, 16)}</tspan>
+            <tspan x={140} fill="#94a3b8">
+              {p.pid}
+            </tspan>
+            <tspan fill="#64748b"> → </tspan>
+            <tspan fill="#fbbf24" fontWeight={700}>
+              {p.localPid}
+            </tspan>
+          </text>
+        </g>
+      ))}
+      {level.processes.length > MAX_TREE_PROCS ? (
+        <text x={8} y={28 + MAX_TREE_PROCS * PROC_LINE} fontSize={12} fill="#94a3b8">
+          … and {level.processes.length - MAX_TREE_PROCS} more
+        </text>
+      ) : null}
+    </>
+  );
+}
+
+export default function NamespaceDiagram({ snapshot, containerId, onSelectProcess, className }: NamespaceDiagramProps) {
+  const wrap = useRef<HTMLDivElement>(null);
+  const svgRef = useRef<SVGSVGElement>(null);
+  const gRef = useRef<SVGGElement>(null);
+  const resetZoom = useZoom(svgRef, gRef);
+  const { tip, show, hide } = useTooltip(wrap);
+  const [selected, setSelected] = useState<number | null>(null);
+
+  const rows = useMemo(() => (snapshot ? buildRows(snapshot) : []), [snapshot]);
+  const nodeIndex = useMemo(() => {
+    const m = new Map<string, { owners: string[]; pids: number[]; uidMap?: { inside: number; outside: number; count: number }[] }>();
+    if (snapshot) for (const t of TYPES) for (const n of snapshot.types[t] ?? []) m.set(`${t}:${n.inode}`, n);
+    return m;
+  }, [snapshot]);
+
+  // shared groups per column: inode -> rows holding it
+  const shared = useMemo(() => {
+    const out: { type: NsType; inode: number; rows: number[]; lane: number }[] = [];
+    for (const [ci, t] of TYPES.entries()) {
+      const groups = new Map<number, number[]>();
+      rows.forEach((r, i) => {
+        const ino = r.ns[t];
+        if (ino === undefined) return;
+        const g = groups.get(ino) ?? [];
+        g.push(i);
+        groups.set(ino, g);
+      });
+      let lane = 0;
+      for (const [inode, rs] of groups) if (rs.length > 1) out.push({ type: t, inode, rows: rs, lane: lane++ % 4 });
+      void ci;
+    }
+    return out;
+  }, [rows]);
+
+  const treeLayout = useMemo(() => {
+    if (!snapshot?.pidTree) return null;
+    const root = hierarchy<PidNsLevel>(snapshot.pidTree, (d) => d.children);
+    const h = (d: PidNsLevel) => 34 + Math.min(d.processes.length, MAX_TREE_PROCS + 1) * PROC_LINE;
+    const maxH = Math.max(...root.descendants().map((d) => h(d.data)));
+    const laid = tree<PidNsLevel>().nodeSize([maxH + 16, TREE_NODE_W + 70])(root);
+    const nodes = laid.descendants();
+    const minX = Math.min(...nodes.map((n) => n.x));
+    return { nodes, links: laid.links(), minX, h, height: Math.max(...nodes.map((n) => n.x)) - minX + maxH };
+  }, [snapshot]);
+
+  const procByPid = useMemo(() => new Map((snapshot?.processes ?? []).map((p) => [p.pid, p])), [snapshot]);
+  const sel = selected !== null ? procByPid.get(selected) : undefined;
+
+  const pick = (pid: number) => {
+    setSelected(pid);
+    const p = procByPid.get(pid);
+    if (p) onSelectProcess?.(p);
+  };
+
+  if (!snapshot) {
+    return (
+      <DiagramFrame title="Namespaces" testId="namespace-diagram">
+        <div className="p-6 text-slate-400">Waiting for the first /proc scan…</div>
+      </DiagramFrame>
+    );
+  }
+
+  const gridH = HEAD_H + rows.length * ROW_H;
+  const treeTop = gridH + TREE_GAP;
+  const width = LABEL_W + TYPES.length * COL_W + 20;
+  const contentH = treeTop + (treeLayout?.height ?? 0) + 40;
+  const colX = (i: number) => LABEL_W + i * COL_W;
+
+  return (
+    <DiagramFrame
+      testId="namespace-diagram"
+      title="Namespaces"
+      subtitle={
+        <span>
+          {rows.length - 1} namespace sets beside the host · {snapshot.processes.length} processes · scan {snapshot.scanMs.toFixed(0)} ms
+          {snapshot.omitted.hostProcesses ? ` · ${snapshot.omitted.hostProcesses} host processes not listed` : ''}
+        </span>
+      }
+      actions={<Button onClick={resetZoom}>reset view</Button>}
+    >
+      <div ref={wrap} className={`relative flex min-h-0 flex-1 ${className ?? ''}`}>
+        <div className="min-w-0 flex-1">
+          <div className="px-4 pt-2">
+            <Legend
+              items={[
+                { color: HOST_COLOR, label: "the host's namespace" },
+                { color: '#2563eb', label: 'a namespace of its own (one colour each)' },
+                { color: '#fbbf24', label: 'bar = the same namespace, shared' },
+              ]}
+            />
+          </div>
+          <svg ref={svgRef} data-testid="namespace-svg" className="h-[70vh] w-full cursor-grab select-none" role="img" aria-label="namespace hierarchy">
+            <g ref={gRef}>
+              {/* column heads */}
+              {TYPES.map((t, i) => (
+                <text key={t} x={colX(i) + COL_W / 2} y={22} textAnchor="middle" fontSize={16} fontWeight={700} fill="#cbd5e1">
+                  {t}
+                </text>
+              ))}
+              {/* rows */}
+              {rows.map((r, ri) => {
+                const y = HEAD_H + ri * ROW_H;
+                const hl = containerId && r.containerId === containerId;
+                return (
+                  <g key={r.key} data-testid={`ns-row-${r.kind === 'container' ? r.containerId : r.key}`} transform={`translate(0, ${y})`}>
+                    <rect x={0} y={1} width={width - 10} height={ROW_H - 2} rx={4} fill={hl ? '#1e293b' : ri % 2 ? '#0b1220' : 'transparent'} />
+                    <g
+                      data-clickable
+                      className={r.pid ? 'cursor-pointer' : undefined}
+                      onClick={() => r.pid && pick(r.pid)}
+                      onMouseMove={(e) => show(e, <span>{r.kind === 'host' ? `the host: ${r.count} processes in every host namespace` : `${r.label}: ${r.count} process${r.count === 1 ? '' : 'es'} — click for its namespaces beside the host's`}</span>)}
+                      onMouseLeave={hide}
+                    >
+                      <text x={10} y={17} fontSize={15} fontWeight={700} fill={r.kind === 'host' ? '#cbd5e1' : r.kind === 'container' ? '#f8fafc' : '#a5b4fc'}>
+                        {r.label.slice(0, 24)}
+                      </text>
+                      <text x={10} y={33} fontSize={12} fill="#94a3b8">
+                        {r.sub}
+                      </text>
+                    </g>
+                    {TYPES.map((t, ci) => {
+                      const ino = r.ns[t];
+                      if (ino === undefined) return null;
+                      const isHost = ino === snapshot.host[t];
+                      const node = nodeIndex.get(`${t}:${ino}`);
+                      const isShared = (node?.owners.length ?? 0) > 1;
+                      const c = isHost ? HOST_COLOR : colorFor(ino);
+                      return (
+                        <g
+                          key={t}
+                          data-testid={`ns-cell-${t}-${ino}`}
+                          transform={`translate(${colX(ci) + 22}, 4)`}
+                          onMouseMove={(e) =>
+                            show(
+                              e,
+                              <div>
+                                <div className="font-mono">
+                                  {t}:[{ino}]
+                                </div>
+                                <div>{isHost ? "the host's" : 'its own'} {t} namespace</div>
+                                <div>owners: {(node?.owners ?? []).map((o) => (o === 'host' ? 'host' : (snapshot.containers.find((x) => x.id === o)?.name ?? shortId(o)))).join(', ')}</div>
+                                <div>processes: {(node?.pids ?? []).slice(0, 12).join(' ')}{(node?.pids.length ?? 0) > 12 ? ' …' : ''}</div>
+                                {node?.uidMap?.length ? <div>uid_map: {node.uidMap.map((m) => `${m.inside} ${m.outside} ${m.count}`).join('; ')}</div> : null}
+                              </div>,
+                            )
+                          }
+                          onMouseLeave={hide}
+                        >
+                          <rect width={COL_W - 30} height={ROW_H - 8} rx={6} fill={c} fillOpacity={isHost ? 0.18 : 0.28} stroke={c} strokeWidth={isShared ? 3 : 1.5} />
+                          <text x={(COL_W - 30) / 2} y={14} textAnchor="middle" fontSize={12} fontFamily="ui-monospace, monospace" fill="#f1f5f9">
+                            {String(ino).slice(-6)}
+                          </text>
+                          <text x={(COL_W - 30) / 2} y={27} textAnchor="middle" fontSize={11} fill="#cbd5e1">
+                            {t === 'user' && node?.uidMap?.[0] && !isHost ? `0→${node.uidMap[0].outside}` : `${node?.pids.length ?? 0} proc`}
+                          </text>
+                        </g>
+                      );
+                    })}
+                  </g>
+                );
+              })}
+              {/* shared bars */}
+              {shared.map((s) => {
+                const ci = TYPES.indexOf(s.type);
+                const y0 = HEAD_H + Math.min(...s.rows) * ROW_H + 8;
+                const y1 = HEAD_H + Math.max(...s.rows) * ROW_H + ROW_H - 8;
+                const x = colX(ci) + 8 + s.lane * 4;
+                return (
+                  <g key={`${s.type}-${s.inode}`} data-testid={`ns-shared-${s.type}-${s.inode}`}>
+                    <line x1={x} x2={x} y1={y0} y2={y1} stroke="#fbbf24" strokeWidth={3} strokeLinecap="round" />
+                    {s.rows.map((ri) => (
+                      <circle key={ri} cx={x} cy={HEAD_H + ri * ROW_H + ROW_H / 2} r={4} fill="#fbbf24" />
+                    ))}
+                  </g>
+                );
+              })}
+              {/* PID namespace tree */}
+              <text x={10} y={gridH + 36} fontSize={16} fontWeight={700} fill="#cbd5e1">
+                PID namespaces: each level with the pid a process has there (host pid → pid inside)
+              </text>
+              {treeLayout ? (
+                <g transform={`translate(10, ${treeTop - treeLayout.minX + 10})`}>
+                  {treeLayout.links.map((l) => (
+                    <path
+                      key={`${l.source.data.inode}-${l.target.data.inode}`}
+                      d={`M${l.source.y + TREE_NODE_W},${l.source.x} C${l.source.y + TREE_NODE_W + 35},${l.source.x} ${l.target.y - 35},${l.target.x} ${l.target.y},${l.target.x}`}
+                      fill="none"
+                      stroke="#475569"
+                      strokeWidth={2}
+                    />
+                  ))}
+                  {treeLayout.nodes.map((n) => {
+                    const d = n.data;
+                    const h = treeLayout.h(d);
+                    const isHost = d.level === 0;
+                    const c = isHost ? HOST_COLOR : colorFor(d.inode);
+                    const owner = d.owners.filter((o) => o !== 'host').map((o) => snapshot.containers.find((x) => x.id === o)?.name ?? shortId(o));
+                    return (
+                      <g key={d.inode} data-testid={`pidns-${d.inode}`} transform={`translate(${n.y}, ${n.x - h / 2})`}>
+                        <rect width={TREE_NODE_W} height={h} rx={8} fill="#0f172a" stroke={c} strokeWidth={2} />
+                        <text x={8} y={18} fontSize={13} fontWeight={700} fill={c === HOST_COLOR ? '#cbd5e1' : c}>
+                          level {d.level} · pid:[{d.inode}]
+                        </text>
+                        <text x={TREE_NODE_W - 8} y={18} textAnchor="end" fontSize={12} fill="#94a3b8">
+                          {isHost ? 'host' : (owner[0] ?? 'no container')}
+                        </text>
+                        <LevelProcs level={d} selected={selected} onPick={pick} onHover={(e, text) => show(e, text)} hide={hide} />
+                      </g>
+                    );
+                  })}
+                </g>
+              ) : null}
+              <rect x={0} y={contentH} width={1} height={1} fill="transparent" />
+            </g>
+          </svg>
+        </div>
+        {sel ? (
+          <aside data-testid="ns-detail" className="w-[360px] shrink-0 overflow-auto border-l border-slate-800 p-4 text-sm">
+            <div className="mb-2 flex items-start justify-between gap-2">
+              <div>
+                <div className="text-base font-semibold">
+                  {sel.comm} <span className="text-slate-400">pid {sel.pid}</span>
+                </div>
+                <div className="break-all font-mono text-xs text-slate-400">{sel.cmdline}</div>
+              </div>
+              <Button onClick={() => setSelected(null)} title="close">
+                ×
+              </Button>
+            </div>
+            <div className="mb-3 text-slate-300">
+              {sel.containerId ? `in container ${snapshot.containers.find((c) => c.id === sel.containerId)?.name ?? shortId(sel.containerId)} (${sel.role})` : 'not in a container'}
+              {' · '}NSpid {sel.nspid.join(' → ')}
+            </div>
+            <table className="w-full border-collapse">
+              <thead>
+                <tr className="text-left text-slate-400">
+                  <th className="py-1 pr-2">type</th>
+                  <th className="py-1 pr-2">this process</th>
+                  <th className="py-1">host</th>
+                </tr>
+              </thead>
+              <tbody>
+                {TYPES.map((t) => {
+                  const mine = sel.ns[t];
+                  const host = snapshot.host[t];
+                  const same = mine === host;
+                  return (
+                    <tr key={t} className="border-t border-slate-800">
+                      <td className="py-1 pr-2 font-semibold">{t}</td>
+                      <td className={`py-1 pr-2 font-mono ${same ? 'text-slate-400' : 'text-amber-300'}`}>{mine ?? '—'}</td>
+                      <td className="py-1 font-mono text-slate-400">
+                        {host ?? '—'} {same ? <span className="text-xs text-slate-500">(same)</span> : <span className="text-xs text-amber-300">(own)</span>}
+                      </td>
+                    </tr>
+                  );
+                })}
+              </tbody>
+            </table>
+            {(() => {
+              const u = sel.ns.user !== undefined ? nodeIndex.get(`user:${sel.ns.user}`) : undefined;
+              return u?.uidMap?.length && sel.ns.user !== snapshot.host.user ? (
+                <div className="mt-3 text-slate-300">
+                  uid_map: <span className="font-mono">{u.uidMap.map((m) => `${m.inside} ${m.outside} ${m.count}`).join('; ')}</span>
+                  <div className="text-xs text-slate-400">root (0) inside is uid {u.uidMap[0].outside} on the host</div>
+                </div>
+              ) : null;
+            })()}
+          </aside>
+        ) : null}
+        <Tooltip tip={tip} />
+      </div>
+    </DiagramFrame>
+  );
+}

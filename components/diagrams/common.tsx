@@ -1,0 +1,130 @@
+'use client';
+// Shared bits of the diagrams: number formatting, a tooltip, zoom/pan on an SVG through a ref,
+// and the colours (one hue per namespace, grey for the host's).
+import { select, zoom, zoomIdentity, type ZoomBehavior } from 'd3';
+import { useCallback, useEffect, useRef, useState, type ReactNode, type RefObject } from 'react';
+
+export function fmtBytes(n: number | null | undefined, digits = 1): string {
+  if (n === null || n === undefined) return '∞';
+  const abs = Math.abs(n);
+  if (abs >= 1024 ** 3) return `${(n / 1024 ** 3).toFixed(digits)} GiB`;
+  if (abs >= 1024 ** 2) return `${(n / 1024 ** 2).toFixed(digits)} MiB`;
+  if (abs >= 1024) return `${(n / 1024).toFixed(digits)} KiB`;
+  return `${Math.round(n)} B`;
+}
+
+export function fmtRate(bps: number): string {
+  return `${fmtBytes(bps)}/s`;
+}
+
+export function shortId(id: string | null | undefined, n = 12): string {
+  if (!id) return '';
+  return id.replace(/^sha256:/, '').slice(0, n);
+}
+
+export const PALETTE = ['#2563eb', '#db2777', '#059669', '#d97706', '#7c3aed', '#0891b2', '#dc2626', '#65a30d', '#c026d3', '#0d9488', '#ea580c', '#4f46e5'];
+export const HOST_COLOR = '#64748b';
+
+/** A stable colour for a key (inode, container id). */
+export function colorFor(key: string | number): string {
+  const s = String(key);
+  let h = 0;
+  for (let i = 0; i < s.length; i++) h = (h * 31 + s.charCodeAt(i)) >>> 0;
+  return PALETTE[h % PALETTE.length];
+}
+
+export interface TipState {
+  x: number;
+  y: number;
+  content: ReactNode;
+}
+
+/** Tooltip state for a diagram: show(event, content) places it next to the pointer. */
+export function useTooltip(container: RefObject<HTMLElement | null>) {
+  const [tip, setTip] = useState<TipState | null>(null);
+  const show = useCallback(
+    (e: { clientX: number; clientY: number }, content: ReactNode) => {
+      const r = container.current?.getBoundingClientRect();
+      setTip({ x: e.clientX - (r?.left ?? 0) + 14, y: e.clientY - (r?.top ?? 0) + 14, content });
+    },
+    [container],
+  );
+  const hide = useCallback(() => setTip(null), []);
+  return { tip, show, hide };
+}
+
+export function Tooltip({ tip }: { tip: TipState | null }) {
+  if (!tip) return null;
+  return (
+    <div
+      role="tooltip"
+      data-testid="diagram-tooltip"
+      className="pointer-events-none absolute z-20 max-w-md rounded-md border border-slate-600 bg-slate-900/95 px-3 py-2 text-sm leading-snug text-slate-100 shadow-xl"
+      style={{ left: tip.x, top: tip.y }}
+    >
+      {tip.content}
+    </div>
+  );
+}
+
+/**
+ * Zoom and pan: d3-zoom on the svg, applied to the <g> given. Returns a reset function.
+ * The wheel zooms, a drag on the background pans; clicks on nodes still reach them.
+ */
+export function useZoom(svgRef: RefObject<SVGSVGElement | null>, gRef: RefObject<SVGGElement | null>, extent: [number, number] = [0.2, 4]) {
+  const zoomRef = useRef<ZoomBehavior<SVGSVGElement, unknown> | null>(null);
+  useEffect(() => {
+    const svg = svgRef.current;
+    const g = gRef.current;
+    if (!svg || !g) return;
+    const z = zoom<SVGSVGElement, unknown>()
+      .scaleExtent(extent)
+      .filter((ev: Event & { button?: number; ctrlKey?: boolean }) => (ev.type === 'wheel' ? true : !ev.button && !(ev.target as Element).closest?.('[data-clickable]')))
+      .on('zoom', (ev) => {
+        g.setAttribute('transform', ev.transform.toString());
+      });
+    zoomRef.current = z;
+    select(svg).call(z).on('dblclick.zoom', null);
+    return () => {
+      select(svg).on('.zoom', null);
+    };
+  }, [svgRef, gRef, extent]);
+  return useCallback(() => {
+    const svg = svgRef.current;
+    if (svg && zoomRef.current) select(svg).call(zoomRef.current.transform, zoomIdentity);
+  }, [svgRef]);
+}
+
+export function Legend({ items }: { items: { color: string; label: string; dashed?: boolean }[] }) {
+  return (
+    <div className="flex flex-wrap gap-x-4 gap-y-1 text-sm text-slate-300">
+      {items.map((i) => (
+        <span key={i.label} className="inline-flex items-center gap-1.5">
+          <span className="inline-block h-3 w-5 rounded-sm" style={{ background: i.dashed ? 'transparent' : i.color, border: `2px ${i.dashed ? 'dashed' : 'solid'} ${i.color}` }} />
+          {i.label}
+        </span>
+      ))}
+    </div>
+  );
+}
+
+export function DiagramFrame({ title, subtitle, actions, children, testId }: { title: string; subtitle?: ReactNode; actions?: ReactNode; children: ReactNode; testId: string }) {
+  return (
+    <section data-testid={testId} className="relative flex h-full min-h-[420px] flex-col rounded-lg border border-slate-700 bg-slate-950 text-slate-100">
+      <header className="flex flex-wrap items-baseline gap-x-4 gap-y-1 border-b border-slate-800 px-4 py-2">
+        <h2 className="text-lg font-semibold tracking-tight">{title}</h2>
+        {subtitle ? <div className="text-sm text-slate-400">{subtitle}</div> : null}
+        <div className="ml-auto flex items-center gap-2">{actions}</div>
+      </header>
+      {children}
+    </section>
+  );
+}
+
+export function Button({ onClick, children, title }: { onClick: () => void; children: ReactNode; title?: string }) {
+  return (
+    <button type="button" title={title} onClick={onClick} className="rounded border border-slate-600 px-2 py-0.5 text-sm text-slate-200 hover:bg-slate-800">
+      {children}
+    </button>
+  );
+}
