@@ -3,7 +3,7 @@ import { useRouter } from 'next/navigation';
 import { useEffect, useState } from 'react';
 import { ContainerList } from '@/components/ContainerList';
 import { NewContainerForm } from '@/components/NewContainerForm';
-import { api } from '@/components/lib/client';
+import { api, channel } from '@/components/lib/client';
 import { useContainers } from '@/components/lib/use-containers';
 
 export default function Dashboard() {
@@ -14,8 +14,11 @@ export default function Dashboard() {
     api<{ cpus: number }>('/api/info')
       .then((i) => setCpus(i.cpus))
       .catch(() => {});
-    // load the container page's code before it is needed
+    // get the container page ready before it is needed: its code, xterm, the terminal channel
     router.prefetch('/containers/_');
+    void import('@xterm/xterm');
+    void import('@xterm/addon-fit');
+    channel('terminal');
   }, [router]);
 
   return (

@@ -59,6 +59,8 @@ export function Terminal({ containerId, sessionId, active, fontSize, onEnded }: 
       };
       const onData = (m: { sessionId: string; data: string }) => {
         if (m.sessionId !== sessionId || disposed) return;
+        // for the latency benchmark: when output last arrived (before xterm draws it on the next frame)
+        (window as unknown as { __glassboxTermData?: number }).__glassboxTermData = performance.now();
         term.write(m.data, () => ack(m.data.length));
       };
       const onExit = (m: { sessionId: string; reason: string; code: number | null }) => {
@@ -92,7 +94,7 @@ export function Terminal({ containerId, sessionId, active, fontSize, onEnded }: 
       sock.on('exit', onExit);
       sock.on('connect', open);
       if (sock.connected) open();
-      else sock.connect();
+      else if (!sock.active) sock.connect();
 
       const dataSub = term.onData((d) => {
         for (let i = 0; i < d.length; i += INPUT_CHUNK) sock.emit('input', { sessionId, data: d.slice(i, i + INPUT_CHUNK) });

@@ -40,7 +40,7 @@ export function useContainers(): { list: ContainerSummary[] | null; stats: Recor
     s.on('disconnect', onDisconnect);
     s.on('connect_error', onError);
     if (s.connected) setConnected(true);
-    else s.connect();
+    else if (!s.active) s.connect();
     return () => {
       s.off('list', onList);
       s.off('stats', onStats);

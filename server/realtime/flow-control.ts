@@ -111,11 +111,13 @@ export class RingBuffer {
 }
 
 /**
- * Collects output for `delayMs` and hands it over in one piece: a burst of small pty reads becomes
- * one socket message (fewer frames, fewer xterm write calls).
+ * 2 ms batching with a leading edge: the first output after a quiet moment goes out at once (a
+ * key's echo is not delayed), and whatever follows within `delayMs` is collected and handed over
+ * in one piece: a burst of small pty reads becomes one socket message.
  */
 export class Batcher {
   private buf: string[] = [];
+  private size = 0;
   private timer: NodeJS.Timeout | null = null;
 
   constructor(
@@ -124,29 +126,38 @@ export class Batcher {
     readonly maxChars = 64 * 1024,
   ) {}
 
-  private size = 0;
-
   push(s: string): void {
     if (!s) return;
-    this.buf.push(s);
-    this.size += s.length;
-    if (this.size >= this.maxChars) {
-      this.drain();
+    if (!this.timer) {
+      // quiet until now: send at once, then collect for delayMs
+      this.flush(s);
+      this.timer = setTimeout(() => this.tick(), this.delayMs);
       return;
     }
-    if (!this.timer) this.timer = setTimeout(() => this.drain(), this.delayMs);
+    this.buf.push(s);
+    this.size += s.length;
+    if (this.size >= this.maxChars) this.emit();
   }
 
-  drain(): void {
-    if (this.timer) {
-      clearTimeout(this.timer);
-      this.timer = null;
-    }
+  private emit(): void {
     if (!this.buf.length) return;
-    const data = this.buf.join('');
+    const data = this.buf.length === 1 ? this.buf[0] : this.buf.join('');
     this.buf = [];
     this.size = 0;
     this.flush(data);
+  }
+
+  private tick(): void {
+    this.timer = null;
+    if (!this.buf.length) return;
+    this.emit();
+    // still busy: keep batching
+    this.timer = setTimeout(() => this.tick(), this.delayMs);
+  }
+
+  /** hand over what is held now */
+  drain(): void {
+    this.emit();
   }
 
   dispose(): void {

@@ -80,30 +80,37 @@ describe('RingBuffer', () => {
 describe('Batcher', () => {
   afterEach(() => vi.useRealTimers());
 
-  it('coalesces writes within the delay into one flush', () => {
+  it('sends the first output at once, then coalesces what follows within the delay', () => {
     vi.useFakeTimers();
     const out: string[] = [];
     const b = new Batcher((d) => out.push(d), 2);
-    b.push('a');
+    b.push('a'); // quiet before: out at once (a key's echo)
+    expect(out).toEqual(['a']);
     b.push('b');
-    expect(out).toEqual([]);
-    vi.advanceTimersByTime(2);
-    expect(out).toEqual(['ab']);
     b.push('c');
+    expect(out).toEqual(['a']);
     vi.advanceTimersByTime(2);
-    expect(out).toEqual(['ab', 'c']);
+    expect(out).toEqual(['a', 'bc']);
+    b.push('d'); // still inside the busy window that 'bc' opened
+    expect(out).toEqual(['a', 'bc']);
+    vi.advanceTimersByTime(2);
+    expect(out).toEqual(['a', 'bc', 'd']);
+    vi.advanceTimersByTime(10); // quiet again
+    b.push('e');
+    expect(out).toEqual(['a', 'bc', 'd', 'e']);
   });
 
-  it('flushes at once when the batch is large', () => {
+  it('flushes at once when the batch is large, and drops what it held on dispose', () => {
     vi.useFakeTimers();
     const out: string[] = [];
     const b = new Batcher((d) => out.push(d), 2, 4);
+    b.push('x');
     b.push('ab');
     b.push('cd');
-    expect(out).toEqual(['abcd']);
+    expect(out).toEqual(['x', 'abcd']);
     b.push('e');
     b.dispose();
     vi.advanceTimersByTime(10);
-    expect(out).toEqual(['abcd']);
+    expect(out).toEqual(['x', 'abcd']);
   });
 });

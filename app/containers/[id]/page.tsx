@@ -109,16 +109,19 @@ export default function ContainerPage() {
   const h = rec ? stats[rec.id] : undefined;
   const limits = summary?.limits ?? rec?.limits;
 
-  if (!rec) {
+  if (!rec && error) {
     return (
       <div className="p-6">
-        <p className="text-slate-300">{error ?? 'Loading…'}</p>
+        <p className="text-slate-300">{error}</p>
         <Link href="/" className="text-sky-300 underline">
           back to the dashboard
         </Link>
       </div>
     );
   }
+  // the terminal starts at once (optimistically: the server refuses a container that is not running)
+  const termId = rec?.id ?? id;
+  const termRunning = rec ? running : true;
 
   return (
     <div className="space-y-4">
@@ -127,12 +130,12 @@ export default function ContainerPage() {
           ← containers
         </Link>
         <h1 className="text-2xl font-semibold" data-testid="container-name">
-          {rec.name}
+          {rec?.name ?? shortId(id)}
         </h1>
-        <StatusBadge status={status} exitCode={rec.state.exitCode} />
-        <span className="font-mono text-xs text-slate-400">{shortId(rec.id)}</span>
-        <span className="font-mono text-xs text-slate-400">{rec.image.ref}</span>
-        {rec.network?.ipAddress && <span className="font-mono text-xs text-slate-400">{rec.network.ipAddress}</span>}
+        {rec && <StatusBadge status={status} exitCode={rec.state.exitCode} />}
+        <span className="font-mono text-xs text-slate-400">{shortId(termId)}</span>
+        {rec && <span className="font-mono text-xs text-slate-400">{rec.image.ref}</span>}
+        {rec?.network?.ipAddress && <span className="font-mono text-xs text-slate-400">{rec.network.ipAddress}</span>}
         <div className="ml-auto flex flex-wrap gap-2">
           {!running && status !== 'paused' && (
             <button className={`${btn} border-emerald-600 text-emerald-300 hover:bg-emerald-950`} disabled={!!busy} onClick={() => act('start')} data-testid="action-start">
@@ -167,7 +170,7 @@ export default function ContainerPage() {
 
       <div className="grid grid-cols-1 gap-4 xl:grid-cols-[minmax(0,1fr)_24rem]">
         <div className={large ? 'h-[70vh]' : 'h-[60vh]'}>
-          <TerminalTabs containerId={rec.id} running={running} large={large} />
+          <TerminalTabs containerId={termId} running={termRunning} large={large} />
         </div>
         <div className="space-y-4">
           <Panel title="Live">
@@ -192,17 +195,17 @@ export default function ContainerPage() {
               </div>
             </div>
           </Panel>
-          <Panel title="Limits">{limits && <LimitsEditor id={rec.id} limits={limits} cpus={cpus} disabled={!running && status !== 'paused'} />}</Panel>
+          <Panel title="Limits">{rec && limits && <LimitsEditor id={rec.id} limits={limits} cpus={cpus} disabled={!running && status !== 'paused'} />}</Panel>
         </div>
       </div>
 
       <Panel title="How it started" right={<span className="text-xs text-slate-400">the creation timeline</span>}>
-        <Timeline steps={timeline} />
+        {rec ? <Timeline steps={timeline} /> : <p className="text-sm text-slate-400">Loading…</p>}
       </Panel>
 
       <div className="grid grid-cols-1 gap-4 xl:grid-cols-2">
         <Panel title="Logs">
-          <Logs id={rec.id} />
+          {rec && <Logs id={rec.id} />}
         </Panel>
         <Panel
           title="OCI config.json"
@@ -218,7 +221,7 @@ export default function ContainerPage() {
             </pre>
           ) : (
             <p className="text-sm text-slate-400">
-              The runtime spec the engine wrote into the bundle ({rec.paths.bundle}/config.json): namespaces, mounts, capabilities, seccomp, cgroup limits.
+              The runtime spec the engine wrote into the bundle ({rec?.paths.bundle ?? '…'}/config.json): namespaces, mounts, capabilities, seccomp, cgroup limits.
             </p>
           )}
         </Panel>

@@ -1,0 +1,184 @@
+// Shared by the dashboard e2e test and its benchmark: start server/main.ts on a free port with
+// private state dirs, read its token, drive Chromium, clean up everything afterwards.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+
+export const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const CHROMIUM = '/usr/bin/chromium';
+export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
+    });
+  });
+}
+
+export function ensureBuilt(): void {
+  if (existsSync(join(repo, '.next', 'BUILD_ID'))) return;
+  rmSync(join(repo, '.next', 'dev'), { recursive: true, force: true });
+  const r = spawnSync(join(repo, 'node_modules', '.bin', 'next'), ['build'], { cwd: repo, stdio: 'inherit', env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1' } });
+  if (r.status !== 0) throw new Error('next build failed');
+}
+
+export interface RunningServer {
+  proc: ChildProcess;
+  pid: number;
+  port: number;
+  base: string;
+  token: string;
+  url: string;
+  root: string;
+  run: string;
+  output: () => string;
+  stop(): Promise<void>;
+}
+
+export async function startServer(): Promise<RunningServer> {
+  ensureBuilt();
+  const root = mkdtempSync('/tmp/gb-e2e-root-');
+  const run = mkdtempSync('/tmp/gbw-'); // short: unix socket paths live under it
+  const port = await freePort();
+  const script = process.env.GLASSBOX_E2E_SERVER ?? join(repo, 'server', 'main.ts');
+  const proc = spawn(process.execPath, ['--import', 'tsx', script, '--port', String(port), '--host', '127.0.0.1'], {
+    cwd: repo,
+    env: { ...process.env, GLASSBOX_ROOT: root, GLASSBOX_RUN: run, GLASSBOX_DOCKER_SOCK: join(run, 'docker.sock'), PORT: String(port), NEXT_TELEMETRY_DISABLED: '1', NODE_ENV: 'production' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  proc.stdout!.on('data', (d) => (out += d));
+  proc.stderr!.on('data', (d) => (out += d));
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start in 90 s:\n${out}`)), 90_000);
+    const check = () => {
+      const m = /(http:\/\/\S+\/\?token=[A-Za-z0-9_-]+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    };
+    proc.stdout!.on('data', check);
+    proc.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited (${code}):\n${out}`));
+    });
+  });
+  const token = new URL(url).searchParams.get('token')!;
+  const base = new URL(url).origin;
+  return {
+    proc,
+    pid: proc.pid!,
+    port,
+    base,
+    token,
+    url,
+    root,
+    run,
+    output: () => out,
+    async stop() {
+      if (proc.exitCode === null && proc.signalCode === null) {
+        const exited = new Promise((r) => proc.once('exit', r));
+        process.kill(proc.pid!, 'SIGTERM');
+        const t = setTimeout(() => proc.exitCode === null && process.kill(proc.pid!, 'SIGKILL'), 15_000);
+        await exited;
+        clearTimeout(t);
+      }
+    },
+  };
+}
+
+export async function api<T = unknown>(srv: RunningServer, path: string, init?: { method?: string; body?: unknown; token?: string | null }): Promise<{ status: number; body: T }> {
+  const headers: Record<string, string> = {};
+  const token = init?.token === undefined ? srv.token : init.token;
+  if (token) headers.authorization = `Bearer ${token}`;
+  if (init?.body !== undefined) headers['content-type'] = 'application/json';
+  const res = await fetch(srv.base + path, { method: init?.method ?? (init?.body !== undefined ? 'POST' : 'GET'), headers, body: init?.body !== undefined ? JSON.stringify(init.body) : undefined });
+  const text = await res.text();
+  let body: unknown = text;
+  try {
+    body = text ? JSON.parse(text) : null;
+  } catch {
+    /* html */
+  }
+  return { status: res.status, body: body as T };
+}
+
+export async function removeAll(srv: RunningServer): Promise<void> {
+  const l = await api<{ id: string }[]>(srv, '/api/containers?all=1').catch(() => null);
+  if (!l || !Array.isArray(l.body)) return;
+  for (const c of l.body) await api(srv, `/api/containers/${c.id}?force=1`, { method: 'DELETE' }).catch(() => {});
+}
+
+export async function browser(extraArgs: string[] = []): Promise<{ ctx: BrowserContext; page: Page; close(): Promise<void> }> {
+  const dataDir = mkdtempSync('/tmp/gb-e2e-chromium-');
+  const ctx = await chromium.launchPersistentContext(dataDir, { executablePath: CHROMIUM, headless: true, args: [...CHROMIUM_ARGS, ...extraArgs], viewport: { width: 1600, height: 1000 } });
+  // tsx (esbuild keepNames) wraps named functions passed to page.evaluate in __name(...)
+  await ctx.addInitScript('globalThis.__name = globalThis.__name || ((f) => f)');
+  const page = ctx.pages()[0] ?? (await ctx.newPage());
+  return {
+    ctx,
+    page,
+    async close() {
+      await ctx.close().catch(() => {});
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The visible text of the active terminal (xterm's DOM renderer rows). */
+export async function screenText(page: Page): Promise<string> {
+  return page.evaluate(() => {
+    const el = [...document.querySelectorAll('[data-session]')].find((e) => !e.classList.contains('hidden'));
+    const rows = el?.querySelector('.xterm-rows') as HTMLElement | null;
+    return [...(rows?.children ?? [])].map((r) => (r.textContent ?? '').replace(/\u00a0/g, ' ').trimEnd()).join('\n');
+  });
+}
+
+/** Resolves when the last non-empty line of the active terminal ends in a prompt ("# " or "$ "). */
+export async function waitForPrompt(page: Page, opts: { timeout?: number; after?: string } = {}): Promise<void> {
+  await page.waitForFunction(
+    (after) => {
+      const el = [...document.querySelectorAll('[data-session]')].find((e) => !e.classList.contains('hidden'));
+      const rows = el?.querySelector('.xterm-rows') as HTMLElement | null;
+      if (!rows) return false;
+      const lines = [...rows.children].map((r) => (r.textContent ?? '').replace(/\u00a0/g, ' ').trimEnd()).filter((l) => l.length);
+      if (!lines.length) return false;
+      const text = lines.join('\n');
+      if (after && !text.includes(after)) return false;
+      return /[#$]$/.test(lines[lines.length - 1]) && !(after && lines[lines.length - 1].includes(after));
+    },
+    opts.after ?? null,
+    { timeout: opts.timeout ?? 15_000, polling: 'raf' },
+  );
+}
+
+export function cleanupDirs(srv: RunningServer): void {
+  for (const d of [srv.root, srv.run]) {
+    try {
+      rmSync(d, { recursive: true, force: true });
+    } catch {
+      /* a mount left behind would show here: the test reports it */
+    }
+  }
+}
+
+export function readCgroupMemoryLimit(cgroupDirs: Record<string, string>): { file: string; value: string } {
+  const dirs = Object.values(cgroupDirs);
+  const mem = cgroupDirs.memory ?? dirs.find((d) => d.includes('/memory/')) ?? dirs.find((d) => existsSync(join(d, 'memory.max')));
+  if (!mem) throw new Error(`no memory cgroup in ${JSON.stringify(cgroupDirs)}`);
+  for (const f of ['memory.limit_in_bytes', 'memory.max']) {
+    const p = join(mem, f);
+    if (existsSync(p)) return { file: p, value: readFileSync(p, 'utf8').trim() };
+  }
+  throw new Error(`no memory limit file in ${mem}`);
+}
+
+
