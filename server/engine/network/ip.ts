@@ -1,0 +1,143 @@
+// A typed wrapper over iproute2 (`ip -json`), nsenter and iptables-restore: execFile only, never a
+// shell string, and every command made can be timed and recorded for the creation timeline.
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+
+/** One command the network manager made, timed, for the creation timeline. */
+export interface NetStep {
+  step: string;
+  ms: number;
+  call?: string;
+  detail?: string;
+}
+
+export type Recorder = (s: NetStep) => void;
+
+export class CommandError extends Error {
+  constructor(
+    readonly call: string,
+    readonly stderr: string,
+    readonly code: number | null,
+  ) {
+    super(`${call}: ${stderr.trim() || `exit ${code}`}`);
+    this.name = 'CommandError';
+  }
+}
+
+/** How a learner would type it: arguments with spaces or shell characters quoted. */
+export function formatCall(file: string, args: string[]): string {
+  return [file, ...args].map((a) => (/^[\w@%+=:,./!-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
+}
+
+export function run(file: string, args: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<{ stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = execFile(file, args, { timeout: opts.timeoutMs ?? 15_000, maxBuffer: 64 * 1024 * 1024, encoding: 'utf8' }, (err, stdout, stderr) => {
+      if (err) {
+        const code = typeof (err as NodeJS.ErrnoException & { code?: unknown }).code === 'number' ? ((err as unknown as { code: number }).code) : null;
+        reject(new CommandError(formatCall(file, args), stderr || err.message, code));
+      } else resolve({ stdout, stderr });
+    });
+    if (opts.input !== undefined) child.stdin?.end(opts.input);
+  });
+}
+
+export interface IpOptions {
+  /** run inside the network namespace of this process (nsenter --net=/proc/PID/ns/net) */
+  pid?: number;
+  /** record the command under this step name */
+  step?: string;
+  rec?: Recorder;
+  detail?: string;
+}
+
+/** `ip ARGS`, or `nsenter --net=/proc/PID/ns/net ip ARGS` for a container's namespace. */
+export async function ip(args: string[], o: IpOptions = {}): Promise<string> {
+  const [file, argv] = o.pid ? ['nsenter', [`--net=/proc/${o.pid}/ns/net`, 'ip', ...args]] : ['ip', args];
+  const t = performance.now();
+  const { stdout } = await run(file, argv);
+  if (o.rec && o.step) o.rec({ step: o.step, ms: performance.now() - t, call: formatCall(file, argv), ...(o.detail ? { detail: o.detail } : {}) });
+  return stdout;
+}
+
+export async function ipJson<T>(args: string[], pid?: number): Promise<T> {
+  const out = await ip(['-json', ...args], { pid });
+  const text = out.trim();
+  return (text ? JSON.parse(text) : []) as T;
+}
+
+// ----------------------------------------------------------------- shapes of `ip -json` output
+
+export interface IpAddrInfo {
+  family: string;
+  local: string;
+  prefixlen: number;
+  scope?: string;
+}
+
+export interface IpLink {
+  ifindex: number;
+  ifname: string;
+  flags?: string[];
+  mtu?: number;
+  operstate?: string;
+  address?: string;
+  master?: string;
+  link_type?: string;
+  linkinfo?: { info_kind?: string; info_slave_kind?: string };
+  addr_info?: IpAddrInfo[];
+}
+
+export interface IpRoute {
+  dst: string;
+  gateway?: string;
+  dev?: string;
+  protocol?: string;
+  scope?: string;
+  prefsrc?: string;
+}
+
+export function linkExists(name: string): boolean {
+  return existsSync(`/sys/class/net/${name}`);
+}
+
+export async function links(pid?: number): Promise<IpLink[]> {
+  return ipJson<IpLink[]>(['-d', 'addr', 'show'], pid);
+}
+
+export async function routes(pid?: number): Promise<IpRoute[]> {
+  return ipJson<IpRoute[]>(['route', 'show'], pid);
+}
+
+// ----------------------------------------------------------------- sysctl and counters
+
+export function readSysctl(key: string): string | null {
+  try {
+    return readFileSync(`/proc/sys/${key.replace(/\./g, '/')}`, 'utf8').trim();
+  } catch {
+    return null;
+  }
+}
+
+export function writeSysctl(key: string, value: string, rec?: Recorder): void {
+  const t = performance.now();
+  const file = `/proc/sys/${key.replace(/\./g, '/')}`;
+  writeFileSync(file, value);
+  rec?.({ step: 'sysctl', ms: performance.now() - t, call: `sysctl -w ${key}=${value}`, detail: `wrote ${value} to ${file}` });
+}
+
+export interface RawCounters {
+  rxBytes: number;
+  txBytes: number;
+  rxPackets: number;
+  txPackets: number;
+}
+
+export function readLinkCounters(name: string): RawCounters | null {
+  const base = `/sys/class/net/${name}/statistics`;
+  try {
+    const n = (f: string) => Number(readFileSync(`${base}/${f}`, 'utf8').trim());
+    return { rxBytes: n('rx_bytes'), txBytes: n('tx_bytes'), rxPackets: n('rx_packets'), txPackets: n('tx_packets') };
+  } catch {
+    return null;
+  }
+}

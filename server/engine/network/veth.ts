@@ -1,0 +1,60 @@
+// A veth pair per container and network: the host end (gbv<id>) on the bridge, the peer created
+// directly inside the container's network namespace as eth0 (ethN for later networks).
+import { ip, linkExists, type Recorder } from './ip.js';
+
+export function hostVethName(containerId: string, index: number): string {
+  const base = `gbv${containerId.slice(0, 8)}`;
+  return index === 0 ? base : `${base}x${index}`; // at most 14 characters
+}
+
+export interface VethSpec {
+  hostName: string;
+  peerName: string;
+  pid: number;
+  bridge: string;
+  mac: string;
+  ip: string;
+  prefixLen: number;
+  gateway: string;
+  /** add the default route via this network's gateway (the first network only) */
+  defaultRoute: boolean;
+  /** bring lo up (the first network only) */
+  loopback: boolean;
+}
+
+export async function createVeth(s: VethSpec, rec?: Recorder): Promise<void> {
+  if (!/^gbv/.test(s.hostName) || s.hostName.length > 15) throw new Error(`bad host veth name ${s.hostName}`);
+  if (linkExists(s.hostName)) await ip(['link', 'del', s.hostName], { step: 'veth-delete-stale', rec, detail: 'a leftover of an earlier start' });
+  try {
+    await ip(['link', 'add', s.hostName, 'type', 'veth', 'peer', 'name', s.peerName, 'address', s.mac, 'netns', String(s.pid)], {
+      step: 'veth-create',
+      rec,
+      detail: `a veth pair: ${s.hostName} stays on the host, ${s.peerName} is created inside the container's network namespace (/proc/${s.pid}/ns/net)`,
+    });
+    await ip(['link', 'set', s.hostName, 'master', s.bridge, 'up'], { step: 'veth-attach', rec, detail: `the host end becomes a port of the bridge ${s.bridge}` });
+    if (s.loopback) await ip(['link', 'set', 'lo', 'up'], { pid: s.pid, step: 'lo-up', rec });
+    await ip(['addr', 'add', `${s.ip}/${s.prefixLen}`, 'dev', s.peerName], { pid: s.pid, step: 'address', rec, detail: `from IPAM; MAC ${s.mac} is derived from it` });
+    await ip(['link', 'set', s.peerName, 'up'], { pid: s.pid, step: 'link-up', rec });
+    if (s.defaultRoute) await ip(['route', 'add', 'default', 'via', s.gateway, 'dev', s.peerName], { pid: s.pid, step: 'default-route', rec, detail: 'everything not on the subnet goes to the bridge' });
+  } catch (e) {
+    if (linkExists(s.hostName)) await ip(['link', 'del', s.hostName]).catch(() => {});
+    throw e;
+  }
+}
+
+/** Deleting one end deletes the pair. Gone already (the namespace died with the container): fine. */
+export async function deleteVeth(name: string, rec?: Recorder): Promise<boolean> {
+  if (!/^gbv/.test(name)) throw new Error(`refusing to delete a link not named gbv*: ${name}`);
+  if (!linkExists(name)) return false;
+  try {
+    await ip(['link', 'del', name], { step: 'veth-delete', rec });
+  } catch (e) {
+    if (linkExists(name)) throw e;
+  }
+  return true;
+}
+
+/** Removes a link from inside a namespace (disconnect while the container runs). */
+export async function deleteInside(pid: number, ifName: string, rec?: Recorder): Promise<void> {
+  await ip(['link', 'del', ifName], { pid, step: 'veth-delete', rec }).catch(() => {});
+}
