@@ -23,6 +23,8 @@ import { ensureBaseImage } from './images/base.js';
 import { mountOverlay, unmountOverlay, isMounted, prepareContainerLayer } from './rootfs/overlay.js';
 import { shiftedLayerDir } from './rootfs/shift.js';
 import { listChanges } from './rootfs/changes.js';
+import { NetworkManager } from './network/index.js';
+import type { NetPlan } from './network/manager.js';
 import { validateConfig, validateLimits, validateName } from './containers/validate.js';
 import { RecordStore } from './containers/record-store.js';
 import { newContainerId, randomName } from './containers/names.js';
@@ -96,6 +98,8 @@ export class Engine implements EngineApi {
   readonly runRoot: string;
   readonly images: ImageStore;
   readonly cgroups: CgroupDriver;
+  /** null when the engine was opened without networking (every container then gets "none") */
+  readonly network: NetworkManager | null;
   private readonly records: RecordStore;
   private readonly events = new EventEmitter();
   private readonly live = new Map<string, Live>();
@@ -107,11 +111,12 @@ export class Engine implements EngineApi {
   private closed = false;
   private readonly engineId: string;
 
-  private constructor(opts: Required<Pick<EngineOptions, 'root' | 'runRoot'>>, images: ImageStore, cgroups: CgroupDriver) {
+  private constructor(opts: Required<Pick<EngineOptions, 'root' | 'runRoot'>>, images: ImageStore, cgroups: CgroupDriver, network: NetworkManager | null) {
     this.root = opts.root;
     this.runRoot = opts.runRoot;
     this.images = images;
     this.cgroups = cgroups;
+    this.network = network;
     this.records = new RecordStore(join(this.root, 'containers'));
     this.events.setMaxListeners(0);
     const idFile = join(this.root, 'engine-id');
@@ -129,7 +134,12 @@ export class Engine implements EngineApi {
     helperPath();
     const images = new ImageStore(root);
     await ensureBaseImage(images, { source: opts.baseImageSource ?? 'auto' });
-    const engine = new Engine({ root, runRoot }, images, openCgroupDriver());
+    let network: NetworkManager | null = null;
+    if (opts.network !== false) {
+      network = new NetworkManager({ root, runRoot });
+      await network.init();
+    }
+    const engine = new Engine({ root, runRoot }, images, openCgroupDriver(), network);
     await engine.restore();
     return engine;
   }
@@ -140,6 +150,7 @@ export class Engine implements EngineApi {
     for (const t of this.restartTimers.values()) clearTimeout(t);
     for (const l of this.live.values()) l.watcher?.destroy();
     for (const e of this.execs.values()) if (e.exitCode === null) e.process.kill('SIGKILL');
+    await this.network?.close();
     this.events.removeAllListeners();
   }
 
@@ -290,13 +301,25 @@ export class Engine implements EngineApi {
         log: join(dir, 'container.log'),
         cgroups: {},
       },
-      network: { mode: config.network ?? (config.namespaces?.net === false ? 'host' : 'none') },
+      network: { mode: this.defaultNetworkMode(config) },
     };
     s = performance.now();
     this.records.save(rec);
     step('write-record', s, { file: join(dir, 'record.json') });
     this.emit('create', rec);
     return rec;
+  }
+
+  /** Docker's default is the bridge network; without networking, a lone loopback. */
+  private defaultNetworkMode(config: ContainerConfig): string {
+    if (config.namespaces?.net === false || config.shareNamespaces?.net === 'host') return 'host';
+    if (config.network) {
+      if (!this.network && !['none', 'host'].includes(config.network) && !config.network.startsWith('container:')) {
+        throw new InvalidArgument(`network "${config.network}" is not available: this engine runs without networking`);
+      }
+      return config.network === 'default' ? 'bridge' : config.network;
+    }
+    return this.network ? 'bridge' : 'none';
   }
 
   private checkShareTargets(config: ContainerConfig): Record<string, ContainerRecord> {
@@ -379,7 +402,18 @@ export class Engine implements EngineApi {
       // 4. the plan → config.json + helper spec (+ seccomp BPF)
       s = performance.now();
       const user = resolveUser(rec.paths.rootfs, rec.config.user ?? (image.config.config as { User?: string } | undefined)?.User);
-      const etc = this.writeEtcFiles(rec);
+      let netPlan: NetPlan | null = null;
+      let etc: { hostname: string; hosts: string; resolvConf: string };
+      if (this.network) {
+        s = performance.now();
+        netPlan = await this.network.prepare(id, { mode: rec.network.mode, name: rec.name, hostname: this.hostnameOf(rec), ports: rec.config.ports });
+        cleanups.push(() => this.network!.detach(id));
+        etc = netPlan.files;
+        step('network-plan', s, { detail: netPlan.ipAddress ? `${netPlan.networkName ?? 'bridge'}: ${netPlan.ipAddress}/${netPlan.prefixLen} via ${netPlan.gateway}` : `network mode ${netPlan.mode}` });
+        rec.network = { mode: rec.network.mode, ipAddress: netPlan.ipAddress, gateway: netPlan.gateway, macAddress: netPlan.macAddress, networkId: netPlan.networkId };
+      } else {
+        etc = this.writeEtcFiles(rec);
+      }
       const plan = buildPlan({
         rec,
         image,
@@ -408,7 +442,13 @@ export class Engine implements EngineApi {
       }
       cleanups.push(() => created.abort());
 
-      // 6. (network wiring happens here, while the namespaces exist and the command has not run)
+      // 6. the network, wired while the namespaces exist and the command has not run yet
+      if (this.network && netPlan) {
+        s = performance.now();
+        const netSteps = await this.network.attach(id, created.pid);
+        for (const n of netSteps) timeline.push({ step: n.step, by: 'engine', at: shift + performance.now() - t0 - n.ms, ms: n.ms, call: n.call, detail: n.detail });
+        if (netSteps.length) step('network', s, { detail: `${netSteps.length} ip/iptables steps` });
+      }
 
       // 7. release: the command is exec'd
       await this.connectPendingAttach(id, runDir);
@@ -553,6 +593,7 @@ export class Engine implements EngineApi {
     } catch (e) {
       rec.state.error = `unmounting the root filesystem: ${(e as Error).message}`;
     }
+    await this.network?.detach(id).catch((e: Error) => (rec.state.error = `removing the network: ${e.message}`));
     rmSync(runDir, { recursive: true, force: true });
     rec.state.status = 'exited';
     rec.state.exitCode = exit?.code ?? 255;
@@ -654,6 +695,7 @@ export class Engine implements EngineApi {
 
   /** Remove what a crash left: cgroups, overlay mounts and run dirs of containers not running. */
   private async sweep(running: Set<string>): Promise<void> {
+    await this.network?.sweep(new Set(this.records.all().map((r) => r.id)), running);
     for (const id of await this.cgroups.list()) {
       if (running.has(id)) continue;
       await this.cgroups.thaw(id).catch(() => {});
@@ -775,6 +817,7 @@ export class Engine implements EngineApi {
         await this.cgroups.remove(id);
       }
       rmSync(join(this.runRoot, id), { recursive: true, force: true });
+      await this.network?.release(id);
       this.records.delete(id);
       this.emit('destroy', rec);
     });
