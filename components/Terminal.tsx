@@ -175,5 +175,7 @@ export function Terminal({ containerId, sessionId, active, fontSize, onEnded }: 
     return () => clearTimeout(t);
   }, [active]);
 
-  return <div ref={el} data-session={sessionId} className={`h-full w-full ${active ? '' : 'hidden'}`} />;
+  // inactive tabs stay laid out (invisible, not display:none): a hidden element loses its scroll
+  // position, and xterm would then show the top of its scrollback when the tab comes back
+  return <div ref={el} data-session={sessionId} data-active={active ? 'true' : 'false'} aria-hidden={!active} className={`absolute inset-2 ${active ? 'z-10' : 'invisible pointer-events-none'}`} />;
 }

@@ -15,13 +15,13 @@ const median = (a: number[]) => {
 const rssMiB = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
 
 async function measureKeys(page: Page): Promise<{ drawn: number[]; received: number[] }> {
-  await page.click('[data-session]:not(.hidden) .xterm');
+  await page.click('[data-session][data-active=true] .xterm');
   await page.evaluate(() => {
     const w = window as unknown as { __lat: number[]; __rx: number[]; __t0: number | null; __glassboxTermData?: number };
     w.__lat = [];
     w.__rx = [];
     w.__t0 = null;
-    const rows = document.querySelector('[data-session]:not(.hidden) .xterm-rows')!;
+    const rows = document.querySelector('[data-session][data-active=true] .xterm-rows')!;
     const text = () => rows.textContent ?? '';
     let last = text();
     document.addEventListener('keydown', () => (w.__t0 = performance.now()), { capture: true });
@@ -73,7 +73,7 @@ export async function benchDashboard(): Promise<string> {
             const t0 = performance.now();
             const timer = setTimeout(() => reject(new Error('no prompt in 15 s')), 15_000);
             const check = () => {
-              const rows = document.querySelector('[data-session]:not(.hidden) .xterm-rows');
+              const rows = document.querySelector('[data-session][data-active=true] .xterm-rows');
               const lines = [...(rows?.children ?? [])].map((r) => (r.textContent ?? '').replace(/\u00a0/g, ' ').trimEnd()).filter(Boolean);
               if (lines.length && /[#$]$/.test(lines[lines.length - 1])) {
                 clearTimeout(timer);
@@ -105,7 +105,7 @@ export async function benchDashboard(): Promise<string> {
     await page.bringToFront();
     await page.goto(containerUrl);
     await waitForPrompt(page);
-    await page.click('[data-session]:not(.hidden) .xterm');
+    await page.click('[data-session][data-active=true] .xterm');
 
     // ---- 3. seq 1 1000000
     const rssBefore = rssMiB(srv.pid);

@@ -136,7 +136,7 @@ export async function browser(extraArgs: string[] = []): Promise<{ ctx: BrowserC
 /** The visible text of the active terminal (xterm's DOM renderer rows). */
 export async function screenText(page: Page): Promise<string> {
   return page.evaluate(() => {
-    const el = [...document.querySelectorAll('[data-session]')].find((e) => !e.classList.contains('hidden'));
+    const el = document.querySelector('[data-session][data-active=true]');
     const rows = el?.querySelector('.xterm-rows') as HTMLElement | null;
     return [...(rows?.children ?? [])].map((r) => (r.textContent ?? '').replace(/\u00a0/g, ' ').trimEnd()).join('\n');
   });
@@ -146,7 +146,7 @@ export async function screenText(page: Page): Promise<string> {
 export async function waitForPrompt(page: Page, opts: { timeout?: number; after?: string } = {}): Promise<void> {
   await page.waitForFunction(
     (after) => {
-      const el = [...document.querySelectorAll('[data-session]')].find((e) => !e.classList.contains('hidden'));
+      const el = document.querySelector('[data-session][data-active=true]');
       const rows = el?.querySelector('.xterm-rows') as HTMLElement | null;
       if (!rows) return false;
       const lines = [...rows.children].map((r) => (r.textContent ?? '').replace(/\u00a0/g, ' ').trimEnd()).filter((l) => l.length);

@@ -1,7 +1,7 @@
 // The dashboard in a real Chromium against a real server (server/main.ts) and real containers:
 // token checks, the "New container" form, a terminal, live limits, flow control under `yes`,
 // re-attach after a reload. Screenshots go to test-results/screenshots/.
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { io as ioClient } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -81,6 +81,11 @@ describe('dashboard', () => {
     expect(await socketTry({ token: srv.token, origin: null })).toMatch(/^refused/);
     expect(await socketTry({ token: srv.token })).toBe('connected');
 
+    // the token file: 0600, the token and nothing else
+    const st = statSync(join(srv.run, 'web-token'));
+    expect(st.mode & 0o777).toBe(0o600);
+    expect(readFileSync(join(srv.run, 'web-token'), 'utf8').trim()).toBe(srv.token);
+
     // the page itself, in the browser, without a token
     await page.goto(`${srv.base}/`);
     expect(await page.textContent('body')).toContain('Token required');
@@ -149,7 +154,7 @@ describe('dashboard', () => {
   it('gets the prompt back quickly after Ctrl-C under `yes`', async () => {
     await page.evaluate(() => window.scrollTo(0, 0));
     await waitForPrompt(page);
-    await page.click('[data-session]:not(.hidden) .xterm');
+    await page.click('[data-session][data-active=true] .xterm');
     await page.keyboard.type('yes\n');
     await page.waitForTimeout(1_500);
     const pageAlive = await page.evaluate(() => 1 + 1);
@@ -164,12 +169,37 @@ describe('dashboard', () => {
     await waitForPrompt(page, { after: 'done-42' });
   });
 
+  it('runs several terminals; closing one kills its shell', async () => {
+    await page.click('[data-testid=new-terminal]');
+    expect(await page.locator('[data-testid=terminal-tab]').count()).toBe(2);
+    await waitForPrompt(page);
+    await page.keyboard.type('echo second-shell-$$\n');
+    await waitForPrompt(page, { after: 'second-shell-' });
+    const pid = /second-shell-(\d+)/.exec(await screenText(page))![1];
+    await page.click('[aria-label="close terminal 2"]');
+    expect(await page.locator('[data-testid=terminal-tab]').count()).toBe(1);
+    await page.click('[data-session][data-active=true] .xterm');
+    await page.waitForTimeout(1_500); // SIGHUP now, SIGKILL a second later at the latest
+    await page.keyboard.type(`kill -0 ${pid} 2>/dev/null && echo pid-$((1))-alive || echo pid-$((2))-gone\n`);
+    await waitForPrompt(page, { after: 'pid-' });
+    expect(await screenText(page)).toContain('pid-2-gone');
+  });
+
+  it('has a large-type mode for projectors', async () => {
+    await page.click('button[aria-pressed]');
+    expect(await page.evaluate(() => document.documentElement.classList.contains('large-type'))).toBe(true);
+    await page.waitForTimeout(300);
+    await page.screenshot({ path: join(shots, 'container-large-type.png') });
+    await page.click('button[aria-pressed]');
+  });
+
   it('re-attaches the terminal after a reload and replays its output', async () => {
+    await page.click('[data-session][data-active=true] .xterm');
     await page.keyboard.type('echo before-$((40+2))-reload\n');
     await waitForPrompt(page, { after: 'before-42-reload' });
     await page.reload();
     await page.waitForFunction(() => (document.querySelector('.xterm-rows')?.textContent ?? '').includes('before-42-reload'), null, { timeout: 10_000 });
-    await page.click('[data-session]:not(.hidden) .xterm');
+    await page.click('[data-session][data-active=true] .xterm');
     await page.keyboard.type('echo after-$((1+1))\n');
     await waitForPrompt(page, { after: 'after-2' });
     // the same shell: one terminal tab, not a new one
