@@ -82,7 +82,7 @@ export function LimitsEditor({ id, limits, cpus, disabled }: { id: string; limit
       {writes && (
         <div data-testid="limits-writes">
           <p className="mt-2 text-xs text-slate-400">Files written:</p>
-          <ul className="font-mono text-xs">
+          <ul className="font-mono text-xs break-all">
             {writes.map((w, i) => (
               <li key={i}>
                 <span className="text-sky-300">{w.file}</span> ← <span className="text-emerald-300">{w.wrote}</span>

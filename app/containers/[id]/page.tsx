@@ -178,14 +178,14 @@ export default function ContainerPage() {
               <div className="flex items-center justify-between gap-2">
                 <span>Memory</span>
                 <Sparkline values={h?.memory ?? []} max={limits?.memory} width={150} label="memory" />
-                <span className="w-28 text-right tabular-nums">
+                <span className="w-36 text-right tabular-nums">
                   {bytes(h?.last?.memory ?? 0)} / {bytes(limits?.memory ?? null)}
                 </span>
               </div>
               <div className="flex items-center justify-between gap-2">
                 <span>CPU</span>
                 <Sparkline values={h?.cpu ?? []} max={limits?.cpus ?? 1} color="#a78bfa" width={150} label="cpu" />
-                <span className="w-28 text-right tabular-nums">{((h?.last?.cpu ?? 0) * 100).toFixed(0)}%</span>
+                <span className="w-36 text-right tabular-nums">{((h?.last?.cpu ?? 0) * 100).toFixed(0)}%</span>
               </div>
               <div className="flex justify-between">
                 <span>Processes</span>
