@@ -251,7 +251,7 @@ export class NetworkManager {
       }
       for (const n of this.networks) await ensureBridge(n.bridge, n.gateway, n.prefixLen, rec);
       this.initialized = true;
-      await this.sync(rec);
+      await this.sync(rec, 'iptables', true);
     });
   }
 
@@ -282,8 +282,9 @@ export class NetworkManager {
     return { networks: this.networks.map((n) => ({ bridge: n.bridge, subnet: n.subnet })), ports };
   }
 
-  private async sync(rec?: Recorder, step?: string): Promise<void> {
-    this.rules = await syncRules(this.natModel(), rec, step);
+  /** Brings our chains in line with the state. `full`: rewrite even if unchanged, and check the jumps. */
+  private async sync(rec?: Recorder, step?: string, full = false): Promise<void> {
+    this.rules = await syncRules(this.natModel(), { rec, step, applied: full ? undefined : this.rules, checkJumps: full });
   }
 
   // ---------------------------------------------------------------- networks
@@ -752,7 +753,7 @@ export class NetworkManager {
         }
       }
       this.save();
-      await this.sync();
+      await this.sync(undefined, undefined, true);
       this.refreshHosts(released);
     });
   }

@@ -82,14 +82,21 @@ function restoreText(r: { filter: string[]; nat: string[] }): string {
   ].join('\n');
 }
 
-/** Rewrites our chains from the model; adds the jumps if missing. */
-export async function syncRules(m: NatModel, rec?: Recorder, step = 'iptables'): Promise<string[]> {
+/**
+ * Rewrites our chains from the model (skipped when the rules are what was applied last, `applied`);
+ * with checkJumps, also adds the jumps from the built-in chains if missing.
+ */
+export async function syncRules(m: NatModel, o: { rec?: Recorder; step?: string; applied?: string[]; checkJumps?: boolean } = {}): Promise<string[]> {
   const rules = renderRules(m);
-  const t = performance.now();
-  await run('iptables-restore', ['-w', '--noflush'], { input: restoreText(rules) });
-  rec?.({ step, ms: performance.now() - t, call: 'iptables-restore -w --noflush', detail: `${CHAINS.forward}, ${CHAINS.dnat}, ${CHAINS.post}: ${rules.filter.length + rules.nat.length} rules` });
-  await ensureJumps(rec);
-  return [...rules.filter, ...rules.nat];
+  const all = [...rules.filter, ...rules.nat];
+  const same = o.applied !== undefined && o.applied.length === all.length && o.applied.every((r, i) => r === all[i]);
+  if (!same) {
+    const t = performance.now();
+    await run('iptables-restore', ['-w', '--noflush'], { input: restoreText(rules) });
+    o.rec?.({ step: o.step ?? 'iptables', ms: performance.now() - t, call: 'iptables-restore -w --noflush', detail: `${CHAINS.forward}, ${CHAINS.dnat}, ${CHAINS.post} rewritten: ${all.length} rules` });
+  }
+  if (o.checkJumps) await ensureJumps(o.rec);
+  return all;
 }
 
 async function has(table: string, chain: string, args: string[]): Promise<boolean> {
