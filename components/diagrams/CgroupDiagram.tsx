@@ -16,10 +16,12 @@ export interface CgroupDiagramProps {
   className?: string;
 }
 
-const W = 960;
-const PH = 150; // plot height
-const M = { l: 90, r: 150, t: 26, b: 22 };
+// two columns of panels: memory | CPU over pids | IO
+const W = 700; // one panel's width
+const PH = 170; // plot height
+const M = { l: 84, r: 140, t: 28, b: 24 };
 const PANEL_H = PH + M.t + M.b;
+const panelOrigin = (i: number) => ({ x: (i % 2) * W, y: Math.floor(i / 2) * PANEL_H });
 
 const STAT_COLORS: Record<string, string> = { anon: '#3b82f6', file: '#22c55e', kernel: '#a855f7', slab: '#c084fc', shmem: '#f59e0b', sock: '#06b6d4' };
 const EVENT_STYLE: Record<CgroupEvent['kind'], { color: string; label: string }> = {
@@ -70,8 +72,9 @@ export default function CgroupDiagram({ snapshot, containerId, onLimitChange, cl
     const cpuMax = Math.max(d3max(samples, (s) => s.cpu) ?? 0, last?.cpuLimit ?? 0, drag?.panel === 'cpu' ? drag.value : 0, 0.25) * 1.2;
     const pidsMax = Math.max(d3max(samples, (s) => s.pids) ?? 0, last?.pidsLimit ?? 0, drag?.panel === 'pids' ? drag.value : 0, 4) * 1.25;
     const ioMax = Math.max(d3max(samples, (s) => Math.max(s.readBps, s.writeBps)) ?? 0, 1024) * 1.2;
-    const y = (top: number, m: number) => scaleLinear().domain([0, m]).range([top + M.t + PH, top + M.t]);
-    return { memory: y(0, memMax), cpu: y(PANEL_H, cpuMax), pids: y(PANEL_H * 2, pidsMax), io: y(PANEL_H * 3, ioMax) };
+    // panel-local coordinates: every panel's plot spans the same y range
+    const y = (m: number) => scaleLinear().domain([0, m]).range([M.t + PH, M.t]);
+    return { memory: y(memMax), cpu: y(cpuMax), pids: y(pidsMax), io: y(ioMax) };
   }, [samples, last, drag]);
 
   const statKeys = useMemo(() => {
@@ -121,13 +124,15 @@ export default function CgroupDiagram({ snapshot, containerId, onLimitChange, cl
     (e.target as Element).setPointerCapture(e.pointerId);
     const top = scales[l.panel].range()[1];
     const v = l.value ?? scales[l.panel].invert(top + PH / 3);
+    void top;
     setDrag({ kind: l.kind, panel: l.panel, value: v });
   };
   const moveDrag = (e: React.PointerEvent) => {
     if (!drag || !svgRef.current) return;
     const yScale = scales[drag.panel];
     const [bottom, top] = yScale.range();
-    const yy = Math.min(bottom, Math.max(top, svgY(svgRef.current, e.clientX, e.clientY)));
+    const local = svgY(svgRef.current, e.clientX, e.clientY) - panelOrigin(PANELS.indexOf(drag.panel)).y;
+    const yy = Math.min(bottom, Math.max(top, local));
     setDrag({ ...drag, value: round(drag.kind, yScale.invert(yy)) });
   };
   const endDrag = async () => {
@@ -186,7 +191,7 @@ export default function CgroupDiagram({ snapshot, containerId, onLimitChange, cl
         <svg
           ref={svgRef}
           data-testid="cgroup-svg"
-          viewBox={`0 0 ${W} ${PANEL_H * 4}`}
+          viewBox={`0 0 ${W * 2} ${PANEL_H * 2}`}
           className="w-full select-none"
           role="img"
           aria-label="cgroup usage and limits"
@@ -195,13 +200,14 @@ export default function CgroupDiagram({ snapshot, containerId, onLimitChange, cl
           onPointerCancel={() => setDrag(null)}
         >
           {PANELS.map((p, i) => {
-            const top = i * PANEL_H;
+            const top = 0;
+            const o = panelOrigin(i);
             const y = scales[p];
             const ticks = y.ticks(4);
             const fmt = p === 'memory' ? (v: number) => fmtBytes(v, 0) : p === 'cpu' ? (v: number) => `${v.toFixed(2)}` : p === 'pids' ? (v: number) => String(Math.round(v)) : (v: number) => fmtRate(v);
             const title = p === 'memory' ? `memory ${fmtBytes(last?.memory ?? 0)}` : p === 'cpu' ? `CPU ${(last?.cpu ?? 0).toFixed(2)} cores` : p === 'pids' ? `pids ${last?.pids ?? 0}` : `IO read ${fmtRate(last?.readBps ?? 0)} · write ${fmtRate(last?.writeBps ?? 0)}`;
             return (
-              <g key={p} data-testid={`cgroup-panel-${p}`}>
+              <g key={p} data-testid={`cgroup-panel-${p}`} transform={`translate(${o.x}, ${o.y})`}>
                 <text x={M.l} y={top + 18} fontSize={16} fontWeight={700} fill="#e2e8f0">
                   {title}
                 </text>
@@ -253,7 +259,7 @@ export default function CgroupDiagram({ snapshot, containerId, onLimitChange, cl
                     const pt = svgRef.current.createSVGPoint();
                     pt.x = e.clientX;
                     pt.y = e.clientY;
-                    const sx = pt.matrixTransform(svgRef.current.getScreenCTM()!.inverse()).x;
+                    const sx = pt.matrixTransform(svgRef.current.getScreenCTM()!.inverse()).x - o.x;
                     const t = x.invert(sx);
                     let best = samples[0];
                     for (const s of samples) if (Math.abs(s.time - t) < Math.abs(best.time - t)) best = s;

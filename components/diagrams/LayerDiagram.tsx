@@ -143,7 +143,8 @@ export default function LayerDiagram({ snapshot, onWhichLayer, className }: Laye
                     {hit ? (
                       <g transform={`translate(${STACK_W + 10}, ${BAR_H / 2})`}>
                         <text fontSize={13} dy={5} fill={isVisible ? '#facc15' : hit.type === 'whiteout' ? '#f87171' : '#94a3b8'} textDecoration={hidden ? 'line-through' : undefined}>
-                          {isVisible ? '◀ shown' : hit.type === 'whiteout' ? '◀ whiteout' : '◀ hidden'} {hit.type === 'file' ? fmtBytes(hit.size) : hit.type}
+                          {isVisible ? '◀ shown' : hit.type === 'whiteout' ? '◀ whiteout: deletes it' : '◀ hidden'}
+                          {hit.type === 'whiteout' ? '' : ` ${hit.type === 'file' ? fmtBytes(hit.size) : hit.type}`}
                         </text>
                       </g>
                     ) : null}

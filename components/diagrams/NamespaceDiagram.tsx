@@ -84,7 +84,7 @@ function LevelProcs({ level, onPick, onHover, hide, selected }: { level: PidNsLe
           key={p.pid}
           data-clickable
           data-testid={`ns-proc-${p.pid}`}
-          transform={`translate(8, ${28 + i * PROC_LINE})`}
+          transform={`translate(8, ${44 + i * PROC_LINE})`}
           className="cursor-pointer"
           onClick={() => onPick(p.pid)}
           onMouseMove={(e) => onHover(e, `${p.comm}: host pid ${p.pid}, pid ${p.localPid} in this namespace`)}
@@ -104,7 +104,7 @@ function LevelProcs({ level, onPick, onHover, hide, selected }: { level: PidNsLe
         </g>
       ))}
       {level.processes.length > MAX_TREE_PROCS ? (
-        <text x={8} y={28 + MAX_TREE_PROCS * PROC_LINE} fontSize={12} fill="#94a3b8">
+        <text x={8} y={44 + MAX_TREE_PROCS * PROC_LINE} fontSize={12} fill="#94a3b8">
           … and {level.processes.length - MAX_TREE_PROCS} more
         </text>
       ) : null}
@@ -140,21 +140,22 @@ export default function NamespaceDiagram({ snapshot, containerId, onSelectProces
         groups.set(ino, g);
       });
       let lane = 0;
-      for (const [inode, rs] of groups) if (rs.length > 1) out.push({ type: t, inode, rows: rs, lane: lane++ % 4 });
+      // the host's namespaces are grey already; a bar marks a namespace containers share
+      for (const [inode, rs] of groups) if (rs.length > 1 && inode !== snapshot?.host[t]) out.push({ type: t, inode, rows: rs, lane: lane++ % 4 });
       void ci;
     }
     return out;
-  }, [rows]);
+  }, [rows, snapshot]);
 
   const treeLayout = useMemo(() => {
     if (!snapshot?.pidTree) return null;
     const root = hierarchy<PidNsLevel>(snapshot.pidTree, (d) => d.children);
-    const h = (d: PidNsLevel) => 34 + Math.min(d.processes.length, MAX_TREE_PROCS + 1) * PROC_LINE;
+    const h = (d: PidNsLevel) => 36 + Math.min(d.processes.length, MAX_TREE_PROCS + 1) * PROC_LINE;
     const maxH = Math.max(...root.descendants().map((d) => h(d.data)));
     const laid = tree<PidNsLevel>().nodeSize([maxH + 16, TREE_NODE_W + 70])(root);
     const nodes = laid.descendants();
     const minX = Math.min(...nodes.map((n) => n.x));
-    return { nodes, links: laid.links(), minX, h, height: Math.max(...nodes.map((n) => n.x)) - minX + maxH };
+    return { nodes, links: laid.links(), minX, maxH, h, height: Math.max(...nodes.map((n) => n.x)) - minX + maxH };
   }, [snapshot]);
 
   const procByPid = useMemo(() => new Map((snapshot?.processes ?? []).map((p) => [p.pid, p])), [snapshot]);
@@ -262,7 +263,7 @@ export default function NamespaceDiagram({ snapshot, containerId, onSelectProces
                         >
                           <rect width={COL_W - 30} height={ROW_H - 8} rx={6} fill={c} fillOpacity={isHost ? 0.18 : 0.28} stroke={c} strokeWidth={isShared ? 3 : 1.5} />
                           <text x={(COL_W - 30) / 2} y={14} textAnchor="middle" fontSize={12} fontFamily="ui-monospace, monospace" fill="#f1f5f9">
-                            {String(ino).slice(-6)}
+                            {ino}
                           </text>
                           <text x={(COL_W - 30) / 2} y={27} textAnchor="middle" fontSize={11} fill="#cbd5e1">
                             {t === 'user' && node?.uidMap?.[0] && !isHost ? `0→${node.uidMap[0].outside}` : `${node?.pids.length ?? 0} proc`}
@@ -293,7 +294,7 @@ export default function NamespaceDiagram({ snapshot, containerId, onSelectProces
                 PID namespaces: each level with the pid a process has there (host pid → pid inside)
               </text>
               {treeLayout ? (
-                <g transform={`translate(10, ${treeTop - treeLayout.minX + 10})`}>
+                <g transform={`translate(10, ${treeTop - treeLayout.minX + treeLayout.maxH / 2 + 10})`}>
                   {treeLayout.links.map((l) => (
                     <path
                       key={`${l.source.data.inode}-${l.target.data.inode}`}

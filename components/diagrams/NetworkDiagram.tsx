@@ -5,7 +5,7 @@
 // link, and a link with traffic flows (its dash moves faster the more bytes pass). A container with
 // --network none stands alone. Made for 200 containers: plain keyed SVG, no per-frame JS (the flow
 // is a CSS animation), so a frame costs the browser's paint only.
-import { memo, useMemo, useRef, useState } from 'react';
+import { memo, useCallback, useMemo, useRef, useState } from 'react';
 import type { NetEndpoint, NetworkSnapshot } from '../../server/engine/inspect/types';
 import { Button, DiagramFrame, fmtRate, Legend, shortId, Tooltip, useTooltip, useZoom } from './common';
 
@@ -45,7 +45,7 @@ const Endpoint = memo(function Endpoint({
   y: number;
   bridgeY: number;
   selected: boolean;
-  onClick: () => void;
+  onClick: (id: string) => void;
   onTip: (e: React.MouseEvent, ep: NetEndpoint) => void;
   hideTip: () => void;
 }) {
@@ -58,7 +58,7 @@ const Endpoint = memo(function Endpoint({
       <line x1={cx} x2={cx} y1={bridgeY} y2={y} stroke="#475569" strokeWidth={3} />
       {traffic > 0 ? <line className="gb-flow" x1={cx} x2={cx} y1={bridgeY} y2={y} stroke="#22d3ee" strokeWidth={3} strokeDasharray="6 8" style={{ animationDuration: flowDuration(traffic) }} /> : null}
       <text x={cx + 6} y={bridgeY + 15} fontSize={11} fill="#94a3b8" fontFamily="ui-monospace, monospace">
-        {ep.hostVeth ?? 'no veth'}
+        {(ep.hostVeth ?? 'no veth').slice(0, 15)}
       </text>
       <text x={cx + 6} y={bridgeY + 32} fontSize={11} fill={traffic > 0 ? '#67e8f9' : '#64748b'}>
         ↓{fmtRate(c?.rxBps ?? 0)}
@@ -66,7 +66,7 @@ const Endpoint = memo(function Endpoint({
       <text x={cx + 6} y={bridgeY + 46} fontSize={11} fill={traffic > 0 ? '#67e8f9' : '#64748b'}>
         ↑{fmtRate(c?.txBps ?? 0)}
       </text>
-      <g data-clickable className="cursor-pointer" transform={`translate(${x}, ${y})`} onClick={onClick} onMouseMove={(e) => onTip(e, ep)} onMouseLeave={hideTip}>
+      <g data-clickable className="cursor-pointer" transform={`translate(${x}, ${y})`} onClick={() => onClick(ep.containerId)} onMouseMove={(e) => onTip(e, ep)} onMouseLeave={hideTip}>
         <rect width={BOX_W} height={BOX_H} rx={8} fill="#0f172a" stroke={selected ? '#facc15' : '#38bdf8'} strokeWidth={selected ? 3 : 1.5} />
         <text x={10} y={20} fontSize={14} fontWeight={700} fill="#f8fafc">
           {ep.name.slice(0, 20)}
@@ -112,7 +112,7 @@ export default function NetworkDiagram({ snapshot, containerId, onSelectContaine
       groups.set(k, g);
     }
     let y = HOST_H + 50;
-    const placed: { bridge: string; y: number; width: number; eps: { ep: NetEndpoint; x: number; y: number; bridgeY: number }[] }[] = [];
+    const placed: { bridge: string; y: number; width: number; eps: { ep: NetEndpoint; x: number; y: number; bridgeY: number }[]; buses: number[] }[] = [];
     for (const [bridge, eps] of groups) {
       const rowsN = Math.max(1, Math.ceil(eps.length / cols));
       const width = Math.max(4, Math.min(cols, Math.max(eps.length, 1))) * (BOX_W + COL_GAP);
@@ -120,27 +120,20 @@ export default function NetworkDiagram({ snapshot, containerId, onSelectContaine
       const items = eps.map((ep, i) => {
         const r = Math.floor(i / cols);
         const c = i % cols;
-        return { ep, x: 20 + c * (BOX_W + COL_GAP), y: bridgeY + LINK_H + r * (BOX_H + LINK_H), bridgeY };
+        const top = bridgeY + LINK_H + r * (BOX_H + LINK_H);
+        // row 0 hangs from the bridge; later rows from a bus line in the gap above them (the
+        // bridge drawn again), so no veth crosses another container's box
+        return { ep, x: 20 + c * (BOX_W + COL_GAP), y: top, bridgeY: r === 0 ? bridgeY : top - LINK_H + 6 };
       });
-      placed.push({ bridge, y, width, eps: items });
+      const buses = Array.from({ length: rowsN - 1 }, (_, r) => bridgeY + LINK_H + (r + 1) * (BOX_H + LINK_H) - LINK_H + 6);
+      placed.push({ bridge, y, width, eps: items, buses });
       y = bridgeY + rowsN * (BOX_H + LINK_H) + 40;
     }
     const width = Math.max(900, ...placed.map((p) => p.width + 40));
     return { placed, height: y, width };
   }, [snapshot]);
 
-  if (!snapshot || !layout) {
-    return (
-      <DiagramFrame title="Network" testId="network-diagram">
-        <div className="p-6 text-slate-400">Reading the host's interfaces…</div>
-      </DiagramFrame>
-    );
-  }
-
-  const selEp = snapshot.endpoints.find((e) => e.containerId === sel);
-  const uplink = snapshot.hostInterfaces.filter((i) => i.kind !== 'loopback');
-  const sideX = layout.width + 30;
-  const epTip = (e: React.MouseEvent, ep: NetEndpoint) =>
+  const epTip = useCallback((e: React.MouseEvent, ep: NetEndpoint) =>
     show(
       e,
       <div>
@@ -158,7 +151,26 @@ export default function NetworkDiagram({ snapshot, containerId, onSelectContaine
           packets in {ep.counters?.rxPackets ?? 0} · out {ep.counters?.txPackets ?? 0}
         </div>
       </div>,
+    ), [show]);
+  const pickEp = useCallback(
+    (id: string) => {
+      setSelected(id);
+      onSelectContainer?.(id);
+    },
+    [onSelectContainer],
+  );
+
+  if (!snapshot || !layout) {
+    return (
+      <DiagramFrame title="Network" testId="network-diagram">
+        <div className="p-6 text-slate-400">Reading the host's interfaces…</div>
+      </DiagramFrame>
     );
+  }
+
+  const selEp = snapshot.endpoints.find((e) => e.containerId === sel);
+  const uplink = snapshot.hostInterfaces.filter((i) => i.kind !== 'loopback');
+  const sideX = layout.width + 30;
 
   return (
     <DiagramFrame
@@ -229,6 +241,10 @@ export default function NetworkDiagram({ snapshot, containerId, onSelectContaine
                         ↓{fmtRate(br.counters.rxBps)} ↑{fmtRate(br.counters.txBps)}
                       </text>
                     ) : null}
+                    {p.buses.length ? <line x1={12} x2={12} y1={p.y + BRIDGE_H / 2} y2={p.buses[p.buses.length - 1]} stroke="#a78bfa" strokeWidth={4} /> : null}
+                    {p.buses.map((by) => (
+                      <line key={by} x1={12} x2={Math.max(p.width, 400) + 20} y1={by} y2={by} stroke="#a78bfa" strokeWidth={4} strokeOpacity={0.8} />
+                    ))}
                     {p.eps.map(({ ep, x, y, bridgeY }) => (
                       <Endpoint
                         key={ep.containerId}
@@ -239,10 +255,7 @@ export default function NetworkDiagram({ snapshot, containerId, onSelectContaine
                         selected={ep.containerId === sel}
                         onTip={epTip}
                         hideTip={hide}
-                        onClick={() => {
-                          setSelected(ep.containerId);
-                          onSelectContainer?.(ep.containerId);
-                        }}
+                        onClick={pickEp}
                       />
                     ))}
                   </g>

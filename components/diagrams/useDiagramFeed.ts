@@ -3,9 +3,10 @@
 // event `diagram:<kind>` after a 'diagram:subscribe'. The server throttles and skips unchanged
 // snapshots, so every event is worth a render.
 //
-// The socket: pass the dashboard's own (already authenticated) socket in opts.socket; otherwise one
-// shared socket is opened to the same origin with auth { token } from opts.token, the page's
-// ?token= or localStorage 'glassbox-token'. REST calls send the same token as a Bearer header.
+// The socket: pass a socket of your own in opts.socket; otherwise one shared socket is opened on the
+// default namespace of the same origin (the token cookie authenticates it; a token from opts.token,
+// ?token= or localStorage 'glassbox-token' is sent too). REST calls use the cookie, plus that token
+// as a Bearer header when there is one.
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { io, type Socket } from 'socket.io-client';
 import type { DiagramKind, LimitKind, SnapshotOf, WhichLayerResult } from '../../server/engine/inspect/types';
@@ -35,7 +36,12 @@ function findToken(opts: DiagramFeedOptions): string | undefined {
 
 function sharedSocket(opts: DiagramFeedOptions): Socket {
   if (opts.socket) return opts.socket;
-  if (!shared) shared = io(opts.baseUrl || undefined, { auth: { token: findToken(opts) }, transports: ['websocket', 'polling'] });
+  // the server accepts WebSocket only (like the dashboard's channels); the cookie set at the first
+  // visit authenticates it, a token given here is sent as well
+  if (!shared) {
+    const token = findToken(opts);
+    shared = io(`${opts.baseUrl ?? ''}/`, { path: '/socket.io', transports: ['websocket'], ...(token ? { auth: { token } } : {}) });
+  }
   return shared;
 }
 

@@ -15,6 +15,11 @@ function send(res: ServerResponse, status: number, body: unknown): void {
   res.end(text);
 }
 
+/** Errors carry both `error` (as the dashboard's REST does) and `message`. */
+function sendError(res: ServerResponse, status: number, message: string): void {
+  send(res, status, { error: message, message });
+}
+
 function statusOf(e: unknown): number {
   const s = (e as { status?: unknown }).status;
   return typeof s === 'number' && s >= 400 && s < 600 ? s : 500;
@@ -42,10 +47,10 @@ export function handleDiagramRequest(req: IncomingMessage, res: ServerResponse, 
   const parts = url.pathname.split('/').filter(Boolean).slice(2); // after api/diagrams
   const container = url.searchParams.get('container') ?? undefined;
   if (container !== undefined && !ID_RE.test(container)) {
-    send(res, 400, { message: 'invalid container id or name' });
+    sendError(res, 400, 'invalid container id or name');
     return true;
   }
-  const fail = (e: unknown) => send(res, statusOf(e), { message: (e as Error).message });
+  const fail = (e: unknown) => sendError(res, statusOf(e), (e as Error).message);
 
   if (parts.length === 0 && req.method === 'GET') {
     send(res, 200, { kinds: DIAGRAM_KINDS });
@@ -53,7 +58,7 @@ export function handleDiagramRequest(req: IncomingMessage, res: ServerResponse, 
   }
   const kind = parts[0] as DiagramKind;
   if (!DIAGRAM_KINDS.includes(kind)) {
-    send(res, 404, { message: `no diagram ${parts[0]}; kinds: ${DIAGRAM_KINDS.join(', ')}` });
+    sendError(res, 404, `no diagram ${parts[0]}; kinds: ${DIAGRAM_KINDS.join(", ")}`);
     return true;
   }
   if (parts.length === 1 && req.method === 'GET') {
@@ -62,13 +67,13 @@ export function handleDiagramRequest(req: IncomingMessage, res: ServerResponse, 
   }
   if (kind === 'layers' && parts[1] === 'which' && req.method === 'GET') {
     const path = url.searchParams.get('path');
-    if (!container || !path || path.length > 4096 || path.includes('\0')) send(res, 400, { message: 'container and path are required' });
+    if (!container || !path || path.length > 4096 || path.includes('\0')) sendError(res, 400, 'container and path are required');
     else hub.whichLayer(container, path).then((r) => send(res, 200, r), fail);
     return true;
   }
   if (kind === 'cgroups' && parts[1] === 'limit' && req.method === 'POST') {
     if (!container) {
-      send(res, 400, { message: 'container is required' });
+      sendError(res, 400, 'container is required');
       return true;
     }
     readBody(req)
@@ -81,6 +86,6 @@ export function handleDiagramRequest(req: IncomingMessage, res: ServerResponse, 
       .then((writes) => send(res, 200, { writes }), (e) => fail((e as { name?: string }).name === 'InvalidArgument' ? Object.assign(e as Error, { status: 400 }) : e));
     return true;
   }
-  send(res, 405, { message: `${req.method} ${url.pathname} is not supported` });
+  sendError(res, 405, `${req.method} ${url.pathname} is not supported`);
   return true;
 }
