@@ -9,7 +9,7 @@ import { CgroupSampler, eventsBetween, sampleFrom } from '../../server/engine/in
 import { InspectHub, snapshotHash } from '../../server/engine/inspect/hub.js';
 import { layerSnapshot, whichLayer } from '../../server/engine/inspect/layers.js';
 import { containerFromCgroup, NamespaceScanner, parseIdMap, parseStatus } from '../../server/engine/inspect/namespaces.js';
-import { parseProcNetDev } from '../../server/engine/inspect/network.js';
+import { NetworkInspector, parseProcNetDev } from '../../server/engine/inspect/network.js';
 import type { InspectEngine } from '../../server/engine/inspect/source.js';
 import type { ContainerRecord, EngineEvent, LayerChange } from '../../server/engine/types.js';
 import { NAMESPACES } from '../../server/engine/types.js';
@@ -313,5 +313,28 @@ describe('InspectHub', () => {
     const layers = await hub.snapshot('layers', 'missing');
     expect(layers.state).toBe('not-found');
     hub.close();
+  });
+});
+
+describe('NetworkSnapshot', () => {
+  it('takes addresses, routes and NAT from the network manager and sorts containers by mode', async () => {
+    const manager = {
+      topology: async () => ({
+        networks: [{ name: 'bridge', bridge: 'gb0', subnet: '172.28.0.0/16', gateway: '172.28.0.1', endpoints: [{ containerId: ID_A, name: 'c-a', ip: '172.28.0.2', prefixLen: 16, mac: '02:42:ac:1c:00:02', gateway: '172.28.0.1', hostVeth: 'gbvaaaaaaaaaaaa', containerIf: 'eth0', routes: ['default via 172.28.0.1 dev eth0'] }] }],
+        nat: ['-A GLASSBOX-POST -s 172.28.0.0/16 ! -o gb0 -j MASQUERADE'],
+      }),
+    };
+    const recs = [
+      record(ID_A, process.pid, { network: { mode: 'bridge' }, config: { image: 'base', ports: [{ hostPort: 8080, containerPort: 80, protocol: 'tcp' }] } }),
+      record(ID_B, process.pid, { network: { mode: 'host' } }),
+      record('c'.repeat(64), process.pid, { network: { mode: `container:${ID_A}` } }),
+    ];
+    const snap = await new NetworkInspector(manager).snapshot(recs);
+    expect(snap.state).toBe('ok');
+    expect(snap.endpoints).toHaveLength(1);
+    expect(snap.endpoints[0]).toMatchObject({ containerId: ID_A, ip: '172.28.0.2/16', mac: '02:42:ac:1c:00:02', containerIf: 'eth0', routes: ['default via 172.28.0.1 dev eth0'], ports: [{ hostPort: 8080, containerPort: 80, protocol: 'tcp' }] });
+    expect(snap.hostStack.map((c) => c.containerId)).toEqual([ID_B]);
+    expect(snap.shared).toEqual([{ containerId: 'c'.repeat(64), name: 'c-c', with: ID_A }]);
+    expect(snap.nat).toEqual(['-A GLASSBOX-POST -s 172.28.0.0/16 ! -o gb0 -j MASQUERADE']);
   });
 });

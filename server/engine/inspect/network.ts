@@ -127,9 +127,11 @@ function isObj(x: unknown): x is Record<string, unknown> {
 }
 
 /** Pulls bridges/subnets/NAT out of whatever the network manager's topology() returns. */
-function fromManager(topo: unknown): { bridges: Map<string, { subnet?: string; gateway?: string }>; nat: string[]; endpoints: Map<string, { ip?: string; gateway?: string; hostVeth?: string; mac?: string }> } {
+type ManagerEndpoint = { ip?: string; gateway?: string; hostVeth?: string; mac?: string; containerIf?: string; routes?: string[] };
+
+function fromManager(topo: unknown): { bridges: Map<string, { subnet?: string; gateway?: string }>; nat: string[]; endpoints: Map<string, ManagerEndpoint> } {
   const bridges = new Map<string, { subnet?: string; gateway?: string }>();
-  const endpoints = new Map<string, { ip?: string; gateway?: string; hostVeth?: string; mac?: string }>();
+  const endpoints = new Map<string, ManagerEndpoint>();
   const nat: string[] = [];
   if (!isObj(topo)) return { bridges, nat, endpoints };
   const nets = (topo.networks ?? topo.bridges) as unknown;
@@ -143,7 +145,16 @@ function fromManager(topo: unknown): { bridges: Map<string, { subnet?: string; g
         for (const e of eps) {
           if (!isObj(e)) continue;
           const id = String(e.containerId ?? e.id ?? '');
-          if (id) endpoints.set(id, { ip: e.ip ? String(e.ip ?? e.ipAddress) : e.ipAddress ? String(e.ipAddress) : undefined, gateway: e.gateway ? String(e.gateway) : undefined, hostVeth: e.hostVeth ? String(e.hostVeth) : e.veth ? String(e.veth) : undefined, mac: e.mac ? String(e.mac) : undefined });
+          const ip = e.ip ?? e.ipAddress;
+          if (id)
+            endpoints.set(id, {
+              ip: ip ? `${String(ip)}${typeof e.prefixLen === 'number' ? `/${e.prefixLen}` : ''}` : undefined,
+              gateway: e.gateway ? String(e.gateway) : undefined,
+              hostVeth: e.hostVeth ? String(e.hostVeth) : e.veth ? String(e.veth) : undefined,
+              mac: e.mac ? String(e.mac) : undefined,
+              containerIf: e.containerIf ? String(e.containerIf) : undefined,
+              routes: Array.isArray(e.routes) ? e.routes.map(String) : undefined,
+            });
         }
       }
     }
@@ -274,19 +285,20 @@ export class NetworkInspector {
       const veth = veths.find((v) => (m?.hostVeth && v.ifname === m.hostVeth) || (v.ifname.startsWith('gbv') && v.ifname.length > 3 && r.id.startsWith(v.ifname.slice(3))));
       const key = `${r.id}:${r.state.pid}`;
       const ins = this.inside.get(r.id);
-      if (!ins || ins.key !== key) insideWanted.push({ key, id: r.id, pid: r.state.pid });
+      // the manager knows the routes it set; otherwise read them inside the namespace
+      if (!m?.routes && (!ins || ins.key !== key)) insideWanted.push({ key, id: r.id, pid: r.state.pid });
       const hc = veth ? counters(veth.ifname) : undefined;
       endpoints.push({
         containerId: r.id,
         name: r.name,
         mode,
         hostVeth: veth?.ifname,
-        containerIf: ins?.ifName ?? (veth ? 'eth0' : undefined),
+        containerIf: m?.containerIf ?? ins?.ifName ?? (veth ? 'eth0' : undefined),
         bridge: veth?.master,
         ip: m?.ip ?? r.network.ipAddress ?? ins?.ip?.split('/')[0],
         gateway: m?.gateway ?? r.network.gateway,
         mac: m?.mac ?? r.network.macAddress ?? ins?.mac,
-        routes: ins?.routes ?? [],
+        routes: m?.routes ?? ins?.routes ?? [],
         ports: (r.config.ports ?? []).map((p) => ({ ...p })),
         // what leaves the host end enters the container: swap rx and tx
         counters: hc ? { rxBytes: hc.txBytes, txBytes: hc.rxBytes, rxPackets: hc.txPackets, txPackets: hc.rxPackets, rxBps: hc.txBps, txBps: hc.rxBps } : undefined,
