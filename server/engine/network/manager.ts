@@ -459,7 +459,11 @@ export class NetworkManager {
         joinContainer = requested.slice('container:'.length);
         if (!joinContainer) throw new InvalidArgument('network mode container: needs a container id');
         if (joinContainer === containerId) throw new InvalidArgument('a container cannot join its own network namespace');
-        const target = Object.values(this.endpoints).find((x) => x.containerId === joinContainer) ?? Object.values(this.endpoints).filter((x) => x.containerId.startsWith(joinContainer!)).find((_, __, all) => all.length === 1);
+        const all = Object.values(this.endpoints);
+        const target =
+          all.find((x) => x.containerId === joinContainer) ??
+          all.find((x) => x.name === joinContainer) ??
+          all.filter((x) => x.containerId.startsWith(joinContainer!)).find((_, __, list) => list.length === 1);
         if (target) joinContainer = target.containerId;
         if (req.ports?.length) throw new InvalidArgument('conflicting options: port publishing and the container type network mode');
       } else {
