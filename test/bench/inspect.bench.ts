@@ -129,7 +129,7 @@ export async function benchInspect(): Promise<string> {
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   benchInspect().then(
-    (s) => console.log(s),
+    () => {},
     (e) => {
       console.error(e);
       process.exitCode = 1;
