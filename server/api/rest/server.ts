@@ -8,6 +8,9 @@ import { containersChannel } from '../../realtime/containers.js';
 import { terminalChannel, type TerminalChannel } from '../../realtime/terminal.js';
 import { COOKIE, isAuthorized, originMatchesHost, parseCookies, sameToken, tokenCookie, TOKEN_REQUIRED_HTML } from './auth.js';
 import { handleRest, sendJson } from './routes.js';
+import { InspectHub } from '../../engine/inspect/hub.js';
+import { registerDiagramChannels } from '../../realtime/diagrams.js';
+import { handleDiagramRequest } from './diagrams.js';
 
 export interface WebServerOptions {
   engine: EngineApi;
@@ -44,6 +47,9 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
   await app.prepare();
   const handle = app.getRequestHandler();
 
+  // the diagrams' data: one hub reading the kernel for every page that watches
+  const diagrams = new InspectHub(engine);
+
   http.on('request', (req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     // Next's own socket for hot reload in dev shares the port; socket.io checks its own requests
@@ -62,6 +68,7 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
       }
       if (!cookieOk) res.setHeader('set-cookie', tokenCookie(token));
     }
+    if (handleDiagramRequest(req, res, diagrams)) return;
     if (url.pathname.startsWith('/api/')) {
       void handleRest(engine, req, res, url);
       return;
@@ -92,6 +99,7 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     nextFn(new Error('token required'));
   };
   io.use(check);
+  registerDiagramChannels(io, diagrams);
   io.of('/containers').use(check);
   io.of('/terminal').use(check);
 
@@ -114,6 +122,7 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     terminals,
     port,
     async close() {
+      diagrams.close();
       containers.close();
       await terminals.close();
       await new Promise<void>((r) => io.close(() => r()));
