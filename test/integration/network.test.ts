@@ -406,6 +406,31 @@ describe.skipIf(!enabled)('network manager (real kernel)', () => {
     expect(existsSync(mgr.hostsFilePath(id))).toBe(false);
   });
 
+  it('a container connected to a network before its first start gets eth0 on bridge and eth1 on that network', async () => {
+    const c = await fakeContainer();
+    const net = await mgr.createNetwork({ name: 'gbt-early', subnet: '10.98.7.0/24', gateway: '10.98.7.254' });
+    testNetworks.push(net.id);
+    try {
+      await mgr.connect('gbt-early', c.id, null);
+      expect(mgr.inspectNetwork('gbt-early').containers[c.id]).toMatchObject({ attached: false, ip: '10.98.7.1' });
+      const plan = await mgr.prepare(c.id, { mode: 'bridge', name: 'early', hostname: 'early' });
+      expect(plan.networkName).toBe('bridge');
+      await mgr.attach(c.id, c.pid);
+      const links = JSON.parse((await inNs(c.pid, ['ip', '-json', 'addr'])).out) as { ifname: string; addr_info: { family: string; local: string }[] }[];
+      const addr = (n: string) => links.find((l) => l.ifname === n)?.addr_info.find((a) => a.family === 'inet')?.local;
+      expect(addr('eth0')).toBe(plan.ipAddress);
+      expect(addr('eth1')).toBe('10.98.7.1');
+      const routes = JSON.parse((await inNs(c.pid, ['ip', '-json', 'route'])).out) as { dst: string; gateway?: string; dev: string }[];
+      expect(routes.find((r) => r.dst === 'default')).toMatchObject({ gateway: plan.gateway, dev: 'eth0' });
+      expect(await ping(c.pid, '10.98.7.254')).toBe(true);
+    } finally {
+      await mgr.release(c.id).catch(() => {});
+      kill(c.proc);
+      await mgr.removeNetwork(net.id).catch(() => {});
+      testNetworks.splice(testNetworks.indexOf(net.id), 1);
+    }
+  });
+
   it('50 attach/detach/release cycles leave no veth, lease, rule or netns name', async () => {
     const seen = new Set<string>();
     const t0 = performance.now();

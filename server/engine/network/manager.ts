@@ -482,7 +482,8 @@ export class NetworkManager {
       }
       if (net && !e.attachments.some((a) => a.networkId === net.id)) {
         e.attachments.unshift(this.lease(e, net));
-        e.attachments.forEach((a, i) => void (a.ifName = a.ifName || `eth${i}`));
+        // not wired yet (e.g. connected before its first start): number the interfaces in order
+        if (!e.attachments.some((a) => a.attached)) e.attachments.forEach((a, i) => (a.ifName = `eth${i}`));
       }
       this.endpoints[containerId] = e;
 

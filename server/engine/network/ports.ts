@@ -7,7 +7,7 @@
 // asking for it gets a clear error.
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { connect, createServer, type Server, type Socket } from 'node:net';
-import { Conflict } from '../types.js';
+import { Conflict, InvalidArgument } from '../types.js';
 
 export interface ProxySpec {
   hostIp?: string;
@@ -27,7 +27,7 @@ export function describe(p: { hostIp?: string; hostPort: number; protocol: strin
 
 function inUse(p: { hostIp?: string; hostPort: number; protocol: string }, e: NodeJS.ErrnoException): Error {
   if (e.code === 'EADDRINUSE') return new Conflict(`Bind for ${describe(p)} failed: port is already in use by a program on the host`);
-  if (e.code === 'EADDRNOTAVAIL') return new Conflict(`Bind for ${describe(p)} failed: ${p.hostIp} is not an address of this host`);
+  if (e.code === 'EADDRNOTAVAIL') return new InvalidArgument(`Bind for ${describe(p)} failed: ${p.hostIp} is not an address of this host`);
   if (e.code === 'EACCES') return new Conflict(`Bind for ${describe(p)} failed: permission denied`);
   return e;
 }
