@@ -82,6 +82,11 @@ async function inNs(pid: number, args: string[], timeout = 5000): Promise<{ ok: 
 
 const ping = (pid: number, ip: string) => inNs(pid, ['busybox', 'ping', '-c1', '-W1', ip]).then((r) => r.ok);
 
+/** Ping by name as the container would: its hosts file bind-mounted on /etc/hosts, in a private
+ * mount namespace of its own (unshare --mount: the host's /etc/hosts is not touched). */
+const pingByName = (pid: number, hostsFile: string, name: string) =>
+  inNs(pid, ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', 'mount --bind "$0" /etc/hosts && exec busybox ping -c1 -W1 "$1"', hostsFile, name]);
+
 function kill(p: ChildProcess): void {
   if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
 }
@@ -213,6 +218,11 @@ describe.skipIf(!enabled)('network manager (real kernel)', () => {
       expect(lookup(hostsA, 'alpha-host')).toBe(pa.ipAddress);
       expect(lookup(hostsA, 'gamma')).toBeUndefined();
       expect(await ping(a.pid, lookup(hostsA, 'beta')!)).toBe(true);
+      const byName = await pingByName(a.pid, pa.hostsFile, 'beta');
+      expect(byName.out).toContain(`PING beta (${pb.ipAddress})`);
+      expect(byName.ok).toBe(true);
+      expect((await pingByName(b.pid, pb.hostsFile, 'alpha-host')).ok).toBe(true);
+      expect((await pingByName(a.pid, pa.hostsFile, 'gamma')).ok).toBe(false);
       expect(readFileSync(pa.hostnameFile, 'utf8')).toBe('alpha-host\n');
       const resolv = readFileSync(pa.resolvConf, 'utf8');
       expect(resolv).not.toMatch(/^nameserver 127\./m);
