@@ -433,6 +433,13 @@ describe.skipIf(!enabled)('network manager (real kernel)', () => {
       const routes = JSON.parse((await inNs(c.pid, ['ip', '-json', 'route'])).out) as { dst: string; gateway?: string; dev: string }[];
       expect(routes.find((r) => r.dst === 'default')).toMatchObject({ gateway: plan.gateway, dev: 'eth0' });
       expect(await ping(c.pid, '10.98.7.254')).toBe(true);
+      // leaving the first network moves the default route to the next one
+      const vethBridge = mgr.inspectNetwork('bridge').containers[c.id].veth;
+      await mgr.disconnect('bridge', c.id);
+      const after = JSON.parse((await inNs(c.pid, ['ip', '-json', 'route'])).out) as { dst: string; gateway?: string; dev: string }[];
+      expect(after.find((r) => r.dst === 'default')).toMatchObject({ gateway: '10.98.7.254', dev: 'eth1' });
+      expect(existsSync(`/sys/class/net/${vethBridge}`)).toBe(false);
+      expect(mgr.inspectNetwork('bridge').containers[c.id]).toBeUndefined();
     } finally {
       await mgr.release(c.id).catch(() => {});
       kill(c.proc);

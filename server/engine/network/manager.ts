@@ -498,7 +498,7 @@ export class NetworkManager {
         writeInPlace(own.hosts, this.renderHostsFor(e));
       }
       this.save();
-      this.refreshHosts(e.attachments.map((a) => a.networkId));
+      this.refreshHosts([...e.attachments, ...(prev?.attachments ?? [])].map((a) => a.networkId));
 
       const first = e.attachments[0];
       const firstNet = first ? this.networks.find((n) => n.id === first.networkId) : undefined;
@@ -579,6 +579,7 @@ export class NetworkManager {
         return steps;
       }
       const made: string[] = [];
+      if (!e.attachments.length) await ip(['link', 'set', 'lo', 'up'], { pid, step: 'lo-up', rec, detail: 'disconnected from every network: only the loopback device' });
       try {
         for (const [i, a] of e.attachments.entries()) {
           const net = this.networks.find((n) => n.id === a.networkId);
@@ -709,6 +710,12 @@ export class NetworkManager {
         if (!(await deleteVeth(a.hostVeth)) && e.pid) await deleteInside(e.pid, a.ifName);
       }
       if (idx === 0) await this.stopProxies(containerId);
+      const next = e.attachments[0];
+      const nextNet = next ? this.networks.find((n) => n.id === next.networkId) : undefined;
+      if (idx === 0 && e.pid && next?.attached && nextNet) {
+        // the default route left with eth0: the next network's gateway takes over
+        await ip(['route', 'replace', 'default', 'via', nextNet.gateway, 'dev', next.ifName], { pid: e.pid }).catch(() => {});
+      }
       this.save();
       if (idx === 0 && e.pid && e.attachments[0]?.attached) await this.startProxies(e);
       await this.sync();
