@@ -1,0 +1,345 @@
+// Container records → Docker's JSON: GET /containers/json (summaries) and /containers/{id}/json.
+import type { ContainerRecord, ContainerStatus, LayerChange } from '../../engine/types.js';
+import { labelMatches, type Filters, checkFilterKeys } from './filters.js';
+
+const ZERO_TIME = '0001-01-01T00:00:00Z';
+
+/** Docker's go-units HumanDuration. */
+export function humanDuration(ms: number): string {
+  const s = Math.round(ms / 1000);
+  if (s < 1) return 'Less than a second';
+  if (s === 1) return '1 second';
+  if (s < 60) return `${s} seconds`;
+  const m = Math.round(s / 60);
+  if (m === 1) return 'About a minute';
+  if (m < 60) return `${m} minutes`;
+  const h = Math.round(s / 3600);
+  if (h === 1) return 'About an hour';
+  if (h < 48) return `${h} hours`;
+  if (h < 24 * 7 * 2) return `${Math.round(h / 24)} days`;
+  if (h < 24 * 30 * 2) return `${Math.round(h / 24 / 7)} weeks`;
+  if (h < 24 * 365 * 2) return `${Math.round(h / 24 / 30)} months`;
+  return `${Math.round(h / 24 / 365)} years`;
+}
+
+/** The STATUS column of docker ps. */
+export function statusText(rec: ContainerRecord, now = Date.now()): string {
+  const st = rec.state;
+  const since = (iso: string | null) => (iso ? humanDuration(now - Date.parse(iso)) : '');
+  switch (st.status) {
+    case 'running':
+      return `Up ${since(st.startedAt)}`;
+    case 'paused':
+      return `Up ${since(st.startedAt)} (Paused)`;
+    case 'restarting':
+      return `Restarting (${st.exitCode}) ${since(st.finishedAt)} ago`;
+    case 'removing':
+      return 'Removal In Progress';
+    case 'dead':
+      return 'Dead';
+    case 'exited':
+      return st.finishedAt ? `Exited (${st.exitCode}) ${since(st.finishedAt)} ago` : 'Exited';
+    default:
+      return 'Created';
+  }
+}
+
+function shellQuote(a: string): string {
+  return /^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`;
+}
+
+function portsOf(rec: ContainerRecord) {
+  return (rec.config.ports ?? []).map((p) => ({ IP: p.hostIp || '0.0.0.0', PrivatePort: p.containerPort, PublicPort: p.hostPort, Type: p.protocol }));
+}
+
+function networkName(rec: ContainerRecord): string {
+  return rec.network.mode === 'default' ? 'bridge' : rec.network.mode;
+}
+
+function endpoint(rec: ContainerRecord) {
+  return {
+    IPAMConfig: null,
+    Links: null,
+    Aliases: null,
+    MacAddress: rec.network.macAddress ?? '',
+    NetworkID: rec.network.networkId ?? '',
+    EndpointID: '',
+    Gateway: rec.network.gateway ?? '',
+    IPAddress: rec.network.ipAddress ?? '',
+    IPPrefixLen: rec.network.ipAddress ? 16 : 0,
+    IPv6Gateway: '',
+    GlobalIPv6Address: '',
+    GlobalIPv6PrefixLen: 0,
+    DriverOpts: null,
+    DNSNames: null,
+  };
+}
+
+export function containerSummary(rec: ContainerRecord, now = Date.now()) {
+  return {
+    Id: rec.id,
+    Names: [`/${rec.name}`],
+    Image: rec.image.ref,
+    ImageID: rec.image.id,
+    Command: [rec.path, ...rec.args].map(shellQuote).join(' '),
+    Created: Math.floor(Date.parse(rec.created) / 1000),
+    Ports: portsOf(rec),
+    Labels: rec.config.labels ?? {},
+    State: rec.state.status,
+    Status: statusText(rec, now),
+    HostConfig: { NetworkMode: networkName(rec) },
+    NetworkSettings: { Networks: { [networkName(rec)]: endpoint(rec) } },
+    Mounts: mountsOf(rec),
+  };
+}
+
+function mountsOf(rec: ContainerRecord) {
+  return (rec.config.mounts ?? []).map((m) => ({
+    Type: m.type,
+    Source: m.source ?? '',
+    Destination: m.target,
+    Mode: m.readOnly ? 'ro' : '',
+    RW: !m.readOnly,
+    Propagation: m.type === 'bind' ? 'rprivate' : '',
+  }));
+}
+
+const nsMode = (rec: ContainerRecord, ns: 'pid' | 'ipc' | 'uts' | 'user' | 'cgroup', dflt: string): string => {
+  if (rec.config.namespaces?.[ns] === false) return 'host';
+  const share = rec.config.shareNamespaces?.[ns];
+  if (share) return share;
+  if (ns === 'cgroup') return rec.config.namespaces?.cgroup === false ? 'host' : 'private';
+  return dflt;
+};
+
+/** Docker's restart policy name; "no" when none. */
+function restartPolicyOf(rec: ContainerRecord) {
+  const p = rec.config.restartPolicy ?? { name: 'no' as const };
+  return { Name: p.name, MaximumRetryCount: p.maximumRetryCount ?? 0 };
+}
+
+function throttles(rec: ContainerRecord, key: 'readBps' | 'writeBps' | 'readIops' | 'writeIops') {
+  return rec.limits.io
+    .filter((t) => t[key] !== undefined)
+    .map((t) => ({ Path: `/dev/block/${t.major}:${t.minor}`, Rate: t[key] as number }));
+}
+
+export interface ImageDefaults {
+  Env?: string[];
+  Cmd?: string[] | null;
+  Entrypoint?: string[] | null;
+  WorkingDir?: string;
+  User?: string;
+  Labels?: Record<string, string> | null;
+}
+
+/** GET /containers/{id}/json */
+export function containerInspect(rec: ContainerRecord, image: ImageDefaults = {}) {
+  const c = rec.config;
+  const l = rec.limits;
+  const st = rec.state;
+  const running = st.status === 'running' || st.status === 'paused';
+  const cpus = l.cpus ?? 0;
+  const period = l.cpuPeriod ?? 100_000;
+  const env = mergeEnv(image.Env ?? [], c.env ?? []);
+  return {
+    Id: rec.id,
+    Created: rec.created,
+    Path: rec.path,
+    Args: rec.args,
+    State: {
+      Status: st.status,
+      Running: st.status === 'running' || st.status === 'paused',
+      Paused: st.status === 'paused',
+      Restarting: st.status === 'restarting',
+      OOMKilled: st.oomKilled,
+      Dead: st.status === 'dead',
+      Pid: running ? st.pid : 0,
+      ExitCode: st.exitCode,
+      Error: st.error,
+      StartedAt: st.startedAt ?? ZERO_TIME,
+      FinishedAt: st.finishedAt ?? ZERO_TIME,
+    },
+    Image: rec.image.id,
+    ResolvConfPath: '',
+    HostnamePath: '',
+    HostsPath: '',
+    LogPath: rec.paths.log,
+    Name: `/${rec.name}`,
+    RestartCount: st.restartCount,
+    Driver: 'overlay2',
+    Platform: 'linux',
+    MountLabel: '',
+    ProcessLabel: '',
+    AppArmorProfile: '',
+    ExecIDs: null,
+    HostConfig: {
+      Binds: (c.mounts ?? []).filter((m) => m.type === 'bind').map((m) => `${m.source}:${m.target}${m.readOnly ? ':ro' : ''}`),
+      ContainerIDFile: '',
+      LogConfig: { Type: 'json-file', Config: {} },
+      NetworkMode: networkName(rec),
+      PortBindings: Object.fromEntries(
+        (c.ports ?? []).map((p) => [`${p.containerPort}/${p.protocol}`, [{ HostIp: p.hostIp ?? '', HostPort: String(p.hostPort) }]]),
+      ),
+      RestartPolicy: restartPolicyOf(rec),
+      AutoRemove: c.autoRemove === true,
+      VolumeDriver: '',
+      VolumesFrom: null,
+      ConsoleSize: [0, 0],
+      CapAdd: c.capAdd ?? null,
+      CapDrop: c.capDrop ?? null,
+      CgroupnsMode: nsMode(rec, 'cgroup', 'private'),
+      Dns: [],
+      DnsOptions: [],
+      DnsSearch: [],
+      ExtraHosts: null,
+      GroupAdd: null,
+      IpcMode: nsMode(rec, 'ipc', 'private'),
+      Cgroup: '',
+      Links: null,
+      OomScoreAdj: 0,
+      PidMode: nsMode(rec, 'pid', ''),
+      Privileged: c.privileged === true,
+      PublishAllPorts: false,
+      ReadonlyRootfs: c.readOnlyRoot === true,
+      SecurityOpt: [
+        ...(c.noNewPrivileges ? ['no-new-privileges'] : []),
+        ...(c.seccomp === 'unconfined' ? ['seccomp=unconfined'] : []),
+      ],
+      UTSMode: nsMode(rec, 'uts', ''),
+      UsernsMode: c.namespaces?.user === true ? 'private' : c.namespaces?.user === false ? 'host' : '',
+      ShmSize: 67108864,
+      Runtime: c.runtime ?? 'builtin',
+      Isolation: '',
+      CpuShares: l.cpuShares ?? 0,
+      Memory: l.memory ?? 0,
+      NanoCpus: l.cpus != null && l.cpuPeriod === undefined ? Math.round(cpus * 1e9) : 0,
+      CgroupParent: '',
+      BlkioWeight: 0,
+      BlkioWeightDevice: [],
+      BlkioDeviceReadBps: throttles(rec, 'readBps'),
+      BlkioDeviceWriteBps: throttles(rec, 'writeBps'),
+      BlkioDeviceReadIOps: throttles(rec, 'readIops'),
+      BlkioDeviceWriteIOps: throttles(rec, 'writeIops'),
+      CpuPeriod: l.cpuPeriod ?? 0,
+      CpuQuota: l.cpus != null && l.cpuPeriod !== undefined ? Math.round(cpus * period) : 0,
+      CpuRealtimePeriod: 0,
+      CpuRealtimeRuntime: 0,
+      CpusetCpus: '',
+      CpusetMems: '',
+      Devices: [],
+      DeviceCgroupRules: null,
+      DeviceRequests: null,
+      MemoryReservation: 0,
+      MemorySwap: l.memorySwap ?? (l.memory ? l.memory * 2 : 0),
+      MemorySwappiness: null,
+      OomKillDisable: null,
+      PidsLimit: l.pids ?? null,
+      Ulimits: [],
+      CpuCount: 0,
+      CpuPercent: 0,
+      IOMaximumIOps: 0,
+      IOMaximumBandwidth: 0,
+      Init: c.init ?? null,
+      MaskedPaths: c.privileged ? [] : undefined,
+    },
+    GraphDriver: {
+      Name: 'overlay2',
+      Data: {
+        // overlayfs order: the top lower layer first
+        LowerDir: [...rec.paths.lowers].reverse().join(':'),
+        UpperDir: rec.paths.upper,
+        MergedDir: rec.paths.rootfs,
+        WorkDir: rec.paths.work,
+      },
+    },
+    Mounts: mountsOf(rec),
+    Config: {
+      Hostname: c.namespaces?.uts === false ? '' : (c.hostname ?? rec.id.slice(0, 12)),
+      Domainname: '',
+      User: c.user ?? image.User ?? '',
+      AttachStdin: false,
+      AttachStdout: false,
+      AttachStderr: false,
+      Tty: c.tty === true,
+      OpenStdin: c.openStdin === true,
+      StdinOnce: false,
+      Env: env,
+      Cmd: c.cmd ?? (c.entrypoint ? null : (image.Cmd ?? null)),
+      Image: rec.image.ref,
+      Volumes: null,
+      WorkingDir: c.workingDir ?? image.WorkingDir ?? '',
+      Entrypoint: c.entrypoint ?? image.Entrypoint ?? null,
+      OnBuild: null,
+      Labels: { ...(image.Labels ?? {}), ...(c.labels ?? {}) },
+    },
+    NetworkSettings: {
+      Bridge: '',
+      SandboxID: '',
+      SandboxKey: '',
+      Ports: {},
+      HairpinMode: false,
+      LinkLocalIPv6Address: '',
+      LinkLocalIPv6PrefixLen: 0,
+      SecondaryIPAddresses: null,
+      SecondaryIPv6Addresses: null,
+      EndpointID: '',
+      Gateway: rec.network.gateway ?? '',
+      GlobalIPv6Address: '',
+      GlobalIPv6PrefixLen: 0,
+      IPAddress: rec.network.ipAddress ?? '',
+      IPPrefixLen: rec.network.ipAddress ? 16 : 0,
+      IPv6Gateway: '',
+      MacAddress: rec.network.macAddress ?? '',
+      Networks: { [networkName(rec)]: endpoint(rec) },
+    },
+    // Glassbox extras, for the curious: where the cgroup lives
+    Glassbox: { Cgroups: rec.paths.cgroups, Bundle: rec.paths.bundle },
+  };
+}
+
+function mergeEnv(imageEnv: string[], userEnv: string[]): string[] {
+  const map = new Map<string, string>();
+  for (const e of [...imageEnv, ...userEnv]) {
+    const i = e.indexOf('=');
+    map.set(i < 0 ? e : e.slice(0, i), e);
+  }
+  return [...map.values()];
+}
+
+/** docker diff: Kind 0 modified, 1 added, 2 deleted */
+export function changesJson(changes: LayerChange[]) {
+  const kind = { modified: 0, opaque: 0, added: 1, deleted: 2 } as const;
+  return changes.map((c) => ({ Path: c.path, Kind: kind[c.kind] }));
+}
+
+const STATUS_VALUES: ContainerStatus[] = ['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead'];
+
+/** GET /containers/json filters: status, name, id, label (plus exited=<code>, ancestor). */
+export function containerFilter(filters: Filters): (rec: ContainerRecord) => boolean {
+  checkFilterKeys(filters, ['status', 'name', 'id', 'label', 'exited', 'ancestor']);
+  for (const s of filters.get('status') ?? []) {
+    if (!STATUS_VALUES.includes(s as ContainerStatus)) throw Object.assign(new Error(`invalid filter 'status=${s}'`), { status: 400 });
+  }
+  return (rec) => {
+    const any = (key: string, test: (v: string) => boolean) => {
+      const vs = filters.get(key);
+      return !vs || vs.length === 0 || vs.some(test);
+    };
+    return (
+      any('status', (v) => rec.state.status === v) &&
+      any('name', (v) => {
+        const pat = v.replace(/^\//, '');
+        try {
+          return new RegExp(pat).test(rec.name);
+        } catch {
+          return rec.name.includes(pat);
+        }
+      }) &&
+      any('id', (v) => rec.id.startsWith(v)) &&
+      any('exited', (v) => rec.state.status === 'exited' && String(rec.state.exitCode) === v) &&
+      any('ancestor', (v) => rec.image.ref === v || rec.image.id === v || rec.image.id.replace(/^sha256:/, '').startsWith(v.replace(/^sha256:/, ''))) &&
+      labelMatches(rec.config.labels ?? {}, filters.get('label') ?? [])
+    );
+  };
+}

@@ -1,0 +1,471 @@
+// POST /containers/create: Docker's body (Config + HostConfig + NetworkingConfig) → the engine's
+// ContainerConfig. Every HostConfig field is checked one by one: a supported field is mapped, an
+// unsupported one is refused naming its docker flag unless it holds its zero/empty default.
+import { statSync } from 'node:fs';
+import { z } from 'zod';
+import type { ContainerConfig, IoThrottle, Namespace, RestartPolicy } from '../../engine/types.js';
+import { ApiError, badRequest, unsupported } from './errors.js';
+
+// ---------------------------------------------------------------- body schema
+
+const strList = z.array(z.string()).nullish();
+const throttleList = z.array(z.object({ Path: z.string(), Rate: z.number().int().min(0) })).nullish();
+
+export const restartPolicySchema = z
+  .object({ Name: z.string().optional(), MaximumRetryCount: z.number().int().min(0).optional() })
+  .nullish();
+
+export const hostConfigSchema = z.looseObject({
+  Memory: z.number().int().min(0).optional(),
+  MemorySwap: z.number().int().min(-1).optional(),
+  NanoCpus: z.number().int().min(0).optional(),
+  CpuShares: z.number().int().min(0).optional(),
+  CpuPeriod: z.number().int().min(0).optional(),
+  CpuQuota: z.number().int().min(-1).optional(),
+  PidsLimit: z.number().int().nullish(),
+  BlkioDeviceReadBps: throttleList,
+  BlkioDeviceWriteBps: throttleList,
+  BlkioDeviceReadIOps: throttleList,
+  BlkioDeviceWriteIOps: throttleList,
+  ReadonlyRootfs: z.boolean().optional(),
+  CapAdd: strList,
+  CapDrop: strList,
+  SecurityOpt: strList,
+  Privileged: z.boolean().optional(),
+  Init: z.boolean().nullish(),
+  PidMode: z.string().optional(),
+  NetworkMode: z.string().optional(),
+  IpcMode: z.string().optional(),
+  UTSMode: z.string().optional(),
+  UsernsMode: z.string().optional(),
+  CgroupnsMode: z.string().optional(),
+  RestartPolicy: restartPolicySchema,
+  AutoRemove: z.boolean().optional(),
+  ConsoleSize: z.array(z.number().int().min(0)).nullish(),
+  LogConfig: z.object({ Type: z.string().optional(), Config: z.record(z.string(), z.string()).nullish() }).nullish(),
+  Binds: strList,
+  Tmpfs: z.record(z.string(), z.string()).nullish(),
+  Mounts: z
+    .array(z.looseObject({ Type: z.string().optional(), Source: z.string().optional(), Target: z.string(), ReadOnly: z.boolean().optional() }))
+    .nullish(),
+  PortBindings: z.record(z.string(), z.array(z.object({ HostIp: z.string().optional(), HostPort: z.string().optional() })).nullable()).nullish(),
+  Runtime: z.string().optional(),
+});
+
+export const createBodySchema = z.looseObject({
+  Hostname: z.string().optional(),
+  Domainname: z.string().optional(),
+  User: z.string().optional(),
+  AttachStdin: z.boolean().optional(),
+  AttachStdout: z.boolean().optional(),
+  AttachStderr: z.boolean().optional(),
+  Tty: z.boolean().optional(),
+  OpenStdin: z.boolean().optional(),
+  StdinOnce: z.boolean().optional(),
+  Env: strList,
+  Cmd: z.union([z.array(z.string()), z.string()]).nullish(),
+  Entrypoint: z.union([z.array(z.string()), z.string()]).nullish(),
+  Image: z.string({ error: 'Config.Image: an image is required' }).min(1, 'Config.Image: an image is required'),
+  WorkingDir: z.string().optional(),
+  Labels: z.record(z.string(), z.string()).nullish(),
+  HostConfig: hostConfigSchema.nullish(),
+  NetworkingConfig: z.looseObject({ EndpointsConfig: z.record(z.string(), z.looseObject({}).nullable()).nullish() }).nullish(),
+});
+
+export type CreateBody = z.infer<typeof createBodySchema>;
+export type HostConfigBody = z.infer<typeof hostConfigSchema>;
+
+// ---------------------------------------------------------------- unset values and flag names
+
+/** Docker's zero values: a field holding one of these was not asked for. */
+export function isUnset(value: unknown): boolean {
+  if (value === undefined || value === null || value === '' || value === false || value === 0) return true;
+  if (Array.isArray(value)) return value.length === 0;
+  if (typeof value === 'object') return Object.values(value as object).every(isUnset);
+  return false;
+}
+
+/** The docker flag behind each HostConfig field, for refusal messages. */
+export const HOST_CONFIG_FLAGS: Record<string, string> = {
+  VolumeDriver: '--volume-driver',
+  VolumesFrom: '--volumes-from',
+  ContainerIDFile: '--cidfile',
+  Dns: '--dns',
+  DnsOptions: '--dns-option',
+  DnsSearch: '--dns-search',
+  ExtraHosts: '--add-host',
+  GroupAdd: '--group-add',
+  Links: '--link',
+  OomScoreAdj: '--oom-score-adj',
+  PublishAllPorts: '--publish-all',
+  ShmSize: '--shm-size',
+  Isolation: '--isolation',
+  CgroupParent: '--cgroup-parent',
+  Cgroup: '--cgroup',
+  BlkioWeight: '--blkio-weight',
+  BlkioWeightDevice: '--blkio-weight-device',
+  CpuRealtimePeriod: '--cpu-rt-period',
+  CpuRealtimeRuntime: '--cpu-rt-runtime',
+  CpusetCpus: '--cpuset-cpus',
+  CpusetMems: '--cpuset-mems',
+  Devices: '--device',
+  DeviceCgroupRules: '--device-cgroup-rule',
+  DeviceRequests: '--gpus',
+  MemoryReservation: '--memory-reservation',
+  MemorySwappiness: '--memory-swappiness',
+  OomKillDisable: '--oom-kill-disable',
+  Ulimits: '--ulimit',
+  CpuCount: '--cpu-count',
+  CpuPercent: '--cpu-percent',
+  IOMaximumIOps: '--io-maxiops',
+  IOMaximumBandwidth: '--io-maxbandwidth',
+  MaskedPaths: 'HostConfig.MaskedPaths',
+  ReadonlyPaths: 'HostConfig.ReadonlyPaths',
+  KernelMemory: '--kernel-memory',
+  KernelMemoryTCP: 'HostConfig.KernelMemoryTCP',
+  Sysctls: '--sysctl',
+  StorageOpt: '--storage-opt',
+  Annotations: '--annotation',
+  CpusetCpusShared: '--cpuset-cpus',
+  Memory: '--memory',
+  MemorySwap: '--memory-swap',
+  NanoCpus: '--cpus',
+  CpuShares: '--cpu-shares',
+  CpuPeriod: '--cpu-period',
+  CpuQuota: '--cpu-quota',
+  PidsLimit: '--pids-limit',
+  BlkioDeviceReadBps: '--device-read-bps',
+  BlkioDeviceWriteBps: '--device-write-bps',
+  BlkioDeviceReadIOps: '--device-read-iops',
+  BlkioDeviceWriteIOps: '--device-write-iops',
+  PidMode: '--pid',
+  NetworkMode: '--network',
+  IpcMode: '--ipc',
+  UTSMode: '--uts',
+  UsernsMode: '--userns',
+  CgroupnsMode: '--cgroupns',
+  SecurityOpt: '--security-opt',
+  LogConfig: '--log-driver',
+  Runtime: '--runtime',
+  PortBindings: '--publish',
+  Binds: '--volume',
+  Tmpfs: '--tmpfs',
+  Mounts: '--mount',
+};
+
+/** HostConfig fields the adapter maps (or which carry no behaviour, like ConsoleSize). */
+const SUPPORTED_HOST_FIELDS = new Set([
+  'Memory', 'MemorySwap', 'NanoCpus', 'CpuShares', 'CpuPeriod', 'CpuQuota', 'PidsLimit',
+  'BlkioDeviceReadBps', 'BlkioDeviceWriteBps', 'BlkioDeviceReadIOps', 'BlkioDeviceWriteIOps',
+  'ReadonlyRootfs', 'CapAdd', 'CapDrop', 'SecurityOpt', 'Privileged', 'Init',
+  'PidMode', 'NetworkMode', 'IpcMode', 'UTSMode', 'UsernsMode', 'CgroupnsMode',
+  'RestartPolicy', 'AutoRemove', 'ConsoleSize', 'LogConfig', 'Binds', 'Tmpfs', 'Mounts', 'PortBindings', 'Runtime',
+  // the client-side flag --cidfile arrives as a path the CLI itself writes; the daemon ignores it too
+  'ContainerIDFile',
+]);
+
+/** Fields whose zero is not 0: Docker sends -1 for "kernel default". */
+const SPECIAL_UNSET: Record<string, (v: unknown) => boolean> = {
+  MemorySwappiness: (v) => v === -1 || v === null || v === undefined,
+};
+
+/** Top-level Config fields the adapter maps or that carry no behaviour. */
+const SUPPORTED_CONFIG_FIELDS = new Set([
+  'Hostname', 'User', 'AttachStdin', 'AttachStdout', 'AttachStderr', 'Tty', 'OpenStdin', 'StdinOnce', 'Env', 'Cmd',
+  'Image', 'WorkingDir', 'Entrypoint', 'Labels', 'HostConfig', 'NetworkingConfig',
+  // metadata only, in Docker as well
+  'ExposedPorts', 'ArgsEscaped', 'OnBuild', 'Volumes',
+]);
+const CONFIG_FLAGS: Record<string, string> = {
+  Domainname: '--domainname',
+  Healthcheck: '--health-cmd',
+  StopSignal: '--stop-signal',
+  StopTimeout: '--stop-timeout',
+  MacAddress: '--mac-address',
+  NetworkDisabled: 'Config.NetworkDisabled',
+  Shell: 'Config.Shell',
+};
+
+// ---------------------------------------------------------------- mapping
+
+export interface MapContext {
+  /** PathOnHost → device numbers (fs.statSync(path).rdev); injectable for tests */
+  deviceNumbers?: (path: string) => { major: number; minor: number };
+}
+
+export function blockDeviceNumbers(path: string): { major: number; minor: number } {
+  let st;
+  try {
+    st = statSync(path, { bigint: true });
+  } catch (e) {
+    throw badRequest(`no such device: ${path} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  if (!st.isBlockDevice()) throw badRequest(`${path} is not a block device`);
+  const rdev = st.rdev;
+  // glibc's gnu_dev_major/minor
+  const major = Number(((rdev >> 8n) & 0xfffn) | ((rdev >> 32n) & ~0xfffn));
+  const minor = Number((rdev & 0xffn) | ((rdev >> 12n) & ~0xffn));
+  return { major, minor };
+}
+
+function argv(v: string[] | string | null | undefined): string[] | undefined {
+  if (v === null || v === undefined) return undefined;
+  return typeof v === 'string' ? [v] : v;
+}
+
+export function mapRestartPolicy(p: z.infer<typeof restartPolicySchema>): RestartPolicy | undefined {
+  if (!p || !p.Name) return undefined;
+  const name = p.Name;
+  if (!['no', 'always', 'unless-stopped', 'on-failure'].includes(name)) throw badRequest(`invalid restart policy '${name}'`);
+  if (name !== 'on-failure' && (p.MaximumRetryCount ?? 0) > 0) {
+    throw badRequest(`invalid restart policy: maximum retry count can only be used with 'on-failure'`);
+  }
+  return { name: name as RestartPolicy['name'], ...(p.MaximumRetryCount ? { maximumRetryCount: p.MaximumRetryCount } : {}) };
+}
+
+function mapThrottles(hc: HostConfigBody, ctx: MapContext): IoThrottle[] {
+  const resolve = ctx.deviceNumbers ?? blockDeviceNumbers;
+  const byDev = new Map<string, IoThrottle>();
+  const kinds: [keyof HostConfigBody, keyof IoThrottle][] = [
+    ['BlkioDeviceReadBps', 'readBps'],
+    ['BlkioDeviceWriteBps', 'writeBps'],
+    ['BlkioDeviceReadIOps', 'readIops'],
+    ['BlkioDeviceWriteIOps', 'writeIops'],
+  ];
+  for (const [field, key] of kinds) {
+    for (const t of (hc[field] as { Path: string; Rate: number }[] | null | undefined) ?? []) {
+      let dev;
+      try {
+        dev = resolve(t.Path);
+      } catch (e) {
+        throw badRequest(`${HOST_CONFIG_FLAGS[field]}: ${(e as Error).message}`);
+      }
+      const k = `${dev.major}:${dev.minor}`;
+      const entry = byDev.get(k) ?? { major: dev.major, minor: dev.minor };
+      (entry as unknown as Record<string, number>)[key] = t.Rate;
+      byDev.set(k, entry);
+    }
+  }
+  return [...byDev.values()];
+}
+
+function mapSecurityOpts(opts: string[], out: ContainerConfig): void {
+  for (const raw of opts) {
+    const opt = raw.trim();
+    const m = /^([a-z-]+)(?:[=:](.*))?$/s.exec(opt);
+    const key = m?.[1] ?? opt;
+    const value = m?.[2];
+    if (key === 'no-new-privileges') {
+      if (value === undefined || value === 'true' || value === '') out.noNewPrivileges = true;
+      else if (value === 'false') out.noNewPrivileges = false;
+      else throw badRequest(`invalid --security-opt 2: "${opt}"`);
+    } else if (key === 'seccomp') {
+      if (value === 'unconfined') out.seccomp = 'unconfined';
+      else if (value === 'builtin' || value === 'default') out.seccomp = 'default';
+      else throw unsupported(`--security-opt seccomp=<profile>`, 'only seccomp=unconfined and the built-in default profile are');
+    } else if (key === 'apparmor' && value === 'unconfined') {
+      // Glassbox applies no AppArmor profile: unconfined is what it does.
+    } else if (key === 'label' && value === 'disable') {
+      // nor SELinux labels: label=disable is what it does.
+    } else {
+      throw unsupported(`--security-opt ${opt}`);
+    }
+  }
+}
+
+function mapNamespaceModes(hc: HostConfigBody, out: ContainerConfig): void {
+  const ns: Partial<Record<Namespace, boolean>> = {};
+  const share: Partial<Record<Namespace, string>> = {};
+  const containerRef = (v: string) => /^container:./.test(v);
+
+  const pid = hc.PidMode ?? '';
+  if (pid === 'host') ns.pid = false;
+  else if (containerRef(pid)) share.pid = pid;
+  else if (pid !== '' && pid !== 'private') throw badRequest(`--pid: invalid PID mode "${pid}"`);
+
+  const ipc = hc.IpcMode ?? '';
+  if (ipc === 'host') ns.ipc = false;
+  else if (containerRef(ipc)) share.ipc = ipc;
+  else if (!['', 'private', 'shareable'].includes(ipc)) {
+    if (ipc === 'none') throw unsupported('--ipc none');
+    throw badRequest(`--ipc: invalid IPC mode "${ipc}"`);
+  }
+
+  const uts = hc.UTSMode ?? '';
+  if (uts === 'host') ns.uts = false;
+  else if (uts !== '' && uts !== 'private') throw badRequest(`--uts: invalid UTS mode "${uts}"`);
+
+  const userns = hc.UsernsMode ?? '';
+  if (userns === 'host') ns.user = false;
+  else if (userns !== '') throw unsupported(`--userns ${userns}`, 'only --userns host');
+
+  const cgroupns = hc.CgroupnsMode ?? '';
+  if (cgroupns === 'host') ns.cgroup = false;
+  else if (cgroupns === 'private') ns.cgroup = true;
+  else if (cgroupns !== '') throw badRequest(`--cgroupns: invalid cgroup namespace mode "${cgroupns}"`);
+
+  const net = hc.NetworkMode ?? '';
+  if (net === '' || net === 'default') {
+    // the engine's default: the bridge when it has networking
+  } else if (net === 'none' || net === 'host' || net === 'bridge' || containerRef(net)) {
+    out.network = net;
+  } else {
+    // a user-defined network name: the engine decides whether it exists
+    out.network = net;
+  }
+
+  if (Object.keys(ns).length) out.namespaces = ns;
+  if (Object.keys(share).length) out.shareNamespaces = share;
+  if (out.hostname && ns.uts === false) throw badRequest('Conflicting options: hostname and the UTS mode');
+  if (out.hostname && out.network === 'host') {
+    // Docker allows --hostname with --network host (it only affects the UTS namespace)
+  }
+}
+
+function mapMounts(hc: HostConfigBody, out: ContainerConfig): void {
+  const mounts: NonNullable<ContainerConfig['mounts']> = [];
+  for (const b of hc.Binds ?? []) {
+    const parts = b.split(':');
+    const [source, target, mode = ''] = parts;
+    if (parts.length < 2 || parts.length > 3 || !target) throw badRequest(`invalid volume specification: '${b}'`);
+    if (!source.startsWith('/')) throw unsupported(`named volumes (-v ${b})`, 'use an absolute host path');
+    const modes = mode.split(',').filter(Boolean);
+    for (const m of modes) if (!['ro', 'rw', 'z', 'Z', 'rprivate', 'private'].includes(m)) throw unsupported(`-v mode "${m}"`);
+    mounts.push({ type: 'bind', source, target, readOnly: modes.includes('ro') });
+  }
+  for (const [target, opts] of Object.entries(hc.Tmpfs ?? {})) {
+    const o = opts.split(',').filter(Boolean);
+    for (const x of o) if (!['ro', 'rw', 'noexec', 'nosuid', 'nodev'].includes(x)) throw unsupported(`--tmpfs option "${x}"`);
+    mounts.push({ type: 'tmpfs', target, readOnly: o.includes('ro') });
+  }
+  for (const m of hc.Mounts ?? []) {
+    if (m.Type === 'bind') {
+      if (!m.Source?.startsWith('/')) throw badRequest('--mount type=bind needs an absolute source path');
+      mounts.push({ type: 'bind', source: m.Source, target: m.Target, readOnly: m.ReadOnly === true });
+    } else if (m.Type === 'tmpfs') mounts.push({ type: 'tmpfs', target: m.Target, readOnly: m.ReadOnly === true });
+    else throw unsupported(`--mount type=${m.Type ?? 'volume'}`, 'only bind and tmpfs mounts are');
+  }
+  if (mounts.length) out.mounts = mounts;
+}
+
+function mapPorts(hc: HostConfigBody, out: ContainerConfig): void {
+  const ports: NonNullable<ContainerConfig['ports']> = [];
+  for (const [key, bindings] of Object.entries(hc.PortBindings ?? {})) {
+    const m = /^(\d+)(?:\/(tcp|udp|sctp))?$/.exec(key);
+    if (!m) throw badRequest(`invalid port specification: "${key}"`);
+    if (m[2] === 'sctp') throw unsupported('--publish .../sctp');
+    for (const b of bindings ?? []) {
+      const hostPort = b.HostPort ? Number(b.HostPort) : 0;
+      if (!Number.isInteger(hostPort)) throw unsupported(`--publish with a port range (${b.HostPort})`);
+      ports.push({ hostIp: b.HostIp || undefined, hostPort, containerPort: Number(m[1]), protocol: (m[2] ?? 'tcp') as 'tcp' | 'udp' });
+    }
+  }
+  if (ports.length) out.ports = ports;
+}
+
+/** Checks fields one by one: a supported one passes, any other must hold its zero value. */
+export function refuseUnsupported(body: Record<string, unknown>): void {
+  for (const [field, value] of Object.entries(body)) {
+    if (SUPPORTED_CONFIG_FIELDS.has(field)) continue;
+    if (isUnset(value)) continue;
+    throw unsupported(CONFIG_FLAGS[field] ?? `Config.${field}`);
+  }
+  if (body.Volumes && !isUnset(body.Volumes)) throw unsupported('anonymous volumes (-v /path)', 'use -v /host/path:/path');
+  const hc = (body.HostConfig ?? {}) as Record<string, unknown>;
+  for (const [field, value] of Object.entries(hc)) {
+    if (SUPPORTED_HOST_FIELDS.has(field)) continue;
+    const unset = SPECIAL_UNSET[field] ? SPECIAL_UNSET[field](value) : isUnset(value);
+    if (unset) continue;
+    throw unsupported(HOST_CONFIG_FLAGS[field] ?? `HostConfig.${field}`);
+  }
+  const log = hc.LogConfig as { Type?: string; Config?: Record<string, string> } | null | undefined;
+  if (log?.Type && log.Type !== 'json-file') throw unsupported(`--log-driver ${log.Type}`, 'containers log to json-file');
+  if (log?.Config && Object.keys(log.Config).length) throw unsupported('--log-opt');
+  const eps = ((body.NetworkingConfig as { EndpointsConfig?: Record<string, Record<string, unknown> | null> } | null)?.EndpointsConfig ?? {}) as Record<
+    string,
+    Record<string, unknown> | null
+  >;
+  for (const ep of Object.values(eps)) {
+    for (const [k, v] of Object.entries(ep ?? {})) {
+      if (isUnset(v)) continue;
+      const flag = { IPAMConfig: '--ip', Aliases: '--network-alias', Links: '--link', MacAddress: '--mac-address', DriverOpts: '--network driver options' }[k];
+      throw unsupported(flag ?? `NetworkingConfig.EndpointsConfig.${k}`);
+    }
+  }
+}
+
+function zodMessage(err: z.ZodError): string {
+  return err.issues
+    .map((i) => {
+      const path = i.path.join('.');
+      return path ? `${path}: ${i.message}` : i.message;
+    })
+    .join('; ');
+}
+
+/** Parses and checks a create body; throws ApiError(400) naming the problem. */
+export function parseCreateBody(input: unknown): CreateBody {
+  const parsed = createBodySchema.safeParse(input);
+  if (!parsed.success) throw new ApiError(400, `invalid container config: ${zodMessage(parsed.error)}`);
+  refuseUnsupported(parsed.data as Record<string, unknown>);
+  return parsed.data;
+}
+
+export function toContainerConfig(body: CreateBody, name: string | undefined, ctx: MapContext = {}): ContainerConfig {
+  const hc: HostConfigBody = body.HostConfig ?? {};
+  const out: ContainerConfig = { image: body.Image };
+  if (name) out.name = name;
+  const entrypoint = argv(body.Entrypoint);
+  if (entrypoint && entrypoint.length) out.entrypoint = entrypoint;
+  // --entrypoint "" resets the image's entrypoint: Docker sends [""]
+  if (entrypoint && entrypoint.length === 1 && entrypoint[0] === '') out.entrypoint = [];
+  const cmd = argv(body.Cmd);
+  if (cmd && cmd.length) out.cmd = cmd;
+  if (body.Env?.length) out.env = body.Env;
+  if (body.WorkingDir) out.workingDir = body.WorkingDir;
+  if (body.User) out.user = body.User;
+  if (body.Hostname) out.hostname = body.Hostname;
+  if (body.Tty) out.tty = true;
+  if (body.OpenStdin) out.openStdin = true;
+  if (body.Labels && Object.keys(body.Labels).length) out.labels = body.Labels;
+
+  // limits: 0 (and -1 for pids) mean "no limit"
+  const limits: NonNullable<ContainerConfig['limits']> = {};
+  if (hc.Memory) limits.memory = hc.Memory;
+  if (hc.MemorySwap) limits.memorySwap = hc.MemorySwap;
+  if (hc.NanoCpus && (hc.CpuQuota || hc.CpuPeriod)) throw badRequest('Conflicting options: Nano CPUs and CPU Period cannot both be set');
+  if (hc.NanoCpus) limits.cpus = hc.NanoCpus / 1e9;
+  if (hc.CpuQuota && hc.CpuQuota > 0) {
+    const period = hc.CpuPeriod || 100_000;
+    limits.cpus = hc.CpuQuota / period;
+    limits.cpuPeriod = period;
+  } else if (hc.CpuPeriod) {
+    limits.cpuPeriod = hc.CpuPeriod;
+  }
+  if (hc.CpuShares) limits.cpuShares = hc.CpuShares;
+  if (hc.PidsLimit && hc.PidsLimit > 0) limits.pids = hc.PidsLimit;
+  const io = mapThrottles(hc, ctx);
+  if (io.length) limits.io = io;
+  if (Object.keys(limits).length) out.limits = limits;
+
+  if (hc.ReadonlyRootfs) out.readOnlyRoot = true;
+  if (hc.Privileged) out.privileged = true;
+  if (hc.Init) out.init = true;
+  if (hc.CapAdd?.length) out.capAdd = hc.CapAdd;
+  if (hc.CapDrop?.length) out.capDrop = hc.CapDrop;
+  mapSecurityOpts(hc.SecurityOpt ?? [], out);
+  mapNamespaceModes(hc, out);
+  mapMounts(hc, out);
+  mapPorts(hc, out);
+  const restart = mapRestartPolicy(hc.RestartPolicy);
+  if (restart && restart.name !== 'no') out.restartPolicy = restart;
+  if (hc.AutoRemove) {
+    if (restart && restart.name !== 'no') throw badRequest('Conflicting options: --restart and --rm');
+    out.autoRemove = true;
+  }
+  if (hc.Runtime) {
+    if (hc.Runtime === 'builtin' || hc.Runtime === 'runc' || hc.Runtime === 'crun') out.runtime = hc.Runtime;
+    else throw unsupported(`--runtime ${hc.Runtime}`, 'runtimes are builtin, runc and crun');
+  }
+  return out;
+}

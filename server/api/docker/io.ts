@@ -1,0 +1,187 @@
+// Streaming container endpoints: attach (hijacked), logs, stats and events.
+import type { Duplex } from 'node:stream';
+import type { EngineApi } from '../../engine/api.js';
+import { ApiError, badRequest } from './errors.js';
+import { eventFilter, parseEventTime } from './events-json.js';
+import { parseFilters } from './filters.js';
+import { boolParam, intParam, sendJson, type Ctx } from './http.js';
+import { statsJson, systemCpuUsageNs, type CpuSample } from './stats-json.js';
+import type { AdapterState } from './state.js';
+import { STDERR, STDOUT, muxFrame, upgradeResponse } from './stream.js';
+
+/** POST /containers/{id}/attach: hijack the connection and splice it to init's stdio. */
+export async function attach(ctx: Ctx, engine: EngineApi, state: AdapterState): Promise<void> {
+  const rec = engine.get(ctx.params[0]);
+  const q = ctx.query;
+  const tty = rec.config.tty === true;
+  const wantIn = boolParam(q, 'stdin');
+  const wantOut = boolParam(q, 'stdout');
+  const wantErr = boolParam(q, 'stderr');
+  if (!boolParam(q, 'stream') && !boolParam(q, 'logs')) throw badRequest('attach: stream or logs must be set');
+  if (rec.state.status === 'paused') throw new ApiError(409, `You cannot attach to a paused container, unpause it first`);
+  if (['exited', 'dead'].includes(rec.state.status) && rec.state.startedAt && boolParam(q, 'stream') && !boolParam(q, 'logs')) {
+    throw new ApiError(409, 'You cannot attach to a stopped container, start it first');
+  }
+
+  // Without an upgrade (a plain HTTP client), stream the output on the response.
+  const sock: Duplex | null = ctx.socket ?? null;
+  const out = sock ?? ctx.res!;
+  if (sock) {
+    sock.write(upgradeResponse(tty));
+  } else {
+    ctx.res!.writeHead(200, { 'Content-Type': tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream' });
+  }
+  const write = (stream: number, data: Buffer) => {
+    if (!data.length || (out as Duplex).destroyed || (out as Duplex).writableEnded) return;
+    out.write(tty ? data : muxFrame(stream, data));
+  };
+  const end = () => {
+    if (!(out as Duplex).writableEnded) out.end();
+  };
+
+  let closed = false;
+  const onGone = () => (closed = true);
+  (sock ?? ctx.req.socket).once('close', onGone);
+
+  if (boolParam(q, 'logs')) {
+    for await (const e of engine.logs(rec.id, { stdout: wantOut, stderr: wantErr })) {
+      write(e.stream === 'stderr' ? STDERR : STDOUT, Buffer.from(e.log));
+    }
+  }
+  if (!boolParam(q, 'stream')) return end();
+
+  const session = await engine.attach(rec.id);
+  if (closed) {
+    session.detach();
+    return;
+  }
+  const forget = state.addAttach(rec.id, session);
+  if (wantOut) session.onStdout((d) => write(STDOUT, d));
+  if (wantErr) session.onStderr((d) => write(STDERR, d));
+  session.onExit(() => setImmediate(end));
+  session.onClose(() => {
+    forget();
+    end();
+  });
+  if (sock) {
+    if (wantIn) {
+      sock.on('data', (d: Buffer) => session.write(d));
+      sock.on('end', () => session.closeStdin());
+    } else {
+      sock.on('data', () => {});
+    }
+    sock.resume();
+  }
+  (sock ?? ctx.req.socket).once('close', () => {
+    forget();
+    session.detach();
+  });
+}
+
+function logTime(iso: string): string {
+  return iso;
+}
+
+/** GET /containers/{id}/logs */
+export async function logs(ctx: Ctx, engine: EngineApi): Promise<void> {
+  const rec = engine.get(ctx.params[0]);
+  const q = ctx.query;
+  const stdout = boolParam(q, 'stdout');
+  const stderr = boolParam(q, 'stderr');
+  if (!stdout && !stderr) throw badRequest('Bad parameters: you must choose at least one stream');
+  const tailRaw = q.get('tail');
+  const tail = !tailRaw || tailRaw === 'all' ? undefined : Number(tailRaw);
+  if (tail !== undefined && (!Number.isInteger(tail) || tail < 0)) throw badRequest(`invalid tail value: ${tailRaw}`);
+  const since = q.get('since') ? parseEventTime(q.get('since'))! / 1000 : undefined;
+  const until = q.get('until') ? parseEventTime(q.get('until'))! / 1000 : undefined;
+  const timestamps = boolParam(q, 'timestamps');
+  const tty = rec.config.tty === true;
+  const res = ctx.res!;
+  const ac = new AbortController();
+  ctx.req.socket.once('close', () => ac.abort());
+  res.writeHead(200, { 'Content-Type': tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream' });
+  res.flushHeaders();
+  for await (const e of engine.logs(rec.id, { follow: boolParam(q, 'follow'), tail, since, until, stdout, stderr, signal: ac.signal })) {
+    if (ac.signal.aborted) break;
+    const text = timestamps ? `${logTime(e.time)} ${e.log}` : e.log;
+    const data = Buffer.from(text);
+    res.write(tty ? data : muxFrame(e.stream === 'stderr' ? STDERR : STDOUT, data));
+  }
+  res.end();
+}
+
+/** GET /containers/{id}/stats: one object (stream=false) or one a second. */
+export async function stats(ctx: Ctx, engine: EngineApi): Promise<void> {
+  const rec = engine.get(ctx.params[0]);
+  const stream = boolParam(ctx.query, 'stream', true);
+  const oneShot = boolParam(ctx.query, 'one-shot');
+  const version = engine.info().cgroupVersion;
+  const sample = async (): Promise<CpuSample | null> => {
+    try {
+      return { stats: await engine.stats(rec.id), systemNs: systemCpuUsageNs() };
+    } catch {
+      return null; // not running (any more): Docker answers with zeros
+    }
+  };
+  const body = (cur: CpuSample | null, pre: CpuSample | null) =>
+    cur
+      ? statsJson({ id: rec.id, name: engine.get(rec.id).name, cur, pre, cgroupVersion: version })
+      : { name: `/${rec.name}`, id: rec.id, read: '0001-01-01T00:00:00Z', preread: '0001-01-01T00:00:00Z', pids_stats: {}, blkio_stats: {}, num_procs: 0, storage_stats: {}, cpu_stats: { cpu_usage: { total_usage: 0 }, throttling_data: {} }, precpu_stats: { cpu_usage: { total_usage: 0 }, throttling_data: {} }, memory_stats: {} };
+
+  if (!stream) {
+    let pre: CpuSample | null = null;
+    if (!oneShot) {
+      // Docker waits for a second sample so that precpu_stats is filled: CPU % needs two
+      pre = await sample();
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    return sendJson(ctx, 200, body(await sample(), pre));
+  }
+  const res = ctx.res!;
+  res.writeHead(200, { 'Content-Type': 'application/json' });
+  let closed = false;
+  ctx.req.socket.once('close', () => (closed = true));
+  let pre: CpuSample | null = null;
+  while (!closed) {
+    const cur = await sample();
+    res.write(JSON.stringify(body(cur, pre)) + '\n');
+    if (!cur) break;
+    pre = cur;
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  res.end();
+}
+
+/** GET /events: recent events (since), then live ones until `until` or the client leaves. */
+export async function events(ctx: Ctx, state: AdapterState): Promise<void> {
+  const filter = eventFilter(parseFilters(ctx.query.get('filters')));
+  const now = Date.now();
+  const since = parseEventTime(ctx.query.get('since'), now);
+  const until = parseEventTime(ctx.query.get('until'), now);
+  if (since !== undefined && until !== undefined && until < since) throw badRequest('`since` time must be before `until`');
+  const res = ctx.res!;
+  res.writeHead(200, { 'Content-Type': 'application/json' });
+  res.flushHeaders();
+  const send = (e: { timeNano: number }) => res.write(JSON.stringify(e) + '\n');
+  if (since !== undefined) {
+    for (const e of state.events) {
+      const ms = e.timeNano / 1e6;
+      if (ms >= since && (until === undefined || ms <= until) && filter(e)) send(e);
+    }
+  }
+  if (until !== undefined && until <= Date.now()) return void res.end();
+  await new Promise<void>((resolve) => {
+    const off = state.subscribe((e) => {
+      if (filter(e)) send(e);
+    });
+    const timer = until !== undefined ? setTimeout(finish, until - Date.now()) : null;
+    function finish() {
+      off();
+      if (timer) clearTimeout(timer);
+      resolve();
+    }
+    ctx.req.socket.once('close', finish);
+  });
+  if (!res.writableEnded) res.end();
+}
+

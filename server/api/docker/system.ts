@@ -1,0 +1,132 @@
+// GET /_ping, /version, /info: what the docker client asks first to negotiate and describe the host.
+import { hostname } from 'node:os';
+import type { EngineApi } from '../../engine/api.js';
+import { sendJson, type Ctx } from './http.js';
+
+export const API_VERSION = '1.47';
+export const MIN_API_VERSION = '1.41';
+export const MAX_API_VERSION = '1.51';
+export const SERVER_VERSION = '0.1.0-glassbox';
+
+export function pingHeaders(): Record<string, string> {
+  return {
+    'Api-Version': API_VERSION,
+    'Docker-Experimental': 'false',
+    'Ostype': 'linux',
+    'Builder-Version': '1',
+    'Cache-Control': 'no-cache, no-store, must-revalidate',
+    Pragma: 'no-cache',
+    Server: `Glassbox/${SERVER_VERSION} (linux)`,
+  };
+}
+
+export function ping(ctx: Ctx): void {
+  const res = ctx.res!;
+  const head = ctx.req.method === 'HEAD';
+  res.writeHead(200, { ...pingHeaders(), 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': head ? 0 : 2 });
+  res.end(head ? undefined : 'OK');
+}
+
+function goArch(a: string): string {
+  return a === 'x86_64' ? 'amd64' : a === 'aarch64' ? 'arm64' : a;
+}
+
+export function version(ctx: Ctx, engine: EngineApi): void {
+  const info = engine.info();
+  sendJson(ctx, 200, {
+    Platform: { Name: 'Glassbox' },
+    Components: [
+      {
+        Name: 'Engine',
+        Version: SERVER_VERSION,
+        Details: {
+          ApiVersion: API_VERSION,
+          MinAPIVersion: MIN_API_VERSION,
+          Arch: goArch(info.architecture),
+          Os: 'linux',
+          KernelVersion: info.kernelVersion,
+          GitCommit: 'glassbox',
+          GoVersion: `node ${process.version}`,
+          Experimental: 'false',
+          BuildTime: '',
+        },
+      },
+      { Name: 'gb-helper', Version: info.helperVersion, Details: { GitCommit: '' } },
+    ],
+    Version: SERVER_VERSION,
+    ApiVersion: API_VERSION,
+    MinAPIVersion: MIN_API_VERSION,
+    GitCommit: 'glassbox',
+    GoVersion: `node ${process.version}`,
+    Os: 'linux',
+    Arch: goArch(info.architecture),
+    KernelVersion: info.kernelVersion,
+    BuildTime: '',
+  });
+}
+
+export function info(ctx: Ctx, engine: EngineApi, extra: { eventListeners: number }): void {
+  const i = engine.info();
+  sendJson(ctx, 200, {
+    ID: i.id,
+    Containers: i.containers,
+    ContainersRunning: i.containersRunning,
+    ContainersPaused: i.containersPaused,
+    ContainersStopped: i.containersStopped,
+    Images: i.images,
+    Driver: i.storageDriver,
+    DriverStatus: [
+      ['Supports d_type', 'true'],
+      ['Using metacopy', 'false'],
+      ['Native Overlay Diff', 'true'],
+    ],
+    Plugins: { Volume: ['local'], Network: ['bridge', 'host', 'none'], Authorization: null, Log: ['json-file'] },
+    MemoryLimit: true,
+    SwapLimit: i.swapLimitSupport,
+    CpuCfsPeriod: true,
+    CpuCfsQuota: true,
+    CPUShares: true,
+    CPUSet: false,
+    PidsLimit: true,
+    IPv4Forwarding: true,
+    Debug: false,
+    NFd: 0,
+    OomKillDisable: false,
+    NGoroutines: 0,
+    SystemTime: new Date().toISOString(),
+    LoggingDriver: 'json-file',
+    CgroupDriver: i.cgroupDriver,
+    CgroupVersion: String(i.cgroupVersion),
+    NEventsListener: extra.eventListeners,
+    KernelVersion: i.kernelVersion,
+    OperatingSystem: i.operatingSystem,
+    OSVersion: '',
+    OSType: 'linux',
+    Architecture: i.architecture,
+    IndexServerAddress: '',
+    RegistryConfig: { IndexConfigs: {}, InsecureRegistryCIDRs: [], Mirrors: [] },
+    NCPU: i.cpus,
+    MemTotal: i.memTotal,
+    GenericResources: null,
+    DockerRootDir: i.root,
+    HttpProxy: '',
+    HttpsProxy: '',
+    NoProxy: '',
+    Name: hostname(),
+    Labels: [`glassbox.cgroup-layout=${i.cgroupLayout}`, `glassbox.run-root=${i.runRoot}`],
+    ExperimentalBuild: false,
+    ServerVersion: SERVER_VERSION,
+    Runtimes: Object.fromEntries(i.runtimes.map((r) => [r, { path: r === 'builtin' ? 'gb-helper' : r }])),
+    DefaultRuntime: i.defaultRuntime,
+    Swarm: { NodeID: '', NodeAddr: '', LocalNodeState: 'inactive', ControlAvailable: false, Error: '', RemoteManagers: null },
+    LiveRestoreEnabled: true,
+    Isolation: '',
+    InitBinary: 'gb-helper init',
+    ContainerdCommit: { ID: '' },
+    RuncCommit: { ID: '' },
+    InitCommit: { ID: '' },
+    SecurityOptions: ['name=seccomp,profile=builtin', ...(i.cgroupVersion === 2 ? ['name=cgroupns'] : [])],
+    CDISpecDirs: [],
+    Warnings: [],
+  });
+}
