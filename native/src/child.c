@@ -1,0 +1,324 @@
+/*
+ * The container side: runs in the process clone() made with the new namespaces, turns it into
+ * the container's init. Each step is one syscall (or a few) a learner can find in the timeline:
+ * mounts, device nodes, pivot_root, masked paths, hostname, the terminal, credentials, exec.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "helper.h"
+
+static struct child_fds *g_fds;
+
+/* Report an error on the exec-fail pipe and end the child: the monitor relays the line. */
+static void __attribute__((noreturn)) fail_line(const char *line) {
+  ssize_t w = write(g_fds->errpipe, line, strlen(line));
+  (void)w;
+  _exit(127);
+}
+
+#define FAIL(step, err, ...)                                    \
+  do {                                                          \
+    char _line[2800];                                           \
+    format_error(_line, sizeof(_line), step, err, __VA_ARGS__); \
+    fail_line(_line);                                           \
+  } while (0)
+
+static const char *ms_flags_str(unsigned long f, char *buf, size_t len) {
+  buf[0] = 0;
+  static const struct { unsigned long f; const char *n; } names[] = {
+    {MS_RDONLY, "MS_RDONLY"}, {MS_NOSUID, "MS_NOSUID"}, {MS_NODEV, "MS_NODEV"}, {MS_NOEXEC, "MS_NOEXEC"},
+    {MS_REMOUNT, "MS_REMOUNT"}, {MS_BIND, "MS_BIND"}, {MS_REC, "MS_REC"}, {MS_PRIVATE, "MS_PRIVATE"},
+    {MS_SLAVE, "MS_SLAVE"}, {MS_STRICTATIME, "MS_STRICTATIME"},
+  };
+  for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+    if (!(f & names[i].f)) continue;
+    if (buf[0]) strncat(buf, "|", len - strlen(buf) - 1);
+    strncat(buf, names[i].n, len - strlen(buf) - 1);
+  }
+  if (!buf[0]) snprintf(buf, len, "0");
+  return buf;
+}
+
+/*
+ * A bind mount ignores MS_RDONLY/MS_NOSUID...: they need a second, remounting call. In a user
+ * namespace, flags the mount already has (nosuid, nodev, noexec, ro from the host) are locked and
+ * must be repeated, so they are read back with statvfs first.
+ */
+static int remount_bind(const char *target, unsigned long flags) {
+  struct statvfs sv;
+  unsigned long keep = 0;
+  if (statvfs(target, &sv) == 0) {
+    if (sv.f_flag & ST_NOSUID) keep |= MS_NOSUID;
+    if (sv.f_flag & ST_NODEV) keep |= MS_NODEV;
+    if (sv.f_flag & ST_NOEXEC) keep |= MS_NOEXEC;
+    if (sv.f_flag & ST_RDONLY) keep |= MS_RDONLY;
+    if (sv.f_flag & ST_NOATIME) keep |= MS_NOATIME;
+    if (sv.f_flag & ST_NODIRATIME) keep |= MS_NODIRATIME;
+    if (sv.f_flag & ST_RELATIME) keep |= MS_RELATIME;
+  }
+  unsigned long want = flags & (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC);
+  return mount(NULL, target, NULL, MS_BIND | MS_REMOUNT | want | keep, NULL);
+}
+
+static void do_mount(struct spec *s, struct mountspec *m) {
+  char dest[4096], call[1400], fl[200];
+  path_join(dest, sizeof(dest), s->rootfs, m->dest);
+  double t = now_ms();
+  bool bind = m->flags & MS_BIND;
+  bool remount = m->flags & MS_REMOUNT;
+  if (!remount) {
+    /* the mount point: a file for a file bind (/etc/hosts), a directory otherwise */
+    struct stat st;
+    bool file = bind && stat(m->source, &st) == 0 && !S_ISDIR(st.st_mode);
+    if (file) {
+      char parent[4096];
+      snprintf(parent, sizeof(parent), "%s", dest);
+      char *slash = strrchr(parent, '/');
+      if (slash) *slash = 0;
+      mkdir_p(parent, 0755);
+      int fd = open(dest, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+      if (fd >= 0) close(fd);
+    } else if (mkdir_p(dest, 0755) < 0 && errno != EEXIST) {
+      FAIL("mount", errno, "mkdir %s", dest);
+    }
+  }
+  const char *type = strcmp(m->type, "none") ? m->type : NULL;
+  unsigned long flags = m->flags;
+  if (bind) flags &= MS_BIND | MS_REC;
+  if (mount(m->source, dest, type, flags, m->data) < 0)
+    FAIL("mount", errno, "mount %s on %s (type %s, %s%s%s)", m->source, dest, type ? type : "none",
+         ms_flags_str(m->flags, fl, sizeof(fl)), m->data ? ", " : "", m->data ? m->data : "");
+  if (bind && (m->flags & (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC)) && remount_bind(dest, m->flags) < 0)
+    FAIL("mount", errno, "remount %s with %s", dest, ms_flags_str(m->flags, fl, sizeof(fl)));
+  snprintf(call, sizeof(call), "mount(\"%s\", \"%s\", \"%s\", %s, %s%s%s)", m->source, m->dest, type ? type : "NULL",
+           ms_flags_str(m->flags, fl, sizeof(fl)), m->data ? "\"" : "NULL", m->data ? m->data : "", m->data ? "\"" : "");
+  char step[64];
+  snprintf(step, sizeof(step), "mount-%s", !strcmp(m->dest, "/") ? "root" : m->dest + 1);
+  for (char *p = step; *p; p++)
+    if (*p == '/') *p = '-';
+  status_step("child", step, now_ms() - t, call, NULL, NULL);
+}
+
+static void make_device(struct spec *s, struct devspec *d, bool userns) {
+  char path[4096], call[600];
+  path_join(path, sizeof(path), s->rootfs, d->path);
+  double t = now_ms();
+  unlink(path);
+  if (userns) {
+    /* mknod is refused in a user namespace: bind the host's node onto an empty file instead */
+    int fd = open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+    if (fd < 0) FAIL("devices", errno, "create %s", path);
+    close(fd);
+    if (mount(d->path, path, NULL, MS_BIND, NULL) < 0) FAIL("devices", errno, "bind %s on %s", d->path, path);
+    snprintf(call, sizeof(call), "mount(\"%s\", \"%s\", NULL, MS_BIND, NULL)", d->path, d->path);
+  } else {
+    mode_t type = d->type == 'b' ? S_IFBLK : S_IFCHR;
+    if (mknod(path, type | d->mode, makedev(d->major, d->minor)) < 0)
+      FAIL("devices", errno, "mknod %s %c %u:%u", path, d->type, d->major, d->minor);
+    chmod(path, d->mode); /* mknod's mode is filtered by the umask */
+    snprintf(call, sizeof(call), "mknod(\"%s\", S_IF%s|0%o, makedev(%u, %u))", d->path, d->type == 'b' ? "BLK" : "CHR", d->mode, d->major, d->minor);
+  }
+  status_step("child", "device", now_ms() - t, call, NULL, NULL);
+}
+
+static void pivot_root_into(struct spec *s) {
+  double t = now_ms();
+  if (s->chroot_mode) {
+    /* chroot only changes how paths resolve: the old root stays mounted and reachable with
+     * enough privilege (that is the lesson); pivot_root below removes it from the namespace. */
+    if (chdir(s->rootfs) < 0 || chroot(".") < 0 || chdir("/") < 0) FAIL("chroot", errno, "chroot %s", s->rootfs);
+    status_step("child", "chroot", now_ms() - t, "chdir(rootfs); chroot(\".\"); chdir(\"/\")", NULL, NULL);
+    return;
+  }
+  int oldroot = open("/", O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+  int newroot = open(s->rootfs, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+  if (oldroot < 0 || newroot < 0) FAIL("pivot_root", errno, "open %s", s->rootfs);
+  if (fchdir(newroot) < 0) FAIL("pivot_root", errno, "fchdir %s", s->rootfs);
+  if (syscall(SYS_pivot_root, ".", ".") < 0) FAIL("pivot_root", errno, "pivot_root(\".\", \".\") in %s", s->rootfs);
+  /* the old root is now stacked under the new one at "/": detach it */
+  if (fchdir(oldroot) < 0) FAIL("pivot_root", errno, "fchdir old root");
+  if (mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) < 0) FAIL("pivot_root", errno, "make the old root a slave");
+  if (umount2(".", MNT_DETACH) < 0) FAIL("pivot_root", errno, "umount2(old root, MNT_DETACH)");
+  if (chdir("/") < 0) FAIL("pivot_root", errno, "chdir /");
+  close(oldroot);
+  close(newroot);
+  status_step("child", "pivot_root", now_ms() - t, "pivot_root(\".\", \".\"); umount2(old root, MNT_DETACH)", NULL, NULL);
+}
+
+static void mask_paths(struct spec *s) {
+  double t = now_ms();
+  for (int i = 0; i < s->nmasked; i++) {
+    struct stat st;
+    if (stat(s->masked[i], &st) < 0) continue; /* not on this kernel: nothing to hide */
+    int r = S_ISDIR(st.st_mode) ? mount("tmpfs", s->masked[i], "tmpfs", MS_RDONLY, "size=0")
+                                : mount("/dev/null", s->masked[i], NULL, MS_BIND, NULL);
+    if (r < 0) FAIL("masked-paths", errno, "mask %s", s->masked[i]);
+  }
+  if (s->nmasked) status_step("child", "masked-paths", now_ms() - t, "mount(\"/dev/null\", path, NULL, MS_BIND) for files, read-only tmpfs for directories", NULL, NULL);
+  t = now_ms();
+  for (int i = 0; i < s->nreadonly; i++) {
+    struct stat st;
+    if (stat(s->readonly[i], &st) < 0) continue;
+    if (mount(s->readonly[i], s->readonly[i], NULL, MS_BIND | MS_REC, NULL) < 0 || remount_bind(s->readonly[i], MS_RDONLY) < 0)
+      FAIL("readonly-paths", errno, "make %s read-only", s->readonly[i]);
+  }
+  if (s->nreadonly) status_step("child", "readonly-paths", now_ms() - t, "mount(path, path, NULL, MS_BIND|MS_REC); mount(NULL, path, NULL, MS_BIND|MS_REMOUNT|MS_RDONLY)", NULL, NULL);
+}
+
+/* A pty from the container's own devpts instance, so that `tty` inside says /dev/pts/0. */
+static int setup_terminal(void) {
+  double t = now_ms();
+  int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (master < 0) FAIL("terminal", errno, "open /dev/ptmx");
+  int unlock = 0, n = -1;
+  if (ioctl(master, TIOCSPTLCK, &unlock) < 0 || ioctl(master, TIOCGPTN, &n) < 0) FAIL("terminal", errno, "unlock the pty");
+  char slave_path[64];
+  snprintf(slave_path, sizeof(slave_path), "/dev/pts/%d", n);
+  int slave = open(slave_path, O_RDWR | O_NOCTTY);
+  if (slave < 0) FAIL("terminal", errno, "open %s", slave_path);
+  /* /dev/console is the terminal too, as in runc */
+  int fd = open("/dev/console", O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+  if (fd >= 0) {
+    close(fd);
+    mount(slave_path, "/dev/console", NULL, MS_BIND, NULL);
+  }
+  if (setsid() < 0) FAIL("terminal", errno, "setsid");
+  if (ioctl(slave, TIOCSCTTY, 0) < 0) FAIL("terminal", errno, "ioctl(TIOCSCTTY)");
+  dup2(slave, 0);
+  dup2(slave, 1);
+  dup2(slave, 2);
+  if (slave > 2) close(slave);
+  char call[160];
+  snprintf(call, sizeof(call), "open(\"/dev/ptmx\"); open(\"%s\"); setsid(); ioctl(TIOCSCTTY); dup2 to 0, 1, 2", slave_path);
+  status_step("child", "terminal", now_ms() - t, call, NULL, NULL);
+  return master;
+}
+
+/* Tell the monitor we are ready to start (with the pty master, if any) and wait for "S". */
+static void barrier(int pty_master) {
+  char c = 'C';
+  struct iovec iov = {.iov_base = &c, .iov_len = 1};
+  char control[CMSG_SPACE(sizeof(int))];
+  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
+  if (pty_master >= 0) {
+    memset(control, 0, sizeof(control));
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof(control);
+    struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+    cm->cmsg_level = SOL_SOCKET;
+    cm->cmsg_type = SCM_RIGHTS;
+    cm->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(cm), &pty_master, sizeof(int));
+  }
+  if (sendmsg(g_fds->sync, &msg, 0) < 0) FAIL("barrier", errno, "send created");
+  if (pty_master >= 0) close(pty_master);
+  char go = 0;
+  if (read(g_fds->sync, &go, 1) != 1 || go != 'S') _exit(137); /* start was refused */
+  close(g_fds->sync);
+}
+
+void child_main(struct spec *s, struct child_fds *fds) {
+  g_fds = fds;
+  status_fd_set(fds->status);
+  char ready = 0;
+  if (read(fds->sync, &ready, 1) != 1 || ready != 'R') _exit(1); /* the monitor gave up */
+
+  bool userns = s->ns_flags & CLONE_NEWUSER;
+  if (userns) {
+    /* uid 0 inside is mapped now: become it, so that we hold the capabilities of this namespace */
+    if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) FAIL("user", errno, "setresuid(0) in the new user namespace");
+  }
+  double t = now_ms();
+  if (s->hostname && (s->ns_flags & CLONE_NEWUTS)) {
+    if (sethostname(s->hostname, strlen(s->hostname)) < 0) FAIL("hostname", errno, "sethostname(%s)", s->hostname);
+    char call[400];
+    snprintf(call, sizeof(call), "sethostname(\"%s\")", s->hostname);
+    status_step("child", "hostname", now_ms() - t, call, NULL, NULL);
+  }
+
+  /* Mounts: nothing we do may propagate back to the host */
+  t = now_ms();
+  if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0) FAIL("mount-propagation", errno, "make / rslave");
+  if (mount(s->rootfs, s->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0) FAIL("mount-rootfs", errno, "bind %s on itself", s->rootfs);
+  status_step("child", "mount-rootfs", now_ms() - t, "mount(NULL, \"/\", NULL, MS_REC|MS_SLAVE); mount(rootfs, rootfs, NULL, MS_BIND|MS_REC)", NULL, NULL);
+  for (int i = 0; i < s->nmounts; i++) do_mount(s, &s->mounts[i]);
+  for (int i = 0; i < s->ndevices; i++) make_device(s, &s->devices[i], userns);
+  for (int i = 0; i < s->nsymlinks; i++) {
+    char link[4096];
+    path_join(link, sizeof(link), s->rootfs, s->symlink_paths[i]);
+    unlink(link);
+    if (symlink(s->symlink_targets[i], link) < 0 && errno != EEXIST) FAIL("symlink", errno, "symlink %s -> %s", link, s->symlink_targets[i]);
+  }
+  pivot_root_into(s);
+  mask_paths(s);
+  if (s->readonly_root) {
+    t = now_ms();
+    if (remount_bind("/", MS_RDONLY) < 0) FAIL("readonly-root", errno, "remount / read-only");
+    status_step("child", "readonly-root", now_ms() - t, "mount(NULL, \"/\", NULL, MS_BIND|MS_REMOUNT|MS_RDONLY)", NULL, NULL);
+  }
+
+  /* stdio */
+  int pty_master = -1;
+  if (s->terminal) {
+    pty_master = setup_terminal();
+  } else {
+    setsid();
+    int in = fds->in_r >= 0 ? fds->in_r : open("/dev/null", O_RDONLY);
+    if (in < 0) FAIL("stdio", errno, "open /dev/null");
+    dup2(in, 0);
+    dup2(fds->out_w, 1);
+    dup2(fds->err_w, 2);
+    if (in > 2) close(in);
+  }
+  if (fds->out_w > 2) close(fds->out_w);
+  if (fds->err_w > 2) close(fds->err_w);
+  if (fds->in_r > 2) close(fds->in_r);
+  if (chdir(s->cwd) < 0) FAIL("cwd", errno, "chdir %s", s->cwd);
+
+  barrier(pty_master);
+
+  char err[2800];
+  if (apply_credentials(s, err, sizeof(err), "child") < 0) fail_line(err);
+
+  char path[4096];
+  if (!find_in_path(s->args[0], s->env, s->nenv, path, sizeof(path)))
+    FAIL("exec", ENOENT, "exec: \"%s\": executable file not found in $PATH", s->args[0]);
+
+  if (s->init) {
+    /* block every signal before the fork, so none arrives between fork and the wait loop */
+    sigset_t all;
+    sigfillset(&all);
+    sigprocmask(SIG_BLOCK, &all, NULL);
+    pid_t child = fork();
+    if (child < 0) FAIL("init", errno, "fork the command under gb-init");
+    if (child == 0) {
+      sigset_t none;
+      sigemptyset(&none);
+      sigprocmask(SIG_SETMASK, &none, NULL);
+      execve(path, s->args, s->env);
+      FAIL("exec", errno, "exec %s", path);
+    }
+    /* PID 1 keeps no fds of the monitor: the exec-fail pipe reaches EOF when the command execs */
+    close(fds->errpipe);
+    close(fds->status);
+    init_loop(child);
+  }
+  status_fd_set(-1);
+  execve(path, s->args, s->env);
+  FAIL("exec", errno, "exec %s", path);
+}

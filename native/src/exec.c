@@ -1,0 +1,141 @@
+/*
+ * `gb-helper exec`: enter a running container (docker exec, the browser terminals). setns() into
+ * each namespace of the container's init that differs from ours (user first, mount last), join its
+ * cgroups, then fork: a new pid namespace applies to children only. The child takes the
+ * container's credentials, capabilities and seccomp filter and execs; this process stays as its
+ * parent, forwards signals and exits with its status.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "helper.h"
+
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+
+static void __attribute__((noreturn)) die(const char *step, int err, const char *what) {
+  if (err) fprintf(stderr, "gb-helper exec: %s: %s: %s (%s)\n", step, what, strerror(err), errno_name(err));
+  else fprintf(stderr, "gb-helper exec: %s: %s\n", step, what);
+  exit(err == EACCES || err == EPERM ? 126 : 127);
+}
+
+static void read_start_time(pid_t pid, char *out, size_t len) {
+  char path[64], buf[1024];
+  snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+  out[0] = 0;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return;
+  ssize_t n = read(fd, buf, sizeof(buf) - 1);
+  close(fd);
+  if (n <= 0) return;
+  buf[n] = 0;
+  char *p = strrchr(buf, ')');
+  if (!p) return;
+  /* after ") " come fields 3..; the start time is field 22 */
+  int field = 2;
+  for (char *save = NULL, *tok = strtok_r(p + 2, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
+    if (++field == 22) {
+      snprintf(out, len, "%s", tok);
+      return;
+    }
+  }
+}
+
+static pid_t child_pid;
+
+static void forward(int sig) {
+  if (child_pid > 0) kill(child_pid, sig);
+}
+
+int exec_main(struct spec *s) {
+  if (s->target_pid <= 0) die("spec", 0, "no target_pid");
+  char start[32];
+  read_start_time(s->target_pid, start, sizeof(start));
+  if (!start[0]) die("target", ESRCH, "the container's init is gone");
+  if (s->target_start && strcmp(start, s->target_start)) die("target", ESRCH, "the container's init is gone (its pid was reused)");
+
+  /* Open every namespace first: after joining the mount namespace /proc/PID may not be reachable */
+  static const struct { const char *name; int type; } order[] = {
+    {"user", CLONE_NEWUSER}, {"cgroup", CLONE_NEWCGROUP}, {"ipc", CLONE_NEWIPC}, {"uts", CLONE_NEWUTS},
+    {"net", CLONE_NEWNET}, {"pid", CLONE_NEWPID}, {"time", CLONE_NEWTIME}, {"mnt", CLONE_NEWNS},
+  };
+  int fds[8];
+  bool userns = false;
+  for (int i = 0; i < 8; i++) {
+    char theirs[64], ours[64];
+    snprintf(theirs, sizeof(theirs), "/proc/%d/ns/%s", s->target_pid, order[i].name);
+    snprintf(ours, sizeof(ours), "/proc/self/ns/%s", order[i].name);
+    struct stat a, b;
+    fds[i] = -1;
+    if (stat(theirs, &a) < 0 || stat(ours, &b) < 0) continue;
+    if (a.st_ino == b.st_ino && a.st_dev == b.st_dev) continue; /* shared with the host */
+    fds[i] = open(theirs, O_RDONLY | O_CLOEXEC);
+    if (fds[i] < 0) die("setns", errno, theirs);
+    if (order[i].type == CLONE_NEWUSER) userns = true;
+  }
+  /* join the cgroups while we still have the host's privileges */
+  char pid[32];
+  snprintf(pid, sizeof(pid), "%d", getpid());
+  for (int i = 0; i < s->ncgroups; i++)
+    if (write_file(s->cgroups[i], pid) < 0 && errno != ENOENT) die("cgroup", errno, s->cgroups[i]);
+  for (int i = 0; i < 8; i++) {
+    if (fds[i] < 0) continue;
+    if (setns(fds[i], order[i].type) < 0) {
+      char what[64];
+      snprintf(what, sizeof(what), "setns(%s)", order[i].name);
+      die("setns", errno, what);
+    }
+    close(fds[i]);
+  }
+
+  bool tty = isatty(0);
+  child_pid = fork();
+  if (child_pid < 0) die("fork", errno, "fork into the pid namespace");
+  if (child_pid == 0) {
+    if (userns && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)) die("user", errno, "become root of the user namespace");
+    if (chdir(s->cwd) < 0) die("cwd", errno, s->cwd);
+    char err[2800];
+    status_fd_set(-1); /* the terminal is the user's: no status lines */
+    if (apply_credentials(s, err, sizeof(err), "exec") < 0) {
+      fprintf(stderr, "gb-helper exec: %s\n", err);
+      _exit(126);
+    }
+    /* if this helper is killed hard, the command goes too: no process left behind */
+    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    if (getppid() == 0) _exit(137);
+    char path[4096];
+    if (!find_in_path(s->args[0], s->env, s->nenv, path, sizeof(path))) {
+      fprintf(stderr, "gb-helper exec: exec: \"%s\": executable file not found in $PATH\n", s->args[0]);
+      _exit(127);
+    }
+    signal(SIGINT, SIG_DFL);
+    signal(SIGQUIT, SIG_DFL);
+    execve(path, s->args, s->env);
+    int e = errno;
+    fprintf(stderr, "gb-helper exec: exec %s: %s (%s)\n", path, strerror(e), errno_name(e));
+    _exit(e == ENOENT ? 127 : 126);
+  }
+  /* With a terminal, the kernel already sends ^C, ^\ and window changes to the foreground process
+   * group, which includes the command: forwarding them too would deliver them twice. */
+  struct sigaction sa = {.sa_handler = forward};
+  sigemptyset(&sa.sa_mask);
+  int fwd[] = {SIGTERM, SIGHUP, SIGUSR1, SIGUSR2, SIGINT, SIGQUIT, SIGWINCH};
+  for (size_t i = 0; i < sizeof(fwd) / sizeof(fwd[0]); i++) {
+    if (tty && (fwd[i] == SIGINT || fwd[i] == SIGQUIT || fwd[i] == SIGWINCH)) signal(fwd[i], SIG_IGN);
+    else sigaction(fwd[i], &sa, NULL);
+  }
+  int st;
+  while (waitpid(child_pid, &st, 0) < 0)
+    if (errno != EINTR) return 127;
+  return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}

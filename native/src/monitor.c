@@ -1,0 +1,524 @@
+/*
+ * `gb-helper run`: the container's monitor (like conmon or containerd's shim). It creates the
+ * container's init with clone(), writes what only the parent may write (uid/gid maps, cgroup
+ * membership, oom_score_adj, rlimits), holds the create/start barrier, then stays as init's parent:
+ * it copies init's output to the log and to attached clients, and writes exit.json when init ends.
+ * The engine may die and come back at any time; the monitor does not need it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "helper.h"
+
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+
+#define MAX_CLIENTS 32
+
+static struct spec *S;
+static char sock_path[108];
+
+static void iso_now(char *buf, size_t len) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  struct tm tm;
+  gmtime_r(&ts.tv_sec, &tm);
+  char base[32];
+  strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
+  snprintf(buf, len, "%s.%09ldZ", base, ts.tv_nsec);
+}
+
+static void fail(const char *line) {
+  status_line("%s", line);
+  if (sock_path[0]) unlink(sock_path);
+  exit(1);
+}
+
+#define FAILF(step, err, ...)                                   \
+  do {                                                          \
+    char _line[2800];                                           \
+    format_error(_line, sizeof(_line), step, err, __VA_ARGS__); \
+    fail(_line);                                                \
+  } while (0)
+
+static void write_exit_json(int code, int sig) {
+  char path[4096], tmp[4200], when[64], body[256];
+  iso_now(when, sizeof(when));
+  if (sig) snprintf(body, sizeof(body), "{\"code\":%d,\"signal\":\"%s\",\"finishedAt\":\"%s\"}\n", code, signal_name(sig), when);
+  else snprintf(body, sizeof(body), "{\"code\":%d,\"signal\":null,\"finishedAt\":\"%s\"}\n", code, when);
+  path_join(path, sizeof(path), S->state_dir, "exit.json");
+  snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return;
+  ssize_t w = write(fd, body, strlen(body));
+  (void)w;
+  fsync(fd);
+  close(fd);
+  rename(tmp, path);
+}
+
+/* ---- the log: Docker json-file lines, one per line of output ---- */
+
+static int log_fd = -1;
+static char pending[2][16384];
+static size_t pending_len[2];
+
+static void log_entry(int stream, const char *data, size_t len) {
+  if (log_fd < 0 || len == 0) return;
+  static char esc[16384 * 6 + 64];
+  static char line[sizeof(esc) + 160];
+  char when[64];
+  iso_now(when, sizeof(when));
+  json_escape(esc, sizeof(esc), data, len);
+  int n = snprintf(line, sizeof(line), "{\"stream\":\"%s\",\"time\":\"%s\",\"log\":\"%s\"}\n", stream ? "stderr" : "stdout", when, esc);
+  ssize_t w = write(log_fd, line, (size_t)n);
+  (void)w;
+}
+
+static void log_output(int stream, const char *data, size_t len) {
+  for (size_t i = 0; i < len; i++) {
+    pending[stream][pending_len[stream]++] = data[i];
+    if (data[i] == '\n' || pending_len[stream] == sizeof(pending[0])) {
+      log_entry(stream, pending[stream], pending_len[stream]);
+      pending_len[stream] = 0;
+    }
+  }
+}
+
+static void log_flush(void) {
+  for (int i = 0; i < 2; i++) {
+    log_entry(i, pending[i], pending_len[i]);
+    pending_len[i] = 0;
+  }
+}
+
+/* ---- attach clients: frames of 1 byte type + 4 bytes big-endian length + payload ---- */
+
+struct client {
+  int fd;
+  unsigned char hdr[5];
+  size_t hdr_len;
+  unsigned char *body;
+  size_t body_len, body_want;
+};
+static struct client clients[MAX_CLIENTS];
+static int nclients;
+
+static void client_close(int i) {
+  close(clients[i].fd);
+  free(clients[i].body);
+  clients[i] = clients[--nclients];
+}
+
+static void send_frame_to(int i, char type, const void *data, size_t len) {
+  unsigned char hdr[5] = {(unsigned char)type, (unsigned char)(len >> 24), (unsigned char)(len >> 16), (unsigned char)(len >> 8), (unsigned char)len};
+  struct iovec iov[2] = {{hdr, 5}, {(void *)data, len}};
+  struct msghdr msg = {.msg_iov = iov, .msg_iovlen = 2};
+  size_t total = 5 + len;
+  while (total > 0) {
+    ssize_t w = sendmsg(clients[i].fd, &msg, MSG_NOSIGNAL);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      clients[i].fd = -clients[i].fd - 1; /* marked: closed after the broadcast */
+      return;
+    }
+    total -= (size_t)w;
+    while (w > 0 && msg.msg_iovlen > 0) {
+      if ((size_t)w >= msg.msg_iov[0].iov_len) {
+        w -= (ssize_t)msg.msg_iov[0].iov_len;
+        msg.msg_iov++;
+        msg.msg_iovlen--;
+      } else {
+        msg.msg_iov[0].iov_base = (char *)msg.msg_iov[0].iov_base + w;
+        msg.msg_iov[0].iov_len -= (size_t)w;
+        w = 0;
+      }
+    }
+  }
+}
+
+static void broadcast(char type, const void *data, size_t len) {
+  for (int i = 0; i < nclients; i++) send_frame_to(i, type, data, len);
+  for (int i = nclients - 1; i >= 0; i--)
+    if (clients[i].fd < 0) {
+      clients[i].fd = -clients[i].fd - 1;
+      client_close(i);
+    }
+}
+
+static int pty_master = -1, in_w = -1;
+
+static void handle_frame(char type, unsigned char *body, size_t len) {
+  if (type == 'i') {
+    int fd = pty_master >= 0 ? pty_master : in_w;
+    size_t off = 0;
+    while (fd >= 0 && off < len) {
+      ssize_t w = write(fd, body + off, len - off);
+      if (w < 0) {
+        if (errno == EINTR) continue;
+        break;
+      }
+      off += (size_t)w;
+    }
+  } else if (type == 'c') {
+    if (in_w >= 0) {
+      close(in_w);
+      in_w = -1;
+    } else if (pty_master >= 0) {
+      char eot = 4; /* ^D: end of input for a program reading the terminal */
+      ssize_t w = write(pty_master, &eot, 1);
+      (void)w;
+    }
+  } else if (type == 'r' && pty_master >= 0) {
+    char buf[32] = {0};
+    memcpy(buf, body, len < 31 ? len : 31);
+    struct winsize ws = {0};
+    unsigned rows = 0, cols = 0;
+    if (sscanf(buf, "%u %u", &rows, &cols) == 2 && rows && cols) {
+      ws.ws_row = (unsigned short)rows;
+      ws.ws_col = (unsigned short)cols;
+      ioctl(pty_master, TIOCSWINSZ, &ws);
+    }
+  }
+}
+
+/* Read what a client sent; returns -1 when it has gone. */
+static int client_read(struct client *c) {
+  unsigned char buf[65536];
+  ssize_t n = read(c->fd, buf, sizeof(buf));
+  if (n <= 0) return (n < 0 && (errno == EINTR || errno == EAGAIN)) ? 0 : -1;
+  for (ssize_t i = 0; i < n;) {
+    if (c->hdr_len < 5) {
+      c->hdr[c->hdr_len++] = buf[i++];
+      if (c->hdr_len == 5) {
+        c->body_want = ((size_t)c->hdr[1] << 24) | ((size_t)c->hdr[2] << 16) | ((size_t)c->hdr[3] << 8) | c->hdr[4];
+        if (c->body_want > (1 << 24)) return -1; /* nonsense: drop the client */
+        c->body = realloc(c->body, c->body_want + 1);
+        c->body_len = 0;
+      }
+    } else {
+      size_t take = c->body_want - c->body_len;
+      if (take > (size_t)(n - i)) take = (size_t)(n - i);
+      memcpy(c->body + c->body_len, buf + i, take);
+      c->body_len += take;
+      i += (ssize_t)take;
+    }
+    if (c->hdr_len == 5 && c->body_len == c->body_want) {
+      handle_frame((char)c->hdr[0], c->body, c->body_len);
+      c->hdr_len = 0;
+    }
+  }
+  return 0;
+}
+
+static int listen_socket(void) {
+  path_join(sock_path, sizeof(sock_path), S->state_dir, "monitor.sock");
+  unlink(sock_path);
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  struct sockaddr_un addr = {.sun_family = AF_UNIX};
+  snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", sock_path);
+  if (fd < 0 || bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 || listen(fd, 16) < 0)
+    FAILF("monitor-socket", errno, "listen on %s", sock_path);
+  chmod(sock_path, 0600);
+  return fd;
+}
+
+static void clone_flags_str(int flags, bool time, char *buf, size_t len) {
+  static const struct { int f; const char *n; } names[] = {
+    {CLONE_NEWPID, "CLONE_NEWPID"}, {CLONE_NEWNS, "CLONE_NEWNS"}, {CLONE_NEWNET, "CLONE_NEWNET"},
+    {CLONE_NEWUTS, "CLONE_NEWUTS"}, {CLONE_NEWIPC, "CLONE_NEWIPC"}, {CLONE_NEWUSER, "CLONE_NEWUSER"},
+    {CLONE_NEWCGROUP, "CLONE_NEWCGROUP"},
+  };
+  snprintf(buf, len, "clone(");
+  for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+    if (flags & names[i].f) {
+      strncat(buf, names[i].n, len - strlen(buf) - 1);
+      strncat(buf, "|", len - strlen(buf) - 1);
+    }
+  strncat(buf, time ? "SIGCHLD) in a time namespace made by unshare(CLONE_NEWTIME)" : "SIGCHLD)", len - strlen(buf) - 1);
+}
+
+static void write_map(pid_t pid, const char *name, struct mapping *m, int n) {
+  char path[64], data[32 * 64] = "";
+  snprintf(path, sizeof(path), "/proc/%d/%s", pid, name);
+  for (int i = 0; i < n; i++) {
+    char line[64];
+    snprintf(line, sizeof(line), "%lu %lu %lu\n", m[i].inside, m[i].outside, m[i].count);
+    strncat(data, line, sizeof(data) - strlen(data) - 1);
+  }
+  double t = now_ms();
+  if (write_file(path, data) < 0) FAILF(name, errno, "write %s", path);
+  data[strlen(data) - 1] = 0;
+  status_step("monitor", name, now_ms() - t, NULL, path, data);
+}
+
+int run_main(struct spec *s) {
+  S = s;
+  signal(SIGPIPE, SIG_IGN);
+  setsid(); /* fails harmlessly when the engine already made us a session leader */
+  if (!s->rootfs || !s->state_dir) FAILF("spec", 0, "the spec needs rootfs and state_dir");
+
+  char path[4096], buf[64];
+  path_join(path, sizeof(path), s->state_dir, "monitor.pid");
+  snprintf(buf, sizeof(buf), "%d\n", getpid());
+  int pf = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (pf >= 0) {
+    ssize_t w = write(pf, buf, strlen(buf));
+    (void)w;
+    close(pf);
+  }
+  int lfd = listen_socket();
+  if (s->log) {
+    log_fd = open(s->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (log_fd < 0) FAILF("log", errno, "open %s", s->log);
+  }
+
+  /* namespaces joined rather than made (docker --network container:x): the child inherits them */
+  for (int i = 0; i < s->njoins; i++) {
+    double t = now_ms();
+    int fd = open(s->joins[i].path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || setns(fd, s->joins[i].nstype) < 0) FAILF("join", errno, "setns(%s)", s->joins[i].path);
+    close(fd);
+    char call[600];
+    snprintf(call, sizeof(call), "setns(open(\"%s\"), 0)", s->joins[i].path);
+    status_step("monitor", "setns", now_ms() - t, call, NULL, NULL);
+  }
+  /* a time namespace's offsets can be set only before a process lives in it: the monitor makes
+   * it (unshare puts only future children in it), writes the offsets, then clones init into it */
+  if (s->ns_time) {
+    double t = now_ms();
+    if (unshare(CLONE_NEWTIME) < 0) FAILF("timens", errno, "unshare(CLONE_NEWTIME)");
+    char offsets[128];
+    snprintf(offsets, sizeof(offsets), "monotonic %lld 0\nboottime %lld 0\n", s->mono_offset, s->boot_offset);
+    if (write_file("/proc/self/timens_offsets", offsets) < 0) FAILF("timens", errno, "write /proc/self/timens_offsets");
+    offsets[strlen(offsets) - 1] = 0;
+    status_step("monitor", "timens_offsets", now_ms() - t, "unshare(CLONE_NEWTIME)", "/proc/self/timens_offsets", offsets);
+  }
+
+  int sync[2], errp[2], out[2] = {-1, -1}, errs[2] = {-1, -1}, in[2] = {-1, -1};
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sync) < 0 || pipe2(errp, O_CLOEXEC) < 0) FAILF("pipes", errno, "socketpair");
+  if (!s->terminal && (pipe2(out, O_CLOEXEC) < 0 || pipe2(errs, O_CLOEXEC) < 0)) FAILF("pipes", errno, "pipe2");
+  if (!s->terminal && s->stdin_open && pipe2(in, O_CLOEXEC) < 0) FAILF("pipes", errno, "pipe2");
+  int status_dup = fcntl(1, F_DUPFD_CLOEXEC, 3);
+
+  sigset_t chld;
+  sigemptyset(&chld);
+  sigaddset(&chld, SIGCHLD);
+  sigprocmask(SIG_BLOCK, &chld, NULL);
+
+  double t = now_ms();
+  pid_t pid = (pid_t)syscall(SYS_clone, (unsigned long)s->ns_flags | SIGCHLD, NULL, NULL, NULL, NULL);
+  if (pid < 0) FAILF("clone", errno, "clone with namespaces");
+  if (pid == 0) {
+    sigprocmask(SIG_UNBLOCK, &chld, NULL);
+    close(sync[0]);
+    close(errp[0]);
+    close(lfd);
+    if (out[0] >= 0) close(out[0]);
+    if (errs[0] >= 0) close(errs[0]);
+    if (in[1] >= 0) close(in[1]);
+    struct child_fds fds = {.sync = sync[1], .errpipe = errp[1], .status = status_dup, .out_w = out[1], .err_w = errs[1], .in_r = in[0]};
+    child_main(s, &fds);
+  }
+  char call[512];
+  clone_flags_str(s->ns_flags, s->ns_time, call, sizeof(call));
+  status_step("monitor", "clone", now_ms() - t, call, NULL, NULL);
+  close(sync[1]);
+  close(errp[1]);
+  close(status_dup);
+  if (out[1] >= 0) close(out[1]);
+  if (errs[1] >= 0) close(errs[1]);
+  if (in[0] >= 0) close(in[0]);
+  in_w = in[1];
+
+  /* What only the parent may do for the child, while it waits on the sync socket. */
+  if (s->ns_flags & CLONE_NEWUSER) {
+    if (s->setgroups) {
+      snprintf(path, sizeof(path), "/proc/%d/setgroups", pid);
+      t = now_ms();
+      if (write_file(path, s->setgroups) < 0) FAILF("setgroups", errno, "write %s", path);
+      status_step("monitor", "setgroups", now_ms() - t, NULL, path, s->setgroups);
+    }
+    write_map(pid, "uid_map", s->uidmap, s->nuid);
+    write_map(pid, "gid_map", s->gidmap, s->ngid);
+  }
+  for (int i = 0; i < s->ncgroups; i++) {
+    snprintf(buf, sizeof(buf), "%d", pid);
+    t = now_ms();
+    if (write_file(s->cgroups[i], buf) < 0) FAILF("cgroup", errno, "write %s", s->cgroups[i]);
+    status_step("monitor", "cgroup-join", now_ms() - t, NULL, s->cgroups[i], buf);
+  }
+  if (s->has_oom_score_adj) {
+    snprintf(path, sizeof(path), "/proc/%d/oom_score_adj", pid);
+    snprintf(buf, sizeof(buf), "%d", s->oom_score_adj);
+    write_file(path, buf);
+  }
+  /* rlimits from outside: raising a hard limit needs CAP_SYS_RESOURCE in the host's namespace */
+  for (int i = 0; i < s->nrlimits; i++) {
+    struct rlimit rl = {.rlim_cur = s->rlimits[i].soft, .rlim_max = s->rlimits[i].hard};
+    t = now_ms();
+    if (prlimit(pid, (__rlimit_resource_t)s->rlimits[i].resource, &rl, NULL) < 0) FAILF("rlimit", errno, "prlimit(%d)", pid);
+    status_step("monitor", "rlimit", now_ms() - t, "prlimit(pid, RLIMIT_NOFILE, ...)", NULL, NULL);
+  }
+  char go = 'R';
+  if (write(sync[0], &go, 1) != 1) FAILF("sync", errno, "release the child");
+
+  /* Wait for "created" (and the pty master), or an error line, or the child's death. */
+  struct pollfd pf2[2] = {{.fd = sync[0], .events = POLLIN}, {.fd = errp[0], .events = POLLIN}};
+  char errline[4096];
+  ssize_t errlen = 0;
+  for (;;) {
+    if (poll(pf2, 2, -1) < 0 && errno != EINTR) FAILF("sync", errno, "poll");
+    if (pf2[1].revents) {
+      errlen = read(errp[0], errline, sizeof(errline) - 1);
+      if (errlen > 0) {
+        errline[errlen] = 0;
+        waitpid(pid, NULL, 0);
+        fail(errline);
+      }
+    }
+    if (pf2[0].revents) break;
+  }
+  char c = 0;
+  struct iovec iov = {.iov_base = &c, .iov_len = 1};
+  char control[CMSG_SPACE(sizeof(int))];
+  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof(control)};
+  ssize_t got = recvmsg(sync[0], &msg, MSG_CMSG_CLOEXEC);
+  if (got != 1 || c != 'C') {
+    errlen = read(errp[0], errline, sizeof(errline) - 1);
+    waitpid(pid, NULL, 0);
+    if (errlen > 0) {
+      errline[errlen] = 0;
+      fail(errline);
+    }
+    FAILF("setup", 0, "the container process ended during its setup");
+  }
+  struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+  if (cm && cm->cmsg_type == SCM_RIGHTS) memcpy(&pty_master, CMSG_DATA(cm), sizeof(int));
+
+  if (s->create_barrier) {
+    status_line("{\"created\":true,\"pid\":%d,\"monitor\":%d}", pid, getpid());
+    char line[64] = {0};
+    ssize_t n = 0, r;
+    while (n < (ssize_t)sizeof(line) - 1 && (r = read(0, line + n, 1)) == 1 && line[n] != '\n') n++;
+    line[n] = 0;
+    if (strcmp(line, "start") != 0) {
+      /* the engine gave up (or died) before start: the container never runs */
+      kill(pid, SIGKILL);
+      waitpid(pid, NULL, 0);
+      write_exit_json(137, SIGKILL);
+      unlink(sock_path);
+      return 0;
+    }
+  }
+  go = 'S';
+  if (write(sync[0], &go, 1) != 1) FAILF("sync", errno, "start the child");
+  close(sync[0]);
+
+  /* execve closes the exec-fail pipe: EOF means the command runs */
+  errlen = 0;
+  for (;;) {
+    ssize_t r = read(errp[0], errline + errlen, sizeof(errline) - 1 - (size_t)errlen);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) break;
+    errlen += r;
+  }
+  close(errp[0]);
+  if (errlen > 0) {
+    errline[errlen] = 0;
+    int st = 0;
+    waitpid(pid, &st, 0);
+    status_line("%s", errline);
+    write_exit_json(WIFEXITED(st) ? WEXITSTATUS(st) : 127, 0);
+    unlink(sock_path);
+    return 1;
+  }
+  status_line("{\"ready\":true,\"pid\":%d,\"monitor\":%d}", pid, getpid());
+
+  /* The loop: output → log and clients; clients → stdin; SIGCHLD → the end. */
+  int sfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
+  int outs[2] = {s->terminal ? pty_master : out[0], s->terminal ? -1 : errs[0]};
+  int exit_status = -1;
+  double drain_until = 0;
+  for (;;) {
+    struct pollfd p[4 + MAX_CLIENTS];
+    int np = 0;
+    p[np++] = (struct pollfd){.fd = sfd, .events = POLLIN};
+    p[np++] = (struct pollfd){.fd = lfd, .events = POLLIN};
+    p[np++] = (struct pollfd){.fd = outs[0], .events = POLLIN};
+    p[np++] = (struct pollfd){.fd = outs[1], .events = POLLIN};
+    for (int i = 0; i < nclients; i++) p[np++] = (struct pollfd){.fd = clients[i].fd, .events = POLLIN};
+    int timeout = exit_status >= 0 ? 50 : -1;
+    int ready = poll(p, (nfds_t)np, timeout);
+    if (ready < 0 && errno != EINTR) break;
+    bool got_output = false;
+    for (int k = 0; k < 2; k++) {
+      if (outs[k] < 0 || !(p[2 + k].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+      char data[65536];
+      ssize_t n = read(outs[k], data, sizeof(data));
+      if (n > 0) {
+        got_output = true;
+        log_output(k, data, (size_t)n);
+        broadcast(k ? 'e' : 'o', data, (size_t)n);
+      } else if (n == 0 || errno != EINTR) {
+        /* EOF on a pipe, EIO on a pty whose last slave closed */
+        if (outs[k] != pty_master) close(outs[k]);
+        outs[k] = -1;
+      }
+    }
+    if (p[1].revents & POLLIN) {
+      int cfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+      if (cfd >= 0 && nclients < MAX_CLIENTS) {
+        struct timeval tv = {.tv_sec = 5};
+        setsockopt(cfd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+        clients[nclients++] = (struct client){.fd = cfd};
+      } else if (cfd >= 0) {
+        close(cfd);
+      }
+    }
+    for (int i = nclients - 1; i >= 0; i--) {
+      if (!(p[4 + i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+      if (client_read(&clients[i]) < 0) client_close(i);
+    }
+    if (p[0].revents & POLLIN) {
+      struct signalfd_siginfo si;
+      while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+      }
+      int st;
+      if (exit_status < 0 && waitpid(pid, &st, WNOHANG) == pid) {
+        exit_status = st;
+        drain_until = now_ms() + 500;
+      }
+    }
+    /* init has ended: read what is left of its output, but do not wait for grandchildren that
+     * kept the pipes open (possible with the host's pid namespace) longer than a moment */
+    if (exit_status >= 0 && ((outs[0] < 0 && outs[1] < 0) || (!got_output && ready == 0) || now_ms() > drain_until)) break;
+  }
+  log_flush();
+  int code = WIFEXITED(exit_status) ? WEXITSTATUS(exit_status) : 128 + WTERMSIG(exit_status);
+  int sig = WIFSIGNALED(exit_status) ? WTERMSIG(exit_status) : 0;
+  write_exit_json(code, sig);
+  snprintf(buf, sizeof(buf), "%d", code);
+  broadcast('x', buf, strlen(buf));
+  status_line("{\"exited\":true,\"code\":%d,\"signal\":%s%s%s}", code, sig ? "\"" : "", sig ? signal_name(sig) : "null", sig ? "\"" : "");
+  unlink(sock_path);
+  return 0;
+}
