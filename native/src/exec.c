@@ -65,9 +65,12 @@ int exec_main(struct spec *s) {
   if (s->target_start && strcmp(start, s->target_start)) die("target", ESRCH, "the container's init is gone (its pid was reused)");
 
   /* Open every namespace first: after joining the mount namespace /proc/PID may not be reachable */
+  /* The time namespace belongs to the host's user namespace (the monitor made it before the
+   * clone), so it is joined while we still are the host's root; the others belong to the
+   * container's user namespace, joined next. The mount namespace goes last: it changes our root. */
   static const struct { const char *name; int type; } order[] = {
-    {"user", CLONE_NEWUSER}, {"cgroup", CLONE_NEWCGROUP}, {"ipc", CLONE_NEWIPC}, {"uts", CLONE_NEWUTS},
-    {"net", CLONE_NEWNET}, {"pid", CLONE_NEWPID}, {"time", CLONE_NEWTIME}, {"mnt", CLONE_NEWNS},
+    {"time", CLONE_NEWTIME}, {"user", CLONE_NEWUSER}, {"cgroup", CLONE_NEWCGROUP}, {"ipc", CLONE_NEWIPC},
+    {"uts", CLONE_NEWUTS}, {"net", CLONE_NEWNET}, {"pid", CLONE_NEWPID}, {"mnt", CLONE_NEWNS},
   };
   int fds[8];
   bool userns = false;
@@ -112,7 +115,6 @@ int exec_main(struct spec *s) {
     }
     /* if this helper is killed hard, the command goes too: no process left behind */
     prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-    if (getppid() == 0) _exit(137);
     char path[4096];
     if (!find_in_path(s->args[0], s->env, s->nenv, path, sizeof(path))) {
       fprintf(stderr, "gb-helper exec: exec: \"%s\": executable file not found in $PATH\n", s->args[0]);
