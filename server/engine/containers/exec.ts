@@ -78,7 +78,7 @@ export function launchExec(l: ExecLaunch): ExecProcess {
     };
   }
 
-  const child = spawnChild(l.helper, ['exec', l.specPath], { stdio: ['pipe', 'pipe', 'pipe'], env: {} });
+  const child = spawnChild(l.helper, ['exec', l.specPath], { stdio: ['pipe', 'pipe', 'pipe'], env: {} as NodeJS.ProcessEnv });
   child.stdout!.on('data', (d: Buffer) => dataCbs.forEach((cb) => cb(d)));
   child.stderr!.on('data', (d: Buffer) => errCbs.forEach((cb) => cb(d)));
   child.stdin!.on('error', () => {});

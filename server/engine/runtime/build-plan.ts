@@ -58,8 +58,9 @@ export interface BuildPlanInput {
   joinNamespaces: Partial<Record<Namespace, string>>;
 }
 
-function securityFor(rec: ContainerRecord, bpfPath: string, privileged: boolean) {
-  const caps = resolveCapabilities({ privileged, capAdd: rec.config.capAdd ?? [], capDrop: rec.config.capDrop ?? [] });
+function securityFor(rec: ContainerRecord, bpfPath: string, privileged: boolean, uid: number) {
+  // A non-root user keeps only the bounding set, as execve would leave it (Docker does the same).
+  const caps = resolveCapabilities({ privileged, capAdd: rec.config.capAdd ?? [], capDrop: rec.config.capDrop ?? [], uid });
   let seccompBpf: string | null = null;
   let seccompProfile: Record<string, unknown> | null = null;
   if (!privileged && (rec.config.seccomp ?? 'default') === 'default') {
@@ -98,7 +99,7 @@ export function buildPlan(input: BuildPlanInput): RuntimePlan {
     else mounts.push({ destination: m.target, type: 'bind', source: m.source!, options: ['rbind', ...(m.readOnly ? ['ro'] : [])] });
   }
 
-  const { caps, seccompBpf, seccompProfile } = securityFor(rec, join(input.runDir, 'seccomp.bpf'), privileged);
+  const { caps, seccompBpf, seccompProfile } = securityFor(rec, join(input.runDir, 'seccomp.bpf'), privileged, user.uid);
   const env = buildEnv(imageConfig.Env ?? [], c.env ?? [], { hostname: hostname ?? '', tty: c.tty === true, home: user.home });
   const l = rec.limits;
   return {
@@ -169,7 +170,7 @@ export function buildExecPlan(input: BuildExecPlanInput): ExecPlan {
   const { rec, image, user, opts } = input;
   const privileged = rec.config.privileged === true || opts.privileged === true;
   // Each exec gets its own copy of the filter: the container's file may be read by another exec.
-  const { caps, seccompBpf } = securityFor(rec, join(input.runDir, `exec-${process.hrtime.bigint()}.bpf`), privileged);
+  const { caps, seccompBpf } = securityFor(rec, join(input.runDir, `exec-${process.hrtime.bigint()}.bpf`), privileged, user.uid);
   const imageConfig = (image.config.config ?? {}) as { Env?: string[]; WorkingDir?: string };
   const hostname = rec.config.hostname ?? rec.id.slice(0, 12);
   const env = buildEnv(imageConfig.Env ?? [], [...(rec.config.env ?? []), ...(opts.env ?? [])], { hostname, tty: opts.tty === true, home: user.home });
