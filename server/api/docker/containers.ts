@@ -130,7 +130,7 @@ export async function wait(ctx: Ctx, engine: EngineApi, state: AdapterState): Pr
       }),
     ]);
   } else {
-    const abort = new Promise<never>((_, reject) => ctx.req.socket.once('close', () => reject(new ApiError(499, 'client went away'))));
+    const abort = new Promise<never>((_, reject) => res.once('close', () => reject(new ApiError(499, 'client went away'))));
     abort.catch(() => {});
     try {
       result = await Promise.race([engine.wait(rec.id, condition as 'not-running' | 'next-exit' | 'removed'), abort]);

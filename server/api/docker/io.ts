@@ -41,7 +41,7 @@ export async function attach(ctx: Ctx, engine: EngineApi, state: AdapterState): 
 
   let closed = false;
   const onGone = () => (closed = true);
-  (sock ?? ctx.req.socket).once('close', onGone);
+  (sock ?? ctx.res!).once('close', onGone);
 
   if (boolParam(q, 'logs')) {
     for await (const e of engine.logs(rec.id, { stdout: wantOut, stderr: wantErr })) {
@@ -72,7 +72,7 @@ export async function attach(ctx: Ctx, engine: EngineApi, state: AdapterState): 
     }
     sock.resume();
   }
-  (sock ?? ctx.req.socket).once('close', () => {
+  (sock ?? ctx.res!).once('close', () => {
     forget();
     session.detach();
   });
@@ -98,7 +98,7 @@ export async function logs(ctx: Ctx, engine: EngineApi): Promise<void> {
   const tty = rec.config.tty === true;
   const res = ctx.res!;
   const ac = new AbortController();
-  ctx.req.socket.once('close', () => ac.abort());
+  res.once('close', () => ac.abort());
   res.writeHead(200, { 'Content-Type': tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream' });
   res.flushHeaders();
   for await (const e of engine.logs(rec.id, { follow: boolParam(q, 'follow'), tail, since, until, stdout, stderr, signal: ac.signal })) {
@@ -140,7 +140,7 @@ export async function stats(ctx: Ctx, engine: EngineApi): Promise<void> {
   const res = ctx.res!;
   res.writeHead(200, { 'Content-Type': 'application/json' });
   let closed = false;
-  ctx.req.socket.once('close', () => (closed = true));
+  res.once('close', () => (closed = true));
   let pre: CpuSample | null = null;
   while (!closed) {
     const cur = await sample();
@@ -180,7 +180,7 @@ export async function events(ctx: Ctx, state: AdapterState): Promise<void> {
       if (timer) clearTimeout(timer);
       resolve();
     }
-    ctx.req.socket.once('close', finish);
+    res.once('close', finish);
   });
   if (!res.writableEnded) res.end();
 }
