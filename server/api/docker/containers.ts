@@ -46,7 +46,13 @@ export function inspect(ctx: Ctx, engine: EngineApi): void {
 export async function start(ctx: Ctx, engine: EngineApi): Promise<void> {
   const rec = engine.get(ctx.params[0]);
   if (isLive(rec)) return sendEmpty(ctx, 304);
-  await engine.start(rec.id);
+  try {
+    await engine.start(rec.id);
+  } catch (e) {
+    // Docker removes an --rm container whose start failed (no exit will ever remove it)
+    if (rec.config.autoRemove) await engine.remove(rec.id, { force: true }).catch(() => {});
+    throw e;
+  }
   sendEmpty(ctx, 204);
 }
 
