@@ -11,7 +11,7 @@
 // containers (pid + start time) at its next start and cleans up everything else.
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { arch, cpus, hostname as hostHostname, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
@@ -129,7 +129,10 @@ export class Engine implements EngineApi {
     const runRoot = opts.runRoot ?? process.env.GLASSBOX_RUN ?? '/run/glassbox';
     // A unix socket path holds at most 107 bytes: runRoot/<64 hex>/monitor.sock must fit.
     if (runRoot.length > 28) throw new InvalidArgument(`the run directory path is too long for unix sockets (${runRoot.length} > 28 characters): ${runRoot}`);
-    mkdirSync(root, { recursive: true, mode: 0o700 });
+    // 0711: a container's root in a user namespace is an unprivileged uid on the host, and must
+    // be able to walk (not list) the path to its rootfs, as with Docker's userns-remap root.
+    mkdirSync(root, { recursive: true, mode: 0o711 });
+    chmodSync(root, 0o711);
     mkdirSync(runRoot, { recursive: true, mode: 0o700 });
     helperPath();
     const images = new ImageStore(root);
@@ -262,7 +265,7 @@ export class Engine implements EngineApi {
     const limits: ResourceLimits = { ...DEFAULT_LIMITS, ...(config.limits ?? {}), io: config.limits?.io ?? [] };
 
     s = performance.now();
-    mkdirSync(join(dir, 'bundle', 'rootfs'), { recursive: true, mode: 0o700 });
+    mkdirSync(join(dir, 'bundle', 'rootfs'), { recursive: true, mode: 0o711 });
     const userns = config.namespaces?.user === true;
     const hostRoot = userns ? (config.uidMap?.[0]?.hostId ?? 100000) : 0;
     prepareContainerLayer(dir, { uidShift: userns ? hostRoot : undefined });

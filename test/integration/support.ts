@@ -1,7 +1,7 @@
 // Shared set-up for the engine's integration tests: a throw-away state root, an engine on it, and
 // a check that nothing was left behind on the host.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Engine } from '../../server/engine/engine.js';
 import type { ContainerConfig } from '../../server/engine/types.js';
@@ -18,6 +18,8 @@ let counter = 0;
 export async function openTestEngine(opts: { network?: boolean } = {}): Promise<TestEnv> {
   // Short paths: the monitor socket lives under runRoot and unix socket paths are limited.
   const base = mkdtempSync('/tmp/gbt-');
+  // containers with a user namespace run as uid 100000 on the host: they must walk to their rootfs
+  chmodSync(base, 0o711);
   const root = join(base, 'root');
   const runRoot = join(base, `r${counter++}`);
   const engine = await Engine.open({ root, runRoot, network: opts.network ?? false });

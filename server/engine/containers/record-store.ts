@@ -9,7 +9,7 @@ export class RecordStore {
   private readonly byId = new Map<string, ContainerRecord>();
 
   constructor(readonly dir: string) {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    mkdirSync(dir, { recursive: true, mode: 0o711 });
   }
 
   containerDir(id: string): string {

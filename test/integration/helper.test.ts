@@ -1,0 +1,158 @@
+// gb-helper on its own, driven with hand-written specs (native/PROTOCOL.md) on a busybox rootfs:
+// the protocol as the engine sees it — status lines, exit.json, the log, the attach socket, the
+// create barrier, exec — and clear error lines for bad input.
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, copyFileSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encodeField } from '../../server/engine/runtime/helper-spec.js';
+import { frame, FrameReader } from '../../server/engine/containers/attach.js';
+import { HELPER_PATH } from '../../server/engine/runtime/builtin.js';
+
+const BUSYBOX = ['/bin/busybox', '/usr/bin/busybox'].find((p) => existsSync(p));
+if (!BUSYBOX) throw new Error('these tests need busybox (apt-get install busybox-static)');
+
+let base: string;
+let rootfs: string;
+
+beforeAll(() => {
+  base = mkdtempSync('/tmp/gbh-');
+  // root in a user namespace is uid 100000 on the host: it must be able to walk to the rootfs
+  execFileSync('chmod', ['711', base]);
+  rootfs = join(base, 'rootfs');
+  for (const d of ['bin', 'proc', 'dev', 'sys', 'tmp', 'etc']) mkdirSync(join(rootfs, d), { recursive: true });
+  copyFileSync(BUSYBOX, join(rootfs, 'bin', 'busybox'));
+  execFileSync('chmod', ['755', join(rootfs, 'bin', 'busybox')]);
+  for (const a of ['sh', 'cat', 'echo', 'hostname', 'id', 'ls', 'mount', 'ps', 'readlink', 'sleep', 'tty', 'stty', 'wc', 'grep', 'reboot']) {
+    symlinkSync('busybox', join(rootfs, 'bin', a));
+  }
+});
+
+afterAll(() => {
+  rmSync(base, { recursive: true, force: true });
+});
+
+let n = 0;
+function spec(lines: string[], args: string[], opts: { barrier?: boolean; terminal?: boolean } = {}): { path: string; state: string } {
+  const state = join(base, `s${n++}`);
+  mkdirSync(state);
+  const body = [
+    'namespaces pid mnt net uts ipc',
+    `rootfs ${encodeField(rootfs)}`,
+    'mount proc proc /proc 14 -',
+    'mount tmpfs tmpfs /dev 16777218 mode=755,size=65536k',
+    'mount devpts devpts /dev/pts 10 newinstance,ptmxmode=0666,mode=0620',
+    'device /dev/null c 1 3 666',
+    'symlink pts/ptmx /dev/ptmx',
+    'caps 00000000a80425fb 00000000a80425fb 00000000a80425fb 0000000000000000 0000000000000000',
+    'user 0 0',
+    'env PATH=/bin',
+    ...lines,
+    ...args.map((a) => `arg ${encodeField(a)}`),
+    `terminal ${opts.terminal ? 1 : 0}`,
+    `state_dir ${encodeField(state)}`,
+    `log ${encodeField(join(state, 'log.json'))}`,
+    `create_barrier ${opts.barrier ? 1 : 0}`,
+  ].join('\n');
+  const path = join(state, 'spec');
+  writeFileSync(path, body + '\n');
+  return { path, state };
+}
+
+function runSync(path: string): { status: Record<string, unknown>[]; code: number | null } {
+  const r = spawnSync(HELPER_PATH, ['run', path], { encoding: 'utf8', input: '' });
+  return { status: r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l)), code: r.status };
+}
+
+function logText(state: string): string {
+  return readFileSync(join(state, 'log.json'), 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => (JSON.parse(l) as { log: string }).log)
+    .join('');
+}
+
+describe('gb-helper run', () => {
+  it('reports each step, writes the log and exit.json with the code', () => {
+    const s = spec(['hostname glassbox-h'], ['/bin/sh', '-c', 'echo pid=$$; hostname; exit 3']);
+    const r = runSync(s.path);
+    expect(r.code).toBe(0);
+    const steps = r.status.filter((l) => l.step).map((l) => l.step);
+    expect(steps).toEqual(expect.arrayContaining(['clone', 'hostname', 'mount-proc', 'pivot_root', 'capabilities']));
+    expect(r.status.find((l) => l.ready)).toBeTruthy();
+    expect(r.status.at(-1)).toMatchObject({ exited: true, code: 3 });
+    expect(JSON.parse(readFileSync(join(s.state, 'exit.json'), 'utf8'))).toMatchObject({ code: 3, signal: null });
+    expect(logText(s.state)).toBe('pid=1\nglassbox-h\n');
+  });
+
+  it('maps root to 100000 in a user namespace', () => {
+    const s = spec(['namespaces user', 'uidmap 0 100000 65536', 'gidmap 0 100000 65536'], ['/bin/sh', '-c', 'cat /proc/self/uid_map; id -u']);
+    const r = runSync(s.path);
+    expect(r.status.find((l) => l.error)).toBeUndefined();
+    expect(logText(s.state).trim().split(/\s+/)).toEqual(['0', '100000', '65536', '0']);
+  });
+
+  it('names the step and errno when something fails', () => {
+    const s = spec([], ['/bin/sh', '-c', 'true']);
+    writeFileSync(s.path, readFileSync(s.path, 'utf8').replace(/^rootfs .*$/m, 'rootfs /nonexistent/rootfs'));
+    const r = runSync(s.path);
+    expect(r.code).toBe(1);
+    const err = r.status.find((l) => l.error) as { error: string; step: string; errno: string };
+    expect(err.step).toMatch(/mount/);
+    expect(err.errno).toBe('ENOENT');
+    expect(err.error).toContain('/nonexistent/rootfs');
+  });
+
+  it('reports a missing command', () => {
+    const r = runSync(spec([], ['no-such-command']).path);
+    const err = r.status.find((l) => l.error) as { error: string };
+    expect(err.error).toMatch(/executable file not found/);
+  });
+
+  it('refuses an unknown directive with the line number', () => {
+    const s = spec(['frobnicate 1'], ['/bin/true']);
+    const r = runSync(s.path);
+    expect(r.code).toBe(1);
+    expect(JSON.stringify(r.status)).toMatch(/unknown directive frobnicate/);
+  });
+
+  it('waits at the create barrier and aborts on EOF', async () => {
+    const s = spec([], ['/bin/sh', '-c', 'echo ran'], { barrier: true });
+    const child = spawn(HELPER_PATH, ['run', s.path], { stdio: ['pipe', 'pipe', 'inherit'] });
+    let out = '';
+    await new Promise<void>((resolve) => {
+      child.stdout!.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.includes('"created"')) resolve();
+      });
+    });
+    child.stdin!.end(); // no "start"
+    await new Promise((r) => child.once('exit', r));
+    expect(JSON.parse(readFileSync(join(s.state, 'exit.json'), 'utf8')).code).toBe(137);
+    expect(existsSync(join(s.state, 'log.json')) ? logText(s.state) : '').not.toContain('ran');
+  });
+
+  it('serves a terminal over monitor.sock with resize and stdin', async () => {
+    const s = spec([], ['/bin/sh', '-c', 'read l; echo got:$l; tty; stty size'], { barrier: true, terminal: true });
+    const child = spawn(HELPER_PATH, ['run', s.path], { stdio: ['pipe', 'pipe', 'inherit'] });
+    await new Promise<void>((resolve) => child.stdout!.on('data', (d: Buffer) => d.toString().includes('"created"') && resolve()));
+    const sock = connect(join(s.state, 'monitor.sock'));
+    await new Promise((r) => sock.once('connect', r));
+    child.stdin!.end('start\n');
+    let out = '';
+    let code = -1;
+    const reader = new FrameReader((type, payload) => {
+      if (type === 'o') out += payload.toString();
+      if (type === 'x') code = Number(payload.toString());
+    });
+    sock.on('data', (d: Buffer) => reader.push(d));
+    sock.write(frame('r', '33 101'));
+    setTimeout(() => sock.write(frame('i', 'hello\r')), 100);
+    await new Promise((r) => sock.once('close', r));
+    expect(code).toBe(0);
+    expect(out).toContain('got:hello');
+    expect(out).toContain('/dev/pts/0');
+    expect(out).toContain('33 101');
+  });
+});
