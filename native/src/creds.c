@@ -41,35 +41,38 @@ static int set_caps(uint64_t eff, uint64_t prm, uint64_t inh) {
   return (int)syscall(SYS_capset, &hdr, data);
 }
 
-int load_seccomp(const char *path, char *err, size_t errlen) {
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
+/* Read the filter while the host's filesystem is still in view (before pivot_root or setns). */
+int read_seccomp(struct spec *s, char *err, size_t errlen) {
+  if (!s->seccomp) return 0;
+  int fd = open(s->seccomp, O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
-    format_error(err, errlen, "seccomp", errno, "open %s", path);
+    format_error(err, errlen, "seccomp", errno, "open %s", s->seccomp);
     return -1;
   }
   struct stat st;
   fstat(fd, &st);
   if (st.st_size <= 0 || st.st_size % 8 || st.st_size > 8 * 4096) {
     close(fd);
-    format_error(err, errlen, "seccomp", 0, "seccomp filter %s has a bad size (%lld bytes)", path, (long long)st.st_size);
+    format_error(err, errlen, "seccomp", 0, "seccomp filter %s has a bad size (%lld bytes)", s->seccomp, (long long)st.st_size);
     return -1;
   }
-  struct sock_filter *filter = malloc((size_t)st.st_size);
-  ssize_t n = read(fd, filter, (size_t)st.st_size);
+  s->seccomp_filter = malloc((size_t)st.st_size);
+  ssize_t n = read(fd, s->seccomp_filter, (size_t)st.st_size);
   close(fd);
   if (n != st.st_size) {
-    free(filter);
-    format_error(err, errlen, "seccomp", errno, "read %s", path);
+    format_error(err, errlen, "seccomp", errno, "read %s", s->seccomp);
     return -1;
   }
-  struct sock_fprog prog = {.len = (unsigned short)(st.st_size / 8), .filter = filter};
+  s->seccomp_len = (size_t)st.st_size;
+  return 0;
+}
+
+int load_seccomp(struct spec *s, char *err, size_t errlen) {
+  struct sock_fprog prog = {.len = (unsigned short)(s->seccomp_len / 8), .filter = s->seccomp_filter};
   if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0) < 0) {
-    int e = errno;
-    free(filter);
-    format_error(err, errlen, "seccomp", e, "prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER) with %u instructions", prog.len);
+    format_error(err, errlen, "seccomp", errno, "prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER) with %u instructions", prog.len);
     return -1;
   }
-  free(filter);
   return 0;
 }
 
@@ -84,12 +87,22 @@ int load_seccomp(const char *path, char *err, size_t errlen) {
 int apply_credentials(struct spec *s, char *err, size_t errlen, const char *by) {
   double t = now_ms();
   if (s->seccomp && !s->no_new_privs) {
-    if (load_seccomp(s->seccomp, err, errlen) < 0) return -1;
+    if (load_seccomp(s, err, errlen) < 0) return -1;
     status_step(by, "seccomp", now_ms() - t, "prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, prog)", s->seccomp, NULL);
     t = now_ms();
   }
   if (s->has_caps) {
     int last = last_cap();
+    /* No process can hold a capability outside its own bounding set: a privileged container gets
+     * every capability the helper itself has (this machine's root may lack some, as here). */
+    uint64_t have = 0;
+    for (int c = 0; c <= last; c++)
+      if (prctl(PR_CAPBSET_READ, c, 0, 0, 0) == 1) have |= 1ULL << c;
+    s->cap_bounding &= have;
+    s->cap_effective &= have;
+    s->cap_permitted &= have;
+    s->cap_inheritable &= have;
+    s->cap_ambient &= have;
     for (int c = 0; c <= last; c++) {
       if (s->cap_bounding & (1ULL << c)) continue;
       if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL) {
@@ -145,7 +158,7 @@ int apply_credentials(struct spec *s, char *err, size_t errlen, const char *by) 
     status_step(by, "no_new_privs", now_ms() - t, "prctl(PR_SET_NO_NEW_PRIVS, 1)", NULL, NULL);
     t = now_ms();
     if (s->seccomp) {
-      if (load_seccomp(s->seccomp, err, errlen) < 0) return -1;
+      if (load_seccomp(s, err, errlen) < 0) return -1;
       status_step(by, "seccomp", now_ms() - t, "prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, prog)", s->seccomp, NULL);
     }
   }

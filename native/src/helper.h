@@ -40,6 +40,7 @@ struct spec {
   uint64_t cap_bounding, cap_effective, cap_permitted, cap_inheritable, cap_ambient;
   bool no_new_privs;
   char *seccomp;
+  void *seccomp_filter; size_t seccomp_len;  /* read at start: after pivot_root the path is gone */
   uid_t uid; gid_t gid; gid_t groups[64]; int ngroups;
   char *cwd;
   char **env; int nenv;
@@ -73,7 +74,8 @@ void child_main(struct spec *s, struct child_fds *fds) __attribute__((noreturn))
 
 /* creds.c: credentials, capabilities, no_new_privs, seccomp (shared by run and exec) */
 int apply_credentials(struct spec *s, char *err, size_t errlen, const char *by);
-int load_seccomp(const char *path, char *err, size_t errlen);
+int read_seccomp(struct spec *s, char *err, size_t errlen);
+int load_seccomp(struct spec *s, char *err, size_t errlen);
 char *find_in_path(const char *file, char **env, int nenv, char *buf, size_t buflen);
 
 /* monitor.c and exec.c */

@@ -4,6 +4,23 @@
 
 #include "helper.h"
 
+/* run mode reports errors as a JSON status line; exec mode as one line on stderr */
+static int spec_error(bool run, const char *json_line, const char *plain) {
+  if (run) {
+    if (json_line) {
+      puts(json_line);
+    } else {
+      char line[4096], esc[3000];
+      json_escape(esc, sizeof(esc), plain, strlen(plain));
+      snprintf(line, sizeof(line), "{\"error\":\"%s\",\"step\":\"spec\"}", esc);
+      puts(line);
+    }
+    return 1;
+  }
+  fprintf(stderr, "gb-helper exec: %s\n", json_line ? json_line : plain);
+  return 127;
+}
+
 int main(int argc, char **argv) {
   if (argc >= 2 && !strcmp(argv[1], "version")) {
     puts(GB_VERSION);
@@ -13,18 +30,10 @@ int main(int argc, char **argv) {
     fprintf(stderr, "usage: gb-helper run SPEC | gb-helper exec SPEC | gb-helper version\n");
     return 2;
   }
+  bool run = !strcmp(argv[1], "run");
   static struct spec s;
-  char err[1024];
-  if (spec_load(argv[2], &s, err, sizeof(err)) < 0) {
-    if (!strcmp(argv[1], "run")) {
-      char line[2048], esc[1100];
-      json_escape(esc, sizeof(esc), err, strlen(err));
-      snprintf(line, sizeof(line), "{\"error\":\"%s\",\"step\":\"spec\"}", esc);
-      puts(line);
-    } else {
-      fprintf(stderr, "gb-helper exec: spec: %s\n", err);
-    }
-    return !strcmp(argv[1], "run") ? 1 : 127;
-  }
-  return !strcmp(argv[1], "run") ? run_main(&s) : exec_main(&s);
+  char err[3000];
+  if (spec_load(argv[2], &s, err, sizeof(err)) < 0) return spec_error(run, NULL, err);
+  if (read_seccomp(&s, err, sizeof(err)) < 0) return spec_error(run, err, NULL);
+  return run ? run_main(&s) : exec_main(&s);
 }

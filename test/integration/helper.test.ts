@@ -9,6 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeField } from '../../server/engine/runtime/helper-spec.js';
 import { frame, FrameReader } from '../../server/engine/containers/attach.js';
 import { HELPER_PATH } from '../../server/engine/runtime/builtin.js';
+import { compileSeccomp } from '../../server/engine/runtime/seccomp-bpf.js';
+import { dockerDefaultProfile } from '../../server/engine/runtime/seccomp-profile.js';
 
 const BUSYBOX = ['/bin/busybox', '/usr/bin/busybox'].find((p) => existsSync(p));
 if (!BUSYBOX) throw new Error('these tests need busybox (apt-get install busybox-static)');
@@ -74,6 +76,20 @@ function logText(state: string): string {
 }
 
 describe('gb-helper run', () => {
+  it("applies the seccomp filter: with every capability, Docker's profile still refuses mount", () => {
+    const bpf = join(base, 'default.bpf');
+    writeFileSync(bpf, compileSeccomp(dockerDefaultProfile(), []));
+    const allCaps = 'caps 000001ffffffffff 000001ffffffffff 000001ffffffffff 0000000000000000 0000000000000000';
+    const script = ['/bin/sh', '-c', 'mount -t tmpfs none /tmp && echo mounted || echo refused'];
+    const confined = spec([allCaps, `seccomp ${encodeField(bpf)}`], script);
+    const r1 = runSync(confined.path);
+    expect(r1.status.find((l) => l.error)).toBeUndefined();
+    expect(logText(confined.state)).toContain('refused');
+    const free = spec([allCaps], script);
+    runSync(free.path);
+    expect(logText(free.state)).toContain('mounted');
+  });
+
   it('reports each step, writes the log and exit.json with the code', () => {
     const s = spec(['hostname glassbox-h'], ['/bin/sh', '-c', 'echo pid=$$; hostname; exit 3']);
     const r = runSync(s.path);
