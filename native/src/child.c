@@ -234,6 +234,12 @@ static void barrier(int pty_master) {
 
 void child_main(struct spec *s, struct child_fds *fds) {
   g_fds = fds;
+  /* An ignored signal stays ignored across execve. The monitor ignores SIGPIPE (the engine may go
+   * away) and whoever started the engine may have ignored others (SIGQUIT, SIGHUP): the container's
+   * process starts with every signal at its default, as on a fresh boot, or `yes | head` would
+   * never end by SIGPIPE. */
+  for (int sig = 1; sig < NSIG; sig++)
+    if (sig != SIGKILL && sig != SIGSTOP) signal(sig, SIG_DFL);
   status_fd_set(fds->status);
   char ready = 0;
   if (read(fds->sync, &ready, 1) != 1 || ready != 'R') _exit(1); /* the monitor gave up */

@@ -2,7 +2,7 @@
 // the protocol as the engine sees it — status lines, exit.json, the log, the attach socket, the
 // create barrier, exec — and clear error lines for bad input.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, copyFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, symlinkSync, copyFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -170,5 +170,99 @@ describe('gb-helper run', () => {
     expect(out).toContain('got:hello');
     expect(out).toContain('/dev/pts/0');
     expect(out).toContain('33 101');
+  });
+});
+
+// What the container sees from inside: isolation, the masks, the tiny init, and exec joining it.
+describe('gb-helper run: the view from inside', () => {
+  function readyPid(out: string): number {
+    return (JSON.parse(out.split('\n').find((l) => l.includes('"ready"'))!) as { pid: number }).pid;
+  }
+  async function startDetached(path: string) {
+    const child = spawn(HELPER_PATH, ['run', path], { stdio: ['pipe', 'pipe', 'inherit'] });
+    let out = '';
+    await new Promise<void>((resolve) =>
+      child.stdout!.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.includes('"ready"')) resolve();
+      }),
+    );
+    return { child, pid: readyPid(out), exited: new Promise((r) => child.once('exit', r)) };
+  }
+
+  it('is PID 1 in namespaces of its own', () => {
+    const names = ['pid', 'mnt', 'net', 'uts', 'ipc'];
+    const s = spec([], ['/bin/sh', '-c', `echo $$; for n in ${names.join(' ')}; do readlink /proc/self/ns/$n; done`]);
+    runSync(s.path);
+    const [pid, ...inside] = logText(s.state).trim().split('\n');
+    expect(pid).toBe('1');
+    const host = names.map((n) => readlinkSync(`/proc/self/ns/${n}`));
+    inside.forEach((link, i) => expect(link).not.toBe(host[i]));
+  });
+
+  it('masks, makes read-only, and refuses mount without CAP_SYS_ADMIN', () => {
+    const s = spec(['masked /proc/keys', 'masked /proc/acpi', 'readonly /proc/sys'], [
+      '/bin/sh',
+      '-c',
+      'wc -c < /proc/keys; { echo x > /proc/sys/kernel/domainname; } 2>/dev/null || echo ro; mount -t tmpfs t /tmp 2>/dev/null || echo nomount',
+    ]);
+    runSync(s.path);
+    expect(logText(s.state).split('\n').map((l) => l.trim())).toEqual(['0', 'ro', 'nomount', '']);
+  });
+
+  it('gives the command default signal dispositions (SIGPIPE is not left ignored)', () => {
+    // grep itself is the command (a shell would set its own dispositions)
+    const s = spec([], ['/bin/grep', '-E', '^Sig(Ign|Blk)', '/proc/self/status']);
+    runSync(s.path);
+    expect(logText(s.state)).toMatch(/SigBlk:\s+0+\nSigIgn:\s+0+\n/);
+  });
+
+  it('reports a kill from outside as 128+9 and SIGKILL', async () => {
+    const s = spec([], ['/bin/sh', '-c', 'sleep 30']);
+    const c = await startDetached(s.path);
+    process.kill(c.pid, 'SIGKILL');
+    await c.exited;
+    expect(JSON.parse(readFileSync(join(s.state, 'exit.json'), 'utf8'))).toMatchObject({ code: 137, signal: 'SIGKILL' });
+  });
+
+  it('init 1: gb-init is PID 1, reaps orphans, forwards SIGTERM and exits with the command status', async () => {
+    const reap = spec(['init 1'], ['/bin/sh', '-c', '(sleep 0.1 &); sleep 0.4; cat /proc/1/comm; ps -o stat | grep -c Z; exit 5']);
+    runSync(reap.path);
+    expect(logText(reap.state)).toBe('gb-init\n0\n');
+    expect(JSON.parse(readFileSync(join(reap.state, 'exit.json'), 'utf8')).code).toBe(5);
+
+    const term = spec(['init 1'], ['/bin/sh', '-c', 'trap "echo term; exit 7" TERM; echo up; while true; do sleep 0.05; done']);
+    const c = await startDetached(term.path);
+    await new Promise((r) => setTimeout(r, 200));
+    process.kill(c.pid, 'SIGTERM');
+    await c.exited;
+    expect(logText(term.state)).toBe('up\nterm\n');
+    expect(JSON.parse(readFileSync(join(term.state, 'exit.json'), 'utf8')).code).toBe(7);
+  });
+
+  it('exec joins the namespaces of a running init and refuses a reused pid', async () => {
+    const s = spec(['hostname exec-host'], ['/bin/sh', '-c', 'sleep 30']);
+    const c = await startDetached(s.path);
+    try {
+      const stat = readFileSync(`/proc/${c.pid}/stat`, 'utf8');
+      const start = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+      const exec = (lines: string[]) => {
+        const p = join(s.state, `exec${n++}.spec`);
+        writeFileSync(p, [`target_pid ${c.pid}`, 'user 0 0', 'env PATH=/bin', 'cwd /', ...lines].join('\n') + '\n');
+        return spawnSync(HELPER_PATH, ['exec', p], { encoding: 'utf8' });
+      };
+      const ok = exec([`target_start ${start}`, 'arg sh', 'arg -c', `arg ${encodeField('hostname; echo $$; cat /proc/1/cmdline; exit 4')}`]);
+      expect(ok.stdout).toBe('exec-host\n2\nsleep\u000030\u0000');
+      expect(ok.status).toBe(4);
+      const reused = exec(['target_start 1', 'arg true']);
+      expect(reused.status).toBe(127);
+      expect(reused.stderr).toMatch(/^gb-helper exec: target: .*\(ESRCH\)/);
+      const missing = exec([`target_start ${start}`, 'arg no-such-command']);
+      expect(missing.status).toBe(127);
+      expect(missing.stderr).toMatch(/^gb-helper exec: exec: /);
+    } finally {
+      process.kill(c.pid, 'SIGKILL');
+      await c.exited;
+    }
   });
 });
