@@ -256,6 +256,19 @@ static void clone_flags_str(int flags, bool time, char *buf, size_t len) {
   strncat(buf, time ? "SIGCHLD) in a time namespace made by unshare(CLONE_NEWTIME)" : "SIGCHLD)", len - strlen(buf) - 1);
 }
 
+/* The name a learner looks up in getrlimit(2), for the timeline. */
+static const char *rlimit_name(int resource) {
+  static const struct { int r; const char *n; } names[] = {
+    {RLIMIT_CPU, "CPU"}, {RLIMIT_FSIZE, "FSIZE"}, {RLIMIT_DATA, "DATA"}, {RLIMIT_STACK, "STACK"},
+    {RLIMIT_CORE, "CORE"}, {RLIMIT_RSS, "RSS"}, {RLIMIT_NPROC, "NPROC"}, {RLIMIT_NOFILE, "NOFILE"},
+    {RLIMIT_MEMLOCK, "MEMLOCK"}, {RLIMIT_AS, "AS"}, {RLIMIT_LOCKS, "LOCKS"}, {RLIMIT_SIGPENDING, "SIGPENDING"},
+    {RLIMIT_MSGQUEUE, "MSGQUEUE"}, {RLIMIT_NICE, "NICE"}, {RLIMIT_RTPRIO, "RTPRIO"}, {RLIMIT_RTTIME, "RTTIME"},
+  };
+  for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+    if (names[i].r == resource) return names[i].n;
+  return "?";
+}
+
 static void write_map(pid_t pid, const char *name, struct mapping *m, int n) {
   char path[64], data[32 * 64] = "";
   snprintf(path, sizeof(path), "/proc/%d/%s", pid, name);
@@ -369,14 +382,21 @@ int run_main(struct spec *s) {
   if (s->has_oom_score_adj) {
     snprintf(path, sizeof(path), "/proc/%d/oom_score_adj", pid);
     snprintf(buf, sizeof(buf), "%d", s->oom_score_adj);
-    write_file(path, buf);
+    t = now_ms();
+    if (write_file(path, buf) < 0) FAILF("oom_score_adj", errno, "write %s", path);
+    status_step("monitor", "oom_score_adj", now_ms() - t, NULL, path, buf);
   }
   /* rlimits from outside: raising a hard limit needs CAP_SYS_RESOURCE in the host's namespace */
   for (int i = 0; i < s->nrlimits; i++) {
     struct rlimit rl = {.rlim_cur = s->rlimits[i].soft, .rlim_max = s->rlimits[i].hard};
     t = now_ms();
-    if (prlimit(pid, (__rlimit_resource_t)s->rlimits[i].resource, &rl, NULL) < 0) FAILF("rlimit", errno, "prlimit(%d)", pid);
-    status_step("monitor", "rlimit", now_ms() - t, "prlimit(pid, RLIMIT_NOFILE, ...)", NULL, NULL);
+    const char *name = rlimit_name(s->rlimits[i].resource);
+    if (prlimit(pid, (__rlimit_resource_t)s->rlimits[i].resource, &rl, NULL) < 0) FAILF("rlimit", errno, "prlimit(%d, RLIMIT_%s)", pid, name);
+    char call[160], soft[24], hard[24];
+    snprintf(soft, sizeof(soft), rl.rlim_cur == RLIM_INFINITY ? "RLIM_INFINITY" : "%llu", (unsigned long long)rl.rlim_cur);
+    snprintf(hard, sizeof(hard), rl.rlim_max == RLIM_INFINITY ? "RLIM_INFINITY" : "%llu", (unsigned long long)rl.rlim_max);
+    snprintf(call, sizeof(call), "prlimit(%d, RLIMIT_%s, {soft=%s, hard=%s})", pid, name, soft, hard);
+    status_step("monitor", "rlimit", now_ms() - t, call, NULL, NULL);
   }
   char go = 'R';
   if (write(sync[0], &go, 1) != 1) FAILF("sync", errno, "release the child");
