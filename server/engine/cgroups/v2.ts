@@ -1,0 +1,376 @@
+// The cgroup v2 driver: one directory <root>/glassbox/<id> in the unified hierarchy. Controllers
+// must be enabled top-down: "+memory +cpu +pids +io" in the root's cgroup.subtree_control, then in
+// glassbox/'s, before the container's directory is made (a cgroup only gets the interface files
+// of the controllers its parent hands down).
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { Conflict, type ResourceLimits } from '../types.js';
+import { DEFAULT_CGROUP_ROOT } from './detect.js';
+import {
+  checkId,
+  childDirsDeepestFirst,
+  DEFAULT_PERIOD,
+  DEFAULT_WEIGHT,
+  defaultBlockDeviceExists,
+  hostCpuCount,
+  ioKey,
+  killPids,
+  parseKV,
+  readInt,
+  readPids,
+  readText,
+  removeCgroupDir,
+  sharesToWeight,
+  validateLimits,
+  waitFor,
+  weightToShares,
+  WriteLog,
+} from './util.js';
+import type { CgroupDriver, CgroupStats, CgroupWrite } from './types.js';
+
+export interface CgroupV2Options {
+  /** the cgroup2 mount (default /sys/fs/cgroup); a fixture tree in tests */
+  root?: string;
+  /** override swap detection (default: memory.swap.max exists in a memory-enabled cgroup) */
+  swapAccounting?: boolean;
+  /** default /sys/dev/block */
+  devBlockDir?: string;
+  hostCpus?: number;
+  /** how long freeze and killAll wait (ms) */
+  timeoutMs?: number;
+}
+
+const WANTED = ['memory', 'cpu', 'pids', 'io'];
+
+export class CgroupV2Driver implements CgroupDriver {
+  readonly layout = 'v2' as const;
+  readonly name = 'cgroupfs';
+  readonly version = 2 as const;
+  readonly root: string;
+  private readonly swapOverride: boolean | undefined;
+  private readonly blockDeviceExists: (major: number, minor: number) => boolean;
+  private readonly hostCpus: number;
+  private readonly timeoutMs: number;
+
+  constructor(opts: CgroupV2Options = {}) {
+    this.root = opts.root ?? DEFAULT_CGROUP_ROOT;
+    this.swapOverride = opts.swapAccounting;
+    this.blockDeviceExists = defaultBlockDeviceExists(opts.devBlockDir);
+    this.hostCpus = opts.hostCpus ?? hostCpuCount();
+    this.timeoutMs = opts.timeoutMs ?? 5000;
+  }
+
+  private get parent(): string {
+    return join(this.root, 'glassbox');
+  }
+
+  private dir(id: string): string {
+    return join(this.parent, id);
+  }
+
+  paths(id: string): Record<string, string> {
+    return { unified: this.dir(id) };
+  }
+
+  procsFiles(id: string): string[] {
+    return [join(this.dir(id), 'cgroup.procs')];
+  }
+
+  /** Controllers the root offers (cgroup.controllers). */
+  private available(): string[] {
+    return (readText(join(this.root, 'cgroup.controllers')) ?? '').trim().split(/\s+/).filter(Boolean);
+  }
+
+  /**
+   * memory.swap.max exists only when the kernel accounts swap. The root cgroup has no memory.*
+   * limit files, so look in a cgroup that has memory enabled: glassbox/ or any first-level one.
+   */
+  private swapSupported(): boolean {
+    if (this.swapOverride !== undefined) return this.swapOverride;
+    const candidates = [this.parent];
+    try {
+      for (const d of readdirSync(this.root, { withFileTypes: true })) if (d.isDirectory()) candidates.push(join(this.root, d.name));
+    } catch {
+      // unreadable root: assume the usual kernel
+    }
+    for (const c of candidates) {
+      if (existsSync(join(c, 'memory.max'))) return existsSync(join(c, 'memory.swap.max'));
+    }
+    return true;
+  }
+
+  private ctx() {
+    const avail = this.available();
+    return {
+      swap: this.swapSupported(),
+      swapFile: 'memory.swap.max',
+      controllers: {
+        memory: avail.includes('memory'),
+        cpu: avail.includes('cpu'),
+        pids: avail.includes('pids'),
+        io: avail.includes('io'),
+      },
+      blockDeviceExists: this.blockDeviceExists,
+      hostCpus: this.hostCpus,
+    };
+  }
+
+  /** Write "+a +b" for the wanted controllers that dir's subtree_control does not have yet. */
+  private enableControllers(dir: string, offered: string[], log: WriteLog): void {
+    const file = join(dir, 'cgroup.subtree_control');
+    const have = (readText(file) ?? '').trim().split(/\s+/).filter(Boolean);
+    const want = [...WANTED, 'cpuset'].filter((c) => offered.includes(c) && !have.includes(c));
+    if (want.length) log.write(file, want.map((c) => `+${c}`).join(' '));
+  }
+
+  async create(id: string, limits: ResourceLimits): Promise<CgroupWrite[]> {
+    checkId(id);
+    validateLimits(limits, this.ctx());
+    const log = new WriteLog();
+    const dir = this.dir(id);
+    let made = false;
+    try {
+      const offered = this.available();
+      this.enableControllers(this.root, offered, log);
+      if (!existsSync(this.parent)) mkdirSync(this.parent);
+      // what glassbox/ can hand down: its cgroup.controllers (a fixture has none: the root's)
+      const parentOffered = readText(join(this.parent, 'cgroup.controllers'))?.trim().split(/\s+/).filter(Boolean) ?? offered;
+      this.enableControllers(this.parent, parentOffered, log);
+      try {
+        mkdirSync(dir);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new Conflict(`cgroup ${dir} already exists`);
+        throw e;
+      }
+      made = true;
+      this.writeLimits(id, limits, log, true);
+    } catch (e) {
+      if (made) await removeCgroupDir(dir).catch(() => {});
+      throw e;
+    }
+    return log.writes;
+  }
+
+  async update(id: string, limits: Partial<ResourceLimits>): Promise<CgroupWrite[]> {
+    checkId(id);
+    const effective =
+      limits.memorySwap != null && limits.memorySwap !== -1 && limits.memory === undefined
+        ? { ...limits, memory: readInt(join(this.dir(id), 'memory.max')) }
+        : limits;
+    validateLimits(effective, this.ctx());
+    if (!existsSync(this.dir(id))) throw new Error(`cgroup glassbox/${id} does not exist`);
+    const log = new WriteLog();
+    this.writeLimits(id, limits, log, false);
+    return log.writes;
+  }
+
+  private writeLimits(id: string, l: Partial<ResourceLimits>, log: WriteLog, creating: boolean): void {
+    const dir = this.dir(id);
+    const f = (name: string) => join(dir, name);
+
+    // memory.max and memory.swap.max (swap alone: Docker's memory+swap minus memory)
+    if (l.memory !== undefined || l.memorySwap !== undefined) {
+      const memory = l.memory !== undefined ? l.memory : readInt(f('memory.max'));
+      if (l.memory !== undefined && !(creating && l.memory === null)) log.write(f('memory.max'), l.memory === null ? 'max' : String(l.memory));
+      let swap: string | undefined;
+      if (l.memorySwap === undefined) {
+        if (l.memory === null && !creating) swap = 'max';
+      } else if (l.memorySwap === null) {
+        // Docker's default: as much swap as memory (memory+swap = 2 x memory)
+        if (memory !== null) swap = String(memory);
+        else if (!creating) swap = 'max';
+      } else if (l.memorySwap === -1) swap = 'max';
+      else swap = String(l.memorySwap - (memory ?? 0));
+      if (swap !== undefined && this.swapSupported()) log.write(f('memory.swap.max'), swap);
+    }
+
+    // cpu.max "QUOTA PERIOD": an update of one of the two keeps the other's meaning
+    if (l.cpus !== undefined || l.cpuPeriod !== undefined) {
+      const [curQuota, curPeriodStr] = (readText(f('cpu.max')) ?? 'max 100000').trim().split(/\s+/);
+      const curPeriod = Number(curPeriodStr) || DEFAULT_PERIOD;
+      const period = l.cpuPeriod ?? (creating ? DEFAULT_PERIOD : curPeriod);
+      const cpus = l.cpus !== undefined ? l.cpus : curQuota !== 'max' && Number(curQuota) > 0 ? Number(curQuota) / curPeriod : null;
+      if (!(creating && cpus === null && l.cpuPeriod === undefined)) {
+        log.write(f('cpu.max'), `${cpus === null ? 'max' : Math.round(cpus * period)} ${period}`);
+      }
+    }
+    if (l.cpuShares !== undefined && !(creating && (l.cpuShares === null || l.cpuShares === 0))) {
+      log.write(f('cpu.weight'), String(l.cpuShares ? sharesToWeight(l.cpuShares) : DEFAULT_WEIGHT));
+    }
+
+    if (l.pids !== undefined && !(creating && (l.pids === null || l.pids === -1))) {
+      log.write(f('pids.max'), l.pids === null || l.pids === -1 ? 'max' : String(l.pids));
+    }
+
+    if (l.io !== undefined) {
+      const wanted = new Map(l.io.map((t) => [ioKey(t), t]));
+      if (!creating) {
+        // devices throttled now but not in the new list: every limit back to max
+        for (const line of (readText(f('io.max')) ?? '').split('\n')) {
+          const dev = line.trim().split(/\s+/)[0];
+          if (dev && !wanted.has(dev)) log.write(f('io.max'), `${dev} rbps=max wbps=max riops=max wiops=max`);
+        }
+      }
+      for (const [dev, t] of wanted) {
+        const v = (n: number | undefined) => (n === undefined || n === 0 ? 'max' : String(n));
+        log.write(f('io.max'), `${dev} rbps=${v(t.readBps)} wbps=${v(t.writeBps)} riops=${v(t.readIops)} wiops=${v(t.writeIops)}`);
+      }
+    }
+  }
+
+  async stats(id: string): Promise<CgroupStats> {
+    checkId(id);
+    const time = Date.now();
+    const f = (name: string) => join(this.dir(id), name);
+
+    const stat = parseKV(readText(f('memory.stat')));
+    if (stat.kernel === undefined && (stat.kernel_stack !== undefined || stat.slab !== undefined)) {
+      // before Linux 5.18 memory.stat had no "kernel" line: add up its parts
+      stat.kernel = (stat.kernel_stack ?? 0) + (stat.pagetables ?? 0) + (stat.percpu ?? 0) + (stat.slab ?? 0);
+    }
+    const events = parseKV(readText(f('memory.events')));
+    const memLimit = readInt(f('memory.max'));
+    const swapMax = readInt(f('memory.swap.max'));
+
+    const cpuStat = parseKV(readText(f('cpu.stat')));
+    const [quota, periodStr] = (readText(f('cpu.max')) ?? 'max 100000').trim().split(/\s+/);
+    const period = Number(periodStr) || DEFAULT_PERIOD;
+    const weight = readInt(f('cpu.weight')) ?? DEFAULT_WEIGHT;
+
+    const io = { readBytes: 0, writeBytes: 0, readOps: 0, writeOps: 0 };
+    for (const line of (readText(f('io.stat')) ?? '').split('\n')) {
+      const kv = Object.fromEntries(
+        line
+          .trim()
+          .split(/\s+/)
+          .slice(1)
+          .map((p) => p.split('='))
+          .filter((p) => p.length === 2)
+          .map(([k, v]) => [k, Number(v) || 0]),
+      );
+      io.readBytes += kv.rbytes ?? 0;
+      io.writeBytes += kv.wbytes ?? 0;
+      io.readOps += kv.rios ?? 0;
+      io.writeOps += kv.wios ?? 0;
+    }
+
+    return {
+      time,
+      memory: {
+        current: readInt(f('memory.current')) ?? 0,
+        limit: memLimit,
+        // memory + swap, in Docker's terms; null when either is unlimited
+        swapLimit: memLimit !== null && swapMax !== null ? memLimit + swapMax : null,
+        peak: readInt(f('memory.peak')),
+        stat,
+        events: { max: events.max ?? 0, oom: events.oom ?? 0, oomKill: events.oom_kill ?? 0 },
+      },
+      cpu: {
+        usageNs: (cpuStat.usage_usec ?? 0) * 1000,
+        userNs: (cpuStat.user_usec ?? 0) * 1000,
+        systemNs: (cpuStat.system_usec ?? 0) * 1000,
+        nrPeriods: cpuStat.nr_periods ?? 0,
+        nrThrottled: cpuStat.nr_throttled ?? 0,
+        throttledNs: (cpuStat.throttled_usec ?? 0) * 1000,
+        cpus: quota !== undefined && quota !== 'max' && Number(quota) > 0 ? Number(quota) / period : null,
+        weight,
+        shares: weightToShares(weight),
+      },
+      pids: {
+        current: readInt(f('pids.current')) ?? 0,
+        limit: readInt(f('pids.max')),
+        refused: parseKV(readText(f('pids.events'))).max ?? 0,
+      },
+      io,
+      frozen: parseKV(readText(f('cgroup.events'))).frozen === 1,
+    };
+  }
+
+  private pidsSync(id: string): number[] {
+    const dir = this.dir(id);
+    const all = new Set<number>();
+    for (const d of [dir, ...childDirsDeepestFirst(dir)]) for (const p of readPids(join(d, 'cgroup.procs'))) all.add(p);
+    return [...all].sort((a, b) => a - b);
+  }
+
+  async pids(id: string): Promise<number[]> {
+    checkId(id);
+    return this.pidsSync(id);
+  }
+
+  private frozen(id: string): boolean {
+    return parseKV(readText(join(this.dir(id), 'cgroup.events'))).frozen === 1;
+  }
+
+  async freeze(id: string): Promise<void> {
+    checkId(id);
+    if (!existsSync(this.dir(id))) throw new Error(`cgroup glassbox/${id} does not exist`);
+    new WriteLog().write(join(this.dir(id), 'cgroup.freeze'), '1');
+    if (!(await waitFor(() => this.frozen(id), this.timeoutMs))) {
+      new WriteLog().write(join(this.dir(id), 'cgroup.freeze'), '0');
+      throw new Error(`freezing glassbox/${id} timed out: cgroup.events never read "frozen 1"`);
+    }
+  }
+
+  async thaw(id: string): Promise<void> {
+    checkId(id);
+    if (!existsSync(this.dir(id))) return;
+    new WriteLog().write(join(this.dir(id), 'cgroup.freeze'), '0');
+    // a fixture's cgroup.events is a plain file that nobody updates: only wait on a real kernel
+    if (existsSync(join(this.dir(id), 'cgroup.kill')) || existsSync(join(this.dir(id), 'cgroup.type'))) {
+      await waitFor(() => !this.frozen(id), this.timeoutMs);
+    }
+  }
+
+  async killAll(id: string): Promise<void> {
+    checkId(id);
+    const dir = this.dir(id);
+    if (!existsSync(dir)) return;
+    const killFile = join(dir, 'cgroup.kill');
+    if (existsSync(killFile)) {
+      // Linux 5.14+: the kernel kills the whole subtree at once, no race with fork
+      new WriteLog().write(killFile, '1');
+    } else {
+      let frozen = false;
+      try {
+        await this.freeze(id);
+        frozen = true;
+        killPids(this.pidsSync(id));
+      } finally {
+        if (frozen) await this.thaw(id);
+      }
+    }
+    let last: number[] = [];
+    const ok = await waitFor(
+      () => {
+        last = this.pidsSync(id);
+        if (last.length) killPids(last);
+        return last.length === 0;
+      },
+      this.timeoutMs,
+      20,
+    );
+    if (!ok) throw new Error(`glassbox/${id} still has processes after SIGKILL: ${last.join(' ')}`);
+  }
+
+  async remove(id: string): Promise<void> {
+    checkId(id);
+    await removeCgroupDir(this.dir(id));
+  }
+
+  async list(): Promise<string[]> {
+    try {
+      return readdirSync(this.parent, { withFileTypes: true })
+        .filter((d) => d.isDirectory())
+        .map((d) => d.name)
+        .sort();
+    } catch {
+      return [];
+    }
+  }
+
+  async oomKilled(id: string): Promise<boolean> {
+    checkId(id);
+    return (parseKV(readText(join(this.dir(id), 'memory.events'))).oom_kill ?? 0) > 0;
+  }
+}
