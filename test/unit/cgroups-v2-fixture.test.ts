@@ -146,6 +146,8 @@ describe('cgroup v2 driver on a fixture tree', () => {
       { pids: 0 },
       { io: [{ major: 9, minor: 9, readBps: 1 }] },
       { memory: 64 * MiB, memorySwap: 10 * MiB },
+      { cpus: 0.5, cpuPeriod: 1000 },
+      { cpuPeriod: 100 },
     ];
     for (const l of bad) {
       await expect(driver.create('bad', { ...NO_LIMITS, ...l }), JSON.stringify(l)).rejects.toBeInstanceOf(InvalidArgument);

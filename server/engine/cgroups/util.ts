@@ -217,6 +217,9 @@ export function validateLimits(l: Partial<ResourceLimits>, ctx: ValidateContext)
       throw new InvalidArgument(`CPU cfs period can not be less than 1ms (i.e. 1000) or larger than 1s (i.e. 1000000) (asked for ${l.cpuPeriod})`);
     }
   }
+  if (l.cpus != null && l.cpuPeriod !== undefined && Math.round(l.cpus * l.cpuPeriod) < 1000) {
+    throw new InvalidArgument(`CPU cfs quota can not be less than 1ms (i.e. 1000): ${l.cpus} CPUs of a ${l.cpuPeriod}µs period is ${Math.round(l.cpus * l.cpuPeriod)}µs`);
+  }
   if (l.cpuShares !== undefined && l.cpuShares !== null && l.cpuShares !== 0) {
     if (!isInt(l.cpuShares) || l.cpuShares < 2 || l.cpuShares > 262144) {
       throw new InvalidArgument(`cpu shares must be between 2 and 262144 (asked for ${l.cpuShares})`);
