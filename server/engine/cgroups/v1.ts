@@ -162,9 +162,7 @@ export class CgroupV1Driver implements CgroupDriver {
     try {
       for (const { root } of this.roots()) {
         const parent = join(root, 'glassbox');
-        if (!existsSync(parent)) {
-          mkdirSync(parent);
-        }
+        mkdirSync(parent, { recursive: true }); // no EEXIST when two creates race for glassbox/
         const dir = join(parent, id);
         try {
           mkdirSync(dir);
@@ -453,10 +451,8 @@ export class CgroupV1Driver implements CgroupDriver {
     if (!exists) return;
     let frozen = false;
     try {
-      if (this.hierarchies.freezer) {
-        await this.freeze(id);
-        frozen = true;
-      }
+      // a freeze that times out (a task stuck in D state) must not stop the kill
+      if (this.hierarchies.freezer) frozen = await this.freeze(id).then(() => true, () => false);
       killPids(this.pidsSync(id));
     } finally {
       if (frozen) await this.thaw(id);

@@ -132,7 +132,7 @@ export class CgroupV2Driver implements CgroupDriver {
     try {
       const offered = this.available();
       this.enableControllers(this.root, offered, log);
-      if (!existsSync(this.parent)) mkdirSync(this.parent);
+      mkdirSync(this.parent, { recursive: true }); // no EEXIST when two creates race
       // what glassbox/ can hand down: its cgroup.controllers (a fixture has none: the root's)
       const parentOffered = readText(join(this.parent, 'cgroup.controllers'))?.trim().split(/\s+/).filter(Boolean) ?? offered;
       this.enableControllers(this.parent, parentOffered, log);
@@ -333,8 +333,7 @@ export class CgroupV2Driver implements CgroupDriver {
     } else {
       let frozen = false;
       try {
-        await this.freeze(id);
-        frozen = true;
+        frozen = await this.freeze(id).then(() => true, () => false);
         killPids(this.pidsSync(id));
       } finally {
         if (frozen) await this.thaw(id);
