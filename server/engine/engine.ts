@@ -36,7 +36,8 @@ import { resolveUser } from './containers/users.js';
 import { buildPlan, buildExecPlan } from './runtime/build-plan.js';
 import { runSpec, execSpec } from './runtime/helper-spec.js';
 import { ociConfig } from './runtime/spec.js';
-import { helperPath, runHelper, HelperError, type CreatedContainer } from './runtime/builtin.js';
+import { helperPath, runHelper, releaseHelper, HelperError, type CreatedContainer } from './runtime/builtin.js';
+import type { ChildProcess } from 'node:child_process';
 import { readJson, writeFileAtomic, writeJsonAtomic } from './util/fsx.js';
 import { isSameProcess, readStartTime } from './util/proc.js';
 import { signalProcess } from '../../native/libc.js';
@@ -88,6 +89,8 @@ interface Live {
   /** resolves when the monitor has gone (exit.json written, or it died) */
   gone: Promise<void>;
   watcher?: Socket;
+  /** the helper we spawned (not for adopted containers) */
+  helper?: ChildProcess;
   stopRequested: boolean;
 }
 
@@ -151,7 +154,10 @@ export class Engine implements EngineApi {
   async close(): Promise<void> {
     this.closed = true;
     for (const t of this.restartTimers.values()) clearTimeout(t);
-    for (const l of this.live.values()) l.watcher?.destroy();
+    for (const l of this.live.values()) {
+      l.watcher?.destroy();
+      if (l.helper) releaseHelper(l.helper);
+    }
     for (const e of this.execs.values()) if (e.exitCode === null) e.process.kill('SIGKILL');
     await this.network?.close();
     this.events.removeAllListeners();
@@ -480,7 +486,7 @@ export class Engine implements EngineApi {
       };
       rec.timeline = timeline;
       this.records.save(rec);
-      const live: Live = { gone: created.exited, stopRequested: false };
+      const live: Live = { gone: created.exited, helper: created.process, stopRequested: false };
       this.live.set(id, live);
       void created.exited.then(() => this.onMonitorGone(id, created.monitorPid));
       this.emit(isRestart ? 'restart' : 'start', rec);

@@ -158,9 +158,13 @@ export function runHelper(specPath: string, timeline: TimelineStep[], t0: number
     else rejectReady?.(err);
   });
   child.once('error', (e) => rejectCreated(e));
-  // The engine does not keep the helper in its event loop: a server may exit while containers run.
-  child.unref();
-  (child.stdout as unknown as { unref?: () => void }).unref?.();
-  (child.stderr as unknown as { unref?: () => void }).unref?.();
   return created;
+}
+
+/** Let the server exit while the container runs on (engine.close): the monitor does not need us. */
+export function releaseHelper(child: ChildProcess): void {
+  child.unref();
+  (child.stdout as unknown as { unref?: () => void } | null)?.unref?.();
+  (child.stderr as unknown as { unref?: () => void } | null)?.unref?.();
+  (child.stdin as unknown as { unref?: () => void } | null)?.unref?.();
 }

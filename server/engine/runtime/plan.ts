@@ -87,4 +87,8 @@ export interface RuntimePlan {
   resources: Record<string, unknown>;
 }
 
-export const DEFAULT_RLIMITS: RuntimePlan['rlimits'] = [{ type: 'RLIMIT_NOFILE', soft: 1048576, hard: 1048576 }];
+/**
+ * None by default: the container inherits the server's limits, as Docker's containers inherit
+ * dockerd's. (Raising a hard limit needs CAP_SYS_RESOURCE, which root may lack, as on this host.)
+ */
+export const DEFAULT_RLIMITS: RuntimePlan['rlimits'] = [];

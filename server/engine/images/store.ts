@@ -1,0 +1,342 @@
+// The content store: what an image is on disk, in the OCI image spec's terms.
+//
+//   <root>/images/blobs/sha256/<hex>        content-addressed blobs: layer tars, configs, manifests
+//   <root>/images/layers/sha256/<hex>/      each layer unpacked once (hex = its diff_id), shared
+//   <root>/images/repositories.json         references ("base:latest") → manifest digest
+//
+// An image is a manifest (config digest + layer digests) and a config (env, cmd, history,
+// rootfs.diff_ids). Every blob is checked against its digest when it is read.
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ImageDetail, ImageSummary } from '../api.js';
+import { Conflict, InvalidArgument, NotFound } from '../types.js';
+import { readJson, writeFileAtomic, writeJsonAtomic } from '../util/fsx.js';
+import { unpackLayer } from './unpack.js';
+
+export const MEDIA = {
+  manifest: 'application/vnd.oci.image.manifest.v1+json',
+  config: 'application/vnd.oci.image.config.v1+json',
+  layer: 'application/vnd.oci.image.layer.v1.tar',
+} as const;
+
+export interface OciDescriptor {
+  mediaType: string;
+  digest: string;
+  size: number;
+  annotations?: Record<string, string>;
+}
+
+export interface OciManifest {
+  schemaVersion: 2;
+  mediaType: string;
+  config: OciDescriptor;
+  layers: OciDescriptor[];
+}
+
+export interface OciHistory {
+  created?: string;
+  created_by?: string;
+  comment?: string;
+  empty_layer?: boolean;
+}
+
+export interface OciImageConfig {
+  created?: string;
+  architecture: string;
+  os: string;
+  config?: { Env?: string[]; Cmd?: string[] | null; Entrypoint?: string[] | null; WorkingDir?: string; User?: string; Labels?: Record<string, string>; StopSignal?: string };
+  rootfs: { type: 'layers'; diff_ids: string[] };
+  history?: OciHistory[];
+}
+
+export interface ResolvedLayer {
+  diffId: string;
+  /** the unpacked layer directory */
+  dir: string;
+  size: number;
+  createdBy: string;
+}
+
+export interface ResolvedImage {
+  /** sha256:<hex> of the config blob, as docker images shows it */
+  id: string;
+  ref: string;
+  manifestDigest: string;
+  manifest: OciManifest;
+  config: OciImageConfig;
+  /** bottom first */
+  layers: ResolvedLayer[];
+}
+
+const REF_RE = /^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?$/;
+
+/** "base" → "base:latest"; rejects what Docker would reject. */
+export function normalizeRef(ref: string): string {
+  let r = ref.trim();
+  if (r.startsWith('docker.io/library/')) r = r.slice('docker.io/library/'.length);
+  if (r.startsWith('library/')) r = r.slice('library/'.length);
+  // a registry host with a port may contain ':' before the last '/'
+  const lastSlash = r.lastIndexOf('/');
+  const hasTag = r.slice(lastSlash + 1).includes(':');
+  const withTag = hasTag ? r : `${r}:latest`;
+  const host = withTag.includes('/') && /[.:]|^localhost$/.test(withTag.split('/')[0]) ? withTag.split('/')[0] + '/' : '';
+  if (!REF_RE.test(withTag.slice(host.length))) throw new InvalidArgument(`invalid reference format: "${ref}"`);
+  return withTag;
+}
+
+export const sha256 = (data: Buffer | string): string => 'sha256:' + createHash('sha256').update(data).digest('hex');
+const hexOf = (digest: string): string => {
+  if (!/^sha256:[0-9a-f]{64}$/.test(digest)) throw new InvalidArgument(`invalid digest: ${digest}`);
+  return digest.slice(7);
+};
+
+export class ImageStore {
+  readonly dir: string;
+
+  constructor(readonly root: string) {
+    this.dir = join(root, 'images');
+    for (const d of ['blobs/sha256', 'layers/sha256', 'tmp']) mkdirSync(join(this.dir, d), { recursive: true, mode: 0o711 });
+  }
+
+  // ---- blobs ----
+
+  blobPath(digest: string): string {
+    return join(this.dir, 'blobs', 'sha256', hexOf(digest));
+  }
+
+  hasBlob(digest: string): boolean {
+    return existsSync(this.blobPath(digest));
+  }
+
+  putBlob(data: Buffer): OciDescriptor & { digest: string } {
+    const digest = sha256(data);
+    if (!this.hasBlob(digest)) writeFileAtomic(this.blobPath(digest), data, 0o644);
+    return { mediaType: '', digest, size: data.length };
+  }
+
+  /** Read a blob and check it is what its name says. */
+  getBlob(digest: string): Buffer {
+    let data: Buffer;
+    try {
+      data = readFileSync(this.blobPath(digest));
+    } catch {
+      throw new NotFound(`blob ${digest} is not in the content store`);
+    }
+    if (sha256(data) !== digest) throw new Error(`blob ${digest} is corrupted: its content has digest ${sha256(data)}`);
+    return data;
+  }
+
+  layerDir(diffId: string): string {
+    return join(this.dir, 'layers', 'sha256', hexOf(diffId));
+  }
+
+  // ---- references ----
+
+  private repos(): Record<string, string> {
+    return readJson<Record<string, string>>(join(this.dir, 'repositories.json')) ?? {};
+  }
+
+  private saveRepos(r: Record<string, string>): void {
+    writeJsonAtomic(join(this.dir, 'repositories.json'), r);
+  }
+
+  /** Add an image from uncompressed layer tars (bottom first); each layer is unpacked once. */
+  async addImage(opts: { layers: Buffer[]; config: Partial<OciImageConfig>; ref: string; history?: OciHistory[] }): Promise<ResolvedImage> {
+    const ref = normalizeRef(opts.ref);
+    const descriptors: OciDescriptor[] = [];
+    const diffIds: string[] = [];
+    for (const tar of opts.layers) {
+      const d = this.putBlob(tar);
+      descriptors.push({ mediaType: MEDIA.layer, digest: d.digest, size: d.size });
+      diffIds.push(d.digest); // uncompressed: the blob digest is the diff_id
+      const dir = this.layerDir(d.digest);
+      if (!existsSync(dir)) await unpackLayer(tar, dir, join(this.dir, 'tmp'));
+    }
+    const config: OciImageConfig = {
+      created: new Date(0).toISOString(),
+      architecture: process.arch === 'x64' ? 'amd64' : process.arch,
+      os: 'linux',
+      ...opts.config,
+      rootfs: { type: 'layers', diff_ids: diffIds },
+      history: opts.history ?? opts.config.history ?? [],
+    };
+    const configBlob = this.putBlob(Buffer.from(JSON.stringify(config)));
+    const manifest: OciManifest = {
+      schemaVersion: 2,
+      mediaType: MEDIA.manifest,
+      config: { mediaType: MEDIA.config, digest: configBlob.digest, size: configBlob.size },
+      layers: descriptors,
+    };
+    const manifestBlob = this.putBlob(Buffer.from(JSON.stringify(manifest)));
+    const repos = this.repos();
+    repos[ref] = manifestBlob.digest;
+    this.saveRepos(repos);
+    return this.resolve(ref);
+  }
+
+  /** By reference ("base", "base:latest"), by image id ("sha256:…") or by a unique id prefix. */
+  resolve(refOrId: string): ResolvedImage {
+    const repos = this.repos();
+    let manifestDigest: string | undefined;
+    let ref = refOrId;
+    try {
+      const n = normalizeRef(refOrId);
+      if (repos[n]) {
+        manifestDigest = repos[n];
+        ref = n;
+      }
+    } catch {
+      /* not a reference: maybe an id */
+    }
+    if (!manifestDigest) {
+      const want = refOrId.replace(/^sha256:/, '');
+      if (/^[0-9a-f]{4,64}$/.test(want)) {
+        const matches = new Map<string, string>();
+        for (const [r, md] of Object.entries(repos)) {
+          const cfg = this.manifestOf(md).config.digest;
+          if (cfg.slice(7).startsWith(want)) matches.set(cfg, md);
+          if (!matches.has(cfg) && cfg.slice(7).startsWith(want)) ref = r;
+        }
+        if (matches.size > 1) throw new Conflict(`multiple images match the prefix ${refOrId}`);
+        if (matches.size === 1) {
+          manifestDigest = [...matches.values()][0];
+          ref = Object.entries(repos).find(([, md]) => md === manifestDigest)?.[0] ?? refOrId;
+        }
+      }
+    }
+    if (!manifestDigest) throw new NotFound(`No such image: ${refOrId}`);
+    const manifest = this.manifestOf(manifestDigest);
+    const config = JSON.parse(this.getBlob(manifest.config.digest).toString()) as OciImageConfig;
+    const history = (config.history ?? []).filter((h) => !h.empty_layer);
+    const layers = config.rootfs.diff_ids.map((diffId, i) => ({
+      diffId,
+      dir: this.layerDir(diffId),
+      size: manifest.layers[i]?.size ?? 0,
+      createdBy: history[i]?.created_by ?? '',
+    }));
+    return { id: manifest.config.digest, ref, manifestDigest, manifest, config, layers };
+  }
+
+  private manifestOf(digest: string): OciManifest {
+    return JSON.parse(this.getBlob(digest).toString()) as OciManifest;
+  }
+
+  list(): ImageSummary[] {
+    const byId = new Map<string, ImageSummary>();
+    for (const ref of Object.keys(this.repos()).sort()) {
+      const img = this.resolve(ref);
+      const cur = byId.get(img.id);
+      if (cur) cur.repoTags.push(ref);
+      else {
+        byId.set(img.id, {
+          id: img.id,
+          repoTags: [ref],
+          created: img.config.created ?? new Date(0).toISOString(),
+          size: img.layers.reduce((a, l) => a + l.size, 0),
+          layers: img.layers.length,
+        });
+      }
+    }
+    return [...byId.values()];
+  }
+
+  inspect(refOrId: string): ImageDetail {
+    const img = this.resolve(refOrId);
+    const summary = this.list().find((s) => s.id === img.id)!;
+    let layerIndex = 0;
+    return {
+      ...summary,
+      config: img.config as unknown as Record<string, unknown>,
+      manifestDigest: img.manifestDigest,
+      layerDetails: img.layers,
+      history: (img.config.history ?? []).map((h) => {
+        const layer = h.empty_layer ? undefined : img.layers[layerIndex++];
+        return { created: h.created ?? '', createdBy: h.created_by ?? '', emptyLayer: !!h.empty_layer, size: layer?.size ?? 0, id: layer ? layer.diffId : '<missing>' };
+      }),
+    };
+  }
+
+  tag(source: string, target: string): void {
+    const img = this.resolve(source);
+    const ref = normalizeRef(target);
+    const repos = this.repos();
+    repos[ref] = img.manifestDigest;
+    this.saveRepos(repos);
+  }
+
+  /**
+   * Untag a reference; when no tag is left, delete the image's manifest and config and every
+   * layer no other image uses. An id removes all its tags (with force when it has several).
+   */
+  remove(refOrId: string, opts: { force?: boolean; isInUse: (imageId: string) => boolean }): { untagged: string[]; deleted: string[] } {
+    const img = this.resolve(refOrId);
+    const repos = this.repos();
+    const tags = Object.keys(repos).filter((r) => repos[r] === img.manifestDigest);
+    const byId = !tags.includes(normalizeRefSafe(refOrId));
+    if (byId && tags.length > 1 && !opts.force) {
+      throw new Conflict(`conflict: unable to delete ${img.id.slice(7, 19)} (must be forced) - image is referenced in multiple repositories`);
+    }
+    const removing = byId ? tags : [normalizeRefSafe(refOrId)];
+    const remaining = tags.filter((t) => !removing.includes(t));
+    if (remaining.length === 0 && opts.isInUse(img.id) && !opts.force) {
+      throw new Conflict(`conflict: unable to remove repository reference "${refOrId}" (must force) - container is using its referenced image ${img.id.slice(7, 19)}`);
+    }
+    for (const t of removing) delete repos[t];
+    this.saveRepos(repos);
+    const deleted: string[] = [];
+    if (remaining.length === 0 && !opts.isInUse(img.id)) {
+      deleted.push(img.id);
+      this.gc();
+    }
+    return { untagged: removing, deleted };
+  }
+
+  /** Delete blobs and layer directories that no tagged image refers to. */
+  gc(): { blobs: number; layers: number } {
+    const keepBlobs = new Set<string>();
+    const keepLayers = new Set<string>();
+    for (const md of Object.values(this.repos())) {
+      keepBlobs.add(md.slice(7));
+      const m = this.manifestOf(md);
+      keepBlobs.add(m.config.digest.slice(7));
+      for (const l of m.layers) keepBlobs.add(l.digest.slice(7));
+      const cfg = JSON.parse(this.getBlob(m.config.digest).toString()) as OciImageConfig;
+      for (const d of cfg.rootfs.diff_ids) keepLayers.add(d.slice(7));
+    }
+    let blobs = 0;
+    let layers = 0;
+    for (const hex of readdirSync(join(this.dir, 'blobs', 'sha256'))) {
+      if (!keepBlobs.has(hex)) {
+        rmSync(join(this.dir, 'blobs', 'sha256', hex), { force: true });
+        blobs++;
+      }
+    }
+    for (const hex of readdirSync(join(this.dir, 'layers', 'sha256'))) {
+      if (!keepLayers.has(hex)) {
+        rmSync(join(this.dir, 'layers', 'sha256', hex), { recursive: true, force: true });
+        layers++;
+      }
+    }
+    return { blobs, layers };
+  }
+
+  /** Size of a directory tree in bytes (for docker images' SIZE of layers unpacked from elsewhere). */
+  static dirSize(dir: string): number {
+    let total = 0;
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const p = join(dir, e.name);
+      if (e.isDirectory()) total += ImageStore.dirSize(p);
+      else if (e.isFile()) total += statSync(p).size;
+    }
+    return total;
+  }
+}
+
+function normalizeRefSafe(r: string): string {
+  try {
+    return normalizeRef(r);
+  } catch {
+    return r;
+  }
+}

@@ -1,0 +1,68 @@
+// What the container changed: its upper dir read against the image's layers. This is docker
+// diff, with the detail the layer diagram needs: how big a copy-up was (a one-byte append to a
+// 1 GB file copies the whole gigabyte up), whiteouts, opaque directories.
+import { lstatSync, readdirSync, type Stats } from 'node:fs';
+import { join } from 'node:path';
+import { lgetxattr } from '../../../native/libc.js';
+import type { LayerChange } from '../types.js';
+
+function isWhiteout(st: Stats): boolean {
+  return st.isCharacterDevice() && st.rdev === 0;
+}
+
+function isOpaque(path: string): boolean {
+  const v = lgetxattr(path, 'trusted.overlay.opaque') ?? lgetxattr(path, 'user.overlay.opaque');
+  return v !== null && v.toString() === 'y';
+}
+
+/** The topmost lower layer's entry at rel, honouring whiteouts and opaque dirs on the way down. */
+function inLowers(rel: string, lowersTopFirst: string[]): Stats | null {
+  for (const dir of lowersTopFirst) {
+    try {
+      const st = lstatSync(join(dir, rel));
+      return isWhiteout(st) ? null : st;
+    } catch {
+      /* not in this layer: look further down */
+    }
+  }
+  return null;
+}
+
+/** Changes in upper relative to lowers (bottom first), sorted by path. */
+export function listChanges(upper: string, lowers: string[]): LayerChange[] {
+  const top = [...lowers].reverse();
+  const out: LayerChange[] = [];
+  const walk = (rel: string) => {
+    let names: string[];
+    try {
+      names = readdirSync(join(upper, rel));
+    } catch {
+      return;
+    }
+    for (const name of names) {
+      const r = rel ? `${rel}/${name}` : name;
+      const p = join(upper, r);
+      const st = lstatSync(p);
+      const lower = inLowers(r, top);
+      if (isWhiteout(st)) {
+        out.push({ path: `/${r}`, kind: 'deleted', lowerSize: lower?.size });
+        continue;
+      }
+      if (st.isDirectory()) {
+        if (isOpaque(p) && lower) out.push({ path: `/${r}`, kind: 'opaque', isDir: true });
+        else if (!lower) out.push({ path: `/${r}`, kind: 'added', isDir: true });
+        else out.push({ path: `/${r}`, kind: 'modified', isDir: true });
+        walk(r);
+        continue;
+      }
+      out.push(lower ? { path: `/${r}`, kind: 'modified', size: st.size, lowerSize: lower.size } : { path: `/${r}`, kind: 'added', size: st.size });
+    }
+  };
+  walk('');
+  return out.sort((a, b) => a.path.localeCompare(b.path));
+}
+
+/** docker diff's form: Kind 0 = changed, 1 = added, 2 = deleted. */
+export function dockerDiff(changes: LayerChange[]): { Path: string; Kind: 0 | 1 | 2 }[] {
+  return changes.map((c) => ({ Path: c.path, Kind: c.kind === 'added' ? 1 : c.kind === 'deleted' ? 2 : 0 }));
+}
