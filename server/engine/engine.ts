@@ -705,8 +705,11 @@ export class Engine implements EngineApi {
   /** Remove what a crash left: cgroups, overlay mounts and run dirs of containers not running. */
   private async sweep(running: Set<string>): Promise<void> {
     await this.network?.sweep(new Set(this.records.all().map((r) => r.id)), running);
+    // Only cgroups of containers this state root knows: another engine on the same host (a test
+    // run beside a server) owns the rest. A cgroup is made after its record, so none is orphaned.
+    const ours = new Set(this.records.all().map((r) => r.id));
     for (const id of await this.cgroups.list()) {
-      if (running.has(id)) continue;
+      if (running.has(id) || !ours.has(id)) continue;
       await this.cgroups.thaw(id).catch(() => {});
       await this.cgroups.killAll(id).catch(() => {});
       await this.cgroups.remove(id).catch(() => {});
