@@ -14,7 +14,10 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "helper.h"
@@ -52,9 +55,76 @@ static void read_start_time(pid_t pid, char *out, size_t len) {
 }
 
 static pid_t child_pid;
+static volatile sig_atomic_t winch = 1;
 
 static void forward(int sig) {
   if (child_pid > 0) kill(child_pid, sig);
+}
+
+static void on_winch(int sig) {
+  (void)sig;
+  winch = 1;
+}
+
+/*
+ * With a terminal, the command gets a pty of the container's own devpts (so `tty` inside says
+ * /dev/pts/N, as with docker exec -t), and this process relays bytes between the caller's
+ * terminal (set raw: the inner pty does the line editing and ^C) and the inner one.
+ */
+static int relay(int master) {
+  struct termios saved, raw;
+  bool have_termios = tcgetattr(0, &saved) == 0;
+  if (have_termios) {
+    raw = saved;
+    cfmakeraw(&raw);
+    tcsetattr(0, TCSANOW, &raw);
+  }
+  bool in_open = true;
+  int status = 0;
+  bool exited = false;
+  for (;;) {
+    if (winch) {
+      winch = 0;
+      struct winsize ws;
+      if (ioctl(0, TIOCGWINSZ, &ws) == 0) ioctl(master, TIOCSWINSZ, &ws);
+    }
+    struct pollfd p[2] = {{.fd = in_open ? 0 : -1, .events = POLLIN}, {.fd = master, .events = POLLIN}};
+    int r = poll(p, 2, exited ? 20 : 200);
+    if (r < 0 && errno != EINTR) break;
+    char buf[65536];
+    if (in_open && (p[0].revents & (POLLIN | POLLHUP | POLLERR))) {
+      ssize_t n = read(0, buf, sizeof(buf));
+      if (n > 0) {
+        for (ssize_t off = 0; off < n;) {
+          ssize_t w = write(master, buf + off, (size_t)(n - off));
+          if (w < 0 && errno != EINTR) break;
+          if (w > 0) off += w;
+        }
+      } else if (n == 0 || errno != EINTR) {
+        in_open = false; /* the caller's terminal closed: hang up the command */
+        kill(child_pid, SIGHUP);
+      }
+    }
+    bool got = false;
+    if (p[1].revents & (POLLIN | POLLHUP | POLLERR)) {
+      ssize_t n = read(master, buf, sizeof(buf));
+      if (n > 0) {
+        got = true;
+        for (ssize_t off = 0; off < n;) {
+          ssize_t w = write(1, buf + off, (size_t)(n - off));
+          if (w < 0 && errno != EINTR) break;
+          if (w > 0) off += w;
+        }
+      } else if (exited) {
+        break; /* EIO: every slave is closed and the command is gone */
+      }
+    }
+    if (!exited && waitpid(child_pid, &status, WNOHANG) == child_pid) exited = true;
+    if (exited && !got) break;
+  }
+  if (!exited) waitpid(child_pid, &status, 0);
+  if (have_termios) tcsetattr(0, TCSANOW, &saved);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
 int exec_main(struct spec *s) {
@@ -102,8 +172,28 @@ int exec_main(struct spec *s) {
   }
 
   bool tty = isatty(0);
+  int master = -1;
+  char slave_path[64] = "";
+  if (tty) {
+    /* the container's /dev/ptmx: we are in its mount namespace now */
+    master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+    int unlock = 0, n = -1;
+    if (master < 0 || ioctl(master, TIOCSPTLCK, &unlock) < 0 || ioctl(master, TIOCGPTN, &n) < 0) die("terminal", errno, "open the container's /dev/ptmx");
+    snprintf(slave_path, sizeof(slave_path), "/dev/pts/%d", n);
+    struct winsize ws;
+    if (ioctl(0, TIOCGWINSZ, &ws) == 0) ioctl(master, TIOCSWINSZ, &ws);
+  }
   child_pid = fork();
   if (child_pid < 0) die("fork", errno, "fork into the pid namespace");
+  if (child_pid == 0 && tty) {
+    int slave = open(slave_path, O_RDWR | O_NOCTTY);
+    if (slave < 0) die("terminal", errno, slave_path);
+    if (setsid() < 0 || ioctl(slave, TIOCSCTTY, 0) < 0) die("terminal", errno, "make the pty the controlling terminal");
+    dup2(slave, 0);
+    dup2(slave, 1);
+    dup2(slave, 2);
+    if (slave > 2) close(slave);
+  }
   if (child_pid == 0) {
     if (userns && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)) die("user", errno, "become root of the user namespace");
     if (chdir(s->cwd) < 0) die("cwd", errno, s->cwd);
@@ -127,15 +217,18 @@ int exec_main(struct spec *s) {
     fprintf(stderr, "gb-helper exec: exec %s: %s (%s)\n", path, strerror(e), errno_name(e));
     _exit(e == ENOENT ? 127 : 126);
   }
-  /* With a terminal, the kernel already sends ^C, ^\ and window changes to the foreground process
-   * group, which includes the command: forwarding them too would deliver them twice. */
-  struct sigaction sa = {.sa_handler = forward};
+    struct sigaction sa = {.sa_handler = forward};
   sigemptyset(&sa.sa_mask);
-  int fwd[] = {SIGTERM, SIGHUP, SIGUSR1, SIGUSR2, SIGINT, SIGQUIT, SIGWINCH};
-  for (size_t i = 0; i < sizeof(fwd) / sizeof(fwd[0]); i++) {
-    if (tty && (fwd[i] == SIGINT || fwd[i] == SIGQUIT || fwd[i] == SIGWINCH)) signal(fwd[i], SIG_IGN);
-    else sigaction(fwd[i], &sa, NULL);
+  int fwd[] = {SIGTERM, SIGHUP, SIGUSR1, SIGUSR2, SIGINT, SIGQUIT};
+  for (size_t i = 0; i < sizeof(fwd) / sizeof(fwd[0]); i++) sigaction(fwd[i], &sa, NULL);
+  if (tty) {
+    /* the caller's terminal is raw: ^C arrives as a byte and the inner pty turns it into SIGINT */
+    struct sigaction sw = {.sa_handler = on_winch};
+    sigemptyset(&sw.sa_mask);
+    sigaction(SIGWINCH, &sw, NULL);
+    return relay(master);
   }
+  sigaction(SIGWINCH, &sa, NULL);
   int st;
   while (waitpid(child_pid, &st, 0) < 0)
     if (errno != EINTR) return 127;

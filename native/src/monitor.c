@@ -229,6 +229,24 @@ static int client_read(struct client *c) {
   return 0;
 }
 
+/* Take every connection waiting in the backlog (non-blocking). */
+static void accept_clients(int lfd) {
+  for (;;) {
+    int cfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    if (cfd < 0) return;
+    if (nclients >= MAX_CLIENTS) {
+      close(cfd);
+      continue;
+    }
+    /* blocking writes with a time limit: a slow client slows the container, a stuck one is dropped */
+    int flags = fcntl(cfd, F_GETFL);
+    fcntl(cfd, F_SETFL, flags & ~O_NONBLOCK);
+    struct timeval tv = {.tv_sec = 5};
+    setsockopt(cfd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    clients[nclients++] = (struct client){.fd = cfd};
+  }
+}
+
 static int listen_socket(void) {
   path_join(sock_path, sizeof(sock_path), S->state_dir, "monitor.sock");
   unlink(sock_path);
@@ -449,6 +467,10 @@ int run_main(struct spec *s) {
       return 0;
     }
   }
+  /* whoever attached before start (docker run -it) is registered before the first byte of output */
+  int lflags = fcntl(lfd, F_GETFL);
+  fcntl(lfd, F_SETFL, lflags | O_NONBLOCK);
+  accept_clients(lfd);
   go = 'S';
   if (write(sync[0], &go, 1) != 1) FAILF("sync", errno, "start the child");
   close(sync[0]);
@@ -485,11 +507,14 @@ int run_main(struct spec *s) {
     p[np++] = (struct pollfd){.fd = lfd, .events = POLLIN};
     p[np++] = (struct pollfd){.fd = outs[0], .events = POLLIN};
     p[np++] = (struct pollfd){.fd = outs[1], .events = POLLIN};
+    int polled = nclients;
     for (int i = 0; i < nclients; i++) p[np++] = (struct pollfd){.fd = clients[i].fd, .events = POLLIN};
     int timeout = exit_status >= 0 ? 50 : -1;
     int ready = poll(p, (nfds_t)np, timeout);
     if (ready < 0 && errno != EINTR) break;
     bool got_output = false;
+    /* new clients first, so they see the output read in this same turn */
+    if (p[1].revents & POLLIN) accept_clients(lfd);
     for (int k = 0; k < 2; k++) {
       if (outs[k] < 0 || !(p[2 + k].revents & (POLLIN | POLLHUP | POLLERR))) continue;
       char data[65536];
@@ -504,17 +529,7 @@ int run_main(struct spec *s) {
         outs[k] = -1;
       }
     }
-    if (p[1].revents & POLLIN) {
-      int cfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-      if (cfd >= 0 && nclients < MAX_CLIENTS) {
-        struct timeval tv = {.tv_sec = 5};
-        setsockopt(cfd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-        clients[nclients++] = (struct client){.fd = cfd};
-      } else if (cfd >= 0) {
-        close(cfd);
-      }
-    }
-    for (int i = nclients - 1; i >= 0; i--) {
+    for (int i = (polled < nclients ? polled : nclients) - 1; i >= 0; i--) {
       if (!(p[4 + i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
       if (client_read(&clients[i]) < 0) client_close(i);
     }
