@@ -134,7 +134,7 @@ export async function benchDashboard(): Promise<string> {
     await removeAll(srv).catch(() => {});
     await b.close();
     await srv.stop();
-    cleanupDirs(srv);
+    await cleanupDirs(srv);
   }
 }
 

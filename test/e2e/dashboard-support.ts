@@ -160,7 +160,11 @@ export async function waitForPrompt(page: Page, opts: { timeout?: number; after?
   );
 }
 
-export function cleanupDirs(srv: RunningServer): void {
+export async function cleanupDirs(srv: RunningServer): Promise<void> {
+  // The server leaves its bridge and iptables chains up for its containers (they outlive it);
+  // the test is done with them: take them down so the host is as it was.
+  const { NetworkManager } = await import('../../server/engine/network/index.js');
+  await new NetworkManager({ root: srv.root, runRoot: srv.run }).teardown({ removeState: true }).catch(() => {});
   for (const d of [srv.root, srv.run]) {
     try {
       rmSync(d, { recursive: true, force: true });

@@ -58,7 +58,7 @@ afterAll(async () => {
   if (b) await b.close();
   if (srv) {
     await srv.stop();
-    cleanupDirs(srv);
+    await cleanupDirs(srv);
   }
 }, 60_000);
 

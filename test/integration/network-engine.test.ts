@@ -33,7 +33,7 @@ const foreign = (() => {
   }
 })();
 const enabled = process.getuid?.() === 0 && !foreign && support !== null;
-if (!enabled) console.warn(`network-engine.test: skipped (${process.getuid?.() !== 0 ? 'not root' : foreign ? 'gb0 or GLASSBOX-* chains already exist' : `engine not ready: ${missing}`})`);
+if (!enabled) throw new Error(`network-engine.test: cannot run here (${process.getuid?.() !== 0 ? 'not root' : foreign ? 'gb0 or GLASSBOX-* chains already exist' : `engine not ready: ${missing}`}): a test that cannot run fails, it is not skipped`);
 
 let env: TestEnv | undefined;
 let ipForwardBefore = '0';

@@ -38,7 +38,7 @@ const foreign = (() => {
   }
 })();
 const enabled = isRoot && hasTools && !foreign;
-if (!enabled) console.warn(`network.test: skipped (${!isRoot ? 'not root' : !hasTools ? 'ip/iptables/busybox missing' : 'gb0 or GLASSBOX-* chains already exist'})`);
+if (!enabled) throw new Error(`network.test: cannot run here (${!isRoot ? 'not root' : !hasTools ? 'ip/iptables/busybox missing' : 'gb0 or GLASSBOX-* chains already exist'}): a test that cannot run fails, it is not skipped`);
 
 const selfNet = readlinkSync('/proc/self/ns/net');
 const children: ChildProcess[] = [];

@@ -783,6 +783,7 @@ export class NetworkManager {
    */
   async teardown(opts: { removeState?: boolean } = {}): Promise<void> {
     await this.serial(async () => {
+      if (!this.initialized) this.load(); // a manager made only to clean up after a server
       for (const id of [...this.proxies.keys()]) await this.stopProxies(id);
       for (const e of Object.values(this.endpoints)) for (const a of e.attachments) await deleteVeth(a.hostVeth).catch(() => {});
       await removeAllRules();
