@@ -140,6 +140,6 @@ describe.skipIf(!enabled)('engine with networking (real containers)', () => {
     }
     expect(gbLinks().filter((l) => l.startsWith('gbv'))).toEqual([]);
     const leases = JSON.parse(readFileSync(join(env!.root, 'network', 'leases.json'), 'utf8')) as { endpoints: Record<string, unknown> };
-    expect(Object.keys(leases.endpoints)).toEqual(env!.engine.list({ all: true }).map((r) => r.id).filter((id) => id in leases.endpoints));
+    expect(Object.keys(leases.endpoints).sort()).toEqual(env!.engine.list({ all: true }).map((r) => r.id).filter((id) => id in leases.endpoints).sort());
   });
 });

@@ -30,6 +30,8 @@ export async function openTestEngine(opts: { network?: boolean } = {}): Promise<
     cleanup: async () => {
       for (const c of engine.list({ all: true })) await engine.remove(c.id, { force: true }).catch(() => {});
       await engine.close();
+      // the bridge, chains and ip_forward are left up for running containers: none are left
+      await engine.network?.teardown({ removeState: false });
       rmSync(base, { recursive: true, force: true });
     },
   };
