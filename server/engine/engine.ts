@@ -588,9 +588,9 @@ export class Engine implements EngineApi {
     const exit = readJson<ExitFile>(join(runDir, 'exit.json'));
     let oomKilled = false;
     try {
-      if (this.cgroups.paths(id) && (await this.cgroups.list()).includes(id)) {
+      if (Object.values(this.cgroups.paths(id)).some((p) => existsSync(p))) {
         oomKilled = await this.cgroups.oomKilled(id);
-        await this.cgroups.thaw(id).catch(() => {});
+        if (rec.state.status === 'paused') await this.cgroups.thaw(id).catch(() => {});
         await this.cgroups.killAll(id);
         await this.cgroups.remove(id);
       }

@@ -449,6 +449,7 @@ export class CgroupV1Driver implements CgroupDriver {
     checkId(id);
     const exists = this.roots().some(({ root }) => existsSync(join(root, 'glassbox', id)));
     if (!exists) return;
+    if (this.pidsSync(id).length === 0) return; // the usual case at exit: nothing to freeze or kill
     let frozen = false;
     try {
       // a freeze that times out (a task stuck in D state) must not stop the kill

@@ -3,7 +3,7 @@
 // bind-mounted from, and the NAT rules. State is on disk under <root>/network/ (atomic JSON), so a
 // restarted server knows which addresses are leased and what to sweep.
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Conflict, InvalidArgument, NotFound, type ContainerConfig } from '../types.js';
 import { readJson, writeJsonAtomic } from '../util/fsx.js';
@@ -206,7 +206,10 @@ export class NetworkManager {
 
   async init(): Promise<void> {
     return this.serial(async () => {
-      mkdirSync(join(this.dir, 'files'), { recursive: true, mode: 0o700 });
+      // 0711: a user-namespaced container's root (an unprivileged uid here) bind-mounts its files from here
+      mkdirSync(join(this.dir, 'files'), { recursive: true, mode: 0o711 });
+      chmodSync(this.dir, 0o711);
+      chmodSync(join(this.dir, 'files'), 0o711);
       this.load();
       const rec: Recorder = (s) => this.initSteps.push(s);
 

@@ -58,6 +58,18 @@ export interface BuildPlanInput {
   joinNamespaces: Partial<Record<Namespace, string>>;
 }
 
+/** The profile depends only on the capability set: compile each set once. */
+const compiledProfiles = new Map<string, { bpf: Buffer; oci: Record<string, unknown> }>();
+function compiledFor(capNames: string[]): { bpf: Buffer; oci: Record<string, unknown> } {
+  const key = [...capNames].sort().join(',');
+  let c = compiledProfiles.get(key);
+  if (!c) {
+    c = { bpf: compileSeccomp(dockerDefaultProfile(), capNames), oci: profileForOci(dockerDefaultProfile(), capNames) };
+    compiledProfiles.set(key, c);
+  }
+  return c;
+}
+
 function securityFor(rec: ContainerRecord, bpfPath: string, privileged: boolean, uid: number) {
   // A non-root user keeps only the bounding set, as execve would leave it (Docker does the same).
   const caps = resolveCapabilities({ privileged, capAdd: rec.config.capAdd ?? [], capDrop: rec.config.capDrop ?? [], uid });
@@ -65,8 +77,9 @@ function securityFor(rec: ContainerRecord, bpfPath: string, privileged: boolean,
   let seccompProfile: Record<string, unknown> | null = null;
   if (!privileged && (rec.config.seccomp ?? 'default') === 'default') {
     seccompBpf = bpfPath;
-    writeFileSync(seccompBpf, compileSeccomp(dockerDefaultProfile(), caps.names));
-    seccompProfile = profileForOci(dockerDefaultProfile(), caps.names);
+    const compiled = compiledFor(caps.names);
+    writeFileSync(seccompBpf, compiled.bpf);
+    seccompProfile = compiled.oci;
   }
   return { caps, seccompBpf, seccompProfile };
 }

@@ -136,7 +136,7 @@ export function ociConfig(plan: RuntimePlan): Record<string, unknown> {
   }
   if (plan.seccompProfile) linux.seccomp = plan.seccompProfile;
   return {
-    ociVersion: '1.2.0',
+    ociVersion: '1.1.0',
     process: {
       terminal: plan.terminal,
       user: { uid: plan.user.uid, gid: plan.user.gid, additionalGids: plan.user.additionalGids },

@@ -1,16 +1,19 @@
 // Small file helpers the engine uses everywhere: atomic writes (state survives a SIGKILL of the
 // server at any instant) and reads that treat "missing" as a value rather than an error.
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync, mkdirSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, renameSync, writeSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 
-/** Write a file so that a reader sees either the old or the new content, never half of it. */
+/**
+ * Write a file so that a reader sees either the old or the new content, never half of it.
+ * rename() gives that against a killed server (the page cache outlives the process); there is no
+ * fsync, so a power cut may lose the last change — the sweep at start copes with either state.
+ */
 export function writeFileAtomic(path: string, data: string | Buffer, mode = 0o600): void {
   mkdirSync(dirname(path), { recursive: true });
   const tmp = `${path}.tmp-${process.pid}`;
   const fd = openSync(tmp, 'w', mode);
   try {
     writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
-    fsyncSync(fd);
   } finally {
     closeSync(fd);
   }
