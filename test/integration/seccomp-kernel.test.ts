@@ -121,7 +121,8 @@ function haveCc(): boolean {
 const root = process.getuid?.() === 0;
 const x64 = process.arch === 'x64';
 
-describe.skipIf(!x64 || !haveCc())('seccomp filter in the real kernel', () => {
+if (!x64 || !haveCc() || !root) throw new Error('seccomp-kernel test needs x86_64, cc and root: a test that cannot run fails');
+describe('seccomp filter in the real kernel', () => {
   let dir = '';
   let probe = '';
 
@@ -173,7 +174,7 @@ describe.skipIf(!x64 || !haveCc())('seccomp filter in the real kernel', () => {
     if (r['ia32-before'] === 'exit 0') expect(r['ia32-after']).toBe('signal 31');
   });
 
-  it.skipIf(!root)('the same calls without a filter behave differently (so the answers above are the filter\'s)', () => {
+  it('the same calls without a filter behave differently (so the answers above are the filter\'s)', () => {
     const r = run(null);
     expect(r.loaded).toBeUndefined();
     expect(r['unshare-uts']).toBe('ok');
@@ -184,7 +185,7 @@ describe.skipIf(!x64 || !haveCc())('seccomp filter in the real kernel', () => {
     expect(r['personality-norandom']).toBe('ok');
   });
 
-  it.skipIf(!root)('with CAP_SYS_ADMIN in the set, namespace calls get through the filter', () => {
+  it('with CAP_SYS_ADMIN in the set, namespace calls get through the filter', () => {
     const filter = compileSeccomp(dockerDefaultProfile(), resolveCapabilities({ capAdd: ['SYS_ADMIN'] }).names);
     const r = run(filter);
     expect(r.getpid).toBe('ok');

@@ -97,7 +97,8 @@ describe('docker API server (stand-in engine)', () => {
     expect((await http('DELETE', '/containers/dup')).status).toBe(204);
   });
 
-  it.skipIf(!hasDocker)('docker version / info / run / exit codes / refusals', async () => {
+  if (!hasDocker) throw new Error('the docker CLI (/usr/local/bin/docker) is missing: a test that cannot run fails');
+  it('docker version / info / run / exit codes / refusals', async () => {
     const v = await docker('version');
     expect(v.code).toBe(0);
     expect(v.out).toMatch(/Server: Glassbox/);
@@ -112,7 +113,7 @@ describe('docker API server (stand-in engine)', () => {
     expect(pull.err).toMatch(/pull access denied for nosuch/);
   });
 
-  it.skipIf(!hasDocker)('detached run, ps, inspect, exec, logs, stats, update, events', async () => {
+  it('detached run, ps, inspect, exec, logs, stats, update, events', async () => {
     const d = await docker('run', '-d', '--name', 'bg', 'base', 'sleep', '30');
     expect(d.code).toBe(0);
     expect((await docker('ps', '--format', '{{.Names}} {{.Status}}')).out).toMatch(/^bg Up/m);
