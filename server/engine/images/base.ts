@@ -17,6 +17,9 @@ const HOST_TOOLS = [
   'tr', 'cut', 'sort', 'clear', 'reset', 'nproc', 'printf', 'test', 'expr', 'basename', 'dirname', 'find', 'xargs',
 ];
 
+/** What the seed's lessons type: the base image must have each of them. */
+const LESSON_TOOLS = ['ps', 'hostname', 'id', 'mount', 'ip', 'free', 'top', 'uptime', 'dd', 'ipcs', 'sleep', 'kill'];
+
 /** One entry of the rootfs being built: a file's content, a directory, or a symlink. */
 type Entry =
   | { type: 'dir'; mode: number }
@@ -128,27 +131,36 @@ function buildFromBusybox(b: RootfsBuilder, busybox: string): string {
     if (full === 'bin/busybox') continue;
     b.symlink(full, '/bin/busybox');
   }
-  return `busybox ${version} applets (${applets.length})`;
+  // A lesson tool this busybox lacks (Debian's has no ipcs) comes from the host with its libraries.
+  const extra: string[] = [];
+  for (const tool of LESSON_TOOLS) {
+    if (applets.some((a) => posix.basename(a) === tool)) continue;
+    if (copyHostTool(b, tool)) extra.push(tool);
+  }
+  return `busybox ${version} applets (${applets.length})${extra.length ? ` + host ${extra.join(', ')}` : ''}`;
+}
+
+/** Copy one host tool with its libraries; false when the host has no such program. */
+function copyHostTool(b: RootfsBuilder, tool: string): boolean {
+  let path: string;
+  try {
+    path = execFileSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).trim();
+  } catch {
+    return false;
+  }
+  if (!path.startsWith('/')) return false; // a shell builtin
+  const real = realpathSync(path);
+  b.copyHost(real);
+  // the short names a learner types: /bin/ls and /usr/bin/ls both work (usrmerge or not)
+  const name = posix.basename(path);
+  for (const dir of ['bin', 'usr/bin']) b.symlink(`${dir}/${name}`, real);
+  for (const lib of sharedLibraries(real)) b.copyHost(lib);
+  return true;
 }
 
 function buildFromHost(b: RootfsBuilder): string {
   const copied: string[] = [];
-  for (const tool of HOST_TOOLS) {
-    let path: string;
-    try {
-      path = execFileSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).trim();
-    } catch {
-      continue;
-    }
-    if (!path.startsWith('/')) continue; // a shell builtin
-    const real = realpathSync(path);
-    b.copyHost(real);
-    // the short names a learner types: /bin/ls and /usr/bin/ls both work (usrmerge or not)
-    const name = posix.basename(path);
-    for (const dir of ['bin', 'usr/bin']) b.symlink(`${dir}/${name}`, real);
-    for (const lib of sharedLibraries(real)) b.copyHost(lib);
-    copied.push(name);
-  }
+  for (const tool of HOST_TOOLS) if (copyHostTool(b, tool)) copied.push(tool);
   // top needs a terminal description; ps and top read /proc only
   for (const dir of ['/usr/share/terminfo/x', '/lib/terminfo/x']) {
     for (const name of ['xterm', 'xterm-256color', 'xterm-color']) {

@@ -99,8 +99,10 @@ export async function unpackLayer(input: Buffer | Readable, dest: string, tmpRoo
   const extract = tar.extract();
   const source = Buffer.isBuffer(input) ? Readable.from([input]) : input;
   try {
+    // a broken tar surfaces here; after a rejection of ours the stream is destroyed on purpose
+    let feedError: Error | null = null;
     const feeding = pipeline(source, extract).catch((e: Error) => {
-      throw new InvalidArgument(`layer rejected: not a readable tar (${e.message})`);
+      feedError = e;
     });
     for await (const entry of extract) {
       const h = entry.header;
@@ -185,6 +187,7 @@ export async function unpackLayer(input: Buffer | Readable, dest: string, tmpRoo
       seen.add(rel);
     }
     await feeding;
+    if (feedError) throw new InvalidArgument(`layer rejected: not a readable tar (${(feedError as Error).message})`);
     // directories last: writing into them changed their mtimes
     for (const [p, t] of dirTimes.reverse()) lutimesSync(p, t, t);
     mkdirSync(dirname(dest), { recursive: true, mode: 0o711 });
