@@ -1,6 +1,7 @@
 // The engine's typed API: what the Docker API adapter, the REST API and the socket.io channels may
 // call. The Engine class (engine.ts) implements it. Nothing here mentions HTTP.
 import type { CgroupStats, CgroupWrite } from './cgroups/types.js';
+import type { NetworkInfo } from './network/manager.js';
 import type { ContainerConfig, ContainerRecord, EngineEvent, LayerChange, ResourceLimits, TimelineStep } from './types.js';
 
 export interface ImageSummary {
@@ -168,6 +169,15 @@ export interface EngineApi {
   inspectImage(ref: string): ImageDetail;
   tagImage(source: string, target: string): void;
   removeImage(ref: string, opts?: { force?: boolean }): { untagged: string[]; deleted: string[] };
+
+  // ---- networks (docker network ...) — NotFound/InvalidArgument when the engine runs without networking ----
+  listNetworks(): NetworkInfo[];
+  inspectNetwork(idOrName: string): NetworkInfo;
+  createNetwork(req: { name: string; subnet?: string; gateway?: string; labels?: Record<string, string> }): Promise<NetworkInfo>;
+  removeNetwork(idOrName: string): Promise<void>;
+  /** attach a container (running or not) to a network: a running one gets its interface at once */
+  connectNetwork(network: string, container: string): Promise<void>;
+  disconnectNetwork(network: string, container: string): Promise<void>;
 
   // ---- events ----
   onEvent(cb: (e: EngineEvent) => void): () => void;

@@ -24,7 +24,7 @@ import { mountOverlay, unmountOverlay, isMounted, prepareContainerLayer } from '
 import { shiftedLayerDir } from './rootfs/shift.js';
 import { listChanges } from './rootfs/changes.js';
 import { NetworkManager } from './network/index.js';
-import type { NetPlan } from './network/manager.js';
+import type { NetPlan, NetworkInfo } from './network/manager.js';
 import { validateConfig, validateLimits, validateName } from './containers/validate.js';
 import { RecordStore } from './containers/record-store.js';
 import { newContainerId, randomName } from './containers/names.js';
@@ -1010,6 +1010,48 @@ export class Engine implements EngineApi {
     const e = this.execs.get(execId);
     if (!e) throw new NotFound(`No such exec instance: ${execId}`);
     return { containerId: e.containerId, running: e.exitCode === null, exitCode: e.exitCode, pid: e.process.pid, config: e.config };
+  }
+
+  // ------------------------------------------------------------------ networks
+
+  private requireNetwork(): NetworkManager {
+    if (!this.network) throw new InvalidArgument('this engine runs without networking: only "none", "host" and "container:<id>" exist');
+    return this.network;
+  }
+
+  listNetworks(): NetworkInfo[] {
+    return this.network ? this.network.listNetworks() : [];
+  }
+
+  inspectNetwork(idOrName: string): NetworkInfo {
+    return this.requireNetwork().inspectNetwork(idOrName);
+  }
+
+  async createNetwork(req: { name: string; subnet?: string; gateway?: string; labels?: Record<string, string> }): Promise<NetworkInfo> {
+    const n = await this.requireNetwork().createNetwork(req);
+    this.events.emit('event', { type: 'network', action: 'create', id: n.id, name: n.name, time: Date.now() } satisfies EngineEvent);
+    return n;
+  }
+
+  async removeNetwork(idOrName: string): Promise<void> {
+    const n = this.requireNetwork().inspectNetwork(idOrName);
+    await this.requireNetwork().removeNetwork(idOrName);
+    this.events.emit('event', { type: 'network', action: 'destroy', id: n.id, name: n.name, time: Date.now() } satisfies EngineEvent);
+  }
+
+  async connectNetwork(network: string, container: string): Promise<void> {
+    const rec = this.records.find(container);
+    const running = rec.state.status === 'running' || rec.state.status === 'paused';
+    await this.requireNetwork().connect(network, rec.id, running ? rec.state.pid : null);
+    const n = this.requireNetwork().inspectNetwork(network);
+    this.events.emit('event', { type: 'network', action: 'connect', id: n.id, name: n.name, container: rec.id, time: Date.now() } satisfies EngineEvent);
+  }
+
+  async disconnectNetwork(network: string, container: string): Promise<void> {
+    const rec = this.records.find(container);
+    await this.requireNetwork().disconnect(network, rec.id);
+    const n = this.requireNetwork().inspectNetwork(network);
+    this.events.emit('event', { type: 'network', action: 'disconnect', id: n.id, name: n.name, container: rec.id, time: Date.now() } satisfies EngineEvent);
   }
 
   // ------------------------------------------------------------------ images

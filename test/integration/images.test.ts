@@ -21,10 +21,12 @@ async function makeTar(entries: TarEntry[]): Promise<Buffer> {
   pack.on('data', (c: unknown) => {
     chunks.push(c as Buffer);
   });
-  const done = new Promise((r) => pack.on('end', r));
+  const done = new Promise<void>((r) => pack.on('end', () => r()));
   for (const e of entries) {
     const { data, ...h } = e;
-    pack.entry({ type: 'file', mode: 0o644, mtime: new Date(0), ...h }, data ?? (h.type === 'file' || !h.type ? '' : undefined));
+    const header = { type: 'file' as const, mode: 0o644, mtime: new Date(0), ...h };
+    if (!h.type || h.type === 'file') pack.entry(header, data ?? '');
+    else pack.entry(header);
   }
   pack.finalize();
   await done;

@@ -254,6 +254,25 @@ export class FakeEngine implements EngineApi {
     this.tags = this.tags.filter((t) => t !== tag);
     return { untagged: [tag], deleted: [] };
   }
+  // the stand-in has no networking, like an engine opened with network: false
+  listNetworks() {
+    return [];
+  }
+  inspectNetwork(idOrName: string): never {
+    throw new NotFound(`network ${idOrName} not found`);
+  }
+  async createNetwork(): Promise<never> {
+    throw new NotFound('the stand-in engine has no networking');
+  }
+  async removeNetwork(idOrName: string): Promise<void> {
+    throw new NotFound(`network ${idOrName} not found`);
+  }
+  async connectNetwork(network: string): Promise<void> {
+    throw new NotFound(`network ${network} not found`);
+  }
+  async disconnectNetwork(network: string): Promise<void> {
+    throw new NotFound(`network ${network} not found`);
+  }
   onEvent(cb: (e: EngineEvent) => void) {
     this.ev.on('e', cb);
     return () => void this.ev.off('e', cb);
