@@ -3,6 +3,7 @@
 //   <root>/images/blobs/sha256/<hex>        content-addressed blobs: layer tars, configs, manifests
 //   <root>/images/layers/sha256/<hex>/      each layer unpacked once (hex = its diff_id), shared
 //   <root>/images/repositories.json         references ("base:latest") → manifest digest
+//   <root>/images/dangling.json             manifests untagged by force while containers use them
 //
 // An image is a manifest (config digest + layer digests) and a config (env, cmd, history,
 // rootfs.diff_ids). Every blob is checked against its digest when it is read.
@@ -141,17 +142,35 @@ export class ImageStore {
     writeJsonAtomic(join(this.dir, 'repositories.json'), r);
   }
 
+  /** Manifest digests with no tag left that a container still uses (docker's <none>:<none>). */
+  private dangling(): string[] {
+    return readJson<string[]>(join(this.dir, 'dangling.json')) ?? [];
+  }
+
+  private saveDangling(d: string[]): void {
+    writeJsonAtomic(join(this.dir, 'dangling.json'), [...new Set(d)].sort());
+  }
+
+  /** Every manifest known: tagged ones with their tags, then dangling ones with none. */
+  private manifests(): Map<string, string[]> {
+    const all = new Map<string, string[]>();
+    for (const [ref, md] of Object.entries(this.repos()).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) all.set(md, [...(all.get(md) ?? []), ref]);
+    for (const md of this.dangling()) if (!all.has(md)) all.set(md, []);
+    return all;
+  }
+
   /** Add an image from uncompressed layer tars (bottom first); each layer is unpacked once. */
   async addImage(opts: { layers: Buffer[]; config: Partial<OciImageConfig>; ref: string; history?: OciHistory[] }): Promise<ResolvedImage> {
     const ref = normalizeRef(opts.ref);
     const descriptors: OciDescriptor[] = [];
     const diffIds: string[] = [];
     for (const tar of opts.layers) {
-      const d = this.putBlob(tar);
-      descriptors.push({ mediaType: MEDIA.layer, digest: d.digest, size: d.size });
-      diffIds.push(d.digest); // uncompressed: the blob digest is the diff_id
-      const dir = this.layerDir(d.digest);
-      if (!existsSync(dir)) await unpackLayer(tar, dir, join(this.dir, 'tmp'));
+      const digest = sha256(tar); // uncompressed: the blob digest is the diff_id
+      const dir = this.layerDir(digest);
+      if (!existsSync(dir)) await unpackLayer(tar, dir, join(this.dir, 'tmp')); // a bad layer stores nothing
+      this.putBlob(tar);
+      descriptors.push({ mediaType: MEDIA.layer, digest, size: tar.length });
+      diffIds.push(digest);
     }
     const config: OciImageConfig = {
       created: new Date(0).toISOString(),
@@ -172,6 +191,8 @@ export class ImageStore {
     const repos = this.repos();
     repos[ref] = manifestBlob.digest;
     this.saveRepos(repos);
+    const dangling = this.dangling();
+    if (dangling.includes(manifestBlob.digest)) this.saveDangling(dangling.filter((d) => d !== manifestBlob.digest));
     return this.resolve(ref);
   }
 
@@ -191,17 +212,17 @@ export class ImageStore {
     }
     if (!manifestDigest) {
       const want = refOrId.replace(/^sha256:/, '');
-      if (/^[0-9a-f]{4,64}$/.test(want)) {
-        const matches = new Map<string, string>();
-        for (const [r, md] of Object.entries(repos)) {
+      if (/^[0-9a-f]{1,64}$/.test(want) && (want.length >= 4 || refOrId.startsWith('sha256:'))) {
+        const matches = new Map<string, [string, string[]]>(); // image id → manifest, tags
+        for (const [md, tags] of this.manifests()) {
           const cfg = this.manifestOf(md).config.digest;
-          if (cfg.slice(7).startsWith(want)) matches.set(cfg, md);
-          if (!matches.has(cfg) && cfg.slice(7).startsWith(want)) ref = r;
+          if (cfg.slice(7).startsWith(want)) matches.set(cfg, [md, tags]);
         }
-        if (matches.size > 1) throw new Conflict(`multiple images match the prefix ${refOrId}`);
-        if (matches.size === 1) {
-          manifestDigest = [...matches.values()][0];
-          ref = Object.entries(repos).find(([, md]) => md === manifestDigest)?.[0] ?? refOrId;
+        if (matches.size > 1) throw new InvalidArgument(`multiple images match the prefix ${refOrId}`);
+        const [match] = matches.values();
+        if (match) {
+          manifestDigest = match[0];
+          ref = match[1][0] ?? '<none>:<none>';
         }
       }
     }
@@ -222,21 +243,25 @@ export class ImageStore {
     return JSON.parse(this.getBlob(digest).toString()) as OciManifest;
   }
 
+  /** One entry per image; a dangling image (untagged, still used) has no repoTags. */
   list(): ImageSummary[] {
     const byId = new Map<string, ImageSummary>();
-    for (const ref of Object.keys(this.repos()).sort()) {
-      const img = this.resolve(ref);
-      const cur = byId.get(img.id);
-      if (cur) cur.repoTags.push(ref);
-      else {
-        byId.set(img.id, {
-          id: img.id,
-          repoTags: [ref],
-          created: img.config.created ?? new Date(0).toISOString(),
-          size: img.layers.reduce((a, l) => a + l.size, 0),
-          layers: img.layers.length,
-        });
+    for (const [md, tags] of this.manifests()) {
+      const manifest = this.manifestOf(md);
+      const id = manifest.config.digest;
+      const cur = byId.get(id);
+      if (cur) {
+        cur.repoTags.push(...tags);
+        continue;
       }
+      const config = JSON.parse(this.getBlob(id).toString()) as OciImageConfig;
+      byId.set(id, {
+        id,
+        repoTags: [...tags],
+        created: config.created ?? new Date(0).toISOString(),
+        size: manifest.layers.reduce((a, l) => a + l.size, 0),
+        layers: manifest.layers.length,
+      });
     }
     return [...byId.values()];
   }
@@ -284,11 +309,13 @@ export class ImageStore {
     }
     for (const t of removing) delete repos[t];
     this.saveRepos(repos);
-    const deleted: string[] = [];
-    if (remaining.length === 0 && !opts.isInUse(img.id)) {
-      deleted.push(img.id);
-      this.gc();
-    }
+    // forced off an image a container uses: it stays, untagged, until no container uses it
+    // (and dangling images whose containers are gone go with this gc)
+    const tagged = new Set(Object.values(repos));
+    const dangling = remaining.length === 0 ? [...this.dangling(), img.manifestDigest] : this.dangling();
+    this.saveDangling(dangling.filter((md) => !tagged.has(md) && opts.isInUse(this.manifestOf(md).config.digest)));
+    const deleted = remaining.length === 0 && !opts.isInUse(img.id) ? [img.id] : [];
+    this.gc();
     return { untagged: removing, deleted };
   }
 
@@ -296,7 +323,7 @@ export class ImageStore {
   gc(): { blobs: number; layers: number } {
     const keepBlobs = new Set<string>();
     const keepLayers = new Set<string>();
-    for (const md of Object.values(this.repos())) {
+    for (const md of this.manifests().keys()) {
       keepBlobs.add(md.slice(7));
       const m = this.manifestOf(md);
       keepBlobs.add(m.config.digest.slice(7));
@@ -316,6 +343,14 @@ export class ImageStore {
       if (!keepLayers.has(hex)) {
         rmSync(join(this.dir, 'layers', 'sha256', hex), { recursive: true, force: true });
         layers++;
+      }
+    }
+    // uid-shifted copies (rootfs/shift.ts) of layers that are gone
+    const shifted = join(this.dir, 'layers-shifted');
+    for (const range of existsSync(shifted) ? readdirSync(shifted) : []) {
+      const d = join(shifted, range, 'sha256');
+      for (const hex of existsSync(d) ? readdirSync(d) : []) {
+        if (!keepLayers.has(hex) && !hex.startsWith('.')) rmSync(join(d, hex), { recursive: true, force: true });
       }
     }
     return { blobs, layers };

@@ -11,7 +11,7 @@
 //  - it all happens in a temporary directory renamed into place at the end, so a layer that
 //    fails leaves nothing.
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, existsSync, lchownSync, linkSync, lstatSync, lutimesSync, mkdirSync, renameSync, rmSync, symlinkSync, chmodSync, unlinkSync, rmdirSync } from 'node:fs';
+import { createWriteStream, existsSync, lchownSync, linkSync, lstatSync, lutimesSync, mkdirSync, renameSync, rmSync, symlinkSync, chmodSync, unlinkSync, type Stats } from 'node:fs';
 import { dirname, join, posix } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -57,6 +57,19 @@ function ensureParents(root: string, rel: string): void {
   }
 }
 
+/** The entry at rel, reached through real directories of the layer only (for hardlink targets). */
+function lstatInside(root: string, rel: string): Stats | null {
+  let cur = root;
+  const parts = rel.split('/');
+  for (let i = 0; i < parts.length; i++) {
+    cur = join(cur, parts[i]);
+    const st = lstatSync(cur, { throwIfNoEntry: false });
+    if (!st || i === parts.length - 1) return st ?? null;
+    if (!st.isDirectory()) return null;
+  }
+  return null;
+}
+
 /** Remove what is at path, unless both it and the new entry are directories. */
 function clearFor(path: string, newIsDir: boolean): void {
   let st;
@@ -74,7 +87,11 @@ function applyMeta(path: string, h: tar.Header, isLink: boolean): void {
   lchownSync(path, h.uid ?? 0, h.gid ?? 0);
   if (!isLink && h.mode !== undefined) chmodSync(path, h.mode & 0o7777); // after chown: chown clears setuid
   for (const [k, v] of Object.entries(h.pax ?? {})) {
-    if (k.startsWith('SCHILY.xattr.')) lsetxattr(path, k.slice('SCHILY.xattr.'.length), Buffer.from(String(v), 'latin1'));
+    const name = k.slice('SCHILY.xattr.'.length);
+    // file capabilities and user attributes; never trusted.* (overlayfs reads those as its own)
+    if (k.startsWith('SCHILY.xattr.') && (name === 'security.capability' || name.startsWith('user.'))) {
+      lsetxattr(path, name, Buffer.from(String(v), 'latin1'));
+    }
   }
   const mtime = h.mtime ?? new Date(0);
   try {
@@ -127,8 +144,9 @@ export async function unpackLayer(input: Buffer | Readable, dest: string, tmpRoo
         continue;
       }
       if (base.startsWith('.wh.')) {
-        const target = parentRel ? `${parentRel}/${base.slice(4)}` : base.slice(4);
-        if (base.length === 4) throw new InvalidArgument(`layer rejected: empty whiteout "${h.name}"`);
+        const hidden = base.slice(4);
+        if (hidden === '' || hidden === '.' || hidden === '..') throw new InvalidArgument(`layer rejected: bad whiteout "${h.name}"`);
+        const target = parentRel ? `${parentRel}/${hidden}` : hidden;
         ensureParents(work, target);
         const wpath = join(work, target);
         clearFor(wpath, false);
@@ -163,8 +181,9 @@ export async function unpackLayer(input: Buffer | Readable, dest: string, tmpRoo
           break;
         case 'link': {
           const targetRel = safeName(h.linkname ?? '');
-          if (!seen.has(targetRel)) throw new InvalidArgument(`layer rejected: hardlink "${h.name}" to "${h.linkname}", which is not in this layer`);
-          const tst = lstatSync(join(work, targetRel));
+          // only to an entry this layer wrote, still reached through real directories of the layer
+          const tst = seen.has(targetRel) ? lstatInside(work, targetRel) : null;
+          if (!tst) throw new InvalidArgument(`layer rejected: hardlink "${h.name}" to "${h.linkname}", which is not in this layer`);
           if (tst.isDirectory()) throw new InvalidArgument(`layer rejected: hardlink "${h.name}" to a directory`);
           clearFor(path, false);
           linkSync(join(work, targetRel), path);
@@ -188,8 +207,8 @@ export async function unpackLayer(input: Buffer | Readable, dest: string, tmpRoo
     }
     await feeding;
     if (feedError) throw new InvalidArgument(`layer rejected: not a readable tar (${(feedError as Error).message})`);
-    // directories last: writing into them changed their mtimes
-    for (const [p, t] of dirTimes.reverse()) lutimesSync(p, t, t);
+    // directories last: writing into them changed their mtimes (one may have been replaced since)
+    for (const [p, t] of dirTimes.reverse()) if (lstatSync(p, { throwIfNoEntry: false })?.isDirectory()) lutimesSync(p, t, t);
     mkdirSync(dirname(dest), { recursive: true, mode: 0o711 });
     try {
       renameSync(work, dest);
@@ -201,7 +220,6 @@ export async function unpackLayer(input: Buffer | Readable, dest: string, tmpRoo
   } catch (e) {
     extract.destroy();
     rmSync(work, { recursive: true, force: true });
-    if (existsSync(work)) rmdirSync(work);
     throw e;
   }
 }

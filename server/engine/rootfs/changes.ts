@@ -15,14 +15,27 @@ function isOpaque(path: string): boolean {
   return v !== null && v.toString() === 'y';
 }
 
-/** The topmost lower layer's entry at rel, honouring whiteouts and opaque dirs on the way down. */
+/**
+ * The entry at rel as the lower layers alone show it (the topmost copy), or null. A layer hides
+ * everything below it at a path when it has a whiteout or a file on the way there, or an opaque
+ * directory.
+ */
 function inLowers(rel: string, lowersTopFirst: string[]): Stats | null {
+  const parts = rel.split('/');
   for (const dir of lowersTopFirst) {
-    try {
-      const st = lstatSync(join(dir, rel));
-      return isWhiteout(st) ? null : st;
-    } catch {
-      /* not in this layer: look further down */
+    let cur = dir;
+    let underOpaque = false;
+    for (let i = 0; i < parts.length; i++) {
+      cur = join(cur, parts[i]);
+      const st = lstatSync(cur, { throwIfNoEntry: false });
+      if (!st) {
+        if (underOpaque) return null;
+        break; // not in this layer: look further down
+      }
+      if (isWhiteout(st)) return null;
+      if (i === parts.length - 1) return st;
+      if (!st.isDirectory()) return null;
+      underOpaque ||= isOpaque(cur);
     }
   }
   return null;
@@ -59,7 +72,7 @@ export function listChanges(upper: string, lowers: string[]): LayerChange[] {
     }
   };
   walk('');
-  return out.sort((a, b) => a.path.localeCompare(b.path));
+  return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }
 
 /** docker diff's form: Kind 0 = changed, 1 = added, 2 = deleted. */

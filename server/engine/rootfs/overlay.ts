@@ -2,7 +2,7 @@
 //   mount -t overlay overlay -o lowerdir=TOP:...:BOTTOM,upperdir=UPPER,workdir=WORK MERGED
 // A write to a lower file copies it up whole into UPPER first; a delete leaves a whiteout there.
 import { chownSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { MNT_DETACH, mount, SyscallError, umount2 } from '../../../native/libc.js';
 
 export interface OverlayMount {
@@ -44,7 +44,7 @@ function unescapeMountPath(p: string): string {
 }
 
 export function isMounted(target: string): boolean {
-  const t = target.replace(/\/+$/, '');
+  const t = resolve(target);
   for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
     const mp = line.split(' ')[4];
     if (mp && unescapeMountPath(mp) === t) return true;

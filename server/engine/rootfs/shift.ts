@@ -3,7 +3,7 @@
 // userns-remap, each layer is copied once with every owner moved up by the base (0 → 100000),
 // and the copy is shared by every container with that mapping.
 import { randomBytes } from 'node:crypto';
-import { existsSync, lchownSync, linkSync, lstatSync, lutimesSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync, chmodSync } from 'node:fs';
+import { chmodSync, constants, copyFileSync, existsSync, lchownSync, linkSync, lstatSync, lutimesSync, mkdirSync, readdirSync, readlinkSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { lgetxattr, llistxattr, lsetxattr, mknod, S_IFCHR, S_IFBLK } from '../../../native/libc.js';
 import type { ImageStore } from '../images/store.js';
@@ -22,7 +22,7 @@ function copyShifted(src: string, dst: string, uid: number, gid: number, inodes:
     }
     if (st.isDirectory()) mkdirSync(d, { mode: 0o700 });
     else if (st.isSymbolicLink()) symlinkSync(readlinkSync(s), d);
-    else if (st.isFile()) writeFileSync(d, readFileSync(s), { mode: 0o600 });
+    else if (st.isFile()) copyFileSync(s, d, constants.COPYFILE_EXCL);
     else if (st.isCharacterDevice()) mknod(d, S_IFCHR | (st.mode & 0o7777), Math.floor(st.rdev / 256), st.rdev % 256);
     else if (st.isBlockDevice()) mknod(d, S_IFBLK | (st.mode & 0o7777), Math.floor(st.rdev / 256), st.rdev % 256);
     else if (st.isFIFO()) mknod(d, S_IFIFO | (st.mode & 0o7777));
