@@ -161,14 +161,13 @@ function copyHostTool(b: RootfsBuilder, tool: string): boolean {
 function buildFromHost(b: RootfsBuilder): string {
   const copied: string[] = [];
   for (const tool of HOST_TOOLS) if (copyHostTool(b, tool)) copied.push(tool);
-  // top needs a terminal description; ps and top read /proc only
-  for (const dir of ['/usr/share/terminfo/x', '/lib/terminfo/x']) {
-    for (const name of ['xterm', 'xterm-256color', 'xterm-color']) {
+  // top needs a terminal description (procps' top -b with no tty asks for "dumb"); ps reads /proc only
+  for (const dir of ['/usr/share/terminfo', '/lib/terminfo']) {
+    for (const name of ['x/xterm', 'x/xterm-256color', 'x/xterm-color', 'd/dumb', 'l/linux', 'v/vt100', 's/screen']) {
       const p = `${dir}/${name}`;
       if (existsSync(p)) b.copyHost(p);
     }
   }
-  if (existsSync('/lib/terminfo/l/linux')) b.copyHost('/lib/terminfo/l/linux');
   if (!b.entries.has('bin/sh')) throw new Error('cannot build the base image: the host has neither busybox nor /bin/sh');
   return `host binaries (${copied.length}: ${copied.slice(0, 8).join(' ')} …)`;
 }

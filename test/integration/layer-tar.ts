@@ -1,0 +1,32 @@
+// Layer tars for the image tests, written with tar-stream like any tool would write them.
+import tar from 'tar-stream';
+
+export type TarEntry = {
+  name: string;
+  type?: 'file' | 'directory' | 'symlink' | 'link' | 'character-device' | 'block-device' | 'fifo';
+  data?: string;
+  linkname?: string;
+  mode?: number;
+  uid?: number;
+  gid?: number;
+  devmajor?: number;
+  devminor?: number;
+};
+
+export async function makeTar(entries: TarEntry[]): Promise<Buffer> {
+  const pack = tar.pack();
+  const chunks: Buffer[] = [];
+  pack.on('data', (c: Buffer) => void chunks.push(c));
+  const done = new Promise<void>((resolve, reject) => {
+    pack.on('end', () => resolve());
+    pack.on('error', reject);
+  });
+  for (const { data, ...h } of entries) {
+    const header = { type: 'file' as const, mode: h.type === 'directory' ? 0o755 : 0o644, mtime: new Date(0), ...h };
+    if (header.type === 'file') pack.entry(header, data ?? '');
+    else pack.entry(header);
+  }
+  pack.finalize();
+  await done;
+  return Buffer.concat(chunks);
+}
