@@ -3,6 +3,7 @@ import Link from 'next/link';
 import { useParams, useRouter } from 'next/navigation';
 import { useCallback, useEffect, useState } from 'react';
 import type { ContainerRecord, TimelineStep } from '@/server/engine/types';
+import { ContainerDiagrams } from '@/components/DiagramTabs';
 import { LimitsEditor } from '@/components/LimitsEditor';
 import { Logs } from '@/components/Logs';
 import { StatusBadge } from '@/components/StatusBadge';
@@ -198,6 +199,16 @@ export default function ContainerPage() {
           <Panel title="Limits">{rec && limits && <LimitsEditor id={rec.id} limits={limits} cpus={cpus} disabled={!running && status !== 'paused'} />}</Panel>
         </div>
       </div>
+
+      {rec && (running || status === 'paused') ? (
+        <ContainerDiagrams id={rec.id} />
+      ) : rec ? (
+        <Panel title="Inside the kernel">
+          <p className="text-sm text-slate-400" data-testid="diagrams-not-running">
+            The diagrams read a running container's processes, cgroups and network: start it to see them.
+          </p>
+        </Panel>
+      ) : null}
 
       <Panel title="How it started" right={<span className="text-xs text-slate-400">the creation timeline</span>}>
         {rec ? <Timeline steps={timeline} /> : <p className="text-sm text-slate-400">Loading…</p>}

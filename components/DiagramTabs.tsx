@@ -1,0 +1,191 @@
+'use client';
+// The live diagrams on the dashboard's pages. Only the open tab is mounted, so only its diagram is
+// fed (one socket.io subscription; the server polls only what someone watches).
+//   <ContainerDiagrams id=…>  the container page: namespaces, layers, network, cgroups of one container
+//   <SystemDiagrams>          the dashboard: the namespace picture and the network of every container
+import { useRouter } from 'next/navigation';
+import { useEffect, useState, type ReactNode } from 'react';
+import CgroupDiagram from './diagrams/CgroupDiagram';
+import LayerDiagram from './diagrams/LayerDiagram';
+import NamespaceDiagram from './diagrams/NamespaceDiagram';
+import NetworkDiagram from './diagrams/NetworkDiagram';
+import { useDiagramFeed } from './diagrams/useDiagramFeed';
+import type { DiagramKind } from '../server/engine/inspect/types';
+
+const LABELS: Record<DiagramKind, { title: string; hint: string }> = {
+  namespaces: { title: 'Namespaces', hint: 'which namespaces each process is in, from /proc' },
+  layers: { title: 'Layers', hint: 'the image layers, the upper dir and what changed in it' },
+  network: { title: 'Network', hint: 'bridge, veth pairs, addresses and live counters' },
+  cgroups: { title: 'Cgroups', hint: 'usage against limits over the last minutes' },
+};
+
+function FeedState({ error, updatedAt }: { error: string | null; updatedAt: number | null }) {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    const t = setInterval(() => setNow(Date.now()), 1000);
+    return () => clearInterval(t);
+  }, []);
+  if (error) return <span className="text-sm text-rose-300" data-testid="diagram-error">● {error}</span>;
+  if (!updatedAt) return <span className="text-sm text-amber-300">● loading…</span>;
+  const ago = Math.max(0, Math.round((now - updatedAt) / 1000));
+  return (
+    <span className="text-sm text-slate-400" data-testid="diagram-updated">
+      <span className="text-emerald-400">●</span> updated {ago < 2 ? 'just now' : `${ago}s ago`}
+    </span>
+  );
+}
+
+function Tabs({ kinds, active, onPick, id }: { kinds: DiagramKind[]; active: DiagramKind; onPick: (k: DiagramKind) => void; id: string }) {
+  return (
+    <div className="flex flex-wrap gap-1" role="tablist" aria-label="diagrams">
+      {kinds.map((k) => (
+        <button
+          key={k}
+          type="button"
+          role="tab"
+          id={`${id}-tab-${k}`}
+          aria-selected={active === k}
+          aria-controls={`${id}-panel`}
+          data-testid={`diagram-tab-${k}`}
+          title={LABELS[k].hint}
+          onClick={() => onPick(k)}
+          className={`rounded-md px-4 py-1.5 text-base font-semibold ${active === k ? 'bg-sky-600 text-white' : 'border border-slate-700 text-slate-300 hover:bg-slate-800'}`}
+        >
+          {LABELS[k].title}
+        </button>
+      ))}
+    </div>
+  );
+}
+
+function Section({ title, sub, tabs, state, children, testId, id }: { title: string; sub: string; tabs: ReactNode; state: ReactNode; children: ReactNode; testId: string; id: string }) {
+  return (
+    <section id={id} data-testid={testId} className="rounded-xl border border-slate-800 bg-slate-900/50 p-4">
+      <div className="mb-3 flex flex-wrap items-center gap-x-4 gap-y-2">
+        <h2 className="text-xl font-semibold text-slate-100">{title}</h2>
+        <span className="text-sm text-slate-400">{sub}</span>
+        <div className="ml-auto flex flex-wrap items-center gap-3">
+          {state}
+          {tabs}
+        </div>
+      </div>
+      <div id={`${id}-panel`} role="tabpanel">
+        {children}
+      </div>
+    </section>
+  );
+}
+
+/** Remembers the open tab per page in sessionStorage, so a reload keeps it. */
+function useTab(key: string, kinds: DiagramKind[], initial: DiagramKind): [DiagramKind, (k: DiagramKind) => void] {
+  const [tab, setTab] = useState<DiagramKind>(initial);
+  useEffect(() => {
+    try {
+      const t = sessionStorage.getItem(key) as DiagramKind | null;
+      if (t && kinds.includes(t)) setTab(t);
+    } catch {
+      /* no storage */
+    }
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [key]);
+  const pick = (k: DiagramKind) => {
+    setTab(k);
+    try {
+      sessionStorage.setItem(key, k);
+    } catch {
+      /* no storage */
+    }
+  };
+  return [tab, pick];
+}
+
+// ---------------------------------------------------------------- one container
+
+function CNamespaces({ id, onState }: { id: string; onState: (e: string | null, t: number | null) => void }) {
+  const f = useDiagramFeed('namespaces', id);
+  useEffect(() => onState(f.error, f.updatedAt), [f.error, f.updatedAt, onState]);
+  return <NamespaceDiagram snapshot={f.snapshot} containerId={id} />;
+}
+
+function CLayers({ id, onState }: { id: string; onState: (e: string | null, t: number | null) => void }) {
+  const f = useDiagramFeed('layers', id);
+  useEffect(() => onState(f.error, f.updatedAt), [f.error, f.updatedAt, onState]);
+  return <LayerDiagram snapshot={f.snapshot} onWhichLayer={f.whichLayer} />;
+}
+
+function CNetwork({ id, onState }: { id: string; onState: (e: string | null, t: number | null) => void }) {
+  const f = useDiagramFeed('network', id);
+  const router = useRouter();
+  useEffect(() => onState(f.error, f.updatedAt), [f.error, f.updatedAt, onState]);
+  return <NetworkDiagram snapshot={f.snapshot} containerId={id} onSelectContainer={(other) => other !== id && router.push(`/containers/${other}`)} />;
+}
+
+function CCgroups({ id, onState }: { id: string; onState: (e: string | null, t: number | null) => void }) {
+  const f = useDiagramFeed('cgroups', id);
+  useEffect(() => onState(f.error, f.updatedAt), [f.error, f.updatedAt, onState]);
+  return <CgroupDiagram snapshot={f.snapshot} containerId={id} onLimitChange={f.setLimit} />;
+}
+
+const CONTAINER_KINDS: DiagramKind[] = ['namespaces', 'layers', 'network', 'cgroups'];
+
+export function ContainerDiagrams({ id }: { id: string }) {
+  const [tab, setTab] = useTab('glassbox.diagram.container', CONTAINER_KINDS, 'namespaces');
+  const [feed, setFeed] = useState<{ error: string | null; at: number | null }>({ error: null, at: null });
+  const onState = useStableState(setFeed);
+  const props = { id, onState };
+  return (
+    <Section
+      id="diagrams"
+      testId="container-diagrams"
+      title="Inside the kernel"
+      sub={LABELS[tab].hint}
+      state={<FeedState error={feed.error} updatedAt={feed.at} />}
+      tabs={<Tabs id="diagrams" kinds={CONTAINER_KINDS} active={tab} onPick={setTab} />}
+    >
+      {tab === 'namespaces' ? <CNamespaces key={`ns-${id}`} {...props} /> : null}
+      {tab === 'layers' ? <CLayers key={`ly-${id}`} {...props} /> : null}
+      {tab === 'network' ? <CNetwork key={`nw-${id}`} {...props} /> : null}
+      {tab === 'cgroups' ? <CCgroups key={`cg-${id}`} {...props} /> : null}
+    </Section>
+  );
+}
+
+// ---------------------------------------------------------------- the whole system
+
+function SNamespaces({ onState }: { onState: (e: string | null, t: number | null) => void }) {
+  const f = useDiagramFeed('namespaces');
+  useEffect(() => onState(f.error, f.updatedAt), [f.error, f.updatedAt, onState]);
+  return <NamespaceDiagram snapshot={f.snapshot} />;
+}
+
+function SNetwork({ onState }: { onState: (e: string | null, t: number | null) => void }) {
+  const f = useDiagramFeed('network');
+  const router = useRouter();
+  useEffect(() => onState(f.error, f.updatedAt), [f.error, f.updatedAt, onState]);
+  return <NetworkDiagram snapshot={f.snapshot} onSelectContainer={(id) => router.push(`/containers/${id}`)} />;
+}
+
+const SYSTEM_KINDS: DiagramKind[] = ['namespaces', 'network'];
+
+export function SystemDiagrams() {
+  const [tab, setTab] = useTab('glassbox.diagram.system', SYSTEM_KINDS, 'namespaces');
+  const [feed, setFeed] = useState<{ error: string | null; at: number | null }>({ error: null, at: null });
+  const onState = useStableState(setFeed);
+  return (
+    <Section
+      id="system"
+      testId="system-diagrams"
+      title="System"
+      sub={tab === 'namespaces' ? 'every namespace on the host and who is in it' : 'the host stack, the bridges and every container link'}
+      state={<FeedState error={feed.error} updatedAt={feed.at} />}
+      tabs={<Tabs id="system" kinds={SYSTEM_KINDS} active={tab} onPick={setTab} />}
+    >
+      {tab === 'namespaces' ? <SNamespaces onState={onState} /> : <SNetwork onState={onState} />}
+    </Section>
+  );
+}
+
+function useStableState(set: (v: { error: string | null; at: number | null }) => void) {
+  const [cb] = useState(() => (error: string | null, at: number | null) => set({ error, at }));
+  return cb;
+}
