@@ -26,7 +26,7 @@ function runIn(store: ImageStore, script: string): string {
   mountOverlay({ lowers: img.layers.map((l) => l.dir), upper: join(dir, 'upper'), work: join(dir, 'work'), target: merged });
   return execFileSync('unshare', ['--mount', '--pid', '--fork', `--mount-proc=${join(merged, 'proc')}`, 'chroot', merged, '/bin/sh', '-c', script], {
     encoding: 'utf8',
-    env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', TERM: 'xterm' },
+    env: { ...process.env, PATH: '/usr/sbin:/usr/bin:/sbin:/bin', TERM: 'xterm' },
   });
 }
 

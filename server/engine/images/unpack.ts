@@ -115,12 +115,13 @@ export async function unpackLayer(input: Buffer | Readable, dest: string, tmpRoo
   let bytes = 0;
   const extract = tar.extract();
   const source = Buffer.isBuffer(input) ? Readable.from([input]) : input;
+  // a broken tar surfaces here (and in the entries); after a rejection of ours the stream is destroyed on purpose
+  let feedError: Error | null = null;
+  const feeding = pipeline(source, extract).catch((e: Error) => {
+    feedError = e;
+  });
+  const notATar = (e: Error) => new InvalidArgument(`layer rejected: not a readable tar (${e.message})`);
   try {
-    // a broken tar surfaces here; after a rejection of ours the stream is destroyed on purpose
-    let feedError: Error | null = null;
-    const feeding = pipeline(source, extract).catch((e: Error) => {
-      feedError = e;
-    });
     for await (const entry of extract) {
       const h = entry.header;
       if (++entries > limits.maxEntries) throw new InvalidArgument(`layer rejected: more than ${limits.maxEntries} entries`);
@@ -206,7 +207,7 @@ export async function unpackLayer(input: Buffer | Readable, dest: string, tmpRoo
       seen.add(rel);
     }
     await feeding;
-    if (feedError) throw new InvalidArgument(`layer rejected: not a readable tar (${(feedError as Error).message})`);
+    if (feedError) throw notATar(feedError);
     // directories last: writing into them changed their mtimes (one may have been replaced since)
     for (const [p, t] of dirTimes.reverse()) if (lstatSync(p, { throwIfNoEntry: false })?.isDirectory()) lutimesSync(p, t, t);
     mkdirSync(dirname(dest), { recursive: true, mode: 0o711 });
@@ -219,7 +220,9 @@ export async function unpackLayer(input: Buffer | Readable, dest: string, tmpRoo
     }
   } catch (e) {
     extract.destroy();
+    await feeding;
     rmSync(work, { recursive: true, force: true });
-    throw e;
+    const fe = feedError as Error | null;
+    throw fe && !(e instanceof InvalidArgument) && (e as Error).message === fe.message ? notATar(fe) : e;
   }
 }
