@@ -10,7 +10,7 @@ import { makeTar } from './layer-tar.js';
 let root: string;
 let store: ImageStore;
 beforeEach(() => {
-  root = mkdtempSync('/tmp/gbs-');
+  root = mkdtempSync('/tmp/gbis-');
   store = new ImageStore(root);
 });
 afterEach(() => rmSync(root, { recursive: true, force: true }));
