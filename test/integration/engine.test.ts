@@ -74,6 +74,15 @@ describe('isolation', () => {
   });
 });
 
+describe('the base image', () => {
+  it('has every tool the lessons type', async () => {
+    const tools = ['ps', 'hostname', 'id', 'mount', 'ip', 'free', 'top', 'uptime', 'dd', 'ipcs', 'sleep', 'kill'];
+    const r = await runToExit(env.engine, sh(`for t in ${tools.join(' ')}; do command -v $t >/dev/null || echo missing:$t; done; ipcs -m >/dev/null && free >/dev/null && uptime >/dev/null && ps >/dev/null && echo works`));
+    expect(r.stdout).not.toContain('missing:');
+    expect(r.stdout).toContain('works');
+  });
+});
+
 describe('security defaults', () => {
   it('refuses mount and reboot inside', async () => {
     const r = await runToExit(env.engine, sh('mount -t tmpfs none /mnt; echo mount=$?; reboot -f; echo reboot=$?'));
