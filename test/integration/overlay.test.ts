@@ -1,13 +1,13 @@
 // OverlayFS on the real kernel: two image layers under a container layer, what a write, a delete
 // and a rm -rf + mkdir leave in the upper dir, how listChanges reads it, and uid-shifted copies.
 import { execFileSync, spawn } from 'node:child_process';
-import { lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { lgetxattr } from '../../native/libc.js';
 import { ImageStore, type ResolvedImage } from '../../server/engine/images/store.js';
 import { listChanges } from '../../server/engine/rootfs/changes.js';
-import { isMounted, mountOverlay, prepareContainerLayer, unmountOverlay } from '../../server/engine/rootfs/overlay.js';
+import { isMounted, mountOverlay, overlayOptions, prepareContainerLayer, unmountOverlay } from '../../server/engine/rootfs/overlay.js';
 import { shiftedLayerDir } from '../../server/engine/rootfs/shift.js';
 import { makeTar } from './layer-tar.js';
 
@@ -116,10 +116,34 @@ describe('overlay', () => {
     expect(changes.find((c) => c.path === '/opt/x')?.kind).toBe('added');
   });
 
+  it('mounts more layers than one page of options holds (named by descriptor), and paths with , and :', () => {
+    const many: string[] = [];
+    for (let i = 0; i < 60; i++) {
+      const l = join(dir, 'layers-many', `layer-${String(i).padStart(2, '0')}-${'x'.repeat(80)}`);
+      mkdirSync(l, { recursive: true });
+      writeFileSync(join(l, `f${i}`), String(i));
+      writeFileSync(join(l, 'top'), String(i));
+      many.push(l);
+    }
+    expect(overlayOptions({ lowers: many, upper: 'u', work: 'w' }).length).toBeGreaterThan(4096);
+    const { merged } = mountContainer(many, 'many');
+    expect(readFileSync(join(merged, 'f0'), 'utf8')).toBe('0');
+    expect(readFileSync(join(merged, 'f59'), 'utf8')).toBe('59');
+    expect(readFileSync(join(merged, 'top'), 'utf8')).toBe('59'); // the last listed is the top
+
+    const odd = join(dir, 'odd,name:with colon');
+    mkdirSync(join(odd, 'low'), { recursive: true });
+    writeFileSync(join(odd, 'low', 'hello'), 'hi');
+    const { merged: m2 } = mountContainer([join(odd, 'low')], 'odd,c:2');
+    expect(readFileSync(join(m2, 'hello'), 'utf8')).toBe('hi');
+  });
+
   it('prepares the container layer, owned by the shifted root when asked', () => {
     const cdir = join(dir, 'c2');
     mkdirSync(cdir);
-    const { upper, work } = prepareContainerLayer(cdir, { uidShift: 100000 });
+    const { upper, work, merged } = prepareContainerLayer(cdir, { uidShift: 100000 });
+    expect(merged).toBe(join(cdir, 'merged'));
+    expect(lstatSync(merged)).toMatchObject({ uid: 100000, gid: 100000 });
     expect(lstatSync(upper)).toMatchObject({ uid: 100000, gid: 100000 });
     expect(lstatSync(upper).mode & 0o777).toBe(0o755);
     expect(lstatSync(work).mode & 0o777).toBe(0o700);
