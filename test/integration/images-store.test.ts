@@ -86,9 +86,30 @@ describe('image store', () => {
     expect(() => store.resolve('x')).toThrow(/corrupted/);
   });
 
+  it('takes layers as files too, and verify() catches a corrupted or truncated layer blob', async () => {
+    const file = join(root, 'layer.tar');
+    writeFileSync(file, await sharedTar());
+    const fromFile = await store.addImage({ ref: 'from-file', layers: [file], config: {} });
+    const fromBuf = await store.addImage({ ref: 'from-buffer', layers: [await sharedTar()], config: {} });
+    expect(fromFile.layers[0].diffId).toBe(fromBuf.layers[0].diffId); // same bytes, same layer
+    expect(fromFile.layers[0].size).toBe(readFileSync(file).length);
+    expect(readdirSync(join(root, 'images/tmp'))).toEqual([]);
+    await expect(store.verify('from-file')).resolves.toBeUndefined();
+    const blob = store.blobPath(fromFile.layers[0].diffId);
+    const good = readFileSync(blob);
+    writeFileSync(blob, Buffer.concat([good.subarray(0, 100), Buffer.from('X'), good.subarray(101)]));
+    await expect(store.verify('from-file')).rejects.toThrow(/corrupted: its content has digest/);
+    writeFileSync(blob, good.subarray(0, 512));
+    await expect(store.verify('from-file')).rejects.toThrow(/512 bytes where its descriptor says/);
+    await expect(store.addImage({ ref: 'nofile', layers: [join(root, 'missing.tar')], config: {} })).rejects.toThrow(InvalidArgument);
+  });
+
   it('stores nothing for an image whose layer is rejected', async () => {
     const bad = await makeTar([{ name: '../escape', data: 'x' }]);
     await expect(store.addImage({ ref: 'bad', layers: [bad], config: {} })).rejects.toThrow(/climbs out/);
+    writeFileSync(join(root, 'bad.tar'), bad);
+    await expect(store.addImage({ ref: 'bad', layers: [join(root, 'bad.tar')], config: {} })).rejects.toThrow(/climbs out/);
+    expect(readdirSync(join(root, 'images/tmp'))).toEqual([]);
     expect(readdirSync(join(root, 'images/blobs/sha256'))).toEqual([]);
     expect(readdirSync(join(root, 'images/layers/sha256'))).toEqual([]);
     expect(() => store.resolve('bad')).toThrow(NotFound);

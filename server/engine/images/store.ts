@@ -7,9 +7,11 @@
 //
 // An image is a manifest (config digest + layer digests) and a config (env, cmd, history,
 // rootfs.diff_ids). Every blob is checked against its digest when it is read.
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { ImageDetail, ImageSummary } from '../api.js';
 import { Conflict, InvalidArgument, NotFound } from '../types.js';
 import { readJson, writeFileAtomic, writeJsonAtomic } from '../util/fsx.js';
@@ -116,16 +118,78 @@ export class ImageStore {
     return { mediaType: '', digest, size: data.length };
   }
 
-  /** Read a blob and check it is what its name says. */
-  getBlob(digest: string): Buffer {
+  /** Read a blob and check it is what its name (and, when given, its descriptor's size) says. */
+  getBlob(digest: string, size?: number): Buffer {
     let data: Buffer;
     try {
       data = readFileSync(this.blobPath(digest));
     } catch {
       throw new NotFound(`blob ${digest} is not in the content store`);
     }
+    if (size !== undefined && data.length !== size) throw new Error(`blob ${digest} is corrupted: ${data.length} bytes where its descriptor says ${size}`);
     if (sha256(data) !== digest) throw new Error(`blob ${digest} is corrupted: its content has digest ${sha256(data)}`);
     return data;
+  }
+
+  /** Check a blob of any size (a layer) by streaming it through sha256. */
+  async verifyBlob(digest: string, size?: number): Promise<void> {
+    const path = this.blobPath(digest);
+    if (!existsSync(path)) throw new NotFound(`blob ${digest} is not in the content store`);
+    const { digest: actual, size: n } = await hashStream(createReadStream(path));
+    if (size !== undefined && n !== size) throw new Error(`blob ${digest} is corrupted: ${n} bytes where its descriptor says ${size}`);
+    if (actual !== digest) throw new Error(`blob ${digest} is corrupted: its content has digest ${actual}`);
+  }
+
+  /** Check every blob of an image (manifest, config, layers) against its digest and size. */
+  async verify(refOrId: string): Promise<void> {
+    const img = this.resolve(refOrId); // manifest and config are checked on read
+    for (const l of img.manifest.layers) await this.verifyBlob(l.digest, l.size);
+  }
+
+  /**
+   * Copy a file into the store's scratch space, hashing it on the way: what is unpacked and
+   * stored afterwards is the copy, so the digest holds even if the original changes meanwhile.
+   */
+  private async ingestFile(path: string): Promise<{ tmp: string; digest: string; size: number }> {
+    const tmp = join(this.dir, 'tmp', `ingest-${randomBytes(6).toString('hex')}`);
+    const hash = createHash('sha256');
+    let size = 0;
+    const tee = new Transform({
+      transform(chunk: Buffer, _enc, cb) {
+        hash.update(chunk);
+        size += chunk.length;
+        cb(null, chunk);
+      },
+    });
+    try {
+      await pipeline(createReadStream(path), tee, createWriteStream(tmp, { flags: 'wx', mode: 0o600 }));
+    } catch (e) {
+      rmSync(tmp, { force: true });
+      throw (e as NodeJS.ErrnoException).code === 'ENOENT' ? new InvalidArgument(`layer file not found: ${path}`) : e;
+    }
+    return { tmp, digest: 'sha256:' + hash.digest('hex'), size };
+  }
+
+  /** Store one uncompressed layer tar (its digest is its diff_id) and unpack it unless already there. */
+  private async addLayer(layer: Buffer | string): Promise<OciDescriptor> {
+    if (Buffer.isBuffer(layer)) {
+      const digest = sha256(layer);
+      const dir = this.layerDir(digest);
+      if (!existsSync(dir)) await unpackLayer(layer, dir, join(this.dir, 'tmp')); // a bad layer stores nothing
+      this.putBlob(layer);
+      return { mediaType: MEDIA.layer, digest, size: layer.length };
+    }
+    const { tmp, digest, size } = await this.ingestFile(layer);
+    try {
+      const dir = this.layerDir(digest);
+      if (!existsSync(dir)) await unpackLayer(createReadStream(tmp), dir, join(this.dir, 'tmp'));
+      if (this.hasBlob(digest)) rmSync(tmp, { force: true });
+      else renameSync(tmp, this.blobPath(digest));
+    } catch (e) {
+      rmSync(tmp, { force: true });
+      throw e;
+    }
+    return { mediaType: MEDIA.layer, digest, size };
   }
 
   layerDir(diffId: string): string {
@@ -159,18 +223,18 @@ export class ImageStore {
     return all;
   }
 
-  /** Add an image from uncompressed layer tars (bottom first); each layer is unpacked once. */
-  async addImage(opts: { layers: Buffer[]; config: Partial<OciImageConfig>; ref: string; history?: OciHistory[] }): Promise<ResolvedImage> {
+  /**
+   * Add an image from uncompressed layer tars, as Buffers or file paths (bottom first); each
+   * layer is unpacked once and shared by every image that has it.
+   */
+  async addImage(opts: { layers: (Buffer | string)[]; config: Partial<OciImageConfig>; ref: string; history?: OciHistory[] }): Promise<ResolvedImage> {
     const ref = normalizeRef(opts.ref);
     const descriptors: OciDescriptor[] = [];
     const diffIds: string[] = [];
     for (const tar of opts.layers) {
-      const digest = sha256(tar); // uncompressed: the blob digest is the diff_id
-      const dir = this.layerDir(digest);
-      if (!existsSync(dir)) await unpackLayer(tar, dir, join(this.dir, 'tmp')); // a bad layer stores nothing
-      this.putBlob(tar);
-      descriptors.push({ mediaType: MEDIA.layer, digest, size: tar.length });
-      diffIds.push(digest);
+      const d = await this.addLayer(tar); // uncompressed: the blob digest is the diff_id
+      descriptors.push(d);
+      diffIds.push(d.digest);
     }
     const config: OciImageConfig = {
       created: new Date(0).toISOString(),
@@ -228,7 +292,7 @@ export class ImageStore {
     }
     if (!manifestDigest) throw new NotFound(`No such image: ${refOrId}`);
     const manifest = this.manifestOf(manifestDigest);
-    const config = JSON.parse(this.getBlob(manifest.config.digest).toString()) as OciImageConfig;
+    const config = JSON.parse(this.getBlob(manifest.config.digest, manifest.config.size).toString()) as OciImageConfig;
     const history = (config.history ?? []).filter((h) => !h.empty_layer);
     const layers = config.rootfs.diff_ids.map((diffId, i) => ({
       diffId,
@@ -366,6 +430,16 @@ export class ImageStore {
     }
     return total;
   }
+}
+
+async function hashStream(stream: NodeJS.ReadableStream): Promise<{ digest: string; size: number }> {
+  const hash = createHash('sha256');
+  let size = 0;
+  for await (const chunk of stream as AsyncIterable<Buffer>) {
+    hash.update(chunk);
+    size += chunk.length;
+  }
+  return { digest: 'sha256:' + hash.digest('hex'), size };
 }
 
 function normalizeRefSafe(r: string): string {
