@@ -104,7 +104,7 @@ function useTab(key: string, kinds: DiagramKind[], initial: DiagramKind): [Diagr
 function CNamespaces({ id, onState }: { id: string; onState: (e: string | null, t: number | null) => void }) {
   const f = useDiagramFeed('namespaces', id);
   useEffect(() => onState(f.error, f.updatedAt), [f.error, f.updatedAt, onState]);
-  return <NamespaceDiagram snapshot={f.snapshot} containerId={id} />;
+  return <NamespaceDiagram snapshot={f.snapshot} containerId={id} focus />;
 }
 
 function CLayers({ id, onState }: { id: string; onState: (e: string | null, t: number | null) => void }) {
@@ -117,7 +117,7 @@ function CNetwork({ id, onState }: { id: string; onState: (e: string | null, t: 
   const f = useDiagramFeed('network', id);
   const router = useRouter();
   useEffect(() => onState(f.error, f.updatedAt), [f.error, f.updatedAt, onState]);
-  return <NetworkDiagram snapshot={f.snapshot} containerId={id} onSelectContainer={(other) => other !== id && router.push(`/containers/${other}`)} />;
+  return <NetworkDiagram snapshot={f.snapshot} containerId={id} onOpenContainer={(other) => router.push(`/containers/${other}`)} />;
 }
 
 function CCgroups({ id, onState }: { id: string; onState: (e: string | null, t: number | null) => void }) {
@@ -162,7 +162,7 @@ function SNetwork({ onState }: { onState: (e: string | null, t: number | null) =
   const f = useDiagramFeed('network');
   const router = useRouter();
   useEffect(() => onState(f.error, f.updatedAt), [f.error, f.updatedAt, onState]);
-  return <NetworkDiagram snapshot={f.snapshot} onSelectContainer={(id) => router.push(`/containers/${id}`)} />;
+  return <NetworkDiagram snapshot={f.snapshot} onOpenContainer={(id) => router.push(`/containers/${id}`)} />;
 }
 
 const SYSTEM_KINDS: DiagramKind[] = ['namespaces', 'network'];

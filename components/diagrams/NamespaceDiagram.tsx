@@ -37,6 +37,11 @@ export interface NamespaceDiagramProps {
   snapshot: NamespaceSnapshot | null;
   /** a container to highlight (its row and its processes) */
   containerId?: string | null;
+  /**
+   * with containerId: start showing only the host, that container and whatever shares a namespace
+   * with it (a button switches to everything on the host)
+   */
+  focus?: boolean;
   /** called when a process is clicked, besides the built-in detail panel */
   onSelectProcess?: (p: NsProcess) => void;
   className?: string;
@@ -112,15 +117,32 @@ function LevelProcs({ level, onPick, onHover, hide, selected }: { level: PidNsLe
   );
 }
 
-export default function NamespaceDiagram({ snapshot, containerId, onSelectProcess, className }: NamespaceDiagramProps) {
+/** The host row, the container's row and the rows sharing one of its own namespaces. */
+function focusRows(rows: Row[], s: NamespaceSnapshot, containerId: string): Row[] {
+  const mine = rows.find((r) => r.containerId === containerId);
+  if (!mine) return rows.filter((r) => r.kind === 'host');
+  const own = new Set(TYPES.filter((t) => mine.ns[t] !== undefined && mine.ns[t] !== s.host[t]).map((t) => `${t}:${mine.ns[t]}`));
+  return rows.filter((r) => r.kind === 'host' || r === mine || TYPES.some((t) => r.ns[t] !== undefined && own.has(`${t}:${r.ns[t]}`)));
+}
+
+/** The pid tree cut down to the levels holding the container's processes (and their nested levels). */
+function focusTree(root: PidNsLevel, containerId: string): PidNsLevel {
+  const holds = (l: PidNsLevel): boolean => l.owners.includes(containerId) || l.processes.some((p) => p.containerId === containerId) || l.children.some(holds);
+  return { ...root, children: root.children.filter(holds) };
+}
+
+export default function NamespaceDiagram({ snapshot, containerId, focus, onSelectProcess, className }: NamespaceDiagramProps) {
   const wrap = useRef<HTMLDivElement>(null);
   const svgRef = useRef<SVGSVGElement>(null);
   const gRef = useRef<SVGGElement>(null);
   const resetZoom = useZoom(svgRef, gRef);
   const { tip, show, hide } = useTooltip(wrap);
   const [selected, setSelected] = useState<number | null>(null);
+  const [onlyThis, setOnlyThis] = useState(!!focus);
+  const focused = onlyThis && !!containerId;
 
-  const rows = useMemo(() => (snapshot ? buildRows(snapshot) : []), [snapshot]);
+  const allRows = useMemo(() => (snapshot ? buildRows(snapshot) : []), [snapshot]);
+  const rows = useMemo(() => (focused && snapshot && containerId ? focusRows(allRows, snapshot, containerId) : allRows), [allRows, focused, snapshot, containerId]);
   const nodeIndex = useMemo(() => {
     const m = new Map<string, { owners: string[]; pids: number[]; uidMap?: { inside: number; outside: number; count: number }[] }>();
     if (snapshot) for (const t of TYPES) for (const n of snapshot.types[t] ?? []) m.set(`${t}:${n.inode}`, n);
@@ -149,14 +171,15 @@ export default function NamespaceDiagram({ snapshot, containerId, onSelectProces
 
   const treeLayout = useMemo(() => {
     if (!snapshot?.pidTree) return null;
-    const root = hierarchy<PidNsLevel>(snapshot.pidTree, (d) => d.children);
+    const top = focused && containerId ? focusTree(snapshot.pidTree, containerId) : snapshot.pidTree;
+    const root = hierarchy<PidNsLevel>(top, (d) => d.children);
     const h = (d: PidNsLevel) => 36 + Math.min(d.processes.length, MAX_TREE_PROCS + 1) * PROC_LINE;
     const maxH = Math.max(...root.descendants().map((d) => h(d.data)));
     const laid = tree<PidNsLevel>().nodeSize([maxH + 16, TREE_NODE_W + 70])(root);
     const nodes = laid.descendants();
     const minX = Math.min(...nodes.map((n) => n.x));
     return { nodes, links: laid.links(), minX, maxH, h, height: Math.max(...nodes.map((n) => n.x)) - minX + maxH };
-  }, [snapshot]);
+  }, [snapshot, focused, containerId]);
 
   const procByPid = useMemo(() => new Map((snapshot?.processes ?? []).map((p) => [p.pid, p])), [snapshot]);
   const sel = selected !== null ? procByPid.get(selected) : undefined;
@@ -191,7 +214,16 @@ export default function NamespaceDiagram({ snapshot, containerId, onSelectProces
           {snapshot.omitted.hostProcesses ? ` · ${snapshot.omitted.hostProcesses} host processes not listed` : ''}
         </span>
       }
-      actions={<Button onClick={resetZoom}>reset view</Button>}
+      actions={
+        <>
+          {containerId ? (
+            <Button onClick={() => setOnlyThis((v) => !v)} title={focused ? 'show every process group on the host' : 'show the host and this container only'}>
+              {focused ? 'show everything' : 'this container only'}
+            </Button>
+          ) : null}
+          <Button onClick={resetZoom}>reset view</Button>
+        </>
+      }
     >
       <div ref={wrap} className={`relative flex min-h-0 flex-1 ${className ?? ''}`}>
         <div className="min-w-0 flex-1">

@@ -13,6 +13,8 @@ export interface NetworkDiagramProps {
   snapshot: NetworkSnapshot | null;
   containerId?: string | null;
   onSelectContainer?: (id: string) => void;
+  /** shows an "open" button in the detail panel of a container (say, to go to its page) */
+  onOpenContainer?: (id: string) => void;
   className?: string;
 }
 
@@ -90,14 +92,15 @@ const Endpoint = memo(function Endpoint({
   );
 });
 
-export default function NetworkDiagram({ snapshot, containerId, onSelectContainer, className }: NetworkDiagramProps) {
+export default function NetworkDiagram({ snapshot, containerId, onSelectContainer, onOpenContainer, className }: NetworkDiagramProps) {
   const wrap = useRef<HTMLDivElement>(null);
   const svgRef = useRef<SVGSVGElement>(null);
   const gRef = useRef<SVGGElement>(null);
   const resetZoom = useZoom(svgRef, gRef, [0.1, 4]);
   const { tip, show, hide } = useTooltip(wrap);
   const [selected, setSelected] = useState<string | null>(null);
-  const sel = containerId ?? selected;
+  // a click selects another container; until then the one given is
+  const sel = selected ?? containerId ?? null;
 
   const layout = useMemo(() => {
     if (!snapshot) return null;
@@ -294,7 +297,10 @@ export default function NetworkDiagram({ snapshot, containerId, onSelectContaine
           <aside data-testid="net-detail" className="w-[340px] shrink-0 overflow-auto border-l border-slate-800 p-4 text-sm">
             <div className="mb-2 flex items-start justify-between">
               <div className="text-base font-semibold">{selEp.name}</div>
-              <Button onClick={() => setSelected(null)}>×</Button>
+              <div className="flex gap-1">
+                {onOpenContainer && selEp.containerId !== containerId ? <Button onClick={() => onOpenContainer(selEp.containerId)}>open</Button> : null}
+                {selected ? <Button onClick={() => setSelected(null)}>×</Button> : null}
+              </div>
             </div>
             <dl className="grid grid-cols-[110px_1fr] gap-y-1">
               <dt className="text-slate-400">host end</dt>

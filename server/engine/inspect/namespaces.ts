@@ -81,6 +81,12 @@ export function parseStatus(text: string): { comm: string; ppid: number; uid: nu
   };
 }
 
+/** The state letter of /proc/PID/status ("State:\tZ (zombie)" → "Z"). */
+export function statusState(text: string): string {
+  const i = text.indexOf('\nState:');
+  return i < 0 ? '' : text.slice(i + 7).trimStart().charAt(0);
+}
+
 /** The container a /proc/PID/cgroup text puts a process in, by the glassbox/<id> path. */
 export function containerFromCgroup(text: string | null): string | null {
   if (!text) return null;
@@ -131,6 +137,11 @@ export class NamespaceScanner {
       const statusText = readText(`${proc}/${pid}/status`);
       if (!statusText) continue; // gone
       const st = parseStatus(statusText);
+      // a zombie has exited: only its parent has not reaped it yet (an interactive ash reaps a
+      // killed background job at the next prompt). It keeps its pid namespace link, so it would
+      // linger in the picture: leave it out, as `ps` users expect an exited process to go.
+      const state = statusState(statusText);
+      if (state === 'Z' || state === 'X') continue;
       if (pid === 2 || st.ppid === 2) {
         kernelThreads++;
         if (!opts.kernelThreads) continue;
