@@ -1,10 +1,11 @@
 // The built-in base image, both ways: from busybox, and from the host's own binaries with their
 // shared libraries. Each is mounted as an overlay and used as a root: a shell, ls, id and ps.
 import { execFileSync } from 'node:child_process';
-import { lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, realpathSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ensureBaseImage } from '../../server/engine/images/base.js';
+import { readElf, sharedLibraryClosure } from '../../server/engine/images/elf.js';
 import { ImageStore } from '../../server/engine/images/store.js';
 import { mountOverlay, unmountOverlay } from '../../server/engine/rootfs/overlay.js';
 
@@ -20,10 +21,12 @@ afterEach(() => {
 });
 
 /** Mount the image and run a script in it, with its own pid namespace and /proc (for ps). */
-function runIn(store: ImageStore, script: string): string {
+function runIn(store: ImageStore, script: string, mountIt = true): string {
   const img = store.resolve('base');
-  for (const d of ['upper', 'work']) mkdirSync(join(dir, d));
-  mountOverlay({ lowers: img.layers.map((l) => l.dir), upper: join(dir, 'upper'), work: join(dir, 'work'), target: merged });
+  if (mountIt) {
+    for (const d of ['upper', 'work']) mkdirSync(join(dir, d));
+    mountOverlay({ lowers: img.layers.map((l) => l.dir), upper: join(dir, 'upper'), work: join(dir, 'work'), target: merged });
+  }
   return execFileSync('unshare', ['--mount', '--pid', '--fork', `--mount-proc=${join(merged, 'proc')}`, 'chroot', merged, '/bin/sh', '-c', script], {
     encoding: 'utf8',
     env: { ...process.env, PATH: '/usr/sbin:/usr/bin:/sbin:/bin', TERM: 'xterm' },
@@ -40,6 +43,11 @@ function expectCommonRootfs(layer: string): void {
   expect(lstatSync(join(layer, 'tmp')).mode & 0o7777).toBe(0o1777);
   for (const d of ['proc', 'sys', 'dev', 'root', 'home/learner', 'var', 'run', 'mnt']) expect(lstatSync(join(layer, d)).isDirectory(), d).toBe(true);
 }
+
+/** What the lessons type: each must be there and run. */
+const LESSONS = 'for t in ps hostname id mount ip free top uptime dd ipcs sleep kill cat; do command -v $t >/dev/null || echo "missing $t"; done; ' +
+  'hostname && ip addr | grep -c "lo" && free | head -1 && uptime && dd if=/etc/passwd of=/tmp/z 2>&1 | grep -c records && ipcs -m | head -2 && ' +
+  'sleep 0.1 & kill $! && echo killed; cat /proc/self/status | grep -m1 ^Name; mount -t tmpfs none /mnt; echo mount-ok';
 
 describe('base image', () => {
   it('from busybox: busybox plus a symlink per applet, and a working shell with ps', async () => {
@@ -59,6 +67,11 @@ describe('base image', () => {
     expect(out).toMatch(/^bin$/m);
     expect(out).toContain('uid=0(root) gid=0(root)');
     expect(out).toMatch(/PID\s+USER/);
+    const lessons = runIn(store, LESSONS, false);
+    expect(lessons).not.toContain('missing');
+    expect(lessons).toContain('killed');
+    expect(lessons).toMatch(/^Name:\s+cat$/m);
+    expect(lessons).toContain('mount-ok');
   });
 
   it('from host binaries: the programs with their libraries and loader; ps and top work', async () => {
@@ -73,6 +86,21 @@ describe('base image', () => {
     expect(out).toMatch(/PID\s+TTY/);
     expect(out).toMatch(/^top - /m);
     expect(out).toContain('bash-ok');
+    const lessons = runIn(store, LESSONS, false);
+    expect(lessons).not.toContain('missing');
+    expect(lessons).toContain('killed');
+  });
+
+  it("finds a program's loader and libraries from its ELF headers, as ldd does", () => {
+    const ps = realpathSync('/usr/bin/ps');
+    const libs = sharedLibraryClosure(ps)!;
+    const elf = readElf(ps)!;
+    expect(libs[0]).toBe(elf.interp);
+    expect(libs.some((l) => /libproc/.test(l))).toBe(true);
+    const ldd = [...execFileSync('ldd', [ps], { encoding: 'utf8' }).matchAll(/(\/\S+)\s+\(/g)].map((m) => realpathSync(m[1]));
+    expect(new Set(libs.map((l) => realpathSync(l)))).toEqual(new Set(ldd));
+    expect(sharedLibraryClosure('/etc/passwd')).toBeNull();
+    if (existsSync('/bin/busybox')) expect(sharedLibraryClosure('/bin/busybox')).toEqual([]); // static
   });
 
   it('is built once and is deterministic', async () => {

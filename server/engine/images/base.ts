@@ -5,6 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, lstatSync, readFileSync, readlinkSync, realpathSync } from 'node:fs';
 import { posix } from 'node:path';
 import tar from 'tar-stream';
+import { sharedLibraryClosure } from './elf.js';
 import type { ImageStore } from './store.js';
 
 const FIXED_TIME = new Date('2026-01-01T00:00:00Z');
@@ -93,8 +94,13 @@ function findBusybox(): string | null {
   return ['/bin/busybox', '/usr/bin/busybox'].find((p) => existsSync(p)) ?? null;
 }
 
-/** The shared libraries a host binary needs, with the dynamic loader, from ldd. */
+/**
+ * The shared libraries a host binary needs, with its dynamic loader: read from the ELF file
+ * (PT_INTERP, DT_NEEDED, RUNPATH; elf.ts), or from `ldd` for what is not plain ELF to us.
+ */
 function sharedLibraries(binary: string): string[] {
+  const fromElf = sharedLibraryClosure(binary);
+  if (fromElf) return fromElf;
   let out = '';
   try {
     out = execFileSync('ldd', [binary], { encoding: 'utf8' });
