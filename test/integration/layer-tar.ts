@@ -11,6 +11,8 @@ export type TarEntry = {
   gid?: number;
   devmajor?: number;
   devminor?: number;
+  /** PAX records, e.g. SCHILY.xattr.user.x */
+  pax?: Record<string, string>;
 };
 
 export async function makeTar(entries: TarEntry[]): Promise<Buffer> {

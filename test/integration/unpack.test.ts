@@ -42,6 +42,8 @@ describe('unpack refuses', () => {
     ['a character device', () => [{ name: 'dev/sda', type: 'character-device', devmajor: 8, devminor: 0 }], /device node "dev\/sda" \(8:0\)/],
     ['a block device', () => [{ name: 'disk', type: 'block-device', devmajor: 8, devminor: 0 }], /device node/],
     ['a whiteout of ..', () => [{ name: 'a/.wh..', data: '' }], /bad whiteout/],
+    ['a root entry that is a symlink', () => [{ name: './', type: 'symlink', linkname: outside }, { name: 'x', data: 'x' }], /root entry .* is a symlink/],
+    ['a hardlink to a whiteout', () => [{ name: '.wh.gone' }, { name: 'h', type: 'link', linkname: 'gone' }], /hardlink "h" to a whiteout/],
   ];
 
   it.each(cases)('%s', async (_what, entries, message) => {
@@ -74,6 +76,27 @@ describe('unpack refuses', () => {
 });
 
 describe('unpack keeps', () => {
+  it("xattrs from PAX headers (user.*, security.capability), never trusted.*; whiteouts owned as the entry; the root entry's mode", async () => {
+    const dest = join(dir, 'layer');
+    await unpackLayer(
+      await makeTar([
+        { name: './', type: 'directory', mode: 0o750 },
+        { name: 'f', data: 'f', pax: { 'SCHILY.xattr.user.note': 'hello', 'SCHILY.xattr.trusted.overlay.redirect': '/etc' } },
+        { name: 'ping', data: 'p', mode: 0o755, pax: { 'SCHILY.xattr.security.capability': '\x01\x00\x00\x02\x00\x20\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00' } },
+        { name: 'l', type: 'symlink', linkname: 'f', pax: { 'SCHILY.xattr.user.note': 'on a link' } },
+        { name: 'etc/.wh.old', uid: 1000, gid: 1000 },
+      ]),
+      dest,
+      join(dir, 'tmp'),
+    );
+    expect(lgetxattr(join(dest, 'f'), 'user.note')?.toString()).toBe('hello');
+    expect(lgetxattr(join(dest, 'f'), 'trusted.overlay.redirect')).toBeNull(); // a layer may not speak for overlayfs
+    expect(lgetxattr(join(dest, 'ping'), 'security.capability')?.length).toBe(20);
+    expect(readlinkSync(join(dest, 'l'))).toBe('f');
+    expect(lstatSync(join(dest, 'etc/old'))).toMatchObject({ uid: 1000, gid: 1000, rdev: 0 });
+    expect(lstatSync(dest).mode & 0o7777).toBe(0o750);
+  });
+
   it('contents, owners, modes (setuid), symlinks, hardlinks, mtimes; converts whiteout markers', async () => {
     const dest = join(dir, 'layer');
     mkdirSync(join(dir, 'tmp'));

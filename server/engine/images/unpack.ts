@@ -86,7 +86,8 @@ function clearFor(path: string, newIsDir: boolean): void {
 function applyMeta(path: string, h: tar.Header, isLink: boolean): void {
   lchownSync(path, h.uid ?? 0, h.gid ?? 0);
   if (!isLink && h.mode !== undefined) chmodSync(path, h.mode & 0o7777); // after chown: chown clears setuid
-  for (const [k, v] of Object.entries(h.pax ?? {})) {
+  // a symlink takes no user.* attribute (the kernel says EPERM) and a capability means nothing on it
+  for (const [k, v] of isLink ? [] : Object.entries(h.pax ?? {})) {
     const name = k.slice('SCHILY.xattr.'.length);
     // file capabilities and user attributes; never trusted.* (overlayfs reads those as its own)
     if (k.startsWith('SCHILY.xattr.') && (name === 'security.capability' || name.startsWith('user.'))) {
@@ -129,8 +130,13 @@ export async function unpackLayer(input: Buffer | Readable, dest: string, tmpRoo
       if (bytes > limits.maxBytes) throw new InvalidArgument(`layer rejected: more than ${limits.maxBytes} bytes`);
       const rel = safeName(h.name);
       if (rel === '') {
+        // the root itself: its owner and mode, when it is a directory; a root entry that is a
+        // symlink or a file (umoci's CVE-2021-29136) is refused rather than followed
+        if (h.type !== 'directory') throw new InvalidArgument(`layer rejected: the root entry "${h.name}" is a ${h.type}, not a directory`);
+        applyMeta(work, h, false);
+        dirTimes.push([work, h.mtime ?? new Date(0)]);
         entry.resume();
-        continue; // the root itself: keep ours
+        continue;
       }
       const base = posix.basename(rel);
       const parentRel = posix.dirname(rel) === '.' ? '' : posix.dirname(rel);
@@ -186,6 +192,7 @@ export async function unpackLayer(input: Buffer | Readable, dest: string, tmpRoo
           const tst = seen.has(targetRel) ? lstatInside(work, targetRel) : null;
           if (!tst) throw new InvalidArgument(`layer rejected: hardlink "${h.name}" to "${h.linkname}", which is not in this layer`);
           if (tst.isDirectory()) throw new InvalidArgument(`layer rejected: hardlink "${h.name}" to a directory`);
+          if (tst.isCharacterDevice()) throw new InvalidArgument(`layer rejected: hardlink "${h.name}" to a whiteout`);
           clearFor(path, false);
           linkSync(join(work, targetRel), path);
           entry.resume();
