@@ -61,9 +61,13 @@ export default function CgroupDiagram({ snapshot, containerId, onLimitChange, cl
   }, [snapshot, containerId, picked]);
 
   const now = snapshot?.time ?? Date.now();
-  const windowMs = snapshot?.windowMs ?? 300_000;
-  const x = useMemo(() => scaleLinear().domain([now - windowMs, now]).range([M.l, W - M.r]), [now, windowMs]);
+  const fullWindowMs = snapshot?.windowMs ?? 300_000;
   const samples: CgroupSample[] = series?.samples ?? [];
+  // a young container fills the chart: the axis spans its samples (at least a minute), up to the window
+  const firstTime = samples[0]?.time ?? now;
+  const windowMs = Math.min(fullWindowMs, Math.max(60_000, Math.ceil((now - firstTime + 5_000) / 30_000) * 30_000));
+  const x = useMemo(() => scaleLinear().domain([now - windowMs, now]).range([M.l, W - M.r]), [now, windowMs]);
+  const spanLabel = windowMs >= 60_000 && windowMs % 60_000 === 0 ? `${windowMs / 60_000} min` : `${Math.round(windowMs / 1000)} s`;
   const last = samples[samples.length - 1];
 
   const scales = useMemo(() => {
@@ -155,7 +159,7 @@ export default function CgroupDiagram({ snapshot, containerId, onLimitChange, cl
       title="Cgroups"
       subtitle={
         <span>
-          {series.name} · {series.status} · last {Math.round(windowMs / 60000)} min, one sample a second
+          {series.name} · {series.status} · last {spanLabel} (of {Math.round(fullWindowMs / 60000)} min kept), one sample a second
           {pending ? <span className="ml-2 text-amber-300">writing {pending}…</span> : null}
         </span>
       }
@@ -350,7 +354,7 @@ export default function CgroupDiagram({ snapshot, containerId, onLimitChange, cl
                   now
                 </text>
                 <text x={M.l} y={top + M.t + PH + 16} fontSize={11} fill="#64748b">
-                  −{Math.round(windowMs / 60000)} min
+                  −{spanLabel}
                 </text>
               </g>
             );

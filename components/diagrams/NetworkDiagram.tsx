@@ -218,7 +218,7 @@ export default function NetworkDiagram({ snapshot, containerId, onSelectContaine
                 </text>
                 {(snapshot.nat.length ? snapshot.nat : ['(no rules)']).slice(0, 5).map((r, k) => (
                   <text key={r} x={Math.max(420, (layout.width - 40) / 2)} y={44 + k * 16} fontSize={11} fill="#fde68a" fontFamily="ui-monospace, monospace">
-                    {r.length > 70 ? `${r.slice(0, 69)}…` : r}
+                    {r.length > 62 ? `${r.slice(0, 61)}…` : r}
                   </text>
                 ))}
                 {snapshot.hostStack.length ? (
