@@ -1,6 +1,6 @@
 // The content store on disk: blobs by digest, layers unpacked once and shared, references,
 // removal with gc, and blobs checked against their digest on every read.
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ImageStore } from '../../server/engine/images/store.js';
@@ -102,6 +102,15 @@ describe('image store', () => {
     writeFileSync(blob, good.subarray(0, 512));
     await expect(store.verify('from-file')).rejects.toThrow(/512 bytes where its descriptor says/);
     await expect(store.addImage({ ref: 'nofile', layers: [join(root, 'missing.tar')], config: {} })).rejects.toThrow(InvalidArgument);
+  });
+
+  it('sweeps work a killed server left in tmp/ and half-made shifted copies', () => {
+    mkdirSync(join(root, 'images/tmp/unpack-dead/etc'), { recursive: true });
+    writeFileSync(join(root, 'images/tmp/ingest-dead'), 'x');
+    mkdirSync(join(root, 'images/layers-shifted/100000-100000/sha256/.tmp-dead'), { recursive: true });
+    expect(store.sweepTmp()).toBe(3);
+    expect(readdirSync(join(root, 'images/tmp'))).toEqual([]);
+    expect(readdirSync(join(root, 'images/layers-shifted/100000-100000/sha256'))).toEqual([]);
   });
 
   it('stores nothing for an image whose layer is rejected', async () => {

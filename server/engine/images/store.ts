@@ -102,6 +102,30 @@ export class ImageStore {
     for (const d of ['blobs/sha256', 'layers/sha256', 'tmp']) mkdirSync(join(this.dir, d), { recursive: true, mode: 0o711 });
   }
 
+  /**
+   * Remove what a killed server left half-done: unpack and ingest work dirs, uid-shifted copies
+   * in progress. Call once at start, before anything is added (it would remove work under way).
+   */
+  sweepTmp(): number {
+    let n = 0;
+    const tmp = join(this.dir, 'tmp');
+    for (const name of readdirSync(tmp)) {
+      rmSync(join(tmp, name), { recursive: true, force: true });
+      n++;
+    }
+    const shifted = join(this.dir, 'layers-shifted');
+    for (const range of existsSync(shifted) ? readdirSync(shifted) : []) {
+      const d = join(shifted, range, 'sha256');
+      for (const name of existsSync(d) ? readdirSync(d) : []) {
+        if (name.startsWith('.tmp-')) {
+          rmSync(join(d, name), { recursive: true, force: true });
+          n++;
+        }
+      }
+    }
+    return n;
+  }
+
   // ---- blobs ----
 
   blobPath(digest: string): string {

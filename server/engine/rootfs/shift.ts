@@ -51,9 +51,15 @@ export async function shiftedLayerDir(store: ImageStore, diffId: string, uidBase
   try {
     mkdirSync(work);
     copyShifted(src, work, uidBase, gidBase, new Map());
+    // the layer's root, like every entry below it: owner, mode, xattrs, times
     const st = lstatSync(src);
     lchownSync(work, st.uid + uidBase, st.gid + gidBase);
     chmodSync(work, st.mode & 0o7777);
+    for (const attr of llistxattr(src)) {
+      const v = lgetxattr(src, attr);
+      if (v) lsetxattr(work, attr, v);
+    }
+    lutimesSync(work, st.atime, st.mtime);
     renameSync(work, dest);
   } catch (e) {
     rmSync(work, { recursive: true, force: true });
