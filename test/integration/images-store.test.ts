@@ -122,5 +122,9 @@ describe('image store', () => {
     expect(readdirSync(join(root, 'images/blobs/sha256'))).toEqual([]);
     expect(readdirSync(join(root, 'images/layers/sha256'))).toEqual([]);
     expect(() => store.resolve('bad')).toThrow(NotFound);
+    const small = new ImageStore(root, { unpackLimits: { maxBytes: 3 } });
+    expect(small.unpackLimits.maxEntries).toBe(1_000_000);
+    await expect(small.addImage({ ref: 'big', layers: [await sharedTar()], config: {} })).rejects.toThrow(/more than 3 bytes/);
+    expect(readdirSync(join(root, 'images/layers/sha256'))).toEqual([]);
   });
 });

@@ -15,7 +15,7 @@ import { pipeline } from 'node:stream/promises';
 import type { ImageDetail, ImageSummary } from '../api.js';
 import { Conflict, InvalidArgument, NotFound } from '../types.js';
 import { readJson, writeFileAtomic, writeJsonAtomic } from '../util/fsx.js';
-import { unpackLayer } from './unpack.js';
+import { DEFAULT_LIMITS, unpackLayer, type UnpackLimits } from './unpack.js';
 
 export const MEDIA = {
   manifest: 'application/vnd.oci.image.manifest.v1+json',
@@ -97,7 +97,14 @@ const hexOf = (digest: string): string => {
 export class ImageStore {
   readonly dir: string;
 
-  constructor(readonly root: string) {
+  /** caps on each layer unpacked (entries, bytes): 1,000,000 entries and 64 GiB unless told */
+  readonly unpackLimits: UnpackLimits;
+
+  constructor(
+    readonly root: string,
+    opts: { unpackLimits?: Partial<UnpackLimits> } = {},
+  ) {
+    this.unpackLimits = { ...DEFAULT_LIMITS, ...opts.unpackLimits };
     this.dir = join(root, 'images');
     for (const d of ['blobs/sha256', 'layers/sha256', 'tmp']) mkdirSync(join(this.dir, d), { recursive: true, mode: 0o711 });
   }
@@ -199,14 +206,14 @@ export class ImageStore {
     if (Buffer.isBuffer(layer)) {
       const digest = sha256(layer);
       const dir = this.layerDir(digest);
-      if (!existsSync(dir)) await unpackLayer(layer, dir, join(this.dir, 'tmp')); // a bad layer stores nothing
+      if (!existsSync(dir)) await unpackLayer(layer, dir, join(this.dir, 'tmp'), this.unpackLimits); // a bad layer stores nothing
       this.putBlob(layer);
       return { mediaType: MEDIA.layer, digest, size: layer.length };
     }
     const { tmp, digest, size } = await this.ingestFile(layer);
     try {
       const dir = this.layerDir(digest);
-      if (!existsSync(dir)) await unpackLayer(createReadStream(tmp), dir, join(this.dir, 'tmp'));
+      if (!existsSync(dir)) await unpackLayer(createReadStream(tmp), dir, join(this.dir, 'tmp'), this.unpackLimits);
       if (this.hasBlob(digest)) rmSync(tmp, { force: true });
       else renameSync(tmp, this.blobPath(digest));
     } catch (e) {
