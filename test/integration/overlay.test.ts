@@ -1,7 +1,7 @@
 // OverlayFS on the real kernel: two image layers under a container layer, what a write, a delete
 // and a rm -rf + mkdir leave in the upper dir, how listChanges reads it, and uid-shifted copies.
 import { execFileSync, spawn } from 'node:child_process';
-import { lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { lgetxattr } from '../../native/libc.js';
@@ -67,6 +67,8 @@ describe('overlay', () => {
     expect(readFileSync(join(merged, 'etc/keep'), 'utf8')).toBe('top layer');
     expect(readFileSync(join(merged, 'etc/big.log'), 'utf8')).toHaveLength(100_000);
     expect(readFileSync(join(merged, 'opt/tool'), 'utf8')).toBe('t');
+    symlinkSync(join(dir, 'c1'), join(dir, 'via-link'));
+    expect(isMounted(join(dir, 'via-link', 'merged rootfs'))).toBe(true); // the same mount through a symlink
     unmountOverlay(merged);
     expect(isMounted(merged)).toBe(false);
     expect(() => unmountOverlay(merged)).not.toThrow();

@@ -1,7 +1,7 @@
 // OverlayFS: the image's layers, read-only, under the container's own writable layer.
 //   mount -t overlay overlay -o lowerdir=TOP:...:BOTTOM,upperdir=UPPER,workdir=WORK MERGED
 // A write to a lower file copies it up whole into UPPER first; a delete leaves a whiteout there.
-import { chownSync, closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { chownSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, realpathSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { MNT_DETACH, mount, SyscallError, umount2 } from '../../../native/libc.js';
 
@@ -74,7 +74,13 @@ function unescapeMountPath(p: string): string {
 }
 
 export function isMounted(target: string): boolean {
-  const t = resolve(target);
+  // mountinfo names the mount point by its real path: /var/run/x is /run/x there
+  let t = resolve(target);
+  try {
+    t = realpathSync(t);
+  } catch {
+    /* gone: compare as given */
+  }
   for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
     const mp = line.split(' ')[4];
     if (mp && unescapeMountPath(mp) === t) return true;
