@@ -46,8 +46,16 @@ beforeEach(async () => {
 });
 
 afterEach(() => {
-  for (const m of mounts.splice(0)) unmountOverlay(m);
-  rmSync(dir, { recursive: true, force: true });
+  const errors: unknown[] = [];
+  for (const m of mounts.splice(0)) {
+    try {
+      unmountOverlay(m);
+    } catch (e) {
+      errors.push(e);
+    }
+  }
+  if (errors.length === 0) rmSync(dir, { recursive: true, force: true }); // never rm -rf through a live mount
+  if (errors.length) throw errors[0];
 });
 
 function mountContainer(lowers: string[], name = 'c1'): { merged: string; upper: string } {
