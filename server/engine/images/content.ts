@@ -11,7 +11,7 @@ import { InvalidArgument } from '../types.js';
 import { readJson, writeJsonAtomic } from '../util/fsx.js';
 import { HashingStream, openDecompressed } from './compression.js';
 import { isManifest, type ManifestJson } from './registry/media.js';
-import { sha256, type ImageStore, type OciImageConfig, type ResolvedImage } from './store.js';
+import { normalizeRef, sha256, type ImageStore, type OciImageConfig, type ResolvedImage } from './store.js';
 import { DEFAULT_LIMITS, unpackLayer, type UnpackLimits } from './unpack.js';
 
 export interface LayerEvent {
@@ -33,6 +33,12 @@ export interface ContentSink {
   putBlob(data: Buffer): string;
   /** move a file whose digest the caller verified into the store */
   putBlobFile(path: string, digest: string): void;
+  /** stream-check a (large) blob against its digest and size */
+  verifyBlob(digest: string, size?: number): Promise<void>;
+  /** an image by reference or id */
+  resolve(refOrId: string): ResolvedImage;
+  /** every tag of an image (by its id) */
+  tagsOf(imageId: string): string[];
   /** a scratch directory on the store's filesystem */
   tmpDir(): string;
   /** Unpack the layers of a manifest whose blobs are all in the store, then point refs at it. */
@@ -59,6 +65,15 @@ export class StoreContent implements ContentSink {
     } catch {
       return null;
     }
+  }
+  verifyBlob(digest: string, size?: number): Promise<void> {
+    return this.store.verifyBlob(digest, size);
+  }
+  resolve(refOrId: string): ResolvedImage {
+    return this.store.resolve(refOrId);
+  }
+  tagsOf(imageId: string): string[] {
+    return this.store.list().find((i) => i.id === imageId)?.repoTags ?? [];
   }
   getBlob(digest: string): Buffer {
     return this.store.getBlob(digest);
@@ -135,10 +150,12 @@ export class StoreContent implements ContentSink {
    */
   setReference(ref: string, manifestDigest: string): void {
     const file = join(this.store.dir, 'repositories.json');
+    const name = normalizeRef(ref);
+    if (!DIGEST_RE.test(manifestDigest) || !this.hasBlob(manifestDigest)) throw new InvalidArgument(`no manifest ${manifestDigest} in the store`);
     const repos = readJson<Record<string, string>>(file) ?? {};
-    repos[ref] = manifestDigest;
+    repos[name] = manifestDigest;
     writeJsonAtomic(file, repos);
-    this.store.resolve(ref);
+    this.store.resolve(name);
   }
 
   /** Digest of a buffer, as the store names blobs. */
