@@ -139,6 +139,7 @@ export class Engine implements EngineApi {
     mkdirSync(runRoot, { recursive: true, mode: 0o700 });
     helperPath();
     const images = new ImageStore(root);
+    images.sweepTmp(); // half-made layers a killed server left
     await ensureBaseImage(images, { source: opts.baseImageSource ?? 'auto' });
     let network: NetworkManager | null = null;
     if (opts.network !== false) {
@@ -274,7 +275,8 @@ export class Engine implements EngineApi {
     mkdirSync(join(dir, 'bundle', 'rootfs'), { recursive: true, mode: 0o711 });
     const userns = config.namespaces?.user === true;
     const hostRoot = userns ? (config.uidMap?.[0]?.hostId ?? 100000) : 0;
-    prepareContainerLayer(dir, { uidShift: userns ? hostRoot : undefined });
+    const hostGid = userns ? (config.gidMap?.[0]?.hostId ?? 100000) : 0;
+    prepareContainerLayer(dir, { uidShift: userns ? hostRoot : undefined, gidShift: userns ? hostGid : undefined, merged: join(dir, 'bundle', 'rootfs') });
     step('make-dirs', s, { file: dir, detail: 'bundle/rootfs (mount point), upper/ (the container layer), work/ (overlayfs scratch)' });
 
     const rec: ContainerRecord = {
