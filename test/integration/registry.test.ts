@@ -254,3 +254,25 @@ describe('Bearer-token registry with a blob redirect', () => {
     expect(seen.blobAuth.every((a) => a === undefined)).toBe(true);
   });
 });
+
+describe('in the engine: a pulled image runs; docker commit of the container runs too', () => {
+  it('pull → run → commit → run', async () => {
+    const { openTestEngine, runToExit } = await import('./support.js');
+    const { ImageService } = await import('../../server/engine/images/service.js');
+    const env = await openTestEngine();
+    try {
+      const svc = new ImageService(env.engine.images);
+      const pulled = await svc.pull(`${reg.host}/test/zstd:v1`);
+      const first = await runToExit(env.engine, { image: pulled.ref, cmd: ['/bin/sh', '-c', 'cat /app/hello.txt; echo changed > /app/hello.txt; rm /etc/passwd; mkdir -p /made; echo new > /made/file'] });
+      expect(first.stdout).toBe('hello from the registry\n');
+      expect(first.exitCode).toBe(0);
+      const c = await svc.commit(env.engine.get(first.id), { ref: 'committed/from-zstd:1', comment: 'lesson' });
+      expect(c.image.layers).toHaveLength(3);
+      const second = await runToExit(env.engine, { image: 'committed/from-zstd:1', cmd: ['/bin/sh', '-c', 'cat /app/hello.txt /made/file; test -e /etc/passwd || echo no-passwd'] });
+      expect(second.stdout).toBe('changed\nnew\nno-passwd\n');
+      expect(env.engine.inspectImage('committed/from-zstd:1').history.at(-1)?.createdBy).toContain('/bin/sh -c cat /app/hello.txt');
+    } finally {
+      await env.cleanup();
+    }
+  });
+});
