@@ -26,14 +26,20 @@ export interface RegistryClientOptions {
   ca?: string | Buffer;
 }
 
-/** A registry said no: 401/403 (auth), or something else that is not a missing thing. */
+/**
+ * A registry said no: 401/403 (auth), or it answered something broken. httpStatus is the
+ * registry's; status is what Docker's daemon answers its own client: 404 for "pull access denied"
+ * (it cannot tell a private repository from a missing one), 500 for the rest.
+ */
 export class RegistryError extends Error {
+  readonly status: 404 | 500;
   constructor(
     message: string,
     readonly httpStatus: number,
   ) {
     super(message);
     this.name = 'RegistryError';
+    this.status = httpStatus === 401 || httpStatus === 403 || httpStatus === 404 ? 404 : 500;
   }
 }
 
