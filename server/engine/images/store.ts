@@ -377,6 +377,21 @@ export class ImageStore {
     };
   }
 
+  /**
+   * Point a reference at a manifest already in the store (added for images/content.ts: pulled,
+   * loaded and committed images keep manifests the store did not write itself). Like addImage,
+   * a manifest that was dangling is dangling no more.
+   */
+  setReference(ref: string, manifestDigest: string): void {
+    if (!this.hasBlob(manifestDigest)) throw new NotFound(`manifest ${manifestDigest} is not in the content store`);
+    const name = normalizeRef(ref);
+    const repos = this.repos();
+    repos[name] = manifestDigest;
+    this.saveRepos(repos);
+    const dangling = this.dangling();
+    if (dangling.includes(manifestDigest)) this.saveDangling(dangling.filter((d) => d !== manifestDigest));
+  }
+
   tag(source: string, target: string): void {
     const img = this.resolve(source);
     const ref = normalizeRef(target);
