@@ -8,7 +8,6 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { InvalidArgument } from '../types.js';
-import { readJson, writeJsonAtomic } from '../util/fsx.js';
 import { HashingStream, openDecompressed } from './compression.js';
 import { isManifest, type ManifestJson } from './registry/media.js';
 import { normalizeRef, sha256, type ImageStore, type OciImageConfig, type ResolvedImage } from './store.js';
@@ -143,18 +142,11 @@ export class StoreContent implements ContentSink {
     return opts.refs.length ? this.store.resolve(opts.refs[0]) : this.store.resolve(manifest.config.digest);
   }
 
-  /**
-   * Point a reference at a manifest. ImageStore has no public call for a manifest it did not
-   * write itself, so this writes its repositories.json the way it does (same file, same form:
-   * { "name:tag": "sha256:<manifest>" }) and then asks the store to resolve it back.
-   */
+  /** Point a reference at a manifest (ImageStore.setReference), and check it resolves. */
   setReference(ref: string, manifestDigest: string): void {
-    const file = join(this.store.dir, 'repositories.json');
+    if (!DIGEST_RE.test(manifestDigest)) throw new InvalidArgument(`unsupported digest ${manifestDigest}`);
     const name = normalizeRef(ref);
-    if (!DIGEST_RE.test(manifestDigest) || !this.hasBlob(manifestDigest)) throw new InvalidArgument(`no manifest ${manifestDigest} in the store`);
-    const repos = readJson<Record<string, string>>(file) ?? {};
-    repos[name] = manifestDigest;
-    writeJsonAtomic(file, repos);
+    this.store.setReference(name, manifestDigest);
     this.store.resolve(name);
   }
 
