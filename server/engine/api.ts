@@ -2,6 +2,10 @@
 // call. The Engine class (engine.ts) implements it. Nothing here mentions HTTP.
 import type { CgroupStats, CgroupWrite } from './cgroups/types.js';
 import type { NetworkInfo } from './network/manager.js';
+import type { PullEvent, PullResult } from './images/pull.js';
+import type { CommitOptions, CommitResult } from './images/commit.js';
+import type { ImportedImage } from './images/layout.js';
+import type { Readable, Writable } from 'node:stream';
 import type { ContainerConfig, ContainerRecord, EngineEvent, LayerChange, ResourceLimits, TimelineStep } from './types.js';
 
 export interface ImageSummary {
@@ -169,6 +173,15 @@ export interface EngineApi {
   inspectImage(ref: string): ImageDetail;
   tagImage(source: string, target: string): void;
   removeImage(ref: string, opts?: { force?: boolean }): { untagged: string[]; deleted: string[] };
+
+  /** docker pull, with Docker's per-layer progress events */
+  pullImage(ref: string, onProgress?: (e: PullEvent) => void): Promise<PullResult>;
+  /** docker load */
+  loadImages(source: string | Readable): Promise<ImportedImage[]>;
+  /** docker save (format "docker") or an OCI layout tar ("oci") */
+  saveImages(refs: string[], format: 'oci' | 'docker', out: Writable): Promise<void>;
+  /** docker commit */
+  commit(idOrName: string, opts?: CommitOptions & { pause?: boolean }): Promise<CommitResult>;
 
   // ---- networks (docker network ...) — NotFound/InvalidArgument when the engine runs without networking ----
   listNetworks(): NetworkInfo[];

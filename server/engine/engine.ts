@@ -19,6 +19,11 @@ import type { Socket } from 'node:net';
 import { openCgroupDriver } from './cgroups/index.js';
 import type { CgroupDriver, CgroupStats, CgroupWrite } from './cgroups/types.js';
 import { ImageStore } from './images/store.js';
+import { ImageService } from './images/service.js';
+import type { PullEvent, PullResult } from './images/pull.js';
+import type { CommitOptions, CommitResult } from './images/commit.js';
+import type { ImportedImage } from './images/layout.js';
+import type { Readable, Writable } from 'node:stream';
 import { ensureBaseImage } from './images/base.js';
 import { mountOverlay, unmountOverlay, isMounted, prepareContainerLayer } from './rootfs/overlay.js';
 import { shiftedLayerDir } from './rootfs/shift.js';
@@ -76,6 +81,8 @@ export interface EngineOptions {
   baseImageSource?: 'auto' | 'busybox' | 'host';
   /** set false to skip networking (tests of the engine alone) */
   network?: boolean;
+  /** registries reached over plain http besides loopback ones, as Docker's insecure-registries */
+  insecureRegistries?: string[];
 }
 
 interface ExitFile {
@@ -100,6 +107,8 @@ export class Engine implements EngineApi {
   readonly root: string;
   readonly runRoot: string;
   readonly images: ImageStore;
+  /** pull, load, save, commit: the OCI image and distribution specs at work */
+  readonly imageService: ImageService;
   readonly cgroups: CgroupDriver;
   /** null when the engine was opened without networking (every container then gets "none") */
   readonly network: NetworkManager | null;
@@ -114,10 +123,11 @@ export class Engine implements EngineApi {
   private closed = false;
   private readonly engineId: string;
 
-  private constructor(opts: Required<Pick<EngineOptions, 'root' | 'runRoot'>>, images: ImageStore, cgroups: CgroupDriver, network: NetworkManager | null) {
+  private constructor(opts: Required<Pick<EngineOptions, 'root' | 'runRoot'>> & Pick<EngineOptions, 'insecureRegistries'>, images: ImageStore, cgroups: CgroupDriver, network: NetworkManager | null) {
     this.root = opts.root;
     this.runRoot = opts.runRoot;
     this.images = images;
+    this.imageService = new ImageService(images, { insecureRegistries: opts.insecureRegistries }, (e) => this.events.emit('event', e));
     this.cgroups = cgroups;
     this.network = network;
     this.records = new RecordStore(join(this.root, 'containers'));
@@ -146,7 +156,8 @@ export class Engine implements EngineApi {
       network = new NetworkManager({ root, runRoot });
       await network.init();
     }
-    const engine = new Engine({ root, runRoot }, images, openCgroupDriver(), network);
+    const engine = new Engine({ root, runRoot, insecureRegistries: opts.insecureRegistries }, images, openCgroupDriver(), network);
+    engine.imageService.gc(); // blobs no image uses, scratch files of pulls that died
     await engine.restore();
     return engine;
   }
@@ -1012,6 +1023,35 @@ export class Engine implements EngineApi {
     const e = this.execs.get(execId);
     if (!e) throw new NotFound(`No such exec instance: ${execId}`);
     return { containerId: e.containerId, running: e.exitCode === null, exitCode: e.exitCode, pid: e.process.pid, config: e.config };
+  }
+
+  // ------------------------------------------------------------------ pull, load, save, commit
+
+  /** docker pull: progress per layer through onProgress */
+  pullImage(ref: string, onProgress?: (e: PullEvent) => void): Promise<PullResult> {
+    return this.imageService.pull(ref, { onProgress });
+  }
+
+  /** docker load: a docker-save tar, or an OCI layout (tar or directory) */
+  loadImages(source: string | Readable): Promise<ImportedImage[]> {
+    return this.imageService.importArchive(source);
+  }
+
+  /** docker save (format docker) or an OCI layout tar (format oci) */
+  saveImages(refs: string[], format: 'oci' | 'docker', out: Writable): Promise<void> {
+    return this.imageService.exportImage(refs, format, out);
+  }
+
+  /** docker commit: the container layer becomes an image layer; a running container is paused meanwhile, as Docker does */
+  async commit(idOrName: string, opts: CommitOptions & { pause?: boolean } = {}): Promise<CommitResult> {
+    const rec = this.records.find(idOrName);
+    const pause = rec.state.status === 'running' && opts.pause !== false;
+    if (pause) await this.pause(rec.id);
+    try {
+      return await this.imageService.commit(rec, opts);
+    } finally {
+      if (pause) await this.unpause(rec.id);
+    }
   }
 
   // ------------------------------------------------------------------ networks

@@ -254,6 +254,19 @@ export class FakeEngine implements EngineApi {
     this.tags = this.tags.filter((t) => t !== tag);
     return { untagged: [tag], deleted: [] };
   }
+  // no registry, archives or commits in the stand-in
+  async pullImage(ref: string): Promise<never> {
+    throw new NotFound(`pull access denied for ${ref}: the stand-in engine has no registry`);
+  }
+  async loadImages(): Promise<never> {
+    throw new NotFound('the stand-in engine cannot load images');
+  }
+  async saveImages(): Promise<never> {
+    throw new NotFound('the stand-in engine cannot save images');
+  }
+  async commit(): Promise<never> {
+    throw new NotFound('the stand-in engine cannot commit');
+  }
   // the stand-in has no networking, like an engine opened with network: false
   listNetworks() {
     return [];
