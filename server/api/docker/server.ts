@@ -63,6 +63,10 @@ export function routes(engine: EngineApi, state: AdapterState): Route[] {
     r('POST', '/images/create', (c) => images.pull(c, engine)),
     r('GET', `/images/${I}/json`, (c) => images.inspectImage(c, engine)),
     r('GET', `/images/${I}/history`, (c) => images.history(c, engine)),
+    r('GET', '/images/get', (c) => images.save(c, engine)),
+    r('GET', `/images/${I}/get`, (c) => images.save(c, engine)),
+    r('POST', '/images/load', (c) => images.load(c, engine)),
+    r('POST', '/commit', (c) => images.commit(c, engine)),
     r('POST', `/images/${I}/tag`, (c) => images.tag(c, engine)),
     r('DELETE', `/images/${I}`, (c) => images.removeImage(c, engine)),
   ];
