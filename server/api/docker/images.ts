@@ -84,9 +84,14 @@ export async function pull(ctx: Ctx, engine: EngineApi): Promise<void> {
   if (!res) throw badRequest('pull: not an upgrade request');
   const out = jsonLines(res);
   try {
-    const result = await engine.pullImage(ref, (e) => out.write(dockerProgressMessage(e)));
-    if (result.digest) out.write({ status: `Digest: ${result.digest}` });
-    out.write({ status: result.upToDate ? `Status: Image is up to date for ${ref}` : `Status: Downloaded newer image for ${ref}` });
+    // the engine may report the closing "Digest:"/"Status:" lines itself: each is written once
+    const seen = new Set<string>();
+    const result = await engine.pullImage(ref, (e) => {
+      if (e.type === 'status') seen.add(e.message.split(':')[0]);
+      out.write(dockerProgressMessage(e));
+    });
+    if (result.digest && !seen.has('Digest')) out.write({ status: `Digest: ${result.digest}` });
+    if (!seen.has('Status')) out.write({ status: result.upToDate ? `Status: Image is up to date for ${ref}` : `Status: Downloaded newer image for ${ref}` });
     out.end();
   } catch (e) {
     if (!out.started) {
