@@ -78,7 +78,7 @@ describe('docker CLI images against Glassbox', () => {
     const errors: string[] = [];
     if (engine) {
       for (const c of engine.list({ all: true })) await engine.remove(c.id, { force: true }).catch((e: Error) => errors.push(e.message));
-      for (const r of [ref, 'committed:v1']) {
+      for (const r of [ref, 'committed:v1', 'committed:v2']) {
         if (engine.listImages().some((i) => i.repoTags.includes(r))) {
           try {
             engine.removeImage(r, { force: true });
@@ -161,6 +161,14 @@ describe('docker CLI images against Glassbox', () => {
     await ok('save', 'committed:v1', '-o', tarPath);
     expect(statSync(tarPath).size).toBeGreaterThan(1024);
 
+    // --change: CMD, ENV and WORKDIR of the new image
+    await ok('commit', '--change', 'CMD ["sh", "-c", "echo $GREETING $(pwd); cat /hello"]', '--change', 'ENV GREETING=hello', '--change', 'WORKDIR /tmp', 'cmt', 'committed:v2');
+    expect(await ok('run', '--rm', 'committed:v2')).toBe('hello /tmp\nhi\n');
+    const bad = await docker('commit', '--change', 'FROM x', 'cmt', 'committed:v3');
+    expect(bad.code).not.toBe(0);
+    expect(bad.err).toMatch(/FROM is not supported/);
+    await ok('rmi', 'committed:v2');
+
     await ok('rm', '-f', 'cmt');
     const rmi = await ok('rmi', 'committed:v1');
     expect(rmi).toContain('Untagged: committed:v1');
@@ -172,8 +180,8 @@ describe('docker CLI images against Glassbox', () => {
     expect(await ok('run', '--rm', 'committed:v1', 'cat', '/hello')).toBe('hi\n');
 
     // saving a missing image is an error before any tar is written
-    const bad = await docker('save', 'no-such-image:v9', '-o', join(base, 'bad.tar'));
-    expect(bad.code).not.toBe(0);
-    expect(bad.err).toMatch(/no-such-image/);
+    const badSave = await docker('save', 'no-such-image:v9', '-o', join(base, 'bad.tar'));
+    expect(badSave.code).not.toBe(0);
+    expect(badSave.err).toMatch(/no-such-image/);
   }, 180_000);
 });
