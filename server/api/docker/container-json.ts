@@ -1,6 +1,8 @@
 // Container records → Docker's JSON: GET /containers/json (summaries) and /containers/{id}/json.
 import type { ContainerRecord, ContainerStatus, LayerChange } from '../../engine/types.js';
+import type { NetworkInfo } from '../../engine/network/manager.js';
 import { labelMatches, type Filters, checkFilterKeys } from './filters.js';
+import { endpointId } from './networks.js';
 
 const ZERO_TIME = '0001-01-01T00:00:00Z';
 
@@ -48,34 +50,82 @@ function shellQuote(a: string): string {
   return /^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`;
 }
 
+const isLive = (rec: ContainerRecord) => rec.state.status === 'running' || rec.state.status === 'paused';
+
+/** Published ports, as docker ps shows them: only while the container runs (Docker frees them at exit). */
 function portsOf(rec: ContainerRecord) {
+  if (!isLive(rec)) return [];
   return (rec.config.ports ?? []).map((p) => ({ IP: p.hostIp || '0.0.0.0', PrivatePort: p.containerPort, PublicPort: p.hostPort, Type: p.protocol }));
+}
+
+/** NetworkSettings.Ports: {"80/tcp": [{HostIp, HostPort}]} while running. */
+function portMap(rec: ContainerRecord): Record<string, { HostIp: string; HostPort: string }[]> {
+  const out: Record<string, { HostIp: string; HostPort: string }[]> = {};
+  if (!isLive(rec)) return out;
+  for (const p of rec.config.ports ?? []) (out[`${p.containerPort}/${p.protocol}`] ??= []).push({ HostIp: p.hostIp || '0.0.0.0', HostPort: String(p.hostPort) });
+  return out;
 }
 
 function networkName(rec: ContainerRecord): string {
   return rec.network.mode === 'default' ? 'bridge' : rec.network.mode;
 }
 
-function endpoint(rec: ContainerRecord) {
+/** The engine's networks, for a container's endpoints on each (the record holds only the first). */
+export type NetworkList = NetworkInfo[];
+
+function prefixLenOf(rec: ContainerRecord, nets?: NetworkList): number {
+  if (!rec.network.ipAddress) return 0;
+  const n = nets?.find((x) => x.id === rec.network.networkId);
+  const c = n?.containers[rec.id];
+  if (c?.prefixLen) return c.prefixLen;
+  const bits = n?.subnet ? Number(n.subnet.split('/')[1]) : NaN;
+  return Number.isInteger(bits) ? bits : 16;
+}
+
+function endpointJson(f: { networkId: string; endpointId: string; gateway: string; ip: string; prefixLen: number; mac: string }) {
   return {
     IPAMConfig: null,
     Links: null,
     Aliases: null,
-    MacAddress: rec.network.macAddress ?? '',
-    NetworkID: rec.network.networkId ?? '',
-    EndpointID: '',
-    Gateway: rec.network.gateway ?? '',
-    IPAddress: rec.network.ipAddress ?? '',
-    IPPrefixLen: rec.network.ipAddress ? 16 : 0,
+    MacAddress: f.mac,
+    DriverOpts: null,
+    GwPriority: 0,
+    NetworkID: f.networkId,
+    EndpointID: f.endpointId,
+    Gateway: f.gateway,
+    IPAddress: f.ip,
+    IPPrefixLen: f.prefixLen,
     IPv6Gateway: '',
     GlobalIPv6Address: '',
     GlobalIPv6PrefixLen: 0,
-    DriverOpts: null,
     DNSNames: null,
   };
 }
 
-export function containerSummary(rec: ContainerRecord, now = Date.now()) {
+/** NetworkSettings.Networks: one entry per network the container is on. */
+function networksOf(rec: ContainerRecord, nets?: NetworkList): Record<string, ReturnType<typeof endpointJson>> {
+  const out: Record<string, ReturnType<typeof endpointJson>> = {};
+  for (const n of nets ?? []) {
+    const c = n.containers[rec.id];
+    if (!c) continue;
+    out[n.name] = endpointJson({ networkId: n.id, endpointId: endpointId(n.id, rec.id), gateway: c.ip ? (n.gateway ?? '') : '', ip: c.ip, prefixLen: c.ip ? c.prefixLen : 0, mac: c.mac });
+  }
+  if (Object.keys(out).length) return out;
+  // not wired yet (created, never started), or an engine without networking: what the record says
+  if (rec.network.mode.startsWith('container:')) return out;
+  const netId = rec.network.networkId ?? nets?.find((n) => n.name === networkName(rec))?.id ?? '';
+  out[networkName(rec)] = endpointJson({
+    networkId: netId,
+    endpointId: netId && rec.network.ipAddress ? endpointId(netId, rec.id) : '',
+    gateway: rec.network.gateway ?? '',
+    ip: rec.network.ipAddress ?? '',
+    prefixLen: prefixLenOf(rec, nets),
+    mac: rec.network.macAddress ?? '',
+  });
+  return out;
+}
+
+export function containerSummary(rec: ContainerRecord, now = Date.now(), nets?: NetworkList) {
   return {
     Id: rec.id,
     Names: [`/${rec.name}`],
@@ -88,7 +138,7 @@ export function containerSummary(rec: ContainerRecord, now = Date.now()) {
     State: rec.state.status,
     Status: statusText(rec, now),
     HostConfig: { NetworkMode: networkName(rec) },
-    NetworkSettings: { Networks: { [networkName(rec)]: endpoint(rec) } },
+    NetworkSettings: { Networks: networksOf(rec, nets) },
     Mounts: mountsOf(rec),
   };
 }
@@ -134,7 +184,7 @@ export interface ImageDefaults {
 }
 
 /** GET /containers/{id}/json */
-export function containerInspect(rec: ContainerRecord, image: ImageDefaults = {}) {
+export function containerInspect(rec: ContainerRecord, image: ImageDefaults = {}, nets?: NetworkList) {
   const c = rec.config;
   const l = rec.limits;
   const st = rec.state;
@@ -277,21 +327,21 @@ export function containerInspect(rec: ContainerRecord, image: ImageDefaults = {}
       Bridge: '',
       SandboxID: '',
       SandboxKey: '',
-      Ports: {},
+      Ports: portMap(rec),
       HairpinMode: false,
       LinkLocalIPv6Address: '',
       LinkLocalIPv6PrefixLen: 0,
       SecondaryIPAddresses: null,
       SecondaryIPv6Addresses: null,
-      EndpointID: '',
+      EndpointID: rec.network.networkId && rec.network.ipAddress ? endpointId(rec.network.networkId, rec.id) : '',
       Gateway: rec.network.gateway ?? '',
       GlobalIPv6Address: '',
       GlobalIPv6PrefixLen: 0,
       IPAddress: rec.network.ipAddress ?? '',
-      IPPrefixLen: rec.network.ipAddress ? 16 : 0,
+      IPPrefixLen: prefixLenOf(rec, nets),
       IPv6Gateway: '',
       MacAddress: rec.network.macAddress ?? '',
-      Networks: { [networkName(rec)]: endpoint(rec) },
+      Networks: networksOf(rec, nets),
     },
     // Glassbox extras, for the curious: where the cgroup lives
     Glassbox: { Cgroups: rec.paths.cgroups, Bundle: rec.paths.bundle },

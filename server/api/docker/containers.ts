@@ -1,7 +1,7 @@
 // Container endpoints that answer once: create, list, inspect, lifecycle, wait, update, top, diff.
 import type { EngineApi, ImageDetail } from '../../engine/api.js';
 import type { ContainerRecord } from '../../engine/types.js';
-import { changesJson, containerFilter, containerInspect, containerSummary, type ImageDefaults } from './container-json.js';
+import { changesJson, containerFilter, containerInspect, containerSummary, type ImageDefaults, type NetworkList } from './container-json.js';
 import { parseCreateBody, toContainerConfig } from './create-config.js';
 import { ApiError, badRequest } from './errors.js';
 import { parseFilters } from './filters.js';
@@ -21,10 +21,35 @@ export function imageDefaults(engine: EngineApi, rec: ContainerRecord): ImageDef
   return ((img.config as { config?: ImageDefaults }).config ?? {}) as ImageDefaults;
 }
 
+/** The engine's networks for the JSON of containers; none when it runs without networking. */
+function networksFor(engine: EngineApi): NetworkList {
+  try {
+    return engine.listNetworks();
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * A user-defined network must exist at create (the engine would only find out at start). A 400,
+ * not Docker's 404: the docker CLI takes any 404 from create for a missing image and tries to pull.
+ */
+function checkNetwork(engine: EngineApi, mode: string | undefined): void {
+  if (!mode || ['none', 'host', 'bridge', 'default'].includes(mode) || mode.startsWith('container:')) return;
+  try {
+    engine.inspectNetwork(mode);
+  } catch (e) {
+    const status = (e as { status?: number }).status;
+    if (status === 404) throw badRequest(`network ${mode} not found`);
+    // an engine without networking: its create says so in its own words
+  }
+}
+
 export async function create(ctx: Ctx, engine: EngineApi): Promise<void> {
   const body = parseCreateBody(await jsonBody(ctx));
   const name = ctx.query.get('name') || undefined;
   const config = toContainerConfig(body, name);
+  checkNetwork(engine, config.network);
   const rec = await engine.create(config);
   sendJson(ctx, 201, { Id: rec.id, Warnings: [] });
 }
@@ -35,12 +60,13 @@ export function list(ctx: Ctx, engine: EngineApi): void {
   let recs = engine.list({ all }).filter(containerFilter(filters));
   const limit = intParam(ctx.query, 'limit');
   if (limit && limit > 0) recs = recs.slice(0, limit);
-  sendJson(ctx, 200, recs.map((r) => containerSummary(r)));
+  const nets = networksFor(engine);
+  sendJson(ctx, 200, recs.map((r) => containerSummary(r, Date.now(), nets)));
 }
 
 export function inspect(ctx: Ctx, engine: EngineApi): void {
   const rec = engine.get(ctx.params[0]);
-  sendJson(ctx, 200, containerInspect(rec, imageDefaults(engine, rec)));
+  sendJson(ctx, 200, containerInspect(rec, imageDefaults(engine, rec), networksFor(engine)));
 }
 
 export async function start(ctx: Ctx, engine: EngineApi): Promise<void> {

@@ -12,6 +12,7 @@ import * as execs from './exec.js';
 import { sendError, sendJson, type Ctx } from './http.js';
 import * as images from './images.js';
 import * as io from './io.js';
+import * as networks from './networks.js';
 import { AdapterState } from './state.js';
 import * as system from './system.js';
 
@@ -69,6 +70,14 @@ export function routes(engine: EngineApi, state: AdapterState): Route[] {
     r('POST', '/commit', (c) => images.commit(c, engine)),
     r('POST', `/images/${I}/tag`, (c) => images.tag(c, engine)),
     r('DELETE', `/images/${I}`, (c) => images.removeImage(c, engine)),
+
+    r('GET', '/networks', (c) => networks.listNetworks(c, engine)),
+    r('POST', '/networks/create', (c) => networks.createNetwork(c, engine)),
+    r('POST', '/networks/prune', (c) => networks.prune(c, engine)),
+    r('GET', `/networks/${C}`, (c) => networks.inspectNetwork(c, engine)),
+    r('DELETE', `/networks/${C}`, (c) => networks.removeNetwork(c, engine)),
+    r('POST', `/networks/${C}/connect`, (c) => networks.connect(c, engine)),
+    r('POST', `/networks/${C}/disconnect`, (c) => networks.disconnect(c, engine)),
   ];
 }
 
