@@ -4,11 +4,14 @@
 // and a clear error for a tag the registry lacks. The engine runs in this process without
 // networking; the registry is stopped by its own PID; containers, images and temp dirs are removed.
 import { execFile } from 'node:child_process';
+import { createServer, request } from 'node:http';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDockerApi } from '../../server/api/docker/server.js';
+import { handleImagePullRequest } from '../../server/api/rest/image-pull.js';
+import { initialPull, pullFraction, reducePull, type PullStreamEvent } from '../../components/lib/pull-progress.js';
 import { Engine } from '../../server/engine/engine.js';
 import { buildImage, busyboxLayer, makeTar, skopeoPush, startRegistry, writeOciLayout, type Registry } from '../integration/image-fixtures.js';
 
@@ -67,6 +70,7 @@ describe('docker CLI images against Glassbox', () => {
     const layout = join(base, 'layout');
     writeOciLayout(layout, 'v1', { digest: img.manifestDigest, body: img.manifest, mediaType: 'application/vnd.oci.image.manifest.v1+json' }, img.blobs);
     skopeoPush(`oci:${layout}:v1`, `docker://${reg.host}/test/x:v1`);
+    skopeoPush(`oci:${layout}:v1`, `docker://${reg.host}/test/dash:v1`);
     ref = `${reg.host}/test/x:v1`;
 
     engine = await Engine.open({ root: join(base, 'root'), runRoot: join(base, 'run'), network: false });
@@ -78,7 +82,7 @@ describe('docker CLI images against Glassbox', () => {
     const errors: string[] = [];
     if (engine) {
       for (const c of engine.list({ all: true })) await engine.remove(c.id, { force: true }).catch((e: Error) => errors.push(e.message));
-      for (const r of [ref, 'committed:v1', 'committed:v2']) {
+      for (const r of [ref, 'committed:v1', 'committed:v2', `${reg?.host}/test/dash:v1`]) {
         if (engine.listImages().some((i) => i.repoTags.includes(r))) {
           try {
             engine.removeImage(r, { force: true });
@@ -128,6 +132,18 @@ describe('docker CLI images against Glassbox', () => {
     expect(r.code).not.toBe(0);
     expect(r.err).toMatch(/nope/);
     expect(r.err).toMatch(/not found|manifest unknown|does not exist|pull access denied/i);
+    // before any progress: a plain 404 answer from the API, as Docker gives
+    const raw = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const req = request({ socketPath: sock, method: 'POST', path: `/v1.47/images/create?fromImage=${encodeURIComponent(`${reg!.host}/test/x`)}&tag=nope` }, (res) => {
+        let text = '';
+        res.on('data', (d) => (text += d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    expect(raw.status).toBe(404);
+    expect(JSON.parse(raw.text).message).toMatch(/x:nope not found/);
     const r2 = await docker('pull', `${reg!.host}/test/missing:v1`);
     expect(r2.code).not.toBe(0);
     expect(r2.err).toMatch(/test\/missing:v1 not found/);
@@ -184,4 +200,50 @@ describe('docker CLI images against Glassbox', () => {
     expect(badSave.code).not.toBe(0);
     expect(badSave.err).toMatch(/no-such-image/);
   }, 180_000);
+
+  it("the dashboard's POST /api/images/pull streams NDJSON progress the progress bar folds to 100%", async () => {
+    const srv = createServer((req, res) => {
+      if (!handleImagePullRequest(engine!, req, res, new URL(req.url ?? '/', 'http://x'))) res.writeHead(404).end();
+    });
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+    const port = (srv.address() as { port: number }).port;
+    const post = (body: string, type = 'application/json') =>
+      new Promise<{ status: number; type: string; text: string }>((resolve, reject) => {
+        const req = request({ host: '127.0.0.1', port, method: 'POST', path: '/api/images/pull', headers: { 'content-type': type } }, (res) => {
+          let text = '';
+          res.on('data', (d) => (text += d));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, type: String(res.headers['content-type']), text }));
+        });
+        req.on('error', reject);
+        req.end(body);
+      });
+    try {
+      const dash = `${reg!.host}/test/dash:v1`;
+      const r = await post(JSON.stringify({ image: dash }));
+      expect(r.status).toBe(200);
+      expect(r.type).toMatch(/application\/x-ndjson/);
+      const events = r.text.trim().split('\n').map((l) => JSON.parse(l) as PullStreamEvent);
+      expect(events.some((e) => e.type === 'layer')).toBe(true);
+      expect(events.at(-1)).toMatchObject({ type: 'done', ref: dash, upToDate: false });
+      let st = initialPull(dash);
+      const fractions: number[] = [];
+      for (const e of events) {
+        st = reducePull(st, e);
+        fractions.push(pullFraction(st));
+      }
+      expect(st.done).toBe(true);
+      expect(st.error).toBeNull();
+      expect(st.layers.length).toBe(2);
+      expect(fractions.at(-1)).toBe(1);
+      expect(engine!.listImages().some((i) => i.repoTags.includes(dash))).toBe(true);
+
+      const missing = await post(JSON.stringify({ image: `${reg!.host}/test/dash:nope` }));
+      expect(missing.status).toBe(404);
+      expect(JSON.parse(missing.text).error).toMatch(/dash:nope not found/);
+      expect((await post('{"image": ""}')).status).toBe(400);
+      expect((await post('image=x', 'application/x-www-form-urlencoded')).status).toBe(415);
+    } finally {
+      await new Promise<void>((r) => srv.close(() => r()));
+    }
+  }, 60_000);
 });

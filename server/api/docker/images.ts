@@ -86,10 +86,20 @@ export async function pull(ctx: Ctx, engine: EngineApi): Promise<void> {
   try {
     // the engine may report the closing "Digest:"/"Status:" lines itself: each is written once
     const seen = new Set<string>();
+    // status lines before the first layer ("Pulling from …") are held back: a pull that fails while
+    // resolving the manifest is then a plain 404 answer, as with Docker
+    const held: unknown[] = [];
+    let layers = false;
     const result = await engine.pullImage(ref, (e) => {
       if (e.type === 'status') seen.add(e.message.split(':')[0]);
-      out.write(dockerProgressMessage(e));
+      if (e.type === 'layer' && !layers) {
+        layers = true;
+        for (const h of held.splice(0)) out.write(h);
+      }
+      if (layers) out.write(dockerProgressMessage(e));
+      else held.push(dockerProgressMessage(e));
     });
+    for (const h of held.splice(0)) out.write(h);
     if (result.digest && !seen.has('Digest')) out.write({ status: `Digest: ${result.digest}` });
     if (!seen.has('Status')) out.write({ status: result.upToDate ? `Status: Image is up to date for ${ref}` : `Status: Downloaded newer image for ${ref}` });
     out.end();

@@ -59,10 +59,19 @@ async function pull(engine: EngineApi, req: IncomingMessage, res: ServerResponse
     res.write(JSON.stringify(ev) + '\n');
   };
   try {
+    // status lines before the first layer are held back: a name the registry lacks is a plain 404
+    const held: PullStreamEvent[] = [];
+    let layers = false;
     const result = await engine.pullImage(image, (e) => {
-      if (e.type === 'status') write({ type: 'status', message: e.message });
-      else write({ type: 'layer', id: e.id, status: e.status, current: e.current, total: e.total });
+      if (e.type === 'layer' && !layers) {
+        layers = true;
+        for (const h of held.splice(0)) write(h);
+      }
+      const ev: PullStreamEvent = e.type === 'status' ? { type: 'status', message: e.message } : { type: 'layer', id: e.id, status: e.status, current: e.current, total: e.total };
+      if (layers) write(ev);
+      else held.push(ev);
     });
+    for (const h of held.splice(0)) write(h);
     write({ type: 'done', ref: result.ref, id: result.image.id, upToDate: result.upToDate });
     res.end();
   } catch (e) {
