@@ -8,6 +8,8 @@ import { api } from './lib/client';
 import { parseDockerRun } from './lib/docker-run';
 import { bytes } from './lib/format';
 import { defaultForm, fromConfig, MiB, toConfig, type FormState } from './lib/form-model';
+import { initialPull, pullWithProgress, type PullState } from './lib/pull-progress';
+import { PullProgress } from './PullProgress';
 import { Switch } from './Switch';
 
 interface ImageSummary {
@@ -39,6 +41,7 @@ export function NewContainerForm({ cpus, onCreated }: { cpus: number; onCreated:
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [showJson, setShowJson] = useState(false);
+  const [pull, setPull] = useState<PullState | null>(null);
 
   useEffect(() => {
     api<ImageSummary[]>('/api/images')
@@ -68,6 +71,16 @@ export function NewContainerForm({ cpus, onCreated }: { cpus: number; onCreated:
     setBusy(true);
     setError(null);
     try {
+      // an image that is not here yet is pulled first, with its progress shown
+      const image = form.image.trim();
+      const local = new Set(images.flatMap((i) => [...i.repoTags, i.id, i.id.replace(/^sha256:/, '')]));
+      const lastPart = image.slice(image.lastIndexOf('/') + 1);
+      const withTag = lastPart.includes(':') || lastPart.includes('@') ? image : `${image}:latest`;
+      if (!local.has(image) && !local.has(withTag) && !/^(sha256:)?[0-9a-f]{12,64}$/.test(image)) {
+        setPull(initialPull(image));
+        await pullWithProgress(image, setPull);
+        api<ImageSummary[]>('/api/images').then(setImages, () => {});
+      }
       const rec = await api<{ id: string }>('/api/containers', { body: config });
       onCreated(rec.id);
     } catch (e) {
@@ -159,6 +172,8 @@ export function NewContainerForm({ cpus, onCreated }: { cpus: number; onCreated:
         )}
       </div>
 
+      {pull && <PullProgress state={pull} />}
+
       {error && (
         <p className="rounded-md border border-rose-600 bg-rose-950/50 p-2 text-sm text-rose-200" role="alert" data-testid="create-error">
           {error}
@@ -167,7 +182,7 @@ export function NewContainerForm({ cpus, onCreated }: { cpus: number; onCreated:
 
       <div className="flex items-center gap-3">
         <button type="submit" disabled={busy || !form.image} className="rounded-md bg-sky-500 px-5 py-2 font-semibold text-slate-950 hover:bg-sky-400 disabled:opacity-50" data-testid="create">
-          {busy ? 'Creating…' : 'Create'}
+          {busy ? (pull && !pull.done && !pull.error ? 'Pulling…' : 'Creating…') : 'Create'}
         </button>
         <button type="button" onClick={() => setShowJson((s) => !s)} className="text-sm text-slate-300 underline decoration-dotted">
           {showJson ? 'Hide' : 'Show'} the request

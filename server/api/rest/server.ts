@@ -11,6 +11,7 @@ import { handleRest, sendJson } from './routes.js';
 import { InspectHub } from '../../engine/inspect/hub.js';
 import { registerDiagramChannels } from '../../realtime/diagrams.js';
 import { handleDiagramRequest } from './diagrams.js';
+import { handleImagePullRequest } from './image-pull.js';
 
 export interface WebServerOptions {
   engine: EngineApi;
@@ -69,6 +70,7 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
       if (!cookieOk) res.setHeader('set-cookie', tokenCookie(token));
     }
     if (handleDiagramRequest(req, res, diagrams)) return;
+    if (handleImagePullRequest(engine, req, res, url)) return;
     if (url.pathname.startsWith('/api/')) {
       void handleRest(engine, req, res, url);
       return;
