@@ -432,7 +432,15 @@ export class Engine implements EngineApi {
         cleanups.push(() => this.network!.detach(id));
         etc = netPlan.files;
         step('network-plan', s, { detail: netPlan.ipAddress ? `${netPlan.networkName ?? 'bridge'}: ${netPlan.ipAddress}/${netPlan.prefixLen} via ${netPlan.gateway}` : `network mode ${netPlan.mode}` });
-        rec.network = { mode: rec.network.mode, ipAddress: netPlan.ipAddress, gateway: netPlan.gateway, macAddress: netPlan.macAddress, networkId: netPlan.networkId };
+        rec.network = {
+          mode: rec.network.mode,
+          ipAddress: netPlan.ipAddress,
+          gateway: netPlan.gateway,
+          macAddress: netPlan.macAddress,
+          networkId: netPlan.networkId,
+          prefixLen: netPlan.prefixLen,
+          ports: netPlan.ports,
+        };
       } else {
         etc = this.writeEtcFiles(rec);
       }

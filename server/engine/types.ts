@@ -158,7 +158,16 @@ export interface ContainerRecord {
     log: string;
     cgroups: Record<string, string>;
   };
-  network: { mode: string; ipAddress?: string; gateway?: string; macAddress?: string; networkId?: string };
+  network: {
+    mode: string;
+    ipAddress?: string;
+    gateway?: string;
+    macAddress?: string;
+    networkId?: string;
+    prefixLen?: number;
+    /** the ports as bound while running (a requested host port 0 replaced by the one chosen) */
+    ports?: NonNullable<ContainerConfig['ports']>;
+  };
 }
 
 export type EngineEvent =

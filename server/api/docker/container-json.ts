@@ -55,14 +55,14 @@ const isLive = (rec: ContainerRecord) => rec.state.status === 'running' || rec.s
 /** Published ports, as docker ps shows them: only while the container runs (Docker frees them at exit). */
 function portsOf(rec: ContainerRecord) {
   if (!isLive(rec)) return [];
-  return (rec.config.ports ?? []).map((p) => ({ IP: p.hostIp || '0.0.0.0', PrivatePort: p.containerPort, PublicPort: p.hostPort, Type: p.protocol }));
+  return (rec.network.ports ?? rec.config.ports ?? []).map((p) => ({ IP: p.hostIp || '0.0.0.0', PrivatePort: p.containerPort, PublicPort: p.hostPort, Type: p.protocol }));
 }
 
 /** NetworkSettings.Ports: {"80/tcp": [{HostIp, HostPort}]} while running. */
 function portMap(rec: ContainerRecord): Record<string, { HostIp: string; HostPort: string }[]> {
   const out: Record<string, { HostIp: string; HostPort: string }[]> = {};
   if (!isLive(rec)) return out;
-  for (const p of rec.config.ports ?? []) (out[`${p.containerPort}/${p.protocol}`] ??= []).push({ HostIp: p.hostIp || '0.0.0.0', HostPort: String(p.hostPort) });
+  for (const p of rec.network.ports ?? rec.config.ports ?? []) (out[`${p.containerPort}/${p.protocol}`] ??= []).push({ HostIp: p.hostIp || '0.0.0.0', HostPort: String(p.hostPort) });
   return out;
 }
 
