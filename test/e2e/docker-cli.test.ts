@@ -3,6 +3,7 @@
 // nothing is left behind (containers removed, engine closed, directories deleted, no cgroups/mounts).
 // Needs root and the engine (skipped when the engine cannot open).
 import { execFile, spawn } from 'node:child_process';
+import { dockerClient } from './docker-support.js';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { hostname as hostHostname } from 'node:os';
 import { join } from 'node:path';
@@ -33,28 +34,7 @@ let sock = '';
 let engine: EngineLike;
 let api: Awaited<ReturnType<typeof startDockerApi>>;
 
-interface Result {
-  code: number;
-  out: string;
-  err: string;
-}
-
-/** Always async: the server runs in this process, a sync spawn would deadlock it. */
-async function docker(...args: string[]): Promise<Result> {
-  try {
-    const r = await run(DOCKER, ['-H', `unix://${sock}`, ...args], { timeout: 60_000, maxBuffer: 16 << 20 });
-    return { code: 0, out: r.stdout, err: r.stderr };
-  } catch (e) {
-    const x = e as { code: number | string; stdout: string; stderr: string };
-    return { code: typeof x.code === 'number' ? x.code : -1, out: x.stdout ?? '', err: x.stderr ?? String(e) };
-  }
-}
-
-async function ok(...args: string[]): Promise<string> {
-  const r = await docker(...args);
-  if (r.code !== 0) throw new Error(`docker ${args.join(' ')} → ${r.code}: ${r.err}`);
-  return r.out;
-}
+const { docker, ok } = dockerClient(() => sock);
 
 /** docker under a pty (script -e keeps the exit code); feeds `input` lines after a prompt delay. */
 function dockerTty(args: string[], input: string[]): Promise<{ code: number; out: string }> {

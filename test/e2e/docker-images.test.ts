@@ -4,6 +4,7 @@
 // and a clear error for a tag the registry lacks. The engine runs in this process without
 // networking; the registry is stopped by its own PID; containers, images and temp dirs are removed.
 import { execFile } from 'node:child_process';
+import { dockerClient } from './docker-support.js';
 import { createServer, request } from 'node:http';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -33,28 +34,7 @@ let api: Awaited<ReturnType<typeof startDockerApi>> | undefined;
 let reg: Registry | undefined;
 let ref = '';
 
-interface Result {
-  code: number;
-  out: string;
-  err: string;
-}
-
-/** Always async: the server runs in this process, a sync spawn would deadlock it. */
-async function docker(...args: string[]): Promise<Result> {
-  try {
-    const r = await run(DOCKER, ['-H', `unix://${sock}`, ...args], { timeout: 120_000, maxBuffer: 64 << 20 });
-    return { code: 0, out: r.stdout, err: r.stderr };
-  } catch (e) {
-    const x = e as { code: number | string; stdout: string; stderr: string };
-    return { code: typeof x.code === 'number' ? x.code : -1, out: x.stdout ?? '', err: x.stderr ?? String(e) };
-  }
-}
-
-async function ok(...args: string[]): Promise<string> {
-  const r = await docker(...args);
-  if (r.code !== 0) throw new Error(`docker ${args.join(' ')} → ${r.code}: ${r.err}${r.out}`);
-  return r.out;
-}
+const { docker, ok } = dockerClient(() => sock, { timeoutMs: 120_000, maxBuffer: 64 << 20 });
 
 describe('docker CLI images against Glassbox', () => {
   beforeAll(async () => {

@@ -5,6 +5,7 @@
 // (fails, never skips) when another Glassbox owns gb0 or the GLASSBOX-* chains, so a running server
 // or a concurrent test is not disturbed. Afterwards no gb* link and no GLASSBOX chain is left.
 import { execFile, execFileSync } from 'node:child_process';
+import { dockerClient } from './docker-support.js';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { get } from 'node:http';
 import { createServer, type Server } from 'node:net';
@@ -75,28 +76,7 @@ let subnet = '';
 let ipForwardBefore = '';
 const servers: Server[] = [];
 
-interface Result {
-  code: number;
-  out: string;
-  err: string;
-}
-
-/** Always async: the server runs in this process, a sync spawn would deadlock it. */
-async function docker(...args: string[]): Promise<Result> {
-  try {
-    const r = await run(DOCKER, ['-H', `unix://${sock}`, ...args], { timeout: 60_000, maxBuffer: 16 << 20 });
-    return { code: 0, out: r.stdout, err: r.stderr };
-  } catch (e) {
-    const x = e as { code: number | string; stdout: string; stderr: string };
-    return { code: typeof x.code === 'number' ? x.code : -1, out: x.stdout ?? '', err: x.stderr ?? String(e) };
-  }
-}
-
-async function ok(...args: string[]): Promise<string> {
-  const r = await docker(...args);
-  if (r.code !== 0) throw new Error(`docker ${args.join(' ')} → ${r.code}: ${r.err}`);
-  return r.out;
-}
+const { docker, ok } = dockerClient(() => sock);
 
 async function fails(...args: string[]): Promise<string> {
   const r = await docker(...args);

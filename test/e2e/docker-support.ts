@@ -1,0 +1,34 @@
+// The real docker CLI against a Glassbox Docker API socket, for the e2e tests.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+export const DOCKER = '/usr/local/bin/docker';
+
+export interface DockerResult {
+  code: number;
+  out: string;
+  err: string;
+}
+
+/**
+ * `docker` resolves with the exit code and output; `ok` throws unless the command succeeded.
+ * Always async: the API server runs in the test's own process, a sync spawn would deadlock it.
+ */
+export function dockerClient(socket: () => string, opts: { timeoutMs?: number; maxBuffer?: number } = {}) {
+  async function docker(...args: string[]): Promise<DockerResult> {
+    try {
+      const r = await run(DOCKER, ['-H', `unix://${socket()}`, ...args], { timeout: opts.timeoutMs ?? 60_000, maxBuffer: opts.maxBuffer ?? 16 << 20 });
+      return { code: 0, out: r.stdout, err: r.stderr };
+    } catch (e) {
+      const x = e as { code: number | string; stdout: string; stderr: string };
+      return { code: typeof x.code === 'number' ? x.code : -1, out: x.stdout ?? '', err: x.stderr ?? String(e) };
+    }
+  }
+  async function ok(...args: string[]): Promise<string> {
+    const r = await docker(...args);
+    if (r.code !== 0) throw new Error(`docker ${args.join(' ')} → ${r.code}: ${r.err}${r.out}`);
+    return r.out;
+  }
+  return { docker, ok };
+}
