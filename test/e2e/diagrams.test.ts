@@ -526,8 +526,12 @@ describe('diagrams in the dashboard, changed from its terminal', () => {
     await type('sleep 300 & echo bg-pid-$!', 'bg-pid-');
     const localPid = Number(/bg-pid-(\d+)/.exec(await screenText(page))![1]);
     // the host pid of that process: the one of this container whose NSpid ends in the local pid
-    const snap = (await dashApi<NamespaceSnapshot>(srv, `/api/diagrams/namespaces?container=${a.id}`)).body;
-    const proc = snap.processes.find((p) => p.containerId === a.id && p.comm === 'sleep' && p.nspid[p.nspid.length - 1] === localPid);
+    // the hub re-reads /proc on its own clock: ask again until the new process is in a snapshot
+    let proc: NamespaceSnapshot['processes'][number] | undefined;
+    for (const deadline = Date.now() + 5000; !proc && Date.now() < deadline; await new Promise((r) => setTimeout(r, 200))) {
+      const snap = (await dashApi<NamespaceSnapshot>(srv, `/api/diagrams/namespaces?container=${a.id}`)).body;
+      proc = snap.processes.find((p) => p.containerId === a.id && p.comm === 'sleep' && p.nspid[p.nspid.length - 1] === localPid);
+    }
     expect(proc, `sleep with pid ${localPid} in the container's namespace`).toBeTruthy();
     expect(proc!.ns.pid).toBe(pidIno);
     expect(proc!.nspid.length).toBeGreaterThanOrEqual(2);
