@@ -267,8 +267,7 @@ export class Engine implements EngineApi {
     if (config.name && this.records.nameTaken(config.name)) {
       throw new Conflict(`Conflict. The container name "/${config.name}" is already in use by container "${this.records.find(config.name).id}". You have to remove (or rename) that container to be able to reuse that name.`);
     }
-    const shareTargets = this.checkShareTargets(config);
-    void shareTargets;
+    this.checkShareTargets(config); // "container:x" must name an existing container, before anything is made
 
     const imageConfig = (image.config.config ?? {}) as { Entrypoint?: string[] | null; Cmd?: string[] | null; Env?: string[]; WorkingDir?: string; User?: string };
     const entrypoint = config.entrypoint ?? imageConfig.Entrypoint ?? [];
@@ -344,13 +343,11 @@ export class Engine implements EngineApi {
     return this.network ? 'bridge' : 'none';
   }
 
-  private checkShareTargets(config: ContainerConfig): Record<string, ContainerRecord> {
-    const out: Record<string, ContainerRecord> = {};
-    for (const [ns, target] of Object.entries(config.shareNamespaces ?? {})) {
-      if (target.startsWith('container:')) out[ns] = this.records.find(target.slice('container:'.length));
+  private checkShareTargets(config: ContainerConfig): void {
+    for (const target of Object.values(config.shareNamespaces ?? {})) {
+      if (target.startsWith('container:')) this.records.find(target.slice('container:'.length));
     }
-    if (config.network?.startsWith('container:')) out.net = this.records.find(config.network.slice('container:'.length));
-    return out;
+    if (config.network?.startsWith('container:')) this.records.find(config.network.slice('container:'.length));
   }
 
   // ------------------------------------------------------------------ start
