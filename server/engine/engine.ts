@@ -244,7 +244,8 @@ export class Engine implements EngineApi {
   }
 
   private swapSupported(): boolean {
-    if (this.cgroups.version === 2) return existsSync('/sys/fs/cgroup/memory.swap.max') || true;
+    // v2: the root has no memory.* files; any non-root cgroup with the memory controller shows it
+    if (this.cgroups.version === 2) return ['glassbox', 'init.scope', 'system.slice'].some((d) => existsSync(join('/sys/fs/cgroup', d, 'memory.swap.max')));
     return existsSync('/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes');
   }
 
@@ -369,10 +370,7 @@ export class Engine implements EngineApi {
 
   private async startLocked(id: string, isRestart: boolean): Promise<ContainerRecord> {
     const rec = this.records.find(id);
-    if (rec.state.status === 'running' || rec.state.status === 'paused') {
-      if (isRestart) return rec;
-      return rec; // docker start on a running container is a no-op
-    }
+    if (rec.state.status === 'running' || rec.state.status === 'paused') return rec; // docker start on a running container is a no-op
     const t0 = performance.now();
     // A fresh start keeps the creation steps; a restart starts a new timeline.
     const timeline: TimelineStep[] = rec.state.startedAt || isRestart ? [] : [...rec.timeline];
