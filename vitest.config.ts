@@ -9,5 +9,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // fails the run if the tests left a veth, chain, cgroup, mount or monitor behind
+    globalSetup: ['test/leak-check.ts'],
   },
 });

@@ -72,7 +72,8 @@ function benchPeer(runtime: string, args: (id: string, bundle: string) => string
 export async function benchStart(): Promise<string> {
   const base = mkdtempSync('/tmp/gbb-');
   chmodSync(base, 0o711); // the user-namespaced root (uid 100000) walks to its rootfs
-  const engine = await Engine.open({ root: join(base, 'root'), runRoot: join(base, 'r') });
+  // no bridge: the peers get none either (network mode none below)
+  const engine = await Engine.open({ root: join(base, 'root'), runRoot: join(base, 'r'), network: false });
   try {
     const times: number[] = [];
     for (let i = 0; i < RUNS + WARMUP; i++) {

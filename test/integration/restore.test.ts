@@ -25,7 +25,7 @@ afterAll(async () => {
 async function runInDoomedServer(script: string): Promise<Record<string, string>> {
   const code = `
     import { Engine } from ${JSON.stringify(join(process.cwd(), 'server/engine/engine.ts'))};
-    const engine = await Engine.open({ root: ${JSON.stringify(root)}, runRoot: ${JSON.stringify(runRoot)} });
+    const engine = await Engine.open({ root: ${JSON.stringify(root)}, runRoot: ${JSON.stringify(runRoot)}, network: false });
     const out = {};
     ${script}
     console.log(JSON.stringify(out));
@@ -56,7 +56,7 @@ describe('restore after the server is killed', () => {
     // The quick one ends while no server runs: its monitor writes exit.json and goes.
     await new Promise((r) => setTimeout(r, 1800));
 
-    engine = await Engine.open({ root, runRoot });
+    engine = await Engine.open({ root, runRoot, network: false });
     const sleeper = engine.get(ids.sleeper);
     expect(sleeper.state.status).toBe('running');
     expect(isSameProcess(sleeper.state.pid, sleeper.state.pidStartTime)).toBe(true);

@@ -1,0 +1,49 @@
+// Vitest global setup: what the host looks like before the tests and after them must match.
+// Every test cleans what it made; a veth, bridge, iptables chain, cgroup, mount or monitor left
+// behind is a bug, and this makes it fail the run with a list of what was left.
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+function hostState(): string[] {
+  const out: string[] = [];
+  for (const l of readdirSync('/sys/class/net')) if (l.startsWith('gb')) out.push(`link ${l}`);
+  try {
+    for (const r of execFileSync('iptables-save', { encoding: 'utf8' }).split('\n')) if (r.includes('GLASSBOX')) out.push(`iptables ${r}`);
+  } catch {
+    /* no iptables: nothing of ours either */
+  }
+  for (const h of readdirSync('/sys/fs/cgroup')) {
+    const dir = join('/sys/fs/cgroup', h, 'glassbox');
+    if (existsSync(dir)) for (const d of readdirSync(dir, { withFileTypes: true })) if (d.isDirectory()) out.push(`cgroup ${join(dir, d.name)}`);
+  }
+  for (const m of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+    const mp = m.split(' ')[4];
+    if (mp && /^\/tmp\/gb/.test(mp)) out.push(`mount ${mp}`);
+  }
+  for (const p of readdirSync('/proc').filter((x) => /^\d+$/.test(x))) {
+    try {
+      const cmd = readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0');
+      if (cmd[0]?.endsWith('gb-helper') && cmd[2]?.startsWith('/tmp/gb')) out.push(`process ${p} ${cmd.join(' ')}`);
+    } catch {
+      /* gone */
+    }
+  }
+  return out.sort();
+}
+
+let before: string[] = [];
+
+export function setup(): void {
+  before = hostState();
+}
+
+export function teardown(): void {
+  const after = hostState();
+  const left = after.filter((x) => !before.includes(x));
+  if (left.length) {
+    // vitest reports an error thrown here but keeps its exit code: set ours, so CI fails too
+    process.exitCode = 1;
+    throw new Error(`the tests left these behind on the host:\n  ${left.join('\n  ')}`);
+  }
+}
