@@ -1,5 +1,5 @@
 // Vitest global setup: what the host looks like before the tests and after them must match.
-// Every test cleans what it made; a veth, bridge, iptables chain, cgroup, mount or monitor left
+// Every test cleans what it made; a veth, bridge, iptables chain, cgroup (glassbox/ itself too), mount or monitor left
 // behind is a bug, and this makes it fail the run with a list of what was left.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -15,7 +15,9 @@ function hostState(): string[] {
   }
   for (const h of readdirSync('/sys/fs/cgroup')) {
     const dir = join('/sys/fs/cgroup', h, 'glassbox');
-    if (existsSync(dir)) for (const d of readdirSync(dir, { withFileTypes: true })) if (d.isDirectory()) out.push(`cgroup ${join(dir, d.name)}`);
+    if (!existsSync(dir)) continue;
+    out.push(`cgroup ${dir}`); // the shared parent goes with the last container
+    for (const d of readdirSync(dir, { withFileTypes: true })) if (d.isDirectory()) out.push(`cgroup ${join(dir, d.name)}`);
   }
   for (const m of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
     const mp = m.split(' ')[4];

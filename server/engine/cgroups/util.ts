@@ -1,11 +1,11 @@
 // What the v1 and v2 drivers share: timed writes, tolerant readers, the validation of limits
 // (done before anything is touched) and the unit conversions between the two versions.
-import { existsSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus as hostCpuList } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { FS_MAGIC, statfsType } from '../../../native/libc.js';
-import { InvalidArgument, type IoThrottle, type ResourceLimits } from '../types.js';
+import { Conflict, InvalidArgument, type IoThrottle, type ResourceLimits } from '../types.js';
 import type { CgroupWrite } from './types.js';
 
 export const MiB = 1024 * 1024;
@@ -281,5 +281,53 @@ export function killPids(pids: number[]): void {
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ESRCH') throw e;
     }
+  }
+}
+
+/**
+ * SIGKILL the listed processes until the list stays empty: a process may have forked after the
+ * list was read (v1 freezes first to make that rare, v2's cgroup.kill rules it out).
+ */
+export async function killUntilEmpty(list: () => number[], timeoutMs: number, what: string): Promise<void> {
+  let last: number[] = [];
+  const ok = await waitFor(
+    () => {
+      last = list();
+      if (last.length) killPids(last);
+      return last.length === 0;
+    },
+    timeoutMs,
+    20,
+  );
+  if (!ok) throw new Error(`${what} still has processes after SIGKILL: ${last.join(' ')}`);
+}
+
+/**
+ * Make a container's cgroup directory under the shared parent (glassbox/). The parent is removed
+ * when its last container goes (removeParentIfEmpty), so another engine may remove it between our
+ * mkdirs: then it is made again, and prepared again (cpuset values, v2 subtree_control).
+ */
+export function makeCgroupDir(parent: string, dir: string, prepareParent: () => void = () => {}): void {
+  for (let attempt = 0; ; attempt++) {
+    mkdirSync(parent, { recursive: true }); // no EEXIST when two creates race for the parent
+    prepareParent();
+    try {
+      mkdirSync(dir);
+      return;
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST') throw new Conflict(`cgroup ${dir} already exists`);
+      if (code !== 'ENOENT' || attempt >= 3) throw e;
+    }
+  }
+}
+
+/** rmdir the shared parent once no container cgroup is left in it; busy or not empty is fine. */
+export function removeParentIfEmpty(parent: string): void {
+  try {
+    rmdirSync(parent);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT' && code !== 'EBUSY' && code !== 'ENOTEMPTY') throw e;
   }
 }

@@ -1,9 +1,9 @@
 // The cgroup v1 driver: one directory glassbox/<id> in each controller's hierarchy (memory, cpu,
 // cpuacct, pids, blkio, freezer, cpuset, devices), as runc's cgroupfs driver does on a v1 or
 // hybrid host. Co-mounted controllers ("cpu,cpuacct") share one directory.
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { Conflict, InvalidArgument, type ResourceLimits } from '../types.js';
+import { InvalidArgument, type ResourceLimits } from '../types.js';
 import {
   checkId,
   DEFAULT_PERIOD,
@@ -12,12 +12,15 @@ import {
   hostCpuCount,
   ioKey,
   killPids,
+  killUntilEmpty,
+  makeCgroupDir,
   parseKV,
   readInt,
   readPids,
   readText,
   readV1Limit,
   removeCgroupDir,
+  removeParentIfEmpty,
   childDirsDeepestFirst,
   sharesToWeight,
   USER_HZ,
@@ -161,15 +164,8 @@ export class CgroupV1Driver implements CgroupDriver {
     const made: string[] = [];
     try {
       for (const { root } of this.roots()) {
-        const parent = join(root, 'glassbox');
-        mkdirSync(parent, { recursive: true }); // no EEXIST when two creates race for glassbox/
-        const dir = join(parent, id);
-        try {
-          mkdirSync(dir);
-        } catch (e) {
-          if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new Conflict(`cgroup ${dir} already exists`);
-          throw e;
-        }
+        const dir = join(root, 'glassbox', id);
+        makeCgroupDir(join(root, 'glassbox'), dir);
         made.push(dir);
       }
       // cpuset: a new cpuset cgroup starts with empty cpus/mems and no task may join it until they
@@ -196,6 +192,7 @@ export class CgroupV1Driver implements CgroupDriver {
       this.writeLimits(id, limits, log, true);
     } catch (e) {
       for (const dir of made.reverse()) await removeCgroupDir(dir).catch(() => {});
+      for (const { root } of this.roots()) removeParentIfEmpty(join(root, 'glassbox'));
       throw e;
     }
     return log.writes;
@@ -458,18 +455,7 @@ export class CgroupV1Driver implements CgroupDriver {
     } finally {
       if (frozen) await this.thaw(id);
     }
-    // a process can only have forked before the freeze: kill again until nothing is left
-    let last: number[] = [];
-    const ok = await waitFor(
-      () => {
-        last = this.pidsSync(id);
-        if (last.length) killPids(last);
-        return last.length === 0;
-      },
-      this.timeoutMs,
-      20,
-    );
-    if (!ok) throw new Error(`glassbox/${id} still has processes after SIGKILL: ${last.join(' ')}`);
+    await killUntilEmpty(() => this.pidsSync(id), this.timeoutMs, `glassbox/${id}`);
   }
 
   async remove(id: string): Promise<void> {
@@ -478,6 +464,7 @@ export class CgroupV1Driver implements CgroupDriver {
     for (const { root } of this.roots()) {
       try {
         await removeCgroupDir(join(root, 'glassbox', id));
+        removeParentIfEmpty(join(root, 'glassbox'));
       } catch (e) {
         errors.push((e as Error).message);
       }

@@ -2,9 +2,9 @@
 // must be enabled top-down: "+memory +cpu +pids +io" in the root's cgroup.subtree_control, then in
 // glassbox/'s, before the container's directory is made (a cgroup only gets the interface files
 // of the controllers its parent hands down).
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { Conflict, type ResourceLimits } from '../types.js';
+import { type ResourceLimits } from '../types.js';
 import { DEFAULT_CGROUP_ROOT } from './detect.js';
 import {
   checkId,
@@ -15,11 +15,14 @@ import {
   hostCpuCount,
   ioKey,
   killPids,
+  killUntilEmpty,
+  makeCgroupDir,
   parseKV,
   readInt,
   readPids,
   readText,
   removeCgroupDir,
+  removeParentIfEmpty,
   sharesToWeight,
   validateLimits,
   waitFor,
@@ -132,20 +135,16 @@ export class CgroupV2Driver implements CgroupDriver {
     try {
       const offered = this.available();
       this.enableControllers(this.root, offered, log);
-      mkdirSync(this.parent, { recursive: true }); // no EEXIST when two creates race
-      // what glassbox/ can hand down: its cgroup.controllers (a fixture has none: the root's)
-      const parentOffered = readText(join(this.parent, 'cgroup.controllers'))?.trim().split(/\s+/).filter(Boolean) ?? offered;
-      this.enableControllers(this.parent, parentOffered, log);
-      try {
-        mkdirSync(dir);
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new Conflict(`cgroup ${dir} already exists`);
-        throw e;
-      }
+      makeCgroupDir(this.parent, dir, () => {
+        // what glassbox/ can hand down: its cgroup.controllers (a fixture has none: the root's)
+        const parentOffered = readText(join(this.parent, 'cgroup.controllers'))?.trim().split(/\s+/).filter(Boolean) ?? offered;
+        this.enableControllers(this.parent, parentOffered, log);
+      });
       made = true;
       this.writeLimits(id, limits, log, true);
     } catch (e) {
       if (made) await removeCgroupDir(dir).catch(() => {});
+      removeParentIfEmpty(this.parent);
       throw e;
     }
     return log.writes;
@@ -339,22 +338,13 @@ export class CgroupV2Driver implements CgroupDriver {
         if (frozen) await this.thaw(id);
       }
     }
-    let last: number[] = [];
-    const ok = await waitFor(
-      () => {
-        last = this.pidsSync(id);
-        if (last.length) killPids(last);
-        return last.length === 0;
-      },
-      this.timeoutMs,
-      20,
-    );
-    if (!ok) throw new Error(`glassbox/${id} still has processes after SIGKILL: ${last.join(' ')}`);
+    await killUntilEmpty(() => this.pidsSync(id), this.timeoutMs, `glassbox/${id}`);
   }
 
   async remove(id: string): Promise<void> {
     checkId(id);
     await removeCgroupDir(this.dir(id));
+    removeParentIfEmpty(this.parent);
   }
 
   async list(): Promise<string[]> {
