@@ -7,37 +7,13 @@ import http from 'node:http';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import tar from 'tar-stream';
+import { makeTar as layerTar, type TarEntry } from './layer-tar.js';
 
-export type TarEntry = {
-  name: string;
-  type?: 'file' | 'directory' | 'symlink' | 'link' | 'character-device' | 'block-device' | 'fifo';
-  data?: string | Buffer;
-  linkname?: string;
-  mode?: number;
-  uid?: number;
-  gid?: number;
-  devmajor?: number;
-  devminor?: number;
-  pax?: Record<string, string>;
-};
+export type { TarEntry };
 
-export async function makeTar(entries: TarEntry[]): Promise<Buffer> {
-  const pack = tar.pack();
-  const chunks: Buffer[] = [];
-  pack.on('data', (c: unknown) => {
-    chunks.push(c as Buffer);
-  });
-  const done = new Promise<void>((r) => pack.on('end', () => r()));
-  for (const e of entries) {
-    const { data, ...h } = e;
-    const header = { type: 'file' as const, mode: 0o644, mtime: new Date('2026-01-01T00:00:00Z'), uid: 0, gid: 0, ...h } as tar.Header;
-    if (!h.type || h.type === 'file') pack.entry(header, data ?? '');
-    else pack.entry(header);
-  }
-  pack.finalize();
-  await done;
-  return Buffer.concat(chunks);
+/** The image tests' tars: one fixed time (2026-01-01) and directories 0644 unless an entry says. */
+export function makeTar(entries: TarEntry[]): Promise<Buffer> {
+  return layerTar(entries, { mtime: new Date('2026-01-01T00:00:00Z'), dirMode: 0o644 });
 }
 
 export const sha256 = (b: Buffer | string): string => 'sha256:' + createHash('sha256').update(b).digest('hex');

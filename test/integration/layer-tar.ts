@@ -4,7 +4,7 @@ import tar from 'tar-stream';
 export type TarEntry = {
   name: string;
   type?: 'file' | 'directory' | 'symlink' | 'link' | 'character-device' | 'block-device' | 'fifo';
-  data?: string;
+  data?: string | Buffer;
   linkname?: string;
   mode?: number;
   uid?: number;
@@ -15,7 +15,8 @@ export type TarEntry = {
   pax?: Record<string, string>;
 };
 
-export async function makeTar(entries: TarEntry[]): Promise<Buffer> {
+/** A tar of the entries; `mtime` and the default mode of directories can be set for all of them. */
+export async function makeTar(entries: TarEntry[], opts: { mtime?: Date; dirMode?: number } = {}): Promise<Buffer> {
   const pack = tar.pack();
   const chunks: Buffer[] = [];
   pack.on('data', (c: unknown) => void chunks.push(c as Buffer));
@@ -24,7 +25,8 @@ export async function makeTar(entries: TarEntry[]): Promise<Buffer> {
     pack.on('error', reject);
   });
   for (const { data, ...h } of entries) {
-    const header = { type: 'file' as const, mode: h.type === 'directory' ? 0o755 : 0o644, mtime: new Date(0), ...h };
+    const mode = h.type === 'directory' ? (opts.dirMode ?? 0o755) : 0o644;
+    const header = { type: 'file' as const, mode, mtime: opts.mtime ?? new Date(0), uid: 0, gid: 0, ...h };
     if (header.type === 'file') pack.entry(header, data ?? '');
     else pack.entry(header);
   }
