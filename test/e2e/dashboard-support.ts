@@ -1,8 +1,9 @@
 // Shared by the dashboard e2e test and its benchmark: start server/main.ts on a free port with
 // private state dirs, read its token, drive Chromium, clean up everything afterwards.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { freePort } from '../helpers.js';
+export { freePort };
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
@@ -10,17 +11,6 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 export const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const CHROMIUM = '/usr/bin/chromium';
 export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
-    });
-  });
-}
 
 export function ensureBuilt(): void {
   if (existsSync(join(repo, '.next', 'BUILD_ID'))) return;

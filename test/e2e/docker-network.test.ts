@@ -5,6 +5,7 @@
 // (fails, never skips) when another Glassbox owns gb0 or the GLASSBOX-* chains, so a running server
 // or a concurrent test is not disturbed. Afterwards no gb* link and no GLASSBOX chain is left.
 import { execFile, execFileSync } from 'node:child_process';
+import { freePort, until } from '../helpers.js';
 import { dockerClient } from './docker-support.js';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { get } from 'node:http';
@@ -85,14 +86,6 @@ async function fails(...args: string[]): Promise<string> {
 }
 
 /** A port nothing listens on (and nobody else is given between this call and its use, we hope). */
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
-
 function httpGet(url: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const req = get(url, { timeout: 2000 }, (res) => {
@@ -103,18 +96,6 @@ function httpGet(url: string): Promise<{ status: number; body: string }> {
     req.on('timeout', () => req.destroy(new Error('timeout')));
     req.on('error', reject);
   });
-}
-
-async function until<T>(fn: () => Promise<T>, ms = 10_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    try {
-      return await fn();
-    } catch (e) {
-      if (Date.now() > end) throw e;
-      await new Promise((r) => setTimeout(r, 150));
-    }
-  }
 }
 
 const inSubnet = (ip: string, cidr: string) => {
@@ -252,7 +233,7 @@ describe('docker network against Glassbox (networking on)', () => {
       const x = await httpGet(`http://127.0.0.1:${port}/hostname`);
       if (x.status !== 200) throw new Error(`status ${x.status}`);
       return x;
-    });
+    }, 10_000, 150);
     expect(r.body.trim()).toBe(hostname);
     expect((await ok('ps', '--filter', 'name=web', '--format', '{{.Ports}}')).trim()).toBe(`127.0.0.1:${port}->80/tcp`);
     expect(JSON.parse(await ok('inspect', '-f', '{{json .NetworkSettings.Ports}}', 'web'))).toEqual({ '80/tcp': [{ HostIp: '127.0.0.1', HostPort: String(port) }] });

@@ -1,10 +1,11 @@
 // Test images made by the tests themselves: layer tars (tar-stream), OCI image layouts written by
 // hand, a busybox-static layer that runs, and a Debian docker-registry started on loopback.
 import { spawn, type ChildProcess, execFileSync } from 'node:child_process';
+import { freePort } from '../helpers.js';
+export { freePort };
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { makeTar as layerTar, type TarEntry } from './layer-tar.js';
@@ -105,17 +106,6 @@ export function writeOciLayout(dir: string, tag: string, top: { digest: string; 
     join(dir, 'index.json'),
     JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: top.mediaType, digest: top.digest, size: top.body.length, annotations: { 'org.opencontainers.image.ref.name': tag } }] }),
   );
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
 }
 
 export function httpGet(url: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }> {

@@ -2,9 +2,9 @@
 // (prepare before the clone, attach at the create barrier, detach at exit, release at removal).
 // Skipped when another Glassbox owns gb0 or the GLASSBOX-* chains, so a running server is not disturbed.
 import { execFileSync } from 'node:child_process';
+import { freePort, until } from '../helpers.js';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestEnv } from './support.js';
 import { installedRules } from '../../server/engine/network/index.js';
@@ -39,26 +39,6 @@ let env: TestEnv | undefined;
 let ipForwardBefore = '0';
 const sh = (script: string, extra: Record<string, unknown> = {}) => ({ image: 'base', cmd: ['/bin/sh', '-c', script], ...extra });
 const gbLinks = () => readdirSync('/sys/class/net').filter((n) => n.startsWith('gb'));
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '0.0.0.0', () => r()));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
-
-async function until<T>(fn: () => Promise<T>, ms = 5000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    try {
-      return await fn();
-    } catch (e) {
-      if (Date.now() > end) throw e;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-}
 
 describe.skipIf(!enabled)('engine with networking (real containers)', () => {
   beforeAll(async () => {
@@ -96,7 +76,7 @@ describe.skipIf(!enabled)('engine with networking (real containers)', () => {
 
   it('two containers ping each other by IP and by name; a published port answers from the host', async () => {
     const engine = env!.engine;
-    const hp = await freePort();
+    const hp = await freePort('0.0.0.0');
     const web = await engine.run(sh('mkdir -p /www && echo hello-engine > /www/index.html && exec httpd -f -p 8080 -h /www', { name: 'gbt-web', network: 'bridge', ports: [{ hostPort: hp, containerPort: 8080, protocol: 'tcp' }] }));
     try {
       const ip = engine.get(web.id).network.ipAddress!;

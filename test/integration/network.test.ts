@@ -6,6 +6,7 @@
 // Everything that talks to a published port is asynchronous: the userland proxy runs in this
 // process, so a blocking child (execFileSync) would deadlock it.
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { freePort } from '../helpers.js';
 import { randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -103,14 +104,6 @@ async function waitFor(check: () => Promise<boolean>, ms = 5000): Promise<boolea
 async function httpGet(host: string, port: number): Promise<string> {
   const res = await fetch(`http://${host}:${port}/`, { signal: AbortSignal.timeout(3000) });
   return res.text();
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '0.0.0.0', () => r()));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
 }
 
 function udpAsk(host: string, port: number, msg: string): Promise<string> {
@@ -288,8 +281,8 @@ describe.skipIf(!enabled)('network manager (real kernel)', () => {
     const dir = join(base, 'www');
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, 'index.html'), 'hello from glassbox\n');
-    const hp = await freePort();
-    const up = await freePort();
+    const hp = await freePort('0.0.0.0');
+    const up = await freePort('0.0.0.0');
     try {
       const plan = await mgr.prepare(web.id, {
         mode: 'bridge',
@@ -482,7 +475,7 @@ describe.skipIf(!enabled)('network manager (real kernel)', () => {
     const a = await fakeContainer();
     const b = await fakeContainer();
     const pa = await mgr.prepare(a.id, { mode: 'bridge', name: 'survivor', hostname: 'survivor' });
-    await mgr.prepare(b.id, { mode: 'bridge', name: 'ghost', hostname: 'ghost', ports: [{ hostPort: await freePort(), containerPort: 80, protocol: 'tcp' }] });
+    await mgr.prepare(b.id, { mode: 'bridge', name: 'ghost', hostname: 'ghost', ports: [{ hostPort: await freePort('0.0.0.0'), containerPort: 80, protocol: 'tcp' }] });
     await mgr.attach(a.id, a.pid);
     await mgr.attach(b.id, b.pid);
     // "crash": the old manager is dropped without detach/release (its proxies closed as a dying process would)
