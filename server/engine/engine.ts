@@ -204,20 +204,27 @@ export class Engine implements EngineApi {
 
   // ------------------------------------------------------------------ info
 
+  /** What does not change while the engine runs: read once, on the first info(). */
+  private hostFacts?: { osName: string; helperVersion: string };
+
   info(): EngineInfo {
     const all = this.records.all();
-    let osName = 'Linux';
-    try {
-      osName = /PRETTY_NAME="?([^"\n]*)"?/.exec(readFileSync('/etc/os-release', 'utf8'))?.[1] ?? osName;
-    } catch {
-      /* keep "Linux" */
+    if (!this.hostFacts) {
+      let osName = 'Linux';
+      try {
+        osName = /PRETTY_NAME="?([^"\n]*)"?/.exec(readFileSync('/etc/os-release', 'utf8'))?.[1] ?? osName;
+      } catch {
+        /* keep "Linux" */
+      }
+      let helperVersion = 'unknown';
+      try {
+        helperVersion = execFileSync(helperPath(), ['version'], { encoding: 'utf8' }).trim();
+      } catch {
+        /* reported as unknown */
+      }
+      this.hostFacts = { osName, helperVersion };
     }
-    let helperVersion = 'unknown';
-    try {
-      helperVersion = execFileSync(helperPath(), ['version'], { encoding: 'utf8' }).trim();
-    } catch {
-      /* reported as unknown */
-    }
+    const { osName, helperVersion } = this.hostFacts;
     return {
       id: this.engineId,
       kernelVersion: release(),
