@@ -1,4 +1,5 @@
 // Small helpers the test files share.
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 
 /** A TCP port nothing listens on now, on `host` ('0.0.0.0': free on every address). */
@@ -24,4 +25,18 @@ export async function until<T>(fn: () => Promise<T>, ms = 5000, stepMs = 100): P
       await new Promise((r) => setTimeout(r, stepMs));
     }
   }
+}
+
+/** The first child of pid (e.g. the process `unshare --fork` made), waiting for it to appear. */
+export async function childOf(pid: number, attempts = 300): Promise<number> {
+  for (let i = 0; i < attempts; i++) {
+    try {
+      const c = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
+      if (c) return Number(c.split(' ')[0]);
+    } catch {
+      /* not yet */
+    }
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error(`no child under ${pid}`);
 }

@@ -5,6 +5,7 @@
 // second; the budget is 10%.
 // Last line: scan=X ms cpu=Y ms/scan core=Z% processes=P containers=N
 import { spawn, type ChildProcess } from 'node:child_process';
+import { childOf } from '../helpers.js';
 import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { NamespaceScanner } from '../../server/engine/inspect/namespaces.js';
@@ -32,19 +33,6 @@ function fakeRecord(id: string, pid: number, monitorPid: number): ContainerRecor
   };
 }
 
-async function childOf(pid: number): Promise<number> {
-  for (let i = 0; i < 200; i++) {
-    try {
-      const c = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
-      if (c) return Number(c.split(' ')[0]);
-    } catch {
-      /* not yet */
-    }
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  throw new Error(`no child under ${pid}`);
-}
-
 export async function benchInspect(): Promise<string> {
   const procs: ChildProcess[] = [];
   const dirs: string[] = [];
@@ -55,7 +43,7 @@ export async function benchInspect(): Promise<string> {
       const id = (`be${process.pid.toString(16)}${i.toString(16).padStart(4, '0')}`.padEnd(64, '0')).slice(0, 64).replace(/[^0-9a-f]/g, 'b');
       const cp = spawn('unshare', ['--fork', '--pid', '--mount-proc', '--uts', '--ipc', '--net', 'sleep', '600'], { stdio: 'ignore' });
       procs.push(cp);
-      const init = await childOf(cp.pid!);
+      const init = await childOf(cp.pid!, 200);
       const dir = `${CG}/${id}`;
       mkdirSync(dir);
       dirs.push(dir);

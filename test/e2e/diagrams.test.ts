@@ -10,6 +10,7 @@
 // Nothing here is skipped: without Chromium the file fails and says so.
 // Screenshots: test-results/screenshots/diagram-*.png (harness) and diagram-dashboard-*.png
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { childOf } from '../helpers.js';
 import { EventEmitter } from 'node:events';
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -34,19 +35,6 @@ if (!existsSync(CHROMIUM)) throw new Error(`diagram e2e tests: Chromium is missi
 
 function sh(cmd: string): string {
   return execFileSync('sh', ['-c', cmd], { encoding: 'utf8' });
-}
-
-async function childOf(pid: number): Promise<number> {
-  for (let i = 0; i < 300; i++) {
-    try {
-      const c = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
-      if (c) return Number(c.split(' ')[0]);
-    } catch {
-      /* not yet */
-    }
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  throw new Error(`no child under ${pid}`);
 }
 
 // ---------------------------------------------------------------- a container made by hand

@@ -2,6 +2,7 @@
 // in new pid/uts/net/mount namespaces. Part 2 runs containers through the engine (when it can open
 // on this host) and checks each diagram's snapshot follows the kernel.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { childOf } from '../helpers.js';
 import { existsSync, mkdtempSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,19 +11,6 @@ import { InspectHub } from '../../server/engine/inspect/hub.js';
 import type { NamespaceSnapshot } from '../../server/engine/inspect/types.js';
 
 const inode = (pid: number | string, ns: string) => Number(/\[(\d+)\]/.exec(readlinkSync(`/proc/${pid}/ns/${ns}`))![1]);
-
-async function childOf(pid: number): Promise<number> {
-  for (let i = 0; i < 300; i++) {
-    try {
-      const c = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
-      if (c) return Number(c.split(' ')[0]);
-    } catch {
-      /* not yet */
-    }
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  throw new Error(`no child under ${pid}`);
-}
 
 function kill(pid: number | undefined): void {
   if (!pid) return;
