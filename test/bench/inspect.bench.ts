@@ -6,7 +6,7 @@
 // Last line: scan=X ms cpu=Y ms/scan core=Z% processes=P containers=N
 import { spawn, type ChildProcess } from 'node:child_process';
 import { childOf } from '../helpers.js';
-import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmdirSync, writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { NamespaceScanner } from '../../server/engine/inspect/namespaces.js';
 import { readKernelNetwork } from '../../server/engine/inspect/network.js';
