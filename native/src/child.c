@@ -244,6 +244,19 @@ void child_main(struct spec *s, struct child_fds *fds) {
   char ready = 0;
   if (read(fds->sync, &ready, 1) != 1 || ready != 'R') _exit(1); /* the monitor gave up */
 
+  /* into the container's cgroups: every process it makes from now on is born inside */
+  for (int i = 0; i < fds->ncgroup; i++) {
+    double t = now_ms();
+    if (cgroup_join(fds->cgroup[i]) < 0) FAIL("cgroup-join", errno, "write 0 to %s", fds->cgroup_file[i]);
+    close(fds->cgroup[i]);
+    status_step("child", "cgroup-join", now_ms() - t, NULL, fds->cgroup_file[i], "0");
+  }
+  if (s->ns_flags & CLONE_NEWCGROUP) {
+    double t = now_ms();
+    if (unshare(CLONE_NEWCGROUP) < 0) FAIL("cgroupns", errno, "unshare(CLONE_NEWCGROUP)");
+    status_step("child", "cgroupns", now_ms() - t, "unshare(CLONE_NEWCGROUP): the cgroups joined above are its root", NULL, NULL);
+  }
+
   bool userns = s->ns_flags & CLONE_NEWUSER;
   if (userns) {
     /* uid 0 inside is mapped now: become it, so that we hold the capabilities of this namespace */

@@ -156,11 +156,15 @@ int exec_main(struct spec *s) {
     if (fds[i] < 0) die("setns", errno, theirs);
     if (order[i].type == CLONE_NEWUSER) userns = true;
   }
-  /* join the cgroups while we still have the host's privileges */
-  char pid[32];
-  snprintf(pid, sizeof(pid), "%d", getpid());
-  for (int i = 0; i < s->ncgroups; i++)
-    if (write_file(s->cgroups[i], pid) < 0 && errno != ENOENT) die("cgroup", errno, s->cgroups[i]);
+  /* join the cgroups while we still have the host's privileges (see cgroup_join_open: the
+   * helper moves itself, and the command it forks is born inside) */
+  for (int i = 0; i < s->ncgroups; i++) {
+    char used[4096];
+    int fd = cgroup_join_open(s->cgroups[i], used, sizeof(used));
+    if (fd < 0 && errno == ENOENT) continue;
+    if (fd < 0 || cgroup_join(fd) < 0) die("cgroup", errno, used);
+    close(fd);
+  }
   for (int i = 0; i < 8; i++) {
     if (fds[i] < 0) continue;
     if (setns(fds[i], order[i].type) < 0) {

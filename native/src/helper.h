@@ -11,6 +11,8 @@
 
 #define GB_VERSION "gb-helper 0.1.0"
 
+#define MAX_CGROUPS 16 /* v1: one cgroup.procs per hierarchy */
+
 struct mapping { unsigned long inside, outside, count; };
 struct mountspec { char *type, *source, *dest, *data; unsigned long flags; };
 struct devspec { char *path; char type; unsigned major, minor; unsigned mode; };
@@ -69,6 +71,8 @@ struct child_fds {
   int errpipe;     /* write end, O_CLOEXEC: an error line, or EOF at a successful execve */
   int status;      /* a dup of the status channel, O_CLOEXEC */
   int out_w, err_w, in_r;  /* stdio pipes when there is no terminal (-1 when unused) */
+  /* opened by the monitor before the clone: the child moves itself in (cgroup_join) */
+  int cgroup[MAX_CGROUPS]; char cgroup_file[MAX_CGROUPS][4096]; int ncgroup;
 };
 void child_main(struct spec *s, struct child_fds *fds) __attribute__((noreturn));
 
@@ -87,6 +91,8 @@ void init_loop(pid_t child) __attribute__((noreturn));
 
 /* small helpers (util.c) */
 int write_file(const char *path, const char *data);
+int cgroup_join_open(const char *procs, char *used, size_t usedlen);
+int cgroup_join(int fd);
 int mkdir_p(const char *path, mode_t mode);
 char *path_join(char *buf, size_t len, const char *a, const char *b);
 const char *signal_name(int sig);

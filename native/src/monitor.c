@@ -355,8 +355,20 @@ int run_main(struct spec *s) {
   sigaddset(&chld, SIGCHLD);
   sigprocmask(SIG_BLOCK, &chld, NULL);
 
+  /* The child moves itself into its cgroups (see cgroup_join_open): the files are opened here,
+   * where the host's privileges are, and the descriptors are inherited. */
+  struct child_fds fds = {.ncgroup = 0};
+  for (int i = 0; i < s->ncgroups; i++) {
+    fds.cgroup[i] = cgroup_join_open(s->cgroups[i], fds.cgroup_file[i], sizeof(fds.cgroup_file[i]));
+    if (fds.cgroup[i] < 0) FAILF("cgroup", errno, "open %s", fds.cgroup_file[i]);
+    fds.ncgroup++;
+  }
+  /* A cgroup namespace takes the cgroups its maker is in at that moment as its root: the child
+   * makes it (unshare) once it is inside its own cgroups, not the clone before. */
+  int clone_flags = s->ns_flags & ~CLONE_NEWCGROUP;
+
   double t = now_ms();
-  pid_t pid = (pid_t)syscall(SYS_clone, (unsigned long)s->ns_flags | SIGCHLD, NULL, NULL, NULL, NULL);
+  pid_t pid = (pid_t)syscall(SYS_clone, (unsigned long)clone_flags | SIGCHLD, NULL, NULL, NULL, NULL);
   if (pid < 0) FAILF("clone", errno, "clone with namespaces");
   if (pid == 0) {
     sigprocmask(SIG_UNBLOCK, &chld, NULL);
@@ -366,11 +378,16 @@ int run_main(struct spec *s) {
     if (out[0] >= 0) close(out[0]);
     if (errs[0] >= 0) close(errs[0]);
     if (in[1] >= 0) close(in[1]);
-    struct child_fds fds = {.sync = sync[1], .errpipe = errp[1], .status = status_dup, .out_w = out[1], .err_w = errs[1], .in_r = in[0]};
+    fds.sync = sync[1];
+    fds.errpipe = errp[1];
+    fds.status = status_dup;
+    fds.out_w = out[1];
+    fds.err_w = errs[1];
+    fds.in_r = in[0];
     child_main(s, &fds);
   }
   char call[512];
-  clone_flags_str(s->ns_flags, s->ns_time, call, sizeof(call));
+  clone_flags_str(clone_flags, s->ns_time, call, sizeof(call));
   status_step("monitor", "clone", now_ms() - t, call, NULL, NULL);
   close(sync[1]);
   close(errp[1]);
@@ -391,12 +408,7 @@ int run_main(struct spec *s) {
     write_map(pid, "uid_map", s->uidmap, s->nuid);
     write_map(pid, "gid_map", s->gidmap, s->ngid);
   }
-  for (int i = 0; i < s->ncgroups; i++) {
-    snprintf(buf, sizeof(buf), "%d", pid);
-    t = now_ms();
-    if (write_file(s->cgroups[i], buf) < 0) FAILF("cgroup", errno, "write %s", s->cgroups[i]);
-    status_step("monitor", "cgroup-join", now_ms() - t, NULL, s->cgroups[i], buf);
-  }
+  for (int i = 0; i < fds.ncgroup; i++) close(fds.cgroup[i]);
   if (s->has_oom_score_adj) {
     snprintf(path, sizeof(path), "/proc/%d/oom_score_adj", pid);
     snprintf(buf, sizeof(buf), "%d", s->oom_score_adj);

@@ -130,7 +130,9 @@ int spec_load(const char *path, struct spec *s, char *err, size_t errlen) {
     } else if (!strcmp(k, "timens")) {
       NEED(2); s->mono_offset = strtoll(v[0], NULL, 10); s->boot_offset = strtoll(v[1], NULL, 10);
     } else if (!strcmp(k, "cgroup")) {
-      NEED(1); push(&s->cgroups, &s->ncgroups, v[0]);
+      NEED(1);
+      if (s->ncgroups >= MAX_CGROUPS) { snprintf(err, errlen, "spec line %d: more than %d cgroups", lineno, MAX_CGROUPS); goto bad; }
+      push(&s->cgroups, &s->ncgroups, v[0]);
     } else if (!strcmp(k, "oom_score_adj")) {
       NEED(1); s->oom_score_adj = atoi(v[0]); s->has_oom_score_adj = true;
     } else if (!strcmp(k, "rootfs")) {

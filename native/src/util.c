@@ -48,3 +48,31 @@ const char *signal_name(int sig) {
   snprintf(buf, sizeof(buf), "SIG%s", n);
   return buf;
 }
+
+/*
+ * How a process moves itself into a cgroup, given the cgroup.procs file the engine named.
+ *
+ * On a v1 hierarchy the process writes "0" into `tasks`: that moves only the calling thread, and
+ * moving only the caller lets the kernel skip the global cgroup_threadgroup_rwsem, whose write side
+ * waits for an RCU grace period (5-25 ms on an idle machine, on every container start and every
+ * exec). The helper is single-threaded, so its one thread is the whole process, and whatever it
+ * forks is born inside. A v2 domain cgroup moves whole processes only: cgroup.procs, also "0".
+ * The file is opened now (with the opener's credentials: the kernel checks those, so a child
+ * that is already in a user namespace can still use the descriptor) and written by cgroup_join().
+ */
+int cgroup_join_open(const char *procs, char *used, size_t usedlen) {
+  char tasks[4096];
+  snprintf(tasks, sizeof(tasks), "%s", procs);
+  char *slash = strrchr(tasks, '/');
+  const char *path = procs;
+  if (slash && !strcmp(slash + 1, "cgroup.procs")) {
+    snprintf(slash + 1, sizeof(tasks) - (size_t)(slash + 1 - tasks), "tasks");
+    if (access(tasks, F_OK) == 0) path = tasks;
+  }
+  snprintf(used, usedlen, "%s", path);
+  return open(path, O_WRONLY | O_CLOEXEC);
+}
+
+int cgroup_join(int fd) {
+  return write(fd, "0", 1) == 1 ? 0 : -1;
+}

@@ -219,6 +219,30 @@ describe('lifecycle', () => {
     await env.engine.remove(rec.id, { force: true });
   });
 
+  it('puts init and exec sessions in the container cgroups, the root of its cgroup namespace', async () => {
+    const rec = await env.engine.run(sh('sleep 30'));
+    const pid = env.engine.get(rec.id).state.pid!;
+    // seen from the host: every v1 controller line of init names glassbox/<id>
+    const hostLines = readFileSync(`/proc/${pid}/cgroup`, 'utf8').trim().split('\n');
+    const memory = hostLines.find((l) => /^\d+:([^:]*,)?memory(,[^:]*)?:/.test(l) || l.startsWith('0::'))!;
+    expect(memory).toContain(`/glassbox/${rec.id}`);
+    // seen from inside: init and an exec'd shell are at "/" (outside the root they would read "/..")
+    const proc = await env.engine.exec(rec.id, { cmd: ['/bin/sh', '-c', 'cat /proc/1/cgroup; echo --; cat /proc/self/cgroup'] });
+    let out = '';
+    proc.onData((d) => (out += d.toString()));
+    expect(await new Promise<number>((r) => proc.onExit((c) => r(c)))).toBe(0);
+    const [init, self] = out.trim().split('\n--\n');
+    for (const text of [init, self]) {
+      const mem = text.split('\n').find((l) => /^\d+:([^:]*,)?memory(,[^:]*)?:/.test(l) || l.startsWith('0::'))!;
+      expect(mem.split(':')[2]).toBe('/');
+    }
+    // and the join was the fast one: the helper moved itself through `tasks` (v1) in well under a grace period
+    const joins = env.engine.get(rec.id).timeline.filter((s) => s.step === 'cgroup-join');
+    expect(joins.length).toBeGreaterThan(0);
+    expect(joins.every((s) => s.by === 'child' && s.wrote === '0')).toBe(true);
+    await env.engine.remove(rec.id, { force: true });
+  });
+
   it('runs a terminal container and attaches to it', async () => {
     const rec = await env.engine.create(sh('read line; echo got:$line; tty', { tty: true, openStdin: true }));
     const attach = env.engine.attach(rec.id);
