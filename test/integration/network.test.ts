@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NetworkManager, installedRules } from '../../server/engine/network/index.js';
+import { CommandError, ipBatch } from '../../server/engine/network/ip.js';
 import { Conflict, InvalidArgument, NotFound } from '../../server/engine/types.js';
 
 const run = promisify(execFile);
@@ -497,6 +498,38 @@ describe.skipIf(!enabled)('network manager (real kernel)', () => {
       await mgr.release(b.id).catch(() => {});
       kill(a.proc);
       kill(b.proc);
+    }
+  });
+});
+
+describe('ip -batch', () => {
+  it('runs the commands in one process and names the one that failed', async () => {
+    const a = await fakeContainer();
+    try {
+      const steps: { step: string; call?: string }[] = [];
+      // inside a namespace of our own: lo up works, a link that does not exist fails on line 2
+      const err = await ipBatch(
+        [
+          { args: ['link', 'set', 'lo', 'up'], step: 'lo-up' },
+          { args: ['link', 'set', 'gbnope0', 'up'], step: 'missing' },
+          { args: ['link', 'set', 'lo', 'down'], step: 'never-run' },
+        ],
+        { pid: a.pid, rec: (s) => steps.push(s) },
+      ).catch((e: Error) => e);
+      expect(err).toBeInstanceOf(CommandError);
+      expect((err as CommandError).call).toBe(`nsenter --net=/proc/${a.pid}/ns/net ip link set gbnope0 up`);
+      expect((err as CommandError).message).toMatch(/gbnope0/);
+      expect(steps).toEqual([]); // a failed run records nothing
+      // the batch stopped there: lo is up, not down again
+      expect(JSON.parse((await inNs(a.pid, ['ip', '-json', 'link', 'show', 'lo'])).out)[0].flags).toContain('UP');
+      // an argument that a batch line would split is refused before anything runs
+      await expect(ipBatch([{ args: ['link', 'set', 'a b', 'up'], step: 'x' }], { pid: a.pid })).rejects.toThrow(/cannot carry/);
+      // and a good run records every command with its share of the time
+      await ipBatch([{ args: ['link', 'set', 'lo', 'up'], step: 'lo-up' }, { args: ['addr', 'show', 'lo'], step: 'show' }], { pid: a.pid, rec: (s) => steps.push(s) });
+      expect(steps.map((s) => s.step)).toEqual(['lo-up', 'show']);
+      expect(steps[0].call).toBe(`nsenter --net=/proc/${a.pid}/ns/net ip link set lo up`);
+    } finally {
+      kill(a.proc);
     }
   });
 });

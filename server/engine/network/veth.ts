@@ -1,6 +1,6 @@
 // A veth pair per container and network: the host end (gbv<id>) on the bridge, the peer created
 // directly inside the container's network namespace as eth0 (ethN for later networks).
-import { ip, linkExists, type Recorder } from './ip.js';
+import { ip, ipBatch, linkExists, type BatchCommand, type Recorder } from './ip.js';
 
 export function hostVethName(containerId: string, index: number): string {
   const base = `gbv${containerId.slice(0, 8)}`;
@@ -26,16 +26,24 @@ export async function createVeth(s: VethSpec, rec?: Recorder): Promise<void> {
   if (!/^gbv/.test(s.hostName) || s.hostName.length > 15) throw new Error(`bad host veth name ${s.hostName}`);
   if (linkExists(s.hostName)) await ip(['link', 'del', s.hostName], { step: 'veth-delete-stale', rec, detail: 'a leftover of an earlier start' });
   try {
-    await ip(['link', 'add', s.hostName, 'type', 'veth', 'peer', 'name', s.peerName, 'address', s.mac, 'netns', String(s.pid)], {
-      step: 'veth-create',
-      rec,
-      detail: `a veth pair: ${s.hostName} stays on the host, ${s.peerName} is created inside the container's network namespace (/proc/${s.pid}/ns/net)`,
-    });
-    await ip(['link', 'set', s.hostName, 'master', s.bridge, 'up'], { step: 'veth-attach', rec, detail: `the host end becomes a port of the bridge ${s.bridge}` });
-    if (s.loopback) await ip(['link', 'set', 'lo', 'up'], { pid: s.pid, step: 'lo-up', rec });
-    await ip(['addr', 'add', `${s.ip}/${s.prefixLen}`, 'dev', s.peerName], { pid: s.pid, step: 'address', rec, detail: `from IPAM; MAC ${s.mac} is derived from it` });
-    await ip(['link', 'set', s.peerName, 'up'], { pid: s.pid, step: 'link-up', rec });
-    if (s.defaultRoute) await ip(['route', 'add', 'default', 'via', s.gateway, 'dev', s.peerName], { pid: s.pid, step: 'default-route', rec, detail: 'everything not on the subnet goes to the bridge' });
+    // two runs of `ip -batch`: the host's side, then the container's (the peer exists from the first)
+    await ipBatch(
+      [
+        {
+          args: ['link', 'add', s.hostName, 'type', 'veth', 'peer', 'name', s.peerName, 'address', s.mac, 'netns', String(s.pid)],
+          step: 'veth-create',
+          detail: `a veth pair: ${s.hostName} stays on the host, ${s.peerName} is created inside the container's network namespace (/proc/${s.pid}/ns/net)`,
+        },
+        { args: ['link', 'set', s.hostName, 'master', s.bridge, 'up'], step: 'veth-attach', detail: `the host end becomes a port of the bridge ${s.bridge}` },
+      ],
+      { rec },
+    );
+    const inside: BatchCommand[] = [];
+    if (s.loopback) inside.push({ args: ['link', 'set', 'lo', 'up'], step: 'lo-up' });
+    inside.push({ args: ['addr', 'add', `${s.ip}/${s.prefixLen}`, 'dev', s.peerName], step: 'address', detail: `from IPAM; MAC ${s.mac} is derived from it` });
+    inside.push({ args: ['link', 'set', s.peerName, 'up'], step: 'link-up' });
+    if (s.defaultRoute) inside.push({ args: ['route', 'add', 'default', 'via', s.gateway, 'dev', s.peerName], step: 'default-route', detail: 'everything not on the subnet goes to the bridge' });
+    await ipBatch(inside, { pid: s.pid, rec });
   } catch (e) {
     if (linkExists(s.hostName)) await ip(['link', 'del', s.hostName]).catch(() => {});
     throw e;
