@@ -62,7 +62,7 @@ export function ContainerList({ list, stats }: { list: ContainerSummary[] | null
                   {up ? (
                     <div className="flex items-center gap-2">
                       <Sparkline values={h?.memory ?? []} max={c.limits.memory} label="memory" />
-                      <span className="tabular-nums text-xs text-slate-300">{bytes(h?.last?.memory ?? 0)}</span>
+                      <span className="whitespace-nowrap tabular-nums text-xs text-slate-300">{bytes(h?.last?.memory ?? 0)}</span>
                     </div>
                   ) : (
                     '—'

@@ -33,7 +33,14 @@ function Slider({ label, value, min, max, step, onChange, format, testId }: { la
 
 const input = 'w-full rounded-md border border-slate-700 bg-slate-950 px-3 py-2 text-sm text-slate-100 placeholder:text-slate-500 focus:border-sky-500 focus:outline-none';
 
-export function NewContainerForm({ cpus, onCreated }: { cpus: number; onCreated: (id: string) => void }) {
+export interface CreateHooks {
+  /** the request is about to be sent (after any pull): the page can get a terminal ready */
+  onCreating?: () => void;
+  onCreated: (rec: { id: string; name: string }) => void;
+  onFailed?: (message: string) => void;
+}
+
+export function NewContainerForm({ cpus, onCreating, onCreated, onFailed }: { cpus: number } & CreateHooks) {
   const [images, setImages] = useState<ImageSummary[]>([]);
   const [form, setForm] = useState<FormState>(() => defaultForm());
   const [paste, setPaste] = useState('');
@@ -81,10 +88,12 @@ export function NewContainerForm({ cpus, onCreated }: { cpus: number; onCreated:
         await pullWithProgress(image, setPull);
         api<ImageSummary[]>('/api/images').then(setImages, () => {});
       }
-      const rec = await api<{ id: string }>('/api/containers', { body: config });
-      onCreated(rec.id);
+      onCreating?.();
+      const rec = await api<{ id: string; name: string }>('/api/containers', { body: config });
+      onCreated(rec);
     } catch (e) {
       setError((e as Error).message);
+      onFailed?.((e as Error).message);
     } finally {
       setBusy(false);
     }

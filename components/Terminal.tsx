@@ -9,7 +9,8 @@ import { channel } from './lib/client';
 const INPUT_CHUNK = 256 * 1024;
 
 export interface TerminalProps {
-  containerId: string;
+  /** null while the container is being made: xterm is ready at once, the session opens when it is known */
+  containerId: string | null;
   sessionId: string;
   active: boolean;
   fontSize: number;
@@ -24,10 +25,16 @@ export function Terminal({ containerId, sessionId, active, fontSize, onEnded }: 
   endedRef.current = onEnded;
   const activeRef = useRef(active);
   activeRef.current = active;
+  const containerRef = useRef(containerId);
+  containerRef.current = containerId;
+  /** opens (or re-attaches) the session; null until xterm exists */
+  const openRef = useRef<(() => void) | null>(null);
+  const openedRef = useRef(false);
 
   useEffect(() => {
     let disposed = false;
     let ended = false;
+    openedRef.current = false;
     const sock = channel('terminal');
     const cleanups: (() => void)[] = [];
 
@@ -70,7 +77,9 @@ export function Terminal({ containerId, sessionId, active, fontSize, onEnded }: 
         endedRef.current?.(m.reason);
       };
       const open = () => {
-        if (ended || disposed) return;
+        const containerId = containerRef.current;
+        if (ended || disposed || !containerId) return;
+        openedRef.current = true;
         sock.emit(
           'open',
           { sessionId, containerId, cols: term.cols, rows: term.rows },
@@ -93,6 +102,7 @@ export function Terminal({ containerId, sessionId, active, fontSize, onEnded }: 
       sock.on('data', onData);
       sock.on('exit', onExit);
       sock.on('connect', open);
+      openRef.current = open;
       if (sock.connected) open();
       else if (!sock.active) sock.connect();
 
@@ -133,6 +143,7 @@ export function Terminal({ containerId, sessionId, active, fontSize, onEnded }: 
         sock.off('data', onData);
         sock.off('exit', onExit);
         sock.off('connect', open);
+        openRef.current = null;
         dataSub.dispose();
         resizeSub.dispose();
         ro.disconnect();
@@ -147,9 +158,14 @@ export function Terminal({ containerId, sessionId, active, fontSize, onEnded }: 
       disposed = true;
       for (const c of cleanups) c();
     };
-    // fontSize changes are applied below without a new session
+    // fontSize changes are applied below without a new session; containerId is read through its
+    // ref: learning it later opens the session (next effect), it does not make a new terminal
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [containerId, sessionId]);
+  }, [sessionId]);
+
+  useEffect(() => {
+    if (containerId && !openedRef.current) openRef.current?.();
+  }, [containerId]);
 
   useEffect(() => {
     const term = termRef.current;

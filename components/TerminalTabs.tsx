@@ -3,21 +3,8 @@
 // re-attaches the same shells (the server keeps them for a minute and replays their output).
 import { useCallback, useEffect, useState } from 'react';
 import { channel } from './lib/client';
+import { loadTabs, newSessionId as newId, saveTabs, type TerminalTab as Tab } from './lib/terminal-sessions';
 import { Terminal } from './Terminal';
-
-interface Tab {
-  id: string;
-  n: number;
-  ended?: string;
-}
-
-const key = (containerId: string) => `glassbox.terminals.${containerId}`;
-
-function newId(): string {
-  const a = new Uint8Array(12);
-  crypto.getRandomValues(a);
-  return Array.from(a, (b) => b.toString(16).padStart(2, '0')).join('');
-}
 
 export function TerminalTabs({ containerId, running, large }: { containerId: string; running: boolean; large: boolean }) {
   const [tabs, setTabs] = useState<Tab[] | null>(null);
@@ -26,13 +13,7 @@ export function TerminalTabs({ containerId, running, large }: { containerId: str
   // restore (or start) the terminals of this container once it runs
   useEffect(() => {
     if (!running) return;
-    let stored: Tab[] = [];
-    try {
-      stored = JSON.parse(sessionStorage.getItem(key(containerId)) ?? '[]') as Tab[];
-    } catch {
-      stored = [];
-    }
-    stored = stored.filter((t) => !t.ended);
+    let stored = loadTabs(containerId);
     if (!stored.length) stored = [{ id: newId(), n: 1 }];
     setTabs(stored);
     setActive((a) => a ?? stored[0].id);
@@ -40,11 +21,7 @@ export function TerminalTabs({ containerId, running, large }: { containerId: str
 
   useEffect(() => {
     if (!tabs) return;
-    try {
-      sessionStorage.setItem(key(containerId), JSON.stringify(tabs.filter((t) => !t.ended)));
-    } catch {
-      /* storage full or disabled */
-    }
+    saveTabs(containerId, tabs);
   }, [tabs, containerId]);
 
   const add = useCallback(() => {

@@ -113,17 +113,34 @@ describe('dashboard', () => {
     expect(await page.textContent('[data-testid=pids-value]')).toBe('64');
     await page.fill('[data-testid=image]', (await api<{ repoTags: string[] }[]>(srv, '/api/images')).body.flatMap((i) => i.repoTags)[0]);
 
+    // the new container's shell takes the form's place on the dashboard
     await page.click('[data-testid=create]');
-    await page.waitForURL(/\/containers\/[0-9a-f]{64}$/, { timeout: 20_000 });
-    containerId = page.url().split('/').pop()!;
-    await waitForPrompt(page);
+    await page.waitForSelector('[data-testid=quick-terminal] [data-session][data-active=true]');
+    await waitForPrompt(page, { timeout: 20_000 });
+    expect(await page.textContent('[data-testid=quick-terminal-name]')).toBe(name);
+    const href = (await page.getAttribute('[data-testid=open-container-page]', 'href'))!;
+    containerId = href.split('/').pop()!;
+    expect(containerId).toMatch(/^[0-9a-f]{64}$/);
     await page.keyboard.type('hostname; echo $$\n');
     await waitForPrompt(page, { after: 'hostname; echo $$' });
-    const text = await screenText(page);
-    const lines = text.split('\n');
-    const at = lines.findIndex((l) => l.includes('hostname; echo $$'));
-    expect(lines[at + 1].trim()).toBe('e2ebox');
-    expect(lines[at + 2].trim()).toMatch(/^\d+$/);
+    const readAnswer = async () => {
+      const lines = (await screenText(page)).split('\n');
+      const at = lines.findIndex((l) => l.includes('hostname; echo $$'));
+      return [lines[at + 1].trim(), lines[at + 2].trim()];
+    };
+    const [host, pid] = await readAnswer();
+    expect(host).toBe('e2ebox');
+    expect(pid).toMatch(/^\d+$/);
+    await page.screenshot({ path: join(shots, 'dashboard-new-shell.png') });
+
+    // its page re-attaches the same shell: the output so far is replayed, the shell's pid is the same
+    await page.click('[data-testid=open-container-page]');
+    await page.waitForURL(new RegExp(`/containers/${containerId}$`), { timeout: 20_000 });
+    await waitForPrompt(page, { after: 'hostname; echo $$' });
+    expect(await readAnswer()).toEqual([host, pid]);
+    await page.click('[data-session][data-active=true] .xterm');
+    await page.keyboard.type('echo same-$$\n');
+    await waitForPrompt(page, { after: `same-${pid}` });
     await page.screenshot({ path: join(shots, 'container-terminal.png') });
 
     // the dashboard lists it, live

@@ -1,6 +1,6 @@
 // One place the diagrams' data comes from. The hub polls only what someone watches (a namespace
-// scan, a container's layers, the network, the cgroup sampler), re-polls at once when the engine
-// reports something (a start, an exec, an update), and pushes a snapshot to the subscribers only
+// scan, a container's layers, the network, the cgroup sampler), re-polls soon after the engine
+// reports something (a start, an exec, an update: once its burst of events is over), and pushes a snapshot to the subscribers only
 // when it changed (hash of the snapshot without its timestamps) and at most every minPushMs.
 import { createHash } from 'node:crypto';
 import { CgroupSampler } from './cgroups.js';
@@ -10,6 +10,10 @@ import { NetworkInspector, type NetworkManagerLike } from './network.js';
 import type { InspectEngine } from './source.js';
 import type { AnySnapshot, DiagramKind, LimitKind, SnapshotOf, WhichLayerResult } from './types.js';
 import { DIAGRAM_KINDS } from './types.js';
+
+/** quiet time after an engine event before the re-read (see refreshAfterBurst) */
+const EVENT_SETTLE_MS = 100;
+const EVENT_MAX_WAIT_MS = 400;
 
 export interface InspectHubOptions {
   /** the network manager of issue 6, when the server has one */
@@ -62,6 +66,8 @@ export class InspectHub {
   private offEvents: (() => void) | null = null;
   private offSampler: (() => void) | null = null;
   private nsCache: { at: number; p: Promise<SnapshotOf<'namespaces'>> } | null = null;
+  private burstTimer: NodeJS.Timeout | null = null;
+  private burstStart: number | null = null;
   private closed = false;
 
   constructor(engine: InspectEngine, opts: InspectHubOptions = {}) {
@@ -82,10 +88,30 @@ export class InspectHub {
     });
     this.offEvents = engine.onEvent((e) => {
       if (e.type !== 'container' && e.type !== 'network') return;
-      // something changed in the kernel: re-read what is watched now rather than at the next poll
+      // something changed in the kernel: re-read what is watched soon rather than at the next poll
+      this.nsCache = null;
+      this.refreshAfterBurst();
+    });
+  }
+
+  /**
+   * Making a container is a burst of events (create, network connect, start) and a snapshot reads
+   * all of /proc: one read once the burst is over (EVENT_SETTLE_MS without an event, at most
+   * EVENT_MAX_WAIT_MS after its first), not one per event in the middle of the creation, where it
+   * would hold up the requests that follow it, like the new container's first terminal.
+   */
+  private refreshAfterBurst(): void {
+    const now = Date.now();
+    this.burstStart ??= now;
+    if (this.burstTimer) clearTimeout(this.burstTimer);
+    const wait = Math.max(0, Math.min(EVENT_SETTLE_MS, this.burstStart + EVENT_MAX_WAIT_MS - now));
+    this.burstTimer = setTimeout(() => {
+      this.burstTimer = null;
+      this.burstStart = null;
       this.nsCache = null;
       for (const ch of this.channels.values()) if (ch.kind !== 'cgroups') this.refresh(ch);
-    });
+    }, wait);
+    this.burstTimer.unref?.();
   }
 
   /** A fresh snapshot (the namespace scan is shared for 300 ms between callers). */
@@ -156,6 +182,7 @@ export class InspectHub {
 
   close(): void {
     this.closed = true;
+    if (this.burstTimer) clearTimeout(this.burstTimer);
     if (this.pollTimer) clearInterval(this.pollTimer);
     this.pollTimer = null;
     for (const ch of this.channels.values()) if (ch.timer) clearTimeout(ch.timer);

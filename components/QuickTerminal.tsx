@@ -1,0 +1,60 @@
+'use client';
+// The shell of the container just made from the form, in the form's place. Its xterm is ready
+// while the engine is still making the container, and its session opens the moment the engine
+// answers, so the prompt appears without a page change. The session is saved as the container's
+// first terminal: its page ("Open its page") re-attaches the same shell and replays its output.
+import Link from 'next/link';
+import { useEffect, useRef } from 'react';
+import { saveTabs } from './lib/terminal-sessions';
+import { Terminal } from './Terminal';
+
+export interface FreshContainer {
+  sessionId: string;
+  /** null until the engine has answered */
+  id: string | null;
+  name: string | null;
+}
+
+export function QuickTerminal({ fresh, large, onDone }: { fresh: FreshContainer; large: boolean; onDone: () => void }) {
+  const box = useRef<HTMLDivElement>(null);
+  // "Create" sits at the bottom of a long form: bring the shell that replaces the form into view
+  // (xterm does not draw while it is off screen)
+  useEffect(() => {
+    const r = box.current?.getBoundingClientRect();
+    // (the page header is sticky: scroll-margin keeps it and the section title clear)
+    if (r && (r.top < 120 || r.bottom > window.innerHeight)) box.current?.scrollIntoView({ block: 'start' });
+  }, []);
+  useEffect(() => {
+    if (fresh.id) saveTabs(fresh.id, [{ id: fresh.sessionId, n: 1 }]);
+  }, [fresh.id, fresh.sessionId]);
+
+  return (
+    <div ref={box} className="flex scroll-mt-32 flex-col gap-3" data-testid="quick-terminal">
+      <div className="flex flex-wrap items-center gap-3">
+        <span className="text-sm text-slate-300">
+          {fresh.id ? (
+            <>
+              Shell in <span className="font-semibold text-slate-100" data-testid="quick-terminal-name">{fresh.name}</span>
+            </>
+          ) : (
+            'Creating the container…'
+          )}
+        </span>
+        <div className="ml-auto flex gap-2">
+          {fresh.id && (
+            <Link href={`/containers/${fresh.id}`} className="rounded-md border border-sky-700 px-3 py-1.5 text-sm text-sky-200 hover:bg-sky-950" data-testid="open-container-page">
+              Open its page →
+            </Link>
+          )}
+          <button type="button" onClick={onDone} className="rounded-md border border-slate-600 px-3 py-1.5 text-sm hover:bg-slate-800" data-testid="new-container-again">
+            New container
+          </button>
+        </div>
+      </div>
+      <div className={`relative overflow-hidden rounded-lg border border-slate-800 bg-slate-950 ${large ? 'h-[36rem]' : 'h-[28rem]'}`}>
+        <Terminal containerId={fresh.id} sessionId={fresh.sessionId} active fontSize={large ? 20 : 15} />
+      </div>
+      <p className="text-xs text-slate-500">Its page shows this same shell (kept for a minute after you leave it) with the diagrams, the live limits and the creation timeline.</p>
+    </div>
+  );
+}
