@@ -5,7 +5,9 @@
 // first terminal: its page ("Open its page") re-attaches the same shell and replays its output.
 import Link from 'next/link';
 import { useEffect, useRef } from 'react';
+import { LocalEchoToggle } from './LocalEchoToggle';
 import { saveTabs } from './lib/terminal-sessions';
+import { useLocalEcho } from './lib/use-local-echo';
 import { Terminal } from './Terminal';
 
 export interface FreshContainer {
@@ -17,6 +19,7 @@ export interface FreshContainer {
 
 export function QuickTerminal({ fresh, large, onDone }: { fresh: FreshContainer; large: boolean; onDone: () => void }) {
   const box = useRef<HTMLDivElement>(null);
+  const [localEcho, setLocalEcho] = useLocalEcho();
   // "Create" sits at the bottom of a long form: bring the shell that replaces the form into view
   // (xterm does not draw while it is off screen)
   useEffect(() => {
@@ -40,7 +43,8 @@ export function QuickTerminal({ fresh, large, onDone }: { fresh: FreshContainer;
             'Creating the container…'
           )}
         </span>
-        <div className="ml-auto flex gap-2">
+        <div className="ml-auto flex items-center gap-2">
+          <LocalEchoToggle on={localEcho} onChange={setLocalEcho} />
           {fresh.id && (
             <Link href={`/containers/${fresh.id}`} className="rounded-md border border-sky-700 px-3 py-1.5 text-sm text-sky-200 hover:bg-sky-950" data-testid="open-container-page">
               Open its page →
@@ -52,7 +56,7 @@ export function QuickTerminal({ fresh, large, onDone }: { fresh: FreshContainer;
         </div>
       </div>
       <div className={`relative overflow-hidden rounded-lg border border-slate-800 bg-slate-950 ${large ? 'h-[36rem]' : 'h-[28rem]'}`}>
-        <Terminal containerId={fresh.id} sessionId={fresh.sessionId} active fontSize={large ? 20 : 15} />
+        <Terminal containerId={fresh.id} sessionId={fresh.sessionId} active fontSize={large ? 20 : 15} localEcho={localEcho} />
       </div>
       <p className="text-xs text-slate-500">Its page shows this same shell (kept for a minute after you leave it) with the diagrams, the live limits and the creation timeline.</p>
     </div>

@@ -2,9 +2,12 @@
 // One browser terminal: xterm.js <-> the "terminal" socket.io channel <-> an exec session.
 // Flow control: every chunk written to xterm is acknowledged from xterm's write callback, so the
 // server knows how much is still being parsed and pauses the process when the page falls behind.
+// Local echo (lib/local-echo.ts, on unless switched off): a typed character is drawn at once and
+// its echo from the shell recognised; every write to xterm goes through it so it knows the screen.
 import { useEffect, useRef } from 'react';
 import type { Terminal as XTerm } from '@xterm/xterm';
 import { channel } from './lib/client';
+import { LocalEcho, type TerminalView } from './lib/local-echo';
 
 const INPUT_CHUNK = 256 * 1024;
 
@@ -14,10 +17,12 @@ export interface TerminalProps {
   sessionId: string;
   active: boolean;
   fontSize: number;
+  /** draw typed characters before their echo arrives (see lib/local-echo.ts) */
+  localEcho?: boolean;
   onEnded?: (reason: string) => void;
 }
 
-export function Terminal({ containerId, sessionId, active, fontSize, onEnded }: TerminalProps) {
+export function Terminal({ containerId, sessionId, active, fontSize, localEcho = true, onEnded }: TerminalProps) {
   const el = useRef<HTMLDivElement>(null);
   const termRef = useRef<XTerm | null>(null);
   const fitRef = useRef<{ fit(): void } | null>(null);
@@ -30,6 +35,10 @@ export function Terminal({ containerId, sessionId, active, fontSize, onEnded }: 
   /** opens (or re-attaches) the session; null until xterm exists */
   const openRef = useRef<(() => void) | null>(null);
   const openedRef = useRef(false);
+  const localEchoRef = useRef(localEcho);
+  localEchoRef.current = localEcho;
+  /** switches local echo on/off in the live terminal (writes the undo of pending predictions) */
+  const setEchoRef = useRef<((on: boolean) => void) | null>(null);
 
   useEffect(() => {
     let disposed = false;
@@ -64,16 +73,43 @@ export function Terminal({ containerId, sessionId, active, fontSize, onEnded }: 
       const ack = (chars: number) => {
         if (!disposed) sock.emit('ack', { sessionId, chars });
       };
+      // Everything written to xterm goes through here: local echo needs to know whether xterm's
+      // cursor is up to date (nothing in flight) when a key is pressed.
+      const echo = new LocalEcho({ enabled: localEchoRef.current });
+      let inFlight = 0;
+      const write = (text: string, done?: () => void) => {
+        if (!text) return done?.();
+        inFlight++;
+        term.write(text, () => {
+          inFlight--;
+          done?.();
+        });
+      };
+      /** server output and our own notes alike: the local echo sees all of it, in order */
+      const show = (text: string, done?: () => void) => write(echo.onOutput(text), done);
+      const view = (): TerminalView => {
+        const b = term.buffer.active;
+        return {
+          cursorX: b.cursorX,
+          cols: term.cols,
+          alternateScreen: b.type === 'alternate',
+          textRightOfCursor: (b.getLine(b.baseY + b.cursorY)?.translateToString(true, b.cursorX) ?? '').trimEnd(),
+          writesInFlight: inFlight,
+        };
+      };
+      setEchoRef.current = (on) => write(echo.setEnabled(on));
+      const expiry = setInterval(() => write(echo.expire()), 100);
       const onData = (m: { sessionId: string; data: string }) => {
         if (m.sessionId !== sessionId || disposed) return;
         // for the latency benchmark: when output last arrived (before xterm draws it on the next frame)
         (window as unknown as { __glassboxTermData?: number }).__glassboxTermData = performance.now();
-        term.write(m.data, () => ack(m.data.length));
+        const chars = m.data.length; // the server counts what it sent, whatever local echo drops
+        show(m.data, () => ack(chars));
       };
       const onExit = (m: { sessionId: string; reason: string; code: number | null }) => {
         if (m.sessionId !== sessionId || ended) return;
         ended = true;
-        term.write(`\r\n\x1b[2m[session ended: ${m.reason}${m.code !== null && m.code !== undefined ? `, exit code ${m.code}` : ''}]\x1b[0m\r\n`);
+        show(`\r\n\x1b[2m[session ended: ${m.reason}${m.code !== null && m.code !== undefined ? `, exit code ${m.code}` : ''}]\x1b[0m\r\n`);
         endedRef.current?.(m.reason);
       };
       const open = () => {
@@ -87,14 +123,15 @@ export function Terminal({ containerId, sessionId, active, fontSize, onEnded }: 
             if (disposed) return;
             if (!res.ok) {
               ended = true;
-              term.write(`\r\n\x1b[31m[${res.error}]\x1b[0m\r\n`);
+              show(`\r\n\x1b[31m[${res.error}]\x1b[0m\r\n`);
               endedRef.current?.(res.error ?? 'failed');
               return;
             }
             if (res.replay) {
               const r = res.replay;
+              echo.reset();
               term.reset();
-              term.write(r, () => ack(r.length));
+              show(r, () => ack(r.length));
             }
           },
         );
@@ -107,9 +144,21 @@ export function Terminal({ containerId, sessionId, active, fontSize, onEnded }: 
       else if (!sock.active) sock.connect();
 
       const dataSub = term.onData((d) => {
+        // the prediction (if any) is drawn before the key leaves: it reads the screen as it is now
+        const predicted = echo.onInput(d, view());
+        if (predicted) {
+          write(predicted);
+          // how many keys were drawn ahead of their echo (shown to tests and the benchmark)
+          el.current?.setAttribute('data-predicted', String(echo.stats.predicted));
+        }
         for (let i = 0; i < d.length; i += INPUT_CHUNK) sock.emit('input', { sessionId, data: d.slice(i, i + INPUT_CHUNK) });
       });
-      const resizeSub = term.onResize(({ cols, rows }) => sock.emit('resize', { sessionId, cols, rows }));
+      const resizeSub = term.onResize(({ cols, rows }) => {
+        // a reflow may move predicted characters where the undo cannot find them: take them back
+        write(echo.setEnabled(false));
+        echo.setEnabled(localEchoRef.current);
+        sock.emit('resize', { sessionId, cols, rows });
+      });
       // Ctrl+Shift+C copies the selection, Ctrl+Shift+V pastes (Ctrl+C stays SIGINT)
       term.attachCustomKeyEventHandler((ev) => {
         if (ev.type !== 'keydown' || !ev.ctrlKey || !ev.shiftKey) return true;
@@ -144,6 +193,8 @@ export function Terminal({ containerId, sessionId, active, fontSize, onEnded }: 
         sock.off('exit', onExit);
         sock.off('connect', open);
         openRef.current = null;
+        setEchoRef.current = null;
+        clearInterval(expiry);
         dataSub.dispose();
         resizeSub.dispose();
         ro.disconnect();
@@ -166,6 +217,10 @@ export function Terminal({ containerId, sessionId, active, fontSize, onEnded }: 
   useEffect(() => {
     if (containerId && !openedRef.current) openRef.current?.();
   }, [containerId]);
+
+  useEffect(() => {
+    setEchoRef.current?.(localEcho);
+  }, [localEcho]);
 
   useEffect(() => {
     const term = termRef.current;

@@ -4,11 +4,14 @@
 import { useCallback, useEffect, useState } from 'react';
 import { channel } from './lib/client';
 import { loadTabs, newSessionId as newId, saveTabs, type TerminalTab as Tab } from './lib/terminal-sessions';
+import { LocalEchoToggle } from './LocalEchoToggle';
+import { useLocalEcho } from './lib/use-local-echo';
 import { Terminal } from './Terminal';
 
 export function TerminalTabs({ containerId, running, large }: { containerId: string; running: boolean; large: boolean }) {
   const [tabs, setTabs] = useState<Tab[] | null>(null);
   const [active, setActive] = useState<string | null>(null);
+  const [localEcho, setLocalEcho] = useLocalEcho();
 
   // restore (or start) the terminals of this container once it runs
   useEffect(() => {
@@ -75,10 +78,13 @@ export function TerminalTabs({ containerId, running, large }: { containerId: str
         <span className="ml-auto pb-1 text-xs text-slate-500">
           Copy: select, then Ctrl+Shift+C · Paste: Ctrl+Shift+V · Ctrl+C interrupts
         </span>
+        <span className="pb-1 pl-3">
+          <LocalEchoToggle on={localEcho} onChange={setLocalEcho} />
+        </span>
       </div>
       <div className="relative min-h-0 flex-1 p-2" data-testid="terminals">
         {(tabs ?? []).map((t) => (
-          <Terminal key={t.id} containerId={containerId} sessionId={t.id} active={active === t.id} fontSize={large ? 20 : 15} onEnded={(r) => ended(t.id, r)} />
+          <Terminal key={t.id} containerId={containerId} sessionId={t.id} active={active === t.id} fontSize={large ? 20 : 15} localEcho={localEcho} onEnded={(r) => ended(t.id, r)} />
         ))}
       </div>
     </div>

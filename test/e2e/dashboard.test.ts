@@ -186,6 +186,48 @@ describe('dashboard', () => {
     await waitForPrompt(page, { after: 'done-42' });
   });
 
+  it('draws typed keys ahead of their echo (local echo), never at a password prompt', async () => {
+    await page.click('[data-session][data-active=true] .xterm');
+    expect(await page.isChecked('[data-testid=local-echo]')).toBe(true);
+    // every version of the active terminal's text while typing, to see what was ever on screen
+    await page.evaluate(() => {
+      const w = window as unknown as { __seen: string[][] };
+      const rows = document.querySelector('[data-session][data-active=true] .xterm-rows')!;
+      w.__seen = [];
+      const lines = () => [...rows.children].map((r) => (r.textContent ?? '').replace(/\u00a0/g, ' ').trimEnd());
+      new MutationObserver(() => w.__seen.push(lines())).observe(rows, { childList: true, subtree: true, characterData: true });
+    });
+    // a plain command: typed characters appear once (the echo is recognised, not drawn again)
+    await page.keyboard.type('echo local-echo-ok', { delay: 60 });
+    await page.keyboard.press('Enter');
+    await waitForPrompt(page, { after: 'local-echo-ok' });
+    const lines = (await screenText(page)).split('\n');
+    expect(lines.filter((l) => /[#$] echo local-echo-ok$/.test(l))).toHaveLength(1);
+    expect(lines.some((l) => l.trim() === 'local-echo-ok')).toBe(true);
+    // all but the first key after the earlier Enter were drawn ahead (the first one earns the trust)
+    expect(Number(await page.getAttribute('[data-session][data-active=true]', 'data-predicted'))).toBeGreaterThanOrEqual(15);
+
+    // a secret: read -s echoes nothing, so nothing typed may ever be drawn
+    await page.keyboard.type("read -s -p 'secret: ' x; echo; echo got-${#x}-chars", { delay: 30 });
+    await page.keyboard.press('Enter');
+    // the prompt on a line of its own (the command line above also says "secret: ")
+    const promptLine = () => [...(document.querySelector('[data-session][data-active=true] .xterm-rows')?.children ?? [])].some((r) => (r.textContent ?? '').replace(/\u00a0/g, ' ').startsWith('secret:'));
+    await page.waitForFunction(promptLine);
+    await page.evaluate(() => ((window as unknown as { __seen: string[][] }).__seen = []));
+    await page.keyboard.type('zqjkvw', { delay: 60 });
+    await page.waitForTimeout(300);
+    await page.keyboard.press('Enter');
+    await waitForPrompt(page, { after: 'got-6-chars' });
+    const seen = await page.evaluate(() => (window as unknown as { __seen: string[][] }).__seen);
+    expect(seen.length).toBeGreaterThan(0);
+    for (const screen of seen) {
+      const at = screen.findIndex((l) => l.startsWith('secret:'));
+      expect(at).toBeGreaterThanOrEqual(0);
+      expect(screen[at].trim()).toBe('secret:'); // nothing was ever drawn after the prompt
+      expect(screen.slice(at + 1).join('\n')).not.toMatch(/[zqjkvw]/);
+    }
+  });
+
   it('runs several terminals; closing one kills its shell', async () => {
     await page.click('[data-testid=new-terminal]');
     expect(await page.locator('[data-testid=terminal-tab]').count()).toBe(2);
