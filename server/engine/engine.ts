@@ -478,7 +478,7 @@ export class Engine implements EngineApi {
       if (this.network && netPlan) {
         s = performance.now();
         const netSteps = await this.network.attach(id, created.pid);
-        for (const n of netSteps) timeline.push({ step: n.step, by: 'engine', at: shift + performance.now() - t0 - n.ms, ms: n.ms, call: n.call, detail: n.detail });
+        for (const n of netSteps) timeline.push({ step: n.step, by: 'engine', at: shift + n.started - t0, ms: n.ms, call: n.call, detail: n.detail });
         if (netSteps.length) step('network', s, { detail: `${netSteps.length} ip/iptables steps` });
       }
 

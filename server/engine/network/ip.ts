@@ -7,6 +7,8 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 export interface NetStep {
   step: string;
   ms: number;
+  /** when it began (performance.now()), so the timeline can place it */
+  started: number;
   call?: string;
   detail?: string;
 }
@@ -55,7 +57,7 @@ export async function ip(args: string[], o: IpOptions = {}): Promise<string> {
   const [file, argv] = o.pid ? ['nsenter', [`--net=/proc/${o.pid}/ns/net`, 'ip', ...args]] : ['ip', args];
   const t = performance.now();
   const { stdout } = await run(file, argv);
-  if (o.rec && o.step) o.rec({ step: o.step, ms: performance.now() - t, call: formatCall(file, argv), ...(o.detail ? { detail: o.detail } : {}) });
+  if (o.rec && o.step) o.rec({ step: o.step, ms: performance.now() - t, started: t, call: formatCall(file, argv), ...(o.detail ? { detail: o.detail } : {}) });
   return stdout;
 }
 
@@ -94,9 +96,9 @@ export async function ipBatch(cmds: BatchCommand[], o: { pid?: number; rec?: Rec
   const ms = performance.now() - t;
   if (!o.rec) return;
   const runNote = `one of ${cmds.length} commands of a single \`${o.pid ? `nsenter --net=/proc/${o.pid}/ns/net ` : ''}ip -batch -\` (${ms.toFixed(1)} ms in all)`;
-  for (const c of cmds) {
+  for (const [i, c] of cmds.entries()) {
     const call = o.pid ? formatCall('nsenter', [`--net=/proc/${o.pid}/ns/net`, 'ip', ...c.args]) : formatCall('ip', c.args);
-    o.rec({ step: c.step, ms: ms / cmds.length, call, detail: c.detail ? `${c.detail}; ${runNote}` : runNote });
+    o.rec({ step: c.step, ms: ms / cmds.length, started: t + (i * ms) / cmds.length, call, detail: c.detail ? `${c.detail}; ${runNote}` : runNote });
   }
 }
 
@@ -163,7 +165,7 @@ export function writeSysctl(key: string, value: string, rec?: Recorder): void {
   const t = performance.now();
   const file = `/proc/sys/${key.replace(/\./g, '/')}`;
   writeFileSync(file, value);
-  rec?.({ step: 'sysctl', ms: performance.now() - t, call: `sysctl -w ${key}=${value}`, detail: `wrote ${value} to ${file}` });
+  rec?.({ step: 'sysctl', ms: performance.now() - t, started: t, call: `sysctl -w ${key}=${value}`, detail: `wrote ${value} to ${file}` });
 }
 
 export interface RawCounters {

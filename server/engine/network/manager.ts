@@ -620,7 +620,7 @@ export class NetworkManager {
       const proxy = new PortProxy({ hostIp: p.hostIp, hostPort: p.hostPort, protocol: p.protocol, targetIp: a.ip, targetPort: p.containerPort });
       await proxy.start();
       list.push(proxy);
-      rec?.({ step: 'port-proxy', ms: performance.now() - t, call: `listen ${describe(p)} → ${a.ip}:${p.containerPort}`, detail: 'userland proxy for 127.0.0.1 and for containers on Glassbox bridges; other traffic is DNATed by the kernel' });
+      rec?.({ step: 'port-proxy', ms: performance.now() - t, started: t, call: `listen ${describe(p)} → ${a.ip}:${p.containerPort}`, detail: 'userland proxy for 127.0.0.1 and for containers on Glassbox bridges; other traffic is DNATed by the kernel' });
     }
   }
 

@@ -93,7 +93,7 @@ export async function syncRules(m: NatModel, o: { rec?: Recorder; step?: string;
   if (!same) {
     const t = performance.now();
     await run('iptables-restore', ['-w', '--noflush'], { input: restoreText(rules) });
-    o.rec?.({ step: o.step ?? 'iptables', ms: performance.now() - t, call: 'iptables-restore -w --noflush', detail: `${CHAINS.forward}, ${CHAINS.dnat}, ${CHAINS.post} rewritten: ${all.length} rules` });
+    o.rec?.({ step: o.step ?? 'iptables', ms: performance.now() - t, started: t, call: 'iptables-restore -w --noflush', detail: `${CHAINS.forward}, ${CHAINS.dnat}, ${CHAINS.post} rewritten: ${all.length} rules` });
   }
   if (o.checkJumps) await ensureJumps(o.rec);
   return all;
@@ -114,7 +114,7 @@ export async function ensureJumps(rec?: Recorder): Promise<void> {
     const argv = ['-w', '-t', table, '-I', chain, '1', ...args];
     const t = performance.now();
     await run('iptables', argv);
-    rec?.({ step: 'iptables-jump', ms: performance.now() - t, call: formatCall('iptables', argv) });
+    rec?.({ step: 'iptables-jump', ms: performance.now() - t, started: t, call: formatCall('iptables', argv) });
   }
 }
 
