@@ -66,7 +66,8 @@ async function measureKeys(page: Page): Promise<{ drawn: number[]; received: num
   });
   for (let i = 0; i < 40; i++) {
     await page.keyboard.press(String.fromCharCode(97 + (i % 26)));
-    await page.waitForTimeout(40);
+    // an irregular pause, as a typist's: a fixed one would hit the 60 Hz frame clock at the same few phases
+    await page.waitForTimeout(30 + Math.random() * 40);
   }
   const r = await page.evaluate(() => {
     const w = window as unknown as { __lat: number[]; __rx: number[] };
