@@ -1,7 +1,8 @@
 // One place the diagrams' data comes from. The hub polls only what someone watches (a namespace
 // scan, a container's layers, the network, the cgroup sampler), re-polls soon after the engine
-// reports something (a start, an exec, an update: once its burst of events is over), and pushes a snapshot to the subscribers only
-// when it changed (hash of the snapshot without its timestamps) and at most every minPushMs.
+// reports something (a start, an exec, an update: once its burst of events is over), and pushes a
+// snapshot to the subscribers only when it changed (hash of the snapshot without its timestamps)
+// and at most every minPushMs.
 import { createHash } from 'node:crypto';
 import { CgroupSampler } from './cgroups.js';
 import { emptyLayerSnapshot, layerSnapshot, whichLayer } from './layers.js';
