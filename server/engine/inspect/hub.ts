@@ -110,7 +110,7 @@ export class InspectHub {
       this.burstTimer = null;
       this.burstStart = null;
       this.nsCache = null;
-      for (const ch of this.channels.values()) if (ch.kind !== 'cgroups') this.refresh(ch);
+      this.refreshPolled();
     }, wait);
     this.burstTimer.unref?.();
   }
@@ -203,10 +203,13 @@ export class InspectHub {
 
   private ensurePolling(): void {
     if (this.pollTimer) return;
-    this.pollTimer = setInterval(() => {
-      for (const ch of this.channels.values()) if (ch.kind !== 'cgroups') this.refresh(ch);
-    }, this.opts.pollMs);
+    this.pollTimer = setInterval(() => this.refreshPolled(), this.opts.pollMs);
     this.pollTimer.unref?.();
+  }
+
+  /** Every watched channel the poll reads (the cgroup channels follow the sampler instead). */
+  private refreshPolled(): void {
+    for (const ch of this.channels.values()) if (ch.kind !== 'cgroups') this.refresh(ch);
   }
 
   /** Read the channel's snapshot (one read at a time) and push it if it changed, throttled. */

@@ -52,9 +52,14 @@ export interface IpOptions {
   detail?: string;
 }
 
+/** The program and arguments of `ip ARGS`, run through nsenter in the network namespace of `pid`. */
+function ipCommand(args: string[], pid?: number): [string, string[]] {
+  return pid ? ['nsenter', [`--net=/proc/${pid}/ns/net`, 'ip', ...args]] : ['ip', args];
+}
+
 /** `ip ARGS`, or `nsenter --net=/proc/PID/ns/net ip ARGS` for a container's namespace. */
 export async function ip(args: string[], o: IpOptions = {}): Promise<string> {
-  const [file, argv] = o.pid ? ['nsenter', [`--net=/proc/${o.pid}/ns/net`, 'ip', ...args]] : ['ip', args];
+  const [file, argv] = ipCommand(args, o.pid);
   const t = performance.now();
   const { stdout } = await run(file, argv);
   if (o.rec && o.step) o.rec({ step: o.step, ms: performance.now() - t, started: t, call: formatCall(file, argv), ...(o.detail ? { detail: o.detail } : {}) });
@@ -80,7 +85,9 @@ export async function ipBatch(cmds: BatchCommand[], o: { pid?: number; rec?: Rec
     // batch lines are split on blanks: an argument with a blank or a quote would be misread
     if (c.args.some((a) => !a || /[\s"'\\#]/.test(a))) throw new Error(`ip -batch cannot carry the argument list ${JSON.stringify(c.args)}`);
   }
-  const [file, argv] = o.pid ? ['nsenter', [`--net=/proc/${o.pid}/ns/net`, 'ip', '-batch', '-']] : ['ip', ['-batch', '-']];
+  const [file, argv] = ipCommand(['-batch', '-'], o.pid);
+  // each command as the learner would type it alone
+  const callOf = (c: BatchCommand) => formatCall(...ipCommand(c.args, o.pid));
   const t = performance.now();
   try {
     await run(file, argv, { input: cmds.map((c) => c.args.join(' ')).join('\n') + '\n' });
@@ -90,15 +97,13 @@ export async function ipBatch(cmds: BatchCommand[], o: { pid?: number; rec?: Rec
     const line = Number(/Command failed -:(\d+)/.exec(e.stderr)?.[1] ?? 0);
     const failed = cmds[line - 1];
     if (!failed) throw e;
-    const call = o.pid ? formatCall('nsenter', [`--net=/proc/${o.pid}/ns/net`, 'ip', ...failed.args]) : formatCall('ip', failed.args);
-    throw new CommandError(call, e.stderr.replace(/\n?Command failed -:\d+\s*$/, ''), e.code);
+    throw new CommandError(callOf(failed), e.stderr.replace(/\n?Command failed -:\d+\s*$/, ''), e.code);
   }
   const ms = performance.now() - t;
   if (!o.rec) return;
-  const runNote = `one of ${cmds.length} commands of a single \`${o.pid ? `nsenter --net=/proc/${o.pid}/ns/net ` : ''}ip -batch -\` (${ms.toFixed(1)} ms in all)`;
+  const runNote = `one of ${cmds.length} commands of a single \`${formatCall(file, argv)}\` (${ms.toFixed(1)} ms in all)`;
   for (const [i, c] of cmds.entries()) {
-    const call = o.pid ? formatCall('nsenter', [`--net=/proc/${o.pid}/ns/net`, 'ip', ...c.args]) : formatCall('ip', c.args);
-    o.rec({ step: c.step, ms: ms / cmds.length, started: t + (i * ms) / cmds.length, call, detail: c.detail ? `${c.detail}; ${runNote}` : runNote });
+    o.rec({ step: c.step, ms: ms / cmds.length, started: t + (i * ms) / cmds.length, call: callOf(c), detail: c.detail ? `${c.detail}; ${runNote}` : runNote });
   }
 }
 
