@@ -3,7 +3,7 @@
 // request that will be sent is shown next to it (the OCI config.json appears on the container's
 // page once the engine has written it).
 import { useEffect, useMemo, useState } from 'react';
-import { NAMESPACE_ISOLATES, NAMESPACES } from '../server/engine/types';
+import { NAMESPACE_ISOLATES, NAMESPACES } from '../common/namespaces';
 import { api } from './lib/client';
 import { parseDockerRun } from './lib/docker-run';
 import { bytes } from './lib/format';

@@ -10,7 +10,7 @@ import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { Engine } from './engine/engine.js';
+import { Engine } from './engine/index.js';
 import { startDockerApi } from './api/docker/server.js';
 import { newToken } from './api/rest/auth.js';
 import { startWebServer } from './api/rest/server.js';

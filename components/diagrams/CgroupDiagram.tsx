@@ -62,7 +62,7 @@ export default function CgroupDiagram({ snapshot, containerId, onLimitChange, cl
 
   const now = snapshot?.time ?? Date.now();
   const fullWindowMs = snapshot?.windowMs ?? 300_000;
-  const samples: CgroupSample[] = series?.samples ?? [];
+  const samples: CgroupSample[] = useMemo(() => series?.samples ?? [], [series]);
   // a young container fills the chart: the axis spans its samples (at least a minute), up to the window
   const firstTime = samples[0]?.time ?? now;
   const windowMs = Math.min(fullWindowMs, Math.max(60_000, Math.ceil((now - firstTime + 5_000) / 30_000) * 30_000));

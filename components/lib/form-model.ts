@@ -1,5 +1,6 @@
 // The "New container" form's state and its translation to and from a ContainerConfig.
-import { NAMESPACES, type ContainerConfig, type Namespace } from '../../server/engine/types';
+import { NAMESPACES, type Namespace } from '../../common/namespaces';
+import type { ContainerConfig } from '../../server/engine/types';
 import { shellSplit } from './docker-run';
 
 export const MiB = 1024 * 1024;

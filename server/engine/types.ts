@@ -1,20 +1,8 @@
 // The engine's public vocabulary. The Docker API, the REST API and the socket.io channels speak
 // only these types; nothing here knows about HTTP, cgroup files or syscalls.
 
-export const NAMESPACES = ['pid', 'mnt', 'net', 'uts', 'ipc', 'user', 'cgroup', 'time'] as const;
-export type Namespace = (typeof NAMESPACES)[number];
-
-/** One line each, for the form's switches and the diagrams' legends. */
-export const NAMESPACE_ISOLATES: Record<Namespace, string> = {
-  pid: 'process IDs: the container sees its own PID 1 and none of the host processes',
-  mnt: 'the mount table: its own root filesystem, /proc and /dev',
-  net: 'network devices, addresses, routes, ports and firewall rules',
-  uts: 'hostname and NIS domain name',
-  ipc: 'System V IPC objects and POSIX message queues',
-  user: 'user and group IDs: root inside maps to an unprivileged uid outside',
-  cgroup: 'the view of the cgroup tree: /proc/self/cgroup shows the container cgroup as /',
-  time: 'CLOCK_MONOTONIC and CLOCK_BOOTTIME offsets (uptime can differ from the host)',
-};
+export { NAMESPACES, NAMESPACE_ISOLATES, type Namespace } from '../../common/namespaces.js';
+import type { Namespace } from '../../common/namespaces.js';
 
 export type RestartPolicy = { name: 'no' | 'on-failure' | 'always' | 'unless-stopped'; maximumRetryCount?: number };
 

@@ -6,8 +6,8 @@
 // "logs:follow" streams a container's log to the asking socket until "logs:stop" or disconnect.
 import type { Namespace, Server } from 'socket.io';
 import { z } from 'zod';
-import type { EngineApi } from '../engine/api.js';
-import type { ContainerRecord } from '../engine/types.js';
+import type { EngineApi } from '../engine/index.js';
+import type { ContainerRecord } from '../engine/index.js';
 
 export interface ContainerSummary {
   id: string;

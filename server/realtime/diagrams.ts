@@ -4,8 +4,8 @@
 // every change (the hub throttles to ~3 a second and skips unchanged snapshots). It stops with
 // 'diagram:unsubscribe' (same payload) or by disconnecting. Authentication (token, Origin) is the
 // server's middleware on `io`, as for every other channel.
-import type { InspectHub } from '../engine/inspect/hub.js';
-import { DIAGRAM_KINDS, type DiagramKind } from '../engine/inspect/types.js';
+import type { InspectHub } from '../engine/index.js';
+import { DIAGRAM_KINDS, type DiagramKind } from '../engine/index.js';
 
 interface SocketLike {
   id: string;

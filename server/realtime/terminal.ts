@@ -9,7 +9,7 @@
 import { StringDecoder } from 'node:string_decoder';
 import type { Namespace, Server, Socket } from 'socket.io';
 import { z } from 'zod';
-import type { EngineApi, ExecProcess } from '../engine/api.js';
+import type { EngineApi, ExecProcess } from '../engine/index.js';
 import { Batcher, FlowControl, RingBuffer } from './flow-control.js';
 
 export const DETACH_GRACE_MS = 60_000;

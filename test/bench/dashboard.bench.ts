@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import type { Page } from 'playwright-core';
-import { api, browser, cleanupDirs, removeAll, startServer, waitForPrompt } from '../e2e/dashboard-support';
+import { browser, cleanupDirs, removeAll, startServer, waitForPrompt } from '../e2e/dashboard-support';
 
 const median = (a: number[]) => {
   const s = [...a].sort((x, y) => x - y);

@@ -3,12 +3,10 @@
 // image, docker commit/history of a container, docker save → rmi → load with the same image id,
 // and a clear error for a tag the registry lacks. The engine runs in this process without
 // networking; the registry is stopped by its own PID; containers, images and temp dirs are removed.
-import { execFile } from 'node:child_process';
 import { dockerClient } from './docker-support.js';
 import { createServer, request } from 'node:http';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDockerApi } from '../../server/api/docker/server.js';
 import { handleImagePullRequest } from '../../server/api/rest/image-pull.js';
@@ -16,7 +14,6 @@ import { initialPull, pullFraction, reducePull, type PullStreamEvent } from '../
 import { Engine } from '../../server/engine/engine.js';
 import { buildImage, busyboxLayer, makeTar, skopeoPush, startRegistry, writeOciLayout, type Registry } from '../integration/image-fixtures.js';
 
-const run = promisify(execFile);
 const DOCKER = '/usr/local/bin/docker';
 
 const why = (() => {

@@ -4,19 +4,17 @@
 // All traffic stays between namespaces this test made and 127.0.0.1. Needs root; refuses to run
 // (fails, never skips) when another Glassbox owns gb0 or the GLASSBOX-* chains, so a running server
 // or a concurrent test is not disturbed. Afterwards no gb* link and no GLASSBOX chain is left.
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { freePort, until } from '../helpers.js';
 import { dockerClient } from './docker-support.js';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { get } from 'node:http';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDockerApi } from '../../server/api/docker/server.js';
 import { Engine } from '../../server/engine/engine.js';
 
-const run = promisify(execFile);
 const DOCKER = '/usr/local/bin/docker';
 const NET = 'gbtestnet';
 

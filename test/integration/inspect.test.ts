@@ -117,7 +117,7 @@ let engineMod: typeof import('../../server/engine/engine.js');
 try {
   engineMod = await import('../../server/engine/engine.js');
 } catch (e) {
-  throw new Error(`inspect tests: server/engine/engine.ts cannot be loaded, so the inspectors cannot be checked on real containers: ${(e as Error).message}`);
+  throw new Error(`inspect tests: server/engine/engine.ts cannot be loaded, so the inspectors cannot be checked on real containers: ${(e as Error).message}`, { cause: e });
 }
 
 describe('inspectors on containers made by the engine', () => {
@@ -132,7 +132,7 @@ describe('inspectors on containers made by the engine', () => {
     try {
       engine = await engineMod.Engine.open({ root: join(base, 'root'), runRoot: join(base, 'r'), network: false });
     } catch (e) {
-      throw new Error(`inspect tests: the engine cannot open on this host (root, cgroups, overlayfs and namespaces are needed): ${(e as Error).message}`);
+      throw new Error(`inspect tests: the engine cannot open on this host (root, cgroups, overlayfs and namespaces are needed): ${(e as Error).message}`, { cause: e });
     }
     opened = true;
     hub = new InspectHub(engine, { sampleMs: 250 });

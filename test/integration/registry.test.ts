@@ -62,7 +62,10 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
-  for (const s of servers) s.closeAllConnections?.(), s.close();
+  for (const s of servers) {
+    s.closeAllConnections?.();
+    s.close();
+  }
   await reg?.stop();
   if (base) rmSync(base, { recursive: true, force: true });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { dockerProgressMessage, storeRefFor } from '../../server/engine/images/pull.js';
+import { storeRefFor } from '../../server/engine/images/pull.js';
+import { dockerProgressMessage } from '../../server/api/docker/pull-progress.js';
 import { parseReference } from '../../server/engine/images/reference.js';
 import { parseWwwAuthenticate } from '../../server/engine/images/registry/auth.js';
 import { RegistryClient, RegistryError } from '../../server/engine/images/registry/client.js';

@@ -1,6 +1,6 @@
 // Container records → Docker's JSON: GET /containers/json (summaries) and /containers/{id}/json.
-import type { ContainerRecord, ContainerStatus, LayerChange } from '../../engine/types.js';
-import type { NetworkInfo } from '../../engine/network/manager.js';
+import type { ContainerRecord, ContainerStatus, LayerChange } from '../../engine/index.js';
+import type { NetworkInfo } from '../../engine/index.js';
 import { labelMatches, type Filters, checkFilterKeys } from './filters.js';
 import { endpointId } from './networks.js';
 

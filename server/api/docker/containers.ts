@@ -1,6 +1,6 @@
 // Container endpoints that answer once: create, list, inspect, lifecycle, wait, update, top, diff.
-import type { EngineApi, ImageDetail } from '../../engine/api.js';
-import type { ContainerRecord } from '../../engine/types.js';
+import type { EngineApi, ImageDetail } from '../../engine/index.js';
+import type { ContainerRecord } from '../../engine/index.js';
 import { changesJson, containerFilter, containerInspect, containerSummary, type ImageDefaults, type NetworkList } from './container-json.js';
 import { parseCreateBody, toContainerConfig } from './create-config.js';
 import { ApiError, badRequest } from './errors.js';

@@ -3,7 +3,7 @@
 // unsupported one is refused naming its docker flag unless it holds its zero/empty default.
 import { statSync } from 'node:fs';
 import { z } from 'zod';
-import type { ContainerConfig, IoThrottle, Namespace, RestartPolicy } from '../../engine/types.js';
+import type { ContainerConfig, IoThrottle, Namespace, RestartPolicy } from '../../engine/index.js';
 import { ApiError, badRequest, unsupported } from './errors.js';
 
 // ---------------------------------------------------------------- body schema

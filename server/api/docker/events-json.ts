@@ -1,5 +1,5 @@
 // Engine events → Docker's event messages (GET /events), and the events filters.
-import type { EngineEvent } from '../../engine/types.js';
+import type { EngineEvent } from '../../engine/index.js';
 import { checkFilterKeys, labelMatches, type Filters } from './filters.js';
 
 export interface DockerEvent {

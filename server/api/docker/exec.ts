@@ -1,6 +1,6 @@
 // docker exec: create (remembered here), start (hijacked like attach, or detached), resize, inspect.
 import { z } from 'zod';
-import type { EngineApi } from '../../engine/api.js';
+import type { EngineApi } from '../../engine/index.js';
 import { ApiError, badRequest } from './errors.js';
 import { intParam, jsonBody, sendEmpty, sendJson, type Ctx } from './http.js';
 import type { AdapterState, ExecEntry } from './state.js';

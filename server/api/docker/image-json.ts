@@ -1,5 +1,5 @@
 // Image summaries/details → Docker's JSON for images, image inspect and history.
-import type { ImageDetail, ImageSummary } from '../../engine/api.js';
+import type { ImageDetail, ImageSummary } from '../../engine/index.js';
 
 const unix = (iso: string) => Math.floor(Date.parse(iso) / 1000) || 0;
 

@@ -1,9 +1,9 @@
 // Image endpoints: list, inspect, history, tag, remove; pull (streamed progress), commit, save
 // (docker-save tar streamed) and load (tar body in, "Loaded image" lines out).
 import type { ServerResponse } from 'node:http';
-import type { EngineApi } from '../../engine/api.js';
-import type { CommitOptions } from '../../engine/images/commit.js';
-import { dockerProgressMessage } from '../../engine/images/pull.js';
+import type { EngineApi } from '../../engine/index.js';
+import type { CommitOptions } from '../../engine/index.js';
+import { dockerProgressMessage } from './pull-progress.js';
 import { badRequest, toHttpError } from './errors.js';
 import { checkFilterKeys, labelMatches, parseFilters } from './filters.js';
 import { boolParam, jsonBody, sendError, sendJson, type Ctx } from './http.js';

@@ -1,10 +1,10 @@
 // Streaming container endpoints: attach (hijacked), logs, stats and events.
 import type { Duplex } from 'node:stream';
-import type { EngineApi } from '../../engine/api.js';
+import type { EngineApi } from '../../engine/index.js';
 import { ApiError, badRequest } from './errors.js';
 import { eventFilter, parseEventTime } from './events-json.js';
 import { parseFilters } from './filters.js';
-import { boolParam, intParam, sendJson, type Ctx } from './http.js';
+import { boolParam, sendJson, type Ctx } from './http.js';
 import { statsJson, systemCpuUsageNs, type CpuSample } from './stats-json.js';
 import type { AdapterState } from './state.js';
 import { STDERR, STDOUT, muxFrame, upgradeResponse } from './stream.js';

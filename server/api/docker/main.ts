@@ -1,7 +1,7 @@
 // Standalone entry for manual testing: the engine and the Docker API socket, nothing else.
 //   sudo npx tsx server/api/docker/main.ts [--socket /tmp/gb-docker.sock]
 //   docker -H unix:///tmp/gb-docker.sock run --rm base echo hi
-import { Engine } from '../../engine/engine.js';
+import { Engine } from '../../engine/index.js';
 import { startDockerApi } from './server.js';
 
 const i = process.argv.indexOf('--socket');

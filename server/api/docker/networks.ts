@@ -1,8 +1,8 @@
 // Network endpoints: docker network ls/inspect/create/rm/connect/disconnect/prune over the engine's
 // network methods. Bridge networks only; options Glassbox does not implement are refused by name.
 import { createHash } from 'node:crypto';
-import type { EngineApi } from '../../engine/api.js';
-import type { NetworkInfo } from '../../engine/network/manager.js';
+import type { EngineApi } from '../../engine/index.js';
+import type { NetworkInfo } from '../../engine/index.js';
 import { isUnset } from './create-config.js';
 import { ApiError, badRequest, unsupported } from './errors.js';
 import { checkFilterKeys, labelMatches, parseFilters, type Filters } from './filters.js';

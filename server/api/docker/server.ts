@@ -5,7 +5,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { connect } from 'node:net';
 import { dirname } from 'node:path';
 import type { Duplex } from 'node:stream';
-import type { EngineApi } from '../../engine/api.js';
+import type { EngineApi } from '../../engine/index.js';
 import * as containers from './containers.js';
 import { ApiError } from './errors.js';
 import * as execs from './exec.js';

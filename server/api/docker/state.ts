@@ -2,8 +2,8 @@
 // attach sessions (for resize), recent exits (so a wait that arrives after a fast exit still
 // answers) and a ring of recent events (for `docker events --since`).
 import { randomBytes } from 'node:crypto';
-import type { AttachSession, EngineApi, ExecProcess } from '../../engine/api.js';
-import type { EngineEvent } from '../../engine/types.js';
+import type { AttachSession, EngineApi, ExecProcess } from '../../engine/index.js';
+import type { EngineEvent } from '../../engine/index.js';
 import { dockerEvent, type DockerEvent } from './events-json.js';
 
 export interface ExecEntry {

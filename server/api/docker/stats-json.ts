@@ -1,7 +1,7 @@
 // CgroupStats → Docker's stats JSON (what `docker stats` computes CPU %, MEM USAGE, BLOCK I/O, PIDS from).
 import { readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
-import type { CgroupStats } from '../../engine/cgroups/types.js';
+import type { CgroupStats } from '../../engine/index.js';
 
 /** Host CPU time in nanoseconds, from the first line of /proc/stat (USER_HZ = 100 on Linux). */
 export function systemCpuUsageNs(procStat?: string): number {

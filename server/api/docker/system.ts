@@ -1,6 +1,6 @@
 // GET /_ping, /version, /info: what the docker client asks first to negotiate and describe the host.
 import { hostname } from 'node:os';
-import type { EngineApi } from '../../engine/api.js';
+import type { EngineApi } from '../../engine/index.js';
 import { sendJson, type Ctx } from './http.js';
 
 export const API_VERSION = '1.47';

@@ -1,6 +1,6 @@
 // POST /containers/{id}/update: Docker's UpdateConfig → the engine's update (limits + restart policy).
 import { z } from 'zod';
-import type { ContainerConfig, ResourceLimits } from '../../engine/types.js';
+import type { ContainerConfig, ResourceLimits } from '../../engine/index.js';
 import { mapRestartPolicy, restartPolicySchema, HOST_CONFIG_FLAGS, isUnset } from './create-config.js';
 import { ApiError, badRequest, unsupported } from './errors.js';
 

@@ -4,8 +4,8 @@
 //   GET  /api/diagrams/layers/which?container=<id>&path=/etc/passwd   which layer a path comes from
 //   POST /api/diagrams/cgroups/limit?container=<id>  body { kind: memory|cpus|pids, value: number|null }
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { InspectHub } from '../../engine/inspect/hub.js';
-import { DIAGRAM_KINDS, type DiagramKind, type LimitKind } from '../../engine/inspect/types.js';
+import type { InspectHub } from '../../engine/index.js';
+import { DIAGRAM_KINDS, type DiagramKind, type LimitKind } from '../../engine/index.js';
 
 const ID_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 

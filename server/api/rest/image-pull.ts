@@ -7,7 +7,7 @@
 // A request that fails before anything streamed gets a plain {error} with the error's status.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
-import type { EngineApi } from '../../engine/api.js';
+import type { EngineApi } from '../../engine/index.js';
 
 const pullBody = z.object({ image: z.string().min(1, 'an image is required').max(512) }).strict();
 

@@ -2,8 +2,8 @@
 // carry .status (400/404/409) and become { error } with that status.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
-import type { EngineApi } from '../../engine/api.js';
-import { NAMESPACES } from '../../engine/types.js';
+import type { EngineApi } from '../../engine/index.js';
+import { NAMESPACES } from '../../engine/index.js';
 import { summarize } from '../../realtime/containers.js';
 
 export class HttpError extends Error {

@@ -3,12 +3,12 @@
 import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
 import { Server as IoServer } from 'socket.io';
 import next from 'next';
-import type { EngineApi } from '../../engine/api.js';
+import type { EngineApi } from '../../engine/index.js';
 import { containersChannel } from '../../realtime/containers.js';
 import { terminalChannel, type TerminalChannel } from '../../realtime/terminal.js';
 import { COOKIE, isAuthorized, originMatchesHost, parseCookies, sameToken, tokenCookie, TOKEN_REQUIRED_HTML } from './auth.js';
 import { handleRest, sendJson } from './routes.js';
-import { InspectHub } from '../../engine/inspect/hub.js';
+import { InspectHub } from '../../engine/index.js';
 import { registerDiagramChannels } from '../../realtime/diagrams.js';
 import { handleDiagramRequest } from './diagrams.js';
 import { handleImagePullRequest } from './image-pull.js';

@@ -143,7 +143,7 @@ export async function removeCgroupDir(dir: string, timeoutMs = 3000): Promise<vo
           await sleep(20);
           continue;
         }
-        throw new Error(`rmdir ${d}: ${code ?? (e as Error).message}`);
+        throw new Error(`rmdir ${d}: ${code ?? (e as Error).message}`, { cause: e });
       }
     }
   }

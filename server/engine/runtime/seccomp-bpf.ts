@@ -297,7 +297,7 @@ function emitCondition(asm: Asm, c: ArgCondition, pass: Label, fail: Label) {
   }
 }
 
-export interface CompileOptions extends ResolveOptions {}
+export type CompileOptions = ResolveOptions;
 
 export interface CompiledSeccomp {
   arch: TargetArch;
