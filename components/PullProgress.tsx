@@ -17,7 +17,7 @@ function Bar({ fraction, testId, tone = 'bg-sky-500' }: { fraction: number; test
   const pct = Math.round(fraction * 100);
   return (
     <div className="h-2 w-full overflow-hidden rounded bg-slate-800" role="progressbar" aria-valuemin={0} aria-valuemax={100} aria-valuenow={pct} data-testid={testId}>
-      <div className={`h-full ${tone} transition-[width] duration-200`} style={{ width: `${pct}%` }} />
+      <div className={`h-full ${tone} motion-safe:transition-[width] motion-safe:duration-200`} style={{ width: `${pct}%` }} />
     </div>
   );
 }

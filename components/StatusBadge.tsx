@@ -11,7 +11,7 @@ const COLORS: Record<string, string> = {
 export function StatusBadge({ status, exitCode }: { status: string; exitCode?: number }) {
   return (
     <span className={`inline-flex items-center gap-1 rounded-full border px-2 py-0.5 text-xs font-medium ${COLORS[status] ?? COLORS.exited}`} data-status={status}>
-      <span className={`h-1.5 w-1.5 rounded-full ${status === 'running' ? 'animate-pulse bg-emerald-400' : 'bg-current'}`} />
+      <span className={`h-1.5 w-1.5 rounded-full ${status === 'running' ? 'motion-safe:animate-pulse bg-emerald-400' : 'bg-current'}`} />
       {status}
       {status === 'exited' && exitCode !== undefined ? ` (${exitCode})` : ''}
     </span>

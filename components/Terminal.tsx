@@ -53,7 +53,8 @@ export function Terminal({ containerId, sessionId, active, fontSize, localEcho =
       const term = new XTermCtor({
         fontSize,
         fontFamily: 'ui-monospace, "DejaVu Sans Mono", "Liberation Mono", Menlo, monospace',
-        cursorBlink: true,
+        // a blinking cursor is motion too: none for a learner who asked the system for less
+        cursorBlink: !window.matchMedia('(prefers-reduced-motion: reduce)').matches,
         scrollback: 5000,
         convertEol: false,
         screenReaderMode: false,

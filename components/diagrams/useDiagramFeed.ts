@@ -3,54 +3,17 @@
 // event `diagram:<kind>` after a 'diagram:subscribe'. The server throttles and skips unchanged
 // snapshots, so every event is worth a render.
 //
-// The socket: pass a socket of your own in opts.socket; otherwise one shared socket is opened on the
-// default namespace of the same origin (the token cookie authenticates it; a token from opts.token,
-// ?token= or localStorage 'glassbox-token' is sent too). REST calls use the cookie, plus that token
-// as a Bearer header when there is one.
+// Requests and the socket go through components/lib/client.ts (the cookie authenticates both); pass
+// a socket of your own in opts.socket to feed a diagram from elsewhere.
 import { useCallback, useEffect, useRef, useState } from 'react';
-import { io, type Socket } from 'socket.io-client';
+import type { Socket } from 'socket.io-client';
 import type { DiagramKind, LimitKind, SnapshotOf, WhichLayerResult } from '../../server/engine/inspect/types';
+import { api, channel } from '../lib/client';
 
 export interface DiagramFeedOptions {
   socket?: Socket | null;
-  token?: string;
-  /** default '' (same origin) */
-  baseUrl?: string;
   /** set false to skip the socket (tests, static pages) */
   live?: boolean;
-}
-
-let shared: Socket | null = null;
-
-function findToken(opts: DiagramFeedOptions): string | undefined {
-  if (opts.token) return opts.token;
-  if (typeof window === 'undefined') return undefined;
-  const q = new URLSearchParams(window.location.search).get('token');
-  if (q) return q;
-  try {
-    return window.localStorage.getItem('glassbox-token') ?? undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function sharedSocket(opts: DiagramFeedOptions): Socket {
-  if (opts.socket) return opts.socket;
-  // the server accepts WebSocket only (like the dashboard's channels); the cookie set at the first
-  // visit authenticates it, a token given here is sent as well
-  if (!shared) {
-    const token = findToken(opts);
-    shared = io(`${opts.baseUrl ?? ''}/`, { path: '/socket.io', transports: ['websocket'], ...(token ? { auth: { token } } : {}) });
-  }
-  return shared;
-}
-
-function headers(opts: DiagramFeedOptions, json = false): HeadersInit {
-  const h: Record<string, string> = {};
-  const t = findToken(opts);
-  if (t) h.authorization = `Bearer ${t}`;
-  if (json) h['content-type'] = 'application/json';
-  return h;
 }
 
 export interface DiagramFeed<K extends DiagramKind> {
@@ -69,29 +32,27 @@ export function useDiagramFeed<K extends DiagramKind>(kind: K, containerId?: str
   const [snapshot, setSnapshot] = useState<SnapshotOf<K> | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [updatedAt, setUpdatedAt] = useState<number | null>(null);
-  const optsRef = useRef(opts);
-  optsRef.current = opts;
-  const base = opts.baseUrl ?? '';
+  const socketRef = useRef(opts.socket);
+  useEffect(() => {
+    socketRef.current = opts.socket;
+  }, [opts.socket]);
   const qs = containerId ? `?container=${encodeURIComponent(containerId)}` : '';
 
   const refresh = useCallback(async () => {
     try {
-      const r = await fetch(`${base}/api/diagrams/${kind}${qs}`, { headers: headers(optsRef.current), cache: 'no-store' });
-      const body = await r.json();
-      if (!r.ok) throw new Error(body?.message ?? `HTTP ${r.status}`);
-      setSnapshot(body as SnapshotOf<K>);
+      setSnapshot(await api<SnapshotOf<K>>(`/api/diagrams/${kind}${qs}`));
       setUpdatedAt(Date.now());
       setError(null);
     } catch (e) {
       setError((e as Error).message);
     }
-  }, [base, kind, qs]);
+  }, [kind, qs]);
 
   useEffect(() => {
     setSnapshot(null);
     void refresh();
     if (opts.live === false) return;
-    const socket = sharedSocket(optsRef.current);
+    const socket = socketRef.current ?? channel('');
     const want = containerId ?? null;
     const event: string = `diagram:${kind}`;
     const onSnap = (msg: { containerId: string | null; snapshot: SnapshotOf<K> }) => {
@@ -115,27 +76,23 @@ export function useDiagramFeed<K extends DiagramKind>(kind: K, containerId?: str
     async (path: string): Promise<WhichLayerResult> => {
       if (!containerId && !(snapshot as { containerId?: string } | null)?.containerId) throw new Error('no container');
       const id = containerId ?? (snapshot as { containerId: string }).containerId;
-      const r = await fetch(`${base}/api/diagrams/layers/which?container=${encodeURIComponent(id)}&path=${encodeURIComponent(path)}`, { headers: headers(optsRef.current) });
-      const body = await r.json();
-      if (!r.ok) throw new Error(body?.message ?? `HTTP ${r.status}`);
-      return body as WhichLayerResult;
+      return api<WhichLayerResult>(`/api/diagrams/layers/which?container=${encodeURIComponent(id)}&path=${encodeURIComponent(path)}`);
     },
-    [base, containerId, snapshot],
+    [containerId, snapshot],
   );
 
   const setLimit = useCallback(
     async (limitKind: LimitKind, value: number | null) => {
       const id = containerId ?? (snapshot as { containers?: { containerId: string }[] } | null)?.containers?.[0]?.containerId;
       if (!id) throw new Error('no container');
-      const r = await fetch(`${base}/api/diagrams/cgroups/limit?container=${encodeURIComponent(id)}`, { method: 'POST', headers: headers(optsRef.current, true), body: JSON.stringify({ kind: limitKind, value }) });
-      if (!r.ok) {
-        const body = await r.json().catch(() => ({}));
-        const msg = (body as { message?: string }).message ?? `HTTP ${r.status}`;
-        setError(msg);
-        throw new Error(msg);
+      try {
+        await api(`/api/diagrams/cgroups/limit?container=${encodeURIComponent(id)}`, { body: { kind: limitKind, value } });
+      } catch (e) {
+        setError((e as Error).message);
+        throw e;
       }
     },
-    [base, containerId, snapshot],
+    [containerId, snapshot],
   );
 
   return { snapshot, error, updatedAt, whichLayer, setLimit, refresh };

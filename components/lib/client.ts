@@ -1,6 +1,7 @@
 'use client';
-// Browser side of the server's REST and socket.io channels. The token travels in an HttpOnly
-// cookie set on the first visit, so nothing here ever sees it.
+// The dashboard's one client of the server: REST calls (`api`) and socket.io channels (`channel`).
+// One auth path: the token travels in an HttpOnly cookie set on the first visit, so nothing here
+// ever sees it. One error shape: every failed call throws an ApiError with the server's `error`.
 import { io, type Socket } from 'socket.io-client';
 import type { ContainerSummary, StatsTick } from '../../server/realtime/containers';
 
@@ -8,8 +9,8 @@ export type { ContainerSummary, StatsTick };
 
 const sockets = new Map<string, Socket>();
 
-/** One socket per channel, all over one WebSocket connection. */
-export function channel(name: 'containers' | 'terminal'): Socket {
+/** One socket per channel ('' is the default namespace: the diagrams), all over one WebSocket connection. */
+export function channel(name: 'containers' | 'terminal' | ''): Socket {
   let s = sockets.get(name);
   if (!s) {
     s = io(`/${name}`, { transports: ['websocket'], path: '/socket.io' });
@@ -37,6 +38,6 @@ export async function api<T = unknown>(path: string, init?: { method?: string; b
   });
   if (res.status === 204) return null as T;
   const data = await res.json().catch(() => ({ error: res.statusText }));
-  if (!res.ok) throw new ApiError(res.status, (data as { error?: string }).error ?? res.statusText);
+  if (!res.ok) throw new ApiError(res.status, (data as { error?: string }).error ?? `HTTP ${res.status} ${res.statusText}`);
   return data as T;
 }

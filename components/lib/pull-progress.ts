@@ -2,6 +2,7 @@
 // The browser side of POST /api/images/pull: reads its NDJSON stream and folds it into a state the
 // progress bar draws (per layer: status and bytes; overall: a fraction).
 import type { PullStreamEvent } from '../../server/api/rest/image-pull';
+import { ApiError } from './client';
 
 export type { PullStreamEvent };
 
@@ -63,7 +64,7 @@ export async function pullWithProgress(image: string, onState: (s: PullState) =>
   });
   if (!res.ok || !res.body) {
     const data = (await res.json().catch(() => ({ error: res.statusText }))) as { error?: string };
-    throw new Error(data.error ?? res.statusText);
+    throw new ApiError(res.status, data.error ?? `HTTP ${res.status} ${res.statusText}`);
   }
   const reader = res.body.getReader();
   const dec = new TextDecoder();

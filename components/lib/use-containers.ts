@@ -1,6 +1,6 @@
 'use client';
 import { useEffect, useState } from 'react';
-import { channel, type ContainerSummary, type StatsTick } from './client';
+import { api, channel, type ContainerSummary, type StatsTick } from './client';
 
 export interface History {
   memory: number[];
@@ -53,10 +53,11 @@ export function useContainers(): { list: ContainerSummary[] | null; stats: Recor
   useEffect(() => {
     const s = channel('containers');
     if (s.connected && list === null) {
-      fetch('/api/containers', { cache: 'no-store' })
-        .then((r) => (r.ok ? r.json() : null))
-        .then((l) => l && setList((cur) => cur ?? l))
-        .catch(() => {});
+      api<ContainerSummary[]>('/api/containers')
+        .then((l) => setList((cur) => cur ?? l))
+        .catch(() => {
+          /* the socket's next 'list' brings it */
+        });
     }
   }, [list]);
   return { list, stats, connected, error };
