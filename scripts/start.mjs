@@ -2,33 +2,17 @@
 // npm start: build the dashboard if it has not been built (or the build is older than its sources),
 // then run the server. Arguments are passed on: npm start -- --port 8080
 import { spawnSync, spawn } from 'node:child_process';
-import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ensureDashboardBuilt } from './dashboard-build.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const bin = (name) => join(root, 'node_modules', '.bin', name);
 const env = { ...process.env, NEXT_TELEMETRY_DISABLED: '1' };
 
-function newest(dir) {
-  let t = 0;
-  if (!existsSync(dir)) return t;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    t = Math.max(t, e.isDirectory() ? newest(p) : statSync(p).mtimeMs);
-  }
-  return t;
-}
-
-const buildId = join(root, '.next', 'BUILD_ID');
-const sources = Math.max(newest(join(root, 'app')), newest(join(root, 'components')), newest(join(root, 'public')), statSync(join(root, 'next.config.mjs')).mtimeMs);
-if (!existsSync(buildId) || statSync(buildId).mtimeMs < sources) {
-  console.log('glassbox: building the dashboard (next build)…');
-  // stale dev types break the production type check
-  rmSync(join(root, '.next', 'dev'), { recursive: true, force: true });
-  const r = spawnSync(bin('next'), ['build'], { cwd: root, stdio: 'inherit', env });
-  if (r.status !== 0) process.exit(r.status ?? 1);
-}
+const built = ensureDashboardBuilt(root, env);
+if (built !== 0) process.exit(built);
 
 if (!existsSync(join(root, 'native', 'build'))) {
   const r = spawnSync(process.execPath, [join(root, 'scripts', 'build-native.mjs')], { cwd: root, stdio: 'inherit', env });

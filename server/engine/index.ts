@@ -9,3 +9,4 @@ export type { NetPlan, NetworkInfo, NetworkRecord, EndpointRecord, Attachment, L
 export { InspectHub } from './inspect/hub.js';
 export { DIAGRAM_KINDS } from './inspect/types.js';
 export type * from './inspect/types.js';
+export { isActive, isAlive } from './lifecycle/state.js';

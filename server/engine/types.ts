@@ -174,27 +174,56 @@ export interface LayerChange {
   lowerSize?: number;
 }
 
-/** Bad input: the message is meant for the user as is. Nothing was created. */
-export class InvalidArgument extends Error {
-  readonly status = 400;
-  constructor(message: string) {
+/**
+ * What went wrong, as a kind rather than a status code (containerd's errdefs are the model): the
+ * engine knows nothing of HTTP, and each adapter maps kinds to its own codes (the Docker API's 400
+ * / 404 / 409 / 503, REST's JSON errors). Any other error is an internal one.
+ */
+export type ErrorKind = 'invalid' | 'not-found' | 'conflict' | 'unavailable' | 'not-implemented' | 'internal';
+
+export class EngineError extends Error {
+  constructor(
+    readonly kind: ErrorKind,
+    message: string,
+  ) {
     super(message);
+    this.name = 'EngineError';
+  }
+}
+
+/** The kind of any error: an EngineError's own, 'internal' for everything else. */
+export function errorKind(e: unknown): ErrorKind {
+  return e instanceof EngineError ? e.kind : 'internal';
+}
+
+/** Bad input: the message is meant for the user as is. Nothing was created. */
+export class InvalidArgument extends EngineError {
+  constructor(message: string) {
+    super('invalid', message);
     this.name = 'InvalidArgument';
   }
 }
 
-export class NotFound extends Error {
-  readonly status = 404;
+/** No such container, image, network or exec session. */
+export class NotFound extends EngineError {
   constructor(message: string) {
-    super(message);
+    super('not-found', message);
     this.name = 'NotFound';
   }
 }
 
-export class Conflict extends Error {
-  readonly status = 409;
+/** The object is in the wrong state for this (running, paused, in use, name taken). */
+export class Conflict extends EngineError {
   constructor(message: string) {
-    super(message);
+    super('conflict', message);
     this.name = 'Conflict';
+  }
+}
+
+/** Something the host cannot give now (a runtime it lacks, a registry that does not answer). */
+export class Unavailable extends EngineError {
+  constructor(message: string) {
+    super('unavailable', message);
+    this.name = 'Unavailable';
   }
 }

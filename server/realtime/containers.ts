@@ -8,6 +8,7 @@ import type { Namespace, Server } from 'socket.io';
 import { z } from 'zod';
 import type { EngineApi } from '../engine/index.js';
 import type { ContainerRecord } from '../engine/index.js';
+import { isActive } from '../engine/index.js';
 
 export interface ContainerSummary {
   id: string;
@@ -82,7 +83,7 @@ export function containersChannel(io: Server, engine: EngineApi): { close(): voi
     if (ticking || nsp.sockets.size === 0) return;
     ticking = true;
     try {
-      const running = engine.list().filter((r) => r.state.status === 'running' || r.state.status === 'paused');
+      const running = engine.list().filter((r) => isActive(r.state.status));
       const out: StatsTick[] = [];
       await Promise.all(
         running.map(async (r) => {

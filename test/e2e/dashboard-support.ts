@@ -1,22 +1,21 @@
 // Shared by the dashboard e2e test and its benchmark: start server/main.ts on a free port with
 // private state dirs, read its token, drive Chromium, clean up everything afterwards.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { freePort } from '../helpers.js';
 export { freePort };
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { ensureDashboardBuilt } from '../../scripts/dashboard-build.mjs';
 
 export const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const CHROMIUM = '/usr/bin/chromium';
 export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 
+/** The dashboard's build, made again when a source is newer (the same rule as npm start). */
 export function ensureBuilt(): void {
-  if (existsSync(join(repo, '.next', 'BUILD_ID'))) return;
-  rmSync(join(repo, '.next', 'dev'), { recursive: true, force: true });
-  const r = spawnSync(join(repo, 'node_modules', '.bin', 'next'), ['build'], { cwd: repo, stdio: 'inherit', env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1' } });
-  if (r.status !== 0) throw new Error('next build failed');
+  if (ensureDashboardBuilt(repo) !== 0) throw new Error('next build failed');
 }
 
 export interface RunningServer {

@@ -25,7 +25,7 @@ import { InspectHub } from '../../server/engine/inspect/hub.js';
 import type { InspectEngine } from '../../server/engine/inspect/source.js';
 import { registerDiagramChannels } from '../../server/realtime/diagrams.js';
 import type { CgroupSnapshot, LayerSnapshot, NamespaceSnapshot, NetworkSnapshot } from '../../server/engine/inspect/types.js';
-import type { ContainerRecord, EngineEvent, LayerChange } from '../../server/engine/types.js';
+import { NotFound, type ContainerRecord, type EngineEvent, type LayerChange } from '../../server/engine/types.js';
 import { api as dashApi, browser as dashBrowser, cleanupDirs, removeAll, screenText, startServer, waitForPrompt, type RunningServer } from './dashboard-support';
 
 const repo = join(import.meta.dirname, '..', '..');
@@ -141,7 +141,7 @@ function fakeEngine(containers: HandMade[]): InspectEngine & { events: EventEmit
   const events = new EventEmitter();
   const find = (id: string) => {
     const c = containers.find((x) => x.id === id || x.id.startsWith(id) || x.record.name === id);
-    if (!c) throw Object.assign(new Error(`no such container: ${id}`), { status: 404 });
+    if (!c) throw new NotFound(`no such container: ${id}`);
     return c;
   };
   return {

@@ -53,9 +53,9 @@ describe('pull helpers', () => {
     expect(dockerProgressMessage({ type: 'layer', digest: 'sha256:x', id: 'abc', status: 'exists', current: 10, total: 10 })).toEqual({ status: 'Already exists', id: 'abc', progressDetail: {} });
     expect(dockerProgressMessage({ type: 'status', message: 'Pulling from library/busybox' })).toEqual({ status: 'Pulling from library/busybox' });
   });
-  it('registry errors carry the status docker answers', () => {
-    expect(new RegistryError('denied', 401).status).toBe(404);
-    expect(new RegistryError('bad', 502).status).toBe(500);
+  it('registry errors carry the kind docker answers by: denied is "not found", a broken answer internal', () => {
+    expect(new RegistryError('denied', 401).kind).toBe('not-found');
+    expect(new RegistryError('bad', 502).kind).toBe('internal');
   });
   it('http only for loopback and insecure registries', () => {
     const c = new RegistryClient({ insecureRegistries: ['reg.lan:5000'] });

@@ -3,6 +3,8 @@ import type { ContainerRecord, ContainerStatus, LayerChange } from '../../engine
 import type { NetworkInfo } from '../../engine/index.js';
 import { labelMatches, type Filters, checkFilterKeys } from './filters.js';
 import { endpointId } from './networks.js';
+import { isActive } from '../../engine/index.js';
+import { badRequest } from './errors.js';
 
 const ZERO_TIME = '0001-01-01T00:00:00Z';
 
@@ -50,7 +52,7 @@ function shellQuote(a: string): string {
   return /^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`;
 }
 
-const isLive = (rec: ContainerRecord) => rec.state.status === 'running' || rec.state.status === 'paused';
+const isLive = (rec: ContainerRecord) => isActive(rec.state.status);
 
 /** Published ports, as docker ps shows them: only while the container runs (Docker frees them at exit). */
 function portsOf(rec: ContainerRecord) {
@@ -188,7 +190,7 @@ export function containerInspect(rec: ContainerRecord, image: ImageDefaults = {}
   const c = rec.config;
   const l = rec.limits;
   const st = rec.state;
-  const running = st.status === 'running' || st.status === 'paused';
+  const running = isActive(st.status);
   const cpus = l.cpus ?? 0;
   const period = l.cpuPeriod ?? 100_000;
   const env = mergeEnv(image.Env ?? [], c.env ?? []);
@@ -199,7 +201,7 @@ export function containerInspect(rec: ContainerRecord, image: ImageDefaults = {}
     Args: rec.args,
     State: {
       Status: st.status,
-      Running: st.status === 'running' || st.status === 'paused',
+      Running: isActive(st.status),
       Paused: st.status === 'paused',
       Restarting: st.status === 'restarting',
       OOMKilled: st.oomKilled,
@@ -369,7 +371,7 @@ const STATUS_VALUES: ContainerStatus[] = ['created', 'restarting', 'running', 'r
 export function containerFilter(filters: Filters): (rec: ContainerRecord) => boolean {
   checkFilterKeys(filters, ['status', 'name', 'id', 'label', 'exited', 'ancestor']);
   for (const s of filters.get('status') ?? []) {
-    if (!STATUS_VALUES.includes(s as ContainerStatus)) throw Object.assign(new Error(`invalid filter 'status=${s}'`), { status: 400 });
+    if (!STATUS_VALUES.includes(s as ContainerStatus)) throw badRequest(`invalid filter 'status=${s}'`);
   }
   return (rec) => {
     const any = (key: string, test: (v: string) => boolean) => {

@@ -3,13 +3,14 @@ import type { EngineApi, ImageDetail } from '../../engine/index.js';
 import type { ContainerRecord } from '../../engine/index.js';
 import { changesJson, containerFilter, containerInspect, containerSummary, type ImageDefaults, type NetworkList } from './container-json.js';
 import { parseCreateBody, toContainerConfig } from './create-config.js';
-import { ApiError, badRequest } from './errors.js';
+import { ApiError, badRequest, errorKind } from './errors.js';
 import { parseFilters } from './filters.js';
 import { boolParam, intParam, jsonBody, sendEmpty, sendJson, type Ctx } from './http.js';
 import type { AdapterState } from './state.js';
 import { toEngineUpdate } from './update-config.js';
+import { isActive } from '../../engine/index.js';
 
-const isLive = (r: ContainerRecord) => r.state.status === 'running' || r.state.status === 'paused';
+const isLive = (r: ContainerRecord) => isActive(r.state.status);
 
 export function imageDefaults(engine: EngineApi, rec: ContainerRecord): ImageDefaults {
   let img: ImageDetail;
@@ -39,8 +40,7 @@ function checkNetwork(engine: EngineApi, mode: string | undefined): void {
   try {
     engine.inspectNetwork(mode);
   } catch (e) {
-    const status = (e as { status?: number }).status;
-    if (status === 404) throw badRequest(`network ${mode} not found`);
+    if (errorKind(e) === 'not-found') throw badRequest(`network ${mode} not found`);
     // an engine without networking: its create says so in its own words
   }
 }

@@ -1,4 +1,17 @@
 // Errors of the Docker API adapter, and how any error becomes an HTTP status + Docker's {"message"}.
+import { errorKind, type ErrorKind } from '../../engine/index.js';
+
+/** The engine's error kinds as the Docker daemon's status codes. */
+const STATUS_OF_KIND: Record<ErrorKind, number> = {
+  invalid: 400,
+  'not-found': 404,
+  conflict: 409,
+  unavailable: 503,
+  'not-implemented': 501,
+  internal: 500,
+};
+
+/** An error of this adapter's own, with the HTTP status it answers. */
 export class ApiError extends Error {
   constructor(
     readonly status: number,
@@ -18,10 +31,12 @@ export function badRequest(message: string): ApiError {
   return new ApiError(400, message);
 }
 
-/** The engine's InvalidArgument/NotFound/Conflict carry .status (400/404/409); anything else is a 500. */
+/** The adapter's ApiError keeps its status; the engine's errors map by kind; anything else is a 500. */
 export function toHttpError(e: unknown): { status: number; message: string } {
-  const err = e as { status?: unknown; message?: unknown };
+  const err = e as { message?: unknown };
   const message = typeof err?.message === 'string' && err.message ? err.message : String(e);
-  const status = typeof err?.status === 'number' && [304, 400, 404, 409, 500, 501].includes(err.status) ? err.status : 500;
-  return { status, message };
+  return { status: e instanceof ApiError ? e.status : STATUS_OF_KIND[errorKind(e)], message };
 }
+
+/** The kind of an engine error (or 'internal'), for adapters that branch on it. */
+export { errorKind };

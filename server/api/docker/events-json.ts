@@ -1,6 +1,7 @@
 // Engine events → Docker's event messages (GET /events), and the events filters.
 import type { EngineEvent } from '../../engine/index.js';
 import { checkFilterKeys, labelMatches, type Filters } from './filters.js';
+import { badRequest } from './errors.js';
 
 export interface DockerEvent {
   status?: string;
@@ -62,5 +63,5 @@ export function parseEventTime(v: string | null, now = Date.now()): number | und
   if (m) return now - Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
   const t = Date.parse(v);
   if (!Number.isNaN(t)) return t;
-  throw Object.assign(new Error(`invalid time value: ${v}`), { status: 400 });
+  throw badRequest(`invalid time value: ${v}`);
 }

@@ -6,6 +6,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { InspectHub } from '../../engine/index.js';
 import { DIAGRAM_KINDS, type DiagramKind, type LimitKind } from '../../engine/index.js';
+import { HttpError, httpStatusOf } from './errors.js';
 
 const ID_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 
@@ -20,23 +21,20 @@ function sendError(res: ServerResponse, status: number, message: string): void {
   send(res, status, { error: message, message });
 }
 
-function statusOf(e: unknown): number {
-  const s = (e as { status?: unknown }).status;
-  return typeof s === 'number' && s >= 400 && s < 600 ? s : 500;
-}
+const statusOf = httpStatusOf;
 
 async function readBody(req: IncomingMessage, limit = 4096): Promise<unknown> {
   let size = 0;
   const chunks: Buffer[] = [];
   for await (const c of req as AsyncIterable<Buffer>) {
     size += c.length;
-    if (size > limit) throw Object.assign(new Error('body too large'), { status: 413 });
+    if (size > limit) throw new HttpError(413, 'body too large');
     chunks.push(c);
   }
   try {
     return JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
   } catch {
-    throw Object.assign(new Error('body is not JSON'), { status: 400 });
+    throw new HttpError(400, 'body is not JSON');
   }
 }
 
@@ -79,11 +77,11 @@ export function handleDiagramRequest(req: IncomingMessage, res: ServerResponse, 
     readBody(req)
       .then((body) => {
         const b = body as { kind?: unknown; value?: unknown };
-        if (b.kind !== 'memory' && b.kind !== 'cpus' && b.kind !== 'pids') throw Object.assign(new Error('kind must be memory, cpus or pids'), { status: 400 });
-        if (b.value !== null && (typeof b.value !== 'number' || !Number.isFinite(b.value) || b.value <= 0)) throw Object.assign(new Error('value must be a positive number or null (no limit)'), { status: 400 });
+        if (b.kind !== 'memory' && b.kind !== 'cpus' && b.kind !== 'pids') throw new HttpError(400, 'kind must be memory, cpus or pids');
+        if (b.value !== null && (typeof b.value !== 'number' || !Number.isFinite(b.value) || b.value <= 0)) throw new HttpError(400, 'value must be a positive number or null (no limit)');
         return hub.setLimit(container, b.kind as LimitKind, b.value as number | null);
       })
-      .then((writes) => send(res, 200, { writes }), (e) => fail((e as { name?: string }).name === 'InvalidArgument' ? Object.assign(e as Error, { status: 400 }) : e));
+      .then((writes) => send(res, 200, { writes }), fail);
     return true;
   }
   sendError(res, 405, `${req.method} ${url.pathname} is not supported`);

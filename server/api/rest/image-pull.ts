@@ -8,6 +8,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import type { EngineApi } from '../../engine/index.js';
+import { HttpError, httpStatusOf } from './errors.js';
 
 const pullBody = z.object({ image: z.string().min(1, 'an image is required').max(512) }).strict();
 
@@ -28,13 +29,13 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
   let size = 0;
   for await (const c of req) {
     size += (c as Buffer).length;
-    if (size > 64 * 1024) throw Object.assign(new Error('request body too large'), { status: 413 });
+    if (size > 64 * 1024) throw new HttpError(413, 'request body too large');
     chunks.push(c as Buffer);
   }
   try {
     return JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
   } catch {
-    throw Object.assign(new Error('the body is not valid JSON'), { status: 400 });
+    throw new HttpError(400, 'the body is not valid JSON');
   }
 }
 
@@ -50,8 +51,7 @@ async function pull(engine: EngineApi, req: IncomingMessage, res: ServerResponse
     if (!r.success) return plain(res, 400, { error: r.error.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; ') });
     image = r.data.image.trim();
   } catch (e) {
-    const err = e as Error & { status?: number };
-    return plain(res, err.status ?? 400, { error: err.message });
+    return plain(res, httpStatusOf(e), { error: (e as Error).message });
   }
   const write = (ev: PullStreamEvent) => {
     if (res.destroyed || res.writableEnded) return;
@@ -75,11 +75,8 @@ async function pull(engine: EngineApi, req: IncomingMessage, res: ServerResponse
     write({ type: 'done', ref: result.ref, id: result.image.id, upToDate: result.upToDate });
     res.end();
   } catch (e) {
-    const err = e as Error & { status?: number };
-    if (!res.headersSent) {
-      const status = typeof err.status === 'number' && err.status >= 400 && err.status < 600 ? err.status : 500;
-      return plain(res, status, { error: err.message || 'pull failed' });
-    }
+    const err = e as Error;
+    if (!res.headersSent) return plain(res, httpStatusOf(e), { error: err.message || 'pull failed' });
     write({ type: 'error', message: err.message || 'pull failed' });
     res.end();
   }

@@ -1,19 +1,14 @@
 // REST for the dashboard: thin routes onto EngineApi. Bodies are checked with zod; engine errors
-// carry .status (400/404/409) and become { error } with that status.
+// carry a kind (invalid, not-found, conflict, …) and become { error } with its status (errors.ts).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import type { EngineApi } from '../../engine/index.js';
 import { NAMESPACES } from '../../engine/index.js';
 import { summarize } from '../../realtime/containers.js';
 
-export class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+import { HttpError, httpStatusOf } from './errors.js';
+
+export { HttpError };
 
 const MAX_BODY = 1024 * 1024;
 
@@ -183,8 +178,8 @@ export async function handleRest(engine: EngineApi, req: IncomingMessage, res: S
       }
       return sendJson(res, 200, out ?? null);
     } catch (e) {
-      const err = e as Error & { status?: number };
-      const status = typeof err.status === 'number' && err.status >= 400 && err.status < 600 ? err.status : 500;
+      const err = e as Error;
+      const status = httpStatusOf(e);
       if (status === 500) console.error(`[rest] ${req.method} ${path}:`, err);
       return sendJson(res, status, { error: err.message || 'internal error' });
     }

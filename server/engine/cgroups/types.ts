@@ -72,4 +72,6 @@ export interface CgroupDriver {
   list(): Promise<string[]>;
   /** Make sure the counters for OOM can be read: returns true when the kernel killed a process of this cgroup for OOM. */
   oomKilled(id: string): Promise<boolean>;
+  /** Whether the kernel accounts swap, so that a memory+swap limit can be set (docker info's SwapLimit). */
+  swapSupported(): boolean;
 }

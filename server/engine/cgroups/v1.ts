@@ -110,6 +110,10 @@ export class CgroupV1Driver implements CgroupDriver {
     this.timeoutMs = opts.timeoutMs ?? 5000;
   }
 
+  swapSupported(): boolean {
+    return this.swap;
+  }
+
   /** Distinct hierarchy roots, named by their controllers ("cpu,cpuacct" when co-mounted). */
   private roots(): { name: string; root: string }[] {
     const byRoot = new Map<string, string[]>();

@@ -88,7 +88,7 @@ export class CgroupV2Driver implements CgroupDriver {
    * memory.swap.max exists only when the kernel accounts swap. The root cgroup has no memory.*
    * limit files, so look in a cgroup that has memory enabled: glassbox/ or any first-level one.
    */
-  private swapSupported(): boolean {
+  swapSupported(): boolean {
     if (this.swapOverride !== undefined) return this.swapOverride;
     const candidates = [this.parent];
     try {

@@ -6,6 +6,7 @@ import type { CgroupStats } from '../cgroups/types.js';
 import type { ContainerRecord, EngineEvent } from '../types.js';
 import type { InspectEngine } from './source.js';
 import type { CgroupEvent, CgroupSample, CgroupSeries, CgroupSnapshot } from './types.js';
+import { isActive } from '../lifecycle/state.js';
 
 export interface CgroupSamplerOptions {
   intervalMs?: number;
@@ -181,7 +182,7 @@ export class CgroupSampler {
       } catch {
         return;
       }
-      const running = records.filter((r) => r.state.status === 'running' || r.state.status === 'paused');
+      const running = records.filter((r) => isActive(r.state.status));
       const now = Date.now();
       const live = new Set(running.map((r) => r.id));
       for (const r of records) if (this.series.has(r.id)) this.series.get(r.id)!.status = r.state.status;

@@ -10,6 +10,7 @@ import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import type { ContainerRecord, Namespace } from '../types.js';
 import { NAMESPACES } from '../types.js';
 import type { IdMapLine, NamespaceNode, NamespaceSnapshot, NsProcess, PidNsLevel } from './types.js';
+import { isAlive } from '../lifecycle/state.js';
 
 export interface ScanOptions {
   /** container records (engine.list({ all: true })); only running ones matter */
@@ -105,7 +106,7 @@ export class NamespaceScanner {
   async scan(opts: ScanOptions = {}): Promise<NamespaceSnapshot> {
     const t0 = performance.now();
     const proc = this.proc;
-    const records = (opts.containers ?? []).filter((r) => r.state.pid > 0 && (r.state.status === 'running' || r.state.status === 'paused' || r.state.status === 'restarting'));
+    const records = (opts.containers ?? []).filter((r) => r.state.pid > 0 && isAlive(r.state.status));
     const byInit = new Map<number, ContainerRecord>();
     const byMonitor = new Map<number, ContainerRecord>();
     const ids = new Map<string, ContainerRecord>();

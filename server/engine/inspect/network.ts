@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import type { ContainerRecord } from '../types.js';
 import type { NetBridge, NetCounters, NetEndpoint, NetInterface, NetworkSnapshot } from './types.js';
+import { isActive } from '../lifecycle/state.js';
 
 const run = promisify(execFile);
 
@@ -247,7 +248,7 @@ export class NetworkInspector {
       return c ? this.rate(name, c, now) : undefined;
     };
 
-    const running = records.filter((r) => r.state.status === 'running' || r.state.status === 'paused');
+    const running = records.filter((r) => isActive(r.state.status));
     const bridgeLinks = k.links.filter((l) => l.linkinfo?.info_kind === 'bridge' && (l.ifname.startsWith('gb') || mgr.bridges.has(l.ifname)));
     const bridges: NetBridge[] = bridgeLinks.map((l) => {
       const a = addrs(l);

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { createWriteStream, rmSync } from 'node:fs';
 import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { InvalidArgument, NotFound } from '../../types.js';
+import { EngineError, InvalidArgument, NotFound } from '../../types.js';
 import { isLoopbackRegistry, registryHost, type ImageReference } from '../reference.js';
 import { basicHeader, parseWwwAuthenticate, type Challenge, type Credentials } from './auth.js';
 import { HttpError, readBody, request, type HttpResponse } from './http.js';
@@ -28,18 +28,16 @@ export interface RegistryClientOptions {
 
 /**
  * A registry said no: 401/403 (auth), or it answered something broken. httpStatus is the
- * registry's; status is what Docker's daemon answers its own client: 404 for "pull access denied"
- * (it cannot tell a private repository from a missing one), 500 for the rest.
+ * registry's; the kind is what Docker's daemon answers its own client: not found for "pull access
+ * denied" (it cannot tell a private repository from a missing one), internal for the rest.
  */
-export class RegistryError extends Error {
-  readonly status: 404 | 500;
+export class RegistryError extends EngineError {
   constructor(
     message: string,
     readonly httpStatus: number,
   ) {
-    super(message);
+    super(httpStatus === 401 || httpStatus === 403 || httpStatus === 404 ? 'not-found' : 'internal', message);
     this.name = 'RegistryError';
-    this.status = httpStatus === 401 || httpStatus === 403 || httpStatus === 404 ? 404 : 500;
   }
 }
 

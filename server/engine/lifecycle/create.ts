@@ -1,0 +1,111 @@
+// create: validate, resolve the image, make the container's directories and its record.
+// Nothing runs yet; `start` mounts, spawns and wires.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { newContainerId, randomName } from '../containers/names.js';
+import { validateConfig } from '../containers/validate.js';
+import { prepareContainerLayer } from '../rootfs/overlay.js';
+import { Conflict, InvalidArgument, type ContainerConfig, type ContainerRecord, type ResourceLimits, type TimelineStep } from '../types.js';
+import { containerEvent, type EngineContext } from './context.js';
+
+const DEFAULT_LIMITS: ResourceLimits = { memory: null, memorySwap: null, cpus: null, cpuShares: null, pids: null, io: [] };
+
+export async function createContainer(ctx: EngineContext, input: ContainerConfig): Promise<ContainerRecord> {
+  const t0 = performance.now();
+  const timeline: TimelineStep[] = [];
+  const step = (name: string, started: number, extra: Partial<TimelineStep> = {}) =>
+    timeline.push({ step: name, by: 'engine', at: started - t0, ms: performance.now() - started, ...extra });
+
+  let s = performance.now();
+  const config = validateConfig(input);
+  step('validate', s, { detail: 'limits, names and namespaces checked before anything is made' });
+
+  s = performance.now();
+  const image = ctx.images.resolve(config.image);
+  step('resolve-image', s, { detail: `${config.image} → ${image.id} (${image.layers.length} layer${image.layers.length === 1 ? '' : 's'})` });
+
+  if (config.name && ctx.records.nameTaken(config.name)) {
+    throw new Conflict(`Conflict. The container name "/${config.name}" is already in use by container "${ctx.records.find(config.name).id}". You have to remove (or rename) that container to be able to reuse that name.`);
+  }
+  checkShareTargets(ctx, config); // "container:x" must name an existing container, before anything is made
+
+  const imageConfig = (image.config.config ?? {}) as { Entrypoint?: string[] | null; Cmd?: string[] | null; Env?: string[]; WorkingDir?: string; User?: string };
+  const entrypoint = config.entrypoint ?? imageConfig.Entrypoint ?? [];
+  // Docker: a new entrypoint drops the image's Cmd unless a command is given too.
+  const cmd = config.cmd ?? (config.entrypoint ? [] : (imageConfig.Cmd ?? []));
+  const argv = [...entrypoint, ...cmd];
+  if (argv.length === 0) throw new InvalidArgument('No command specified');
+
+  const id = newContainerId();
+  const name = config.name ?? randomName((n) => ctx.records.nameTaken(n));
+  const dir = ctx.records.containerDir(id);
+  const limits: ResourceLimits = { ...DEFAULT_LIMITS, ...(config.limits ?? {}), io: config.limits?.io ?? [] };
+
+  s = performance.now();
+  mkdirSync(join(dir, 'bundle', 'rootfs'), { recursive: true, mode: 0o711 });
+  const userns = config.namespaces?.user === true;
+  const hostRoot = userns ? (config.uidMap?.[0]?.hostId ?? 100000) : 0;
+  const hostGid = userns ? (config.gidMap?.[0]?.hostId ?? 100000) : 0;
+  prepareContainerLayer(dir, { uidShift: userns ? hostRoot : undefined, gidShift: userns ? hostGid : undefined, merged: join(dir, 'bundle', 'rootfs') });
+  step('make-dirs', s, { file: dir, detail: 'bundle/rootfs (mount point), upper/ (the container layer), work/ (overlayfs scratch)' });
+
+  const rec: ContainerRecord = {
+    id,
+    name,
+    created: new Date().toISOString(),
+    config,
+    image: { ref: config.image, id: image.id },
+    path: argv[0],
+    args: argv.slice(1),
+    limits,
+    state: {
+      status: 'created',
+      pid: 0,
+      pidStartTime: null,
+      monitorPid: 0,
+      monitorStartTime: null,
+      exitCode: 0,
+      signal: null,
+      oomKilled: false,
+      error: '',
+      startedAt: null,
+      finishedAt: null,
+      restartCount: 0,
+    },
+    timeline,
+    paths: {
+      bundle: join(dir, 'bundle'),
+      rootfs: join(dir, 'bundle', 'rootfs'),
+      upper: join(dir, 'upper'),
+      work: join(dir, 'work'),
+      lowers: image.layers.map((l) => l.dir),
+      log: join(dir, 'container.log'),
+      cgroups: {},
+    },
+    network: { mode: defaultNetworkMode(ctx, config) },
+  };
+  s = performance.now();
+  ctx.records.save(rec);
+  step('write-record', s, { file: join(dir, 'record.json') });
+  ctx.emit(containerEvent('create', rec));
+  return rec;
+}
+
+/** Docker's default is the bridge network; without networking, a lone loopback. */
+function defaultNetworkMode(ctx: EngineContext, config: ContainerConfig): string {
+  if (config.namespaces?.net === false || config.shareNamespaces?.net === 'host') return 'host';
+  if (config.network) {
+    if (!ctx.network && !['none', 'host'].includes(config.network) && !config.network.startsWith('container:')) {
+      throw new InvalidArgument(`network "${config.network}" is not available: this engine runs without networking`);
+    }
+    return config.network === 'default' ? 'bridge' : config.network;
+  }
+  return ctx.network ? 'bridge' : 'none';
+}
+
+function checkShareTargets(ctx: EngineContext, config: ContainerConfig): void {
+  for (const target of Object.values(config.shareNamespaces ?? {})) {
+    if (target.startsWith('container:')) ctx.records.find(target.slice('container:'.length));
+  }
+  if (config.network?.startsWith('container:')) ctx.records.find(config.network.slice('container:'.length));
+}

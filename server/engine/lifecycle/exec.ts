@@ -1,0 +1,61 @@
+// exec: one more process in a running container (setns into its namespaces, join its cgroup),
+// and the registry of exec sessions that docker's exec inspect reads.
+import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ExecOptions, ExecProcess } from '../api.js';
+import { launchExec } from '../containers/exec.js';
+import { resolveUser } from '../containers/users.js';
+import { helperPath } from '../runtime/builtin.js';
+import { buildExecPlan } from '../runtime/build-plan.js';
+import { execSpec } from '../runtime/helper-spec.js';
+import { Conflict, InvalidArgument, NotFound } from '../types.js';
+import { containerEvent, type EngineContext, type ExecEntry } from './context.js';
+
+export async function execInContainer(ctx: EngineContext, idOrName: string, opts: ExecOptions): Promise<ExecProcess> {
+  const rec = ctx.records.find(idOrName);
+  if (rec.state.status === 'paused') throw new Conflict(`Container ${rec.id} is paused, unpause the container before exec`);
+  if (rec.state.status !== 'running') throw new Conflict(`Container ${rec.id} is not running`);
+  if (!opts.cmd?.length) throw new InvalidArgument('No exec command specified');
+  const execId = randomBytes(32).toString('hex');
+  const runDir = join(ctx.runRoot, rec.id);
+  const specPath = join(runDir, `exec-${execId.slice(0, 16)}.spec`);
+  const user = resolveUser(rec.paths.rootfs, opts.user ?? rec.config.user);
+  const plan = buildExecPlan({
+    rec,
+    image: ctx.images.resolve(rec.image.id),
+    user,
+    opts,
+    runDir,
+    cgroupProcs: ctx.cgroups.procsFiles(rec.id),
+    targetPid: rec.state.pid,
+    targetStart: rec.state.pidStartTime ?? '',
+  });
+  writeFileSync(specPath, execSpec(plan), { mode: 0o600 });
+  const entry: ExecEntry = { containerId: rec.id, process: undefined as unknown as ExecProcess, exitCode: null, config: opts };
+  const proc = launchExec({
+    execId,
+    containerId: rec.id,
+    helper: helperPath(),
+    specPath,
+    extraFiles: plan.seccompBpf ? [plan.seccompBpf] : [],
+    tty: opts.tty ?? false,
+    cols: opts.cols,
+    rows: opts.rows,
+    onExit: (code) => {
+      entry.exitCode = code;
+      ctx.emit(containerEvent('exec_die', rec, { execID: execId, exitCode: String(code) }));
+    },
+  });
+  entry.process = proc;
+  ctx.execs.set(execId, entry);
+  ctx.emit(containerEvent('exec_start', rec, { execID: execId, command: opts.cmd.join(' ') }));
+  return proc;
+}
+
+/** An exec session's state, for docker's exec inspect. */
+export function execInfo(ctx: EngineContext, execId: string): { containerId: string; running: boolean; exitCode: number | null; pid: number; config: ExecOptions } {
+  const e = ctx.execs.get(execId);
+  if (!e) throw new NotFound(`No such exec instance: ${execId}`);
+  return { containerId: e.containerId, running: e.exitCode === null, exitCode: e.exitCode, pid: e.process.pid, config: e.config };
+}

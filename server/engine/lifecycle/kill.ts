@@ -1,0 +1,50 @@
+// kill and stop: signals to init. Stop is SIGTERM (or the container's stop signal), a grace period,
+// then SIGKILL — and it returns once the engine has recorded the exit.
+import { signalProcess } from '../../../native/libc.js';
+import { Conflict, type ContainerRecord } from '../types.js';
+import { readStartTime } from '../util/proc.js';
+import { containerEvent, delay, type EngineContext } from './context.js';
+import { parseSignal, SIGKILL, SIGTERM } from './signals.js';
+import { isActive, transition } from './state.js';
+import { waitStatus } from './wait.js';
+
+/** Signal init, checking its start time first: a pid reused by another process is left alone. */
+function signalInit(rec: ContainerRecord, signal: number): boolean {
+  return signalProcess(rec.state.pid, signal, rec.state.pidStartTime ?? '', readStartTime);
+}
+
+export async function killContainer(ctx: EngineContext, idOrName: string, signal = 'SIGKILL'): Promise<void> {
+  const rec = ctx.records.find(idOrName);
+  const num = parseSignal(signal);
+  if (!isActive(rec.state.status)) {
+    throw new Conflict(`Cannot kill container: ${rec.name}: container ${rec.id} is not running`);
+  }
+  const live = ctx.live.get(rec.id);
+  if (live && (num === SIGKILL || num === SIGTERM)) live.stopRequested = true;
+  signalInit(rec, num);
+  ctx.emit(containerEvent('kill', rec, { signal: String(num) }));
+}
+
+export async function stopContainer(ctx: EngineContext, rec: ContainerRecord, timeoutSeconds: number, signal: string): Promise<void> {
+  // a container waiting for its restart policy's next start is stopped by cancelling that start
+  const timer = ctx.restartTimers.get(rec.id);
+  if (timer) {
+    clearTimeout(timer);
+    ctx.restartTimers.delete(rec.id);
+    transition(rec, 'exited');
+    ctx.records.save(rec);
+  }
+  const live = ctx.live.get(rec.id);
+  if (!live || !isActive(rec.state.status)) return;
+  live.stopRequested = true;
+  if (rec.state.status === 'paused') await ctx.cgroups.thaw(rec.id);
+  const num = parseSignal(signal);
+  signalInit(rec, num);
+  const timedOut = await Promise.race([live.gone.then(() => false), delay(timeoutSeconds * 1000).then(() => true)]);
+  if (timedOut) {
+    signalInit(rec, SIGKILL);
+    await live.gone;
+  }
+  await waitStatus(ctx, rec.id, (r) => !isActive(r.state.status));
+  ctx.emit(containerEvent('stop', rec));
+}

@@ -1,0 +1,55 @@
+// remove (docker rm [-f]) and rename.
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { validateName } from '../containers/validate.js';
+import { isMounted, unmountOverlay } from '../rootfs/overlay.js';
+import { Conflict } from '../types.js';
+import { containerEvent, type EngineContext } from './context.js';
+import { stopContainer } from './kill.js';
+import { isActive, transition } from './state.js';
+
+export function removeContainer(ctx: EngineContext, idOrName: string, opts: { force?: boolean } = {}): Promise<void> {
+  const rec = ctx.records.find(idOrName);
+  if (isActive(rec.state.status) && !opts.force) {
+    return Promise.reject(
+      new Conflict(`You cannot remove a ${rec.state.status} container ${rec.id}. Stop the container before attempting removal or force remove`),
+    );
+  }
+  return removeLocked(ctx, rec.id, opts.force ?? false);
+}
+
+export async function removeLocked(ctx: EngineContext, id: string, force: boolean): Promise<void> {
+  const rec = ctx.records.find(id);
+  if (force) {
+    const t = ctx.restartTimers.get(id);
+    if (t) clearTimeout(t);
+    ctx.restartTimers.delete(id);
+    if (rec.state.status === 'restarting') {
+      transition(rec, 'exited');
+      ctx.records.save(rec);
+    }
+    await stopContainer(ctx, rec, 0, 'SIGKILL');
+  }
+  await ctx.withLock(id, async () => {
+    for (const [execId, e] of ctx.execs) if (e.containerId === id) ctx.execs.delete(execId);
+    if (isMounted(rec.paths.rootfs)) unmountOverlay(rec.paths.rootfs);
+    if ((await ctx.cgroups.list()).includes(id)) {
+      await ctx.cgroups.killAll(id);
+      await ctx.cgroups.remove(id);
+    }
+    rmSync(join(ctx.runRoot, id), { recursive: true, force: true });
+    await ctx.network?.release(id);
+    ctx.records.delete(id);
+    ctx.emit(containerEvent('destroy', rec));
+  });
+}
+
+export async function renameContainer(ctx: EngineContext, idOrName: string, newName: string): Promise<void> {
+  const rec = ctx.records.find(idOrName);
+  const name = validateName(newName);
+  if (ctx.records.nameTaken(name) && rec.name !== name) throw new Conflict(`Error when allocating new name: The container name "/${name}" is already in use`);
+  const old = rec.name;
+  rec.name = name;
+  ctx.records.save(rec);
+  ctx.emit(containerEvent('rename', rec, { oldName: old }));
+}
