@@ -1,5 +1,6 @@
 // Small helpers the test files share.
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 
 /** A TCP port nothing listens on now, on `host` ('0.0.0.0': free on every address). */
@@ -39,4 +40,27 @@ export async function childOf(pid: number, attempts = 300): Promise<number> {
     await new Promise((r) => setTimeout(r, 10));
   }
   throw new Error(`no child under ${pid}`);
+}
+
+/** What a test file needs of the host (runc's `requires`). */
+export interface HostNeeds {
+  root?: boolean;
+  /** absolute paths of programs (the docker CLI, busybox, skopeo, chromium …) */
+  binaries?: string[];
+  /** programs looked up in PATH (cc, ip, iptables-save …) */
+  commands?: string[];
+  arch?: NodeJS.Architecture;
+}
+
+/**
+ * A test that cannot run fails, it is not skipped: call at the top of a test file, and the file
+ * fails at once with every missing precondition named (and what installs it).
+ */
+export function requireHost(what: string, needs: HostNeeds): void {
+  const missing: string[] = [];
+  if (needs.root && process.getuid?.() !== 0) missing.push('root');
+  if (needs.arch && process.arch !== needs.arch) missing.push(`a ${needs.arch} machine (this is ${process.arch})`);
+  for (const b of needs.binaries ?? []) if (!existsSync(b)) missing.push(b);
+  for (const c of needs.commands ?? []) if (spawnSync('sh', ['-c', `command -v ${c}`], { stdio: 'ignore' }).status !== 0) missing.push(`${c} in PATH`);
+  if (missing.length) throw new Error(`${what} cannot run here, and a test that cannot run fails: missing ${missing.join(', ')} (.ci/run installs what the tests need)`);
 }

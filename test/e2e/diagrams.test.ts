@@ -10,7 +10,7 @@
 // Nothing here is skipped: without Chromium the file fails and says so.
 // Screenshots: test-results/screenshots/diagram-*.png (harness) and diagram-dashboard-*.png
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { childOf } from '../helpers.js';
+import { childOf, requireHost } from '../helpers.js';
 import { EventEmitter } from 'node:events';
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -31,7 +31,7 @@ import { api as dashApi, browser as dashBrowser, cleanupDirs, removeAll, screenT
 const repo = join(import.meta.dirname, '..', '..');
 const CHROMIUM = '/usr/bin/chromium';
 const SHOTS = join(repo, 'test-results', 'screenshots');
-if (!existsSync(CHROMIUM)) throw new Error(`diagram e2e tests: Chromium is missing at ${CHROMIUM}; install it (apt-get install chromium) to run them`);
+requireHost('diagram e2e tests', { root: true, binaries: [CHROMIUM] });
 
 function sh(cmd: string): string {
   return execFileSync('sh', ['-c', cmd], { encoding: 'utf8' });

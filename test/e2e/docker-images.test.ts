@@ -13,16 +13,11 @@ import { handleImagePullRequest } from '../../server/api/rest/image-pull.js';
 import { initialPull, pullFraction, reducePull, type PullStreamEvent } from '../../components/lib/pull-progress.js';
 import { Engine } from '../../server/engine/engine.js';
 import { buildImage, busyboxLayer, makeTar, skopeoPush, startRegistry, writeOciLayout, type Registry } from '../integration/image-fixtures.js';
+import { requireHost } from '../helpers.js';
 
 const DOCKER = '/usr/local/bin/docker';
 
-const why = (() => {
-  if (process.getuid?.() !== 0) return 'not root';
-  if (!existsSync(DOCKER)) return `no docker CLI at ${DOCKER}`;
-  for (const bin of ['/usr/bin/docker-registry', '/usr/bin/skopeo', '/bin/busybox']) if (!existsSync(bin)) return `${bin} is missing (.ci/run installs it)`;
-  return '';
-})();
-if (why) throw new Error(`docker-images e2e cannot run here, and a test that cannot run fails: ${why}`);
+requireHost('docker-images e2e', { root: true, binaries: [DOCKER, '/usr/bin/docker-registry', '/usr/bin/skopeo', '/bin/busybox'] });
 
 let base = '';
 let sock = '';

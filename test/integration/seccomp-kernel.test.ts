@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveCapabilities } from '../../server/engine/runtime/capabilities';
 import { compileSeccomp, writeSeccompFile } from '../../server/engine/runtime/seccomp-bpf';
 import { dockerDefaultProfile } from '../../server/engine/runtime/seccomp-profile';
+import { requireHost } from '../helpers.js';
 
 const PROBE_C = String.raw`
 #define _GNU_SOURCE
@@ -114,14 +115,7 @@ int main(int argc, char **argv) {
 }
 `;
 
-function haveCc(): boolean {
-  return spawnSync('cc', ['--version'], { stdio: 'ignore' }).status === 0;
-}
-
-const root = process.getuid?.() === 0;
-const x64 = process.arch === 'x64';
-
-if (!x64 || !haveCc() || !root) throw new Error('seccomp-kernel test needs x86_64, cc and root: a test that cannot run fails');
+requireHost('seccomp-kernel test', { root: true, arch: 'x64', commands: ['cc'] });
 describe('seccomp filter in the real kernel', () => {
   let dir = '';
   let probe = '';

@@ -1,17 +1,17 @@
 // The Docker API server over a stand-in engine (host processes, no kernel work): routing, version
 // prefixes, errors as JSON, hijacked streams, driven by the real docker CLI where it is installed.
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDockerApi } from '../../server/api/docker/server.js';
 import { FakeEngine } from './docker-fake-engine.js';
+import { requireHost } from '../helpers.js';
 
 const run = promisify(execFile);
 const DOCKER = '/usr/local/bin/docker';
-const hasDocker = existsSync(DOCKER);
 let dir = '';
 let sock = '';
 let api: Awaited<ReturnType<typeof startDockerApi>>;
@@ -59,6 +59,8 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+requireHost('docker API tests', { binaries: [DOCKER] });
+
 describe('docker API server (stand-in engine)', () => {
   it('listens on a 0660 socket and removes a stale one', async () => {
     expect(statSync(sock).mode & 0o777).toBe(0o660);
@@ -97,7 +99,6 @@ describe('docker API server (stand-in engine)', () => {
     expect((await http('DELETE', '/containers/dup')).status).toBe(204);
   });
 
-  if (!hasDocker) throw new Error('the docker CLI (/usr/local/bin/docker) is missing: a test that cannot run fails');
   it('docker version / info / run / exit codes / refusals', async () => {
     const v = await docker('version');
     expect(v.code).toBe(0);
