@@ -1,35 +1,31 @@
 // Resolving "-u name" or "-u uid:gid" against the container's own /etc/passwd and /etc/group,
-// as Docker does at start (the names are the image's, not the host's).
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+// as Docker does at start (the names are the image's, not the host's). The files are read inside
+// the container's root (rootfs/resolve.ts): an image's /etc/group may be a symlink to the host's,
+// or a FIFO that would block the server.
+import { readFileInRoot } from '../rootfs/resolve.js';
 import { InvalidArgument } from '../types.js';
+
+/** The lines of a file of the image; none when it has no such file. */
+function imageFileLines(rootfs: string, path: string): string[] {
+  return (readFileInRoot(rootfs, path)?.toString('utf8') ?? '').split('\n');
+}
 
 interface PasswdEntry { name: string; uid: number; gid: number; home: string }
 
 function readPasswd(rootfs: string): PasswdEntry[] {
-  try {
-    return readFileSync(join(rootfs, 'etc/passwd'), 'utf8')
-      .split('\n')
-      .filter((l) => l && !l.startsWith('#'))
-      .map((l) => l.split(':'))
-      .filter((f) => f.length >= 7)
-      .map((f) => ({ name: f[0], uid: Number(f[2]), gid: Number(f[3]), home: f[5] }));
-  } catch {
-    return [];
-  }
+  return imageFileLines(rootfs, '/etc/passwd')
+    .filter((l) => l && !l.startsWith('#'))
+    .map((l) => l.split(':'))
+    .filter((f) => f.length >= 7)
+    .map((f) => ({ name: f[0], uid: Number(f[2]), gid: Number(f[3]), home: f[5] }));
 }
 
 function readGroups(rootfs: string): { name: string; gid: number; members: string[] }[] {
-  try {
-    return readFileSync(join(rootfs, 'etc/group'), 'utf8')
-      .split('\n')
-      .filter((l) => l && !l.startsWith('#'))
-      .map((l) => l.split(':'))
-      .filter((f) => f.length >= 4)
-      .map((f) => ({ name: f[0], gid: Number(f[2]), members: f[3] ? f[3].split(',') : [] }));
-  } catch {
-    return [];
-  }
+  return imageFileLines(rootfs, '/etc/group')
+    .filter((l) => l && !l.startsWith('#'))
+    .map((l) => l.split(':'))
+    .filter((f) => f.length >= 4)
+    .map((f) => ({ name: f[0], gid: Number(f[2]), members: f[3] ? f[3].split(',') : [] }));
 }
 
 export interface ResolvedUser { uid: number; gid: number; additionalGids: number[]; home: string }
