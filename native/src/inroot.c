@@ -61,6 +61,11 @@ static int check_kind(int fd, const char *path, int want, char *why, size_t whyl
   bool ok = want == INROOT_DIR ? S_ISDIR(st.st_mode) : want == INROOT_FILE ? S_ISREG(st.st_mode) : !S_ISDIR(st.st_mode);
   if (ok) return fd;
   close(fd);
+  if (S_ISLNK(st.st_mode)) { /* INROOT_NOFOLLOW_LAST: O_PATH|O_NOFOLLOW gave us the symlink itself */
+    snprintf(why, whylen, "%s in the container is a symlink: it must be an ordinary directory", path);
+    errno = ELOOP;
+    return -1;
+  }
   snprintf(why, whylen, "%s in the container is %s, not %s", path, kind_name(st.st_mode),
            want == INROOT_DIR ? "a directory" : want == INROOT_FILE ? "a regular file" : "a file");
   errno = want == INROOT_DIR ? ENOTDIR : EINVAL;

@@ -5,27 +5,40 @@
 import { readFileInRoot } from '../rootfs/resolve.js';
 import { InvalidArgument } from '../types.js';
 
-/** The lines of a file of the image; none when it has no such file. */
-function imageFileLines(rootfs: string, path: string): string[] {
-  return (readFileInRoot(rootfs, path)?.toString('utf8') ?? '').split('\n');
+/**
+ * The lines of a file of the image; none when it has no such file, or when something else is in
+ * its place (a FIFO, a directory): then `problem` says what, for the lookup that needed a name
+ * from it. A numeric -u needs neither file, so a broken one does not stop `docker exec`.
+ */
+function imageFileLines(rootfs: string, path: string): { lines: string[]; problem?: string } {
+  try {
+    return { lines: (readFileInRoot(rootfs, path)?.toString('utf8') ?? '').split('\n') };
+  } catch (e) {
+    if (e instanceof InvalidArgument) return { lines: [], problem: e.message };
+    throw e;
+  }
 }
 
 interface PasswdEntry { name: string; uid: number; gid: number; home: string }
 
-function readPasswd(rootfs: string): PasswdEntry[] {
-  return imageFileLines(rootfs, '/etc/passwd')
+function readPasswd(rootfs: string): PasswdEntry[] & { problem?: string } {
+  const { lines, problem } = imageFileLines(rootfs, '/etc/passwd');
+  const entries = lines
     .filter((l) => l && !l.startsWith('#'))
     .map((l) => l.split(':'))
     .filter((f) => f.length >= 7)
     .map((f) => ({ name: f[0], uid: Number(f[2]), gid: Number(f[3]), home: f[5] }));
+  return Object.assign(entries, { problem });
 }
 
-function readGroups(rootfs: string): { name: string; gid: number; members: string[] }[] {
-  return imageFileLines(rootfs, '/etc/group')
+function readGroups(rootfs: string): { name: string; gid: number; members: string[] }[] & { problem?: string } {
+  const { lines, problem } = imageFileLines(rootfs, '/etc/group');
+  const entries = lines
     .filter((l) => l && !l.startsWith('#'))
     .map((l) => l.split(':'))
     .filter((f) => f.length >= 4)
     .map((f) => ({ name: f[0], gid: Number(f[2]), members: f[3] ? f[3].split(',') : [] }));
+  return Object.assign(entries, { problem });
 }
 
 export interface ResolvedUser { uid: number; gid: number; additionalGids: number[]; home: string }
@@ -48,7 +61,7 @@ export function resolveUser(rootfs: string, spec: string | undefined): ResolvedU
       name = e?.name;
     } else {
       const e = passwd.find((p) => p.name === userPart);
-      if (!e) throw new InvalidArgument(`unable to find user ${userPart}: no matching entries in passwd file`);
+      if (!e) throw new InvalidArgument(passwd.problem ?? `unable to find user ${userPart}: no matching entries in passwd file`);
       uid = e.uid;
       gid = e.gid;
       home = e.home;
@@ -61,7 +74,7 @@ export function resolveUser(rootfs: string, spec: string | undefined): ResolvedU
     if (/^\d+$/.test(groupPart)) gid = Number(groupPart);
     else {
       const g = groups.find((x) => x.name === groupPart);
-      if (!g) throw new InvalidArgument(`unable to find group ${groupPart}: no matching entries in group file`);
+      if (!g) throw new InvalidArgument(groups.problem ?? `unable to find group ${groupPart}: no matching entries in group file`);
       gid = g.gid;
     }
   }
