@@ -146,6 +146,21 @@ export function pidfdSendSignal(pidfd: number, signal: number): void {
   check(_syscall4(SYS.pidfd_send_signal, pidfd, signal, null, 0), 'pidfd_send_signal', `fd ${pidfd}`);
 }
 
+// ---- openat2(2): a lookup the kernel keeps inside a directory (RESOLVE_IN_ROOT) ----
+const _openat2 = libc.func('long syscall(long number, int dirfd, const char *path, void *how, size_t size)');
+const SYS_openat2 = 437; // the same number on every architecture (one unified table since 5.1)
+export const O_PATH = 0o10000000;
+export const O_CLOEXEC = 0o2000000;
+export const RESOLVE = { NO_XDEV: 0x01, NO_MAGICLINKS: 0x02, NO_SYMLINKS: 0x04, BENEATH: 0x08, IN_ROOT: 0x10 } as const;
+
+/** openat2(dirfd, path, {flags, mode 0, resolve}): a descriptor, or a SyscallError (ENOENT, ELOOP...). */
+export function openat2(dirfd: number, path: string, flags: number, resolve: number): number {
+  const how = Buffer.alloc(24); // struct open_how { u64 flags; u64 mode; u64 resolve; }
+  how.writeBigUInt64LE(BigInt(flags), 0);
+  how.writeBigUInt64LE(BigInt(resolve), 16);
+  return check(_openat2(SYS_openat2, dirfd, path, how, how.length), 'openat2', path);
+}
+
 const _close = libc.func('int close(int fd)');
 export function closeFd(fd: number): void {
   _close(fd);

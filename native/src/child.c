@@ -75,36 +75,54 @@ static int remount_bind(const char *target, unsigned long flags) {
   return mount(NULL, target, NULL, MS_BIND | MS_REMOUNT | want | keep, NULL);
 }
 
+/*
+ * The root the mounts below go into, opened once it is bind-mounted on itself. Every destination
+ * is resolved inside it (inroot.c): never a string joined onto the rootfs path.
+ */
+static int g_rootfd = -1;
+
+/* A kernel filesystem goes on an ordinary directory, never through a symlink of the image: a
+ * /proc that points elsewhere would put the masked paths somewhere else (runc refuses it too). */
+static bool needs_real_dir(const struct mountspec *m) {
+  static const char *const kernel_fs[] = {"proc", "sysfs", "devpts", "mqueue", "cgroup", "cgroup2"};
+  for (size_t i = 0; i < sizeof(kernel_fs) / sizeof(kernel_fs[0]); i++)
+    if (!strcmp(m->type, kernel_fs[i])) return true;
+  return !strcmp(m->dest, "/proc") || !strcmp(m->dest, "/sys") || !strcmp(m->dest, "/dev");
+}
+
 static void do_mount(struct spec *s, struct mountspec *m) {
-  char dest[4096], call[1400], fl[200];
-  path_join(dest, sizeof(dest), s->rootfs, m->dest);
+  char call[1400], fl[200], why[4400], target[64];
   double t = now_ms();
   bool bind = m->flags & MS_BIND;
   bool remount = m->flags & MS_REMOUNT;
-  if (!remount) {
-    /* the mount point: a file for a file bind (/etc/hosts), a directory otherwise */
+  int fd;
+  if (remount) {
+    fd = inroot_lookup(g_rootfd, m->dest, 0);
+    if (fd < 0) FAIL("mount", errno, "remount %s: resolve it in the container", m->dest);
+  } else {
+    /* the mount point: a regular file for a file bind (/etc/hosts), a directory otherwise. O_PATH
+     * lookups never open what they find, so a FIFO in its place cannot block us: it is refused. */
     struct stat st;
-    bool file = bind && stat(m->source, &st) == 0 && !S_ISDIR(st.st_mode);
-    if (file) {
-      char parent[4096];
-      snprintf(parent, sizeof(parent), "%s", dest);
-      char *slash = strrchr(parent, '/');
-      if (slash) *slash = 0;
-      mkdir_p(parent, 0755);
-      int fd = open(dest, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
-      if (fd >= 0) close(fd);
-    } else if (mkdir_p(dest, 0755) < 0 && errno != EEXIST) {
-      FAIL("mount", errno, "mkdir %s", dest);
-    }
+    int want = INROOT_DIR;
+    if (bind && stat(m->source, &st) == 0 && !S_ISDIR(st.st_mode)) want = S_ISREG(st.st_mode) ? INROOT_FILE : INROOT_NONDIR;
+    fd = inroot_prepare(g_rootfd, m->dest, want, needs_real_dir(m) ? INROOT_NOFOLLOW_LAST : 0, why, sizeof(why));
+    if (fd < 0) FAIL("mount", errno, "%s", why);
   }
   const char *type = strcmp(m->type, "none") ? m->type : NULL;
   unsigned long flags = m->flags;
   if (bind) flags &= MS_BIND | MS_REC;
-  if (mount(m->source, dest, type, flags, m->data) < 0)
-    FAIL("mount", errno, "mount %s on %s (type %s, %s%s%s)", m->source, dest, type ? type : "none",
+  /* onto the inode we resolved and checked, whatever its name leads to by now */
+  if (mount(m->source, fd_path(fd, target, sizeof(target)), type, flags, m->data) < 0)
+    FAIL("mount", errno, "mount %s on %s in the container (type %s, %s%s%s)", m->source, m->dest, type ? type : "none",
          ms_flags_str(m->flags, fl, sizeof(fl)), m->data ? ", " : "", m->data ? m->data : "");
-  if (bind && (m->flags & (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC)) && remount_bind(dest, m->flags) < 0)
-    FAIL("mount", errno, "remount %s with %s", dest, ms_flags_str(m->flags, fl, sizeof(fl)));
+  close(fd);
+  if (bind && (m->flags & (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC))) {
+    /* the descriptor above is the mount point underneath: look again to get the new mount */
+    fd = inroot_lookup(g_rootfd, m->dest, 0);
+    if (fd < 0 || remount_bind(fd_path(fd, target, sizeof(target)), m->flags) < 0)
+      FAIL("mount", errno, "remount %s with %s", m->dest, ms_flags_str(m->flags, fl, sizeof(fl)));
+    close(fd);
+  }
   snprintf(call, sizeof(call), "mount(\"%s\", \"%s\", \"%s\", %s, %s%s%s)", m->source, m->dest, type ? type : "NULL",
            ms_flags_str(m->flags, fl, sizeof(fl)), m->data ? "\"" : "NULL", m->data ? m->data : "", m->data ? "\"" : "");
   char step[64];
@@ -115,25 +133,39 @@ static void do_mount(struct spec *s, struct mountspec *m) {
 }
 
 static void make_device(struct spec *s, struct devspec *d, bool userns) {
-  char path[4096], call[600];
-  path_join(path, sizeof(path), s->rootfs, d->path);
+  char name[256], why[4400], call[600], target[64];
   double t = now_ms();
-  unlink(path);
+  int dir = inroot_parent(g_rootfd, d->path, name, sizeof(name), why, sizeof(why));
+  if (dir < 0) FAIL("devices", errno, "%s", why);
+  unlinkat(dir, name, 0);
   if (userns) {
     /* mknod is refused in a user namespace: bind the host's node onto an empty file instead */
-    int fd = open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
-    if (fd < 0) FAIL("devices", errno, "create %s", path);
+    int fd = openat(dir, name, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
+    if (fd < 0) FAIL("devices", errno, "create %s in the container", d->path);
     close(fd);
-    if (mount(d->path, path, NULL, MS_BIND, NULL) < 0) FAIL("devices", errno, "bind %s on %s", d->path, path);
+    fd = openat(dir, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0 || mount(d->path, fd_path(fd, target, sizeof(target)), NULL, MS_BIND, NULL) < 0)
+      FAIL("devices", errno, "bind %s on %s in the container", d->path, d->path);
+    close(fd);
     snprintf(call, sizeof(call), "mount(\"%s\", \"%s\", NULL, MS_BIND, NULL)", d->path, d->path);
   } else {
     mode_t type = d->type == 'b' ? S_IFBLK : S_IFCHR;
-    if (mknod(path, type | d->mode, makedev(d->major, d->minor)) < 0)
-      FAIL("devices", errno, "mknod %s %c %u:%u", path, d->type, d->major, d->minor);
-    chmod(path, d->mode); /* mknod's mode is filtered by the umask */
+    if (mknodat(dir, name, type | d->mode, makedev(d->major, d->minor)) < 0)
+      FAIL("devices", errno, "mknod %s %c %u:%u in the container", d->path, d->type, d->major, d->minor);
+    fchmodat(dir, name, d->mode, 0); /* mknod's mode is filtered by the umask */
     snprintf(call, sizeof(call), "mknod(\"%s\", S_IF%s|0%o, makedev(%u, %u))", d->path, d->type == 'b' ? "BLK" : "CHR", d->mode, d->major, d->minor);
   }
+  close(dir);
   status_step("child", "device", now_ms() - t, call, NULL, NULL);
+}
+
+static void make_symlink(const char *target, const char *link) {
+  char name[256], why[4400];
+  int dir = inroot_parent(g_rootfd, link, name, sizeof(name), why, sizeof(why));
+  if (dir < 0) FAIL("symlink", errno, "%s", why);
+  unlinkat(dir, name, 0);
+  if (symlinkat(target, dir, name) < 0 && errno != EEXIST) FAIL("symlink", errno, "symlink %s -> %s in the container", link, target);
+  close(dir);
 }
 
 static void pivot_root_into(struct spec *s) {
@@ -275,14 +307,13 @@ void child_main(struct spec *s, struct child_fds *fds) {
   if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0) FAIL("mount-propagation", errno, "make / rslave");
   if (mount(s->rootfs, s->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0) FAIL("mount-rootfs", errno, "bind %s on itself", s->rootfs);
   status_step("child", "mount-rootfs", now_ms() - t, "mount(NULL, \"/\", NULL, MS_REC|MS_SLAVE); mount(rootfs, rootfs, NULL, MS_BIND|MS_REC)", NULL, NULL);
+  g_rootfd = open(s->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (g_rootfd < 0) FAIL("mount-rootfs", errno, "open %s", s->rootfs);
   for (int i = 0; i < s->nmounts; i++) do_mount(s, &s->mounts[i]);
   for (int i = 0; i < s->ndevices; i++) make_device(s, &s->devices[i], userns);
-  for (int i = 0; i < s->nsymlinks; i++) {
-    char link[4096];
-    path_join(link, sizeof(link), s->rootfs, s->symlink_paths[i]);
-    unlink(link);
-    if (symlink(s->symlink_targets[i], link) < 0 && errno != EEXIST) FAIL("symlink", errno, "symlink %s -> %s", link, s->symlink_targets[i]);
-  }
+  for (int i = 0; i < s->nsymlinks; i++) make_symlink(s->symlink_targets[i], s->symlink_paths[i]);
+  close(g_rootfd);
+  g_rootfd = -1;
   pivot_root_into(s);
   mask_paths(s);
   if (s->readonly_root) {

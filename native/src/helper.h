@@ -89,6 +89,16 @@ int exec_main(struct spec *s);
 /* init.c: the tiny PID 1 */
 void init_loop(pid_t child) __attribute__((noreturn));
 
+/* inroot.c: paths inside the container's root, resolved inside it (openat2 RESOLVE_IN_ROOT) */
+/* what the last component must be: INROOT_FILE a regular file, INROOT_NONDIR anything but a
+ * directory (a device bind); missing ones are created as a directory or an empty regular file */
+enum { INROOT_DIR = 1, INROOT_FILE = 2, INROOT_NONDIR = 3 };
+#define INROOT_NOFOLLOW_LAST 1
+int inroot_lookup(int rootfd, const char *path, int flags);
+int inroot_prepare(int rootfd, const char *path, int want, int opts, char *why, size_t whylen);
+int inroot_parent(int rootfd, const char *path, char *name, size_t namelen, char *why, size_t whylen);
+const char *fd_path(int fd, char *buf, size_t len);
+
 /* small helpers (util.c) */
 int write_file(const char *path, const char *data);
 int cgroup_join_open(const char *procs, char *used, size_t usedlen);

@@ -115,6 +115,14 @@ describe('docker create body → ContainerConfig', () => {
     expect(c.ports).toEqual([{ hostIp: undefined, hostPort: 8080, containerPort: 80, protocol: 'tcp' }]);
   });
 
+  it('refuses mount destinations that are relative, "/" or hold ".." (nothing reaches the engine)', () => {
+    expect(() => map(withHost({ Binds: ['/srv:data'] }))).toThrow(/invalid mount config: -v \/srv:data: invalid mount path: 'data' mount path must be absolute/);
+    expect(() => map(withHost({ Binds: ['/srv:/data/../../etc'] }))).toThrow(/invalid mount path: '\/data\/\.\.\/\.\.\/etc' mount path must not contain "\.\."/);
+    expect(() => map(withHost({ Binds: ['/srv:/'] }))).toThrow(/destination can't be '\/'/);
+    expect(() => map(withHost({ Tmpfs: { '../run': '' } }))).toThrow(/--tmpfs \.\.\/run: invalid mount path: '\.\.\/run' mount path must be absolute/);
+    expect(() => map(withHost({ Mounts: [{ Type: 'bind', Source: '/srv', Target: '/x/..' }] }))).toThrow(/--mount type=bind,target=\/x\/\.\.: invalid mount path/);
+  });
+
   it('--entrypoint "" clears the image entrypoint; a string Cmd is one argument', () => {
     expect(map({ ...clone(RUN_RM_ECHO), Entrypoint: [''] }).entrypoint).toEqual([]);
     expect(map({ ...clone(RUN_RM_ECHO), Cmd: 'ls' }).cmd).toEqual(['ls']);

@@ -322,6 +322,12 @@ function mapNamespaceModes(hc: HostConfigBody, out: ContainerConfig): void {
   }
 }
 
+/** Docker's own check of a destination (the engine checks again, with its own words). */
+function checkDestination(target: string, spec: string): void {
+  const bad = !target.startsWith('/') ? 'mount path must be absolute' : target.split('/').includes('..') ? 'mount path must not contain ".."' : target.split('/').every((c) => c === '' || c === '.') ? "destination can't be '/'" : null;
+  if (bad) throw badRequest(`invalid mount config: ${spec}: invalid mount path: '${target}' ${bad}`);
+}
+
 function mapMounts(hc: HostConfigBody, out: ContainerConfig): void {
   const mounts: NonNullable<ContainerConfig['mounts']> = [];
   for (const b of hc.Binds ?? []) {
@@ -331,14 +337,17 @@ function mapMounts(hc: HostConfigBody, out: ContainerConfig): void {
     if (!source.startsWith('/')) throw unsupported(`named volumes (-v ${b})`, 'use an absolute host path');
     const modes = mode.split(',').filter(Boolean);
     for (const m of modes) if (!['ro', 'rw', 'z', 'Z', 'rprivate', 'private'].includes(m)) throw unsupported(`-v mode "${m}"`);
+    checkDestination(target, `-v ${b}`);
     mounts.push({ type: 'bind', source, target, readOnly: modes.includes('ro') });
   }
   for (const [target, opts] of Object.entries(hc.Tmpfs ?? {})) {
     const o = opts.split(',').filter(Boolean);
     for (const x of o) if (!['ro', 'rw', 'noexec', 'nosuid', 'nodev'].includes(x)) throw unsupported(`--tmpfs option "${x}"`);
+    checkDestination(target, `--tmpfs ${target}`);
     mounts.push({ type: 'tmpfs', target, readOnly: o.includes('ro') });
   }
   for (const m of hc.Mounts ?? []) {
+    checkDestination(m.Target, `--mount type=${m.Type ?? 'volume'},target=${m.Target}`);
     if (m.Type === 'bind') {
       if (!m.Source?.startsWith('/')) throw badRequest('--mount type=bind needs an absolute source path');
       mounts.push({ type: 'bind', source: m.Source, target: m.Target, readOnly: m.ReadOnly === true });

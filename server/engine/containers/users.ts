@@ -1,35 +1,44 @@
 // Resolving "-u name" or "-u uid:gid" against the container's own /etc/passwd and /etc/group,
-// as Docker does at start (the names are the image's, not the host's).
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+// as Docker does at start (the names are the image's, not the host's). The files are read inside
+// the container's root (rootfs/resolve.ts): an image's /etc/group may be a symlink to the host's,
+// or a FIFO that would block the server.
+import { readFileInRoot } from '../rootfs/resolve.js';
 import { InvalidArgument } from '../types.js';
 
-interface PasswdEntry { name: string; uid: number; gid: number; home: string }
-
-function readPasswd(rootfs: string): PasswdEntry[] {
+/**
+ * The lines of a file of the image; none when it has no such file, or when something else is in
+ * its place (a FIFO, a directory): then `problem` says what, for the lookup that needed a name
+ * from it. A numeric -u needs neither file, so a broken one does not stop `docker exec`.
+ */
+function imageFileLines(rootfs: string, path: string): { lines: string[]; problem?: string } {
   try {
-    return readFileSync(join(rootfs, 'etc/passwd'), 'utf8')
-      .split('\n')
-      .filter((l) => l && !l.startsWith('#'))
-      .map((l) => l.split(':'))
-      .filter((f) => f.length >= 7)
-      .map((f) => ({ name: f[0], uid: Number(f[2]), gid: Number(f[3]), home: f[5] }));
-  } catch {
-    return [];
+    return { lines: (readFileInRoot(rootfs, path)?.toString('utf8') ?? '').split('\n') };
+  } catch (e) {
+    if (e instanceof InvalidArgument) return { lines: [], problem: e.message };
+    throw e;
   }
 }
 
-function readGroups(rootfs: string): { name: string; gid: number; members: string[] }[] {
-  try {
-    return readFileSync(join(rootfs, 'etc/group'), 'utf8')
-      .split('\n')
-      .filter((l) => l && !l.startsWith('#'))
-      .map((l) => l.split(':'))
-      .filter((f) => f.length >= 4)
-      .map((f) => ({ name: f[0], gid: Number(f[2]), members: f[3] ? f[3].split(',') : [] }));
-  } catch {
-    return [];
-  }
+interface PasswdEntry { name: string; uid: number; gid: number; home: string }
+
+function readPasswd(rootfs: string): PasswdEntry[] & { problem?: string } {
+  const { lines, problem } = imageFileLines(rootfs, '/etc/passwd');
+  const entries = lines
+    .filter((l) => l && !l.startsWith('#'))
+    .map((l) => l.split(':'))
+    .filter((f) => f.length >= 7)
+    .map((f) => ({ name: f[0], uid: Number(f[2]), gid: Number(f[3]), home: f[5] }));
+  return Object.assign(entries, { problem });
+}
+
+function readGroups(rootfs: string): { name: string; gid: number; members: string[] }[] & { problem?: string } {
+  const { lines, problem } = imageFileLines(rootfs, '/etc/group');
+  const entries = lines
+    .filter((l) => l && !l.startsWith('#'))
+    .map((l) => l.split(':'))
+    .filter((f) => f.length >= 4)
+    .map((f) => ({ name: f[0], gid: Number(f[2]), members: f[3] ? f[3].split(',') : [] }));
+  return Object.assign(entries, { problem });
 }
 
 export interface ResolvedUser { uid: number; gid: number; additionalGids: number[]; home: string }
@@ -52,7 +61,7 @@ export function resolveUser(rootfs: string, spec: string | undefined): ResolvedU
       name = e?.name;
     } else {
       const e = passwd.find((p) => p.name === userPart);
-      if (!e) throw new InvalidArgument(`unable to find user ${userPart}: no matching entries in passwd file`);
+      if (!e) throw new InvalidArgument(passwd.problem ?? `unable to find user ${userPart}: no matching entries in passwd file`);
       uid = e.uid;
       gid = e.gid;
       home = e.home;
@@ -65,7 +74,7 @@ export function resolveUser(rootfs: string, spec: string | undefined): ResolvedU
     if (/^\d+$/.test(groupPart)) gid = Number(groupPart);
     else {
       const g = groups.find((x) => x.name === groupPart);
-      if (!g) throw new InvalidArgument(`unable to find group ${groupPart}: no matching entries in group file`);
+      if (!g) throw new InvalidArgument(groups.problem ?? `unable to find group ${groupPart}: no matching entries in group file`);
       gid = g.gid;
     }
   }

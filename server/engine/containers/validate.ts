@@ -139,9 +139,27 @@ export function validateConfig(input: unknown): ContainerConfig {
   if (config.workingDir !== undefined && config.workingDir !== '' && !config.workingDir.startsWith('/')) {
     throw new InvalidArgument(`the working directory '${config.workingDir}' is invalid, it needs to be an absolute path`);
   }
+  validateMounts(config.mounts ?? []);
   validateLimits(config.limits ?? {});
   validateCombinations(config);
   return config;
+}
+
+/**
+ * A mount destination is a path inside the container: absolute, with no ".." (the helper resolves
+ * it inside the root anyway; a destination that means to climb out is refused here, before
+ * anything is made). A bind source is a host path the caller chose: absolute too.
+ */
+export function validateMounts(mounts: NonNullable<ContainerConfig['mounts']>): void {
+  mounts.forEach((m, i) => {
+    const what = `mounts[${i}].target "${m.target}"`;
+    if (!m.target.startsWith('/')) throw new InvalidArgument(`${what} is invalid: a mount destination must be an absolute path`);
+    if (m.target.split('/').includes('..')) throw new InvalidArgument(`${what} is invalid: a mount destination must not contain ".."`);
+    if (m.target.split('/').every((c) => c === '' || c === '.')) throw new InvalidArgument(`${what} is invalid: a mount destination cannot be "/"`);
+    if (m.type === 'bind' && !m.source?.startsWith('/')) {
+      throw new InvalidArgument(`mounts[${i}].source "${m.source ?? ''}" is invalid: a bind source must be an absolute host path`);
+    }
+  });
 }
 
 export function validateLimits(l: NonNullable<ContainerConfig['limits']>): void {

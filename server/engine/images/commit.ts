@@ -8,11 +8,12 @@
 // ran in a user namespace), mtime, hardlinks (by inode) and file capabilities / user.* xattrs.
 // Device nodes and sockets a container made are left out (the unpacker refuses devices) and listed.
 import { randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, lstatSync, readdirSync, readlinkSync, rmSync, type Stats } from 'node:fs';
+import { createReadStream, createWriteStream, fstatSync, lstatSync, readdirSync, readlinkSync, rmSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import { lgetxattr, llistxattr } from '../../../native/libc.js';
+import { RootDir } from '../rootfs/resolve.js';
 import { InvalidArgument } from '../types.js';
 import type { ContainerRecord, IdMapping } from '../types.js';
 import { HashingStream } from './compression.js';
@@ -89,38 +90,51 @@ export async function tarUpperDir(upper: string, out: NodeJS.WritableStream, map
       else pack.entry(h, cb);
     });
   const EMPTY = Buffer.alloc(0);
+  // The upper dir is the container's: each directory is held open (RootDir) and its entries are
+  // named through it, so an entry swapped for a symlink or a FIFO after the listing is never
+  // followed or opened (a host file must not end up in the layer, nor block the commit).
   const walk = async (rel: string): Promise<void> => {
-    for (const name of readdirSync(join(upper, rel)).sort()) {
-      const r = rel ? `${rel}/${name}` : name;
-      const p = join(upper, r);
-      const st = lstatSync(p);
-      const common = { mtime: st.mtime, uid: unmap(st.uid, maps.uid), gid: unmap(st.gid, maps.gid), mode: st.mode }; // with the type bits: tar-stream turns a mode of 0 into 0644
-      if (isWhiteout(st)) {
-        const dir = rel ? `${rel}/` : '';
-        await put({ ...common, name: `${dir}.wh.${name}`, type: 'file', size: 0, mode: 0o100600 }, EMPTY);
-      } else if (st.isDirectory()) {
-        await put({ ...common, name: `${r}/`, type: 'directory', pax: paxOf(p) } as H);
-        if (isOpaque(p)) await put({ ...common, name: `${r}/.wh..wh..opq`, type: 'file', size: 0, mode: 0o100600 }, EMPTY);
-        await walk(r);
-      } else if (st.isSymbolicLink()) {
-        await put({ ...common, name: r, type: 'symlink', linkname: readlinkSync(p) });
-      } else if (st.isFile()) {
-        const key = `${st.dev}:${st.ino}`;
-        const first = st.nlink > 1 ? inodes.get(key) : undefined;
-        if (first) {
-          await put({ ...common, name: r, type: 'link', linkname: first });
-          continue;
-        }
-        if (st.nlink > 1) inodes.set(key, r);
-        await new Promise<void>((resolve, reject) => {
-          const w = pack.entry({ ...common, name: r, type: 'file', size: st.size, pax: paxOf(p) } as H, (err) => (err ? reject(err) : resolve()));
-          pipeline(createReadStream(p), w).catch(reject);
-        });
-      } else if (st.isFIFO()) {
-        await put({ ...common, name: r, type: 'fifo' });
-      } else {
-        skipped.push(`/${r}`); // device nodes, sockets
+    const dir = RootDir.open(upper, rel);
+    if (!dir) return; // replaced by something else since its parent was listed: not a directory now
+    try {
+      for (const name of readdirSync(dir.path()).sort()) await entry(dir, rel, name);
+    } finally {
+      dir.close();
+    }
+  };
+  const entry = async (dir: RootDir, rel: string, name: string): Promise<void> => {
+    const r = rel ? `${rel}/${name}` : name;
+    const p = dir.path(name);
+    const st = lstatSync(p, { throwIfNoEntry: false });
+    if (!st) return; // gone since the listing
+    const common = { mtime: st.mtime, uid: unmap(st.uid, maps.uid), gid: unmap(st.gid, maps.gid), mode: st.mode }; // with the type bits: tar-stream turns a mode of 0 into 0644
+    if (isWhiteout(st)) {
+      const d = rel ? `${rel}/` : '';
+      await put({ ...common, name: `${d}.wh.${name}`, type: 'file', size: 0, mode: 0o100600 }, EMPTY);
+    } else if (st.isDirectory()) {
+      await put({ ...common, name: `${r}/`, type: 'directory', pax: paxOf(p) } as H);
+      if (isOpaque(p)) await put({ ...common, name: `${r}/.wh..wh..opq`, type: 'file', size: 0, mode: 0o100600 }, EMPTY);
+      await walk(r);
+    } else if (st.isSymbolicLink()) {
+      await put({ ...common, name: r, type: 'symlink', linkname: readlinkSync(p) });
+    } else if (st.isFile()) {
+      const key = `${st.dev}:${st.ino}`;
+      const first = st.nlink > 1 ? inodes.get(key) : undefined;
+      if (first) {
+        await put({ ...common, name: r, type: 'link', linkname: first });
+        return;
       }
+      if (st.nlink > 1) inodes.set(key, r);
+      const fd = dir.openFile(name); // the regular file lstat saw, or an error: never a symlink's target
+      const size = fstatSync(fd).size;
+      await new Promise<void>((resolve, reject) => {
+        const w = pack.entry({ ...common, name: r, type: 'file', size, pax: paxOf(p) } as H, (err) => (err ? reject(err) : resolve()));
+        pipeline(createReadStream('', { fd, autoClose: true }), w).catch(reject);
+      });
+    } else if (st.isFIFO()) {
+      await put({ ...common, name: r, type: 'fifo' });
+    } else {
+      skipped.push(`/${r}`); // device nodes, sockets
     }
   };
   try {

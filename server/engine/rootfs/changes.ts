@@ -5,6 +5,7 @@ import { lstatSync, readdirSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { lgetxattr } from '../../../native/libc.js';
 import type { LayerChange } from '../types.js';
+import { RootDir } from './resolve.js';
 
 function isWhiteout(st: Stats): boolean {
   return st.isCharacterDevice() && st.rdev === 0;
@@ -41,34 +42,46 @@ function inLowers(rel: string, lowersTopFirst: string[]): Stats | null {
   return null;
 }
 
-/** Changes in upper relative to lowers (bottom first), sorted by path. */
+/**
+ * Changes in upper relative to lowers (bottom first), sorted by path. The upper dir is the
+ * container's, live while it runs: each directory is held open (RootDir) and its entries are
+ * looked at through it with lstat, so nothing it holds is opened or followed (a FIFO, a symlink
+ * to a host path, a directory swapped for a symlink after it was listed).
+ */
 export function listChanges(upper: string, lowers: string[]): LayerChange[] {
   const top = [...lowers].reverse();
   const out: LayerChange[] = [];
   const walk = (rel: string) => {
-    let names: string[];
+    const dir = RootDir.open(upper, rel);
+    if (!dir) return;
     try {
-      names = readdirSync(join(upper, rel));
-    } catch {
-      return;
-    }
-    for (const name of names) {
-      const r = rel ? `${rel}/${name}` : name;
-      const p = join(upper, r);
-      const st = lstatSync(p);
-      const lower = inLowers(r, top);
-      if (isWhiteout(st)) {
-        out.push({ path: `/${r}`, kind: 'deleted', lowerSize: lower?.size });
-        continue;
+      let names: string[];
+      try {
+        names = readdirSync(dir.path());
+      } catch {
+        return;
       }
-      if (st.isDirectory()) {
-        if (isOpaque(p) && lower) out.push({ path: `/${r}`, kind: 'opaque', isDir: true });
-        else if (!lower) out.push({ path: `/${r}`, kind: 'added', isDir: true });
-        else out.push({ path: `/${r}`, kind: 'modified', isDir: true });
-        walk(r);
-        continue;
+      for (const name of names) {
+        const r = rel ? `${rel}/${name}` : name;
+        const p = dir.path(name);
+        const st = lstatSync(p, { throwIfNoEntry: false });
+        if (!st) continue; // gone since the listing
+        const lower = inLowers(r, top);
+        if (isWhiteout(st)) {
+          out.push({ path: `/${r}`, kind: 'deleted', lowerSize: lower?.size });
+          continue;
+        }
+        if (st.isDirectory()) {
+          if (isOpaque(p) && lower) out.push({ path: `/${r}`, kind: 'opaque', isDir: true });
+          else if (!lower) out.push({ path: `/${r}`, kind: 'added', isDir: true });
+          else out.push({ path: `/${r}`, kind: 'modified', isDir: true });
+          walk(r);
+          continue;
+        }
+        out.push(lower ? { path: `/${r}`, kind: 'modified', size: st.size, lowerSize: lower.size } : { path: `/${r}`, kind: 'added', size: st.size });
       }
-      out.push(lower ? { path: `/${r}`, kind: 'modified', size: st.size, lowerSize: lower.size } : { path: `/${r}`, kind: 'added', size: st.size });
+    } finally {
+      dir.close();
     }
   };
   walk('');
