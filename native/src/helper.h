@@ -89,6 +89,14 @@ int exec_main(struct spec *s);
 /* init.c: the tiny PID 1 */
 void init_loop(pid_t child) __attribute__((noreturn));
 
+/* fds.c: descriptor hygiene (close what was inherited; nothing above 2 crosses an execve) */
+int fds_close_from(int low);
+int fds_cloexec_from(int low);
+
+/* selfexe.c: run from a sealed memfd copy of the helper, never from the host's file */
+bool selfexe_is_sealed(int fd);
+int selfexe_ensure_sealed(char **argv, char *err, size_t errlen);
+
 /* small helpers (util.c) */
 int write_file(const char *path, const char *data);
 int cgroup_join_open(const char *procs, char *used, size_t usedlen);

@@ -41,7 +41,7 @@ import { resolveUser } from './containers/users.js';
 import { buildPlan, buildExecPlan } from './runtime/build-plan.js';
 import { runSpec, execSpec } from './runtime/helper-spec.js';
 import { ociConfig } from './runtime/spec.js';
-import { helperPath, runHelper, releaseHelper, HelperError, type CreatedContainer } from './runtime/builtin.js';
+import { helperExecutable, helperPath, runHelper, releaseHelper, HelperError, type CreatedContainer } from './runtime/builtin.js';
 import type { ChildProcess } from 'node:child_process';
 import { readJson, writeFileAtomic, writeJsonAtomic } from './util/fsx.js';
 import { isSameProcess, readStartTime } from './util/proc.js';
@@ -468,7 +468,7 @@ export class Engine implements EngineApi {
       if (existsSync(join(runDir, 'exit.json'))) rmSync(join(runDir, 'exit.json'));
       let created: CreatedContainer;
       try {
-        created = await runHelper(specPath, timeline, t0 - shift);
+        created = await runHelper(specPath, timeline, t0 - shift, helperExecutable(this.runRoot));
       } catch (e) {
         throw this.helperFailure(e);
       }
@@ -1011,7 +1011,7 @@ export class Engine implements EngineApi {
     const proc = launchExec({
       execId,
       containerId: rec.id,
-      helper: helperPath(),
+      helper: helperExecutable(this.runRoot),
       specPath,
       extraFiles: plan.seccompBpf ? [plan.seccompBpf] : [],
       tty: opts.tty ?? false,
