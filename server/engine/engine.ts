@@ -171,6 +171,8 @@ export class Engine implements EngineApi {
       if (l.helper) releaseHelper(l.helper);
     }
     for (const e of this.execs.values()) if (e.exitCode === null) e.process.kill('SIGKILL');
+    // the link to this process's sealed helper would dangle (running monitors do not need it)
+    rmSync(join(this.runRoot, 'gb-helper'), { force: true });
     await this.network?.close();
     this.events.removeAllListeners();
   }

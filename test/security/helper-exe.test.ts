@@ -121,6 +121,21 @@ describe('the host helper binary is out of reach from inside', () => {
     }
   });
 
+  it('an exec session\'s helper stays outside the pid namespace; what it forks is inside', async () => {
+    const proc = await env.engine.exec(id, { cmd: ['/bin/sleep', '1000'] });
+    try {
+      const nspid = (pid: number) => /NSpid:\s+(.*)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1].trim().split(/\s+/);
+      const command = await childOf(proc.pid);
+      expect(nspid(proc.pid)).toHaveLength(1); // setns(CLONE_NEWPID) moves only its children
+      expect(nspid(command)).toHaveLength(2);
+      // not visible from inside, and a sealed copy anyway
+      expect(readlinkSync(`/proc/${proc.pid}/exe`)).toMatch(/^\/memfd:gb-helper/);
+    } finally {
+      proc.kill('SIGKILL');
+      await new Promise<void>((r) => proc.onExit(() => r()));
+    }
+  });
+
   it('the engine starts the helper from its sealed copy', () => {
     const monitor = env.engine.get(id).state.monitorPid;
     expect(readlinkSync(`/proc/${monitor}/exe`)).toMatch(/^\/memfd:gb-helper/);
