@@ -192,3 +192,41 @@ export function signalProcess(pid: number, signal: number, startTime: string, re
     closeFd(fd);
   }
 }
+
+// ---- descriptors: close-on-exec, and memfds (a sealed in-memory copy of the helper) ----
+const _fcntl = libc.func('int fcntl(int fd, int cmd, ...)');
+const _memfdCreate = libc.func('int memfd_create(const char *name, unsigned int flags)');
+const F_GETFD = 1;
+const F_SETFD = 2;
+const FD_CLOEXEC = 1;
+const F_ADD_SEALS = 1033;
+const F_GET_SEALS = 1034;
+export const MFD = { CLOEXEC: 1, ALLOW_SEALING: 2, EXEC: 0x10 } as const;
+export const F_SEAL = { SEAL: 1, SHRINK: 2, GROW: 4, WRITE: 8, EXEC: 0x20 } as const;
+
+/**
+ * Mark fd close-on-exec. Descriptors a native addon opened without O_CLOEXEC (node-pty's pty
+ * masters) would otherwise be inherited by every process the server starts after them.
+ */
+export function setCloexec(fd: number): void {
+  const flags = check(_fcntl(fd, F_GETFD), 'fcntl(F_GETFD)', `fd ${fd}`);
+  check(_fcntl(fd, F_SETFD, 'int', flags | FD_CLOEXEC), 'fcntl(F_SETFD, FD_CLOEXEC)', `fd ${fd}`);
+}
+
+export function isCloexec(fd: number): boolean {
+  return (check(_fcntl(fd, F_GETFD), 'fcntl(F_GETFD)', `fd ${fd}`) & FD_CLOEXEC) !== 0;
+}
+
+export function memfdCreate(name: string, flags: number): number {
+  return check(_memfdCreate(name, flags), 'memfd_create', name);
+}
+
+export function addSeals(fd: number, seals: number): void {
+  check(_fcntl(fd, F_ADD_SEALS, 'int', seals), 'fcntl(F_ADD_SEALS)', `fd ${fd}`);
+}
+
+/** The seals of a memfd (F_SEAL_* bits); -1 for a file that cannot be sealed. */
+export function getSeals(fd: number): number {
+  return Number(_fcntl(fd, F_GET_SEALS));
+}
+

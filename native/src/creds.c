@@ -76,6 +76,16 @@ int load_seccomp(struct spec *s, char *err, size_t errlen) {
   return 0;
 }
 
+/* Does our user namespace refuse setgroups(2)? (/proc/self/setgroups says "deny") */
+static bool setgroups_denied(void) {
+  char buf[16] = {0};
+  int fd = open("/proc/self/setgroups", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  ssize_t n = read(fd, buf, sizeof(buf) - 1);
+  close(fd);
+  return n > 0 && !strncmp(buf, "deny", 4);
+}
+
 /*
  * Order matters:
  *  - the seccomp filter is loaded before the capabilities go when no_new_privs is off, since
@@ -115,8 +125,11 @@ int apply_credentials(struct spec *s, char *err, size_t errlen, const char *by) 
       return -1;
     }
   }
-  if (setgroups((size_t)s->ngroups, s->groups) < 0 && errno != EPERM) {
-    format_error(err, errlen, "user", errno, "setgroups");
+  /* A failed setgroups would leave the process in the helper's own supplementary groups (the
+   * host root's): an error, unless this user namespace forbids setgroups ("deny") and no group
+   * was asked for, where there is nothing to change. */
+  if (setgroups((size_t)s->ngroups, s->groups) < 0 && !(errno == EPERM && s->ngroups == 0 && setgroups_denied())) {
+    format_error(err, errlen, "user", errno, "setgroups(%d groups)", s->ngroups);
     return -1;
   }
   if (setresgid(s->gid, s->gid, s->gid) < 0) {

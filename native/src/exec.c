@@ -201,6 +201,9 @@ int exec_main(struct spec *s) {
   if (child_pid == 0) {
     if (userns && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)) die("user", errno, "become root of the user namespace");
     if (chdir(s->cwd) < 0) die("cwd", errno, s->cwd);
+    /* nothing above 2 crosses the execve (the inner pty's master is close-on-exec already);
+     * before the credentials: the container's seccomp filter may refuse close_range */
+    fds_cloexec_from(3);
     char err[2800];
     status_fd_set(-1); /* the terminal is the user's: no status lines */
     if (apply_credentials(s, err, sizeof(err), "exec") < 0) {

@@ -99,6 +99,14 @@ int inroot_prepare(int rootfd, const char *path, int want, int opts, char *why, 
 int inroot_parent(int rootfd, const char *path, char *name, size_t namelen, char *why, size_t whylen);
 const char *fd_path(int fd, char *buf, size_t len);
 
+/* fds.c: descriptor hygiene (close what was inherited; nothing above 2 crosses an execve) */
+int fds_close_from(int low);
+int fds_cloexec_from(int low);
+
+/* selfexe.c: run from a sealed memfd copy of the helper, never from the host's file */
+bool selfexe_is_sealed(int fd);
+int selfexe_ensure_sealed(char **argv, char *err, size_t errlen);
+
 /* small helpers (util.c) */
 int write_file(const char *path, const char *data);
 int cgroup_join_open(const char *procs, char *used, size_t usedlen);

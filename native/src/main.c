@@ -1,6 +1,7 @@
 /* gb-helper run SPEC | exec SPEC | version — see native/PROTOCOL.md */
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 
 #include "helper.h"
 
@@ -33,6 +34,12 @@ int main(int argc, char **argv) {
   bool run = !strcmp(argv[1], "run");
   static struct spec s;
   char err[3000];
+  /* Nothing the caller left open reaches the container, or stays in the monitor: stdio only.
+   * (The engine passes everything by path; a pty master of another terminal must not get here.) */
+  fds_close_from(3);
+  /* From here on this process runs a sealed in-memory copy of the helper (see selfexe.c) */
+  if (selfexe_ensure_sealed(argv, err, sizeof(err)) < 0) return spec_error(run, err, NULL);
+  prctl(PR_SET_NAME, "gb-helper", 0, 0, 0); /* not the memfd's descriptor number */
   if (spec_load(argv[2], &s, err, sizeof(err)) < 0) return spec_error(run, NULL, err);
   if (read_seccomp(&s, err, sizeof(err)) < 0) return spec_error(run, err, NULL);
   return run ? run_main(&s) : exec_main(&s);

@@ -211,7 +211,9 @@ static int client_read(struct client *c) {
       if (c->hdr_len == 5) {
         c->body_want = ((size_t)c->hdr[1] << 24) | ((size_t)c->hdr[2] << 16) | ((size_t)c->hdr[3] << 8) | c->hdr[4];
         if (c->body_want > (1 << 24)) return -1; /* nonsense: drop the client */
-        c->body = realloc(c->body, c->body_want + 1);
+        unsigned char *body = realloc(c->body, c->body_want + 1);
+        if (!body) return -1; /* out of memory: drop this client, not the container */
+        c->body = body;
         c->body_len = 0;
       }
     } else {
@@ -240,9 +242,11 @@ static void accept_clients(int lfd) {
     }
     /* blocking writes with a time limit: a slow client slows the container, a stuck one is dropped */
     int flags = fcntl(cfd, F_GETFL);
-    fcntl(cfd, F_SETFL, flags & ~O_NONBLOCK);
     struct timeval tv = {.tv_sec = 5};
-    setsockopt(cfd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    if (flags < 0 || fcntl(cfd, F_SETFL, flags & ~O_NONBLOCK) < 0 || setsockopt(cfd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0) {
+      close(cfd); /* a client we could not set up would stall the loop: refuse it */
+      continue;
+    }
     clients[nclients++] = (struct client){.fd = cfd};
   }
 }
@@ -349,11 +353,15 @@ int run_main(struct spec *s) {
   if (!s->terminal && (pipe2(out, O_CLOEXEC) < 0 || pipe2(errs, O_CLOEXEC) < 0)) FAILF("pipes", errno, "pipe2");
   if (!s->terminal && s->stdin_open && pipe2(in, O_CLOEXEC) < 0) FAILF("pipes", errno, "pipe2");
   int status_dup = fcntl(1, F_DUPFD_CLOEXEC, 3);
+  if (status_dup < 0) FAILF("pipes", errno, "dup the status channel");
 
   sigset_t chld;
   sigemptyset(&chld);
   sigaddset(&chld, SIGCHLD);
   sigprocmask(SIG_BLOCK, &chld, NULL);
+  /* made now, not after the start: a monitor that cannot hear SIGCHLD would wait for ever */
+  int sfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
+  if (sfd < 0) FAILF("signalfd", errno, "signalfd(SIGCHLD)");
 
   /* The child moves itself into its cgroups (see cgroup_join_open): the files are opened here,
    * where the host's privileges are, and the descriptors are inherited. */
@@ -375,6 +383,7 @@ int run_main(struct spec *s) {
     close(sync[0]);
     close(errp[0]);
     close(lfd);
+    close(sfd);
     if (out[0] >= 0) close(out[0]);
     if (errs[0] >= 0) close(errs[0]);
     if (in[1] >= 0) close(in[1]);
@@ -481,7 +490,7 @@ int run_main(struct spec *s) {
   }
   /* whoever attached before start (docker run -it) is registered before the first byte of output */
   int lflags = fcntl(lfd, F_GETFL);
-  fcntl(lfd, F_SETFL, lflags | O_NONBLOCK);
+  if (lflags < 0 || fcntl(lfd, F_SETFL, lflags | O_NONBLOCK) < 0) FAILF("monitor-socket", errno, "fcntl(O_NONBLOCK) on %s", sock_path);
   accept_clients(lfd);
   go = 'S';
   if (write(sync[0], &go, 1) != 1) FAILF("sync", errno, "start the child");
@@ -508,7 +517,6 @@ int run_main(struct spec *s) {
   status_line("{\"ready\":true,\"pid\":%d,\"monitor\":%d}", pid, getpid());
 
   /* The loop: output → log and clients; clients → stdin; SIGCHLD → the end. */
-  int sfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
   int outs[2] = {s->terminal ? pty_master : out[0], s->terminal ? -1 : errs[0]};
   int exit_status = -1;
   double drain_until = 0;

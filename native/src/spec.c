@@ -37,11 +37,28 @@ static char *decode(char *f) {
   return f;
 }
 
-static void push(char ***arr, int *n, char *v) {
-  *arr = realloc(*arr, sizeof(char *) * (size_t)(*n + 2));
+/* Append v to a NULL-terminated array; -1 (errno ENOMEM) when memory runs out. */
+static int push(char ***arr, int *n, char *v) {
+  char **grown = realloc(*arr, sizeof(char *) * (size_t)(*n + 2));
+  if (!grown) return -1;
+  *arr = grown;
   (*arr)[(*n)++] = v;
   (*arr)[*n] = NULL;
+  return 0;
 }
+
+/* One more element for an array of structs: the new element, or NULL when memory runs out. */
+static void *grow(void *arrp, int *n, size_t size) {
+  void **arr = arrp;
+  void *grown = realloc(*arr, size * (size_t)(*n + 1));
+  if (!grown) return NULL;
+  *arr = grown;
+  memset((char *)grown + size * (size_t)*n, 0, size);
+  return (char *)grown + size * (size_t)(*n)++;
+}
+
+#define MAX_FIELDS 80  /* a line with more is refused, not cut short */
+#define MAX_GROUPS 64  /* = sizeof(spec.groups): more additional gids are refused */
 
 static int ns_flag(const char *name) {
   if (!strcmp(name, "pid")) return CLONE_NEWPID;
@@ -90,11 +107,19 @@ int spec_load(const char *path, struct spec *s, char *err, size_t errlen) {
     if (len == 0 || line[0] == '#') continue;
     /* split on spaces; keep the fields (strdup'ed line lives for the whole run) */
     char *copy = strdup(line);
-    char *fields[80];
+    if (!copy) { snprintf(err, errlen, "spec line %d: out of memory", lineno); goto bad; }
+    char *fields[MAX_FIELDS];
     int nf = 0;
-    for (char *save = NULL, *tok = strtok_r(copy, " ", &save); tok && nf < 80; tok = strtok_r(NULL, " ", &save))
+    bool too_many = false;
+    for (char *save = NULL, *tok = strtok_r(copy, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
+      if (nf == MAX_FIELDS) { too_many = true; break; }
       fields[nf++] = decode(tok);
+    }
     if (nf == 0) continue;
+    if (too_many) {
+      snprintf(err, errlen, "spec line %d: %s has more than %d fields", lineno, fields[0], MAX_FIELDS - 1);
+      goto bad;
+    }
     const char *k = fields[0];
     int n = nf - 1;
     char **v = fields + 1;
@@ -132,7 +157,7 @@ int spec_load(const char *path, struct spec *s, char *err, size_t errlen) {
     } else if (!strcmp(k, "cgroup")) {
       NEED(1);
       if (s->ncgroups >= MAX_CGROUPS) { snprintf(err, errlen, "spec line %d: more than %d cgroups", lineno, MAX_CGROUPS); goto bad; }
-      push(&s->cgroups, &s->ncgroups, v[0]);
+      if (push(&s->cgroups, &s->ncgroups, v[0]) < 0) goto oom;
     } else if (!strcmp(k, "oom_score_adj")) {
       NEED(1); s->oom_score_adj = atoi(v[0]); s->has_oom_score_adj = true;
     } else if (!strcmp(k, "rootfs")) {
@@ -143,33 +168,33 @@ int spec_load(const char *path, struct spec *s, char *err, size_t errlen) {
       NEED(1); s->readonly_root = atoi(v[0]);
     } else if (!strcmp(k, "mount")) {
       NEED(5);
-      s->mounts = realloc(s->mounts, sizeof(*s->mounts) * (size_t)(s->nmounts + 1));
-      struct mountspec *m = &s->mounts[s->nmounts++];
+      struct mountspec *m = grow(&s->mounts, &s->nmounts, sizeof(*s->mounts));
+      if (!m) goto oom;
       m->type = v[0]; m->source = v[1]; m->dest = v[2];
       m->flags = strtoul(v[3], NULL, 10);
       m->data = n >= 5 && strcmp(v[4], "-") ? v[4] : NULL;
     } else if (!strcmp(k, "device")) {
       NEED(5);
-      s->devices = realloc(s->devices, sizeof(*s->devices) * (size_t)(s->ndevices + 1));
-      struct devspec *d = &s->devices[s->ndevices++];
+      struct devspec *d = grow(&s->devices, &s->ndevices, sizeof(*s->devices));
+      if (!d) goto oom;
       d->path = v[0]; d->type = v[1][0];
       d->major = (unsigned)strtoul(v[2], NULL, 10); d->minor = (unsigned)strtoul(v[3], NULL, 10);
       d->mode = (unsigned)strtoul(v[4], NULL, 8);
     } else if (!strcmp(k, "symlink")) {
       NEED(2);
       int m = s->nsymlinks;
-      push(&s->symlink_targets, &m, v[0]);
-      push(&s->symlink_paths, &s->nsymlinks, v[1]);
+      if (push(&s->symlink_targets, &m, v[0]) < 0 || push(&s->symlink_paths, &s->nsymlinks, v[1]) < 0) goto oom;
     } else if (!strcmp(k, "masked")) {
-      NEED(1); push(&s->masked, &s->nmasked, v[0]);
+      NEED(1); if (push(&s->masked, &s->nmasked, v[0]) < 0) goto oom;
     } else if (!strcmp(k, "readonly")) {
-      NEED(1); push(&s->readonly, &s->nreadonly, v[0]);
+      NEED(1); if (push(&s->readonly, &s->nreadonly, v[0]) < 0) goto oom;
     } else if (!strcmp(k, "hostname")) {
       NEED(1); s->hostname = v[0];
     } else if (!strcmp(k, "rlimit")) {
       NEED(3);
       int r = rlimit_resource(v[0]);
-      if (r < 0 || s->nrlimits >= 16) { snprintf(err, errlen, "spec line %d: unknown rlimit %s", lineno, v[0]); goto bad; }
+      if (r < 0) { snprintf(err, errlen, "spec line %d: unknown rlimit %s", lineno, v[0]); goto bad; }
+      if (s->nrlimits >= 16) { snprintf(err, errlen, "spec line %d: more than 16 rlimits", lineno); goto bad; }
       s->rlimits[s->nrlimits].resource = r;
       s->rlimits[s->nrlimits].soft = rlim_value(v[1]);
       s->rlimits[s->nrlimits++].hard = rlim_value(v[2]);
@@ -189,13 +214,17 @@ int spec_load(const char *path, struct spec *s, char *err, size_t errlen) {
       NEED(2);
       s->uid = (uid_t)strtoul(v[0], NULL, 10);
       s->gid = (gid_t)strtoul(v[1], NULL, 10);
-      for (int i = 2; i < n && s->ngroups < 64; i++) s->groups[s->ngroups++] = (gid_t)strtoul(v[i], NULL, 10);
+      if (n - 2 > MAX_GROUPS) {
+        snprintf(err, errlen, "spec line %d: user has %d additional groups, at most %d are allowed", lineno, n - 2, MAX_GROUPS);
+        goto bad;
+      }
+      for (int i = 2; i < n; i++) s->groups[s->ngroups++] = (gid_t)strtoul(v[i], NULL, 10);
     } else if (!strcmp(k, "cwd")) {
       NEED(1); s->cwd = v[0];
     } else if (!strcmp(k, "env")) {
-      NEED(1); push(&s->env, &s->nenv, v[0]);
+      NEED(1); if (push(&s->env, &s->nenv, v[0]) < 0) goto oom;
     } else if (!strcmp(k, "arg")) {
-      push(&s->args, &s->nargs, n >= 1 ? v[0] : strdup(""));
+      if (push(&s->args, &s->nargs, n >= 1 ? v[0] : copy + strlen(copy)) < 0) goto oom; /* "arg" alone: "" */
     } else if (!strcmp(k, "terminal")) {
       NEED(1); s->terminal = atoi(v[0]);
     } else if (!strcmp(k, "stdin")) {
@@ -226,6 +255,8 @@ int spec_load(const char *path, struct spec *s, char *err, size_t errlen) {
   }
   if (!s->cwd) s->cwd = "/";
   return 0;
+oom:
+  snprintf(err, errlen, "spec line %d: out of memory", lineno);
 bad:
   free(line);
   fclose(f);

@@ -16,7 +16,7 @@
 // containers (pid + start time) at its next start and cleans up everything else.
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { chmodSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import type {
@@ -173,6 +173,8 @@ export class Engine implements EngineApi {
       if (l.helper) releaseHelper(l.helper);
     }
     for (const e of this.execs.values()) if (e.exitCode === null) e.process.kill('SIGKILL');
+    // the link to this process's sealed helper would dangle (running monitors do not need it)
+    rmSync(join(this.runRoot, 'gb-helper'), { force: true });
     await this.network?.close();
     this.events.removeAllListeners();
   }

@@ -300,6 +300,7 @@ describe('no leaks', () => {
     expect(left.cgroups).toEqual([]);
     expect(left.processes).toBe(0);
     expect(readdirSync(join(env.root, 'containers')).sort()).toEqual(containersBefore);
-    expect(readdirSync(env.runRoot)).toEqual([]);
+    // only the link to the server's sealed copy of the helper (runtime/sealed-helper.ts)
+    expect(readdirSync(env.runRoot).filter((f) => f !== 'gb-helper')).toEqual([]);
   }, 180_000);
 });

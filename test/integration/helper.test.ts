@@ -2,7 +2,7 @@
 // the protocol as the engine sees it — status lines, exit.json, the log, the attach socket, the
 // create barrier, exec — and clear error lines for bad input.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, symlinkSync, copyFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, copyFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -264,5 +264,71 @@ describe('gb-helper run: the view from inside', () => {
       process.kill(c.pid, 'SIGKILL');
       await c.exited;
     }
+  });
+});
+
+describe('gb-helper: over-long input and failed calls are errors, never truncation', () => {
+  const onlyTheSpec = (state: string) => expect(readdirSync(state)).toEqual(['spec']);
+
+  it('refuses more than 64 additional groups, naming the line, and starts nothing', () => {
+    const groups = Array.from({ length: 65 }, (_, i) => String(i + 1));
+    const s = spec([`user 0 0 ${groups.join(' ')}`], ['/bin/sh', '-c', 'true']);
+    const r = runSync(s.path);
+    expect(r.code).toBe(1);
+    expect(r.status).toHaveLength(1);
+    expect(String(r.status[0].error)).toMatch(/spec line \d+: user has 65 additional groups, at most 64/);
+    onlyTheSpec(s.state);
+    // 64 is the limit, not an error
+    const ok = runSync(spec([`user 0 0 ${groups.slice(0, 64).join(' ')}`], ['/bin/sh', '-c', 'id -G | wc -w']).path);
+    expect(ok.status.find((l) => l.error)).toBeUndefined();
+    expect(ok.status.at(-1)).toMatchObject({ exited: true, code: 0 });
+  });
+
+  it('refuses a line of more than 80 fields instead of cutting it short', () => {
+    const s = spec([`arg ${Array.from({ length: 80 }, () => 'x').join(' ')}`], ['/bin/sh', '-c', 'true']);
+    const r = runSync(s.path);
+    expect(r.code).toBe(1);
+    expect(String(r.status[0].error)).toMatch(/spec line \d+: arg has more than 79 fields/);
+    onlyTheSpec(s.state);
+    // exec mode says it on stderr
+    const e = spawnSync(HELPER_PATH, ['exec', s.path], { encoding: 'utf8' });
+    expect(e.status).toBe(127);
+    expect(e.stderr).toMatch(/^gb-helper exec: spec line \d+: arg has more than 79 fields/);
+  });
+
+  it('fails on a setgroups error instead of running with the helper\'s groups', () => {
+    // a user namespace with setgroups "deny": the kernel refuses setgroups(2) with EPERM
+    const userns = ['namespaces user', 'uidmap 0 100000 65536', 'gidmap 0 100000 65536', 'setgroups deny'];
+    const r = runSync(spec([...userns, 'user 0 0 10'], ['/bin/sh', '-c', 'true']).path);
+    expect(r.code).toBe(1);
+    expect(r.status.find((l) => l.error)).toMatchObject({ step: 'user', errno: 'EPERM' });
+    expect(String(r.status.find((l) => l.error)!.error)).toMatch(/setgroups\(1 groups\)/);
+    // with no group asked for there is nothing to set: that runs
+    const ok = runSync(spec([...userns], ['/bin/sh', '-c', 'true']).path);
+    expect(ok.status.find((l) => l.error)).toBeUndefined();
+    expect(ok.status.at(-1)).toMatchObject({ exited: true, code: 0 });
+  });
+
+  it('with too few descriptors, every failing call is one error line: no hang, nothing left', () => {
+    // each limit makes a different open/pipe/socket/signalfd call fail (EMFILE) in the monitor
+    // or the child (an unchecked signalfd would leave the monitor deaf to SIGCHLD for ever)
+    const outcomes = new Set<string>();
+    for (let nofile = 4; nofile <= 24; nofile++) {
+      const s = spec([], ['/bin/sh', '-c', 'true']);
+      const r = spawnSync('prlimit', [`--nofile=${nofile}:${nofile}`, HELPER_PATH, 'run', s.path], { encoding: 'utf8', input: '', timeout: 20_000 });
+      expect(r.error, `nofile=${nofile}: the helper hung`).toBeUndefined();
+      const lines = r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+      const errors = lines.filter((l) => l.error);
+      if (r.status === 0) {
+        expect(lines.at(-1), `nofile=${nofile}`).toMatchObject({ exited: true, code: 0 });
+        outcomes.add('ran');
+      } else {
+        expect(r.status, `nofile=${nofile}: ${r.stdout}${r.stderr}`).toBe(1);
+        expect(errors, `nofile=${nofile}: ${r.stdout}`).toHaveLength(1);
+        outcomes.add(String(errors[0].step));
+      }
+    }
+    expect([...outcomes], 'the steps that failed').toContain('ran');
+    expect(outcomes).toContain('signalfd');
   });
 });

@@ -5,6 +5,7 @@ import { spawn as spawnChild } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import pty from 'node-pty';
+import { setCloexec } from '../../../native/libc.js';
 import type { ExecProcess } from '../api.js';
 
 export interface ExecLaunch {
@@ -46,6 +47,9 @@ export function launchExec(l: ExecLaunch): ExecProcess {
       env: {},
       encoding: null,
     });
+    // node-pty opens the master without O_CLOEXEC: every process the server starts later would
+    // inherit it, and a container holding another learner's pty master can type into that shell
+    setCloexec((term as unknown as { fd: number }).fd);
     term.onData((d) => {
       const buf = typeof d === 'string' ? Buffer.from(d) : Buffer.from(d as unknown as Uint8Array);
       for (const cb of dataCbs) cb(buf);

@@ -7,6 +7,7 @@ import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { TimelineStep } from '../types.js';
+import { sealedHelperPath } from './sealed-helper.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const HELPER_PATH = process.env.GLASSBOX_HELPER ?? join(here, '..', '..', '..', 'native', 'build', 'gb-helper');
@@ -16,6 +17,15 @@ export function helperPath(): string {
     throw new Error(`the low-level helper is not built (${HELPER_PATH}): run "npm run build:native"`);
   }
   return HELPER_PATH;
+}
+
+/**
+ * What to exec for `gb-helper run|exec`: a sealed in-memory copy of the helper, reached through
+ * dir/gb-helper (see sealed-helper.ts), so that no container can open the host's file through
+ * /proc/PID/exe. `gb-helper version` may run from the file.
+ */
+export function helperExecutable(dir: string): string {
+  return sealedHelperPath(helperPath(), dir);
 }
 
 /** A failure the helper reported: one line naming the step and the errno. */
@@ -65,8 +75,8 @@ export interface CreatedContainer {
  * Spawn `gb-helper run SPEC`. Steps reported by the helper are appended to `timeline` with their
  * time relative to `t0` (performance.now() at the start of the creation).
  */
-export function runHelper(specPath: string, timeline: TimelineStep[], t0: number): Promise<CreatedContainer> {
-  const child = spawn(helperPath(), ['run', specPath], {
+export function runHelper(specPath: string, timeline: TimelineStep[], t0: number, helper: string = helperPath()): Promise<CreatedContainer> {
+  const child = spawn(helper, ['run', specPath], {
     // The monitor outlives the server: its own session, not killed with our process group.
     detached: true,
     stdio: ['pipe', 'pipe', 'pipe'],
