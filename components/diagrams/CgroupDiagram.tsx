@@ -287,6 +287,8 @@ export default function CgroupDiagram({ snapshot, containerId, onLimitChange, cl
                       {...(m.badge ? { tabIndex: 0, role: 'img', 'aria-label': `${text}, ${Math.round((now - ev.time) / 1000)} s ago`, className: FOCUS_RING, onFocus: (e: React.FocusEvent<SVGGElement>) => showAt(e.currentTarget, text), onBlur: hide } : {})}
                     >
                       <line x1={m.x} x2={m.x} y1={top + M.t} y2={top + M.t + PH} stroke={st.color} strokeWidth={2} strokeDasharray="4 3" />
+                      {/* the dashed line has gaps: a wider invisible line takes the pointer along all of it */}
+                      <line x1={m.x} x2={m.x} y1={top + M.t} y2={top + M.t + PH} stroke="transparent" strokeWidth={8} />
                       {m.badge ? (
                         <g transform={`translate(${m.x}, ${m.cy})`}>
                           <Ring x={-10} y={-10} width={20} height={20} rx={10} />
