@@ -47,6 +47,9 @@ export default function CgroupDiagram({ snapshot, containerId, onLimitChange, cl
   const [picked, setPicked] = useState<string | null>(null);
   const [drag, setDrag] = useState<{ kind: LimitKind; panel: Panel; value: number } | null>(null);
   const [pending, setPending] = useState<string | null>(null);
+  // the last value written per limit and the value shown when it was: until the next sample shows
+  // the write, a second arrow key steps from what was written, not from the old value again
+  const written = useRef<Partial<Record<LimitKind, { value: number; base: number | null }>>>({});
 
   const series: CgroupSeries | undefined = useMemo(() => {
     const list = snapshot?.containers ?? [];
@@ -113,9 +116,13 @@ export default function CgroupDiagram({ snapshot, containerId, onLimitChange, cl
     if (!drag) return;
     const d = drag;
     setDrag(null);
+    written.current[d.kind] = { value: d.value, base: limits.find((l) => l.kind === d.kind)?.value ?? null };
     setPending(`${d.kind} → ${d.kind === 'memory' ? fmtBytes(d.value) : d.kind === 'cpus' ? d.value.toFixed(2) : d.value}`);
     try {
       await onLimitChange?.(d.kind, d.value);
+    } catch (e) {
+      delete written.current[d.kind];
+      throw e;
     } finally {
       setPending(null);
     }
@@ -126,7 +133,8 @@ export default function CgroupDiagram({ snapshot, containerId, onLimitChange, cl
     const steps = STEP_KEYS[e.key];
     if (!onLimitChange || steps === undefined) return;
     e.preventDefault();
-    const current = drag?.kind === l.kind ? drag.value : l.value;
+    const w = written.current[l.kind];
+    const current = drag?.kind === l.kind ? drag.value : w && w.base === l.value ? w.value : l.value;
     setDrag({ kind: l.kind, panel: l.panel, value: steppedLimit(l.kind, current, steps, scales[l.panel]) });
   };
   const keyDone = (e: KeyboardEvent) => {
