@@ -7,6 +7,8 @@ import { Header } from '@/components/Header';
 export const metadata: Metadata = {
   title: 'Glassbox',
   description: 'A see-through container playground',
+  // a static file in public/ (its colours are the theme's accent on a dark sky)
+  icons: { icon: '/icon.svg' },
 };
 
 // apply the projector setting before the first paint

@@ -6,6 +6,7 @@ import { bytes, duration, shortId } from './lib/format';
 import type { History } from './lib/use-containers';
 import { Sparkline } from './Sparkline';
 import { StatusBadge } from './StatusBadge';
+import { color } from './theme';
 
 function useNow(ms = 1000): number {
   const [now, setNow] = useState(() => Date.now());
@@ -71,7 +72,7 @@ export function ContainerList({ list, stats }: { list: ContainerSummary[] | null
                 <td className="px-3 py-2">
                   {up ? (
                     <div className="flex items-center gap-2">
-                      <Sparkline values={h?.cpu ?? []} max={c.limits.cpus ?? 1} color="#a78bfa" label="cpu" />
+                      <Sparkline values={h?.cpu ?? []} max={c.limits.cpus ?? 1} color={color.sparkCpu} label="cpu" />
                       <span className="tabular-nums text-xs text-slate-300">{((h?.last?.cpu ?? 0) * 100).toFixed(0)}%</span>
                     </div>
                   ) : (

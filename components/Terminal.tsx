@@ -8,6 +8,7 @@ import { useEffect, useRef } from 'react';
 import type { Terminal as XTerm } from '@xterm/xterm';
 import { channel } from './lib/client';
 import { LocalEcho, type TerminalView } from './lib/local-echo';
+import { terminalTheme } from './theme';
 
 const INPUT_CHUNK = 256 * 1024;
 
@@ -58,7 +59,7 @@ export function Terminal({ containerId, sessionId, active, fontSize, localEcho =
         scrollback: 5000,
         convertEol: false,
         screenReaderMode: false,
-        theme: { background: '#020617', foreground: '#e2e8f0', cursor: '#38bdf8', selectionBackground: '#334155' },
+        theme: terminalTheme,
       });
       const fit = new FitAddon();
       term.loadAddon(fit);

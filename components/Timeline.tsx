@@ -3,8 +3,9 @@
 // made or the file written.
 import type { TimelineStep } from '../server/engine/types';
 import { ms } from './lib/format';
+import { color } from './theme';
 
-const BY_COLOR: Record<TimelineStep['by'], string> = { engine: '#38bdf8', monitor: '#a78bfa', child: '#34d399' };
+const BY_COLOR: Record<TimelineStep['by'], string> = { engine: color.byEngine, monitor: color.byMonitor, child: color.byChild };
 
 export function Timeline({ steps }: { steps: TimelineStep[] }) {
   if (!steps.length) return <p className="text-sm text-slate-400">No timeline recorded (the container has not been started by this engine).</p>;
@@ -47,7 +48,7 @@ export function Timeline({ steps }: { steps: TimelineStep[] }) {
                       {s.wrote !== undefined && <span className="text-slate-400"> ← {s.wrote.length > 80 ? s.wrote.slice(0, 80) + '…' : s.wrote}</span>}
                     </div>
                   )}
-                  {s.detail && <div className="text-slate-500">{s.detail}</div>}
+                  {s.detail && <div className="text-gb-faint">{s.detail}</div>}
                 </td>
               </tr>
             ))}

@@ -3,10 +3,12 @@
 // stacked), CPU against its quota (throttled periods marked), pids against pids.max, and IO.
 // Events sit on the timeline (OOM kill, limit changed, throttling, fork refused). The limit lines
 // can be dragged: letting go calls onLimitChange(kind, value) — the server writes the cgroup file.
-import { area, line, max as d3max, scaleLinear, stack, type Series } from 'd3';
-import { useMemo, useRef, useState } from 'react';
+import { area, line } from 'd3';
+import { useMemo, useRef, useState, type KeyboardEvent } from 'react';
 import type { CgroupEvent, CgroupSample, CgroupSeries, CgroupSnapshot, LimitKind } from '../../server/engine/inspect/types';
-import { DiagramFrame, fmtBytes, fmtRate, Legend, Tooltip, useTooltip } from './common';
+import { color } from '../theme';
+import { CG_MARGIN as M, CG_PANEL_W as W, CG_PLOT, CG_PLOT_H as PH, CG_VIEW, EVENT_GLYPH, eventMarkers, memoryBands, panelOrigin, PANELS, panelScales, roundLimit, statKeys as statKeysOf, steppedLimit, timeAxis, type Band, type Panel } from './cgroup-layout';
+import { DiagramFrame, fmtBytes, fmtRate, FOCUS_RING, Legend, Ring, Tooltip, useTooltip } from './common';
 
 export interface CgroupDiagramProps {
   snapshot: CgroupSnapshot | null;
@@ -16,27 +18,19 @@ export interface CgroupDiagramProps {
   className?: string;
 }
 
-// two columns of panels: memory | CPU over pids | IO
-const W = 700; // one panel's width
-const PH = 170; // plot height
-const M = { l: 84, r: 140, t: 28, b: 24 };
-const PANEL_H = PH + M.t + M.b;
-const panelOrigin = (i: number) => ({ x: (i % 2) * W, y: Math.floor(i / 2) * PANEL_H });
-
-const STAT_COLORS: Record<string, string> = { anon: '#3b82f6', file: '#22c55e', kernel: '#a855f7', slab: '#c084fc', shmem: '#f59e0b', sock: '#06b6d4' };
+const STAT_COLORS: Record<string, string> = { anon: color.memAnon, file: color.memFile, kernel: color.memKernel, slab: color.memSlab, shmem: color.memShmem, sock: color.memSock };
 const EVENT_STYLE: Record<CgroupEvent['kind'], { color: string; label: string }> = {
-  'oom-kill': { color: '#ef4444', label: 'OOM kill' },
-  oom: { color: '#f87171', label: 'OOM' },
-  'memory-max': { color: '#fb923c', label: 'memory at max' },
-  'limit-changed': { color: '#facc15', label: 'limit changed' },
-  throttling: { color: '#f97316', label: 'throttling' },
-  'fork-refused': { color: '#e879f9', label: 'fork refused' },
-  start: { color: '#4ade80', label: 'start' },
-  die: { color: '#94a3b8', label: 'exit' },
+  'oom-kill': { color: color.eventOomKill, label: 'OOM kill' },
+  oom: { color: color.eventOom, label: 'OOM' },
+  'memory-max': { color: color.eventMemoryMax, label: 'memory at max' },
+  'limit-changed': { color: color.eventLimitChanged, label: 'limit changed' },
+  throttling: { color: color.eventThrottling, label: 'throttling' },
+  'fork-refused': { color: color.eventForkRefused, label: 'fork refused' },
+  start: { color: color.eventStart, label: 'start' },
+  die: { color: color.eventExit, label: 'exit' },
 };
 
-type Panel = 'memory' | 'cpu' | 'pids' | 'io';
-const PANELS: Panel[] = ['memory', 'cpu', 'pids', 'io'];
+const STEP_KEYS: Record<string, number> = { ArrowUp: 1, ArrowRight: 1, ArrowDown: -1, ArrowLeft: -1, PageUp: 10, PageDown: -10 };
 
 function svgY(svg: SVGSVGElement, clientX: number, clientY: number): number {
   const pt = svg.createSVGPoint();
@@ -49,10 +43,13 @@ function svgY(svg: SVGSVGElement, clientX: number, clientY: number): number {
 export default function CgroupDiagram({ snapshot, containerId, onLimitChange, className }: CgroupDiagramProps) {
   const wrap = useRef<HTMLDivElement>(null);
   const svgRef = useRef<SVGSVGElement>(null);
-  const { tip, show, hide } = useTooltip(wrap);
+  const { tip, show, showAt, hide } = useTooltip(wrap);
   const [picked, setPicked] = useState<string | null>(null);
   const [drag, setDrag] = useState<{ kind: LimitKind; panel: Panel; value: number } | null>(null);
   const [pending, setPending] = useState<string | null>(null);
+  // the last value written per limit and the value shown when it was: until the next sample shows
+  // the write, a second arrow key steps from what was written, not from the old value again
+  const written = useRef<Partial<Record<LimitKind, { value: number; base: number | null }>>>({});
 
   const series: CgroupSeries | undefined = useMemo(() => {
     const list = snapshot?.containers ?? [];
@@ -62,34 +59,14 @@ export default function CgroupDiagram({ snapshot, containerId, onLimitChange, cl
 
   const now = snapshot?.time ?? Date.now();
   const fullWindowMs = snapshot?.windowMs ?? 300_000;
-  const samples: CgroupSample[] = useMemo(() => series?.samples ?? [], [series]);
-  // a young container fills the chart: the axis spans its samples (at least a minute), up to the window
-  const firstTime = samples[0]?.time ?? now;
-  const windowMs = Math.min(fullWindowMs, Math.max(60_000, Math.ceil((now - firstTime + 5_000) / 30_000) * 30_000));
-  const x = useMemo(() => scaleLinear().domain([now - windowMs, now]).range([M.l, W - M.r]), [now, windowMs]);
-  const spanLabel = windowMs >= 60_000 && windowMs % 60_000 === 0 ? `${windowMs / 60_000} min` : `${Math.round(windowMs / 1000)} s`;
-  const last = samples[samples.length - 1];
-
-  const scales = useMemo(() => {
-    const memLimit = last?.memoryLimit ?? null;
-    const memMax = Math.max(d3max(samples, (s) => s.memory) ?? 0, memLimit ?? 0, drag?.panel === 'memory' ? drag.value : 0, 1024 * 1024) * 1.15;
-    const cpuMax = Math.max(d3max(samples, (s) => s.cpu) ?? 0, last?.cpuLimit ?? 0, drag?.panel === 'cpu' ? drag.value : 0, 0.25) * 1.2;
-    const pidsMax = Math.max(d3max(samples, (s) => s.pids) ?? 0, last?.pidsLimit ?? 0, drag?.panel === 'pids' ? drag.value : 0, 4) * 1.25;
-    const ioMax = Math.max(d3max(samples, (s) => Math.max(s.readBps, s.writeBps)) ?? 0, 1024) * 1.2;
-    // panel-local coordinates: every panel's plot spans the same y range
-    const y = (m: number) => scaleLinear().domain([0, m]).range([M.t + PH, M.t]);
-    return { memory: y(memMax), cpu: y(cpuMax), pids: y(pidsMax), io: y(ioMax) };
-  }, [samples, last, drag]);
-
-  const statKeys = useMemo(() => {
-    const keys = new Set<string>();
-    for (const s of samples) for (const k of Object.keys(s.stat)) keys.add(k);
-    // kernel includes slab on v2; on v1 only slab may exist
-    if (keys.has('kernel')) keys.delete('slab');
-    return ['anon', 'file', 'kernel', 'slab', 'shmem', 'sock'].filter((k) => keys.has(k));
-  }, [samples]);
-
-  const memStack: Series<CgroupSample, string>[] = useMemo(() => stack<CgroupSample>().keys(statKeys).value((d, k) => d.stat[k] ?? 0)(samples), [samples, statKeys]);
+  const allSamples: CgroupSample[] = useMemo(() => series?.samples ?? [], [series]);
+  const axis = useMemo(() => timeAxis(allSamples, now, fullWindowMs), [allSamples, now, fullWindowMs]);
+  const { x, windowMs, spanLabel } = axis;
+  const samples = axis.visible;
+  const last = allSamples[allSamples.length - 1];
+  const statKeys = useMemo(() => statKeysOf(samples), [samples]);
+  const bands: Band[] = useMemo(() => memoryBands(samples, statKeys), [samples, statKeys]);
+  const scales = useMemo(() => panelScales(samples.length ? samples : allSamples.slice(-1), bands, drag), [samples, allSamples, bands, drag]);
 
   if (!snapshot) {
     return (
@@ -106,10 +83,10 @@ export default function CgroupDiagram({ snapshot, containerId, onLimitChange, cl
     );
   }
 
-  const memArea = area<[number, number] & { data: CgroupSample }>()
-    .x((d) => x(d.data.time))
-    .y0((d) => scales.memory(d[0]))
-    .y1((d) => scales.memory(d[1]));
+  const memArea = area<Band['points'][number]>()
+    .x((d) => x(d.time))
+    .y0((d) => scales.memory(d.y0))
+    .y1((d) => scales.memory(d.y1));
   const lineOf = (panel: Panel, f: (s: CgroupSample) => number) =>
     line<CgroupSample>()
       .x((d) => x(d.time))
@@ -121,14 +98,10 @@ export default function CgroupDiagram({ snapshot, containerId, onLimitChange, cl
     { panel: 'pids', kind: 'pids', value: last?.pidsLimit ?? null, label: (v) => `pids.max ${Math.round(v)}` },
   ];
 
-  const round = (kind: LimitKind, v: number) => (kind === 'memory' ? Math.max(4, Math.round(v / (1024 * 1024))) * 1024 * 1024 : kind === 'cpus' ? Math.max(0.05, Math.round(v * 20) / 20) : Math.max(1, Math.round(v)));
-
   const startDrag = (e: React.PointerEvent, l: (typeof limits)[number]) => {
     if (!onLimitChange) return;
     (e.target as Element).setPointerCapture(e.pointerId);
-    const top = scales[l.panel].range()[1];
-    const v = l.value ?? scales[l.panel].invert(top + PH / 3);
-    void top;
+    const v = l.value ?? scales[l.panel].invert(CG_PLOT.y0 + PH / 3);
     setDrag({ kind: l.kind, panel: l.panel, value: v });
   };
   const moveDrag = (e: React.PointerEvent) => {
@@ -137,21 +110,39 @@ export default function CgroupDiagram({ snapshot, containerId, onLimitChange, cl
     const [bottom, top] = yScale.range();
     const local = svgY(svgRef.current, e.clientX, e.clientY) - panelOrigin(PANELS.indexOf(drag.panel)).y;
     const yy = Math.min(bottom, Math.max(top, local));
-    setDrag({ ...drag, value: round(drag.kind, yScale.invert(yy)) });
+    setDrag({ ...drag, value: roundLimit(drag.kind, yScale.invert(yy)) });
   };
   const endDrag = async () => {
     if (!drag) return;
     const d = drag;
     setDrag(null);
+    written.current[d.kind] = { value: d.value, base: limits.find((l) => l.kind === d.kind)?.value ?? null };
     setPending(`${d.kind} → ${d.kind === 'memory' ? fmtBytes(d.value) : d.kind === 'cpus' ? d.value.toFixed(2) : d.value}`);
     try {
       await onLimitChange?.(d.kind, d.value);
+    } catch (e) {
+      delete written.current[d.kind];
+      throw e;
     } finally {
       setPending(null);
     }
   };
 
-  const eventMarks = series.events.filter((e) => e.time >= now - windowMs);
+  // the keyboard moves a limit like a drag: arrows step it, letting go of the key writes it
+  const keyDrag = (e: KeyboardEvent, l: (typeof limits)[number]) => {
+    const steps = STEP_KEYS[e.key];
+    if (!onLimitChange || steps === undefined) return;
+    e.preventDefault();
+    const w = written.current[l.kind];
+    const current = drag?.kind === l.kind ? drag.value : w && w.base === l.value ? w.value : l.value;
+    setDrag({ kind: l.kind, panel: l.panel, value: steppedLimit(l.kind, current, steps, scales[l.panel]) });
+  };
+  const keyDone = (e: KeyboardEvent) => {
+    if (STEP_KEYS[e.key] !== undefined) void endDrag();
+  };
+  const fmtLimit = (kind: LimitKind, v: number) => (kind === 'memory' ? fmtBytes(v) : kind === 'cpus' ? `${v.toFixed(2)} CPU` : `${Math.round(v)} pids`);
+
+  const eventMarks = series.events.filter((e) => e.time >= now - windowMs && e.time <= now);
 
   return (
     <DiagramFrame
@@ -184,8 +175,8 @@ export default function CgroupDiagram({ snapshot, containerId, onLimitChange, cl
         <div className="px-4 pt-2">
           <Legend
             items={[
-              ...statKeys.map((k) => ({ color: STAT_COLORS[k] ?? '#94a3b8', label: `memory: ${k}` })),
-              { color: '#ef4444', label: 'limit (drag it)', dashed: true },
+              ...statKeys.map((k) => ({ color: STAT_COLORS[k] ?? color.textMuted, label: `memory: ${k}` })),
+              { color: color.danger, label: 'limit (drag it)', dashed: true },
               ...Object.entries(EVENT_STYLE)
                 .filter(([k]) => eventMarks.some((e) => e.kind === k))
                 .map(([, v]) => ({ color: v.color, label: v.label })),
@@ -195,9 +186,9 @@ export default function CgroupDiagram({ snapshot, containerId, onLimitChange, cl
         <svg
           ref={svgRef}
           data-testid="cgroup-svg"
-          viewBox={`0 0 ${W * 2} ${PANEL_H * 2}`}
+          viewBox={`0 0 ${CG_VIEW.width} ${CG_VIEW.height}`}
           className="w-full select-none"
-          role="img"
+          role="group"
           aria-label="cgroup usage and limits"
           onPointerMove={moveDrag}
           onPointerUp={() => void endDrag()}
@@ -212,41 +203,41 @@ export default function CgroupDiagram({ snapshot, containerId, onLimitChange, cl
             const title = p === 'memory' ? `memory ${fmtBytes(last?.memory ?? 0)}` : p === 'cpu' ? `CPU ${(last?.cpu ?? 0).toFixed(2)} cores` : p === 'pids' ? `pids ${last?.pids ?? 0}` : `IO read ${fmtRate(last?.readBps ?? 0)} · write ${fmtRate(last?.writeBps ?? 0)}`;
             return (
               <g key={p} data-testid={`cgroup-panel-${p}`} transform={`translate(${o.x}, ${o.y})`}>
-                <text x={M.l} y={top + 18} fontSize={16} fontWeight={700} fill="#e2e8f0">
+                <text x={M.l} y={top + 18} fontSize={16} fontWeight={700} fill={color.text}>
                   {title}
                 </text>
-                <rect x={M.l} y={top + M.t} width={W - M.l - M.r} height={PH} fill="#0b1220" />
+                <rect x={M.l} y={top + M.t} width={W - M.l - M.r} height={PH} fill={color.plot} />
                 {ticks.map((t) => (
                   <g key={t}>
-                    <line x1={M.l} x2={W - M.r} y1={y(t)} y2={y(t)} stroke="#1e293b" />
-                    <text x={M.l - 6} y={y(t)} dy={4} textAnchor="end" fontSize={12} fill="#94a3b8">
+                    <line x1={M.l} x2={W - M.r} y1={y(t)} y2={y(t)} stroke={color.grid} />
+                    <text x={M.l - 6} y={y(t)} dy={4} textAnchor="end" fontSize={12} fill={color.textMuted}>
                       {fmt(t)}
                     </text>
                   </g>
                 ))}
                 {p === 'memory'
-                  ? memStack.map((s) => <path key={s.key} d={memArea(s as never) ?? ''} fill={STAT_COLORS[s.key] ?? '#94a3b8'} fillOpacity={0.55} />)
+                  ? bands.map((b) => <path key={b.key} data-testid={`cgroup-band-${b.key}`} d={memArea(b.points) ?? ''} fill={STAT_COLORS[b.key] ?? color.textMuted} fillOpacity={0.55} />)
                   : null}
-                {p === 'memory' ? <path d={lineOf('memory', (s) => s.memory)} fill="none" stroke="#e2e8f0" strokeWidth={2} /> : null}
+                {p === 'memory' ? <path d={lineOf('memory', (s) => s.memory)} fill="none" stroke={color.memory} strokeWidth={2} /> : null}
                 {p === 'cpu' ? (
                   <>
                     {samples
                       .filter((s) => s.throttled > 0)
                       .map((s) => (
-                        <rect key={s.time} data-testid="throttle-mark" x={x(s.time) - 2} y={top + M.t + PH - 10} width={4} height={10} fill="#f97316" onMouseMove={(e) => show(e, `${s.throttled} periods throttled`)} onMouseLeave={hide} />
+                        <rect key={s.time} data-testid="throttle-mark" x={Math.max(CG_PLOT.x0, x(s.time) - 2)} y={top + M.t + PH - 10} width={4} height={10} fill={color.eventThrottling} onMouseMove={(e) => show(e, `${s.throttled} periods throttled`)} onMouseLeave={hide} />
                       ))}
-                    <path d={lineOf('cpu', (s) => s.cpu)} fill="none" stroke="#38bdf8" strokeWidth={2} />
+                    <path d={lineOf('cpu', (s) => s.cpu)} fill="none" stroke={color.cpu} strokeWidth={2} />
                   </>
                 ) : null}
-                {p === 'pids' ? <path d={lineOf('pids', (s) => s.pids)} fill="none" stroke="#a3e635" strokeWidth={2} /> : null}
+                {p === 'pids' ? <path d={lineOf('pids', (s) => s.pids)} fill="none" stroke={color.pids} strokeWidth={2} /> : null}
                 {p === 'io' ? (
                   <>
-                    <path d={lineOf('io', (s) => s.readBps)} fill="none" stroke="#22d3ee" strokeWidth={2} />
-                    <path d={lineOf('io', (s) => s.writeBps)} fill="none" stroke="#f472b6" strokeWidth={2} />
-                    <text x={W - M.r + 8} y={top + M.t + 14} fontSize={12} fill="#22d3ee">
+                    <path d={lineOf('io', (s) => s.readBps)} fill="none" stroke={color.ioRead} strokeWidth={2} />
+                    <path d={lineOf('io', (s) => s.writeBps)} fill="none" stroke={color.ioWrite} strokeWidth={2} />
+                    <text x={W - M.r + 8} y={top + M.t + 14} fontSize={12} fill={color.ioRead}>
                       read
                     </text>
-                    <text x={W - M.r + 8} y={top + M.t + 30} fontSize={12} fill="#f472b6">
+                    <text x={W - M.r + 8} y={top + M.t + 30} fontSize={12} fill={color.ioWrite}>
                       write
                     </text>
                   </>
@@ -290,20 +281,34 @@ export default function CgroupDiagram({ snapshot, containerId, onLimitChange, cl
                   }}
                   onMouseLeave={hide}
                 />
-                {/* events */}
-                {eventMarks.map((ev, k) => (
-                  <g key={`${ev.time}-${ev.kind}-${k}`} data-testid={`cgroup-event-${ev.kind}`} onMouseMove={(e) => show(e, <span>{EVENT_STYLE[ev.kind].label}: {ev.detail}</span>)} onMouseLeave={hide}>
-                    <line x1={x(ev.time)} x2={x(ev.time)} y1={top + M.t} y2={top + M.t + PH} stroke={EVENT_STYLE[ev.kind].color} strokeWidth={2} strokeDasharray="4 3" />
-                    {i === 0 || (p === 'pids' && ev.kind === 'fork-refused') || (p === 'cpu' && ev.kind === 'throttling') ? (
-                      <g transform={`translate(${x(ev.time)}, ${top + M.t + 2})`}>
-                        <circle r={7} cy={6} fill={EVENT_STYLE[ev.kind].color} />
-                        <text y={10} textAnchor="middle" fontSize={10} fontWeight={800} fill="#0f172a">
-                          {ev.kind === 'oom-kill' || ev.kind === 'oom' ? '!' : ev.kind === 'fork-refused' ? 'F' : ev.kind === 'throttling' ? 'T' : ev.kind === 'limit-changed' ? 'L' : '•'}
-                        </text>
-                      </g>
-                    ) : null}
-                  </g>
-                ))}
+                {/* events: a dashed line in every panel, a marker where the event belongs */}
+                {eventMarkers(eventMarks, x, p, now, windowMs).map((m, k) => {
+                  const ev = m.event;
+                  const st = EVENT_STYLE[ev.kind];
+                  const text = `${st.label}: ${ev.detail}`;
+                  return (
+                    <g
+                      key={`${ev.time}-${ev.kind}-${k}`}
+                      data-testid={`cgroup-event-${ev.kind}`}
+                      onMouseMove={(e) => show(e, text)}
+                      onMouseLeave={hide}
+                      {...(m.badge ? { tabIndex: 0, role: 'img', 'aria-label': `${text}, ${Math.round((now - ev.time) / 1000)} s ago`, className: FOCUS_RING, onFocus: (e: React.FocusEvent<SVGGElement>) => showAt(e.currentTarget, text), onBlur: hide } : {})}
+                    >
+                      <line x1={m.x} x2={m.x} y1={top + M.t} y2={top + M.t + PH} stroke={st.color} strokeWidth={2} strokeDasharray="4 3" />
+                      {/* the dashed line has gaps: a wider invisible line takes the pointer along all of it */}
+                      <line x1={m.x} x2={m.x} y1={top + M.t} y2={top + M.t + PH} stroke="transparent" strokeWidth={8} />
+                      {m.badge ? (
+                        <g transform={`translate(${m.x}, ${m.cy})`}>
+                          <Ring x={-10} y={-10} width={20} height={20} rx={10} />
+                          <circle r={7} fill={st.color} stroke={color.canvas} strokeWidth={1} />
+                          <text y={4} textAnchor="middle" fontSize={10} fontWeight={800} fill={color.textOnMarker}>
+                            {EVENT_GLYPH[ev.kind]}
+                          </text>
+                        </g>
+                      ) : null}
+                    </g>
+                  );
+                })}
                 {/* limit line, draggable */}
                 {limits
                   .filter((l) => l.panel === p)
@@ -311,16 +316,31 @@ export default function CgroupDiagram({ snapshot, containerId, onLimitChange, cl
                     const v = drag?.kind === l.kind ? drag.value : l.value;
                     if (v === null) {
                       return onLimitChange ? (
-                        <g key={l.kind} data-clickable className="cursor-ns-resize" onPointerDown={(e) => startDrag(e, l)}>
-                          <text x={W - M.r + 8} y={top + M.t + 12} fontSize={12} fill="#fca5a5">
+                        <g
+                          key={l.kind}
+                          data-clickable
+                          data-testid={`limit-handle-${l.kind}`}
+                          className={`cursor-ns-resize ${FOCUS_RING}`}
+                          tabIndex={0}
+                          role="slider"
+                          aria-label={`${l.kind} limit: none; arrow up sets one`}
+                          aria-valuemin={0}
+                          aria-valuemax={y.domain()[1]}
+                          aria-valuetext="no limit"
+                          onPointerDown={(e) => startDrag(e, l)}
+                          onKeyDown={(e) => keyDrag(e, l)}
+                          onKeyUp={keyDone}
+                        >
+                          <Ring x={W - M.r + 2} y={top + M.t - 2} width={M.r - 8} height={36} />
+                          <text x={W - M.r + 8} y={top + M.t + 12} fontSize={12} fill={color.limitText}>
                             no limit
                           </text>
-                          <text x={W - M.r + 8} y={top + M.t + 28} fontSize={11} fill="#94a3b8">
+                          <text x={W - M.r + 8} y={top + M.t + 28} fontSize={11} fill={color.textMuted}>
                             (drag here to set)
                           </text>
                         </g>
                       ) : (
-                        <text key={l.kind} x={W - M.r + 8} y={top + M.t + 12} fontSize={12} fill="#94a3b8">
+                        <text key={l.kind} x={W - M.r + 8} y={top + M.t + 12} fontSize={12} fill={color.textMuted}>
                           no limit
                         </text>
                       );
@@ -328,8 +348,8 @@ export default function CgroupDiagram({ snapshot, containerId, onLimitChange, cl
                     const yy = y(v);
                     return (
                       <g key={l.kind} data-testid={`limit-${l.kind}`} data-value={v}>
-                        <line x1={M.l} x2={W - M.r} y1={yy} y2={yy} stroke="#ef4444" strokeWidth={2.5} strokeDasharray="8 5" />
-                        <text x={W - M.r + 8} y={yy} dy={4} fontSize={13} fontWeight={700} fill="#fca5a5">
+                        <line x1={M.l} x2={W - M.r} y1={yy} y2={yy} stroke={color.danger} strokeWidth={2.5} strokeDasharray="8 5" />
+                        <text x={W - M.r + 8} y={yy} dy={4} fontSize={13} fontWeight={700} fill={color.limitText}>
                           {l.label(v)}
                         </text>
                         {onLimitChange ? (
@@ -341,8 +361,20 @@ export default function CgroupDiagram({ snapshot, containerId, onLimitChange, cl
                             width={W - M.l - M.r + 140}
                             height={16}
                             fill="transparent"
-                            className="cursor-ns-resize"
+                            className="cursor-ns-resize outline-none focus-visible:stroke-yellow-300"
+                            strokeWidth={2}
+                            tabIndex={0}
+                            role="slider"
+                            aria-label={`${l.kind} limit: arrow keys change it, written when you let go`}
+                            aria-valuenow={v}
+                            aria-valuemin={roundLimit(l.kind, 0)}
+                            aria-valuemax={y.domain()[1]}
+                            aria-valuetext={fmtLimit(l.kind, v)}
                             onPointerDown={(e) => startDrag(e, l)}
+                            onKeyDown={(e) => keyDrag(e, l)}
+                            onKeyUp={keyDone}
+                            onFocus={(e) => showAt(e.currentTarget, 'arrow keys (PageUp/PageDown: ten steps) change the limit; the cgroup file is written when you let go')}
+                            onBlur={hide}
                             onMouseMove={(e) => !drag && show(e, 'drag to change the limit; the cgroup file is written when you let go')}
                             onMouseLeave={hide}
                           />
@@ -350,10 +382,10 @@ export default function CgroupDiagram({ snapshot, containerId, onLimitChange, cl
                       </g>
                     );
                   })}
-                <text x={W - M.r} y={top + M.t + PH + 16} textAnchor="end" fontSize={11} fill="#64748b">
+                <text x={W - M.r} y={top + M.t + PH + 16} textAnchor="end" fontSize={11} fill={color.textFaint}>
                   now
                 </text>
-                <text x={M.l} y={top + M.t + PH + 16} fontSize={11} fill="#64748b">
+                <text x={M.l} y={top + M.t + PH + 16} fontSize={11} fill={color.textFaint}>
                   −{spanLabel}
                 </text>
               </g>

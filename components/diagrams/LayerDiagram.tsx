@@ -4,10 +4,11 @@
 // copy-ups (with the bytes copied: touching one byte of a 1 GB log file copies the whole GB into
 // the upper dir), whiteouts (character device 0:0) and opaque directories. Clicking a file — or
 // asking for any path — shows which layer the merged view takes it from and what that hides.
-import { scaleSqrt } from 'd3';
 import { useMemo, useRef, useState } from 'react';
 import type { LayerChangeView, LayerSnapshot, WhichLayerResult } from '../../server/engine/inspect/types';
-import { Button, DiagramFrame, fmtBytes, Legend, shortId, Tooltip, useTooltip, useZoom } from './common';
+import { color } from '../theme';
+import { Button, DiagramFrame, fmtBytes, Legend, pressable, Ring, Tooltip, useTooltip, useZoom } from './common';
+import { BIG_COPY, changeStyleKey, inferWhich, LAYER, sizeMarks, stackBars, stackHeight, type StackBar } from './layer-layout';
 
 export interface LayerDiagramProps {
   snapshot: LayerSnapshot | null;
@@ -17,38 +18,27 @@ export interface LayerDiagramProps {
 }
 
 const KIND_STYLE: Record<string, { color: string; letter: string; label: string }> = {
-  added: { color: '#22c55e', letter: 'A', label: 'new file' },
-  copyup: { color: '#f97316', letter: 'C', label: 'copy-up (modified lower file)' },
-  modified: { color: '#eab308', letter: 'M', label: 'changed directory' },
-  deleted: { color: '#ef4444', letter: 'D', label: 'whiteout (deleted)' },
-  opaque: { color: '#a855f7', letter: 'O', label: 'opaque directory' },
+  added: { color: color.changeAdded, letter: 'A', label: 'new file' },
+  copyup: { color: color.changeCopyUp, letter: 'C', label: 'copy-up (modified lower file)' },
+  modified: { color: color.changeModified, letter: 'M', label: 'changed directory' },
+  deleted: { color: color.changeDeleted, letter: 'D', label: 'whiteout (deleted)' },
+  opaque: { color: color.changeOpaque, letter: 'O', label: 'opaque directory' },
 };
 
 function styleOf(c: LayerChangeView) {
-  if (c.kind === 'modified') return c.copyUp ? KIND_STYLE.copyup : KIND_STYLE.modified;
-  return KIND_STYLE[c.kind];
+  return KIND_STYLE[changeStyleKey(c)];
 }
 
-const BIG_COPY = 50 * 1024 * 1024;
-const STACK_W = 420;
-const BAR_H = 52;
-const GAP = 8;
-
-function inferWhich(s: LayerSnapshot, path: string): WhichLayerResult {
-  const c = s.upper?.changes.find((x) => x.path === path);
-  if (!c) return { path, visible: null, hits: [], hides: [], explanation: `${path}: not changed in the container; it comes from an image layer (ask the server for which one)` };
-  const upperHit = { layer: 'upper' as const, dir: s.upper!.dir, type: c.kind === 'deleted' ? ('whiteout' as const) : c.isDir ? ('dir' as const) : ('file' as const), size: c.size ?? 0 };
-  if (c.kind === 'deleted') return { path, visible: null, hits: [upperHit], hides: [], explanation: `${path} is deleted: a whiteout in the upper dir hides the lower file` };
-  if (c.copyUp) return { path, visible: upperHit, hits: [upperHit], hides: [], explanation: `${path}: a copy-up in the upper dir (${fmtBytes(c.copiedBytes)} copied) hides the ${fmtBytes(c.lowerSize ?? 0)} lower file` };
-  return { path, visible: upperHit, hits: [upperHit], hides: [], explanation: `${path} is new in the upper dir` };
-}
+const BAR_COLOR: Record<StackBar['kind'], string> = { merged: color.layerMerged, upper: color.layerUpper, layer: color.layerImage };
+const STACK_W = LAYER.stackW;
+const BAR_H = LAYER.barH;
 
 export default function LayerDiagram({ snapshot, onWhichLayer, className }: LayerDiagramProps) {
   const wrap = useRef<HTMLDivElement>(null);
   const svgRef = useRef<SVGSVGElement>(null);
   const gRef = useRef<SVGGElement>(null);
   const resetZoom = useZoom(svgRef, gRef);
-  const { tip, show, hide } = useTooltip(wrap);
+  const { tip, show, showAt, hide } = useTooltip(wrap);
   const [which, setWhich] = useState<WhichLayerResult | null>(null);
   const [busy, setBusy] = useState(false);
   const [query, setQuery] = useState('');
@@ -59,8 +49,7 @@ export default function LayerDiagram({ snapshot, onWhichLayer, className }: Laye
     if (filter === 'all') return all;
     return all.filter((c) => (filter === 'copyup' ? c.copyUp : c.kind === filter));
   }, [snapshot, filter]);
-  const maxBytes = useMemo(() => Math.max(1, ...(snapshot?.upper?.changes ?? []).map((c) => Math.max(c.copiedBytes, c.lowerSize ?? 0))), [snapshot]);
-  const sizeScale = useMemo(() => scaleSqrt().domain([0, maxBytes]).range([0, 220]), [maxBytes]);
+  const marks = useMemo(() => (snapshot?.state === 'ok' ? sizeMarks(snapshot) : []), [snapshot]);
 
   const ask = async (path: string) => {
     if (!snapshot) return;
@@ -84,15 +73,11 @@ export default function LayerDiagram({ snapshot, onWhichLayer, className }: Laye
   }
 
   const layers = snapshot.layers;
-  // top to bottom: merged, upper, layers n-1 .. 0
-  const bars: { key: string; label: string; sub: string; color: string; kind: 'merged' | 'upper' | 'layer'; layer?: number | 'upper'; size?: number }[] = [
-    { key: 'merged', label: 'merged view (the container\'s /)', sub: snapshot.merged?.dir ?? '', color: '#38bdf8', kind: 'merged' },
-    { key: 'upper', label: `upper dir: ${snapshot.upper?.changes.length ?? 0} changes, ${fmtBytes(snapshot.upper?.bytes ?? 0)}`, sub: snapshot.upper?.dir ?? '', color: '#f97316', kind: 'upper', layer: 'upper', size: snapshot.upper?.bytes },
-    ...[...layers].reverse().map((l) => ({ key: `l${l.index}`, label: `layer ${l.index} · ${shortId(l.diffId) || 'layer'} · ${fmtBytes(l.size)}`, sub: l.createdBy || l.dir, color: '#64748b', kind: 'layer' as const, layer: l.index, size: l.size })),
-  ];
+  const bars = stackBars(snapshot);
   const hitOf = (layer: number | 'upper' | undefined) => which?.hits.find((h) => h.layer === layer);
   const visibleLayer = which?.visible?.layer;
-  const stackH = bars.length * (BAR_H + GAP);
+  const stackH = stackHeight(bars);
+  const barTip = (b: StackBar) => `${b.label}${b.kind === 'merged' ? ': overlayfs shows the topmost entry of each path' : b.kind === 'upper' ? ': every write lands here' : ''}`;
   const biggest = snapshot.upper?.changes.filter((c) => c.copyUp).sort((a, b) => b.copiedBytes - a.copiedBytes)[0];
 
   return (
@@ -108,10 +93,11 @@ export default function LayerDiagram({ snapshot, onWhichLayer, className }: Laye
     >
       <div ref={wrap} className={`relative grid min-h-0 flex-1 grid-cols-1 gap-0 lg:grid-cols-[minmax(440px,1fr)_minmax(420px,1.2fr)] ${className ?? ''}`}>
         <div className="min-w-0">
-          <svg ref={svgRef} data-testid="layer-svg" className="h-[62vh] w-full cursor-grab select-none" role="img" aria-label="layer stack">
+          <svg ref={svgRef} data-testid="layer-svg" className="h-[62vh] w-full cursor-grab select-none" role="group" aria-label="layer stack, top first">
             <g ref={gRef} transform="translate(20, 16)">
-              {bars.map((b, i) => {
-                const y = i * (BAR_H + GAP);
+              {bars.map((b) => {
+                const { y } = b;
+                const c = BAR_COLOR[b.kind];
                 const hit = hitOf(b.layer);
                 const isVisible = b.layer !== undefined && visibleLayer === b.layer;
                 const hidden = hit && !isVisible;
@@ -120,6 +106,9 @@ export default function LayerDiagram({ snapshot, onWhichLayer, className }: Laye
                     key={b.key}
                     data-testid={`layer-bar-${b.key}`}
                     transform={`translate(0, ${y})`}
+                    {...pressable(`${barTip(b)}${hit ? (isVisible ? '; the path is taken from here' : '; the path here is hidden') : ''}`)}
+                    onFocus={(e) => showAt(e.currentTarget, barTip(b))}
+                    onBlur={hide}
                     onMouseMove={(e) =>
                       show(
                         e,
@@ -133,16 +122,17 @@ export default function LayerDiagram({ snapshot, onWhichLayer, className }: Laye
                     }
                     onMouseLeave={hide}
                   >
-                    <rect width={STACK_W} height={BAR_H} rx={6} fill={b.color} fillOpacity={b.kind === 'layer' ? 0.25 : 0.3} stroke={isVisible ? '#facc15' : b.color} strokeWidth={isVisible ? 4 : 1.5} strokeDasharray={b.kind === 'merged' ? '6 4' : undefined} />
-                    <text x={12} y={21} fontSize={15} fontWeight={700} fill="#f8fafc">
+                    <Ring x={-4} y={-4} width={STACK_W + 8} height={BAR_H + 8} rx={8} />
+                    <rect width={STACK_W} height={BAR_H} rx={6} fill={c} fillOpacity={b.kind === 'layer' ? 0.25 : 0.3} stroke={isVisible ? color.highlight : c} strokeWidth={isVisible ? 4 : 1.5} strokeDasharray={b.kind === 'merged' ? '6 4' : undefined} />
+                    <text x={12} y={21} fontSize={15} fontWeight={700} fill={color.textStrong}>
                       {b.label}
                     </text>
-                    <text x={12} y={40} fontSize={12} fill="#cbd5e1">
+                    <text x={12} y={40} fontSize={12} fill={color.textSoft}>
                       {b.sub.length > 58 ? `${b.sub.slice(0, 57)}…` : b.sub}
                     </text>
                     {hit ? (
                       <g transform={`translate(${STACK_W + 10}, ${BAR_H / 2})`}>
-                        <text fontSize={13} dy={5} fill={isVisible ? '#facc15' : hit.type === 'whiteout' ? '#f87171' : '#94a3b8'} textDecoration={hidden ? 'line-through' : undefined}>
+                        <text fontSize={13} dy={5} fill={isVisible ? color.highlight : hit.type === 'whiteout' ? color.dangerText : color.textMuted} textDecoration={hidden ? 'line-through' : undefined}>
                           {isVisible ? '◀ shown' : hit.type === 'whiteout' ? '◀ whiteout: deletes it' : '◀ hidden'}
                           {hit.type === 'whiteout' ? '' : ` ${hit.type === 'file' ? fmtBytes(hit.size) : hit.type}`}
                         </text>
@@ -153,25 +143,29 @@ export default function LayerDiagram({ snapshot, onWhichLayer, className }: Laye
               })}
               {/* the upper dir's changes as marks along its bar */}
               <g transform={`translate(0, ${stackH + 14})`}>
-                <text fontSize={14} fontWeight={700} fill="#cbd5e1">
+                <text fontSize={14} fontWeight={700} fill={color.textSoft}>
                   what the upper dir holds, by size
                 </text>
-                {(snapshot.upper?.changes ?? [])
-                  .filter((c) => c.copiedBytes > 0)
-                  .sort((a, b) => b.copiedBytes - a.copiedBytes)
-                  .slice(0, 8)
-                  .map((c, i) => {
-                    const st = styleOf(c);
-                    return (
-                      <g key={c.path} transform={`translate(0, ${18 + i * 24})`} data-clickable className="cursor-pointer" onClick={() => void ask(c.path)}>
-                        <rect width={Math.max(2, sizeScale(c.copiedBytes))} height={16} fill={st.color} fillOpacity={0.7} rx={2} />
-                        <text x={Math.max(2, sizeScale(c.copiedBytes)) + 8} y={13} fontSize={13} fill="#e2e8f0">
-                          {c.path.length > 40 ? `…${c.path.slice(-39)}` : c.path} · {fmtBytes(c.copiedBytes)}
-                          {c.copyUp ? ' copied up' : ''}
-                        </text>
-                      </g>
-                    );
-                  })}
+                {marks.map(({ change: c, y, width }) => {
+                  const st = styleOf(c);
+                  return (
+                    <g
+                      key={c.path}
+                      data-testid={`layer-size-${c.path}`}
+                      transform={`translate(0, ${y})`}
+                      data-clickable
+                      {...pressable(`${c.path}, ${fmtBytes(c.copiedBytes)}${c.copyUp ? ' copied up' : ''}: which layer?`, () => void ask(c.path))}
+                      onClick={() => void ask(c.path)}
+                    >
+                      <Ring x={-4} y={-3} width={STACK_W} height={22} rx={4} />
+                      <rect width={width} height={16} fill={st.color} fillOpacity={0.7} rx={2} />
+                      <text x={width + 8} y={13} fontSize={13} fill={color.text}>
+                        {c.path.length > 40 ? `…${c.path.slice(-39)}` : c.path} · {fmtBytes(c.copiedBytes)}
+                        {c.copyUp ? ' copied up' : ''}
+                      </text>
+                    </g>
+                  );
+                })}
               </g>
             </g>
           </svg>

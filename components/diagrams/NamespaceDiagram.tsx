@@ -5,33 +5,13 @@
 // and a bar joins them: a shared namespace is one node drawn where each of its owners is. Below,
 // the PID namespace tree (d3-hierarchy): each level with its processes and the pid they have
 // there. Clicking a process shows its namespaces beside the host's.
-import { hierarchy, tree } from 'd3';
 import { useMemo, useRef, useState } from 'react';
 import type { NamespaceSnapshot, NsProcess, PidNsLevel } from '../../server/engine/inspect/types';
-import { Button, colorFor, DiagramFrame, HOST_COLOR, Legend, shortId, Tooltip, useTooltip, useZoom } from './common';
+import { color } from '../theme';
+import { Button, colorFor, DiagramFrame, HOST_COLOR, Legend, PALETTE, pressable, Ring, shortId, Tooltip, useTooltip, useZoom } from './common';
+import { buildRows, colX, focusRows, focusTree, namespaceLayout, NS, NS_TYPES as TYPES, rowY } from './namespace-layout';
 
-const TYPES = ['pid', 'mnt', 'net', 'uts', 'ipc', 'user', 'cgroup', 'time'] as const;
-type NsType = (typeof TYPES)[number];
-
-const LABEL_W = 230;
-const COL_W = 132;
-const ROW_H = 40;
-const HEAD_H = 34;
-const TREE_GAP = 60;
-const PROC_LINE = 19;
-const MAX_TREE_PROCS = 8;
-const TREE_NODE_W = 270;
-
-interface Row {
-  key: string;
-  label: string;
-  sub: string;
-  kind: 'host' | 'container' | 'other';
-  containerId: string | null;
-  pid: number | null;
-  ns: Partial<Record<NsType, number>>;
-  count: number;
-}
+const { colW: COL_W, rowH: ROW_H, procLine: PROC_LINE, maxTreeProcs: MAX_TREE_PROCS, treeNodeW: TREE_NODE_W } = NS;
 
 export interface NamespaceDiagramProps {
   snapshot: NamespaceSnapshot | null;
@@ -47,69 +27,44 @@ export interface NamespaceDiagramProps {
   className?: string;
 }
 
-function buildRows(s: NamespaceSnapshot): Row[] {
-  const rows: Row[] = [{ key: 'host', label: 'host', sub: 'PID 1 and the server', kind: 'host', containerId: null, pid: null, ns: s.host, count: 0 }];
-  const byContainer = new Map<string, NsProcess[]>();
-  for (const p of s.processes) {
-    if (p.containerId && p.role !== 'monitor') {
-      const l = byContainer.get(p.containerId) ?? [];
-      l.push(p);
-      byContainer.set(p.containerId, l);
-    }
-  }
-  for (const c of s.containers) {
-    const procs = byContainer.get(c.id) ?? [];
-    const init = procs.find((p) => p.role === 'init') ?? procs[0];
-    if (!init) continue;
-    rows.push({ key: c.id, label: c.name, sub: `${shortId(c.id)} · init ${init.pid}`, kind: 'container', containerId: c.id, pid: init.pid, ns: init.ns, count: procs.length });
-  }
-  // processes outside containers with namespaces of their own (unshare, other runtimes)
-  const others = new Map<string, Row>();
-  for (const p of s.processes) {
-    if (p.containerId) continue;
-    const own = TYPES.some((t) => p.ns[t] !== undefined && p.ns[t] !== s.host[t]);
-    if (!own) {
-      rows[0].count++;
-      continue;
-    }
-    const sig = TYPES.map((t) => p.ns[t] ?? 0).join(',');
-    const r = others.get(sig);
-    if (r) r.count++;
-    else if (others.size < 60) others.set(sig, { key: `other-${sig}`, label: `${p.comm}`, sub: `pid ${p.pid} · not a container`, kind: 'other', containerId: null, pid: p.pid, ns: p.ns, count: 1 });
-  }
-  return [...rows, ...others.values()];
-}
-
-function LevelProcs({ level, onPick, onHover, hide, selected }: { level: PidNsLevel; onPick: (pid: number) => void; onHover: (e: React.MouseEvent, text: string) => void; hide: () => void; selected: number | null }) {
+function LevelProcs({ level, onPick, onHover, onFocusTip, hide, selected }: { level: PidNsLevel; onPick: (pid: number) => void; onHover: (e: React.MouseEvent, text: string) => void; onFocusTip: (el: Element, text: string) => void; hide: () => void; selected: number | null }) {
   const shown = level.processes.slice(0, MAX_TREE_PROCS);
   return (
     <>
-      {shown.map((p, i) => (
+      {shown.map((p, i) => {
+        const text = `${p.comm}: host pid ${p.pid}, pid ${p.localPid} in this namespace`;
+        const isSel = selected === p.pid;
+        return (
         <g
           key={p.pid}
           data-clickable
           data-testid={`ns-proc-${p.pid}`}
           transform={`translate(8, ${44 + i * PROC_LINE})`}
-          className="cursor-pointer"
+          {...pressable(`${text}: show its namespaces`, () => onPick(p.pid))}
+          aria-pressed={isSel}
           onClick={() => onPick(p.pid)}
-          onMouseMove={(e) => onHover(e, `${p.comm}: host pid ${p.pid}, pid ${p.localPid} in this namespace`)}
+          onMouseMove={(e) => onHover(e, text)}
           onMouseLeave={hide}
+          onFocus={(e) => onFocusTip(e.currentTarget, text)}
+          onBlur={hide}
         >
-          <rect x={-4} y={-13} width={TREE_NODE_W - 8} height={PROC_LINE - 1} rx={3} fill={selected === p.pid ? '#334155' : 'transparent'} />
-          <text fontSize={13} fill="#e2e8f0">
+          <rect x={-4} y={-13} width={TREE_NODE_W - 8} height={PROC_LINE - 1} rx={3} fill={isSel ? color.selected : 'transparent'} />
+          <Ring x={-5} y={-14} width={TREE_NODE_W - 6} height={PROC_LINE + 1} rx={4} />
+          <text fontSize={13} fill={color.text}>
             <tspan fontWeight={600}>{p.comm.slice(0, 16)}</tspan>
-            <tspan x={140} fill="#94a3b8">
+            <tspan x={140} fill={isSel ? color.textSoft : color.textMuted}>
               {p.pid}
             </tspan>
-            <tspan fill="#64748b"> → </tspan>
-            <tspan fill="#fbbf24" fontWeight={700}>
+            <tspan fill={isSel ? color.textSoft : color.textFaint}> → </tspan>
+            <tspan fill={color.nsShared} fontWeight={700}>
               {p.localPid}
             </tspan>
           </text>
         </g>
-      ))}
+        );
+      })}
       {level.processes.length > MAX_TREE_PROCS ? (
-        <text x={8} y={44 + MAX_TREE_PROCS * PROC_LINE} fontSize={12} fill="#94a3b8">
+        <text x={8} y={44 + MAX_TREE_PROCS * PROC_LINE} fontSize={12} fill={color.textMuted}>
           … and {level.processes.length - MAX_TREE_PROCS} more
         </text>
       ) : null}
@@ -117,26 +72,12 @@ function LevelProcs({ level, onPick, onHover, hide, selected }: { level: PidNsLe
   );
 }
 
-/** The host row, the container's row and the rows sharing one of its own namespaces. */
-function focusRows(rows: Row[], s: NamespaceSnapshot, containerId: string): Row[] {
-  const mine = rows.find((r) => r.containerId === containerId);
-  if (!mine) return rows.filter((r) => r.kind === 'host');
-  const own = new Set(TYPES.filter((t) => mine.ns[t] !== undefined && mine.ns[t] !== s.host[t]).map((t) => `${t}:${mine.ns[t]}`));
-  return rows.filter((r) => r.kind === 'host' || r === mine || TYPES.some((t) => r.ns[t] !== undefined && own.has(`${t}:${r.ns[t]}`)));
-}
-
-/** The pid tree cut down to the levels holding the container's processes (and their nested levels). */
-function focusTree(root: PidNsLevel, containerId: string): PidNsLevel {
-  const holds = (l: PidNsLevel): boolean => l.owners.includes(containerId) || l.processes.some((p) => p.containerId === containerId) || l.children.some(holds);
-  return { ...root, children: root.children.filter(holds) };
-}
-
 export default function NamespaceDiagram({ snapshot, containerId, focus, onSelectProcess, className }: NamespaceDiagramProps) {
   const wrap = useRef<HTMLDivElement>(null);
   const svgRef = useRef<SVGSVGElement>(null);
   const gRef = useRef<SVGGElement>(null);
   const resetZoom = useZoom(svgRef, gRef);
-  const { tip, show, hide } = useTooltip(wrap);
+  const { tip, show, showAt, hide } = useTooltip(wrap);
   const [selected, setSelected] = useState<number | null>(null);
   const [onlyThis, setOnlyThis] = useState(!!focus);
   const focused = onlyThis && !!containerId;
@@ -149,37 +90,11 @@ export default function NamespaceDiagram({ snapshot, containerId, focus, onSelec
     return m;
   }, [snapshot]);
 
-  // shared groups per column: inode -> rows holding it
-  const shared = useMemo(() => {
-    const out: { type: NsType; inode: number; rows: number[]; lane: number }[] = [];
-    for (const [ci, t] of TYPES.entries()) {
-      const groups = new Map<number, number[]>();
-      rows.forEach((r, i) => {
-        const ino = r.ns[t];
-        if (ino === undefined) return;
-        const g = groups.get(ino) ?? [];
-        g.push(i);
-        groups.set(ino, g);
-      });
-      let lane = 0;
-      // the host's namespaces are grey already; a bar marks a namespace containers share
-      for (const [inode, rs] of groups) if (rs.length > 1 && inode !== snapshot?.host[t]) out.push({ type: t, inode, rows: rs, lane: lane++ % 4 });
-      void ci;
-    }
-    return out;
-  }, [rows, snapshot]);
-
-  const treeLayout = useMemo(() => {
-    if (!snapshot?.pidTree) return null;
-    const top = focused && containerId ? focusTree(snapshot.pidTree, containerId) : snapshot.pidTree;
-    const root = hierarchy<PidNsLevel>(top, (d) => d.children);
-    const h = (d: PidNsLevel) => 36 + Math.min(d.processes.length, MAX_TREE_PROCS + 1) * PROC_LINE;
-    const maxH = Math.max(...root.descendants().map((d) => h(d.data)));
-    const laid = tree<PidNsLevel>().nodeSize([maxH + 16, TREE_NODE_W + 70])(root);
-    const nodes = laid.descendants();
-    const minX = Math.min(...nodes.map((n) => n.x));
-    return { nodes, links: laid.links(), minX, maxH, h, height: Math.max(...nodes.map((n) => n.x)) - minX + maxH };
-  }, [snapshot, focused, containerId]);
+  const layout = useMemo(() => {
+    if (!snapshot) return null;
+    const top = snapshot.pidTree && focused && containerId ? focusTree(snapshot.pidTree, containerId) : snapshot.pidTree;
+    return namespaceLayout(snapshot, rows, top);
+  }, [snapshot, rows, focused, containerId]);
 
   const procByPid = useMemo(() => new Map((snapshot?.processes ?? []).map((p) => [p.pid, p])), [snapshot]);
   const sel = selected !== null ? procByPid.get(selected) : undefined;
@@ -190,7 +105,7 @@ export default function NamespaceDiagram({ snapshot, containerId, focus, onSelec
     if (p) onSelectProcess?.(p);
   };
 
-  if (!snapshot) {
+  if (!snapshot || !layout) {
     return (
       <DiagramFrame title="Namespaces" testId="namespace-diagram">
         <div className="p-6 text-slate-400">Waiting for the first /proc scan…</div>
@@ -198,11 +113,10 @@ export default function NamespaceDiagram({ snapshot, containerId, focus, onSelec
     );
   }
 
-  const gridH = HEAD_H + rows.length * ROW_H;
-  const treeTop = gridH + TREE_GAP;
-  const width = LABEL_W + TYPES.length * COL_W + 20;
-  const contentH = treeTop + (treeLayout?.height ?? 0) + 40;
-  const colX = (i: number) => LABEL_W + i * COL_W;
+  const { gridH, shared, tree: treeLayout } = layout;
+  const width = layout.gridW;
+  const contentH = layout.height;
+  const rowTip = (r: (typeof rows)[number]) => (r.kind === 'host' ? `the host: ${r.count} processes in every host namespace` : `${r.label}: ${r.count} process${r.count === 1 ? '' : 'es'} — click for its namespaces beside the host's`);
 
   return (
     <DiagramFrame
@@ -231,37 +145,40 @@ export default function NamespaceDiagram({ snapshot, containerId, focus, onSelec
             <Legend
               items={[
                 { color: HOST_COLOR, label: "the host's namespace" },
-                { color: '#2563eb', label: 'a namespace of its own (one colour each)' },
-                { color: '#fbbf24', label: 'bar = the same namespace, shared' },
+                { color: PALETTE[0], label: 'a namespace of its own (one colour each)' },
+                { color: color.nsShared, label: 'bar = the same namespace, shared' },
               ]}
             />
           </div>
-          <svg ref={svgRef} data-testid="namespace-svg" className="h-[70vh] w-full cursor-grab select-none" role="img" aria-label="namespace hierarchy">
+          <svg ref={svgRef} data-testid="namespace-svg" className="h-[70vh] w-full cursor-grab select-none" role="group" aria-label="namespace hierarchy">
             <g ref={gRef}>
               {/* column heads */}
               {TYPES.map((t, i) => (
-                <text key={t} x={colX(i) + COL_W / 2} y={22} textAnchor="middle" fontSize={16} fontWeight={700} fill="#cbd5e1">
+                <text key={t} x={colX(i) + COL_W / 2} y={22} textAnchor="middle" fontSize={16} fontWeight={700} fill={color.textSoft}>
                   {t}
                 </text>
               ))}
               {/* rows */}
               {rows.map((r, ri) => {
-                const y = HEAD_H + ri * ROW_H;
+                const y = rowY(ri);
                 const hl = containerId && r.containerId === containerId;
                 return (
                   <g key={r.key} data-testid={`ns-row-${r.kind === 'container' ? r.containerId : r.key}`} transform={`translate(0, ${y})`}>
-                    <rect x={0} y={1} width={width - 10} height={ROW_H - 2} rx={4} fill={hl ? '#1e293b' : ri % 2 ? '#0b1220' : 'transparent'} />
+                    <rect x={0} y={1} width={width - 10} height={ROW_H - 2} rx={4} fill={hl ? color.raised : ri % 2 ? color.plot : 'transparent'} />
                     <g
                       data-clickable
-                      className={r.pid ? 'cursor-pointer' : undefined}
+                      {...pressable(rowTip(r), r.pid ? () => pick(r.pid!) : undefined)}
                       onClick={() => r.pid && pick(r.pid)}
-                      onMouseMove={(e) => show(e, <span>{r.kind === 'host' ? `the host: ${r.count} processes in every host namespace` : `${r.label}: ${r.count} process${r.count === 1 ? '' : 'es'} — click for its namespaces beside the host's`}</span>)}
+                      onMouseMove={(e) => show(e, <span>{rowTip(r)}</span>)}
                       onMouseLeave={hide}
+                      onFocus={(e) => showAt(e.currentTarget, rowTip(r))}
+                      onBlur={hide}
                     >
-                      <text x={10} y={17} fontSize={15} fontWeight={700} fill={r.kind === 'host' ? '#cbd5e1' : r.kind === 'container' ? '#f8fafc' : '#a5b4fc'}>
+                      <Ring x={4} y={3} width={NS.labelW - 14} height={ROW_H - 6} />
+                      <text x={10} y={17} fontSize={15} fontWeight={700} fill={r.kind === 'host' ? color.textSoft : r.kind === 'container' ? color.textStrong : color.nsOther}>
                         {r.label.slice(0, 24)}
                       </text>
-                      <text x={10} y={33} fontSize={12} fill="#94a3b8">
+                      <text x={10} y={33} fontSize={12} fill={color.textMuted}>
                         {r.sub}
                       </text>
                     </g>
@@ -294,10 +211,10 @@ export default function NamespaceDiagram({ snapshot, containerId, focus, onSelec
                           onMouseLeave={hide}
                         >
                           <rect width={COL_W - 30} height={ROW_H - 8} rx={6} fill={c} fillOpacity={isHost ? 0.18 : 0.28} stroke={c} strokeWidth={isShared ? 3 : 1.5} />
-                          <text x={(COL_W - 30) / 2} y={14} textAnchor="middle" fontSize={12} fontFamily="ui-monospace, monospace" fill="#f1f5f9">
+                          <text x={(COL_W - 30) / 2} y={14} textAnchor="middle" fontSize={12} fontFamily="ui-monospace, monospace" fill={color.textStrong}>
                             {ino}
                           </text>
-                          <text x={(COL_W - 30) / 2} y={27} textAnchor="middle" fontSize={11} fill="#cbd5e1">
+                          <text x={(COL_W - 30) / 2} y={27} textAnchor="middle" fontSize={11} fill={color.textSoft}>
                             {t === 'user' && node?.uidMap?.[0] && !isHost ? `0→${node.uidMap[0].outside}` : `${node?.pids.length ?? 0} proc`}
                           </text>
                         </g>
@@ -308,31 +225,28 @@ export default function NamespaceDiagram({ snapshot, containerId, focus, onSelec
               })}
               {/* shared bars */}
               {shared.map((s) => {
-                const ci = TYPES.indexOf(s.type);
-                const y0 = HEAD_H + Math.min(...s.rows) * ROW_H + 8;
-                const y1 = HEAD_H + Math.max(...s.rows) * ROW_H + ROW_H - 8;
-                const x = colX(ci) + 8 + s.lane * 4;
+                const { x, y0, y1 } = s;
                 return (
                   <g key={`${s.type}-${s.inode}`} data-testid={`ns-shared-${s.type}-${s.inode}`}>
-                    <line x1={x} x2={x} y1={y0} y2={y1} stroke="#fbbf24" strokeWidth={3} strokeLinecap="round" />
+                    <line x1={x} x2={x} y1={y0} y2={y1} stroke={color.nsShared} strokeWidth={3} strokeLinecap="round" />
                     {s.rows.map((ri) => (
-                      <circle key={ri} cx={x} cy={HEAD_H + ri * ROW_H + ROW_H / 2} r={4} fill="#fbbf24" />
+                      <circle key={ri} cx={x} cy={rowY(ri) + ROW_H / 2} r={4} fill={color.nsShared} />
                     ))}
                   </g>
                 );
               })}
               {/* PID namespace tree */}
-              <text x={10} y={gridH + 36} fontSize={16} fontWeight={700} fill="#cbd5e1">
+              <text x={10} y={gridH + 36} fontSize={16} fontWeight={700} fill={color.textSoft}>
                 PID namespaces: each level with the pid a process has there (host pid → pid inside)
               </text>
               {treeLayout ? (
-                <g transform={`translate(10, ${treeTop - treeLayout.minX + treeLayout.maxH / 2 + 10})`}>
+                <g transform={`translate(${treeLayout.origin.x}, ${treeLayout.origin.y})`}>
                   {treeLayout.links.map((l) => (
                     <path
                       key={`${l.source.data.inode}-${l.target.data.inode}`}
                       d={`M${l.source.y + TREE_NODE_W},${l.source.x} C${l.source.y + TREE_NODE_W + 35},${l.source.x} ${l.target.y - 35},${l.target.x} ${l.target.y},${l.target.x}`}
                       fill="none"
-                      stroke="#475569"
+                      stroke={color.link}
                       strokeWidth={2}
                     />
                   ))}
@@ -344,14 +258,14 @@ export default function NamespaceDiagram({ snapshot, containerId, focus, onSelec
                     const owner = d.owners.filter((o) => o !== 'host').map((o) => snapshot.containers.find((x) => x.id === o)?.name ?? shortId(o));
                     return (
                       <g key={d.inode} data-testid={`pidns-${d.inode}`} transform={`translate(${n.y}, ${n.x - h / 2})`}>
-                        <rect width={TREE_NODE_W} height={h} rx={8} fill="#0f172a" stroke={c} strokeWidth={2} />
-                        <text x={8} y={18} fontSize={13} fontWeight={700} fill={c === HOST_COLOR ? '#cbd5e1' : c}>
+                        <rect width={TREE_NODE_W} height={h} rx={8} fill={color.surface} stroke={c} strokeWidth={2} />
+                        <text x={8} y={18} fontSize={13} fontWeight={700} fill={c === HOST_COLOR ? color.textSoft : c}>
                           level {d.level} · pid:[{d.inode}]
                         </text>
-                        <text x={TREE_NODE_W - 8} y={18} textAnchor="end" fontSize={12} fill="#94a3b8">
+                        <text x={TREE_NODE_W - 8} y={18} textAnchor="end" fontSize={12} fill={color.textMuted}>
                           {isHost ? 'host' : (owner[0] ?? 'no container')}
                         </text>
-                        <LevelProcs level={d} selected={selected} onPick={pick} onHover={(e, text) => show(e, text)} hide={hide} />
+                        <LevelProcs level={d} selected={selected} onPick={pick} onHover={(e, text) => show(e, text)} onFocusTip={(el, text) => showAt(el, text)} hide={hide} />
                       </g>
                     );
                   })}

@@ -5,9 +5,11 @@
 // link, and a link with traffic flows (its dash moves faster the more bytes pass). A container with
 // --network none stands alone. Made for 200 containers: plain keyed SVG, no per-frame JS (the flow
 // is a CSS animation), so a frame costs the browser's paint only.
-import { memo, useCallback, useMemo, useRef, useState } from 'react';
-import type { NetEndpoint, NetworkSnapshot } from '../../server/engine/inspect/types';
-import { Button, DiagramFrame, fmtRate, Legend, shortId, Tooltip, useTooltip, useZoom } from './common';
+import { memo, useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import type { NetBridge, NetEndpoint, NetworkSnapshot } from '../../server/engine/inspect/types';
+import { color } from '../theme';
+import { Button, DiagramFrame, fmtRate, Legend, pressable, Ring, shortId, Tooltip, useTooltip, useZoom } from './common';
+import { fitViewBox, NET, networkLayout } from './network-layout';
 
 export interface NetworkDiagramProps {
   snapshot: NetworkSnapshot | null;
@@ -18,12 +20,7 @@ export interface NetworkDiagramProps {
   className?: string;
 }
 
-const BOX_W = 178;
-const BOX_H = 92;
-const COL_GAP = 18;
-const LINK_H = 78;
-const HOST_H = 128;
-const BRIDGE_H = 40;
+const { boxW: BOX_W, bridgeH: BRIDGE_H } = NET;
 
 function flowDuration(bps: number): string {
   if (bps <= 0) return '0s';
@@ -40,6 +37,7 @@ const Endpoint = memo(function Endpoint({
   selected,
   onClick,
   onTip,
+  onFocusTip,
   hideTip,
 }: {
   ep: NetEndpoint;
@@ -49,6 +47,7 @@ const Endpoint = memo(function Endpoint({
   selected: boolean;
   onClick: (id: string) => void;
   onTip: (e: React.MouseEvent, ep: NetEndpoint) => void;
+  onFocusTip: (el: Element, ep: NetEndpoint) => void;
   hideTip: () => void;
 }) {
   const c = ep.counters;
@@ -57,30 +56,41 @@ const Endpoint = memo(function Endpoint({
   return (
     <g data-testid={`net-endpoint-${ep.containerId}`} data-traffic={traffic > 0 ? '1' : '0'}>
       {/* the veth pair: host end at the bridge, container end at the box */}
-      <line x1={cx} x2={cx} y1={bridgeY} y2={y} stroke="#475569" strokeWidth={3} />
-      {traffic > 0 ? <line className="gb-flow" x1={cx} x2={cx} y1={bridgeY} y2={y} stroke="#22d3ee" strokeWidth={3} strokeDasharray="6 8" style={{ animationDuration: flowDuration(traffic) }} /> : null}
-      <text x={cx + 6} y={bridgeY + 15} fontSize={11} fill="#94a3b8" fontFamily="ui-monospace, monospace">
+      <line x1={cx} x2={cx} y1={bridgeY} y2={y} stroke={color.link} strokeWidth={3} />
+      {traffic > 0 ? <line className="gb-flow" x1={cx} x2={cx} y1={bridgeY} y2={y} stroke={color.traffic} strokeWidth={3} strokeDasharray="6 8" style={{ animationDuration: flowDuration(traffic) }} /> : null}
+      <text x={cx + 6} y={bridgeY + 15} fontSize={11} fill={color.textMuted} fontFamily="ui-monospace, monospace">
         {(ep.hostVeth ?? 'no veth').slice(0, 15)}
       </text>
-      <text x={cx + 6} y={bridgeY + 32} fontSize={11} fill={traffic > 0 ? '#67e8f9' : '#64748b'}>
+      <text x={cx + 6} y={bridgeY + 32} fontSize={11} fill={traffic > 0 ? color.trafficText : color.textFaint}>
         ↓{fmtRate(c?.rxBps ?? 0)}
       </text>
-      <text x={cx + 6} y={bridgeY + 46} fontSize={11} fill={traffic > 0 ? '#67e8f9' : '#64748b'}>
+      <text x={cx + 6} y={bridgeY + 46} fontSize={11} fill={traffic > 0 ? color.trafficText : color.textFaint}>
         ↑{fmtRate(c?.txBps ?? 0)}
       </text>
-      <g data-clickable className="cursor-pointer" transform={`translate(${x}, ${y})`} onClick={() => onClick(ep.containerId)} onMouseMove={(e) => onTip(e, ep)} onMouseLeave={hideTip}>
-        <rect width={BOX_W} height={BOX_H} rx={8} fill="#0f172a" stroke={selected ? '#facc15' : '#38bdf8'} strokeWidth={selected ? 3 : 1.5} />
-        <text x={10} y={20} fontSize={14} fontWeight={700} fill="#f8fafc">
+      <g
+        data-clickable
+        {...pressable(`container ${ep.name}, ${ep.ip ?? 'no address'}, veth ${ep.hostVeth ?? 'none'}: show its link`, () => onClick(ep.containerId))}
+        aria-pressed={selected}
+        transform={`translate(${x}, ${y})`}
+        onClick={() => onClick(ep.containerId)}
+        onMouseMove={(e) => onTip(e, ep)}
+        onMouseLeave={hideTip}
+        onFocus={(e) => onFocusTip(e.currentTarget, ep)}
+        onBlur={hideTip}
+      >
+        <Ring x={-4} y={-4} width={BOX_W + 8} height={NET.boxH + 8} rx={10} />
+        <rect width={BOX_W} height={NET.boxH} rx={8} fill={color.surface} stroke={selected ? color.highlight : color.container} strokeWidth={selected ? 3 : 1.5} />
+        <text x={10} y={20} fontSize={14} fontWeight={700} fill={color.textStrong}>
           {ep.name.slice(0, 20)}
         </text>
-        <text x={10} y={40} fontSize={12} fill="#cbd5e1" fontFamily="ui-monospace, monospace">
+        <text x={10} y={40} fontSize={12} fill={color.textSoft} fontFamily="ui-monospace, monospace">
           {ep.containerIf ?? 'eth0'} {ep.ip ?? ''}
         </text>
-        <text x={10} y={57} fontSize={11} fill="#94a3b8">
+        <text x={10} y={57} fontSize={11} fill={color.textMuted}>
           {ep.gateway ? `default via ${ep.gateway}` : (ep.routes.find((r) => r.startsWith('default')) ?? '')}
         </text>
         {ep.ports.length ? (
-          <text x={10} y={76} fontSize={12} fill="#fbbf24">
+          <text x={10} y={76} fontSize={12} fill={color.warnText}>
             {ep.ports
               .slice(0, 3)
               .map((p) => `${p.hostPort}→${p.containerPort}/${p.protocol}`)
@@ -97,44 +107,24 @@ export default function NetworkDiagram({ snapshot, containerId, onSelectContaine
   const svgRef = useRef<SVGSVGElement>(null);
   const gRef = useRef<SVGGElement>(null);
   const resetZoom = useZoom(svgRef, gRef, [0.1, 4]);
-  const { tip, show, hide } = useTooltip(wrap);
+  const { tip, show, showAt, hide } = useTooltip(wrap);
   const [selected, setSelected] = useState<string | null>(null);
   // a click selects another container; until then the one given is
   const sel = selected ?? containerId ?? null;
 
-  const layout = useMemo(() => {
-    if (!snapshot) return null;
-    const n = snapshot.endpoints.length;
-    const cols = Math.max(4, Math.min(12, Math.ceil(Math.sqrt(n * 2.2))));
-    const groups = new Map<string, NetEndpoint[]>();
-    for (const b of snapshot.bridges) groups.set(b.name, []);
-    for (const ep of snapshot.endpoints) {
-      const k = ep.bridge ?? '(no bridge)';
-      const g = groups.get(k) ?? [];
-      g.push(ep);
-      groups.set(k, g);
-    }
-    let y = HOST_H + 50;
-    const placed: { bridge: string; y: number; width: number; eps: { ep: NetEndpoint; x: number; y: number; bridgeY: number }[]; buses: number[] }[] = [];
-    for (const [bridge, eps] of groups) {
-      const rowsN = Math.max(1, Math.ceil(eps.length / cols));
-      const width = Math.max(4, Math.min(cols, Math.max(eps.length, 1))) * (BOX_W + COL_GAP);
-      const bridgeY = y + BRIDGE_H;
-      const items = eps.map((ep, i) => {
-        const r = Math.floor(i / cols);
-        const c = i % cols;
-        const top = bridgeY + LINK_H + r * (BOX_H + LINK_H);
-        // row 0 hangs from the bridge; later rows from a bus line in the gap above them (the
-        // bridge drawn again), so no veth crosses another container's box
-        return { ep, x: 20 + c * (BOX_W + COL_GAP), y: top, bridgeY: r === 0 ? bridgeY : top - LINK_H + 6 };
-      });
-      const buses = Array.from({ length: rowsN - 1 }, (_, r) => bridgeY + LINK_H + (r + 1) * (BOX_H + LINK_H) - LINK_H + 6);
-      placed.push({ bridge, y, width, eps: items, buses });
-      y = bridgeY + rowsN * (BOX_H + LINK_H) + 40;
-    }
-    const width = Math.max(900, ...placed.map((p) => p.width + 40));
-    return { placed, height: y, width };
-  }, [snapshot]);
+  const layout = useMemo(() => (snapshot ? networkLayout(snapshot) : null), [snapshot]);
+  // the svg's size in pixels, for a viewBox that shows the whole picture when it can
+  const [box, setBox] = useState<{ w: number; h: number } | null>(null);
+  const hasSvg = !!layout;
+  useEffect(() => {
+    const el = svgRef.current;
+    if (!el) return;
+    const measure = () => setBox({ w: el.clientWidth, h: el.clientHeight });
+    measure();
+    const ro = new ResizeObserver(measure);
+    ro.observe(el);
+    return () => ro.disconnect();
+  }, [hasSvg]);
 
   const epTip = useCallback((e: React.MouseEvent, ep: NetEndpoint) =>
     show(
@@ -155,6 +145,9 @@ export default function NetworkDiagram({ snapshot, containerId, onSelectContaine
         </div>
       </div>,
     ), [show]);
+  const epFocusTip = useCallback((el: Element, ep: NetEndpoint) => showAt(el, `${ep.name}: ${ep.hostVeth ?? 'no veth'} (host) ⇄ ${ep.containerIf ?? 'eth0'} ${ep.ip ?? ''}`), [showAt]);
+  const bridgeTip = (br: NetBridge | undefined, name: string, count: number) =>
+    `bridge ${name}${br ? `: ${br.addresses.join(' ')}${br.subnet ? `, subnet ${br.subnet}` : ''}${br.counters ? `, ↓${fmtRate(br.counters.rxBps)} ↑${fmtRate(br.counters.txBps)}` : ''}` : ''}, ${count} veth${count === 1 ? '' : 's'} attached`;
   const pickEp = useCallback(
     (id: string) => {
       setSelected(id);
@@ -173,7 +166,8 @@ export default function NetworkDiagram({ snapshot, containerId, onSelectContaine
 
   const selEp = snapshot.endpoints.find((e) => e.containerId === sel);
   const uplink = snapshot.hostInterfaces.filter((i) => i.kind !== 'loopback');
-  const sideX = layout.width + 30;
+  const { host } = layout;
+  const view = fitViewBox(layout, box);
 
   return (
     <DiagramFrame
@@ -192,61 +186,76 @@ export default function NetworkDiagram({ snapshot, containerId, onSelectContaine
           <div className="px-4 pt-2">
             <Legend
               items={[
-                { color: '#38bdf8', label: 'container (eth0)' },
-                { color: '#475569', label: 'veth pair' },
-                { color: '#22d3ee', label: 'traffic flowing', dashed: true },
-                { color: '#a78bfa', label: 'bridge' },
+                { color: color.container, label: 'container (eth0)' },
+                { color: color.link, label: 'veth pair' },
+                { color: color.traffic, label: 'traffic flowing', dashed: true },
+                { color: color.bridge, label: 'bridge' },
               ]}
             />
           </div>
-          <svg ref={svgRef} data-testid="network-svg" className="h-[66vh] w-full cursor-grab select-none" role="img" aria-label="network topology">
+          <svg
+            ref={svgRef}
+            data-testid="network-svg"
+            viewBox={`0 0 ${view.width} ${view.height}`}
+            preserveAspectRatio="xMinYMin meet"
+            className="h-[66vh] w-full cursor-grab select-none"
+            role="group"
+            aria-label="network topology"
+          >
             <style>{'@keyframes gbflow { to { stroke-dashoffset: -28; } } .gb-flow { animation-name: gbflow; animation-timing-function: linear; animation-iteration-count: infinite; }'}</style>
             <g ref={gRef}>
               {/* host stack */}
-              <g data-testid="net-host" transform="translate(20, 10)">
-                <rect width={layout.width - 40} height={HOST_H} rx={10} fill="#111827" stroke="#64748b" strokeWidth={1.5} />
-                <text x={14} y={24} fontSize={16} fontWeight={700} fill="#e2e8f0">
+              <g data-testid="net-host" transform={`translate(${host.x}, ${host.y})`}>
+                <rect width={host.width} height={host.height} rx={10} fill={color.hostSurface} stroke={color.border} strokeWidth={1.5} />
+                <text x={14} y={24} fontSize={16} fontWeight={700} fill={color.text}>
                   host network stack
                 </text>
                 {uplink.slice(0, 4).map((i, k) => (
-                  <text key={i.name} x={14} y={48 + k * 18} fontSize={13} fill="#cbd5e1" fontFamily="ui-monospace, monospace">
+                  <text key={i.name} x={14} y={48 + k * 18} fontSize={13} fill={color.textSoft} fontFamily="ui-monospace, monospace">
                     {i.name} {i.addresses.join(' ')} {i.counters ? `↓${fmtRate(i.counters.rxBps)} ↑${fmtRate(i.counters.txBps)}` : ''}
                   </text>
                 ))}
-                <text x={Math.max(420, (layout.width - 40) / 2)} y={24} fontSize={14} fontWeight={700} fill="#fbbf24">
+                <text x={Math.max(420, host.width / 2)} y={24} fontSize={14} fontWeight={700} fill={color.warnText}>
                   NAT / published ports
                 </text>
                 {(snapshot.nat.length ? snapshot.nat : ['(no rules)']).slice(0, 5).map((r, k) => (
-                  <text key={r} x={Math.max(420, (layout.width - 40) / 2)} y={44 + k * 16} fontSize={11} fill="#fde68a" fontFamily="ui-monospace, monospace">
+                  <text key={r} x={Math.max(420, host.width / 2)} y={44 + k * 16} fontSize={11} fill={color.natText} fontFamily="ui-monospace, monospace">
                     {r.length > 62 ? `${r.slice(0, 61)}…` : r}
                   </text>
                 ))}
                 {snapshot.hostStack.length ? (
-                  <g data-testid="net-hoststack" transform={`translate(14, ${HOST_H - 26})`}>
-                    <text fontSize={13} fill="#86efac">
+                  <g data-testid="net-hoststack" transform={`translate(14, ${host.height - 26})`}>
+                    <text fontSize={13} fill={color.hostStackText}>
                       --network host: {snapshot.hostStack.map((c) => c.name).join(', ')} (same stack, same interfaces as the host)
                     </text>
                   </g>
                 ) : null}
               </g>
+              {/* the uplink: host stack to every bridge, in the left lane where it crosses no box */}
+              {layout.uplink ? <line x1={layout.uplink.x} x2={layout.uplink.x} y1={layout.uplink.y0} y2={layout.uplink.y1} stroke={color.bridge} strokeWidth={2} strokeDasharray="3 4" /> : null}
               {/* bridges and their veths */}
               {layout.placed.map((p) => {
                 const br = snapshot.bridges.find((b) => b.name === p.bridge);
+                const mid = p.y + BRIDGE_H / 2;
                 return (
                   <g key={p.bridge} data-testid={`net-bridge-${p.bridge}`}>
-                    <line x1={60} x2={60} y1={HOST_H + 10} y2={p.y} stroke="#a78bfa" strokeWidth={2} strokeDasharray="3 4" />
-                    <rect x={20} y={p.y} width={Math.max(p.width, 400)} height={BRIDGE_H} rx={8} fill="#2e1065" stroke="#a78bfa" strokeWidth={2} />
-                    <text x={32} y={p.y + 25} fontSize={15} fontWeight={700} fill="#ede9fe">
-                      {p.bridge} {br ? `· ${br.addresses.join(' ')}${br.subnet ? ` · subnet ${br.subnet}` : ''}` : ''}
-                    </text>
-                    {br?.counters ? (
-                      <text x={Math.max(p.width, 400) + 10} y={p.y + 25} fontSize={12} fill="#c4b5fd">
-                        ↓{fmtRate(br.counters.rxBps)} ↑{fmtRate(br.counters.txBps)}
+                    {layout.uplink ? <line x1={layout.uplink.x} x2={p.x} y1={mid} y2={mid} stroke={color.bridge} strokeWidth={2} strokeDasharray="3 4" /> : null}
+                    <g {...pressable(bridgeTip(br, p.bridge, p.eps.length))} onMouseMove={(e) => show(e, bridgeTip(br, p.bridge, p.eps.length))} onMouseLeave={hide} onFocus={(e) => showAt(e.currentTarget, bridgeTip(br, p.bridge, p.eps.length))} onBlur={hide}>
+                      <Ring x={p.x - 4} y={p.y - 4} width={p.width + 8} height={BRIDGE_H + 8} rx={10} />
+                      <rect x={p.x} y={p.y} width={p.width} height={BRIDGE_H} rx={8} fill={color.bridgeFill} stroke={color.bridge} strokeWidth={2} />
+                      <text x={p.x + 12} y={p.y + 25} fontSize={15} fontWeight={700} fill={color.bridgeText}>
+                        {p.bridge} {br ? `· ${br.addresses.join(' ')}${br.subnet ? ` · subnet ${br.subnet}` : ''}` : ''}
                       </text>
-                    ) : null}
-                    {p.buses.length ? <line x1={12} x2={12} y1={p.y + BRIDGE_H / 2} y2={p.buses[p.buses.length - 1]} stroke="#a78bfa" strokeWidth={4} /> : null}
+                      {br?.counters ? (
+                        <text x={p.x + p.width - 12} y={p.y + 25} textAnchor="end" fontSize={12} fill={color.bridgeTextMuted}>
+                          ↓{fmtRate(br.counters.rxBps)} ↑{fmtRate(br.counters.txBps)}
+                        </text>
+                      ) : null}
+                    </g>
+                    {p.buses.length ? <line x1={NET.busX} x2={NET.busX} y1={mid} y2={p.buses[p.buses.length - 1]} stroke={color.bridge} strokeWidth={4} /> : null}
+                    {p.buses.length ? <line x1={NET.busX} x2={p.x} y1={mid} y2={mid} stroke={color.bridge} strokeWidth={4} /> : null}
                     {p.buses.map((by) => (
-                      <line key={by} x1={12} x2={Math.max(p.width, 400) + 20} y1={by} y2={by} stroke="#a78bfa" strokeWidth={4} strokeOpacity={0.8} />
+                      <line key={by} x1={NET.busX} x2={p.x + p.width} y1={by} y2={by} stroke={color.bridge} strokeWidth={4} strokeOpacity={0.8} />
                     ))}
                     {p.eps.map(({ ep, x, y, bridgeY }) => (
                       <Endpoint
@@ -257,6 +266,7 @@ export default function NetworkDiagram({ snapshot, containerId, onSelectContaine
                         bridgeY={bridgeY}
                         selected={ep.containerId === sel}
                         onTip={epTip}
+                        onFocusTip={epFocusTip}
                         hideTip={hide}
                         onClick={pickEp}
                       />
@@ -265,26 +275,26 @@ export default function NetworkDiagram({ snapshot, containerId, onSelectContaine
                 );
               })}
               {/* alone: --network none, and shared stacks */}
-              <g transform={`translate(${sideX}, ${HOST_H + 50})`}>
+              <g transform={`translate(${layout.side.x}, ${layout.side.y})`}>
                 {snapshot.isolated.length ? (
-                  <text fontSize={15} fontWeight={700} fill="#e2e8f0">
+                  <text fontSize={15} fontWeight={700} fill={color.text}>
                     --network none (only lo)
                   </text>
                 ) : null}
                 {snapshot.isolated.map((c, i) => (
-                  <g key={c.containerId} data-testid={`net-isolated-${c.containerId}`} transform={`translate(0, ${14 + i * 46})`}>
-                    <rect width={200} height={38} rx={8} fill="#0f172a" stroke="#64748b" strokeDasharray="5 4" />
-                    <text x={10} y={17} fontSize={13} fontWeight={700} fill="#e2e8f0">
+                  <g key={c.containerId} data-testid={`net-isolated-${c.containerId}`} transform={`translate(0, ${layout.side.isolated[i].y - layout.side.y})`}>
+                    <rect width={200} height={NET.isolatedH} rx={8} fill={color.surface} stroke={color.border} strokeDasharray="5 4" />
+                    <text x={10} y={17} fontSize={13} fontWeight={700} fill={color.text}>
                       {c.name.slice(0, 22)}
                     </text>
-                    <text x={10} y={32} fontSize={11} fill="#94a3b8" fontFamily="ui-monospace, monospace">
+                    <text x={10} y={32} fontSize={11} fill={color.textMuted} fontFamily="ui-monospace, monospace">
                       lo 127.0.0.1 · {shortId(c.containerId, 8)}
                     </text>
                   </g>
                 ))}
                 {snapshot.shared.map((c, i) => (
-                  <g key={c.containerId} data-testid={`net-shared-${c.containerId}`} transform={`translate(0, ${24 + snapshot.isolated.length * 46 + i * 30})`}>
-                    <text fontSize={13} fill="#93c5fd">
+                  <g key={c.containerId} data-testid={`net-shared-${c.containerId}`} transform={`translate(0, ${layout.side.shared[i].y - layout.side.y})`}>
+                    <text fontSize={13} fill={color.sharedStackText}>
                       {c.name} shares the stack of {snapshot.endpoints.find((e) => e.containerId.startsWith(c.with) || e.name === c.with)?.name ?? c.with}
                     </text>
                   </g>

@@ -1,29 +1,14 @@
 'use client';
 // Shared bits of the diagrams: number formatting, a tooltip, zoom/pan on an SVG through a ref,
-// and the colours (one hue per namespace, grey for the host's).
+// keyboard access to SVG nodes, and the colours (one hue per namespace, grey for the host's).
 import { select, zoom, zoomIdentity, type ZoomBehavior } from 'd3';
-import { useCallback, useEffect, useRef, useState, type ReactNode, type RefObject } from 'react';
+import { useCallback, useEffect, useRef, useState, type KeyboardEvent, type ReactNode, type RefObject, type SVGProps } from 'react';
+import { color, NAMESPACE_PALETTE } from '../theme';
 
-export function fmtBytes(n: number | null | undefined, digits = 1): string {
-  if (n === null || n === undefined) return '∞';
-  const abs = Math.abs(n);
-  if (abs >= 1024 ** 3) return `${(n / 1024 ** 3).toFixed(digits)} GiB`;
-  if (abs >= 1024 ** 2) return `${(n / 1024 ** 2).toFixed(digits)} MiB`;
-  if (abs >= 1024) return `${(n / 1024).toFixed(digits)} KiB`;
-  return `${Math.round(n)} B`;
-}
+export { fmtBytes, fmtRate, shortId } from './format';
 
-export function fmtRate(bps: number): string {
-  return `${fmtBytes(bps)}/s`;
-}
-
-export function shortId(id: string | null | undefined, n = 12): string {
-  if (!id) return '';
-  return id.replace(/^sha256:/, '').slice(0, n);
-}
-
-export const PALETTE = ['#2563eb', '#db2777', '#059669', '#d97706', '#7c3aed', '#0891b2', '#dc2626', '#65a30d', '#c026d3', '#0d9488', '#ea580c', '#4f46e5'];
-export const HOST_COLOR = '#64748b';
+export const PALETTE = NAMESPACE_PALETTE;
+export const HOST_COLOR = color.nsHost;
 
 /** A stable colour for a key (inode, container id). */
 export function colorFor(key: string | number): string {
@@ -49,8 +34,50 @@ export function useTooltip(container: RefObject<HTMLElement | null>) {
     },
     [container],
   );
+  /** for keyboard focus: the tooltip under the focused node */
+  const showAt = useCallback(
+    (el: Element, content: ReactNode) => {
+      const r = container.current?.getBoundingClientRect();
+      const b = el.getBoundingClientRect();
+      setTip({ x: b.left - (r?.left ?? 0), y: b.bottom - (r?.top ?? 0) + 8, content });
+    },
+    [container],
+  );
   const hide = useCallback(() => setTip(null), []);
-  return { tip, show, hide };
+  return { tip, show, showAt, hide };
+}
+
+/**
+ * The focus ring of an SVG node: browsers draw no outline around an SVG <g>, so each focusable node
+ * holds a <Ring> (an invisible rect around it) that FOCUS_RING colours while the node has keyboard
+ * focus.
+ */
+export const FOCUS_RING = 'outline-none [&:focus-visible_.gb-ring]:stroke-yellow-300';
+
+export function Ring(props: SVGProps<SVGRectElement>) {
+  return <rect rx={6} {...props} className="gb-ring" fill="none" stroke="transparent" strokeWidth={3} pointerEvents="none" />;
+}
+
+/**
+ * An SVG node a keyboard reaches: in the tab order, a visible ring while focused (put a <Ring> in
+ * it), and with onPress
+ * a button to assistive technology whose Enter and Space do what a click does (without, a labelled
+ * image whose focus shows what hovering shows). Spread the result on the node:
+ * <g {...pressable('open web-1', () => open(id))}>.
+ */
+export function pressable(label: string, onPress?: () => void) {
+  return {
+    tabIndex: 0,
+    role: onPress ? ('button' as const) : ('img' as const),
+    'aria-label': label,
+    className: `${onPress ? 'cursor-pointer ' : ''}${FOCUS_RING}`,
+    onKeyDown: (e: KeyboardEvent) => {
+      if (onPress && (e.key === 'Enter' || e.key === ' ')) {
+        e.preventDefault();
+        onPress();
+      }
+    },
+  };
 }
 
 export function Tooltip({ tip }: { tip: TipState | null }) {

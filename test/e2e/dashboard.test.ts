@@ -91,6 +91,11 @@ describe('dashboard', () => {
     expect(await page.textContent('body')).toContain('Token required');
     expect(await page.$('[data-testid=new-container-form]')).toBeNull();
     await page.screenshot({ path: join(shots, 'no-token.png') });
+
+    // the icon is a static file in public/, served to a signed-in browser
+    const icon = await fetch(`${srv.base}/icon.svg`, { headers: { cookie: `glassbox_token=${srv.token}` } });
+    expect(icon.status).toBe(200);
+    expect(await icon.text()).toContain('<svg');
   });
 
   it('creates a container from the form and runs a command in its terminal', async () => {

@@ -8,6 +8,7 @@ import { LimitsEditor } from '@/components/LimitsEditor';
 import { Logs } from '@/components/Logs';
 import { StatusBadge } from '@/components/StatusBadge';
 import { Sparkline } from '@/components/Sparkline';
+import { color } from '@/components/theme';
 import { TerminalTabs } from '@/components/TerminalTabs';
 import { Timeline } from '@/components/Timeline';
 import { api, channel } from '@/components/lib/client';
@@ -185,7 +186,7 @@ export default function ContainerPage() {
               </div>
               <div className="flex items-center justify-between gap-2">
                 <span>CPU</span>
-                <Sparkline values={h?.cpu ?? []} max={limits?.cpus ?? 1} color="#a78bfa" width={150} label="cpu" />
+                <Sparkline values={h?.cpu ?? []} max={limits?.cpus ?? 1} color={color.sparkCpu} width={150} label="cpu" />
                 <span className="w-36 text-right tabular-nums">{((h?.last?.cpu ?? 0) * 100).toFixed(0)}%</span>
               </div>
               <div className="flex justify-between">
