@@ -1,4 +1,5 @@
 import type { Metadata } from 'next';
+import { headers } from 'next/headers';
 import type { ReactNode } from 'react';
 import '@xterm/xterm/css/xterm.css';
 import './globals.css';
@@ -12,11 +13,15 @@ export const metadata: Metadata = {
 // apply the projector setting before the first paint
 const largeTypeScript = `try{if(localStorage.getItem('glassbox.largeType')==='1')document.documentElement.classList.add('large-type')}catch(e){}`;
 
-export default function RootLayout({ children }: { children: ReactNode }) {
+// The server's Content-Security-Policy runs only scripts carrying this response's nonce (the server
+// makes one per request and passes it in a request header); reading headers() also makes every
+// page render per request, so Next's own inline scripts get the nonce too.
+export default async function RootLayout({ children }: { children: ReactNode }) {
+  const nonce = (await headers()).get('x-glassbox-nonce') ?? undefined;
   return (
     <html lang="en" suppressHydrationWarning>
       <head>
-        <script dangerouslySetInnerHTML={{ __html: largeTypeScript }} />
+        <script nonce={nonce} dangerouslySetInnerHTML={{ __html: largeTypeScript }} />
       </head>
       <body className="min-h-screen antialiased">
         <Header />

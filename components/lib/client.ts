@@ -28,9 +28,12 @@ export class ApiError extends Error {
 }
 
 export async function api<T = unknown>(path: string, init?: { method?: string; body?: unknown }): Promise<T> {
+  const method = init?.method ?? (init?.body !== undefined ? 'POST' : 'GET');
+  // the server takes a write only as JSON from this origin (a cross-site form cannot send JSON)
+  const write = method !== 'GET' && method !== 'HEAD';
   const res = await fetch(path, {
-    method: init?.method ?? (init?.body !== undefined ? 'POST' : 'GET'),
-    headers: init?.body !== undefined ? { 'content-type': 'application/json' } : undefined,
+    method,
+    headers: write || init?.body !== undefined ? { 'content-type': 'application/json' } : undefined,
     body: init?.body !== undefined ? JSON.stringify(init.body) : undefined,
     credentials: 'same-origin',
     cache: 'no-store',

@@ -12,6 +12,8 @@ import { InspectHub } from '../../engine/inspect/hub.js';
 import { registerDiagramChannels } from '../../realtime/diagrams.js';
 import { handleDiagramRequest } from './diagrams.js';
 import { handleImagePullRequest } from './image-pull.js';
+import { applySecurityHeaders } from './security-headers.js';
+import { refuseCrossSiteWrite } from './write-guard.js';
 
 export interface WebServerOptions {
   engine: EngineApi;
@@ -41,6 +43,16 @@ function unauthorized(req: IncomingMessage, res: ServerResponse, url: URL): void
   res.end(TOKEN_REQUIRED_HTML);
 }
 
+/** Does every %XX in the path decode (as UTF-8)? A broken one is the client's error, not a 500. */
+export function wellEncoded(path: string): boolean {
+  try {
+    decodeURIComponent(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export async function startWebServer(opts: WebServerOptions): Promise<WebServer> {
   const { engine, token } = opts;
   const http = createServer();
@@ -55,7 +67,18 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     const url = new URL(req.url ?? '/', 'http://localhost');
     // Next's own socket for hot reload in dev shares the port; socket.io checks its own requests
     if (url.pathname.startsWith('/socket.io/')) return;
+    applySecurityHeaders(req, res);
     if (!isAuthorized(req, token)) return unauthorized(req, res, url);
+    // one gate for every write, whoever handles it below (REST, image pull, diagrams, Next)
+    const refused = refuseCrossSiteWrite(req);
+    if (refused) {
+      req.resume();
+      return sendJson(res, refused.status, { error: refused.error });
+    }
+    if (!wellEncoded(url.pathname)) {
+      req.resume();
+      return sendJson(res, 400, { error: `malformed percent-encoding in the path: ${url.pathname}` });
+    }
     const cookieOk = sameToken(parseCookies(req.headers.cookie)[COOKIE], token);
     if (url.searchParams.has('token')) {
       // first visit: trade the query token for a cookie and drop it from the address bar
