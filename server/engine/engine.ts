@@ -31,6 +31,8 @@ import { listChanges } from './rootfs/changes.js';
 import { NetworkManager } from './network/index.js';
 import type { NetPlan, NetworkInfo } from './network/manager.js';
 import { validateConfig, validateLimits, validateName } from './containers/validate.js';
+import { DEFAULT_RUNTIME, RUNTIMES } from './runtime/available.js';
+import { hostSecurityModules } from './runtime/host-lsm.js';
 import { RecordStore } from './containers/record-store.js';
 import { newContainerId, randomName } from './containers/names.js';
 import { attachSession, connectMonitor } from './containers/attach.js';
@@ -243,10 +245,11 @@ export class Engine implements EngineApi {
       containersPaused: all.filter((r) => r.state.status === 'paused').length,
       containersStopped: all.filter((r) => !['running', 'paused'].includes(r.state.status)).length,
       images: this.images.list().length,
-      runtimes: ['builtin'],
-      defaultRuntime: 'builtin',
+      runtimes: Object.keys(RUNTIMES),
+      defaultRuntime: DEFAULT_RUNTIME,
       helperVersion,
       swapLimitSupport: this.swapSupported(),
+      securityModules: hostSecurityModules(),
     };
   }
 
