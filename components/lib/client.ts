@@ -1,6 +1,8 @@
 'use client';
-// Browser side of the server's REST and socket.io channels. The token travels in an HttpOnly
-// cookie set on the first visit, so nothing here ever sees it.
+// Browser side of the server's REST and socket.io channels. The API takes the token itself, never a
+// cookie (a cookie is sent to every port of the host, a learner's published port included): the
+// first visit's redirect hands it to the root layout's script, which keeps it in localStorage
+// (per origin, port included); every call here sends it.
 import { io, type Socket } from 'socket.io-client';
 import type { ContainerSummary, StatsTick } from '../../server/realtime/containers';
 
@@ -8,11 +10,29 @@ export type { ContainerSummary, StatsTick };
 
 const sockets = new Map<string, Socket>();
 
+export const TOKEN_KEY = 'glassbox-token';
+
+/** The dashboard's token, as the first visit stored it (null if this browser never had it). */
+export function token(): string | null {
+  try {
+    return window.localStorage.getItem(TOKEN_KEY);
+  } catch {
+    return null;
+  }
+}
+
+/** Authorization for fetch(); empty without a token (the server then answers 401). */
+export function authHeaders(): Record<string, string> {
+  const t = token();
+  return t ? { authorization: `Bearer ${t}` } : {};
+}
+
 /** One socket per channel, all over one WebSocket connection. */
 export function channel(name: 'containers' | 'terminal'): Socket {
   let s = sockets.get(name);
   if (!s) {
-    s = io(`/${name}`, { transports: ['websocket'], path: '/socket.io' });
+    // auth as a function: read again at every (re)connect
+    s = io(`/${name}`, { transports: ['websocket'], path: '/socket.io', auth: (cb) => cb({ token: token() }) });
     sockets.set(name, s);
   }
   return s;
@@ -33,7 +53,7 @@ export async function api<T = unknown>(path: string, init?: { method?: string; b
   const write = method !== 'GET' && method !== 'HEAD';
   const res = await fetch(path, {
     method,
-    headers: write || init?.body !== undefined ? { 'content-type': 'application/json' } : undefined,
+    headers: { ...authHeaders(), ...(write || init?.body !== undefined ? { 'content-type': 'application/json' } : {}) },
     body: init?.body !== undefined ? JSON.stringify(init.body) : undefined,
     credentials: 'same-origin',
     cache: 'no-store',

@@ -1,6 +1,6 @@
 'use client';
 import { useEffect, useState } from 'react';
-import { channel, type ContainerSummary, type StatsTick } from './client';
+import { channel, type ContainerSummary, type StatsTick, authHeaders } from './client';
 
 export interface History {
   memory: number[];
@@ -53,7 +53,7 @@ export function useContainers(): { list: ContainerSummary[] | null; stats: Recor
   useEffect(() => {
     const s = channel('containers');
     if (s.connected && list === null) {
-      fetch('/api/containers', { cache: 'no-store' })
+      fetch('/api/containers', { cache: 'no-store', headers: authHeaders() })
         .then((r) => (r.ok ? r.json() : null))
         .then((l) => l && setList((cur) => cur ?? l))
         .catch(() => {});

@@ -3,7 +3,8 @@
 // along). Opened in the teacher's browser, it tries every way a page can send a write to another
 // origin, with the dashboard's cookie: fetch (no-cors, text/plain, urlencoded, JSON with a
 // preflight), sendBeacon, auto-submitted forms (text/plain, urlencoded, multipart) and a raw
-// socket.io WebSocket. Its settings come in the URL's #fragment: port, victim, canary.
+// socket.io WebSocket. Its settings come in the URL's #fragment: port, victim, canary, and
+// optionally tok: a token the page somehow knows, sent as ?token= (the write gate must still hold).
 // It records what it saw in window.__results and sets window.__done.
 export const ATTACKER_PAGE = `<!doctype html>
 <html><head><meta charset="utf-8"><title>free stickers</title></head>
@@ -30,7 +31,9 @@ export const ATTACKER_PAGE = `<!doctype html>
     ['remove-by-post', 'POST', '/api/containers/' + victim + '?force=1&_method=DELETE', '{}'],
   ];
 
-  for (const [name, method, path, body] of writes) {
+  const tok = p.get('tok');
+  for (const [name, method, bare, body] of writes) {
+    const path = tok ? bare + (bare.includes('?') ? '&' : '?') + 'token=' + encodeURIComponent(tok) : bare;
     // 1. a "simple" request: no preflight, the cookie goes along, the answer is opaque
     for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x']) {
       try {

@@ -4,9 +4,12 @@
 // mount, kill a container, change a memory limit (REST and the diagram's route), remove a
 // container, pull an image, and open the terminal channel over socket.io. None may take effect:
 // the engine's list, limits and images stay as they were and the canary directory is mounted
-// nowhere. Every write must have reached the server *with the cookie* and been refused by the
-// write gate (403/415, not 401). Also: the security headers, the ?token= redirect, CSP in the
-// working dashboard (no violations), bad percent-encoding.
+// nowhere. The browser's cookie is only a page key (the API wants the token itself), so the writes
+// are 401s; a second pass gives the page the token as ?token= and the write gate (JSON + same
+// Origin) must refuse every one (403/415, logged by the server). The learner's server really
+// receives the cookie (a CGI script shows it): with it, the API and socket.io still say no.
+// Also: the security headers, the ?token= redirect, CSP in the working dashboard (no
+// violations), bad percent-encoding, name lengths.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
@@ -16,6 +19,8 @@ import { api, browser, cleanupDirs, freePort, readCgroupMemoryLimit, removeAll, 
 import { ATTACKER_PAGE } from './web-csrf-page';
 
 const MiB = 1024 * 1024;
+/** busybox httpd runs it for /cgi-bin/cookie: shows the Cookie header the learner's server got */
+const COOKIE_CGI = '#!/bin/sh\nprintf "Content-Type: text/plain\\r\\n\\r\\n%s" "$HTTP_COOKIE"\n';
 
 interface Rec {
   id: string;
@@ -81,8 +86,8 @@ beforeAll(async () => {
     body: {
       image: 'base',
       name: 'learner-site',
-      env: [`PAGE=${ATTACKER_PAGE}`],
-      cmd: ['sh', '-c', 'mkdir -p /www && printf "%s" "$PAGE" > /www/index.html && exec httpd -f -p 80 -h /www'],
+      env: [`PAGE=${ATTACKER_PAGE}`, `CGI=${COOKIE_CGI}`],
+      cmd: ['sh', '-c', 'mkdir -p /www/cgi-bin && printf "%s" "$PAGE" > /www/index.html && printf "%s" "$CGI" > /www/cgi-bin/cookie && chmod +x /www/cgi-bin/cookie && exec httpd -f -p 80 -h /www'],
       ports: [{ hostIp: '127.0.0.1', hostPort: attackerPort, containerPort: 80, protocol: 'tcp' }],
     },
   });
@@ -111,12 +116,50 @@ describe('the dashboard against a page on a learner\'s published port', () => {
   it('trades ?token= for a cookie and drops it from the URL, keeping other parameters', async () => {
     const r = await fetch(`${srv.base}/?tab=network&token=${srv.token}&x=1`, { redirect: 'manual', headers: { accept: 'text/html' } });
     expect(r.status).toBe(303);
-    expect(r.headers.get('location')).toBe('/?tab=network&x=1');
-    expect(r.headers.get('set-cookie')).toMatch(/^glassbox_token=[^;]+; Path=\/; HttpOnly; SameSite=Strict/);
+    // the page's scripts get the token in the #fragment; the cookie is a page key, not the token
+    expect(r.headers.get('location')).toBe(`/?tab=network&x=1#glassbox-token=${srv.token}`);
+    const cookie = r.headers.get('set-cookie') ?? '';
+    expect(cookie).toMatch(/^glassbox_page=[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; SameSite=Strict$/);
+    expect(cookie).not.toContain(srv.token);
     expect(r.headers.get('referrer-policy')).toBe('no-referrer');
+    // a wrong ?token= with a valid page cookie is sent to the clean URL, and never given the token
+    const pageKey = /^glassbox_page=([^;]+)/.exec(cookie)![1];
+    const wrong = await fetch(`${srv.base}/?token=guess&tab=1`, { redirect: 'manual', headers: { accept: 'text/html', cookie: `glassbox_page=${pageKey}` } });
+    expect(wrong.status).toBe(303);
+    expect(wrong.headers.get('location')).toBe('/?tab=1');
+    // in Chromium: the address bar ends clean, the token sits in this origin's localStorage
     await page.goto(`${srv.url}&tab=x`);
     expect(new URL(page.url()).search).toBe('?tab=x');
-    expect((await b.ctx.cookies(srv.base)).map((c) => c.name)).toContain('glassbox_token');
+    expect(new URL(page.url()).hash).toBe('');
+    expect(await page.evaluate(() => localStorage.getItem('glassbox-token'))).toBe(srv.token);
+    expect((await b.ctx.cookies(srv.base)).map((c) => c.name)).toContain('glassbox_page');
+  });
+
+  it("hands the learner's server the cookie, and the cookie opens nothing", async () => {
+    await page.goto(srv.url);
+    await page.goto(`http://127.0.0.1:${attackerPort}/cgi-bin/cookie`);
+    const received = (await page.textContent('body')) ?? '';
+    const stolen = /glassbox_page=([A-Za-z0-9_-]+)/.exec(received)?.[1];
+    expect(stolen, `the learner's CGI saw: ${received}`).toBeTruthy();
+    expect(received).not.toContain(srv.token);
+    // with the stolen cookie: a page shell, but no data and no writes, and no socket.io namespace
+    const asCookie = { cookie: `glassbox_page=${stolen}` };
+    expect((await fetch(`${srv.base}/`, { headers: { ...asCookie, accept: 'text/html' } })).status).toBe(200);
+    expect((await fetch(`${srv.base}/api/containers`, { headers: asCookie })).status).toBe(401);
+    expect((await fetch(`${srv.base}/api/containers`, { headers: { authorization: `Bearer ${stolen}` } })).status).toBe(401);
+    expect((await fetch(`${srv.base}/api/diagrams/namespaces`, { headers: asCookie })).status).toBe(401);
+    const kill = await fetch(`${srv.base}/api/containers/${victim.id}/kill`, { method: 'POST', headers: { ...asCookie, origin: srv.base, 'content-type': 'application/json' }, body: '{}' });
+    expect(kill.status).toBe(401);
+    const { io } = await import('socket.io-client');
+    for (const nsp of ['/', '/containers', '/terminal']) {
+      const outcome = await new Promise<string>((resolve) => {
+        const s = io(srv.base + nsp, { transports: ['websocket'], extraHeaders: { ...asCookie, origin: srv.base }, reconnection: false, timeout: 5_000 });
+        s.on('connect', () => (s.close(), resolve('connected')));
+        s.on('connect_error', (e) => (s.close(), resolve(`refused: ${e.message}`)));
+      });
+      expect(outcome, nsp).toBe('refused: token required');
+    }
+    expect((await engineState()).victimPid).toBeGreaterThan(0);
   });
 
   it('sends the security headers on pages, API answers and the token page', async () => {
@@ -158,7 +201,7 @@ describe('the dashboard against a page on a learner\'s published port', () => {
         ((window as unknown as { __csp: string[] }).__csp ??= []).push(`${e.violatedDirective} ${e.blockedURI}`);
       });
     });
-    await page.goto(`${srv.base}/`);
+    await page.goto(srv.url);
     await page.waitForSelector('[data-container="victim"] [data-status=running]', { timeout: 15_000 }); // socket.io's list arrived
     await page.goto(`${srv.base}/containers/${victim.id}`);
     await page.waitForSelector('[data-session][data-active=true]', { timeout: 15_000 });
@@ -175,7 +218,7 @@ describe('the dashboard against a page on a learner\'s published port', () => {
 
   it('lets no write from the learner\'s page take effect, though the cookie went along', async () => {
     await page.goto(srv.url); // the teacher's browser holds the dashboard's cookie
-    expect((await b.ctx.cookies(srv.base)).map((c) => c.name)).toContain('glassbox_token');
+    expect((await b.ctx.cookies(srv.base)).map((c) => c.name)).toContain('glassbox_page');
     const before = await engineState();
     const logBefore = srv.output().length;
     const seen: { method: string; url: string; status: number }[] = [];
@@ -187,10 +230,25 @@ describe('the dashboard against a page on a learner\'s published port', () => {
     page.on('requestfailed', (r) => {
       if (r.url().startsWith(srv.base)) failed.push(`${r.method()} ${r.url().slice(srv.base.length)} ${r.failure()?.errorText}`);
     });
-    await page.goto(`http://127.0.0.1:${attackerPort}/#port=${srv.port}&victim=${victim.id}&canary=${encodeURIComponent(canary)}`);
-    await page.waitForFunction(() => (window as unknown as { __done?: boolean }).__done === true, null, { timeout: 60_000 });
-    const results = await page.evaluate(() => (window as unknown as { __results: { name: string; v: string }[] }).__results);
-    await new Promise((r) => setTimeout(r, 1_000)); // beacons are sent after the page moved on
+    const attack = async (tok?: string) => {
+      // (a query that differs per pass: a new document, not a same-page #fragment change)
+      await page.goto(`http://127.0.0.1:${attackerPort}/?pass=${tok ? 2 : 1}#port=${srv.port}&victim=${victim.id}&canary=${encodeURIComponent(canary)}${tok ? `&tok=${tok}` : ''}`);
+      await page.waitForFunction(() => (window as unknown as { __done?: boolean }).__done === true, null, { timeout: 60_000 });
+      const r = await page.evaluate(() => (window as unknown as { __results: { name: string; v: string }[] }).__results);
+      await new Promise((res) => setTimeout(res, 1_000)); // beacons may be sent after the page moved on
+      return r;
+    };
+    // pass 1: the page has only what the browser attaches by itself (the page cookie)
+    const plain = await attack();
+    const plainWrites = seen.filter((s) => s.method !== 'GET' && s.method !== 'OPTIONS');
+    expect(plainWrites.length).toBeGreaterThan(0);
+    for (const w of plainWrites) expect(w.status, `${w.method} ${w.url}`).toBe(401);
+    expect(srv.output().slice(logBefore)).not.toContain('glassbox: refused ');
+    expect(plain.filter((r) => r.name === 'ws open')).toEqual([]);
+    expect(await engineState()).toEqual(before);
+    // pass 2: the page knows the token (say it leaked into a lesson) and sends it as ?token=
+    seen.length = 0;
+    const results = await attack(srv.token);
     page.off('response', onResponse);
 
     // the page could neither read the API nor open socket.io
@@ -201,15 +259,15 @@ describe('the dashboard against a page on a learner\'s published port', () => {
     expect(got('ws message')).toEqual([]);
     for (const r of results.filter((x) => /fetch cors json/.test(x.name))) expect(r.v).toMatch(/^threw/);
 
-    // Every write reached the server with the cookie (the token check passed: no 401) and the write
-    // gate refused it; the server logs each refusal. (CORP hides most answers from the page and
-    // from Playwright, hence the log.)
+    // Every write of pass 2 passed the token check and the write gate refused it; the server logs
+    // each refusal. (CORP hides most answers from the page and from Playwright, hence the log.)
     const writes = seen.filter((s) => s.method !== 'GET' && s.method !== 'OPTIONS');
     for (const w of writes) expect([403, 415], `${w.method} ${w.url}`).toContain(w.status);
     const refusals = srv.output().slice(logBefore).split('\n').filter((l) => l.startsWith('glassbox: refused '));
     if (process.env.CSRF_DEBUG) writeFileSync('/tmp/csrf-debug.json', JSON.stringify({ seen, failed, results, refusals }, null, 1));
     for (const path of ['/api/containers', `/api/containers/${victim.id}/kill`, `/api/containers/${victim.id}/update`, '/api/images/pull', '/api/diagrams/cgroups/limit']) {
       const mine = refusals.filter((l) => l.startsWith(`glassbox: refused POST ${path} (Origin http://127.0.0.1:${attackerPort})`));
+      expect(mine.join('\n')).not.toContain(srv.token); // the log shows the path, not the query
       // 3 no-cors fetches + a text/plain beacon + 3 forms (a JSON beacon or fetch needs a preflight: never sent)
       expect(mine.length, `refusals of POST ${path}`).toBeGreaterThanOrEqual(7);
     }
@@ -233,13 +291,16 @@ describe('the dashboard against a page on a learner\'s published port', () => {
     expect(changes.map((c) => c.path)).not.toContain('/ws-pwned');
   });
 
-  it('refuses writes without JSON or from another Origin, also with the token (node fetch)', async () => {
+  it('refuses writes without JSON or from another Origin, even with the token (node fetch)', async () => {
     const bearer = { authorization: `Bearer ${srv.token}` };
-    const cookie = { cookie: `glassbox_token=${srv.token}` };
-    const path = `/api/containers/${victim.id}/kill`;
+    // the token as a page that knows it would send it (a browser cannot add Authorization cross-origin)
+    const cookie = {};
+    const q = `?token=${srv.token}`;
+    const path = `/api/containers/${victim.id}/kill${q}`;
     const cases: [Record<string, string>, number, RegExp][] = [
       [{ ...cookie, 'content-type': 'text/plain' }, 403, /without Origin/],
       [{ ...cookie, 'content-type': 'application/json' }, 403, /without Origin/],
+      [{ ...cookie, cookie: 'glassbox_page=x', 'content-type': 'application/json' }, 403, /without Origin/],
       [{ ...cookie, origin: `http://127.0.0.1:${attackerPort}`, 'content-type': 'application/json' }, 403, /Origin http:\/\/127\.0\.0\.1:\d+ is not this server/],
       [{ ...cookie, origin: 'null', 'content-type': 'application/json' }, 403, /Origin null/],
       [{ ...cookie, origin: srv.base, 'sec-fetch-site': 'same-site', 'content-type': 'application/json' }, 403, /same-site/],
@@ -254,11 +315,11 @@ describe('the dashboard against a page on a learner\'s published port', () => {
       expect(r.status, JSON.stringify(headers)).toBe(status);
       expect(body.error).toMatch(msg);
     }
-    const del = await fetch(`${srv.base}/api/containers/${victim.id}?force=1`, { method: 'DELETE', headers: { ...cookie, origin: `http://127.0.0.1:${attackerPort}` } });
+    const del = await fetch(`${srv.base}/api/containers/${victim.id}?force=1&token=${srv.token}`, { method: 'DELETE', headers: { origin: `http://127.0.0.1:${attackerPort}` } });
     expect(del.status).toBe(403);
     expect((await engineState()).victimPid).toBeGreaterThan(0);
     // the same request from the dashboard's own origin is taken
-    const ok = await fetch(srv.base + `/api/containers/${victim.id}/update`, { method: 'POST', headers: { ...cookie, origin: srv.base, 'sec-fetch-site': 'same-origin', 'content-type': 'application/json' }, body: JSON.stringify({ memory: 64 * MiB }) });
+    const ok = await fetch(srv.base + `/api/containers/${victim.id}/update${q}`, { method: 'POST', headers: { origin: srv.base, 'sec-fetch-site': 'same-origin', 'content-type': 'application/json' }, body: JSON.stringify({ memory: 64 * MiB }) });
     expect(ok.status).toBe(200);
   });
 

@@ -7,6 +7,7 @@ import { parseCreateBody, toContainerConfig } from '../../server/api/docker/crea
 import { contentSecurityPolicy } from '../../server/api/rest/security-headers.js';
 import { wellEncoded } from '../../server/api/rest/server.js';
 import { refuseCrossSiteWrite } from '../../server/api/rest/write-guard.js';
+import { apiAuthorized, pageAuthorized, pageCookie, pageKey } from '../../server/api/rest/auth.js';
 import { MAX_NAME_LENGTH, validateConfig, validateName } from '../../server/engine/containers/validate.js';
 import { privilegeRisks } from '../../server/engine/runtime/privilege-risks.js';
 
@@ -51,6 +52,27 @@ describe('the write gate', () => {
     expect(wellEncoded('/api/containers/%E0%A4%A')).toBe(false);
     expect(wellEncoded('/api/containers/%ZZ')).toBe(false);
     expect(wellEncoded('/api/containers/a%20b')).toBe(true);
+  });
+});
+
+describe('the two credentials', () => {
+  const T = 'the-real-token-0123456789abcdef';
+  const r = (url: string, headers: Record<string, string>) => ({ url, headers }) as unknown as IncomingMessage;
+  it('the page cookie is derived from the token, is not it, and opens pages only', () => {
+    const key = pageKey(T);
+    expect(key).not.toContain(T);
+    expect(pageCookie(T)).toBe(`glassbox_page=${key}; Path=/; HttpOnly; SameSite=Strict`);
+    expect(pageAuthorized(r('/', { cookie: `glassbox_page=${key}` }), T)).toBe(true);
+    expect(apiAuthorized(r('/api/containers', { cookie: `glassbox_page=${key}` }), T)).toBe(false);
+    expect(apiAuthorized(r('/api/containers', { cookie: `glassbox_token=${T}` }), T)).toBe(false);
+    expect(apiAuthorized(r('/api/containers', { authorization: `Bearer ${key}` }), T)).toBe(false);
+  });
+  it('the API takes the token as Bearer or ?token=, a stale one not hiding a right one', () => {
+    expect(apiAuthorized(r('/api/x', { authorization: `Bearer ${T}` }), T)).toBe(true);
+    expect(apiAuthorized(r(`/api/x?token=${T}`, {}), T)).toBe(true);
+    expect(apiAuthorized(r(`/api/x?token=${T}`, { authorization: 'Bearer old' }), T)).toBe(true);
+    expect(apiAuthorized(r('/api/x?token=old', { authorization: `Bearer ${T}` }), T)).toBe(true);
+    expect(apiAuthorized(r('/api/x?token=old', { authorization: 'Bearer older' }), T)).toBe(false);
   });
 });
 
