@@ -4,9 +4,9 @@
 // snapshots, so every event is worth a render.
 //
 // The socket: pass a socket of your own in opts.socket; otherwise one shared socket is opened on the
-// default namespace of the same origin (the token cookie authenticates it; a token from opts.token,
-// ?token= or localStorage 'glassbox-token' is sent too). REST calls use the cookie, plus that token
-// as a Bearer header when there is one.
+// default namespace of the same origin, authenticated by the token from opts.token, ?token= or
+// localStorage 'glassbox-token' (where the first visit put it). REST calls send that token as a
+// Bearer header: the server's API never takes a cookie.
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { io, type Socket } from 'socket.io-client';
 import type { DiagramKind, LimitKind, SnapshotOf, WhichLayerResult } from '../../server/engine/inspect/types';
@@ -36,8 +36,8 @@ function findToken(opts: DiagramFeedOptions): string | undefined {
 
 function sharedSocket(opts: DiagramFeedOptions): Socket {
   if (opts.socket) return opts.socket;
-  // the server accepts WebSocket only (like the dashboard's channels); the cookie set at the first
-  // visit authenticates it, a token given here is sent as well
+  // the server accepts WebSocket only (like the dashboard's channels) and wants the token in the
+  // handshake (the page cookie only gets the connection itself through)
   if (!shared) {
     const token = findToken(opts);
     shared = io(`${opts.baseUrl ?? ''}/`, { path: '/socket.io', transports: ['websocket'], ...(token ? { auth: { token } } : {}) });

@@ -74,7 +74,7 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     // one gate for every write, whoever handles it below (REST, image pull, diagrams, Next)
     const refused = refuseCrossSiteWrite(req);
     if (refused) {
-      // the teacher should see it: a page somewhere tried to use their browser's cookie
+      // the teacher should see it: a page somewhere tried to write through their browser
       console.warn(`glassbox: refused ${req.method} ${url.pathname.slice(0, 200)} (Origin ${req.headers.origin ?? 'none'}): ${refused.error}`);
       req.resume();
       return sendJson(res, refused.status, { error: refused.error });

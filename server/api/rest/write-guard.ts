@@ -1,6 +1,7 @@
-// Which state-changing requests the dashboard server accepts. The cookie alone is not enough: a
-// page on another port of 127.0.0.1 is the *same site* (SameSite=Strict still sends the cookie),
-// so a learner's published port could serve a page that POSTs here from the teacher's browser.
+// Which state-changing requests the dashboard server accepts. A page on another port of 127.0.0.1
+// is the *same site* (SameSite=Strict still sends the cookie), so a learner's published port could
+// serve a page that POSTs here from the teacher's browser. The API does not take the cookie at all
+// (auth.ts); this gate is the second wall, for a page that got hold of the token somehow.
 //
 // A write (any method but GET/HEAD/OPTIONS) must
 //   1. come from this origin: Origin, when sent, names the host:port the request was sent to, and
