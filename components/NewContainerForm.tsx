@@ -9,8 +9,10 @@ import { parseDockerRun } from './lib/docker-run';
 import { bytes } from './lib/format';
 import { defaultForm, fromConfig, MiB, toConfig, type FormState } from './lib/form-model';
 import { initialPull, pullWithProgress, type PullState } from './lib/pull-progress';
+import { PrivilegeWarning } from './PrivilegeWarning';
 import { PullProgress } from './PullProgress';
 import { Switch } from './Switch';
+import { privilegeRisks } from '../common/privilege-risks';
 
 interface ImageSummary {
   id: string;
@@ -171,14 +173,9 @@ export function NewContainerForm({ cpus, onCreating, onCreated, onFailed }: { cp
         </div>
       </div>
 
-      <div className={`rounded-lg border p-3 ${form.privileged ? 'border-rose-500 bg-rose-950/40' : 'border-slate-800'}`}>
+      <div className={`rounded-lg border p-3 ${privilegeRisks(config).length ? 'border-rose-500 bg-rose-950/40' : 'border-slate-800'}`}>
         <Switch danger checked={form.privileged} onChange={(v) => set('privileged', v)} label="privileged" hint="turns off most of the isolation" testId="privileged" />
-        {form.privileged && (
-          <p className="mt-1 text-sm text-rose-200" role="alert" data-testid="privileged-warning">
-            ⚠ A privileged container gets <b>all capabilities</b>, <b>all host devices</b>, <b>no seccomp filter</b> and <b>no masked or read-only /proc and /sys paths</b>. Root in it can
-            mount the host&apos;s disks, load kernel modules and take over the host. Use it only to show exactly that.
-          </p>
-        )}
+        <PrivilegeWarning config={config} />
       </div>
 
       {pull && <PullProgress state={pull} />}

@@ -3,7 +3,7 @@
 // event `diagram:<kind>` after a 'diagram:subscribe'. The server throttles and skips unchanged
 // snapshots, so every event is worth a render.
 //
-// Requests and the socket go through components/lib/client.ts (the cookie authenticates both); pass
+// Requests and the socket go through components/lib/client.ts (which sends the token); pass
 // a socket of your own in opts.socket to feed a diagram from elsewhere.
 import { useCallback, useEffect, useRef, useState } from 'react';
 import type { Socket } from 'socket.io-client';

@@ -1,7 +1,10 @@
 'use client';
 // The dashboard's one client of the server: REST calls (`api`) and socket.io channels (`channel`).
-// One auth path: the token travels in an HttpOnly cookie set on the first visit, so nothing here
-// ever sees it. One error shape: every failed call throws an ApiError with the server's `error`.
+// One auth path: the token, sent by every call here. The API takes the token itself, never a
+// cookie (a cookie is sent to every port of the host, a learner's published port included): the
+// first visit's redirect hands it to the root layout's script, which keeps it in localStorage
+// (per origin, port included). One error shape: a failed call throws an ApiError with the
+// server's `error`.
 import { io, type Socket } from 'socket.io-client';
 import type { ContainerSummary, StatsTick } from '../../server/realtime/containers';
 
@@ -9,11 +12,29 @@ export type { ContainerSummary, StatsTick };
 
 const sockets = new Map<string, Socket>();
 
+export const TOKEN_KEY = 'glassbox-token';
+
+/** The dashboard's token, as the first visit stored it (null if this browser never had it). */
+export function token(): string | null {
+  try {
+    return window.localStorage.getItem(TOKEN_KEY);
+  } catch {
+    return null;
+  }
+}
+
+/** Authorization for fetch(); empty without a token (the server then answers 401). */
+export function authHeaders(): Record<string, string> {
+  const t = token();
+  return t ? { authorization: `Bearer ${t}` } : {};
+}
+
 /** One socket per channel ('' is the default namespace: the diagrams), all over one WebSocket connection. */
 export function channel(name: 'containers' | 'terminal' | ''): Socket {
   let s = sockets.get(name);
   if (!s) {
-    s = io(`/${name}`, { transports: ['websocket'], path: '/socket.io' });
+    // auth as a function: read again at every (re)connect
+    s = io(`/${name}`, { transports: ['websocket'], path: '/socket.io', auth: (cb) => cb({ token: token() }) });
     sockets.set(name, s);
   }
   return s;
@@ -29,9 +50,12 @@ export class ApiError extends Error {
 }
 
 export async function api<T = unknown>(path: string, init?: { method?: string; body?: unknown }): Promise<T> {
+  const method = init?.method ?? (init?.body !== undefined ? 'POST' : 'GET');
+  // the server takes a write only as JSON from this origin (a cross-site form cannot send JSON)
+  const write = method !== 'GET' && method !== 'HEAD';
   const res = await fetch(path, {
-    method: init?.method ?? (init?.body !== undefined ? 'POST' : 'GET'),
-    headers: init?.body !== undefined ? { 'content-type': 'application/json' } : undefined,
+    method,
+    headers: { ...authHeaders(), ...(write || init?.body !== undefined ? { 'content-type': 'application/json' } : {}) },
     body: init?.body !== undefined ? JSON.stringify(init.body) : undefined,
     credentials: 'same-origin',
     cache: 'no-store',

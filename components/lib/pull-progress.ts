@@ -2,7 +2,7 @@
 // The browser side of POST /api/images/pull: reads its NDJSON stream and folds it into a state the
 // progress bar draws (per layer: status and bytes; overall: a fraction).
 import type { PullStreamEvent } from '../../server/api/rest/image-pull';
-import { ApiError } from './client';
+import { ApiError, authHeaders } from './client';
 
 export type { PullStreamEvent };
 
@@ -57,7 +57,7 @@ export async function pullWithProgress(image: string, onState: (s: PullState) =>
   onState(state);
   const res = await fetch('/api/images/pull', {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { ...authHeaders(), 'content-type': 'application/json' },
     body: JSON.stringify({ image }),
     credentials: 'same-origin',
     cache: 'no-store',

@@ -123,6 +123,8 @@ export interface EngineInfo {
   defaultRuntime: string;
   helperVersion: string;
   swapLimitSupport: boolean;
+  /** the host's MAC modules (none here: nothing confines SYS_ADMIN beyond capabilities and seccomp) */
+  securityModules?: { apparmor: boolean; selinux: boolean };
 }
 
 export interface WaitResult {

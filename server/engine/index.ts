@@ -10,3 +10,6 @@ export { InspectHub } from './inspect/hub.js';
 export { DIAGRAM_KINDS } from './inspect/types.js';
 export type * from './inspect/types.js';
 export { isActive, isAlive } from './lifecycle/state.js';
+export { RUNTIMES } from './runtime/available.js';
+export { NO_LSM_NOTE, PRIVILEGED_RISK, riskLines, SYS_ADMIN_RISK } from '../../common/privilege-risks.js';
+export { MAX_NAME_LENGTH } from './containers/validate.js';

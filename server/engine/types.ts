@@ -82,7 +82,8 @@ export interface ContainerConfig {
   /** extra mounts (bind or tmpfs), Docker's -v / --tmpfs */
   mounts?: { type: 'bind' | 'tmpfs'; source?: string; target: string; readOnly?: boolean }[];
   autoRemove?: boolean;
-  runtime?: 'builtin' | 'runc' | 'crun';
+  /** one of the engine's runtimes (runtime/available.ts); any other name is refused */
+  runtime?: string;
 }
 
 export type ContainerStatus = 'created' | 'running' | 'paused' | 'restarting' | 'exited' | 'removing' | 'dead';

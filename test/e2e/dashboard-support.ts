@@ -88,8 +88,10 @@ export async function api<T = unknown>(srv: RunningServer, path: string, init?: 
   const headers: Record<string, string> = {};
   const token = init?.token === undefined ? srv.token : init.token;
   if (token) headers.authorization = `Bearer ${token}`;
-  if (init?.body !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetch(srv.base + path, { method: init?.method ?? (init?.body !== undefined ? 'POST' : 'GET'), headers, body: init?.body !== undefined ? JSON.stringify(init.body) : undefined });
+  const method = init?.method ?? (init?.body !== undefined ? 'POST' : 'GET');
+  // every write is JSON (the server refuses anything else)
+  if (init?.body !== undefined || (method !== 'GET' && method !== 'HEAD')) headers['content-type'] = 'application/json';
+  const res = await fetch(srv.base + path, { method, headers, body: init?.body !== undefined ? JSON.stringify(init.body) : undefined });
   const text = await res.text();
   let body: unknown = text;
   try {

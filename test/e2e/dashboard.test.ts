@@ -100,7 +100,7 @@ describe('dashboard', () => {
 
   it('creates a container from the form and runs a command in its terminal', async () => {
     await page.goto(srv.url);
-    expect(new URL(page.url()).search).toBe(''); // the token moved into the cookie
+    expect(new URL(page.url()).search).toBe(''); // the token left the address bar (for localStorage; the cookie is a page key)
     await page.waitForSelector('[data-testid=create]');
     await page.waitForFunction(() => (document.querySelector('[data-testid=image]') as HTMLInputElement | null)?.value !== '', null, { timeout: 10_000 });
     await page.fill('[data-testid=name]', name);

@@ -489,7 +489,7 @@ describe('diagrams in the dashboard, changed from its terminal', () => {
     b = await dashBrowser();
     page = b.page;
     page.on('pageerror', (e) => console.error('page error:', e.message));
-    await page.goto(srv.url); // trades the token for the cookie
+    await page.goto(srv.url); // stores the token for the page's scripts, sets the page cookie
     await page.goto(`${srv.base}/containers/${a.id}`);
     await waitForPrompt(page, { timeout: 20_000 });
     await diagrams().waitFor();

@@ -5,6 +5,8 @@ import { useCallback, useEffect, useState } from 'react';
 import type { ContainerRecord, TimelineStep } from '@/server/engine/types';
 import { ContainerDiagrams } from '@/components/DiagramTabs';
 import { LimitsEditor } from '@/components/LimitsEditor';
+import { PrivilegeWarning } from '@/components/PrivilegeWarning';
+import { privilegeRisks } from '@/common/privilege-risks';
 import { Logs } from '@/components/Logs';
 import { StatusBadge } from '@/components/StatusBadge';
 import { Sparkline } from '@/components/Sparkline';
@@ -164,6 +166,11 @@ export default function ContainerPage() {
           </button>
         </div>
       </div>
+      {rec && privilegeRisks(rec.config).length > 0 && (
+        <div className="rounded-lg border border-rose-500 bg-rose-950/40 p-3">
+          <PrivilegeWarning config={rec.config} testId="container-privilege-warning" />
+        </div>
+      )}
       {error && (
         <p className="rounded-md border border-rose-600 bg-rose-950/50 p-2 text-sm text-rose-200" role="alert">
           {error}

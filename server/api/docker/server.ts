@@ -101,6 +101,15 @@ export function splitVersion(path: string): { version: string; path: string } {
   return { version, path: m[2] };
 }
 
+/** A path parameter, decoded; a broken %XX is the client's error (400), not a URIError 500. */
+function decodeParam(p: string): string {
+  try {
+    return decodeURIComponent(p);
+  } catch {
+    throw new ApiError(400, `malformed percent-encoding in the path: ${p}`);
+  }
+}
+
 export function makeDispatcher(table: Route[]) {
   return async (req: IncomingMessage, target: { res?: ServerResponse; socket?: Duplex; head?: Buffer }): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://docker');
@@ -116,7 +125,7 @@ export function makeDispatcher(table: Route[]) {
           methodMismatch = true;
           continue;
         }
-        ctx.params = m.slice(1).map((p) => decodeURIComponent(p));
+        ctx.params = m.slice(1).map(decodeParam);
         await route.handler(ctx);
         return;
       }

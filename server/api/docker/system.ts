@@ -1,6 +1,6 @@
 // GET /_ping, /version, /info: what the docker client asks first to negotiate and describe the host.
 import { hostname } from 'node:os';
-import type { EngineApi } from '../../engine/index.js';
+import { NO_LSM_NOTE, PRIVILEGED_RISK, riskLines, RUNTIMES, SYS_ADMIN_RISK, type EngineApi } from '../../engine/index.js';
 import { sendJson, type Ctx } from './http.js';
 
 export const API_VERSION = '1.47';
@@ -65,6 +65,12 @@ export function version(ctx: Ctx, engine: EngineApi): void {
   });
 }
 
+/** docker info prints these after everything else, each as "WARNING: …". */
+function privilegeWarnings(lsm: { apparmor: boolean; selinux: boolean } | undefined): string[] {
+  const host = lsm && (lsm.apparmor || lsm.selinux) ? '' : ' This kernel has no AppArmor and no SELinux.';
+  return [`${NO_LSM_NOTE}${host}`, ...[PRIVILEGED_RISK, SYS_ADMIN_RISK].map((r) => riskLines(r).join('\n'))].map((w) => `WARNING: ${w}`);
+}
+
 export function info(ctx: Ctx, engine: EngineApi, extra: { eventListeners: number }): void {
   const i = engine.info();
   sendJson(ctx, 200, {
@@ -116,7 +122,7 @@ export function info(ctx: Ctx, engine: EngineApi, extra: { eventListeners: numbe
     Labels: [`glassbox.cgroup-layout=${i.cgroupLayout}`, `glassbox.run-root=${i.runRoot}`],
     ExperimentalBuild: false,
     ServerVersion: SERVER_VERSION,
-    Runtimes: Object.fromEntries(i.runtimes.map((r) => [r, { path: r === 'builtin' ? 'gb-helper' : r }])),
+    Runtimes: Object.fromEntries(i.runtimes.map((r) => [r, { path: RUNTIMES[r]?.path ?? r }])),
     DefaultRuntime: i.defaultRuntime,
     Swarm: { NodeID: '', NodeAddr: '', LocalNodeState: 'inactive', ControlAvailable: false, Error: '', RemoteManagers: null },
     LiveRestoreEnabled: true,
@@ -125,8 +131,13 @@ export function info(ctx: Ctx, engine: EngineApi, extra: { eventListeners: numbe
     ContainerdCommit: { ID: '' },
     RuncCommit: { ID: '' },
     InitCommit: { ID: '' },
-    SecurityOptions: ['name=seccomp,profile=builtin', ...(i.cgroupVersion === 2 ? ['name=cgroupns'] : [])],
+    SecurityOptions: [
+      'name=seccomp,profile=builtin',
+      ...(i.securityModules?.apparmor ? ['name=apparmor'] : []),
+      ...(i.securityModules?.selinux ? ['name=selinux'] : []),
+      ...(i.cgroupVersion === 2 ? ['name=cgroupns'] : []),
+    ],
     CDISpecDirs: [],
-    Warnings: [],
+    Warnings: privilegeWarnings(i.securityModules),
   });
 }

@@ -1,10 +1,18 @@
-// The dashboard's token: made at start, printed as a ready-to-click URL, required on every request
-// (HTTP and socket.io). First visit with ?token=… sets an HttpOnly SameSite=Strict cookie; API
-// clients may send `Authorization: Bearer …`. socket.io also checks that Origin matches Host.
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+// The dashboard's token: made at start, printed as a ready-to-click URL.
+//
+// Two credentials, because a cookie is sent to *every port* of its host: a learner's server on a
+// published port of 127.0.0.1 receives the dashboard's cookie whenever the teacher's browser opens
+// that port. So the cookie is only a page key (an HMAC of the token, HttpOnly, SameSite=Strict):
+// it lets the browser load the dashboard's pages, which hold no data. The API and socket.io take
+// the token itself: `Authorization: Bearer …` (or ?token=, for first visits and scripts), and
+// socket.io's handshake `auth.token`. The dashboard keeps the token in localStorage, which is
+// per origin (port included), and sends it on every call. socket.io also checks Origin = Host.
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 
-export const COOKIE = 'glassbox_token';
+export const COOKIE = 'glassbox_page';
+/** where the dashboard's scripts keep the token (localStorage key and URL #fragment name) */
+export const TOKEN_STORAGE_KEY = 'glassbox-token';
 
 export function newToken(): string {
   return randomBytes(24).toString('base64url');
@@ -34,28 +42,34 @@ export function parseCookies(header: string | undefined): Record<string, string>
   return out;
 }
 
-/** The token this request presents: Bearer header, then cookie, then ?token= (in that order). */
-export function presentedToken(req: IncomingMessage, url: URL): { token: string | null; fromQuery: boolean } {
+/** What the page cookie holds: derived from the token, and no use as one. */
+export function pageKey(token: string): string {
+  return createHmac('sha256', token).update('glassbox page cookie v1').digest('base64url');
+}
+
+function bearer(req: IncomingMessage): string | null {
   const auth = req.headers.authorization;
-  if (auth?.startsWith('Bearer ')) return { token: auth.slice(7).trim(), fromQuery: false };
-  const c = parseCookies(req.headers.cookie)[COOKIE];
-  if (c) return { token: c, fromQuery: false };
-  const q = url.searchParams.get('token');
-  if (q) return { token: q, fromQuery: true };
-  return { token: null, fromQuery: false };
+  return auth?.startsWith('Bearer ') ? auth.slice(7).trim() : null;
 }
 
-export function isAuthorized(req: IncomingMessage, token: string): boolean {
+/** For /api/ and socket.io: the token itself, as a Bearer header or ?token= — never a cookie.
+ * Either one right is enough (a stale one must not hide the other after a restart). */
+export function apiAuthorized(req: IncomingMessage, token: string): boolean {
   const url = new URL(req.url ?? '/', 'http://localhost');
-  const p = presentedToken(req, url);
-  // a wrong cookie must not hide a right ?token= (a new server after a restart)
-  if (sameToken(p.token, token)) return true;
-  const q = url.searchParams.get('token');
-  return sameToken(q, token);
+  return sameToken(bearer(req), token) || sameToken(url.searchParams.get('token'), token);
 }
 
-export function tokenCookie(token: string): string {
-  return `${COOKIE}=${encodeURIComponent(token)}; Path=/; HttpOnly; SameSite=Strict`;
+/** For the dashboard's pages and assets: the page cookie, or the token as the API takes it. */
+export function pageAuthorized(req: IncomingMessage, token: string): boolean {
+  return hasPageCookie(req, token) || apiAuthorized(req, token);
+}
+
+export function hasPageCookie(req: IncomingMessage, token: string): boolean {
+  return sameToken(parseCookies(req.headers.cookie)[COOKIE], pageKey(token));
+}
+
+export function pageCookie(token: string): string {
+  return `${COOKIE}=${pageKey(token)}; Path=/; HttpOnly; SameSite=Strict`;
 }
 
 /** Origin must be present and name the same host:port the request was sent to. */

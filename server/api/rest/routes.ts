@@ -2,8 +2,7 @@
 // carry a kind (invalid, not-found, conflict, …) and become { error } with its status (errors.ts).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
-import type { EngineApi } from '../../engine/index.js';
-import { NAMESPACES } from '../../engine/index.js';
+import { MAX_NAME_LENGTH, NAMESPACES, type EngineApi } from '../../engine/index.js';
 import { summarize } from '../../realtime/containers.js';
 
 import { HttpError, httpStatusOf } from './errors.js';
@@ -52,7 +51,7 @@ const nsRecord = z.partialRecord(z.enum(NAMESPACES), z.boolean());
 const createBody = z
   .object({
     image: z.string().min(1, 'an image is required').max(512),
-    name: z.string().max(128).optional(),
+    name: z.string().max(MAX_NAME_LENGTH, `at most ${MAX_NAME_LENGTH} characters`).optional(),
     cmd: z.array(z.string()).max(256).optional(),
     entrypoint: z.array(z.string()).max(64).optional(),
     env: z.array(z.string()).max(256).optional(),
@@ -78,6 +77,8 @@ const createBody = z
     restartPolicy: z.object({ name: z.enum(['no', 'on-failure', 'always', 'unless-stopped']), maximumRetryCount: z.number().int().optional() }).optional(),
     labels: z.record(z.string(), z.string()).optional(),
     autoRemove: z.boolean().optional(),
+    /** the engine refuses a runtime it does not have, naming the ones it has */
+    runtime: z.string().max(64).optional(),
     /** false: create only */
     start: z.boolean().optional(),
   })
@@ -88,6 +89,7 @@ const updateBody = limitsBody.extend({
 });
 
 const stopBody = z.object({ timeoutSeconds: z.number().int().min(0).max(600).optional(), signal: z.string().max(16).optional() }).strict();
+const renameBody = z.object({ name: z.string().min(1, 'the new name is required').max(MAX_NAME_LENGTH, `at most ${MAX_NAME_LENGTH} characters`) }).strict();
 const killBody = z.object({ signal: z.string().max(16).optional() }).strict();
 
 type Handler = (ctx: { engine: EngineApi; params: string[]; url: URL; req: IncomingMessage }) => Promise<unknown> | unknown;
@@ -141,11 +143,25 @@ route('POST', '/api/containers/:id/update', async ({ engine, params, req }) => {
   const writes = await engine.update(params[0], parse(updateBody, await readBody(req)));
   return { writes, container: engine.get(params[0]) };
 });
+route('POST', '/api/containers/:id/rename', async ({ engine, params, req }) => {
+  const { id } = engine.get(params[0]); // the old name stops working once renamed
+  await engine.rename(id, parse(renameBody, await readBody(req)).name);
+  return engine.get(id);
+});
 route('DELETE', '/api/containers/:id', async ({ engine, params, url }) => {
   const force = ['1', 'true'].includes(url.searchParams.get('force') ?? '');
   await engine.remove(params[0], { force });
   return { status: 204, body: null };
 });
+
+/** A path parameter, decoded; a broken %XX is a 400 (decodeURIComponent throws a URIError). */
+function decodeParam(p: string): string {
+  try {
+    return decodeURIComponent(p);
+  } catch {
+    throw new HttpError(400, `malformed percent-encoding in the path: ${p}`);
+  }
+}
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
   if (status === 204) {
@@ -170,7 +186,7 @@ export async function handleRest(engine: EngineApi, req: IncomingMessage, res: S
     allowed = true;
     if (r.method !== req.method) continue;
     try {
-      const params = m.slice(1).map((p) => decodeURIComponent(p));
+      const params = m.slice(1).map(decodeParam);
       const out = await r.fn({ engine, params, url, req });
       if (out && typeof out === 'object' && 'status' in out && 'body' in out && typeof (out as { status: unknown }).status === 'number' && Object.keys(out).length === 2) {
         const o = out as { status: number; body: unknown };

@@ -6,12 +6,14 @@ import next from 'next';
 import type { EngineApi } from '../../engine/index.js';
 import { containersChannel } from '../../realtime/containers.js';
 import { terminalChannel, type TerminalChannel } from '../../realtime/terminal.js';
-import { COOKIE, isAuthorized, originMatchesHost, parseCookies, sameToken, tokenCookie, TOKEN_REQUIRED_HTML } from './auth.js';
+import { apiAuthorized, hasPageCookie, originMatchesHost, pageAuthorized, pageCookie, sameToken, TOKEN_REQUIRED_HTML, TOKEN_STORAGE_KEY } from './auth.js';
 import { handleRest, sendJson } from './routes.js';
 import { InspectHub } from '../../engine/index.js';
 import { registerDiagramChannels } from '../../realtime/diagrams.js';
 import { handleDiagramRequest } from './diagrams.js';
 import { handleImagePullRequest } from './image-pull.js';
+import { applySecurityHeaders } from './security-headers.js';
+import { refuseCrossSiteWrite } from './write-guard.js';
 
 export interface WebServerOptions {
   engine: EngineApi;
@@ -41,6 +43,16 @@ function unauthorized(req: IncomingMessage, res: ServerResponse, url: URL): void
   res.end(TOKEN_REQUIRED_HTML);
 }
 
+/** Does every %XX in the path decode (as UTF-8)? A broken one is the client's error, not a 500. */
+export function wellEncoded(path: string): boolean {
+  try {
+    decodeURIComponent(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export async function startWebServer(opts: WebServerOptions): Promise<WebServer> {
   const { engine, token } = opts;
   const http = createServer();
@@ -55,19 +67,35 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     const url = new URL(req.url ?? '/', 'http://localhost');
     // Next's own socket for hot reload in dev shares the port; socket.io checks its own requests
     if (url.pathname.startsWith('/socket.io/')) return;
-    if (!isAuthorized(req, token)) return unauthorized(req, res, url);
-    const cookieOk = sameToken(parseCookies(req.headers.cookie)[COOKIE], token);
-    if (url.searchParams.has('token')) {
-      // first visit: trade the query token for a cookie and drop it from the address bar
+    applySecurityHeaders(req, res);
+    // the API wants the token itself; a page may also come with the page cookie (see auth.ts)
+    const isApi = url.pathname === '/api' || url.pathname.startsWith('/api/');
+    if (!(isApi ? apiAuthorized(req, token) : pageAuthorized(req, token))) return unauthorized(req, res, url);
+    // one gate for every write, whoever handles it below (REST, image pull, diagrams, Next)
+    const refused = refuseCrossSiteWrite(req);
+    if (refused) {
+      // the teacher should see it: a page somewhere tried to write through their browser
+      console.warn(`glassbox: refused ${req.method} ${url.pathname.slice(0, 200)} (Origin ${req.headers.origin ?? 'none'}): ${refused.error}`);
+      req.resume();
+      return sendJson(res, refused.status, { error: refused.error });
+    }
+    if (!wellEncoded(url.pathname)) {
+      req.resume();
+      return sendJson(res, 400, { error: `malformed percent-encoding in the path: ${url.pathname}` });
+    }
+    if (url.searchParams.has('token') && req.method === 'GET' && !isApi) {
+      // first visit: drop the token from the address bar. The page's scripts get it in the
+      // #fragment (never sent to a server; the root layout moves it into localStorage at once),
+      // the browser gets the page cookie. Only a right ?token= is handed on: a wrong one that came
+      // with a valid page cookie (which every port of this host receives) gets the clean URL only.
+      const given = url.searchParams.get('token');
       url.searchParams.delete('token');
-      const headers: Record<string, string> = { location: url.pathname + (url.search || ''), 'cache-control': 'no-store' };
-      if (!cookieOk) headers['set-cookie'] = tokenCookie(token);
-      if (req.method === 'GET' && !url.pathname.startsWith('/api/')) {
-        res.writeHead(303, headers);
-        res.end();
-        return;
-      }
-      if (!cookieOk) res.setHeader('set-cookie', tokenCookie(token));
+      const fragment = sameToken(given, token) ? `#${TOKEN_STORAGE_KEY}=${token}` : '';
+      const headers: Record<string, string> = { location: url.pathname + (url.search || '') + fragment, 'cache-control': 'no-store' };
+      if (!hasPageCookie(req, token)) headers['set-cookie'] = pageCookie(token);
+      res.writeHead(303, headers);
+      res.end();
+      return;
     }
     if (handleDiagramRequest(req, res, diagrams)) return;
     if (handleImagePullRequest(engine, req, res, url)) return;
@@ -86,18 +114,18 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     allowRequest: (req, cb) => {
       // a browser always sends Origin on a WebSocket: another site's page cannot borrow the cookie
       if (!originMatchesHost(req)) return cb('origin not allowed', false);
-      const url = new URL(req.url ?? '/', 'http://localhost');
-      if (isAuthorized(req, token)) return cb(null, true);
-      // socket.io-client in Node (tests) may pass the token as a query parameter or header only
-      if (sameToken(url.searchParams.get('token'), token)) return cb(null, true);
+      // a first filter: the dashboard's page cookie, or the token (Node clients: query or header);
+      // the namespaces below want the token itself
+      if (pageAuthorized(req, token)) return cb(null, true);
       cb('token required', false);
     },
   });
-  // belt and braces: every namespace checks again
+  // every namespace wants the token itself: handshake auth (the dashboard), ?token= or Bearer;
+  // the page cookie is not enough (a learner's port receives it too)
   const check = (socket: import('socket.io').Socket, nextFn: (err?: Error) => void) => {
     const req = socket.request;
     const auth = (socket.handshake.auth as { token?: string } | undefined)?.token;
-    if (isAuthorized(req, token) || sameToken(auth, token)) return nextFn();
+    if (apiAuthorized(req, token) || sameToken(auth, token)) return nextFn();
     nextFn(new Error('token required'));
   };
   io.use(check);

@@ -3,6 +3,7 @@
 import { cpus, totalmem } from 'node:os';
 import { z } from 'zod';
 import { InvalidArgument, NAMESPACES, type ContainerConfig, type Namespace } from '../types.js';
+import { hasRuntime, unknownRuntimeMessage } from '../runtime/available.js';
 
 const MiB = 1024 * 1024;
 /** Docker refuses memory limits under 6 MiB: the runtime itself needs that much to start. */
@@ -89,7 +90,7 @@ export const containerConfigSchema = z
       .array(z.object({ type: z.enum(['bind', 'tmpfs']), source: z.string().optional(), target: z.string(), readOnly: z.boolean().optional() }))
       .optional(),
     autoRemove: z.boolean().optional(),
-    runtime: z.enum(['builtin', 'runc', 'crun']).optional(),
+    runtime: z.string().max(64).optional(),
   })
   .strict();
 
@@ -103,7 +104,15 @@ function formatZodError(err: z.ZodError): string {
     .join('; ');
 }
 
+/** Longest container name, on every path (REST, Docker API create and rename): names end up in
+ * paths, log lines and the dashboard, and nothing needs more. */
+export const MAX_NAME_LENGTH = 128;
+
 export function validateName(name: string): string {
+  const bare = name.replace(/^\//, '');
+  if (bare.length > MAX_NAME_LENGTH) {
+    throw new InvalidArgument(`Invalid container name (${bare.slice(0, 32)}…): at most ${MAX_NAME_LENGTH} characters, this one has ${bare.length}`);
+  }
   if (!NAME_RE.test(name)) {
     throw new InvalidArgument(`Invalid container name (${name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
   }
@@ -117,6 +126,7 @@ export function validateConfig(input: unknown): ContainerConfig {
   const config = parsed.data as ContainerConfig;
 
   if (config.name !== undefined) config.name = validateName(config.name);
+  if (config.runtime !== undefined && !hasRuntime(config.runtime)) throw new InvalidArgument(unknownRuntimeMessage(config.runtime));
   if (config.hostname !== undefined && !HOSTNAME_RE.test(config.hostname)) {
     throw new InvalidArgument(`invalid hostname format: ${config.hostname}`);
   }

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { ExecOptions, ExecProcess } from '../api.js';
 import { launchExec } from '../containers/exec.js';
 import { resolveUser } from '../containers/users.js';
-import { helperPath } from '../runtime/builtin.js';
+import { helperExecutable } from '../runtime/builtin.js';
 import { buildExecPlan } from '../runtime/build-plan.js';
 import { execSpec } from '../runtime/helper-spec.js';
 import { Conflict, InvalidArgument, NotFound } from '../types.js';
@@ -36,7 +36,7 @@ export async function execInContainer(ctx: EngineContext, idOrName: string, opts
   const proc = launchExec({
     execId,
     containerId: rec.id,
-    helper: helperPath(),
+    helper: helperExecutable(ctx.runRoot),
     specPath,
     extraFiles: plan.seccompBpf ? [plan.seccompBpf] : [],
     tty: opts.tty ?? false,

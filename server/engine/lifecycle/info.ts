@@ -3,7 +3,9 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { arch, cpus, release, totalmem } from 'node:os';
 import type { EngineInfo } from '../api.js';
+import { DEFAULT_RUNTIME, RUNTIMES } from '../runtime/available.js';
 import { helperPath } from '../runtime/builtin.js';
+import { hostSecurityModules } from '../runtime/host-lsm.js';
 import type { EngineContext } from './context.js';
 
 /** What does not change while the engine runs: read once, on the first info(). */
@@ -52,9 +54,10 @@ export function engineInfo(ctx: EngineContext, engineId: string): EngineInfo {
     containersPaused: count(['paused']),
     containersStopped: all.length - count(['running', 'paused']),
     images: ctx.images.list().length,
-    runtimes: ['builtin'],
-    defaultRuntime: 'builtin',
+    runtimes: Object.keys(RUNTIMES),
+    defaultRuntime: DEFAULT_RUNTIME,
     helperVersion: hostFacts.helperVersion,
     swapLimitSupport: ctx.cgroups.swapSupported(),
+    securityModules: hostSecurityModules(),
   };
 }

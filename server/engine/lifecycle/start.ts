@@ -16,7 +16,7 @@ import { resolveUser } from '../containers/users.js';
 import type { NetPlan } from '../network/index.js';
 import { isMounted, mountOverlay, unmountOverlay } from '../rootfs/overlay.js';
 import { shiftedLayerDir } from '../rootfs/shift.js';
-import { HelperError, runHelper, type CreatedContainer } from '../runtime/builtin.js';
+import { helperExecutable, HelperError, runHelper, type CreatedContainer } from '../runtime/builtin.js';
 import { buildPlan } from '../runtime/build-plan.js';
 import { runSpec } from '../runtime/helper-spec.js';
 import { ociConfig } from '../runtime/spec.js';
@@ -127,7 +127,7 @@ export async function startLocked(ctx: EngineContext, id: string, isRestart: boo
     if (existsSync(join(runDir, 'exit.json'))) rmSync(join(runDir, 'exit.json'));
     let created: CreatedContainer;
     try {
-      created = await runHelper(specPath, timeline, t0 - shift);
+      created = await runHelper(specPath, timeline, t0 - shift, helperExecutable(ctx.runRoot));
     } catch (e) {
       throw helperFailure(e);
     }
