@@ -27,6 +27,10 @@ import type { Readable, Writable } from 'node:stream';
 import { ensureBaseImage } from './images/base.js';
 import { mountOverlay, unmountOverlay, isMounted, prepareContainerLayer } from './rootfs/overlay.js';
 import { shiftedLayerDir } from './rootfs/shift.js';
+import { mountUsernsRootfs } from './rootfs/userns-layers.js';
+import { DEFAULT_LOCK_DIR, hostNames, prefixFromEnv, checkPrefix, type HostNames } from './host/naming.js';
+import { OwnerLock } from './host/owner-lock.js';
+import { UsernsRanges, mapsFor, parsePool } from './userns/ranges.js';
 import { listChanges } from './rootfs/changes.js';
 import { NetworkManager } from './network/index.js';
 import type { NetPlan, NetworkInfo } from './network/manager.js';
@@ -83,6 +87,19 @@ export interface EngineOptions {
   network?: boolean;
   /** registries reached over plain http besides loopback ones, as Docker's insecure-registries */
   insecureRegistries?: string[];
+  /**
+   * the name prefix of this engine's host objects (host/naming.ts): "gb" (default, a serving
+   * Glassbox) or "gbt<x>" (tests, benchmarks); default GLASSBOX_PREFIX
+   */
+  prefix?: string;
+  /** where the owner lock and the userns leases live (default /run/glassbox, host-wide) */
+  lockDir?: string;
+  /** how often the firewall check runs, ms (default 2000; 0: never) */
+  reconcileMs?: number;
+  /** user namespace ranges: COUNT ranges of 65536 from START (default /etc/subuid's root entries, else GLASSBOX_USERNS_POOL, else 100000:1024) */
+  usernsPool?: { start: number; count: number };
+  /** 'shifted': copy layers even where idmapped mounts work (tests of the fallback) */
+  usernsLayers?: 'idmapped' | 'shifted';
 }
 
 interface ExitFile {
@@ -122,10 +139,25 @@ export class Engine implements EngineApi {
   private readonly execs = new Map<string, { containerId: string; process: ExecProcess; exitCode: number | null; config: ExecOptions }>();
   private closed = false;
   private readonly engineId: string;
+  /** the names of this engine's host objects (bridge, chains, veths, cgroup parent) */
+  readonly names: HostNames;
+  private readonly ownerLock: OwnerLock;
+  /** host-wide leases of user namespace ranges */
+  private readonly usernsRanges: UsernsRanges;
+  private readonly usernsLayers: 'idmapped' | 'shifted' | undefined;
 
-  private constructor(opts: Required<Pick<EngineOptions, 'root' | 'runRoot'>> & Pick<EngineOptions, 'insecureRegistries'>, images: ImageStore, cgroups: CgroupDriver, network: NetworkManager | null) {
+  private constructor(
+    opts: Required<Pick<EngineOptions, 'root' | 'runRoot'>> & Pick<EngineOptions, 'insecureRegistries' | 'usernsLayers'> & { names: HostNames; lock: OwnerLock; ranges: UsernsRanges },
+    images: ImageStore,
+    cgroups: CgroupDriver,
+    network: NetworkManager | null,
+  ) {
     this.root = opts.root;
     this.runRoot = opts.runRoot;
+    this.names = opts.names;
+    this.ownerLock = opts.lock;
+    this.usernsRanges = opts.ranges;
+    this.usernsLayers = opts.usernsLayers;
     this.images = images;
     this.imageService = new ImageService(images, { insecureRegistries: opts.insecureRegistries }, (e) => this.events.emit('event', e));
     this.cgroups = cgroups;
@@ -142,24 +174,47 @@ export class Engine implements EngineApi {
     const runRoot = opts.runRoot ?? process.env.GLASSBOX_RUN ?? '/run/glassbox';
     // A unix socket path holds at most 107 bytes: runRoot/<64 hex>/monitor.sock must fit.
     if (runRoot.length > 28) throw new InvalidArgument(`the run directory path is too long for unix sockets (${runRoot.length} > 28 characters): ${runRoot}`);
-    // 0711: a container's root in a user namespace is an unprivileged uid on the host, and must
-    // be able to walk (not list) the path to its rootfs, as with Docker's userns-remap root.
-    mkdirSync(root, { recursive: true, mode: 0o711 });
-    chmodSync(root, 0o711);
-    mkdirSync(runRoot, { recursive: true, mode: 0o700 });
-    helperPath();
-    const images = new ImageStore(root);
-    images.sweepTmp(); // half-made layers a killed server left
-    await ensureBaseImage(images, { source: opts.baseImageSource ?? 'auto' });
+    const names = hostNames(opts.prefix !== undefined ? checkPrefix(opts.prefix, 'prefix') : prefixFromEnv(), opts.lockDir ?? DEFAULT_LOCK_DIR);
+    const pool = opts.usernsPool ?? (process.env.GLASSBOX_USERNS_POOL ? parsePool(process.env.GLASSBOX_USERNS_POOL) : undefined);
+    // First of all: one owner for this prefix's bridge, chains and cgroups (refused: nothing changed)
+    const lock = OwnerLock.acquire(names);
     let network: NetworkManager | null = null;
-    if (opts.network !== false) {
-      network = new NetworkManager({ root, runRoot });
-      await network.init();
+    try {
+      // 0711: a container's root in a user namespace is an unprivileged uid on the host, and must
+      // be able to walk (not list) the path to its rootfs, as with Docker's userns-remap root.
+      mkdirSync(root, { recursive: true, mode: 0o711 });
+      chmodSync(root, 0o711);
+      mkdirSync(runRoot, { recursive: true, mode: 0o700 });
+      helperPath();
+      const images = new ImageStore(root);
+      images.sweepTmp(); // half-made layers a killed server left
+      await ensureBaseImage(images, { source: opts.baseImageSource ?? 'auto' });
+      if (opts.network !== false) {
+        network = new NetworkManager({ root, runRoot, names });
+        await network.init();
+      }
+      const ranges = new UsernsRanges(join(opts.lockDir ?? DEFAULT_LOCK_DIR, 'userns'), root, { pool });
+      const engine = new Engine(
+        { root, runRoot, insecureRegistries: opts.insecureRegistries, usernsLayers: opts.usernsLayers, names, lock, ranges },
+        images,
+        openCgroupDriver({ parent: names.cgroupParent }),
+        network,
+      );
+      engine.imageService.gc(); // blobs no image uses, scratch files of pulls that died
+      await engine.restore();
+      const every = opts.reconcileMs ?? 2000;
+      if (network && every > 0) {
+        network.startReconcile(every, (c) => {
+          const action = c.state === 'missing' ? 'isolation-missing' : 'isolation-restored';
+          engine.events.emit('event', { type: 'network', action, id: '', name: names.bridge, detail: c.detail, time: c.time } satisfies EngineEvent);
+        });
+      }
+      return engine;
+    } catch (e) {
+      network?.stopReconcile();
+      lock.release();
+      throw e;
     }
-    const engine = new Engine({ root, runRoot, insecureRegistries: opts.insecureRegistries }, images, openCgroupDriver(), network);
-    engine.imageService.gc(); // blobs no image uses, scratch files of pulls that died
-    await engine.restore();
-    return engine;
   }
 
   /** Stop watching. Containers keep running: the next server adopts them. */
@@ -173,6 +228,7 @@ export class Engine implements EngineApi {
     for (const e of this.execs.values()) if (e.exitCode === null) e.process.kill('SIGKILL');
     await this.network?.close();
     this.events.removeAllListeners();
+    this.ownerLock.release();
   }
 
   // ------------------------------------------------------------------ events
@@ -252,7 +308,7 @@ export class Engine implements EngineApi {
 
   private swapSupported(): boolean {
     // v2: the root has no memory.* files; any non-root cgroup with the memory controller shows it
-    if (this.cgroups.version === 2) return ['glassbox', 'init.scope', 'system.slice'].some((d) => existsSync(join('/sys/fs/cgroup', d, 'memory.swap.max')));
+    if (this.cgroups.version === 2) return [this.names.cgroupParent, 'init.scope', 'system.slice'].some((d) => existsSync(join('/sys/fs/cgroup', d, 'memory.swap.max')));
     return existsSync('/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes');
   }
 
@@ -292,10 +348,20 @@ export class Engine implements EngineApi {
     s = performance.now();
     mkdirSync(join(dir, 'bundle', 'rootfs'), { recursive: true, mode: 0o711 });
     const userns = config.namespaces?.user === true;
-    const hostRoot = userns ? (config.uidMap?.[0]?.hostId ?? 100000) : 0;
-    const hostGid = userns ? (config.gidMap?.[0]?.hostId ?? 100000) : 0;
+    let usernsRec: ContainerRecord['userns'];
+    if (userns) {
+      try {
+        usernsRec = this.usernsFor(id, config);
+      } catch (e) {
+        rmSync(dir, { recursive: true, force: true });
+        throw e;
+      }
+    }
+    const hostRoot = usernsRec?.uidMap[0]?.hostId ?? 0;
+    const hostGid = usernsRec?.gidMap[0]?.hostId ?? 0;
     prepareContainerLayer(dir, { uidShift: userns ? hostRoot : undefined, gidShift: userns ? hostGid : undefined, merged: join(dir, 'bundle', 'rootfs') });
     step('make-dirs', s, { file: dir, detail: 'bundle/rootfs (mount point), upper/ (the container layer), work/ (overlayfs scratch)' });
+    if (usernsRec?.range) step('userns-range', s, { detail: `host uids ${usernsRec.range.uid}–${usernsRec.range.uid + usernsRec.range.size - 1} are this container's alone (leased in ${this.usernsRanges.leaseDir})` });
 
     const rec: ContainerRecord = {
       id,
@@ -331,12 +397,30 @@ export class Engine implements EngineApi {
         cgroups: {},
       },
       network: { mode: this.defaultNetworkMode(config) },
+      ...(usernsRec ? { userns: usernsRec } : {}),
     };
     s = performance.now();
     this.records.save(rec);
     step('write-record', s, { file: join(dir, 'record.json') });
     this.emit('create', rec);
     return rec;
+  }
+
+  /**
+   * The maps of a user-namespaced container: those the config gives (refused if they overlap a
+   * range another container holds), else a range of its own from the host-wide pool.
+   */
+  private usernsFor(id: string, config: ContainerConfig): NonNullable<ContainerRecord['userns']> {
+    if (config.uidMap?.length || config.gidMap?.length) {
+      for (const m of config.uidMap ?? []) {
+        const holder = this.usernsRanges.holderOverlapping(m.hostId, m.size);
+        if (holder) throw new Conflict(`uidMap: host uids ${m.hostId}–${m.hostId + m.size - 1} overlap the user namespace range of container ${holder.containerId.slice(0, 12)}: leave the map out to get a range of its own`);
+      }
+      const uidMap = config.uidMap ?? [{ containerId: 0, hostId: 100000, size: 65536 }];
+      return { uidMap, gidMap: config.gidMap ?? uidMap };
+    }
+    const range = this.usernsRanges.allocate(id);
+    return { ...mapsFor(range), range };
   }
 
   /** Docker's default is the bridge network; without networking, a lone loopback. */
@@ -393,19 +477,28 @@ export class Engine implements EngineApi {
     try {
       const image = this.images.resolve(rec.image.id);
       const userns = rec.config.namespaces?.user === true;
-      const uidMap = rec.config.uidMap ?? (userns ? [{ containerId: 0, hostId: 100000, size: 65536 }] : []);
-      const gidMap = rec.config.gidMap ?? (userns ? [{ containerId: 0, hostId: 100000, size: 65536 }] : []);
+      // records made before per-container ranges carry no userns: the old shared range
+      const legacy = [{ containerId: 0, hostId: 100000, size: 65536 }];
+      const uidMap = userns ? (rec.userns?.uidMap ?? rec.config.uidMap ?? legacy) : [];
+      const gidMap = userns ? (rec.userns?.gidMap ?? rec.config.gidMap ?? legacy) : [];
 
-      // 1. the image's layers, shifted to the container's uid range when it has a user namespace
+      // 1 + 2. the image's layers under the container layer: an overlay mount. With a user
+      // namespace the layers are seen through idmapped mounts (root inside owns its files), or,
+      // where the kernel cannot, through copies shifted to the container's range.
       let s = performance.now();
-      const lowers = userns
-        ? await Promise.all(image.layers.map((l) => shiftedLayerDir(this.images, l.diffId, uidMap[0].hostId, gidMap[0].hostId)))
-        : image.layers.map((l) => l.dir);
-      if (userns) step('shift-layers', s, { detail: `layers copied once with uid/gid + ${uidMap[0].hostId} so root inside owns its files` });
-
-      // 2. the overlay mount
-      s = performance.now();
-      if (!isMounted(rec.paths.rootfs)) mountOverlay({ lowers, upper: rec.paths.upper, work: rec.paths.work, target: rec.paths.rootfs });
+      let lowers = image.layers.map((l) => l.dir);
+      const overlay = { lowers, upper: rec.paths.upper, work: rec.paths.work, target: rec.paths.rootfs };
+      if (!isMounted(rec.paths.rootfs)) {
+        if (userns) {
+          const shift = () => Promise.all(image.layers.map((l) => shiftedLayerDir(this.images, l.diffId, uidMap[0].hostId, gidMap[0].hostId)));
+          const r = await mountUsernsRootfs({ ...overlay, containerDir: this.records.containerDir(id), uidMap, gidMap, prefer: this.usernsLayers }, shift);
+          lowers = r.lowers;
+          rec.userns = { ...(rec.userns ?? { uidMap, gidMap }), layers: r.mode };
+          if (r.mode === 'idmapped') step('idmap-layers', s, { call: r.calls.join('; '), detail: `${image.layers.length} layer${image.layers.length === 1 ? '' : 's'} seen with uid/gid 0 → ${uidMap[0].hostId}: nothing copied` });
+          else step('shift-layers', s, { detail: `layers copied once with uid/gid + ${uidMap[0].hostId} so root inside owns its files (idmapped mounts unavailable: ${r.fallbackReason})` });
+          s = performance.now();
+        } else mountOverlay(overlay);
+      }
       cleanups.push(() => unmountOverlay(rec.paths.rootfs));
       step('mount-overlay', s, {
         call: `mount("overlay", "${rec.paths.rootfs}", "overlay", 0, "lowerdir=${[...lowers].reverse().join(':')},upperdir=${rec.paths.upper},workdir=${rec.paths.work}")`,
@@ -419,7 +512,7 @@ export class Engine implements EngineApi {
         await this.cgroups.killAll(id);
         await this.cgroups.remove(id);
       });
-      step('cgroup-create', s, { detail: `${this.cgroups.version === 1 ? 'one directory per v1 hierarchy' : 'one v2 directory'}: glassbox/${id.slice(0, 12)}…` });
+      step('cgroup-create', s, { detail: `${this.cgroups.version === 1 ? 'one directory per v1 hierarchy' : 'one v2 directory'}: ${this.names.cgroupParent}/${id.slice(0, 12)}…` });
       for (const w of writes) timeline.push({ step: 'cgroup-limit', by: 'engine', at: shift + performance.now() - t0, ms: w.ms, file: w.file, wrote: w.wrote });
       rec.paths.cgroups = this.cgroups.paths(id);
 
@@ -455,6 +548,7 @@ export class Engine implements EngineApi {
         runDir,
         cgroupProcs: this.cgroups.procsFiles(id),
         cgroupPaths: this.cgroups.paths(id),
+        cgroupParent: this.names.cgroupParent,
         cgroupVersion: this.cgroups.version,
         etcFiles: etc,
         joinNamespaces: this.joinPaths(rec),
@@ -684,6 +778,13 @@ export class Engine implements EngineApi {
     const records = this.records.load();
     const keep = new Set<string>();
     for (const rec of records) {
+      // the host-wide lease of its user namespace range (/run was emptied by a reboot, say)
+      if (rec.userns?.range && !this.usernsRanges.reclaim(rec.id, rec.userns.range)) {
+        rec.state.error = `its user namespace range (host uid ${rec.userns.range.uid}) is leased to another container now`;
+        this.records.save(rec);
+      }
+    }
+    for (const rec of records) {
       const { status, monitorPid, monitorStartTime } = rec.state;
       if (status === 'running' || status === 'paused' || status === 'restarting') {
         if (monitorPid && isSameProcess(monitorPid, monitorStartTime)) {
@@ -854,6 +955,7 @@ export class Engine implements EngineApi {
       rmSync(join(this.runRoot, id), { recursive: true, force: true });
       await this.network?.release(id);
       this.records.delete(id);
+      if (rec.userns?.range) this.usernsRanges.release(id, rec.userns.range);
       this.emit('destroy', rec);
     });
   }
