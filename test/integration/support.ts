@@ -4,6 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Engine } from '../../server/engine/engine.js';
+import { hostNames, prefixFromEnv } from '../../server/engine/host/naming.js';
 import type { ContainerConfig } from '../../server/engine/types.js';
 
 export interface TestEnv {
@@ -56,7 +57,8 @@ export function hostLeftovers(root: string): { mounts: string[]; cgroups: string
     .split('\n')
     .filter((l) => l.includes(root));
   const cgroups: string[] = [];
-  for (const base of ['/sys/fs/cgroup/memory/glassbox', '/sys/fs/cgroup/pids/glassbox', '/sys/fs/cgroup/cpu/glassbox', '/sys/fs/cgroup/glassbox']) {
+  const parent = hostNames(prefixFromEnv()).cgroupParent;
+  for (const base of ['memory', 'pids', 'cpu', ''].map((h) => join('/sys/fs/cgroup', h, parent))) {
     if (existsSync(base)) for (const d of readdirSync(base, { withFileTypes: true })) if (d.isDirectory()) cgroups.push(join(base, d.name));
   }
   let processes = 0;
