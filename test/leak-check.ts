@@ -28,6 +28,9 @@ function hostState(): string[] {
       for (const d of readdirSync(dir, { withFileTypes: true })) if (d.isDirectory()) out.push(`cgroup ${join(dir, d.name)}`);
     }
   }
+  // host-wide user namespace range leases (userns/ranges.ts): one per user-namespaced container
+  const leases = '/run/glassbox/userns';
+  if (existsSync(leases)) for (const l of readdirSync(leases)) out.push(`userns lease ${join(leases, l)} ${readFileSync(join(leases, l), 'utf8')}`);
   for (const m of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
     const mp = m.split(' ')[4];
     if (mp && /^\/tmp\/gb/.test(mp)) out.push(`mount ${mp}`);

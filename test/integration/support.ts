@@ -23,12 +23,13 @@ export async function openTestEngine(opts: { network?: boolean } = {}): Promise<
   chmodSync(base, 0o711);
   const root = join(base, 'root');
   const runRoot = join(base, `r${counter++}`);
-  const engine = await Engine.open({ root, runRoot, network: opts.network ?? false });
-  return {
-    engine,
+  const env: TestEnv = {
+    engine: await Engine.open({ root, runRoot, network: opts.network ?? false }),
     root,
     runRoot,
+    // env.engine, not the first one: a test may close it and open another on the same root
     cleanup: async () => {
+      const engine = env.engine;
       for (const c of engine.list({ all: true })) await engine.remove(c.id, { force: true }).catch(() => {});
       await engine.close();
       // the bridge, chains and ip_forward are left up for running containers: none are left
@@ -36,6 +37,7 @@ export async function openTestEngine(opts: { network?: boolean } = {}): Promise<
       rmSync(base, { recursive: true, force: true });
     },
   };
+  return env;
 }
 
 /** Run to completion; returns the exit code and everything the container printed. */

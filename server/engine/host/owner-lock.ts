@@ -5,7 +5,7 @@
 // SIGKILLed server, a lock does not. The descriptor is O_CLOEXEC (Node opens every file so), so
 // monitors and helpers spawned later never inherit it and never keep the lock after the server.
 import koffi from 'koffi';
-import { closeSync, ftruncateSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, ftruncateSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { SyscallError } from '../../../native/libc.js';
 import { Conflict } from '../types.js';
@@ -41,27 +41,41 @@ export class OwnerLock {
   /** Takes the lock or throws HostOwned naming the holder's pid. */
   static acquire(names: HostNames): OwnerLock {
     mkdirSync(dirname(names.lockFile), { recursive: true, mode: 0o700 });
-    const fd = openSync(names.lockFile, 'a+', 0o600);
-    if (Number(_flock(fd, LOCK_EX | LOCK_NB)) < 0) {
-      const errno = koffi.decode(errnoLocation(), 'int') as number;
-      closeSync(fd);
-      if (errno !== EWOULDBLOCK) throw new SyscallError('flock(LOCK_EX)', names.lockFile, errno);
-      throw new HostOwned(readOwnerPid(names.lockFile), names);
+    for (;;) {
+      const fd = openSync(names.lockFile, 'a+', 0o600);
+      if (Number(_flock(fd, LOCK_EX | LOCK_NB)) < 0) {
+        const errno = koffi.decode(errnoLocation(), 'int') as number;
+        closeSync(fd);
+        if (errno !== EWOULDBLOCK) throw new SyscallError('flock(LOCK_EX)', names.lockFile, errno);
+        throw new HostOwned(readOwnerPid(names.lockFile), names);
+      }
+      // the holder we waited behind may have unlinked the file on release: then this lock is on
+      // an inode nobody else will open; take the one at the path instead
+      let current = -1;
+      try {
+        current = statSync(names.lockFile).ino;
+      } catch {
+        /* unlinked */
+      }
+      if (current !== fstatSync(fd).ino) {
+        closeSync(fd);
+        continue;
+      }
+      ftruncateSync(fd, 0);
+      writeSync(fd, `${process.pid}\n`);
+      return new OwnerLock(fd, names.lockFile);
     }
-    ftruncateSync(fd, 0);
-    writeSync(fd, `${process.pid}\n`);
-    return new OwnerLock(fd, names.lockFile);
   }
 
   get held(): boolean {
     return this.fd !== null;
   }
 
-  /** Empties the file and drops the lock (the file stays: unlinking a lock file races a taker). */
+  /** Removes the file, then drops the lock (a taker that opened the old file sees it unlinked and retries). */
   release(): void {
     if (this.fd === null) return;
     try {
-      ftruncateSync(this.fd, 0);
+      unlinkSync(this.file);
     } catch {
       /* the lock goes with the descriptor anyway */
     }
