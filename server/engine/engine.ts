@@ -30,6 +30,7 @@ import { shiftedLayerDir } from './rootfs/shift.js';
 import { mountUsernsRootfs } from './rootfs/userns-layers.js';
 import { DEFAULT_LOCK_DIR, hostNames, prefixFromEnv, checkPrefix, type HostNames } from './host/naming.js';
 import { OwnerLock } from './host/owner-lock.js';
+import { checkStateDir, markStateDir } from './host/state-prefix.js';
 import { UsernsRanges, mapsFor, parsePool } from './userns/ranges.js';
 import { listChanges } from './rootfs/changes.js';
 import { NetworkManager } from './network/index.js';
@@ -180,11 +181,16 @@ export class Engine implements EngineApi {
     const lock = OwnerLock.acquire(names);
     let network: NetworkManager | null = null;
     try {
+      // one prefix per state root and run dir: another prefix's sweep would remove our run dirs
+      checkStateDir(root, names.prefix, 'GLASSBOX_ROOT');
+      checkStateDir(runRoot, names.prefix, 'GLASSBOX_RUN');
       // 0711: a container's root in a user namespace is an unprivileged uid on the host, and must
       // be able to walk (not list) the path to its rootfs, as with Docker's userns-remap root.
       mkdirSync(root, { recursive: true, mode: 0o711 });
       chmodSync(root, 0o711);
       mkdirSync(runRoot, { recursive: true, mode: 0o700 });
+      markStateDir(root, names.prefix);
+      markStateDir(runRoot, names.prefix);
       helperPath();
       const images = new ImageStore(root);
       images.sweepTmp(); // half-made layers a killed server left

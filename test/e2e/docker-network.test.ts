@@ -270,7 +270,7 @@ describe('docker network against Glassbox (networking on)', () => {
     await ok('rm', '-f', 'gbta', 'gbtb', 'gbtc');
     expect(await ok('network', 'rm', NET)).toBe(`${NET}\n`);
     expect((await ok('network', 'ls', '--format', '{{.Name}}')).split('\n')).not.toContain(NET);
-    expect(gbLinks().filter((l) => l !== 'gb0')).toEqual([]);
+    expect(gbLinks().filter((l) => l !== N.bridge)).toEqual([]);
     expect(await fails('network', 'rm', NET)).toMatch(/not found/);
 
     // prune removes unused user networks only

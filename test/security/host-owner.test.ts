@@ -25,10 +25,10 @@ if (process.getuid?.() !== 0) throw new Error('host-owner.test needs root (bridg
 const A = hostNames(prefixFromEnv());
 if (A.isDefault) throw new Error('host-owner.test must run with a test prefix (vitest.config.ts sets GLASSBOX_PREFIX): it would take the serving gb0');
 /** another test prefix whose lock nobody holds */
-function otherPrefix(not: string): HostNames {
+function otherPrefix(...not: string[]): HostNames {
   for (let k = 0; k < 1296; k++) {
     const p = `gbt${k.toString(36).padStart(2, '0')}`;
-    if (p === not) continue;
+    if (not.includes(p)) continue;
     const n = hostNames(p);
     if (!existsSync(`/sys/class/net/${n.bridge}`) && !execFileSync('iptables-save', { encoding: 'utf8' }).includes(n.chains.forward)) return n;
   }
@@ -129,6 +129,19 @@ describe('one owner of the host objects', () => {
     await again.close();
     // the server's prefix is held by the server
     await expect(Engine.open({ ...stateDirs('srv2'), prefix: A.prefix, network: false })).rejects.toBeInstanceOf(HostOwned);
+  });
+
+  it('refuses a state root or run dir that another prefix uses (its sweep would remove ours), changing nothing', async () => {
+    const dirs = stateDirs('shared');
+    const first = await Engine.open({ ...dirs, prefix: B.prefix, network: false });
+    await first.close();
+    const C = otherPrefix(A.prefix, B.prefix);
+    await expect(Engine.open({ ...dirs, prefix: C.prefix, network: false })).rejects.toThrow(
+      `GLASSBOX_ROOT ${dirs.root} belongs to the Glassbox prefix ${B.prefix}, not ${C.prefix}: give this engine a GLASSBOX_ROOT of its own, or open it with GLASSBOX_PREFIX=${B.prefix}`,
+    );
+    const fresh = stateDirs('shared-run');
+    await expect(Engine.open({ root: fresh.root, runRoot: dirs.runRoot, prefix: C.prefix, network: false })).rejects.toThrow(`GLASSBOX_RUN ${dirs.runRoot} belongs to the Glassbox prefix ${B.prefix}`);
+    expect(existsSync(fresh.root)).toBe(false);
   });
 
   it('refuses a prefix that is not a Glassbox prefix, by its option name', async () => {
