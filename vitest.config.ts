@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import { testPrefix } from './test/prefix.js';
 
 // Integration tests change real kernel state (cgroups, mounts, namespaces): run test files one at
 // a time so that one file's sweep never races another's containers.
@@ -11,5 +12,7 @@ export default defineConfig({
     pool: 'forks',
     // fails the run if the tests left a veth, chain, cgroup, mount or monitor behind
     globalSetup: ['test/leak-check.ts'],
+    // the run's own bridge, chains, veths and cgroups: a serving Glassbox beside it is not touched
+    env: { GLASSBOX_PREFIX: testPrefix() },
   },
 });

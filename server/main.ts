@@ -44,7 +44,11 @@ if (!loopback) {
   );
 }
 
-const engine = await Engine.open();
+// Another serving Glassbox owns gb0, the GLASSBOX-* chains and glassbox/ cgroups: say who, and stop.
+const engine = await Engine.open().catch((e: Error) => {
+  console.error(`glassbox: ${e.message}`);
+  process.exit(1);
+});
 const web = await startWebServer({ engine, token, host, port, dev, dir });
 const docker = await startDockerApi(engine, { socketPath: process.env.GLASSBOX_DOCKER_SOCK });
 

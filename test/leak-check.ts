@@ -1,5 +1,5 @@
 // Vitest global setup: what the host looks like before the tests and after them must match.
-// Every test cleans what it made; a veth, bridge, iptables chain, cgroup (glassbox/ itself too), mount or monitor left
+// Every test cleans what it made; a veth, bridge, iptables chain, cgroup (glassbox/ or a test prefix's glassbox-t<x>/ itself too), mount or monitor left
 // behind is a bug, and this makes it fail the run with a list of what was left.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -13,12 +13,24 @@ function hostState(): string[] {
   } catch {
     /* no iptables: nothing of ours either */
   }
+  // glassbox/ (a serving Glassbox) and every test prefix's glassbox-t<x>/ (host/naming.ts)
   for (const h of readdirSync('/sys/fs/cgroup')) {
-    const dir = join('/sys/fs/cgroup', h, 'glassbox');
-    if (!existsSync(dir)) continue;
-    out.push(`cgroup ${dir}`); // the shared parent goes with the last container
-    for (const d of readdirSync(dir, { withFileTypes: true })) if (d.isDirectory()) out.push(`cgroup ${join(dir, d.name)}`);
+    let parents: string[] = [];
+    try {
+      parents = readdirSync(join('/sys/fs/cgroup', h)).filter((n) => /^glassbox(-t[a-z0-9]{1,2})?$/.test(n));
+    } catch {
+      continue; // a file, or a hierarchy we cannot read
+    }
+    for (const p of parents) {
+      const dir = join('/sys/fs/cgroup', h, p);
+      if (!existsSync(dir)) continue;
+      out.push(`cgroup ${dir}`); // the shared parent goes with the last container
+      for (const d of readdirSync(dir, { withFileTypes: true })) if (d.isDirectory()) out.push(`cgroup ${join(dir, d.name)}`);
+    }
   }
+  // host-wide user namespace range leases (userns/ranges.ts): one per user-namespaced container
+  const leases = '/run/glassbox/userns';
+  if (existsSync(leases)) for (const l of readdirSync(leases)) out.push(`userns lease ${join(leases, l)} ${readFileSync(join(leases, l), 'utf8')}`);
   for (const m of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
     const mp = m.split(' ')[4];
     if (mp && /^\/tmp\/gb/.test(mp)) out.push(`mount ${mp}`);

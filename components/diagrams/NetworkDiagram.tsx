@@ -177,6 +177,12 @@ export default function NetworkDiagram({ snapshot, containerId, onSelectContaine
         <span>
           {snapshot.bridges.length} bridge{snapshot.bridges.length === 1 ? '' : 's'} · {snapshot.endpoints.length} veth pairs · {snapshot.isolated.length} isolated · {snapshot.hostStack.length} on the host stack
           {snapshot.state !== 'ok' && snapshot.message ? <span className="ml-2 text-amber-300" data-testid="network-state">{snapshot.message}</span> : null}
+          {snapshot.isolation === 'missing' ? (
+            // something removed our iptables jumps or rules: networks were not isolated until the engine re-added them
+            <span className="ml-2 text-red-400" data-testid="network-isolation-missing" title={snapshot.isolationDetail}>
+              isolation rules missing — re-adding
+            </span>
+          ) : null}
         </span>
       }
       actions={<Button onClick={resetZoom}>reset view</Button>}

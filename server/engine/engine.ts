@@ -46,6 +46,10 @@ import type { PullEvent, PullResult } from './images/pull.js';
 import { ImageService } from './images/service.js';
 import { ImageStore } from './images/store.js';
 import { NetworkManager, type NetworkInfo } from './network/index.js';
+import { checkPrefix, DEFAULT_LOCK_DIR, hostNames, prefixFromEnv, type HostNames } from './host/naming.js';
+import { OwnerLock } from './host/owner-lock.js';
+import { checkStateDir, markStateDir } from './host/state-prefix.js';
+import { parsePool, UsernsRanges } from './userns/ranges.js';
 import { listChanges } from './rootfs/changes.js';
 import { helperPath, releaseHelper } from './runtime/builtin.js';
 import {
@@ -86,6 +90,19 @@ export interface EngineOptions {
   network?: boolean;
   /** registries reached over plain http besides loopback ones, as Docker's insecure-registries */
   insecureRegistries?: string[];
+  /**
+   * the name prefix of this engine's host objects (host/naming.ts): "gb" (default, a serving
+   * Glassbox) or "gbt<x>" (tests, benchmarks); default GLASSBOX_PREFIX
+   */
+  prefix?: string;
+  /** where the owner lock and the userns leases live (default /run/glassbox, host-wide) */
+  lockDir?: string;
+  /** how often the firewall check runs, ms (default 2000; 0: never) */
+  reconcileMs?: number;
+  /** user namespace ranges: COUNT ranges of 65536 from START (default /etc/subuid's root entries, else GLASSBOX_USERNS_POOL, else 100000:1024) */
+  usernsPool?: { start: number; count: number };
+  /** 'shifted': copy layers even where idmapped mounts work (tests of the fallback) */
+  usernsLayers?: 'idmapped' | 'shifted';
 }
 
 export class Engine implements EngineApi {
@@ -105,12 +122,22 @@ export class Engine implements EngineApi {
   private readonly locks = new Map<string, Promise<unknown>>();
   private closed = false;
   private readonly engineId: string;
+  /** the names of this engine's host objects (bridge, chains, veths, cgroup parent) */
+  readonly names: HostNames;
+  private readonly ownerLock: OwnerLock;
   /** what the verbs in lifecycle/ share */
   private readonly ctx: EngineContext;
 
-  private constructor(opts: Required<Pick<EngineOptions, 'root' | 'runRoot'>> & Pick<EngineOptions, 'insecureRegistries'>, images: ImageStore, cgroups: CgroupDriver, network: NetworkManager | null) {
+  private constructor(
+    opts: Required<Pick<EngineOptions, 'root' | 'runRoot'>> & Pick<EngineOptions, 'insecureRegistries' | 'usernsLayers'> & { names: HostNames; lock: OwnerLock; ranges: UsernsRanges },
+    images: ImageStore,
+    cgroups: CgroupDriver,
+    network: NetworkManager | null,
+  ) {
     this.root = opts.root;
     this.runRoot = opts.runRoot;
+    this.names = opts.names;
+    this.ownerLock = opts.lock;
     this.images = images;
     this.imageService = new ImageService(images, { insecureRegistries: opts.insecureRegistries }, (e) => this.emitEvent(e));
     this.cgroups = cgroups;
@@ -128,6 +155,9 @@ export class Engine implements EngineApi {
       cgroups,
       network,
       records: this.records,
+      names: opts.names,
+      usernsRanges: opts.ranges,
+      usernsLayers: opts.usernsLayers,
       live: this.live,
       pendingAttach: new Map(),
       restartTimers: this.restartTimers,
@@ -144,24 +174,52 @@ export class Engine implements EngineApi {
     const runRoot = opts.runRoot ?? process.env.GLASSBOX_RUN ?? '/run/glassbox';
     // A unix socket path holds at most 107 bytes: runRoot/<64 hex>/monitor.sock must fit.
     if (runRoot.length > 28) throw new InvalidArgument(`the run directory path is too long for unix sockets (${runRoot.length} > 28 characters): ${runRoot}`);
-    // 0711: a container's root in a user namespace is an unprivileged uid on the host, and must
-    // be able to walk (not list) the path to its rootfs, as with Docker's userns-remap root.
-    mkdirSync(root, { recursive: true, mode: 0o711 });
-    chmodSync(root, 0o711);
-    mkdirSync(runRoot, { recursive: true, mode: 0o700 });
-    helperPath();
-    const images = new ImageStore(root);
-    images.sweepTmp(); // half-made layers a killed server left
-    await ensureBaseImage(images, { source: opts.baseImageSource ?? 'auto' });
+    const names = hostNames(opts.prefix !== undefined ? checkPrefix(opts.prefix, 'prefix') : prefixFromEnv(), opts.lockDir ?? DEFAULT_LOCK_DIR);
+    const pool = opts.usernsPool ?? (process.env.GLASSBOX_USERNS_POOL ? parsePool(process.env.GLASSBOX_USERNS_POOL) : undefined);
+    // First of all: one owner for this prefix's bridge, chains and cgroups (refused: nothing changed)
+    const lock = OwnerLock.acquire(names);
     let network: NetworkManager | null = null;
-    if (opts.network !== false) {
-      network = new NetworkManager({ root, runRoot });
-      await network.init();
+    try {
+      // one prefix per state root and run dir: another prefix's sweep would remove our run dirs
+      checkStateDir(root, names.prefix, 'GLASSBOX_ROOT');
+      checkStateDir(runRoot, names.prefix, 'GLASSBOX_RUN');
+      // 0711: a container's root in a user namespace is an unprivileged uid on the host, and must
+      // be able to walk (not list) the path to its rootfs, as with Docker's userns-remap root.
+      mkdirSync(root, { recursive: true, mode: 0o711 });
+      chmodSync(root, 0o711);
+      mkdirSync(runRoot, { recursive: true, mode: 0o700 });
+      markStateDir(root, names.prefix);
+      markStateDir(runRoot, names.prefix);
+      helperPath();
+      const images = new ImageStore(root);
+      images.sweepTmp(); // half-made layers a killed server left
+      await ensureBaseImage(images, { source: opts.baseImageSource ?? 'auto' });
+      if (opts.network !== false) {
+        network = new NetworkManager({ root, runRoot, names });
+        await network.init();
+      }
+      const ranges = new UsernsRanges(join(opts.lockDir ?? DEFAULT_LOCK_DIR, 'userns'), root, { pool });
+      const engine = new Engine(
+        { root, runRoot, insecureRegistries: opts.insecureRegistries, usernsLayers: opts.usernsLayers, names, lock, ranges },
+        images,
+        openCgroupDriver({ parent: names.cgroupParent }),
+        network,
+      );
+      engine.imageService.gc(); // blobs no image uses, scratch files of pulls that died
+      await restore(engine.ctx);
+      const every = opts.reconcileMs ?? 2000;
+      if (network && every > 0) {
+        network.startReconcile(every, (c) => {
+          const action = c.state === 'missing' ? 'isolation-missing' : 'isolation-restored';
+          engine.emitEvent({ type: 'network', action, id: '', name: names.bridge, detail: c.detail, time: c.time });
+        });
+      }
+      return engine;
+    } catch (e) {
+      network?.stopReconcile();
+      lock.release();
+      throw e;
     }
-    const engine = new Engine({ root, runRoot, insecureRegistries: opts.insecureRegistries }, images, openCgroupDriver(), network);
-    engine.imageService.gc(); // blobs no image uses, scratch files of pulls that died
-    await restore(engine.ctx);
-    return engine;
   }
 
   /** Stop watching. Containers keep running: the next server adopts them. */
@@ -177,6 +235,7 @@ export class Engine implements EngineApi {
     rmSync(join(this.runRoot, 'gb-helper'), { force: true });
     await this.network?.close();
     this.events.removeAllListeners();
+    this.ownerLock.release();
   }
 
   // ------------------------------------------------------------------ events

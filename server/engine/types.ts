@@ -147,6 +147,18 @@ export interface ContainerRecord {
     log: string;
     cgroups: Record<string, string>;
   };
+  /**
+   * A user-namespaced container's maps: a host range of its own (allocated at create, freed at
+   * remove, userns/ranges.ts), or the maps the config gave; and how its layers were mapped.
+   */
+  userns?: {
+    uidMap: IdMapping[];
+    gidMap: IdMapping[];
+    /** set when the range was allocated (not given in the config) */
+    range?: { uid: number; gid: number; size: number };
+    /** the last start's layers: idmapped mounts, or shifted copies */
+    layers?: 'idmapped' | 'shifted';
+  };
   network: {
     mode: string;
     ipAddress?: string;
@@ -162,7 +174,8 @@ export interface ContainerRecord {
 export type EngineEvent =
   | { type: 'container'; action: 'create' | 'start' | 'die' | 'oom' | 'stop' | 'kill' | 'pause' | 'unpause' | 'destroy' | 'restart' | 'update' | 'rename' | 'exec_create' | 'exec_start' | 'exec_die'; id: string; name: string; image: string; time: number; attributes?: Record<string, string> }
   | { type: 'image'; action: 'pull' | 'tag' | 'untag' | 'delete' | 'import' | 'load' | 'commit'; id: string; ref?: string; time: number }
-  | { type: 'network'; action: 'create' | 'connect' | 'disconnect' | 'destroy'; id: string; name: string; container?: string; time: number };
+  /** isolation-missing/-restored: the firewall check found this engine's isolation rules gone (and re-added them), or back; detail says what */
+  | { type: 'network'; action: 'create' | 'connect' | 'disconnect' | 'destroy' | 'isolation-missing' | 'isolation-restored'; id: string; name: string; container?: string; detail?: string; time: number };
 
 /** A change in the container layer, from the upper dir (docker diff's A/C/D plus detail). */
 export interface LayerChange {

@@ -9,6 +9,10 @@ import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import type { Page } from 'playwright-core';
 import { browser, cleanupDirs, removeAll, startServer, waitForPrompt } from '../e2e/dashboard-support';
+import { useTestPrefix } from '../prefix.js';
+
+// its own bridge, chains and cgroups: a serving Glassbox on this host is not touched
+useTestPrefix();
 
 const median = (a: number[]) => {
   const s = [...a].sort((x, y) => x - y);

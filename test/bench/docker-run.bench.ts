@@ -7,6 +7,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { startDockerApi } from '../../server/api/docker/server.js';
+import { useTestPrefix } from '../prefix.js';
+
+// its own bridge, chains and cgroups: a serving Glassbox on this host is not touched
+useTestPrefix();
 
 const run = promisify(execFile);
 const DOCKER = '/usr/local/bin/docker';

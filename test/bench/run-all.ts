@@ -2,6 +2,10 @@
 import { readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { useTestPrefix } from '../prefix.js';
+
+// its own bridge, chains and cgroups: a serving Glassbox on this host is not touched
+useTestPrefix();
 
 const here = dirname(fileURLToPath(import.meta.url));
 const summary: string[] = [];

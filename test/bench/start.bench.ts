@@ -8,6 +8,10 @@ import { pathToFileURL } from 'node:url';
 import { Engine } from '../../server/engine/engine.js';
 import { mountOverlay, unmountOverlay } from '../../server/engine/rootfs/overlay.js';
 import type { ContainerConfig } from '../../server/engine/types.js';
+import { useTestPrefix } from '../prefix.js';
+
+// its own bridge, chains and cgroups: a serving Glassbox on this host is not touched
+useTestPrefix();
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 40);
 const WARMUP = 3;

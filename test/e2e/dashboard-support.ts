@@ -2,6 +2,7 @@
 // private state dirs, read its token, drive Chromium, clean up everything afterwards.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { freePort } from '../helpers.js';
+import { useTestPrefix } from '../prefix.js';
 export { freePort };
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -33,6 +34,7 @@ export interface RunningServer {
 
 export async function startServer(): Promise<RunningServer> {
   ensureBuilt();
+  useTestPrefix(); // the server gets its own bridge, chains and cgroups (and cleanupDirs the same names)
   const root = mkdtempSync('/tmp/gb-e2e-root-');
   const run = mkdtempSync('/tmp/gbw-'); // short: unix socket paths live under it
   const port = await freePort();
@@ -154,6 +156,7 @@ export async function waitForPrompt(page: Page, opts: { timeout?: number; after?
 export async function cleanupDirs(srv: RunningServer): Promise<void> {
   // The server leaves its bridge and iptables chains up for its containers (they outlive it);
   // the test is done with them: take them down so the host is as it was.
+  // (the server ran with this process's GLASSBOX_PREFIX: the manager below uses the same names)
   const { NetworkManager } = await import('../../server/engine/network/index.js');
   await new NetworkManager({ root: srv.root, runRoot: srv.run }).teardown({ removeState: true }).catch(() => {});
   for (const d of [srv.root, srv.run]) {

@@ -1,9 +1,10 @@
 // The real docker CLI (28.x) against Glassbox WITH networking: docker network create/ls/inspect/
 // connect/disconnect/rm, containers on a user network reaching each other by name, isolation from
 // the default bridge, a published port answering on 127.0.0.1, and clear errors for bad input.
-// All traffic stays between namespaces this test made and 127.0.0.1. Needs root; refuses to run
-// (fails, never skips) when another Glassbox owns gb0 or the GLASSBOX-* chains, so a running server
-// or a concurrent test is not disturbed. Afterwards no gb* link and no GLASSBOX chain is left.
+// All traffic stays between namespaces this test made and 127.0.0.1. Needs root. The engine runs
+// with the run's own prefix (GLASSBOX_PREFIX from vitest.config.ts), so a serving Glassbox's gb0
+// and GLASSBOX-* chains are never touched; refuses to run (fails, never skips) when this prefix's
+// links or chains already exist. Afterwards none of them is left.
 import { execFileSync } from 'node:child_process';
 import { freePort, until } from '../helpers.js';
 import { dockerClient } from './docker-support.js';
@@ -14,16 +15,20 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDockerApi } from '../../server/api/docker/server.js';
 import { Engine } from '../../server/engine/engine.js';
+import { hostNames, prefixFromEnv } from '../../server/engine/host/naming.js';
+
+const N = hostNames(prefixFromEnv());
 
 const DOCKER = '/usr/local/bin/docker';
 const NET = 'gbtestnet';
 
-const gbLinks = () => readdirSync('/sys/class/net').filter((n) => n.startsWith('gb'));
+const gbLinks = () => readdirSync('/sys/class/net').filter((n) => n === N.bridge || n.startsWith(`${N.prefix}r-`) || N.vethRe.test(n));
+const ourChains = Object.values(N.chains);
 const glassboxRules = (): string => {
   try {
     return execFileSync('iptables-save', { encoding: 'utf8' })
       .split('\n')
-      .filter((l) => l.includes('GLASSBOX'))
+      .filter((l) => ourChains.some((c) => l.includes(c)))
       .join('\n');
   } catch (e) {
     return `iptables-save failed: ${(e as Error).message}`;
@@ -34,9 +39,9 @@ const why = (() => {
   if (process.getuid?.() !== 0) return 'not root';
   if (!existsSync(DOCKER)) return `no docker CLI at ${DOCKER}`;
   const links = gbLinks();
-  if (links.length) return `another Glassbox owns network links (${links.join(', ')})`;
+  if (links.length) return `links of prefix ${N.prefix} already exist (an earlier run crashed?): ${links.join(', ')}`;
   const rules = glassboxRules();
-  if (rules) return `GLASSBOX iptables chains already exist (another Glassbox runs):\n${rules}`;
+  if (rules) return `iptables chains of prefix ${N.prefix} already exist (an earlier run crashed?):\n${rules}`;
   return '';
 })();
 if (why) throw new Error(`docker-network e2e cannot run here, and a test that cannot run fails: ${why}`);
@@ -263,7 +268,7 @@ describe('docker network against Glassbox (networking on)', () => {
     await ok('rm', '-f', 'gbta', 'gbtb', 'gbtc');
     expect(await ok('network', 'rm', NET)).toBe(`${NET}\n`);
     expect((await ok('network', 'ls', '--format', '{{.Name}}')).split('\n')).not.toContain(NET);
-    expect(gbLinks().filter((l) => l !== 'gb0')).toEqual([]);
+    expect(gbLinks().filter((l) => l !== N.bridge)).toEqual([]);
     expect(await fails('network', 'rm', NET)).toMatch(/not found/);
 
     // prune removes unused user networks only

@@ -52,19 +52,21 @@ describe('isolation', () => {
     expect(r.stdout.trim().split(/\s+/)).toEqual(['lo']);
   });
 
-  it('maps root inside to 100000 outside in a user namespace, with the rootfs owned by root inside', async () => {
+  it('maps root inside to a range of its own outside in a user namespace, with the rootfs owned by root inside', async () => {
     const r = await runToExit(env.engine, sh('cat /proc/self/uid_map; cat /proc/self/gid_map; id -u; stat -c %u:%g /bin /etc/passwd; touch /root/x && echo wrote', { namespaces: { user: true } }));
     expect(r.exitCode).toBe(0);
+    const range = env.engine.get(r.id).userns!.range!;
+    expect(range.uid).toBeGreaterThanOrEqual(100000);
     const lines = r.stdout.trim().split('\n').map((l) => l.trim().split(/\s+/).join(' '));
-    expect(lines[0]).toBe('0 100000 65536');
-    expect(lines[1]).toBe('0 100000 65536');
+    expect(lines[0]).toBe(`0 ${range.uid} 65536`);
+    expect(lines[1]).toBe(`0 ${range.gid} 65536`);
     expect(lines[2]).toBe('0');
     expect(lines[3]).toBe('0:0');
     expect(lines[4]).toBe('0:0');
     expect(lines[5]).toBe('wrote');
-    // and on the host, the file written by "root" belongs to uid 100000
+    // and on the host, the file written by "root" belongs to the first uid of its range
     const upper = env.engine.get(r.id).paths.upper;
-    expect(statSync(join(upper, 'root', 'x')).uid).toBe(100000);
+    expect(statSync(join(upper, 'root', 'x')).uid).toBe(range.uid);
   });
 
   it('applies time namespace offsets', async () => {
@@ -225,7 +227,7 @@ describe('lifecycle', () => {
     // seen from the host: every v1 controller line of init names glassbox/<id>
     const hostLines = readFileSync(`/proc/${pid}/cgroup`, 'utf8').trim().split('\n');
     const memory = hostLines.find((l) => /^\d+:([^:]*,)?memory(,[^:]*)?:/.test(l) || l.startsWith('0::'))!;
-    expect(memory).toContain(`/glassbox/${rec.id}`);
+    expect(memory).toContain(`/${env.engine.names.cgroupParent}/${rec.id}`);
     // seen from inside: init and an exec'd shell are at "/" (outside the root they would read "/..")
     const proc = await env.engine.exec(rec.id, { cmd: ['/bin/sh', '-c', 'cat /proc/1/cgroup; echo --; cat /proc/self/cgroup'] });
     let out = '';
@@ -300,7 +302,7 @@ describe('no leaks', () => {
     expect(left.cgroups).toEqual([]);
     expect(left.processes).toBe(0);
     expect(readdirSync(join(env.root, 'containers')).sort()).toEqual(containersBefore);
-    // only the link to the server's sealed copy of the helper (runtime/sealed-helper.ts)
-    expect(readdirSync(env.runRoot).filter((f) => f !== 'gb-helper')).toEqual([]);
+    // the link to the server's sealed copy of the helper (runtime/sealed-helper.ts) and the marker of its prefix stay
+    expect(readdirSync(env.runRoot).filter((n) => n !== 'gb-helper' && n !== '.glassbox-prefix')).toEqual([]);
   }, 180_000);
 });

@@ -1,6 +1,6 @@
 // Real containers through the engine with networking on: the engine calls the network manager
 // (prepare before the clone, attach at the create barrier, detach at exit, release at removal).
-// Skipped when another Glassbox owns gb0 or the GLASSBOX-* chains, so a running server is not disturbed.
+// The run's own prefix (GLASSBOX_PREFIX from vitest.config.ts): a serving Glassbox's gb0 and GLASSBOX-* chains are not touched.
 import { execFileSync } from 'node:child_process';
 import { freePort, until } from '../helpers.js';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
@@ -8,6 +8,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestEnv } from './support.js';
 import { installedRules } from '../../server/engine/network/index.js';
+import { hostNames, prefixFromEnv } from '../../server/engine/host/naming.js';
+
+const N = hostNames(prefixFromEnv());
 
 // The engine's other parts (cgroups, images, rootfs, the native helper) are built in parallel:
 // until the engine can be imported and its helper exists, this file reports itself skipped.
@@ -25,20 +28,20 @@ const openTestEngine = (o: { network?: boolean }) => support!.openTestEngine(o);
 const runToExit: typeof import('./support.js').runToExit = (e, c) => support!.runToExit(e, c);
 
 const foreign = (() => {
-  if (existsSync('/sys/class/net/gb0')) return true;
+  if (existsSync(`/sys/class/net/${N.bridge}`)) return true;
   try {
-    return execFileSync('iptables-save', { encoding: 'utf8' }).includes('GLASSBOX-');
+    return execFileSync('iptables-save', { encoding: 'utf8' }).includes(`:${N.chains.forward} `);
   } catch {
     return true;
   }
 })();
 const enabled = process.getuid?.() === 0 && !foreign && support !== null;
-if (!enabled) throw new Error(`network-engine.test: cannot run here (${process.getuid?.() !== 0 ? 'not root' : foreign ? 'gb0 or GLASSBOX-* chains already exist' : `engine not ready: ${missing}`}): a test that cannot run fails, it is not skipped`);
+if (!enabled) throw new Error(`network-engine.test: cannot run here (${process.getuid?.() !== 0 ? 'not root' : foreign ? `${N.bridge} or ${N.chains.forward} already exist` : `engine not ready: ${missing}`}): a test that cannot run fails, it is not skipped`);
 
 let env: TestEnv | undefined;
 let ipForwardBefore = '0';
 const sh = (script: string, extra: Record<string, unknown> = {}) => ({ image: 'base', cmd: ['/bin/sh', '-c', script], ...extra });
-const gbLinks = () => readdirSync('/sys/class/net').filter((n) => n.startsWith('gb'));
+const gbLinks = () => readdirSync('/sys/class/net').filter((n) => n === N.bridge || n.startsWith(`${N.prefix}r-`) || N.vethRe.test(n));
 
 describe.skipIf(!enabled)('engine with networking (real containers)', () => {
   beforeAll(async () => {
@@ -53,7 +56,7 @@ describe.skipIf(!enabled)('engine with networking (real containers)', () => {
     await env.cleanup();
     await net?.teardown({ removeState: true });
     expect(gbLinks()).toEqual([]);
-    expect(execFileSync('iptables-save', { encoding: 'utf8' })).not.toContain('GLASSBOX-');
+    expect(execFileSync('iptables-save', { encoding: 'utf8' })).not.toContain(N.chains.forward);
     expect(readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8').trim()).toBe(ipForwardBefore);
   });
 
@@ -68,7 +71,7 @@ describe.skipIf(!enabled)('engine with networking (real containers)', () => {
     expect(r.stdout).not.toMatch(/^nameserver 127\./m);
     expect(rec.timeline.map((s) => s.step)).toEqual(expect.arrayContaining(['network-plan', 'veth-create', 'address', 'default-route']));
     // exited: the veth is gone, the lease stays until removal
-    expect(existsSync(`/sys/class/net/gbv${r.id.slice(0, 8)}`)).toBe(false);
+    expect(existsSync(`/sys/class/net/${N.veth(r.id, 0)}`)).toBe(false);
     expect(env!.engine.network!.inspectNetwork('bridge').containers[r.id]?.ip).toBe(rec.network.ipAddress);
     await env!.engine.remove(r.id);
     expect(env!.engine.network!.inspectNetwork('bridge').containers[r.id]).toBeUndefined();
@@ -84,7 +87,7 @@ describe.skipIf(!enabled)('engine with networking (real containers)', () => {
       expect(body).toBe('hello-engine\n');
       const gw = engine.network!.inspectNetwork('bridge').gateway!;
       expect(await (await fetch(`http://${gw}:${hp}/`, { signal: AbortSignal.timeout(2000) })).text()).toBe('hello-engine\n');
-      expect((await installedRules()).some((l) => l.includes(`--dport ${hp}`) && l.includes(`${ip}:8080`))).toBe(true);
+      expect((await installedRules(N.chains)).some((l) => l.includes(`--dport ${hp}`) && l.includes(`${ip}:8080`))).toBe(true);
 
       const c = await runToExit(engine, sh(`ping -c1 -W2 ${ip} && grep -w gbt-web /etc/hosts && ping -c1 -W2 gbt-web && wget -q -O - http://gbt-web:8080/`, { network: 'bridge' }));
       expect(c.stdout).toContain('1 packets received');
@@ -102,8 +105,8 @@ describe.skipIf(!enabled)('engine with networking (real containers)', () => {
     } finally {
       await engine.remove(web.id, { force: true });
     }
-    expect((await installedRules()).some((l) => l.includes(`--dport ${hp}`))).toBe(false);
-    expect(gbLinks().filter((l) => l.startsWith('gbv'))).toEqual([]);
+    expect((await installedRules(N.chains)).some((l) => l.includes(`--dport ${hp}`))).toBe(false);
+    expect(gbLinks().filter((l) => N.vethRe.test(l))).toEqual([]);
   });
 
   it('none has only lo; host sees the host interfaces', async () => {
@@ -118,7 +121,7 @@ describe.skipIf(!enabled)('engine with networking (real containers)', () => {
       const r = await runToExit(env!.engine, sh('true', { network: 'bridge' }));
       await env!.engine.remove(r.id);
     }
-    expect(gbLinks().filter((l) => l.startsWith('gbv'))).toEqual([]);
+    expect(gbLinks().filter((l) => N.vethRe.test(l))).toEqual([]);
     const leases = JSON.parse(readFileSync(join(env!.root, 'network', 'leases.json'), 'utf8')) as { endpoints: Record<string, unknown> };
     expect(Object.keys(leases.endpoints).sort()).toEqual(env!.engine.list({ all: true }).map((r) => r.id).filter((id) => id in leases.endpoints).sort());
   });

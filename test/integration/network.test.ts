@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NetworkManager, installedRules } from '../../server/engine/network/index.js';
+import { hostNames, prefixFromEnv } from '../../server/engine/host/naming.js';
 import { CommandError, ipBatch } from '../../server/engine/network/ip.js';
 import { Conflict, InvalidArgument, NotFound } from '../../server/engine/types.js';
 
@@ -30,17 +31,20 @@ const hasTools = (() => {
     return false;
   }
 })();
-// Another Glassbox (or an earlier crashed run) owns gb0 / the chains: do not disturb it.
+// The run's own names (GLASSBOX_PREFIX, set by vitest.config.ts): a serving Glassbox's gb0 is not ours.
+const N = hostNames(prefixFromEnv());
+const CH = N.chains;
+// An earlier crashed run with this prefix left its bridge or chains: do not guess, say so.
 const foreign = (() => {
-  if (existsSync('/sys/class/net/gb0')) return true;
+  if (existsSync(`/sys/class/net/${N.bridge}`)) return true;
   try {
-    return execFileSync('iptables-save', { encoding: 'utf8' }).includes('GLASSBOX-');
+    return execFileSync('iptables-save', { encoding: 'utf8' }).includes(`:${CH.forward} `);
   } catch {
     return false;
   }
 })();
 const enabled = isRoot && hasTools && !foreign;
-if (!enabled) throw new Error(`network.test: cannot run here (${!isRoot ? 'not root' : !hasTools ? 'ip/iptables/busybox missing' : 'gb0 or GLASSBOX-* chains already exist'}): a test that cannot run fails, it is not skipped`);
+if (!enabled) throw new Error(`network.test: cannot run here (${!isRoot ? 'not root' : !hasTools ? 'ip/iptables/busybox missing' : `${N.bridge} or ${CH.forward} already exist`}): a test that cannot run fails, it is not skipped`);
 
 const selfNet = readlinkSync('/proc/self/ns/net');
 const children: ChildProcess[] = [];
@@ -123,8 +127,9 @@ function udpAsk(host: string, port: number, msg: string): Promise<string> {
   });
 }
 
+/** The links of this prefix (never another engine's: a server beside the test keeps its gb0). */
 function gbLinks(): string[] {
-  return readdirSync('/sys/class/net').filter((n) => n.startsWith('gb'));
+  return readdirSync('/sys/class/net').filter((n) => n === N.bridge || n.startsWith(`${N.prefix}r-`) || N.vethRe.test(n));
 }
 
 describe.skipIf(!enabled)('network manager (real kernel)', () => {
@@ -146,21 +151,22 @@ describe.skipIf(!enabled)('network manager (real kernel)', () => {
     for (const l of gbLinks()) execFileSync('ip', ['link', 'del', l], { stdio: 'ignore' });
     if (base) rmSync(base, { recursive: true, force: true });
     expect(gbLinks()).toEqual([]);
-    expect(execFileSync('iptables-save', { encoding: 'utf8' })).not.toContain('GLASSBOX-');
+    expect(execFileSync('iptables-save', { encoding: 'utf8' })).not.toContain(CH.forward);
+    expect(execFileSync('iptables-save', { encoding: 'utf8' })).not.toContain(CH.post);
     expect(readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8').trim()).toBe(ipForwardBefore);
   });
 
   it('makes the default network: gb0 with a subnet that does not collide with the host', async () => {
     const def = mgr.inspectNetwork('bridge');
-    expect(def.bridge).toBe('gb0');
+    expect(def.bridge).toBe(N.bridge);
     expect(def.subnet).toMatch(/^\d+\.\d+\.\d+\.\d+\/(16|24)$/);
-    const addrs = JSON.parse(execFileSync('ip', ['-json', 'addr', 'show', 'dev', 'gb0'], { encoding: 'utf8' })) as { addr_info: { local: string; family: string }[] }[];
+    const addrs = JSON.parse(execFileSync('ip', ['-json', 'addr', 'show', 'dev', N.bridge], { encoding: 'utf8' })) as { addr_info: { local: string; family: string }[] }[];
     expect(addrs[0].addr_info.filter((a) => a.family === 'inet').map((a) => a.local)).toEqual([def.gateway]);
     const routes = JSON.parse(execFileSync('ip', ['-json', 'route'], { encoding: 'utf8' })) as { dst: string; dev: string }[];
-    expect(routes.filter((r) => r.dst === def.subnet).map((r) => r.dev)).toEqual(['gb0']);
+    expect(routes.filter((r) => r.dst === def.subnet).map((r) => r.dev)).toEqual([N.bridge]);
     expect(readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8').trim()).toBe('1');
-    const rules = await installedRules();
-    expect(rules).toContain(`-A GLASSBOX-POSTROUTING -s ${def.subnet} ! -o gb0 -j MASQUERADE`);
+    const rules = await installedRules(CH);
+    expect(rules).toContain(`-A ${CH.post} -s ${def.subnet} ! -o ${N.bridge} -j MASQUERADE`);
     const names = mgr.listNetworks().map((n) => n.name);
     expect(names).toEqual(expect.arrayContaining(['bridge', 'host', 'none']));
   });
@@ -196,8 +202,8 @@ describe.skipIf(!enabled)('network manager (real kernel)', () => {
       const routes = JSON.parse((await inNs(a.pid, ['ip', '-json', 'route'])).out) as { dst: string; gateway?: string }[];
       expect(routes.find((r) => r.dst === 'default')?.gateway).toBe(pa.gateway);
       // host end on the bridge
-      const host = JSON.parse(execFileSync('ip', ['-json', 'link', 'show', `gbv${a.id.slice(0, 8)}`], { encoding: 'utf8' })) as { master: string }[];
-      expect(host[0].master).toBe('gb0');
+      const host = JSON.parse(execFileSync('ip', ['-json', 'link', 'show', N.veth(a.id, 0)], { encoding: 'utf8' })) as { master: string }[];
+      expect(host[0].master).toBe(N.bridge);
 
       // by IP
       expect(await ping(a.pid, pb.ipAddress!)).toBe(true);
@@ -239,7 +245,7 @@ describe.skipIf(!enabled)('network manager (real kernel)', () => {
       expect(await ping(a.pid, pc.ipAddress!)).toBe(false);
 
       const info = mgr.inspectNetwork('bridge');
-      expect(info.containers[a.id]).toMatchObject({ name: 'alpha', ip: pa.ipAddress, mac: pa.macAddress, veth: `gbv${a.id.slice(0, 8)}`, attached: true });
+      expect(info.containers[a.id]).toMatchObject({ name: 'alpha', ip: pa.ipAddress, mac: pa.macAddress, veth: N.veth(a.id, 0), attached: true });
       expect(mgr.inspectNetwork('gbt-other').containers[c.id]?.ip).toBe(pc.ipAddress);
 
       // connect beta to the other network too: now it reaches gamma on eth1; disconnect removes it
@@ -256,23 +262,23 @@ describe.skipIf(!enabled)('network manager (real kernel)', () => {
 
       // counters and topology see the veths
       const counters = await mgr.counters();
-      const hostEnd = counters.find((x) => x.name === `gbv${a.id.slice(0, 8)}`)!;
+      const hostEnd = counters.find((x) => x.name === N.veth(a.id, 0))!;
       const inside = counters.find((x) => x.kind === 'container' && x.containerId === a.id)!;
       expect(hostEnd.txPackets).toBeGreaterThan(0);
       expect(inside.rxBytes).toBe(hostEnd.txBytes);
-      expect(counters.some((x) => x.name === 'gb0' && x.kind === 'bridge')).toBe(true);
+      expect(counters.some((x) => x.name === N.bridge && x.kind === 'bridge')).toBe(true);
       const topo = await mgr.topology();
-      const def = topo.networks.find((n) => n.bridge === 'gb0')!;
+      const def = topo.networks.find((n) => n.bridge === N.bridge)!;
       expect(def.endpoints.map((e) => e.containerId)).toEqual(expect.arrayContaining([a.id, b.id]));
       expect(def.endpoints.find((e) => e.containerId === a.id)?.routes[0]).toBe(`default via ${pa.gateway} dev eth0`);
-      expect(topo.veths.find((v) => v.containerId === a.id)).toMatchObject({ containerIf: 'eth0', bridge: 'gb0', present: true });
+      expect(topo.veths.find((v) => v.containerId === a.id)).toMatchObject({ containerIf: 'eth0', bridge: N.bridge, present: true });
     } finally {
       for (const x of [a, b, c]) await mgr.release(x.id).catch(() => {});
       for (const x of [a, b, c]) kill(x.proc);
     }
     await mgr.removeNetwork('gbt-other');
     testNetworks.splice(testNetworks.indexOf(net.id), 1);
-    expect(gbLinks().filter((l) => l.startsWith('gbr-'))).toEqual([]);
+    expect(gbLinks().filter((l) => l.startsWith(`${N.prefix}r-`))).toEqual([]);
     expect(() => mgr.inspectNetwork('gbt-other')).toThrow(NotFound);
   });
 
@@ -312,9 +318,9 @@ describe.skipIf(!enabled)('network manager (real kernel)', () => {
       expect(await waitFor(async () => (await udpAsk('127.0.0.1', up, 'ping').catch(() => '')) === 'echo:ping')).toBe(true);
       expect(await udpAsk(gw, up, 'pong')).toBe('echo:pong');
 
-      const rules = await installedRules();
-      expect(rules).toContain(`-A GLASSBOX-DNAT ! -i gb+ -p tcp -m tcp --dport ${hp} -j DNAT --to-destination ${plan.ipAddress}:8080`);
-      expect(rules).toContain(`-A GLASSBOX-DNAT ! -i gb+ -p udp -m udp --dport ${up} -j DNAT --to-destination ${plan.ipAddress}:9053`);
+      const rules = await installedRules(CH);
+      expect(rules).toContain(`-A ${CH.dnat} ! -i gb+ -p tcp -m tcp --dport ${hp} -j DNAT --to-destination ${plan.ipAddress}:8080`);
+      expect(rules).toContain(`-A ${CH.dnat} ! -i gb+ -p udp -m udp --dport ${up} -j DNAT --to-destination ${plan.ipAddress}:9053`);
       const topo = await mgr.topology();
       expect(topo.ports.find((p) => p.hostPort === hp)).toMatchObject({ containerId: web.id, containerPort: 8080, protocol: 'tcp', ip: plan.ipAddress });
 
@@ -325,9 +331,9 @@ describe.skipIf(!enabled)('network manager (real kernel)', () => {
 
       // detach: rules and proxy gone, lease kept
       await mgr.detach(web.id);
-      expect((await installedRules()).some((r) => r.includes(`--dport ${hp}`))).toBe(false);
+      expect((await installedRules(CH)).some((r) => r.includes(`--dport ${hp}`))).toBe(false);
       await expect(httpGet('127.0.0.1', hp)).rejects.toThrow();
-      expect(existsSync(`/sys/class/net/gbv${web.id.slice(0, 8)}`)).toBe(false);
+      expect(existsSync(`/sys/class/net/${N.veth(web.id, 0)}`)).toBe(false);
       expect(mgr.inspectNetwork('bridge').containers[web.id]).toMatchObject({ ip: plan.ipAddress, attached: false });
     } finally {
       await mgr.release(web.id).catch(() => {});
@@ -352,7 +358,7 @@ describe.skipIf(!enabled)('network manager (real kernel)', () => {
       expect(links.map((l) => l.ifname)).toEqual(['lo']);
       expect(links[0].flags).toContain('UP');
       expect(readFileSync(pn.resolvConf, 'utf8')).not.toMatch(/^nameserver/m);
-      expect(gbLinks().some((l) => l.startsWith(`gbv${n.id.slice(0, 8)}`))).toBe(false);
+      expect(gbLinks().some((l) => l.startsWith(N.veth(n.id, 0)))).toBe(false);
 
       const ph = await mgr.prepare(hostId, { mode: 'host', name: 'hosty', hostname: 'hosty', ports: [{ hostPort: 1, containerPort: 1, protocol: 'tcp' }] });
       expect(ph).toMatchObject({ mode: 'host', newNetns: false });
@@ -386,7 +392,7 @@ describe.skipIf(!enabled)('network manager (real kernel)', () => {
     await expect(mgr.createNetwork({ name: 'bad name!' })).rejects.toBeInstanceOf(InvalidArgument);
     await expect(mgr.removeNetwork('bridge')).rejects.toBeInstanceOf(InvalidArgument);
     expect(mgr.listNetworks().length).toBe(before);
-    expect(gbLinks().filter((l) => l.startsWith('gbr-'))).toEqual([]);
+    expect(gbLinks().filter((l) => l.startsWith(`${N.prefix}r-`))).toEqual([]);
 
     // unknown network
     const id = randomBytes(32).toString('hex');
@@ -452,7 +458,7 @@ describe.skipIf(!enabled)('network manager (real kernel)', () => {
         const plan = await mgr.prepare(c.id, { mode: 'bridge', name: `cycle${i}`, hostname: `cycle${i}`, ports: [{ hostPort: hp, containerPort: 80, protocol: 'tcp' }] });
         seen.add(plan.ipAddress!);
         await mgr.attach(c.id, c.pid);
-        expect(existsSync(`/sys/class/net/gbv${c.id.slice(0, 8)}`)).toBe(true);
+        expect(existsSync(`/sys/class/net/${N.veth(c.id, 0)}`)).toBe(true);
         await mgr.detach(c.id);
         await mgr.release(c.id);
       } finally {
@@ -462,14 +468,14 @@ describe.skipIf(!enabled)('network manager (real kernel)', () => {
     const ms = performance.now() - t0;
     console.log(`50 cycles: ${ms.toFixed(0)} ms (${(ms / 50).toFixed(1)} ms each, including unshare)`);
     expect(seen.size).toBe(50); // round-robin: no address handed out twice in a row
-    expect(gbLinks().filter((l) => l.startsWith('gbv'))).toEqual([]);
+    expect(gbLinks().filter((l) => N.vethRe.test(l))).toEqual([]);
     expect(Object.keys(mgr.inspectNetwork('bridge').containers)).toEqual([]);
     const leases = JSON.parse(readFileSync(join(root, 'network', 'leases.json'), 'utf8')) as { endpoints: Record<string, unknown> };
     expect(leases.endpoints).toEqual({});
     expect(readdirSync(join(root, 'network', 'files'))).toEqual([]);
-    const rules = await installedRules();
+    const rules = await installedRules(CH);
     expect(rules.filter((r) => r.includes('DNAT') || r.includes('--dport'))).toEqual([]);
-    expect(existsSync('/run/netns') ? readdirSync('/run/netns').filter((n) => n.startsWith('gb-')) : []).toEqual([]);
+    expect(existsSync('/run/netns') ? readdirSync('/run/netns').filter((n) => N.netnsRe.test(n)) : []).toEqual([]);
   });
 
   it('sweep after a crash: a new manager on the same root removes what dead containers left', async () => {
@@ -488,9 +494,9 @@ describe.skipIf(!enabled)('network manager (real kernel)', () => {
       expect(mgr.inspectNetwork('bridge').containers[b.id]).toBeDefined();
       await mgr.sweep(new Set([a.id]));
       expect(mgr.inspectNetwork('bridge').containers[b.id]).toBeUndefined();
-      expect(existsSync(`/sys/class/net/gbv${b.id.slice(0, 8)}`)).toBe(false);
-      expect(existsSync(`/sys/class/net/gbv${a.id.slice(0, 8)}`)).toBe(true);
-      expect((await installedRules()).some((r) => r.includes('DNAT'))).toBe(false);
+      expect(existsSync(`/sys/class/net/${N.veth(b.id, 0)}`)).toBe(false);
+      expect(existsSync(`/sys/class/net/${N.veth(a.id, 0)}`)).toBe(true);
+      expect((await installedRules(CH)).some((r) => r.includes('DNAT'))).toBe(false);
       expect(readFileSync(pa.hostsFile, 'utf8')).not.toContain('ghost');
       expect(await ping(a.pid, pa.gateway!)).toBe(true);
     } finally {

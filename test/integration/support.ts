@@ -4,6 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Engine } from '../../server/engine/engine.js';
+import { hostNames, prefixFromEnv } from '../../server/engine/host/naming.js';
 import type { ContainerConfig } from '../../server/engine/types.js';
 
 export interface TestEnv {
@@ -22,12 +23,13 @@ export async function openTestEngine(opts: { network?: boolean } = {}): Promise<
   chmodSync(base, 0o711);
   const root = join(base, 'root');
   const runRoot = join(base, `r${counter++}`);
-  const engine = await Engine.open({ root, runRoot, network: opts.network ?? false });
-  return {
-    engine,
+  const env: TestEnv = {
+    engine: await Engine.open({ root, runRoot, network: opts.network ?? false }),
     root,
     runRoot,
+    // env.engine, not the first one: a test may close it and open another on the same root
     cleanup: async () => {
+      const engine = env.engine;
       for (const c of engine.list({ all: true })) await engine.remove(c.id, { force: true }).catch(() => {});
       await engine.close();
       // the bridge, chains and ip_forward are left up for running containers: none are left
@@ -35,6 +37,7 @@ export async function openTestEngine(opts: { network?: boolean } = {}): Promise<
       rmSync(base, { recursive: true, force: true });
     },
   };
+  return env;
 }
 
 /** Run to completion; returns the exit code and everything the container printed. */
@@ -56,7 +59,8 @@ export function hostLeftovers(root: string): { mounts: string[]; cgroups: string
     .split('\n')
     .filter((l) => l.includes(root));
   const cgroups: string[] = [];
-  for (const base of ['/sys/fs/cgroup/memory/glassbox', '/sys/fs/cgroup/pids/glassbox', '/sys/fs/cgroup/cpu/glassbox', '/sys/fs/cgroup/glassbox']) {
+  const parent = hostNames(prefixFromEnv()).cgroupParent;
+  for (const base of ['memory', 'pids', 'cpu', ''].map((h) => join('/sys/fs/cgroup', h, parent))) {
     if (existsSync(base)) for (const d of readdirSync(base, { withFileTypes: true })) if (d.isDirectory()) cgroups.push(join(base, d.name));
   }
   let processes = 0;

@@ -66,10 +66,17 @@ describe('docker create body → ContainerConfig', () => {
     expect(() => map(withHost({ SomethingNew: 'yes' }))).toThrow('glassbox: HostConfig.SomethingNew is not supported');
     expect(() => map(withHost({ LogConfig: { Type: 'syslog', Config: {} } }))).toThrow('--log-driver syslog');
     expect(() => map(withHost({ SecurityOpt: ['apparmor=docker-default'] }))).toThrow('--security-opt apparmor=docker-default');
-    expect(() => map(withHost({ UsernsMode: 'private' }))).toThrow('--userns private');
+    expect(() => map(withHost({ UsernsMode: 'keep-id' }))).toThrow('glassbox: --userns keep-id is not supported');
+    expect(() => map(withHost({ UsernsMode: 'auto:size=1024' }))).toThrow('--userns auto:size=1024');
     expect(() => map({ ...clone(RUN_RM_ECHO), StopSignal: 'SIGINT' })).toThrow('--stop-signal');
     expect(() => map({ ...clone(RUN_RM_ECHO), Healthcheck: { Test: ['CMD', 'true'] } })).toThrow('--health-cmd');
     expect(() => map(withHost({ Binds: ['vol:/data'] }))).toThrow(/named volumes/);
+  });
+
+  it('--userns private and auto give a user namespace (a range of its own), host none', () => {
+    expect(map(withHost({ UsernsMode: 'private' })).namespaces?.user).toBe(true);
+    expect(map(withHost({ UsernsMode: 'auto' })).namespaces?.user).toBe(true);
+    expect(map(withHost({ UsernsMode: 'host' })).namespaces?.user).toBe(false);
   });
 
   it('accepts the zero values the CLI always sends and the harmless ones', () => {

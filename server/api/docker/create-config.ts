@@ -295,9 +295,12 @@ function mapNamespaceModes(hc: HostConfigBody, out: ContainerConfig): void {
   if (uts === 'host') ns.uts = false;
   else if (uts !== '' && uts !== 'private') throw badRequest(`--uts: invalid UTS mode "${uts}"`);
 
+  // private and auto (podman's word): a user namespace with a host uid range of its own
   const userns = hc.UsernsMode ?? '';
   if (userns === 'host') ns.user = false;
-  else if (userns !== '') throw unsupported(`--userns ${userns}`, 'only --userns host');
+  else if (userns === 'private' || userns === 'auto') ns.user = true;
+  else if (userns.startsWith('auto:')) throw unsupported(`--userns ${userns}`, 'options of auto: use --userns auto (each container gets 65536 ids of its own)');
+  else if (userns !== '') throw unsupported(`--userns ${userns}`, 'use --userns host, private or auto');
 
   const cgroupns = hc.CgroupnsMode ?? '';
   if (cgroupns === 'host') ns.cgroup = false;

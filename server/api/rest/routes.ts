@@ -61,6 +61,8 @@ const createBody = z
     tty: z.boolean().optional(),
     openStdin: z.boolean().optional(),
     namespaces: nsRecord.optional(),
+    /** as docker/podman --userns: private and auto give the container a host uid range of its own */
+    userns: z.enum(['host', 'private', 'auto'], { error: 'userns: use host, private or auto' }).optional(),
     limits: limitsBody.optional(),
     readOnlyRoot: z.boolean().optional(),
     privileged: z.boolean().optional(),
@@ -102,7 +104,8 @@ route('GET', '/api/info', ({ engine }) => engine.info());
 route('GET', '/api/images', ({ engine }) => engine.listImages());
 route('GET', '/api/containers', ({ engine, url }) => engine.list({ all: url.searchParams.get('all') !== '0' }).map(summarize));
 route('POST', '/api/containers', async ({ engine, req }) => {
-  const { start, ...config } = parse(createBody, await readBody(req));
+  const { start, userns, ...body } = parse(createBody, await readBody(req));
+  const config = userns ? { ...body, namespaces: { ...(body.namespaces ?? {}), user: userns !== 'host' } } : body;
   const rec = start === false ? await engine.create(config) : await engine.run(config);
   return { status: 201, body: rec };
 });

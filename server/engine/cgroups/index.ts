@@ -16,12 +16,14 @@ export interface OpenCgroupDriverOptions {
   devBlockDir?: string;
   hostCpus?: number;
   timeoutMs?: number;
+  /** the parent cgroup's name (default glassbox): HostNames.cgroupParent */
+  parent?: string;
 }
 
 export function openCgroupDriver(opts: OpenCgroupDriverOptions = {}): CgroupDriver {
   const root = opts.root ?? DEFAULT_CGROUP_ROOT;
   const layout = opts.layout ?? detectLayout(root);
-  const common = { swapAccounting: opts.swapAccounting, devBlockDir: opts.devBlockDir, hostCpus: opts.hostCpus, timeoutMs: opts.timeoutMs };
+  const common = { swapAccounting: opts.swapAccounting, devBlockDir: opts.devBlockDir, hostCpus: opts.hostCpus, timeoutMs: opts.timeoutMs, parent: opts.parent };
   if (layout === 'v2') return new CgroupV2Driver({ root, ...common });
   return new CgroupV1Driver({ hierarchies: opts.hierarchies ?? findV1Hierarchies(), layout, ...common });
 }

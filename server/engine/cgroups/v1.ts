@@ -44,6 +44,8 @@ export interface CgroupV1Options {
   hostCpus?: number;
   /** how long freeze and killAll wait (ms) */
   timeoutMs?: number;
+  /** the parent directory's name in each hierarchy (default glassbox; a test prefix's glassbox-t7) */
+  parent?: string;
 }
 
 /** Docker's default device rules: deny everything, then allow the standard character devices. */
@@ -99,8 +101,11 @@ export class CgroupV1Driver implements CgroupDriver {
   private readonly blockDeviceExists: (major: number, minor: number) => boolean;
   private readonly hostCpus: number;
   private readonly timeoutMs: number;
+  /** glassbox, or a test prefix's own parent (host/naming.ts) */
+  readonly parent: string;
 
   constructor(opts: CgroupV1Options = {}) {
+    this.parent = opts.parent ?? 'glassbox';
     this.hierarchies = opts.hierarchies ?? findV1Hierarchies();
     this.layout = opts.layout ?? 'v1';
     const mem = this.hierarchies.memory;
@@ -130,7 +135,7 @@ export class CgroupV1Driver implements CgroupDriver {
   /** The container's directory in the hierarchy holding controller c, or null if c is not mounted. */
   private dir(id: string, c: V1Controller): string | null {
     const r = this.hierarchies[c];
-    return r ? join(r, 'glassbox', id) : null;
+    return r ? join(r, this.parent, id) : null;
   }
 
   private file(id: string, c: V1Controller, f: string): string | null {
@@ -139,11 +144,11 @@ export class CgroupV1Driver implements CgroupDriver {
   }
 
   paths(id: string): Record<string, string> {
-    return Object.fromEntries(this.roots().map(({ name, root }) => [name, join(root, 'glassbox', id)]));
+    return Object.fromEntries(this.roots().map(({ name, root }) => [name, join(root, this.parent, id)]));
   }
 
   procsFiles(id: string): string[] {
-    return this.roots().map(({ root }) => join(root, 'glassbox', id, 'cgroup.procs'));
+    return this.roots().map(({ root }) => join(root, this.parent, id, 'cgroup.procs'));
   }
 
   private ctx() {
@@ -168,8 +173,8 @@ export class CgroupV1Driver implements CgroupDriver {
     const made: string[] = [];
     try {
       for (const { root } of this.roots()) {
-        const dir = join(root, 'glassbox', id);
-        makeCgroupDir(join(root, 'glassbox'), dir);
+        const dir = join(root, this.parent, id);
+        makeCgroupDir(join(root, this.parent), dir);
         made.push(dir);
       }
       // cpuset: a new cpuset cgroup starts with empty cpus/mems and no task may join it until they
@@ -177,8 +182,8 @@ export class CgroupV1Driver implements CgroupDriver {
       const cpuset = this.hierarchies.cpuset;
       if (cpuset) {
         for (const [parent, child] of [
-          [cpuset, join(cpuset, 'glassbox')],
-          [join(cpuset, 'glassbox'), join(cpuset, 'glassbox', id)],
+          [cpuset, join(cpuset, this.parent)],
+          [join(cpuset, this.parent), join(cpuset, this.parent, id)],
         ]) {
           for (const f of ['cpuset.cpus', 'cpuset.mems']) {
             const cur = readText(join(child, f))?.trim();
@@ -196,7 +201,7 @@ export class CgroupV1Driver implements CgroupDriver {
       this.writeLimits(id, limits, log, true);
     } catch (e) {
       for (const dir of made.reverse()) await removeCgroupDir(dir).catch(() => {});
-      for (const { root } of this.roots()) removeParentIfEmpty(join(root, 'glassbox'));
+      for (const { root } of this.roots()) removeParentIfEmpty(join(root, this.parent));
       throw e;
     }
     return log.writes;
@@ -206,7 +211,7 @@ export class CgroupV1Driver implements CgroupDriver {
     checkId(id);
     validateLimits(this.effectiveForValidation(id, limits), this.ctx());
     const mem = this.dir(id, 'memory') ?? this.dir(id, 'cpu') ?? this.dir(id, 'pids');
-    if (mem && !existsSync(mem)) throw new Error(`cgroup glassbox/${id} does not exist`);
+    if (mem && !existsSync(mem)) throw new Error(`cgroup ${this.parent}/${id} does not exist`);
     const log = new WriteLog();
     this.writeLimits(id, limits, log, false);
     return log.writes;
@@ -411,7 +416,7 @@ export class CgroupV1Driver implements CgroupDriver {
   private pidsSync(id: string): number[] {
     const all = new Set<number>();
     for (const { root } of this.roots()) {
-      const dir = join(root, 'glassbox', id);
+      const dir = join(root, this.parent, id);
       for (const d of [dir, ...childDirsDeepestFirst(dir)]) for (const p of readPids(join(d, 'cgroup.procs'))) all.add(p);
     }
     return [...all].sort((a, b) => a - b);
@@ -421,7 +426,7 @@ export class CgroupV1Driver implements CgroupDriver {
     checkId(id);
     const state = this.file(id, 'freezer', 'freezer.state');
     if (!state) throw new Error('cannot freeze: no freezer cgroup hierarchy is mounted');
-    if (!existsSync(join(state, '..'))) throw new Error(`cgroup glassbox/${id} does not exist`);
+    if (!existsSync(join(state, '..'))) throw new Error(`cgroup ${this.parent}/${id} does not exist`);
     // FREEZING means some task has not stopped yet: writing FROZEN again retries, as runc does
     const ok = await waitFor(
       () => {
@@ -434,7 +439,7 @@ export class CgroupV1Driver implements CgroupDriver {
     );
     if (!ok) {
       new WriteLog().write(state, 'THAWED');
-      throw new Error(`freezing glassbox/${id} timed out: ${state} still reads ${readText(state)?.trim()}`);
+      throw new Error(`freezing ${this.parent}/${id} timed out: ${state} still reads ${readText(state)?.trim()}`);
     }
   }
 
@@ -448,7 +453,7 @@ export class CgroupV1Driver implements CgroupDriver {
 
   async killAll(id: string): Promise<void> {
     checkId(id);
-    const exists = this.roots().some(({ root }) => existsSync(join(root, 'glassbox', id)));
+    const exists = this.roots().some(({ root }) => existsSync(join(root, this.parent, id)));
     if (!exists) return;
     if (this.pidsSync(id).length === 0) return; // the usual case at exit: nothing to freeze or kill
     let frozen = false;
@@ -459,7 +464,7 @@ export class CgroupV1Driver implements CgroupDriver {
     } finally {
       if (frozen) await this.thaw(id);
     }
-    await killUntilEmpty(() => this.pidsSync(id), this.timeoutMs, `glassbox/${id}`);
+    await killUntilEmpty(() => this.pidsSync(id), this.timeoutMs, `${this.parent}/${id}`);
   }
 
   async remove(id: string): Promise<void> {
@@ -467,8 +472,8 @@ export class CgroupV1Driver implements CgroupDriver {
     const errors: string[] = [];
     for (const { root } of this.roots()) {
       try {
-        await removeCgroupDir(join(root, 'glassbox', id));
-        removeParentIfEmpty(join(root, 'glassbox'));
+        await removeCgroupDir(join(root, this.parent, id));
+        removeParentIfEmpty(join(root, this.parent));
       } catch (e) {
         errors.push((e as Error).message);
       }
@@ -480,7 +485,7 @@ export class CgroupV1Driver implements CgroupDriver {
     const ids = new Set<string>();
     for (const { root } of this.roots()) {
       try {
-        for (const d of readdirSync(join(root, 'glassbox'), { withFileTypes: true })) if (d.isDirectory()) ids.add(d.name);
+        for (const d of readdirSync(join(root, this.parent), { withFileTypes: true })) if (d.isDirectory()) ids.add(d.name);
       } catch {
         // no glassbox/ in this hierarchy yet
       }

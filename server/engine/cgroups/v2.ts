@@ -41,6 +41,8 @@ export interface CgroupV2Options {
   hostCpus?: number;
   /** how long freeze and killAll wait (ms) */
   timeoutMs?: number;
+  /** the parent directory's name (default glassbox; a test prefix's glassbox-t7) */
+  parent?: string;
 }
 
 const WANTED = ['memory', 'cpu', 'pids', 'io'];
@@ -54,9 +56,12 @@ export class CgroupV2Driver implements CgroupDriver {
   private readonly blockDeviceExists: (major: number, minor: number) => boolean;
   private readonly hostCpus: number;
   private readonly timeoutMs: number;
+  /** glassbox, or a test prefix's own parent (host/naming.ts) */
+  readonly parentName: string;
 
   constructor(opts: CgroupV2Options = {}) {
     this.root = opts.root ?? DEFAULT_CGROUP_ROOT;
+    this.parentName = opts.parent ?? 'glassbox';
     this.swapOverride = opts.swapAccounting;
     this.blockDeviceExists = defaultBlockDeviceExists(opts.devBlockDir);
     this.hostCpus = opts.hostCpus ?? hostCpuCount();
@@ -64,7 +69,7 @@ export class CgroupV2Driver implements CgroupDriver {
   }
 
   private get parent(): string {
-    return join(this.root, 'glassbox');
+    return join(this.root, this.parentName);
   }
 
   private dir(id: string): string {
@@ -157,7 +162,7 @@ export class CgroupV2Driver implements CgroupDriver {
         ? { ...limits, memory: readInt(join(this.dir(id), 'memory.max')) }
         : limits;
     validateLimits(effective, this.ctx());
-    if (!existsSync(this.dir(id))) throw new Error(`cgroup glassbox/${id} does not exist`);
+    if (!existsSync(this.dir(id))) throw new Error(`cgroup ${this.parentName}/${id} does not exist`);
     const log = new WriteLog();
     this.writeLimits(id, limits, log, false);
     return log.writes;
@@ -303,11 +308,11 @@ export class CgroupV2Driver implements CgroupDriver {
 
   async freeze(id: string): Promise<void> {
     checkId(id);
-    if (!existsSync(this.dir(id))) throw new Error(`cgroup glassbox/${id} does not exist`);
+    if (!existsSync(this.dir(id))) throw new Error(`cgroup ${this.parentName}/${id} does not exist`);
     new WriteLog().write(join(this.dir(id), 'cgroup.freeze'), '1');
     if (!(await waitFor(() => this.frozen(id), this.timeoutMs))) {
       new WriteLog().write(join(this.dir(id), 'cgroup.freeze'), '0');
-      throw new Error(`freezing glassbox/${id} timed out: cgroup.events never read "frozen 1"`);
+      throw new Error(`freezing ${this.parentName}/${id} timed out: cgroup.events never read "frozen 1"`);
     }
   }
 
@@ -338,7 +343,7 @@ export class CgroupV2Driver implements CgroupDriver {
         if (frozen) await this.thaw(id);
       }
     }
-    await killUntilEmpty(() => this.pidsSync(id), this.timeoutMs, `glassbox/${id}`);
+    await killUntilEmpty(() => this.pidsSync(id), this.timeoutMs, `${this.parentName}/${id}`);
   }
 
   async remove(id: string): Promise<void> {

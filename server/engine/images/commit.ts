@@ -166,7 +166,7 @@ export async function commitContainer(sink: ContentSink, rec: ContainerRecord, o
   try {
     const file = createWriteStream(tmp, { flags: 'wx', mode: 0o600 });
     const writing = pipeline(hasher, file);
-    skipped = await tarUpperDir(rec.paths.upper, hasher, { uid: rec.config.uidMap, gid: rec.config.gidMap });
+    skipped = await tarUpperDir(rec.paths.upper, hasher, { uid: rec.userns?.uidMap ?? rec.config.uidMap, gid: rec.userns?.gidMap ?? rec.config.gidMap });
     await writing;
   } catch (e) {
     rmSync(tmp, { force: true });

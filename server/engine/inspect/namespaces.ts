@@ -32,7 +32,7 @@ interface Cached {
   cgroupId?: string | null;
 }
 
-const CGROUP_RE = /\/glassbox\/([0-9a-f]{12,64})(?=\/|\n|$)/;
+const CGROUP_RE = /\/glassbox(?:-t[a-z0-9]{1,2})?\/([0-9a-f]{12,64})(?=\/|\n|$)/; // any prefix's parent (host/naming.ts)
 
 function readText(path: string): string | null {
   try {

@@ -130,11 +130,15 @@ function isObj(x: unknown): x is Record<string, unknown> {
 /** Pulls bridges/subnets/NAT out of whatever the network manager's topology() returns. */
 type ManagerEndpoint = { ip?: string; gateway?: string; hostVeth?: string; mac?: string; containerIf?: string; routes?: string[] };
 
-function fromManager(topo: unknown): { bridges: Map<string, { subnet?: string; gateway?: string }>; nat: string[]; endpoints: Map<string, ManagerEndpoint> } {
+type FromManager = { bridges: Map<string, { subnet?: string; gateway?: string }>; nat: string[]; endpoints: Map<string, ManagerEndpoint>; isolation?: 'ok' | 'missing'; isolationDetail?: string };
+
+function fromManager(topo: unknown): FromManager {
   const bridges = new Map<string, { subnet?: string; gateway?: string }>();
   const endpoints = new Map<string, ManagerEndpoint>();
   const nat: string[] = [];
   if (!isObj(topo)) return { bridges, nat, endpoints };
+  const isolation = topo.isolation === 'missing' ? ('missing' as const) : topo.isolation === 'ok' ? ('ok' as const) : undefined;
+  const isolationDetail = typeof topo.isolationDetail === 'string' ? topo.isolationDetail : undefined;
   const nets = (topo.networks ?? topo.bridges) as unknown;
   if (Array.isArray(nets)) {
     for (const n of nets) {
@@ -162,7 +166,7 @@ function fromManager(topo: unknown): { bridges: Map<string, { subnet?: string; g
   }
   const rules = topo.nat ?? topo.rules;
   if (Array.isArray(rules)) for (const r of rules) nat.push(typeof r === 'string' ? r : JSON.stringify(r));
-  return { bridges, nat, endpoints };
+  return { bridges, nat, endpoints, ...(isolation ? { isolation } : {}), ...(isolationDetail ? { isolationDetail } : {}) };
 }
 
 export class NetworkInspector {
@@ -232,7 +236,7 @@ export class NetworkInspector {
     await this.findManager(engine);
     const k = await readKernelNetwork();
     const now = k.time;
-    let mgr: ReturnType<typeof fromManager> = { bridges: new Map(), nat: [], endpoints: new Map() };
+    let mgr: FromManager = { bridges: new Map(), nat: [], endpoints: new Map() };
     let state: NetworkSnapshot['state'] = this.manager ? 'ok' : 'kernel-only';
     let message = this.manager ? undefined : this.managerMessage;
     if (this.manager?.topology) {
@@ -249,7 +253,8 @@ export class NetworkInspector {
     };
 
     const running = records.filter((r) => isActive(r.state.status));
-    const bridgeLinks = k.links.filter((l) => l.linkinfo?.info_kind === 'bridge' && (l.ifname.startsWith('gb') || mgr.bridges.has(l.ifname)));
+    // with a manager, its own bridges only (another engine's, e.g. a test run's, are not this picture's)
+    const bridgeLinks = k.links.filter((l) => l.linkinfo?.info_kind === 'bridge' && (mgr.bridges.size ? mgr.bridges.has(l.ifname) : l.ifname.startsWith('gb')));
     const bridges: NetBridge[] = bridgeLinks.map((l) => {
       const a = addrs(l);
       const m = mgr.bridges.get(l.ifname);
@@ -283,7 +288,7 @@ export class NetworkInspector {
         continue;
       }
       const m = mgr.endpoints.get(r.id);
-      const veth = veths.find((v) => (m?.hostVeth && v.ifname === m.hostVeth) || (v.ifname.startsWith('gbv') && v.ifname.length > 3 && r.id.startsWith(v.ifname.slice(3))));
+      const veth = veths.find((v) => (m?.hostVeth && v.ifname === m.hostVeth) || (/^gb[a-z0-9]*v[0-9a-f]+$/.test(v.ifname) && r.id.startsWith(v.ifname.slice(v.ifname.lastIndexOf('v') + 1))));
       const key = `${r.id}:${r.state.pid}`;
       const ins = this.inside.get(r.id);
       // the manager knows the routes it set; otherwise read them inside the namespace
@@ -316,6 +321,7 @@ export class NetworkInspector {
     for (const [name, c] of k.counters) this.prev.set(name, { rxBytes: c.rxBytes, txBytes: c.txBytes, time: now });
 
     const nat = mgr.nat.length ? mgr.nat : bridges.length || endpoints.length ? await this.readNat() : [];
-    return { kind: 'network', time: now, state, ...(message ? { message } : {}), hostInterfaces, bridges, endpoints, isolated, hostStack, shared, nat };
+    const isolation = mgr.isolation ? { isolation: mgr.isolation, ...(mgr.isolationDetail ? { isolationDetail: mgr.isolationDetail } : {}) } : {};
+    return { kind: 'network', time: now, state, ...(message ? { message } : {}), hostInterfaces, bridges, endpoints, isolated, hostStack, shared, nat, ...isolation };
   }
 }

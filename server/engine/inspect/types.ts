@@ -259,6 +259,9 @@ export interface NetworkSnapshot {
   /** containers that share another container's stack (--network container:x) */
   shared: { containerId: string; name: string; with: string }[];
   nat: string[];
+  /** 'missing': the engine's firewall check found its jumps or rules gone and is re-adding them */
+  isolation?: 'ok' | 'missing';
+  isolationDetail?: string;
 }
 
 export type AnySnapshot = NamespaceSnapshot | LayerSnapshot | CgroupSnapshot | NetworkSnapshot;

@@ -9,7 +9,9 @@ import type { RecordStore } from '../containers/record-store.js';
 import type { ImageService } from '../images/service.js';
 import type { ImageStore } from '../images/store.js';
 import type { NetworkManager } from '../network/index.js';
+import type { HostNames } from '../host/naming.js';
 import type { ContainerRecord, EngineEvent } from '../types.js';
+import type { UsernsRanges } from '../userns/ranges.js';
 
 /** What the engine knows about a running container that is not on disk. */
 export interface Live {
@@ -37,6 +39,12 @@ export interface EngineContext {
   /** null when the engine was opened without networking (every container then gets "none") */
   readonly network: NetworkManager | null;
   readonly records: RecordStore;
+  /** the names of this engine's host objects (bridge, chains, veths, cgroup parent) */
+  readonly names: HostNames;
+  /** host-wide leases of user namespace ranges */
+  readonly usernsRanges: UsernsRanges;
+  /** 'shifted': copy layers even where idmapped mounts work (tests of the fallback) */
+  readonly usernsLayers: 'idmapped' | 'shifted' | undefined;
   readonly live: Map<string, Live>;
   readonly pendingAttach: Map<string, ((s: AttachSession) => void)[]>;
   readonly restartTimers: Map<string, NodeJS.Timeout>;

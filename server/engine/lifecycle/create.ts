@@ -1,11 +1,12 @@
 // create: validate, resolve the image, make the container's directories and its record.
 // Nothing runs yet; `start` mounts, spawns and wires.
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { newContainerId, randomName } from '../containers/names.js';
 import { validateConfig } from '../containers/validate.js';
 import { prepareContainerLayer } from '../rootfs/overlay.js';
 import { Conflict, InvalidArgument, type ContainerConfig, type ContainerRecord, type ResourceLimits, type TimelineStep } from '../types.js';
+import { mapsFor } from '../userns/ranges.js';
 import { containerEvent, type EngineContext } from './context.js';
 
 const DEFAULT_LIMITS: ResourceLimits = { memory: null, memorySwap: null, cpus: null, cpuShares: null, pids: null, io: [] };
@@ -44,10 +45,20 @@ export async function createContainer(ctx: EngineContext, input: ContainerConfig
   s = performance.now();
   mkdirSync(join(dir, 'bundle', 'rootfs'), { recursive: true, mode: 0o711 });
   const userns = config.namespaces?.user === true;
-  const hostRoot = userns ? (config.uidMap?.[0]?.hostId ?? 100000) : 0;
-  const hostGid = userns ? (config.gidMap?.[0]?.hostId ?? 100000) : 0;
+  let usernsRec: ContainerRecord['userns'];
+  if (userns) {
+    try {
+      usernsRec = usernsFor(ctx, id, config);
+    } catch (e) {
+      rmSync(dir, { recursive: true, force: true });
+      throw e;
+    }
+  }
+  const hostRoot = usernsRec?.uidMap[0]?.hostId ?? 0;
+  const hostGid = usernsRec?.gidMap[0]?.hostId ?? 0;
   prepareContainerLayer(dir, { uidShift: userns ? hostRoot : undefined, gidShift: userns ? hostGid : undefined, merged: join(dir, 'bundle', 'rootfs') });
   step('make-dirs', s, { file: dir, detail: 'bundle/rootfs (mount point), upper/ (the container layer), work/ (overlayfs scratch)' });
+  if (usernsRec?.range) step('userns-range', s, { detail: `host uids ${usernsRec.range.uid}–${usernsRec.range.uid + usernsRec.range.size - 1} are this container's alone (leased in ${ctx.usernsRanges.leaseDir})` });
 
   const rec: ContainerRecord = {
     id,
@@ -83,12 +94,30 @@ export async function createContainer(ctx: EngineContext, input: ContainerConfig
       cgroups: {},
     },
     network: { mode: defaultNetworkMode(ctx, config) },
+    ...(usernsRec ? { userns: usernsRec } : {}),
   };
   s = performance.now();
   ctx.records.save(rec);
   step('write-record', s, { file: join(dir, 'record.json') });
   ctx.emit(containerEvent('create', rec));
   return rec;
+}
+
+/**
+ * The maps of a user-namespaced container: those the config gives (refused if they overlap a
+ * range another container holds), else a range of its own from the host-wide pool.
+ */
+function usernsFor(ctx: EngineContext, id: string, config: ContainerConfig): NonNullable<ContainerRecord['userns']> {
+  if (config.uidMap?.length || config.gidMap?.length) {
+    for (const m of config.uidMap ?? []) {
+      const holder = ctx.usernsRanges.holderOverlapping(m.hostId, m.size);
+      if (holder) throw new Conflict(`uidMap: host uids ${m.hostId}–${m.hostId + m.size - 1} overlap the user namespace range of container ${holder.containerId.slice(0, 12)}: leave the map out to get a range of its own`);
+    }
+    const uidMap = config.uidMap ?? [{ containerId: 0, hostId: 100000, size: 65536 }];
+    return { uidMap, gidMap: config.gidMap ?? uidMap };
+  }
+  const range = ctx.usernsRanges.allocate(id);
+  return { ...mapsFor(range), range };
 }
 
 /** Docker's default is the bridge network; without networking, a lone loopback. */

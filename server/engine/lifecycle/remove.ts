@@ -40,6 +40,7 @@ export async function removeLocked(ctx: EngineContext, id: string, force: boolea
     rmSync(join(ctx.runRoot, id), { recursive: true, force: true });
     await ctx.network?.release(id);
     ctx.records.delete(id);
+    if (rec.userns?.range) ctx.usernsRanges.release(id, rec.userns.range);
     ctx.emit(containerEvent('destroy', rec));
   });
 }

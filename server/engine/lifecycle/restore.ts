@@ -16,6 +16,13 @@ export async function restore(ctx: EngineContext): Promise<void> {
   const records = ctx.records.load();
   const keep = new Set<string>();
   for (const rec of records) {
+    // the host-wide lease of its user namespace range (/run was emptied by a reboot, say)
+    if (rec.userns?.range && !ctx.usernsRanges.reclaim(rec.id, rec.userns.range)) {
+      rec.state.error = `its user namespace range (host uid ${rec.userns.range.uid}) is leased to another container now`;
+      ctx.records.save(rec);
+    }
+  }
+  for (const rec of records) {
     const { status, monitorPid, monitorStartTime } = rec.state;
     if (isAlive(status)) {
       if (monitorPid && isSameProcess(monitorPid, monitorStartTime)) {

@@ -1,6 +1,6 @@
 // start: the pipeline that turns a record into a running container, one timeline step each.
 //
-//   1. the image's layers (shifted to the container's uid range with a user namespace)
+//   1. the image's layers (idmapped, or shifted copies, with a user namespace)
 //   2. the overlay mount
 //   3. the cgroup and its limits
 //   4. the plan → config.json + the helper spec (+ seccomp BPF)
@@ -16,6 +16,7 @@ import { resolveUser } from '../containers/users.js';
 import type { NetPlan } from '../network/index.js';
 import { isMounted, mountOverlay, unmountOverlay } from '../rootfs/overlay.js';
 import { shiftedLayerDir } from '../rootfs/shift.js';
+import { mountUsernsRootfs } from '../rootfs/userns-layers.js';
 import { helperExecutable, HelperError, runHelper, type CreatedContainer } from '../runtime/builtin.js';
 import { buildPlan } from '../runtime/build-plan.js';
 import { runSpec } from '../runtime/helper-spec.js';
@@ -52,19 +53,28 @@ export async function startLocked(ctx: EngineContext, id: string, isRestart: boo
   try {
     const image = ctx.images.resolve(rec.image.id);
     const userns = rec.config.namespaces?.user === true;
-    const uidMap = rec.config.uidMap ?? (userns ? [{ containerId: 0, hostId: 100000, size: 65536 }] : []);
-    const gidMap = rec.config.gidMap ?? (userns ? [{ containerId: 0, hostId: 100000, size: 65536 }] : []);
+    // records made before per-container ranges carry no userns: the old shared range
+    const legacy = [{ containerId: 0, hostId: 100000, size: 65536 }];
+    const uidMap = userns ? (rec.userns?.uidMap ?? rec.config.uidMap ?? legacy) : [];
+    const gidMap = userns ? (rec.userns?.gidMap ?? rec.config.gidMap ?? legacy) : [];
 
-    // 1. the image's layers, shifted to the container's uid range when it has a user namespace
+    // 1 + 2. the image's layers under the container layer: an overlay mount. With a user
+    // namespace the layers are seen through idmapped mounts (root inside owns its files), or,
+    // where the kernel cannot, through copies shifted to the container's range.
     let s = performance.now();
-    const lowers = userns
-      ? await Promise.all(image.layers.map((l) => shiftedLayerDir(ctx.images, l.diffId, uidMap[0].hostId, gidMap[0].hostId)))
-      : image.layers.map((l) => l.dir);
-    if (userns) step('shift-layers', s, { detail: `layers copied once with uid/gid + ${uidMap[0].hostId} so root inside owns its files` });
-
-    // 2. the overlay mount
-    s = performance.now();
-    if (!isMounted(rec.paths.rootfs)) mountOverlay({ lowers, upper: rec.paths.upper, work: rec.paths.work, target: rec.paths.rootfs });
+    let lowers = image.layers.map((l) => l.dir);
+    const overlay = { lowers, upper: rec.paths.upper, work: rec.paths.work, target: rec.paths.rootfs };
+    if (!isMounted(rec.paths.rootfs)) {
+      if (userns) {
+        const shift = () => Promise.all(image.layers.map((l) => shiftedLayerDir(ctx.images, l.diffId, uidMap[0].hostId, gidMap[0].hostId)));
+        const r = await mountUsernsRootfs({ ...overlay, containerDir: ctx.records.containerDir(id), uidMap, gidMap, prefer: ctx.usernsLayers }, shift);
+        lowers = r.lowers;
+        rec.userns = { ...(rec.userns ?? { uidMap, gidMap }), layers: r.mode };
+        if (r.mode === 'idmapped') step('idmap-layers', s, { call: r.calls.join('; '), detail: `${image.layers.length} layer${image.layers.length === 1 ? '' : 's'} seen with uid/gid 0 → ${uidMap[0].hostId}: nothing copied` });
+        else step('shift-layers', s, { detail: `layers copied once with uid/gid + ${uidMap[0].hostId} so root inside owns its files (idmapped mounts unavailable: ${r.fallbackReason})` });
+        s = performance.now();
+      } else mountOverlay(overlay);
+    }
     cleanups.push(() => unmountOverlay(rec.paths.rootfs));
     step('mount-overlay', s, {
       call: `mount("overlay", "${rec.paths.rootfs}", "overlay", 0, "lowerdir=${[...lowers].reverse().join(':')},upperdir=${rec.paths.upper},workdir=${rec.paths.work}")`,
@@ -78,7 +88,7 @@ export async function startLocked(ctx: EngineContext, id: string, isRestart: boo
       await ctx.cgroups.killAll(id);
       await ctx.cgroups.remove(id);
     });
-    step('cgroup-create', s, { detail: `${ctx.cgroups.version === 1 ? 'one directory per v1 hierarchy' : 'one v2 directory'}: glassbox/${id.slice(0, 12)}…` });
+    step('cgroup-create', s, { detail: `${ctx.cgroups.version === 1 ? 'one directory per v1 hierarchy' : 'one v2 directory'}: ${ctx.names.cgroupParent}/${id.slice(0, 12)}…` });
     for (const w of writes) timeline.push({ step: 'cgroup-limit', by: 'engine', at: shift + performance.now() - t0, ms: w.ms, file: w.file, wrote: w.wrote });
     rec.paths.cgroups = ctx.cgroups.paths(id);
 
@@ -114,6 +124,7 @@ export async function startLocked(ctx: EngineContext, id: string, isRestart: boo
       runDir,
       cgroupProcs: ctx.cgroups.procsFiles(id),
       cgroupPaths: ctx.cgroups.paths(id),
+      cgroupParent: ctx.names.cgroupParent,
       cgroupVersion: ctx.cgroups.version,
       etcFiles: etc,
       joinNamespaces: joinPaths(ctx, rec),

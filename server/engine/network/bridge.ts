@@ -1,13 +1,10 @@
-// Linux bridges: one per Glassbox network (gb0 for the default one, gbr-<id> for user networks),
-// with the gateway address on the bridge itself.
+// Linux bridges: one per Glassbox network (gb0 for the default one, gbr-<id> for user networks;
+// other prefixes' names come from host/naming.ts), with the gateway address on the bridge itself.
 import { ip, ipJson, linkExists, type IpLink, type IpRoute, type Recorder } from './ip.js';
 import { formatCidr, parseCidr, type Cidr } from './ipam.js';
 
+/** The default prefix's bridge (a serving Glassbox's); an engine uses its HostNames.bridge. */
 export const DEFAULT_BRIDGE = 'gb0';
-
-export function userBridgeName(networkId: string): string {
-  return `gbr-${networkId.slice(0, 11)}`; // 15 characters: IFNAMSIZ - 1
-}
 
 /** Creates the bridge if missing, puts the gateway address on it and brings it up. Idempotent. */
 export async function ensureBridge(name: string, gateway: string, prefixLen: number, rec?: Recorder): Promise<void> {

@@ -7,13 +7,15 @@ import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } f
 import { join } from 'node:path';
 import { Conflict, InvalidArgument, NotFound, type ContainerConfig } from '../types.js';
 import { readJson, writeJsonAtomic } from '../util/fsx.js';
-import { DEFAULT_BRIDGE, bridgeAddress, deleteBridge, ensureBridge, hostPrefixes, userBridgeName } from './bridge.js';
+import { hostNames, prefixFromEnv, type HostNames } from '../host/naming.js';
+import { bridgeAddress, deleteBridge, ensureBridge, hostPrefixes } from './bridge.js';
+import { checkFirewall, describeCheck, type FirewallCheck } from './firewall-check.js';
 import { renderHosts, renderResolvConf, readHostResolvConf, writeInPlace, type HostsEntry } from './hosts.js';
 import { ip, ipJson, linkExists, readLinkCounters, readSysctl, writeSysctl, type IpLink, type NetStep, type Recorder } from './ip.js';
 import { allocate, checkGateway, defaultCandidates, firstHost, formatCidr, ipToInt, macFromIp, overlaps, parseCidr, userCandidates } from './ipam.js';
 import { CHAINS, removeAllRules, renderRules, syncRules, type NatModel, type NatPort } from './nat.js';
 import { PortProxy, describe, ephemeralPort, probePort } from './ports.js';
-import { createVeth, deleteInside, deleteVeth, hostVethName } from './veth.js';
+import { createVeth, deleteInside, deleteVeth } from './veth.js';
 
 export type { NetStep } from './ip.js';
 
@@ -136,6 +138,16 @@ export interface Topology {
   nat: string[];
   ports: (PortBinding & { containerId: string; name: string; ip: string; proxy: boolean })[];
   shared: { containerId: string; mode: NetMode; joinContainer?: string }[];
+  /** 'missing': the last firewall check found our jumps or rules gone (they are being re-added) */
+  isolation: 'ok' | 'missing';
+  isolationDetail?: string;
+}
+
+/** What a firewall check found and did, for the engine's event stream. */
+export interface IsolationChange {
+  state: 'missing' | 'restored';
+  detail: string;
+  time: number;
 }
 
 const PSEUDO = {
@@ -163,11 +175,16 @@ export class NetworkManager {
   private initialized = false;
   /** what init() did, for the server's start-up log */
   readonly initSteps: NetStep[] = [];
+  /** the names of this engine's host objects (bridge, veths, chains), from its prefix */
+  readonly names: HostNames;
+  private isolation: { state: 'ok' | 'missing'; detail?: string } = { state: 'ok' };
+  private reconcileTimer: NodeJS.Timeout | null = null;
 
-  constructor(opts: { root: string; runRoot: string }) {
+  constructor(opts: { root: string; runRoot: string; names?: HostNames }) {
     this.root = opts.root;
     this.runRoot = opts.runRoot;
     this.dir = join(opts.root, 'network');
+    this.names = opts.names ?? hostNames(prefixFromEnv());
   }
 
   // ---------------------------------------------------------------- state
@@ -217,15 +234,18 @@ export class NetworkManager {
       const host = readJson<HostState>(hostFile) ?? {};
       const fwd = readSysctl('net.ipv4.ip_forward') ?? '0';
       // remember the host's value once; a gb0 already there means an earlier Glassbox changed it
-      if (host.ipForwardBefore === undefined && !linkExists(DEFAULT_BRIDGE)) {
+      if (host.ipForwardBefore === undefined && !linkExists(this.names.bridge)) {
         host.ipForwardBefore = fwd;
         writeJsonAtomic(hostFile, host);
       }
       if (fwd !== '1') writeSysctl('net.ipv4.ip_forward', '1', rec);
 
       let def = this.networks.find((n) => n.builtin);
+      if (def && def.bridge !== this.names.bridge) {
+        throw new InvalidArgument(`the state under ${this.root} belongs to the Glassbox prefix whose bridge is ${def.bridge}, not ${this.names.bridge}: open it with that GLASSBOX_PREFIX, or use another GLASSBOX_ROOT`);
+      }
       if (!def) {
-        const existing = await bridgeAddress(DEFAULT_BRIDGE);
+        const existing = await bridgeAddress(this.names.bridge);
         let subnet: string;
         let gateway: string;
         if (existing) {
@@ -241,7 +261,7 @@ export class NetworkManager {
           id: randomBytes(32).toString('hex'),
           name: 'bridge',
           driver: 'bridge',
-          bridge: DEFAULT_BRIDGE,
+          bridge: this.names.bridge,
           subnet,
           gateway,
           prefixLen: parseCidr(subnet).bits,
@@ -287,7 +307,7 @@ export class NetworkManager {
 
   /** Brings our chains in line with the state. `full`: rewrite even if unchanged, and check the jumps. */
   private async sync(rec?: Recorder, step?: string, full = false): Promise<void> {
-    this.rules = await syncRules(this.natModel(), { rec, step, applied: full ? undefined : this.rules, checkJumps: full });
+    this.rules = await syncRules(this.natModel(), { chains: this.names.chains, rec, step, applied: full ? undefined : this.rules, checkJumps: full });
   }
 
   // ---------------------------------------------------------------- networks
@@ -355,7 +375,7 @@ export class NetworkManager {
       ipToInt(gateway);
       checkGateway(c, gateway);
       const id = randomBytes(32).toString('hex');
-      const net: NetworkRecord = { id, name, driver: 'bridge', bridge: userBridgeName(id), subnet, gateway, prefixLen: c.bits, labels: { ...(req.labels ?? {}) }, created: new Date().toISOString(), builtin: false };
+      const net: NetworkRecord = { id, name, driver: 'bridge', bridge: this.names.userBridge(id), subnet, gateway, prefixLen: c.bits, labels: { ...(req.labels ?? {}) }, created: new Date().toISOString(), builtin: false };
       await ensureBridge(net.bridge, gateway, c.bits);
       this.networks.push(net);
       try {
@@ -405,8 +425,8 @@ export class NetworkManager {
     const addr = allocate(parseCidr(net.subnet), net.gateway, taken, net.cursor);
     net.cursor = addr;
     const used = this.usedVeths();
-    let hostVeth = hostVethName(e.containerId, 0);
-    for (let k = 1; used.has(hostVeth); k++) hostVeth = hostVethName(e.containerId, k);
+    let hostVeth = this.names.veth(e.containerId, 0);
+    for (let k = 1; used.has(hostVeth); k++) hostVeth = this.names.veth(e.containerId, k);
     const ifs = new Set(e.attachments.map((a) => a.ifName));
     let n = 0;
     while (ifs.has(`eth${n}`)) n++;
@@ -756,14 +776,14 @@ export class NetworkManager {
       // files of containers we have no record of
       const filesRoot = join(this.dir, 'files');
       if (existsSync(filesRoot)) for (const id of readdirSync(filesRoot)) if (!this.endpoints[id]) rmSync(join(filesRoot, id), { recursive: true, force: true });
-      // veths named like ours that no endpoint owns
+      // veths named like ours (this prefix's only: another engine's are its own) that no endpoint owns
       const want = new Set(Object.values(this.endpoints).flatMap((e) => e.attachments.filter((a) => a.attached).map((a) => a.hostVeth)));
       const hostLinks = await ipJson<IpLink[]>(['link', 'show']);
-      for (const l of hostLinks) if (/^gbv[0-9a-f]{8}(x\d+)?$/.test(l.ifname) && !want.has(l.ifname)) await deleteVeth(l.ifname).catch(() => {});
+      for (const l of hostLinks) if (this.names.vethRe.test(l.ifname) && !want.has(l.ifname)) await deleteVeth(l.ifname).catch(() => {});
       // names in /run/netns that a Glassbox container left
       if (existsSync('/run/netns')) {
         for (const n of readdirSync('/run/netns')) {
-          const m = /^gb-([0-9a-f]{12})$/.exec(n);
+          const m = this.names.netnsRe.exec(n);
           if (m && ![...up].some((id) => id.startsWith(m[1]))) await ip(['netns', 'delete', n]).catch(() => {});
         }
       }
@@ -775,6 +795,7 @@ export class NetworkManager {
 
   /** Stops the port proxies (server shutdown); the kernel state stays for the next start. */
   async close(): Promise<void> {
+    this.stopReconcile();
     await this.serial(async () => {
       for (const id of [...this.proxies.keys()]) await this.stopProxies(id);
     });
@@ -785,14 +806,17 @@ export class NetworkManager {
    * ip_forward back. With removeState, also the state under <root>/network. For tests and uninstall.
    */
   async teardown(opts: { removeState?: boolean } = {}): Promise<void> {
+    this.stopReconcile();
     await this.serial(async () => {
       if (!this.initialized) this.load(); // a manager made only to clean up after a server
       for (const id of [...this.proxies.keys()]) await this.stopProxies(id);
       for (const e of Object.values(this.endpoints)) for (const a of e.attachments) await deleteVeth(a.hostVeth).catch(() => {});
-      await removeAllRules();
+      await removeAllRules(this.names.chains);
       for (const n of this.networks) await deleteBridge(n.bridge).catch(() => {});
       const host = readJson<HostState>(join(this.dir, 'host.json'));
-      if (host?.ipForwardBefore !== undefined && host.ipForwardBefore !== '1') writeSysctl('net.ipv4.ip_forward', host.ipForwardBefore);
+      // another engine's bridges (a server beside this test run) still need forwarding
+      const others = otherGlassboxBridges(new Set(this.networks.map((n) => n.bridge)));
+      if (host?.ipForwardBefore !== undefined && host.ipForwardBefore !== '1' && !others.length) writeSysctl('net.ipv4.ip_forward', host.ipForwardBefore);
       if (opts.removeState) rmSync(this.dir, { recursive: true, force: true });
       else rmSync(join(this.dir, 'host.json'), { force: true });
       this.initialized = false;
@@ -808,7 +832,9 @@ export class NetworkManager {
     const bridges = new Map(this.networks.map((n) => [n.bridge, n]));
     let names: string[] = [];
     try {
-      names = readdirSync('/sys/class/net').filter((n) => n.startsWith('gb'));
+      // this engine's links only: another prefix's (a test run beside a server) are not ours to show
+      const own = new Set(this.networks.map((n) => n.bridge));
+      names = readdirSync('/sys/class/net').filter((n) => own.has(n) || byVeth.has(n) || this.names.vethRe.test(n));
     } catch {
       names = [];
     }
@@ -861,10 +887,78 @@ export class NetworkManager {
       return e.ports.map((p) => ({ ...p, containerId: e.containerId, name: e.name, ip: a.ip, proxy: this.proxies.has(e.containerId) }));
     });
     const shared = eps.filter((e) => e.mode !== 'bridge').map((e) => ({ containerId: e.containerId, mode: e.mode, ...(e.joinContainer ? { joinContainer: e.joinContainer } : {}) }));
-    const r = renderRules(this.natModel());
-    return { time: Date.now(), ipForward: readSysctl('net.ipv4.ip_forward') === '1', networks, veths, nat: this.rules.length ? this.rules : [...r.filter, ...r.nat], ports, shared };
+    const r = renderRules(this.natModel(), this.names.chains);
+    return {
+      time: Date.now(),
+      ipForward: readSysctl('net.ipv4.ip_forward') === '1',
+      networks,
+      veths,
+      nat: this.rules.length ? this.rules : [...r.filter, ...r.nat],
+      ports,
+      shared,
+      isolation: this.isolation.state,
+      ...(this.isolation.detail ? { isolationDetail: this.isolation.detail } : {}),
+    };
   }
 
-  /** The chains Glassbox owns, for documentation and checks. */
+  // ---------------------------------------------------------------- firewall reconcile
+
+  /**
+   * Checks that our jumps and chains are what we wrote and re-adds them if not. The state stays
+   * 'missing' until a later check finds them in place, so the diagram can say so for a moment.
+   */
+  async reconcileFirewall(onChange?: (c: IsolationChange) => void): Promise<FirewallCheck> {
+    this.needInit();
+    return this.serial(async () => {
+      const found = await checkFirewall(this.names.chains, this.rules);
+      if (found.ok) {
+        if (this.isolation.state === 'missing') {
+          this.isolation = { state: 'ok' };
+          onChange?.({ state: 'restored', detail: 'isolation rules back in place', time: Date.now() });
+        }
+        return found;
+      }
+      const detail = describeCheck(found);
+      this.isolation = { state: 'missing', detail: `isolation rules missing — re-adding (${detail})` };
+      onChange?.({ state: 'missing', detail, time: Date.now() });
+      await this.sync(undefined, 'iptables-reconcile', true);
+      return found;
+    });
+  }
+
+  /** Runs reconcileFirewall every intervalMs (the engine starts it; close() stops it). */
+  startReconcile(intervalMs: number, onChange?: (c: IsolationChange) => void): void {
+    this.stopReconcile();
+    const tick = () => {
+      this.reconcileTimer = setTimeout(() => {
+        if (!this.initialized) return;
+        void this.reconcileFirewall(onChange)
+          .catch(() => {
+            /* iptables busy or gone: the next tick tries again */
+          })
+          .finally(() => {
+            if (this.reconcileTimer) tick();
+          });
+      }, intervalMs);
+      this.reconcileTimer.unref();
+    };
+    tick();
+  }
+
+  stopReconcile(): void {
+    if (this.reconcileTimer) clearTimeout(this.reconcileTimer);
+    this.reconcileTimer = null;
+  }
+
+  /** The chains the default prefix owns, for documentation and checks (an instance's: names.chains). */
   static readonly chains = CHAINS;
+}
+
+/** Bridges of other Glassbox engines on this host: gb* bridges that are not in `ours`. */
+function otherGlassboxBridges(ours: Set<string>): string[] {
+  try {
+    return readdirSync('/sys/class/net').filter((n) => n.startsWith('gb') && !ours.has(n) && existsSync(`/sys/class/net/${n}/bridge`));
+  } catch {
+    return [];
+  }
 }

@@ -1,10 +1,19 @@
 // iptables rules, only in chains Glassbox owns: GLASSBOX-FORWARD (filter), GLASSBOX-DNAT and
 // GLASSBOX-POSTROUTING (nat), plus one jump to each from a built-in chain. The whole content of
 // the chains is rewritten from a model in one iptables-restore --noflush per change (atomic per
-// table; the host's other chains are not touched).
+// table; the host's other chains are not touched). Another prefix (a test run beside a server) has
+// chains of its own (GLASSBOX-T7-FORWARD ...): every verdict here names one of this engine's own
+// bridges, so a packet between another engine's bridges passes through these chains untouched.
 import { formatCall, run, type Recorder } from './ip.js';
 
-export const CHAINS = { forward: 'GLASSBOX-FORWARD', dnat: 'GLASSBOX-DNAT', post: 'GLASSBOX-POSTROUTING' } as const;
+export interface Chains {
+  forward: string;
+  dnat: string;
+  post: string;
+}
+
+/** The default prefix's chains (a serving Glassbox's). */
+export const CHAINS: Chains = { forward: 'GLASSBOX-FORWARD', dnat: 'GLASSBOX-DNAT', post: 'GLASSBOX-POSTROUTING' };
 
 export interface NatNetwork {
   bridge: string;
@@ -27,13 +36,17 @@ export interface NatModel {
 }
 
 /** The jumps from the built-in chains: [table, chain, rule args]. */
-export const JUMPS: [string, string, string[]][] = [
-  ['filter', 'FORWARD', ['-j', CHAINS.forward]],
-  ['nat', 'PREROUTING', ['-m', 'addrtype', '--dst-type', 'LOCAL', '-j', CHAINS.dnat]],
-  // 127.0.0.0/8 is left to the userland proxy (no route_localnet needed)
-  ['nat', 'OUTPUT', ['!', '-d', '127.0.0.0/8', '-m', 'addrtype', '--dst-type', 'LOCAL', '-j', CHAINS.dnat]],
-  ['nat', 'POSTROUTING', ['-j', CHAINS.post]],
-];
+export function jumps(c: Chains = CHAINS): [string, string, string[]][] {
+  return [
+    ['filter', 'FORWARD', ['-j', c.forward]],
+    ['nat', 'PREROUTING', ['-m', 'addrtype', '--dst-type', 'LOCAL', '-j', c.dnat]],
+    // 127.0.0.0/8 is left to the userland proxy (no route_localnet needed)
+    ['nat', 'OUTPUT', ['!', '-d', '127.0.0.0/8', '-m', 'addrtype', '--dst-type', 'LOCAL', '-j', c.dnat]],
+    ['nat', 'POSTROUTING', ['-j', c.post]],
+  ];
+}
+
+export const JUMPS = jumps(CHAINS);
 
 function isLoopback(hostIp?: string): boolean {
   return !!hostIp && hostIp.startsWith('127.');
@@ -44,12 +57,17 @@ function isAny(hostIp?: string): boolean {
 }
 
 /** The rules, in iptables -S form, for each of our chains. */
-export function renderRules(m: NatModel): { filter: string[]; nat: string[] } {
-  const f = CHAINS.forward;
+export function renderRules(m: NatModel, c: Chains = CHAINS): { filter: string[]; nat: string[] } {
+  const f = c.forward;
   const filter: string[] = [];
   for (const n of m.networks) filter.push(`-A ${f} -i ${n.bridge} -o ${n.bridge} -j ACCEPT`);
-  // isolation: no traffic from one Glassbox network to another
-  filter.push(`-A ${f} -i gb+ -o gb+ -j DROP`);
+  // isolation: no traffic from one Glassbox network to another (any prefix's: gb+), in either
+  // direction; only our own bridges are named, so another engine's traffic between its own
+  // bridges gets its verdict in its own chain
+  for (const n of m.networks) {
+    filter.push(`-A ${f} -i ${n.bridge} -o gb+ -j DROP`);
+    filter.push(`-A ${f} -i gb+ -o ${n.bridge} -j DROP`);
+  }
   for (const n of m.networks) filter.push(`-A ${f} -o ${n.bridge} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT`);
   for (const p of m.ports) filter.push(`-A ${f} -d ${p.ip}/32 -o ${p.bridge} -p ${p.protocol} -m ${p.protocol} --dport ${p.containerPort} -j ACCEPT`);
   for (const n of m.networks) filter.push(`-A ${f} -i ${n.bridge} -j ACCEPT`);
@@ -61,21 +79,21 @@ export function renderRules(m: NatModel): { filter: string[]; nat: string[] } {
     if (isLoopback(p.hostIp)) continue; // only the proxy listens there
     const dst = isAny(p.hostIp) ? '' : ` -d ${p.hostIp}/32`;
     // traffic from our bridges goes to the proxy (hairpin and other networks), like docker-proxy
-    nat.push(`-A ${CHAINS.dnat}${dst} ! -i gb+ -p ${p.protocol} -m ${p.protocol} --dport ${p.hostPort} -j DNAT --to-destination ${p.ip}:${p.containerPort}`);
+    nat.push(`-A ${c.dnat}${dst} ! -i gb+ -p ${p.protocol} -m ${p.protocol} --dport ${p.hostPort} -j DNAT --to-destination ${p.ip}:${p.containerPort}`);
   }
-  for (const n of m.networks) nat.push(`-A ${CHAINS.post} -s ${n.subnet} ! -o ${n.bridge} -j MASQUERADE`);
+  for (const n of m.networks) nat.push(`-A ${c.post} -s ${n.subnet} ! -o ${n.bridge} -j MASQUERADE`);
   return { filter, nat };
 }
 
-function restoreText(r: { filter: string[]; nat: string[] }): string {
+function restoreText(r: { filter: string[]; nat: string[] }, c: Chains): string {
   return [
     '*filter',
-    `:${CHAINS.forward} - [0:0]`,
+    `:${c.forward} - [0:0]`,
     ...r.filter,
     'COMMIT',
     '*nat',
-    `:${CHAINS.dnat} - [0:0]`,
-    `:${CHAINS.post} - [0:0]`,
+    `:${c.dnat} - [0:0]`,
+    `:${c.post} - [0:0]`,
     ...r.nat,
     'COMMIT',
     '',
@@ -86,16 +104,17 @@ function restoreText(r: { filter: string[]; nat: string[] }): string {
  * Rewrites our chains from the model (skipped when the rules are what was applied last, `applied`);
  * with checkJumps, also adds the jumps from the built-in chains if missing.
  */
-export async function syncRules(m: NatModel, o: { rec?: Recorder; step?: string; applied?: string[]; checkJumps?: boolean } = {}): Promise<string[]> {
-  const rules = renderRules(m);
+export async function syncRules(m: NatModel, o: { chains?: Chains; rec?: Recorder; step?: string; applied?: string[]; checkJumps?: boolean } = {}): Promise<string[]> {
+  const c = o.chains ?? CHAINS;
+  const rules = renderRules(m, c);
   const all = [...rules.filter, ...rules.nat];
   const same = o.applied !== undefined && o.applied.length === all.length && o.applied.every((r, i) => r === all[i]);
   if (!same) {
     const t = performance.now();
-    await run('iptables-restore', ['-w', '--noflush'], { input: restoreText(rules) });
-    o.rec?.({ step: o.step ?? 'iptables', ms: performance.now() - t, started: t, call: 'iptables-restore -w --noflush', detail: `${CHAINS.forward}, ${CHAINS.dnat}, ${CHAINS.post} rewritten: ${all.length} rules` });
+    await run('iptables-restore', ['-w', '--noflush'], { input: restoreText(rules, c) });
+    o.rec?.({ step: o.step ?? 'iptables', ms: performance.now() - t, started: t, call: 'iptables-restore -w --noflush', detail: `${c.forward}, ${c.dnat}, ${c.post} rewritten: ${all.length} rules` });
   }
-  if (o.checkJumps) await ensureJumps(o.rec);
+  if (o.checkJumps) await ensureJumps(c, o.rec);
   return all;
 }
 
@@ -108,8 +127,8 @@ async function has(table: string, chain: string, args: string[]): Promise<boolea
   }
 }
 
-export async function ensureJumps(rec?: Recorder): Promise<void> {
-  for (const [table, chain, args] of JUMPS) {
+export async function ensureJumps(c: Chains = CHAINS, rec?: Recorder): Promise<void> {
+  for (const [table, chain, args] of jumps(c)) {
     if (await has(table, chain, args)) continue;
     const argv = ['-w', '-t', table, '-I', chain, '1', ...args];
     const t = performance.now();
@@ -128,11 +147,11 @@ async function chainExists(table: string, chain: string): Promise<boolean> {
 }
 
 /** Removes the jumps and our chains (the host's own rules stay as they were). */
-export async function removeAllRules(): Promise<void> {
-  for (const [table, chain, args] of JUMPS) {
+export async function removeAllRules(c: Chains = CHAINS): Promise<void> {
+  for (const [table, chain, args] of jumps(c)) {
     for (let i = 0; i < 10 && (await has(table, chain, args)); i++) await run('iptables', ['-w', '-t', table, '-D', chain, ...args]);
   }
-  for (const [table, chain] of [['filter', CHAINS.forward], ['nat', CHAINS.dnat], ['nat', CHAINS.post]] as const) {
+  for (const [table, chain] of [['filter', c.forward], ['nat', c.dnat], ['nat', c.post]] as const) {
     if (!(await chainExists(table, chain))) continue;
     await run('iptables', ['-w', '-t', table, '-F', chain]);
     await run('iptables', ['-w', '-t', table, '-X', chain]);
@@ -140,9 +159,9 @@ export async function removeAllRules(): Promise<void> {
 }
 
 /** What is installed now (iptables -S of our chains), for checks and the topology. */
-export async function installedRules(): Promise<string[]> {
+export async function installedRules(c: Chains = CHAINS): Promise<string[]> {
   const out: string[] = [];
-  for (const [table, chain] of [['filter', CHAINS.forward], ['nat', CHAINS.dnat], ['nat', CHAINS.post]] as const) {
+  for (const [table, chain] of [['filter', c.forward], ['nat', c.dnat], ['nat', c.post]] as const) {
     try {
       const { stdout } = await run('iptables', ['-w', '-t', table, '-S', chain]);
       out.push(...stdout.split('\n').filter((l) => l.startsWith('-A ')));

@@ -1,11 +1,7 @@
-// A veth pair per container and network: the host end (gbv<id>) on the bridge, the peer created
-// directly inside the container's network namespace as eth0 (ethN for later networks).
+// A veth pair per container and network: the host end (gbv<id>, named by host/naming.ts) on the
+// bridge, the peer created directly inside the container's network namespace as eth0 (ethN for
+// later networks).
 import { ip, ipBatch, linkExists, type BatchCommand, type Recorder } from './ip.js';
-
-export function hostVethName(containerId: string, index: number): string {
-  const base = `gbv${containerId.slice(0, 8)}`;
-  return index === 0 ? base : `${base}x${index}`; // at most 14 characters
-}
 
 export interface VethSpec {
   hostName: string;
@@ -23,7 +19,7 @@ export interface VethSpec {
 }
 
 export async function createVeth(s: VethSpec, rec?: Recorder): Promise<void> {
-  if (!/^gbv/.test(s.hostName) || s.hostName.length > 15) throw new Error(`bad host veth name ${s.hostName}`);
+  if (!/^gb[a-z0-9]*v[0-9a-f]/.test(s.hostName) || s.hostName.length > 15) throw new Error(`bad host veth name ${s.hostName}`);
   if (linkExists(s.hostName)) await ip(['link', 'del', s.hostName], { step: 'veth-delete-stale', rec, detail: 'a leftover of an earlier start' });
   try {
     // two runs of `ip -batch`: the host's side, then the container's (the peer exists from the first)
@@ -52,7 +48,7 @@ export async function createVeth(s: VethSpec, rec?: Recorder): Promise<void> {
 
 /** Deleting one end deletes the pair. Gone already (the namespace died with the container): fine. */
 export async function deleteVeth(name: string, rec?: Recorder): Promise<boolean> {
-  if (!/^gbv/.test(name)) throw new Error(`refusing to delete a link not named gbv*: ${name}`);
+  if (!/^gb[a-z0-9]*v[0-9a-f]/.test(name)) throw new Error(`refusing to delete a link not named like a Glassbox veth (gbv*, gbt<n>v*): ${name}`);
   if (!linkExists(name)) return false;
   try {
     await ip(['link', 'del', name], { step: 'veth-delete', rec });

@@ -1,7 +1,9 @@
 // User namespaces and image layers. With uid_map "0 100000 65536", root inside is uid 100000 on
 // the host, so files owned by host uid 0 would show as "nobody" inside. Like Docker's
 // userns-remap, each layer is copied once with every owner moved up by the base (0 → 100000),
-// and the copy is shared by every container with that mapping.
+// and the copy is shared by every container with that mapping. Since every container now has a
+// range of its own (userns/ranges.ts), this is the fallback: the engine prefers idmapped layers
+// (rootfs/userns-layers.ts), which copy nothing, and copies only where the kernel refuses them.
 import { randomBytes } from 'node:crypto';
 import { chmodSync, constants, copyFileSync, existsSync, lchownSync, linkSync, lstatSync, lutimesSync, mkdirSync, readdirSync, readlinkSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';

@@ -53,6 +53,8 @@ export interface BuildPlanInput {
   runDir: string;
   cgroupProcs: string[];
   cgroupPaths: Record<string, string>;
+  /** the parent cgroup's name (HostNames.cgroupParent; default glassbox) */
+  cgroupParent?: string;
   cgroupVersion: 1 | 2;
   etcFiles: { hostname: string; hosts: string; resolvConf: string };
   joinNamespaces: Partial<Record<Namespace, string>>;
@@ -125,7 +127,7 @@ export function buildPlan(input: BuildPlanInput): RuntimePlan {
     uidMap: userns ? input.uidMap : [],
     gidMap: userns ? input.gidMap : [],
     timeOffsets: has('time') ? (c.timeOffsets ?? { monotonic: 0, boottime: 0 }) : null,
-    cgroupsPath: `/glassbox/${rec.id}`,
+    cgroupsPath: `/${input.cgroupParent ?? 'glassbox'}/${rec.id}`,
     cgroupProcs: input.cgroupProcs,
     hostname,
     mounts,
