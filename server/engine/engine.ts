@@ -45,7 +45,7 @@ import { helperExecutable, helperPath, runHelper, releaseHelper, HelperError, ty
 import type { ChildProcess } from 'node:child_process';
 import { readJson, writeFileAtomic, writeJsonAtomic } from './util/fsx.js';
 import { isSameProcess, readStartTime } from './util/proc.js';
-import { signalProcess } from '../../native/libc.js';
+import { cloexecFrom, signalProcess } from '../../native/libc.js';
 import type {
   AttachSession,
   EngineApi,
@@ -148,6 +148,8 @@ export class Engine implements EngineApi {
     chmodSync(root, 0o711);
     mkdirSync(runRoot, { recursive: true, mode: 0o700 });
     helperPath();
+    // nothing this process inherited goes on to the helpers (and so the containers) it starts
+    cloexecFrom(3);
     const images = new ImageStore(root);
     images.sweepTmp(); // half-made layers a killed server left
     await ensureBaseImage(images, { source: opts.baseImageSource ?? 'auto' });
