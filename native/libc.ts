@@ -213,6 +213,20 @@ export function setCloexec(fd: number): void {
   check(_fcntl(fd, F_SETFD, 'int', flags | FD_CLOEXEC), 'fcntl(F_SETFD, FD_CLOEXEC)', `fd ${fd}`);
 }
 
+// close_range(2) is 436 in the generic syscall table (x86_64 and arm64 alike)
+const _closeRange = libc.func('long syscall(long number, unsigned int first, unsigned int last, unsigned int flags)');
+const SYS_close_range = 436;
+const CLOSE_RANGE_CLOEXEC = 1 << 2;
+
+/**
+ * Mark every descriptor from `first` up close-on-exec (close_range(first, ~0U, CLOSE_RANGE_CLOEXEC)).
+ * For the server at start: whatever its parent left it (an IPC channel of tsx or a test runner)
+ * is then not handed on to the helpers it starts. Node and libuv dup2 what they pass on purpose.
+ */
+export function cloexecFrom(first: number): void {
+  check(_closeRange(SYS_close_range, first, 0xffffffff, CLOSE_RANGE_CLOEXEC), 'close_range(CLOSE_RANGE_CLOEXEC)', `from fd ${first}`);
+}
+
 export function isCloexec(fd: number): boolean {
   return (check(_fcntl(fd, F_GETFD), 'fcntl(F_GETFD)', `fd ${fd}`) & FD_CLOEXEC) !== 0;
 }

@@ -64,6 +64,7 @@ import {
   type TimelineStep,
 } from './types.js';
 import { readJson, writeFileAtomic } from './util/fsx.js';
+import { cloexecFrom } from '../../native/libc.js';
 import { containerEvent, type EngineContext, type ExecEntry, type Live } from './lifecycle/context.js';
 import { createContainer } from './lifecycle/create.js';
 import { hostnameOf } from './lifecycle/etc-files.js';
@@ -191,6 +192,8 @@ export class Engine implements EngineApi {
       markStateDir(root, names.prefix);
       markStateDir(runRoot, names.prefix);
       helperPath();
+      // nothing this process inherited goes on to the helpers (and so the containers) it starts
+      cloexecFrom(3);
       const images = new ImageStore(root);
       images.sweepTmp(); // half-made layers a killed server left
       await ensureBaseImage(images, { source: opts.baseImageSource ?? 'auto' });

@@ -134,6 +134,20 @@ describe('descriptors: nothing of the server reaches a container', () => {
     for (const fd of masters) if (fd !== cliMaster) expect(isCloexec(fd), `pty master fd ${fd}`).toBe(true);
   });
 
+  it('nothing the server process holds is inheritable, but for the test\'s own pty', () => {
+    // the engine marked what the test runner left us close-on-exec when it opened; the sessions
+    // opened since are close-on-exec as they were made
+    const open = readdirSync('/proc/self/fd').map(Number).filter((fd) => fd > 2 && fd !== cliMaster);
+    const inheritable = open.filter((fd) => {
+      try {
+        return !isCloexec(fd);
+      } catch {
+        return false; // the directory listing's own descriptor, closed by now
+      }
+    });
+    expect(inheritable.map((fd) => `${fd} -> ${readlinkSync(`/proc/self/fd/${fd}`)}`)).toEqual([]);
+  });
+
   it('a new container sees only 0, 1, 2', async () => {
     const r = await runToExit(env.engine, sh('ls -l /proc/self/fd'));
     expect(r.exitCode).toBe(0);
