@@ -93,7 +93,7 @@ describe('dashboard', () => {
     await page.screenshot({ path: join(shots, 'no-token.png') });
 
     // the icon is a static file in public/, served to a signed-in browser
-    const icon = await fetch(`${srv.base}/icon.svg`, { headers: { cookie: `glassbox_token=${srv.token}` } });
+    const icon = await fetch(`${srv.base}/icon.svg`, { headers: { authorization: `Bearer ${srv.token}` } });
     expect(icon.status).toBe(200);
     expect(await icon.text()).toContain('<svg');
   });
