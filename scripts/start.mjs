@@ -21,7 +21,10 @@ function newest(dir) {
 }
 
 const buildId = join(root, '.next', 'BUILD_ID');
-const sources = Math.max(newest(join(root, 'app')), newest(join(root, 'components')), newest(join(root, 'public')), statSync(join(root, 'next.config.mjs')).mtimeMs);
+// the server modules the browser bundle imports values from count as sources too
+const BUNDLED_SERVER_FILES = ['server/engine/types.ts', 'server/engine/inspect/types.ts', 'server/engine/runtime/privilege-risks.ts'];
+const mtime = (p) => (existsSync(p) ? statSync(p).mtimeMs : 0);
+const sources = Math.max(newest(join(root, 'app')), newest(join(root, 'components')), newest(join(root, 'public')), mtime(join(root, 'next.config.mjs')), ...BUNDLED_SERVER_FILES.map((f) => mtime(join(root, f))));
 if (!existsSync(buildId) || statSync(buildId).mtimeMs < sources) {
   console.log('glassbox: building the dashboard (next build)…');
   // stale dev types break the production type check

@@ -3,7 +3,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { freePort } from '../helpers.js';
 export { freePort };
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
@@ -12,8 +12,21 @@ export const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const CHROMIUM = '/usr/bin/chromium';
 export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 
+function newest(dir: string): number {
+  if (!existsSync(dir)) return 0;
+  let t = statSync(dir).isDirectory() ? 0 : statSync(dir).mtimeMs;
+  if (statSync(dir).isDirectory()) for (const e of readdirSync(dir)) t = Math.max(t, newest(join(dir, e)));
+  return t;
+}
+
+/** Builds the dashboard unless a build newer than its sources is there (as scripts/start.mjs does):
+ * an old build would serve old pages (e.g. inline scripts without the CSP nonce). */
 export function ensureBuilt(): void {
-  if (existsSync(join(repo, '.next', 'BUILD_ID'))) return;
+  const buildId = join(repo, '.next', 'BUILD_ID');
+  const sources = Math.max(
+    ...['app', 'components', 'public', 'next.config.mjs', 'server/engine/types.ts', 'server/engine/inspect/types.ts', 'server/engine/runtime/privilege-risks.ts'].map((p) => newest(join(repo, p))),
+  );
+  if (existsSync(buildId) && statSync(buildId).mtimeMs >= sources) return;
   rmSync(join(repo, '.next', 'dev'), { recursive: true, force: true });
   const r = spawnSync(join(repo, 'node_modules', '.bin', 'next'), ['build'], { cwd: repo, stdio: 'inherit', env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1' } });
   if (r.status !== 0) throw new Error('next build failed');
