@@ -135,9 +135,9 @@ int inroot_prepare(int rootfd, const char *path, int want, int opts, char *why, 
           if (tl < 0) break;
           target[tl] = 0;
           prefix[plen - n - 1] = 0; /* the directory that holds the symlink */
-          const char *rest = last ? "" : end;
-          int w = target[0] == '/' ? snprintf(next, sizeof(next), "%s/%s", target, rest)
-                                   : snprintf(next, sizeof(next), "%s/%s/%s", prefix, target, rest);
+          const char *rest = last ? "" : end, *sep = last ? "" : "/";
+          int w = target[0] == '/' ? snprintf(next, sizeof(next), "%s%s%s", target, sep, rest)
+                                   : snprintf(next, sizeof(next), "%s/%s%s%s", prefix, target, sep, rest);
           if (w < 0 || (size_t)w >= sizeof(next)) {
             close(parent);
             errno = ENAMETOOLONG;
