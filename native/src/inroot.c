@@ -29,7 +29,11 @@ int inroot_lookup(int rootfd, const char *path, int flags) {
   struct open_how how = {.flags = (unsigned long long)(flags | O_PATH | O_CLOEXEC), .resolve = RESOLVE_FLAGS};
   /* "" would name rootfd itself only with AT_EMPTY_PATH: "/" says the same inside the root */
   const char *p = path[0] ? path : "/";
-  return (int)syscall(SYS_openat2, rootfd, p, &how, sizeof(how));
+  /* EAGAIN: a rename elsewhere raced a ".." of this walk; the kernel would rather we look again */
+  for (int tries = 0;; tries++) {
+    int fd = (int)syscall(SYS_openat2, rootfd, p, &how, sizeof(how));
+    if (fd >= 0 || errno != EAGAIN || tries == 16) return fd;
+  }
 }
 
 const char *fd_path(int fd, char *buf, size_t len) {
@@ -135,9 +139,9 @@ int inroot_prepare(int rootfd, const char *path, int want, int opts, char *why, 
           if (tl < 0) break;
           target[tl] = 0;
           prefix[plen - n - 1] = 0; /* the directory that holds the symlink */
-          const char *rest = last ? "" : end;
-          int w = target[0] == '/' ? snprintf(next, sizeof(next), "%s/%s", target, rest)
-                                   : snprintf(next, sizeof(next), "%s/%s/%s", prefix, target, rest);
+          const char *rest = last ? "" : end, *sep = last ? "" : "/";
+          int w = target[0] == '/' ? snprintf(next, sizeof(next), "%s%s%s", target, sep, rest)
+                                   : snprintf(next, sizeof(next), "%s/%s%s%s", prefix, target, sep, rest);
           if (w < 0 || (size_t)w >= sizeof(next)) {
             close(parent);
             errno = ENAMETOOLONG;

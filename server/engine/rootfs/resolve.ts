@@ -36,11 +36,15 @@ export interface LookupOptions {
 
 function lookupAt(dirfd: number, path: string, opts: LookupOptions): number | null {
   const flags = O_PATH | O_CLOEXEC | (opts.nofollow ? constants.O_NOFOLLOW : 0) | (opts.directory ? constants.O_DIRECTORY : 0);
-  try {
-    return openat2(dirfd, path || '/', flags, IN_ROOT | (opts.noSymlinks ? RESOLVE.NO_SYMLINKS : 0));
-  } catch (e) {
-    if (e instanceof SyscallError && e.code === 'ENOENT') return null;
-    throw e;
+  for (let tries = 0; ; tries++) {
+    try {
+      return openat2(dirfd, path || '/', flags, IN_ROOT | (opts.noSymlinks ? RESOLVE.NO_SYMLINKS : 0));
+    } catch (e) {
+      if (e instanceof SyscallError && e.code === 'ENOENT') return null;
+      // EAGAIN: a rename raced a ".." of the walk (the container is live): look again
+      if (e instanceof SyscallError && e.code === 'EAGAIN' && tries < 16) continue;
+      throw e;
+    }
   }
 }
 
