@@ -10,6 +10,7 @@ import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { loadDaemonConfigOrExit } from './engine/config/daemon-config.js';
 import { Engine } from './engine/engine.js';
 import { startDockerApi } from './api/docker/server.js';
 import { newToken } from './api/rest/auth.js';
@@ -23,6 +24,9 @@ const { values } = parseArgs({
   },
   strict: true,
 });
+
+// /etc/glassbox/config.json (GLASSBOX_CONFIG): a bad file stops the server here, naming the key
+const daemonConfig = loadDaemonConfigOrExit('glassbox');
 
 const port = Number(values.port);
 if (!Number.isInteger(port) || port < 0 || port > 65535) {
@@ -44,7 +48,7 @@ if (!loopback) {
   );
 }
 
-const engine = await Engine.open();
+const engine = await Engine.open({ daemonConfig });
 const web = await startWebServer({ engine, token, host, port, dev, dir });
 const docker = await startDockerApi(engine, { socketPath: process.env.GLASSBOX_DOCKER_SOCK });
 

@@ -71,6 +71,10 @@ import {
   type TimelineStep,
 } from './types.js';
 import { constants as osConstants } from 'node:os';
+import { SHIPPED_DEFAULTS, type DaemonConfig } from './config/daemon-config.js';
+import { applyDaemonDefaults } from './config/apply-defaults.js';
+import { NO_READING_MESSAGE } from './containers/log-config.js';
+import { createLayerFs, mountLayerFs, removeLayerFs, storageUnsupportedReason } from './rootfs/quota.js';
 
 export interface EngineOptions {
   /** state root (default GLASSBOX_ROOT or /var/lib/glassbox) */
@@ -83,6 +87,8 @@ export interface EngineOptions {
   network?: boolean;
   /** registries reached over plain http besides loopback ones, as Docker's insecure-registries */
   insecureRegistries?: string[];
+  /** the daemon configuration's defaults (the server reads /etc/glassbox/config.json); default: the shipped ones */
+  daemonConfig?: DaemonConfig;
 }
 
 interface ExitFile {
@@ -122,9 +128,12 @@ export class Engine implements EngineApi {
   private readonly execs = new Map<string, { containerId: string; process: ExecProcess; exitCode: number | null; config: ExecOptions }>();
   private closed = false;
   private readonly engineId: string;
+  /** defaults for what a request does not set (pids, log rotation, /dev/shm, tmpfs ...) */
+  readonly daemonConfig: DaemonConfig;
 
-  private constructor(opts: Required<Pick<EngineOptions, 'root' | 'runRoot'>> & Pick<EngineOptions, 'insecureRegistries'>, images: ImageStore, cgroups: CgroupDriver, network: NetworkManager | null) {
+  private constructor(opts: Required<Pick<EngineOptions, 'root' | 'runRoot'>> & Pick<EngineOptions, 'insecureRegistries' | 'daemonConfig'>, images: ImageStore, cgroups: CgroupDriver, network: NetworkManager | null) {
     this.root = opts.root;
+    this.daemonConfig = opts.daemonConfig ?? SHIPPED_DEFAULTS;
     this.runRoot = opts.runRoot;
     this.images = images;
     this.imageService = new ImageService(images, { insecureRegistries: opts.insecureRegistries }, (e) => this.events.emit('event', e));
@@ -156,7 +165,7 @@ export class Engine implements EngineApi {
       network = new NetworkManager({ root, runRoot });
       await network.init();
     }
-    const engine = new Engine({ root, runRoot, insecureRegistries: opts.insecureRegistries }, images, openCgroupDriver(), network);
+    const engine = new Engine({ root, runRoot, insecureRegistries: opts.insecureRegistries, daemonConfig: opts.daemonConfig }, images, openCgroupDriver(), network);
     engine.imageService.gc(); // blobs no image uses, scratch files of pulls that died
     await engine.restore();
     return engine;
@@ -287,25 +296,41 @@ export class Engine implements EngineApi {
     const id = newContainerId();
     const name = config.name ?? randomName((n) => this.records.nameTaken(n));
     const dir = this.records.containerDir(id);
-    const limits: ResourceLimits = { ...DEFAULT_LIMITS, ...(config.limits ?? {}), io: config.limits?.io ?? [] };
+    const applied = applyDaemonDefaults(config, { ...DEFAULT_LIMITS, ...(config.limits ?? {}), io: config.limits?.io ?? [] }, this.daemonConfig);
+    const limits = applied.limits;
+    const storageSize = applied.config.storageSize;
+    const noStorage = storageSize !== undefined ? storageUnsupportedReason() : null;
+    if (noStorage) throw new InvalidArgument(`--storage-opt size is not supported here: ${noStorage}`);
 
     s = performance.now();
     mkdirSync(join(dir, 'bundle', 'rootfs'), { recursive: true, mode: 0o711 });
+    // --storage-opt size: upper/ and work/ on a filesystem of that size (rootfs/quota.ts)
+    let storage;
+    try {
+      storage = storageSize !== undefined ? createLayerFs(dir, storageSize) : undefined;
+    } catch (e) {
+      rmSync(dir, { recursive: true, force: true }); // nothing is left of a create that failed
+      throw e;
+    }
+    if (storage) step('storage-quota', s, { file: storage.image, detail: `a ${storageSize}-byte ext4 image, loop-mounted on ${storage.mountPoint}: the container layer lives on it` });
+    const layerDir = storage ? storage.mountPoint : dir;
     const userns = config.namespaces?.user === true;
     const hostRoot = userns ? (config.uidMap?.[0]?.hostId ?? 100000) : 0;
     const hostGid = userns ? (config.gidMap?.[0]?.hostId ?? 100000) : 0;
-    prepareContainerLayer(dir, { uidShift: userns ? hostRoot : undefined, gidShift: userns ? hostGid : undefined, merged: join(dir, 'bundle', 'rootfs') });
+    prepareContainerLayer(layerDir, { uidShift: userns ? hostRoot : undefined, gidShift: userns ? hostGid : undefined, merged: join(dir, 'bundle', 'rootfs') });
     step('make-dirs', s, { file: dir, detail: 'bundle/rootfs (mount point), upper/ (the container layer), work/ (overlayfs scratch)' });
 
     const rec: ContainerRecord = {
       id,
       name,
       created: new Date().toISOString(),
-      config,
+      config: applied.config,
       image: { ref: config.image, id: image.id },
       path: argv[0],
       args: argv.slice(1),
       limits,
+      logging: applied.logging,
+      ...(storage ? { storage } : {}),
       state: {
         status: 'created',
         pid: 0,
@@ -324,8 +349,8 @@ export class Engine implements EngineApi {
       paths: {
         bundle: join(dir, 'bundle'),
         rootfs: join(dir, 'bundle', 'rootfs'),
-        upper: join(dir, 'upper'),
-        work: join(dir, 'work'),
+        upper: join(layerDir, 'upper'),
+        work: join(layerDir, 'work'),
         lowers: image.layers.map((l) => l.dir),
         log: join(dir, 'container.log'),
         cgroups: {},
@@ -454,6 +479,7 @@ export class Engine implements EngineApi {
         gidMap,
         runDir,
         cgroupProcs: this.cgroups.procsFiles(id),
+        monitorCgroupProcs: this.cgroups.monitorProcsFiles(id),
         cgroupPaths: this.cgroups.paths(id),
         cgroupVersion: this.cgroups.version,
         etcFiles: etc,
@@ -682,6 +708,16 @@ export class Engine implements EngineApi {
 
   private async restore(): Promise<void> {
     const records = this.records.load();
+    for (const rec of records) {
+      // after a reboot a size-limited layer is a bare image file: mount it again
+      if (rec.storage) {
+        try {
+          mountLayerFs(rec.storage);
+        } catch (e) {
+          rec.state.error = `mounting the container layer: ${(e as Error).message}`;
+        }
+      }
+    }
     const keep = new Set<string>();
     for (const rec of records) {
       const { status, monitorPid, monitorStartTime } = rec.state;
@@ -847,6 +883,7 @@ export class Engine implements EngineApi {
     await this.withLock(id, async () => {
       for (const [execId, e] of this.execs) if (e.containerId === id) this.execs.delete(execId);
       if (isMounted(rec.paths.rootfs)) unmountOverlay(rec.paths.rootfs);
+      if (rec.storage) removeLayerFs(rec.storage);
       if ((await this.cgroups.list()).includes(id)) {
         await this.cgroups.killAll(id);
         await this.cgroups.remove(id);
@@ -947,7 +984,8 @@ export class Engine implements EngineApi {
   async top(idOrName: string, psArgs?: string): Promise<TopResult> {
     const rec = this.records.find(idOrName);
     if (rec.state.status !== 'running' && rec.state.status !== 'paused') throw new Conflict(`Container ${rec.id} is not running`);
-    return topProcesses(await this.cgroups.pids(rec.id), psArgs);
+    // the monitor runs in glassbox/<id>/monitor (charged to the container) but is not one of its processes
+    return topProcesses((await this.cgroups.pids(rec.id)).filter((p) => p !== rec.state.monitorPid), psArgs);
   }
 
   async changes(idOrName: string): Promise<LayerChange[]> {
@@ -958,6 +996,7 @@ export class Engine implements EngineApi {
 
   logs(idOrName: string, opts: LogOptions = {}): AsyncIterable<LogEntry> {
     const rec = this.records.find(idOrName);
+    if (rec.logging?.driver === 'none') throw new NotImplemented(NO_READING_MESSAGE);
     return readLogs(rec.paths.log, opts, () => {
       const r = this.records.all().find((x) => x.id === rec.id);
       return !!r && ['running', 'paused', 'restarting'].includes(r.state.status);
@@ -1134,6 +1173,11 @@ export class Engine implements EngineApi {
 }
 
 // ------------------------------------------------------------------ helpers
+
+/** Docker answers 501 when a log driver keeps nothing to read. */
+class NotImplemented extends Error {
+  readonly status = 501;
+}
 
 function delay(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms).unref());

@@ -92,7 +92,9 @@ describe('docker create body → ContainerConfig', () => {
   });
 
   it('maps limits: 0/-1 pids is unlimited, CPU quota/period become cpus', () => {
-    expect(map(withHost({ PidsLimit: -1 })).limits).toBeUndefined();
+    // -1: no limit at all, not the daemon's default-pids-limit; 0 or null: the default
+    expect(map(withHost({ PidsLimit: -1 })).limits).toEqual({ pids: null });
+    expect(map(withHost({ PidsLimit: 0 })).limits).toBeUndefined();
     expect(map(withHost({ PidsLimit: null })).limits).toBeUndefined();
     expect(map(withHost({ CpuQuota: 50000, CpuPeriod: 100000 })).limits).toEqual({ cpus: 0.5, cpuPeriod: 100000 });
     expect(() => map(withHost({ NanoCpus: 1e9, CpuPeriod: 100000 }))).toThrow(/Nano CPUs and CPU Period/);
