@@ -348,6 +348,11 @@ int run_main(struct spec *s) {
     close(fd);
     status_step("monitor", "monitor-cgroup", now_ms() - t0, NULL, used, "0");
   }
+  /* Inside the container's memory cgroup, the OOM killer must pick the container's processes,
+   * never the monitor that writes its exit status (Docker does the same for its shims). init is
+   * cloned from here, so this is only done when the spec sets init's own value after the clone. */
+  if (s->nmonitor_cgroups > 0 && s->has_oom_score_adj && write_file("/proc/self/oom_score_adj", "-999") == 0)
+    status_step("monitor", "oom_score_adj", 0, NULL, "/proc/self/oom_score_adj", "-999");
 
   char path[4096], buf[64];
   path_join(path, sizeof(path), s->state_dir, "monitor.pid");

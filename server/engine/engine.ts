@@ -799,6 +799,9 @@ export class Engine implements EngineApi {
     const live = this.live.get(rec.id);
     if (live && (num === osConstants.signals.SIGKILL || num === osConstants.signals.SIGTERM)) live.stopRequested = true;
     this.signalInit(rec, num);
+    // a frozen init dies only when thawed (v1), and on v2 the monitor is frozen with it: as Docker
+    // does, SIGKILL on a paused container thaws it so that it can end
+    if (rec.state.status === 'paused' && num === osConstants.signals.SIGKILL) await this.cgroups.thaw(rec.id).catch(() => {});
     this.emit('kill', rec, { signal: String(num) });
   }
 

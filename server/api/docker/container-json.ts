@@ -214,7 +214,7 @@ export function containerInspect(rec: ContainerRecord, image: ImageDefaults = {}
     ResolvConfPath: '',
     HostnamePath: '',
     HostsPath: '',
-    LogPath: rec.paths.log,
+    LogPath: rec.logging?.driver === 'none' ? '' : rec.paths.log,
     Name: `/${rec.name}`,
     RestartCount: st.restartCount,
     Driver: 'overlay2',
