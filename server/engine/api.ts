@@ -123,6 +123,8 @@ export interface EngineInfo {
   defaultRuntime: string;
   helperVersion: string;
   swapLimitSupport: boolean;
+  /** the daemon configuration's log-driver (json-file unless /etc/glassbox/config.json says otherwise) */
+  loggingDriver?: string;
 }
 
 export interface WaitResult {

@@ -256,6 +256,7 @@ export class Engine implements EngineApi {
       defaultRuntime: 'builtin',
       helperVersion,
       swapLimitSupport: this.swapSupported(),
+      loggingDriver: this.daemonConfig.logDriver,
     };
   }
 

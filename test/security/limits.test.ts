@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Engine } from '../../server/engine/engine.js';
 import { parseDaemonConfig, SHIPPED_DEFAULTS, type DaemonConfig } from '../../server/engine/config/daemon-config.js';
-import { loopDevicesBackedBy } from '../../server/engine/rootfs/quota.js';
+import { createLayerFs, loopDevicesBackedBy } from '../../server/engine/rootfs/quota.js';
 import type { ContainerConfig } from '../../server/engine/types.js';
 
 const run = promisify(execFile);
@@ -131,12 +131,12 @@ describe('a log flood', () => {
       if (process.env.GB_DEBUG) console.log(`monitor used ${used.toFixed(2)} s of CPU in ${wall.toFixed(2)} s`);
       // the container (yes + its monitor) gets 0.2 CPU: the monitor alone cannot have more
       expect(used).toBeLessThanOrEqual(0.2 * wall + 0.1);
+      await flood.stop(rec.id, { timeoutSeconds: 0 }); // no rotation under way while the files are counted
       const log = flood.get(rec.id).paths.log;
       const files = readdirSync(join(log, '..')).filter((f) => f.startsWith('container.log'));
       expect(files.sort()).toEqual(['container.log', 'container.log.1', 'container.log.2']);
       const total = files.reduce((n, f) => n + statSync(join(log, '..', f)).size, 0);
       expect(total).toBeLessThanOrEqual(3 * 256 * 1024);
-      await flood.stop(rec.id, { timeoutSeconds: 0 });
       // docker logs reads log.2, log.1, log in order: more lines than one file holds, times never go back
       let n = 0;
       let last = '';
@@ -198,6 +198,42 @@ describe('options that size what a container may fill', () => {
     expect(existsSync(storage.image)).toBe(false);
     expect(loopDevicesBackedBy(storage.image)).toEqual([]);
     expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(storage.mountPoint);
+  });
+
+  it('a size-limited layer outlives a server restart and a reboot; a half-made one is released', async () => {
+    let e = await open(base, 's');
+    try {
+      const rec = await e.run({ image: 'base', cmd: ['sh', '-c', 'cat /kept 2>/dev/null; echo kept > /kept'], storageSize: 16 * 1024 * 1024 });
+      await e.wait(rec.id);
+      const storage = e.get(rec.id).storage!;
+      await e.close(); // the server goes away, the container is kept
+      // a reboot: the layer's mount (and with it the loop device) is gone, the image file stays
+      await run('umount', [storage.mountPoint]);
+      for (let i = 0; i < 50 && loopDevicesBackedBy(storage.image).length; i++) await sleep(20);
+      expect(loopDevicesBackedBy(storage.image)).toEqual([]);
+
+      e = await open(base, 's');
+      expect(readFileSync('/proc/self/mountinfo', 'utf8')).toContain(storage.mountPoint); // mounted again at open
+      await e.start(rec.id);
+      await e.wait(rec.id);
+      let out = '';
+      for await (const x of e.logs(rec.id)) out += x.log;
+      expect(out).toBe('kept\n'); // what the first run wrote to its layer
+
+      // a create that died after making its layer (no record.json): the next open releases it
+      const half = join(e.root, 'containers', 'f'.repeat(64));
+      const fs = createLayerFs(half, 16 * 1024 * 1024);
+      expect(loopDevicesBackedBy(fs.image)).toHaveLength(1);
+      await e.close();
+      e = await open(base, 's');
+      expect(existsSync(half)).toBe(false);
+      expect(loopDevicesBackedBy(fs.image)).toEqual([]);
+      await e.remove(rec.id);
+      expect(loopDevicesBackedBy(storage.image)).toEqual([]);
+    } finally {
+      for (const c of e.list({ all: true })) await e.remove(c.id, { force: true }).catch(() => {});
+      await e.close();
+    }
   });
 
   it('bad values are refused naming the option, and nothing is made', async () => {

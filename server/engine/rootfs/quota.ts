@@ -51,6 +51,7 @@ export function createLayerFs(containerDir: string, size: number): LayerFs {
   if (reason) throw new InvalidArgument(`--storage-opt size is not supported here: ${reason}`);
   const fs: LayerFs = { size, image: join(containerDir, 'layer.img'), mountPoint: join(containerDir, 'layer') };
   try {
+    mkdirSync(containerDir, { recursive: true, mode: 0o711 });
     const fd = openSync(fs.image, 'wx', 0o600);
     try {
       ftruncateSync(fd, size);
