@@ -157,6 +157,9 @@ export class Engine implements EngineApi {
     chmodSync(root, 0o711);
     mkdirSync(runRoot, { recursive: true, mode: 0o700 });
     helperPath();
+    // a daemon-wide layer size that this host cannot give would fail every create: refuse to open
+    const noStorage = opts.daemonConfig?.storageSize ? storageUnsupportedReason() : null;
+    if (noStorage) throw new InvalidArgument(`storage-opts.size cannot be applied on this host: ${noStorage}`);
     const images = new ImageStore(root);
     images.sweepTmp(); // half-made layers a killed server left
     await ensureBaseImage(images, { source: opts.baseImageSource ?? 'auto' });
@@ -887,11 +890,11 @@ export class Engine implements EngineApi {
     await this.withLock(id, async () => {
       for (const [execId, e] of this.execs) if (e.containerId === id) this.execs.delete(execId);
       if (isMounted(rec.paths.rootfs)) unmountOverlay(rec.paths.rootfs);
-      if (rec.storage) removeLayerFs(rec.storage);
       if ((await this.cgroups.list()).includes(id)) {
         await this.cgroups.killAll(id);
         await this.cgroups.remove(id);
       }
+      if (rec.storage) removeLayerFs(rec.storage); // after the last process that could hold it open
       rmSync(join(this.runRoot, id), { recursive: true, force: true });
       await this.network?.release(id);
       this.records.delete(id);

@@ -91,7 +91,15 @@ export function loopDevicesBackedBy(prefix: string): string[] {
 
 /** Unmount (the loop device detaches with it), then delete the image. Missing parts are fine. */
 export function removeLayerFs(fs: LayerFs): void {
-  if (isMounted(fs.mountPoint)) run('umount', [fs.mountPoint]);
+  if (isMounted(fs.mountPoint)) {
+    try {
+      run('umount', [fs.mountPoint]);
+    } catch {
+      // busy (an overlay detached lazily still holds upper/): detach it too; the loop device
+      // goes when the last user does (autoclear)
+      run('umount', ['-l', fs.mountPoint]);
+    }
+  }
   // autoclear detaches once the filesystem is released; a device left attached (mount failed
   // half-way, or an old kernel) is detached by hand
   for (const line of loopDevicesBackedBy(fs.image)) {
