@@ -31,7 +31,9 @@ interface Cached {
   cgroupId?: string | null;
 }
 
-const CGROUP_RE = /\/glassbox\/([0-9a-f]{12,64})(?=\/|\n|$)/;
+// glassbox/<id>/monitor is the container's monitor (charged to the container, cgroups/types.ts):
+// it is not one of the container's processes
+const CGROUP_RE = /\/glassbox\/([0-9a-f]{12,64})(?=\n|$|\/(?!monitor(?:\/|\n|$)))/;
 
 function readText(path: string): string | null {
   try {
