@@ -251,6 +251,8 @@ describe('options that size what a container may fill', () => {
       [{ mounts: [{ type: 'tmpfs', target: '/x', size: 12 }] }, /--tmpfs \/x: size/],
     ];
     for (const [opts, message] of bad) await expect(engine.create({ image: 'base', cmd: ['true'], ...opts })).rejects.toThrow(message);
+    // a sparse image larger than the host's free space could fill the host's disk
+    await expect(engine.create({ image: 'base', cmd: ['true'], storageSize: 2 ** 50 })).rejects.toThrow(/--storage-opt size: .* more than the state root's filesystem has free/);
     expect(readdirSync(containers).length).toBe(before);
     expect(engine.list({ all: true })).toEqual([]);
   });

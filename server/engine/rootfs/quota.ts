@@ -9,7 +9,7 @@
 //   mount -o loop layer.img layer/      (mount(8) picks a free /dev/loopN, LO_FLAGS_AUTOCLEAR:
 //                                        the loop device goes with the last unmount)
 import { execFileSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, ftruncateSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, ftruncateSync, statfsSync } from 'node:fs';
 import { join } from 'node:path';
 import { InvalidArgument } from '../types.js';
 import { isMounted } from './overlay.js';
@@ -50,8 +50,13 @@ export function createLayerFs(containerDir: string, size: number): LayerFs {
   const reason = storageUnsupportedReason();
   if (reason) throw new InvalidArgument(`--storage-opt size is not supported here: ${reason}`);
   const fs: LayerFs = { size, image: join(containerDir, 'layer.img'), mountPoint: join(containerDir, 'layer') };
+  mkdirSync(containerDir, { recursive: true, mode: 0o711 });
+  // the image is sparse: a size beyond the state root's free space would let the layer fill the host's disk
+  const st = statfsSync(containerDir);
+  if (size > st.bavail * st.bsize) {
+    throw new InvalidArgument(`--storage-opt size: ${size} bytes is more than the state root's filesystem has free (${st.bavail * st.bsize} bytes)`);
+  }
   try {
-    mkdirSync(containerDir, { recursive: true, mode: 0o711 });
     const fd = openSync(fs.image, 'wx', 0o600);
     try {
       ftruncateSync(fd, size);
