@@ -155,6 +155,26 @@ describe('a log flood', () => {
     });
   });
 
+  it("the monitor's OOM protection (-999) is its own: the container cannot take it", async () => {
+    const rec = await engine.run({ image: 'base', cmd: ['sh', '-c', 'cat /proc/self/oom_score_adj; echo -999 > /proc/self/oom_score_adj; cat /proc/self/oom_score_adj; sleep 30'], limits: { memory: 64 * 1024 * 1024 } });
+    try {
+      // lowering it needs CAP_SYS_RESOURCE, which the root of some hosts (this CI VM) lacks: then it stays 0
+      const capEff = BigInt('0x' + /CapEff:\s*([0-9a-f]+)/.exec(readFileSync('/proc/self/status', 'utf8'))![1]);
+      const canLower = (capEff >> 24n) & 1n;
+      expect(readFileSync(`/proc/${rec.state.monitorPid}/oom_score_adj`, 'utf8').trim()).toBe(canLower ? '-999' : '0');
+      let out = '';
+      for (let i = 0; i < 50 && out.split('\n').length < 3; i++) {
+        await sleep(100);
+        out = '';
+        for await (const e of engine.logs(rec.id)) out += e.log;
+      }
+      // root inside (without CAP_SYS_RESOURCE) may not go below what the monitor set for it
+      expect(out).toMatch(/^0\n.*(Permission denied|Operation not permitted).*\n0\n$/s);
+    } finally {
+      await engine.remove(rec.id, { force: true });
+    }
+  });
+
   it('the none driver writes no file and logs are "not supported for reading"', async () => {
     const rec = await engine.run({ image: 'base', cmd: ['echo', 'secret'], logConfig: { driver: 'none' } });
     await engine.wait(rec.id);
