@@ -10,7 +10,7 @@ import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { Engine } from './engine/index.js';
+import { Engine, loadDaemonConfigOrExit } from './engine/index.js';
 import { startDockerApi } from './api/docker/server.js';
 import { newToken } from './api/rest/auth.js';
 import { startWebServer } from './api/rest/server.js';
@@ -23,6 +23,9 @@ const { values } = parseArgs({
   },
   strict: true,
 });
+
+// /etc/glassbox/config.json (GLASSBOX_CONFIG): a bad file stops the server here, naming the key
+const daemonConfig = loadDaemonConfigOrExit('glassbox');
 
 const port = Number(values.port);
 if (!Number.isInteger(port) || port < 0 || port > 65535) {
@@ -45,7 +48,7 @@ if (!loopback) {
 }
 
 // Another serving Glassbox owns gb0, the GLASSBOX-* chains and glassbox/ cgroups: say who, and stop.
-const engine = await Engine.open().catch((e: Error) => {
+const engine = await Engine.open({ daemonConfig }).catch((e: Error) => {
   console.error(`glassbox: ${e.message}`);
   process.exit(1);
 });

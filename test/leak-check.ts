@@ -1,5 +1,5 @@
 // Vitest global setup: what the host looks like before the tests and after them must match.
-// Every test cleans what it made; a veth, bridge, iptables chain, cgroup (glassbox/ or a test prefix's glassbox-t<x>/ itself too), mount or monitor left
+// Every test cleans what it made; a veth, bridge, iptables chain, cgroup (glassbox/ or a test prefix's glassbox-t<x>/ itself too), mount, loop device or monitor left
 // behind is a bug, and this makes it fail the run with a list of what was left.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -34,6 +34,15 @@ function hostState(): string[] {
   for (const m of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
     const mp = m.split(' ')[4];
     if (mp && /^\/tmp\/gb/.test(mp)) out.push(`mount ${mp}`);
+  }
+  // loop devices of size-limited container layers (rootfs/quota.ts) whose image is a test's
+  for (const dev of readdirSync('/sys/block').filter((d) => d.startsWith('loop'))) {
+    try {
+      const file = readFileSync(`/sys/block/${dev}/loop/backing_file`, 'utf8').trim();
+      if (/^\/tmp\/gb/.test(file)) out.push(`loop /dev/${dev} ${file}`);
+    } catch {
+      /* not attached */
+    }
   }
   for (const p of readdirSync('/proc').filter((x) => /^\d+$/.test(x))) {
     try {

@@ -49,6 +49,9 @@ struct spec {
   char **args; int nargs;
   bool terminal, stdin_open, init, create_barrier;
   char *state_dir, *log;
+  long long log_max_size;     /* bytes; 0 = never rotate */
+  int log_max_files;          /* files kept, the current one included */
+  char **monitor_cgroups; int nmonitor_cgroups; /* where the monitor itself is charged */
   pid_t target_pid; char *target_start;
 };
 

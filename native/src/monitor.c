@@ -75,11 +75,38 @@ static void write_exit_json(int code, int sig) {
   rename(tmp, path);
 }
 
-/* ---- the log: Docker json-file lines, one per line of output ---- */
+/* ---- the log: Docker json-file lines, one per line of output ----
+ * With `log_rotate SIZE FILES` the monitor rotates like Docker's json-file driver: before a line
+ * that would take the file past SIZE, log.(FILES-2) -> log.(FILES-1) ... log -> log.1, and a new
+ * log is opened (FILES 1: the file is truncated instead). So the log takes at most SIZE x FILES
+ * bytes on the host (a single line longer than SIZE still gets a file of its own). */
 
 static int log_fd = -1;
+static long long log_size;
 static char pending[2][16384];
 static size_t pending_len[2];
+
+static void log_open(void) {
+  log_fd = open(S->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  struct stat st;
+  log_size = log_fd >= 0 && fstat(log_fd, &st) == 0 ? (long long)st.st_size : 0;
+}
+
+static void log_rotate(void) {
+  char from[4200], to[4200];
+  if (S->log_max_files <= 1) {
+    if (ftruncate(log_fd, 0) == 0) log_size = 0;
+    return;
+  }
+  close(log_fd);
+  for (int i = S->log_max_files - 1; i >= 1; i--) {
+    if (i == 1) snprintf(from, sizeof(from), "%s", S->log);
+    else snprintf(from, sizeof(from), "%s.%d", S->log, i - 1);
+    snprintf(to, sizeof(to), "%s.%d", S->log, i);
+    rename(from, to); /* a missing older file is fine */
+  }
+  log_open();
+}
 
 static void log_entry(int stream, const char *data, size_t len) {
   if (log_fd < 0 || len == 0) return;
@@ -89,8 +116,12 @@ static void log_entry(int stream, const char *data, size_t len) {
   iso_now(when, sizeof(when));
   json_escape(esc, sizeof(esc), data, len);
   int n = snprintf(line, sizeof(line), "{\"stream\":\"%s\",\"time\":\"%s\",\"log\":\"%s\"}\n", stream ? "stderr" : "stdout", when, esc);
+  if (S->log_max_size > 0 && log_size > 0 && log_size + n > S->log_max_size) {
+    log_rotate();
+    if (log_fd < 0) return;
+  }
   ssize_t w = write(log_fd, line, (size_t)n);
-  (void)w;
+  if (w > 0) log_size += w;
 }
 
 static void log_output(int stream, const char *data, size_t len) {
@@ -311,6 +342,22 @@ int run_main(struct spec *s) {
   setsid(); /* fails harmlessly when the engine already made us a session leader */
   if (!s->rootfs || !s->state_dir) FAILF("spec", 0, "the spec needs rootfs and state_dir");
 
+  /* The monitor's own work (copying a log flood, serving attach clients) is charged to the
+   * container: it joins a cgroup under the container's before it does anything else. */
+  for (int i = 0; i < s->nmonitor_cgroups; i++) {
+    char used[4096];
+    double t0 = now_ms();
+    int fd = cgroup_join_open(s->monitor_cgroups[i], used, sizeof(used));
+    if (fd < 0 || cgroup_join(fd) < 0) FAILF("monitor-cgroup", errno, "join %s", used);
+    close(fd);
+    status_step("monitor", "monitor-cgroup", now_ms() - t0, NULL, used, "0");
+  }
+  /* Inside the container's memory cgroup, the OOM killer must pick the container's processes,
+   * never the monitor that writes its exit status (Docker does the same for its shims). init is
+   * cloned from here, so this is only done when the spec sets init's own value after the clone. */
+  if (s->nmonitor_cgroups > 0 && s->has_oom_score_adj && write_file("/proc/self/oom_score_adj", "-999") == 0)
+    status_step("monitor", "oom_score_adj", 0, NULL, "/proc/self/oom_score_adj", "-999");
+
   char path[4096], buf[64];
   path_join(path, sizeof(path), s->state_dir, "monitor.pid");
   snprintf(buf, sizeof(buf), "%d\n", getpid());
@@ -322,7 +369,7 @@ int run_main(struct spec *s) {
   }
   int lfd = listen_socket();
   if (s->log) {
-    log_fd = open(s->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    log_open();
     if (log_fd < 0) FAILF("log", errno, "open %s", s->log);
   }
 

@@ -237,6 +237,13 @@ int spec_load(const char *path, struct spec *s, char *err, size_t errlen) {
       NEED(1); s->state_dir = v[0];
     } else if (!strcmp(k, "log")) {
       NEED(1); s->log = v[0];
+    } else if (!strcmp(k, "log_rotate")) {
+      NEED(2); s->log_max_size = strtoll(v[0], NULL, 10); s->log_max_files = atoi(v[1]);
+      if (s->log_max_size < 0 || s->log_max_files < 1 || s->log_max_files > 100) { snprintf(err, errlen, "spec line %d: log_rotate needs a size >= 0 and 1..100 files", lineno); goto bad; }
+    } else if (!strcmp(k, "monitor_cgroup")) {
+      NEED(1);
+      if (s->nmonitor_cgroups >= MAX_CGROUPS) { snprintf(err, errlen, "spec line %d: more than %d monitor cgroups", lineno, MAX_CGROUPS); goto bad; }
+      push(&s->monitor_cgroups, &s->nmonitor_cgroups, v[0]);
     } else if (!strcmp(k, "target_pid")) {
       NEED(1); s->target_pid = (pid_t)atoi(v[0]);
     } else if (!strcmp(k, "target_start")) {

@@ -125,6 +125,8 @@ export interface EngineInfo {
   swapLimitSupport: boolean;
   /** the host's MAC modules (none here: nothing confines SYS_ADMIN beyond capabilities and seccomp) */
   securityModules?: { apparmor: boolean; selinux: boolean };
+  /** the daemon configuration's log-driver (json-file unless /etc/glassbox/config.json says otherwise) */
+  loggingDriver?: string;
 }
 
 export interface WaitResult {

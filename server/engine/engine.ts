@@ -50,10 +50,14 @@ import { checkPrefix, DEFAULT_LOCK_DIR, hostNames, prefixFromEnv, type HostNames
 import { OwnerLock } from './host/owner-lock.js';
 import { checkStateDir, markStateDir } from './host/state-prefix.js';
 import { parsePool, UsernsRanges } from './userns/ranges.js';
+import { SHIPPED_DEFAULTS, type DaemonConfig } from './config/daemon-config.js';
+import { NO_READING_MESSAGE } from './containers/log-config.js';
+import { storageUnsupportedReason } from './rootfs/quota.js';
 import { listChanges } from './rootfs/changes.js';
 import { helperPath, releaseHelper } from './runtime/builtin.js';
 import {
   Conflict,
+  EngineError,
   InvalidArgument,
   NotFound,
   type ContainerConfig,
@@ -104,6 +108,8 @@ export interface EngineOptions {
   usernsPool?: { start: number; count: number };
   /** 'shifted': copy layers even where idmapped mounts work (tests of the fallback) */
   usernsLayers?: 'idmapped' | 'shifted';
+  /** the daemon configuration's defaults (the server reads /etc/glassbox/config.json); default: the shipped ones */
+  daemonConfig?: DaemonConfig;
 }
 
 export class Engine implements EngineApi {
@@ -130,7 +136,7 @@ export class Engine implements EngineApi {
   private readonly ctx: EngineContext;
 
   private constructor(
-    opts: Required<Pick<EngineOptions, 'root' | 'runRoot'>> & Pick<EngineOptions, 'insecureRegistries' | 'usernsLayers'> & { names: HostNames; lock: OwnerLock; ranges: UsernsRanges },
+    opts: Required<Pick<EngineOptions, 'root' | 'runRoot'>> & Pick<EngineOptions, 'insecureRegistries' | 'usernsLayers' | 'daemonConfig'> & { names: HostNames; lock: OwnerLock; ranges: UsernsRanges },
     images: ImageStore,
     cgroups: CgroupDriver,
     network: NetworkManager | null,
@@ -156,6 +162,7 @@ export class Engine implements EngineApi {
       cgroups,
       network,
       records: this.records,
+      daemonConfig: opts.daemonConfig ?? SHIPPED_DEFAULTS,
       names: opts.names,
       usernsRanges: opts.ranges,
       usernsLayers: opts.usernsLayers,
@@ -175,6 +182,9 @@ export class Engine implements EngineApi {
     const runRoot = opts.runRoot ?? process.env.GLASSBOX_RUN ?? '/run/glassbox';
     // A unix socket path holds at most 107 bytes: runRoot/<64 hex>/monitor.sock must fit.
     if (runRoot.length > 28) throw new InvalidArgument(`the run directory path is too long for unix sockets (${runRoot.length} > 28 characters): ${runRoot}`);
+    // a daemon-wide layer size that this host cannot give would fail every create: refuse to open
+    const noStorage = opts.daemonConfig?.storageSize ? storageUnsupportedReason() : null;
+    if (noStorage) throw new InvalidArgument(`storage-opts.size cannot be applied on this host: ${noStorage}`);
     const names = hostNames(opts.prefix !== undefined ? checkPrefix(opts.prefix, 'prefix') : prefixFromEnv(), opts.lockDir ?? DEFAULT_LOCK_DIR);
     const pool = opts.usernsPool ?? (process.env.GLASSBOX_USERNS_POOL ? parsePool(process.env.GLASSBOX_USERNS_POOL) : undefined);
     // First of all: one owner for this prefix's bridge, chains and cgroups (refused: nothing changed)
@@ -203,7 +213,7 @@ export class Engine implements EngineApi {
       }
       const ranges = new UsernsRanges(join(opts.lockDir ?? DEFAULT_LOCK_DIR, 'userns'), root, { pool });
       const engine = new Engine(
-        { root, runRoot, insecureRegistries: opts.insecureRegistries, usernsLayers: opts.usernsLayers, names, lock, ranges },
+        { root, runRoot, insecureRegistries: opts.insecureRegistries, usernsLayers: opts.usernsLayers, daemonConfig: opts.daemonConfig, names, lock, ranges },
         images,
         openCgroupDriver({ parent: names.cgroupParent }),
         network,
@@ -371,7 +381,8 @@ export class Engine implements EngineApi {
   async top(idOrName: string, psArgs?: string): Promise<TopResult> {
     const rec = this.records.find(idOrName);
     if (!isActive(rec.state.status)) throw new Conflict(`Container ${rec.id} is not running`);
-    return topProcesses(await this.cgroups.pids(rec.id), psArgs);
+    // the monitor runs in <parent>/<id>/monitor (charged to the container) but is not one of its processes
+    return topProcesses((await this.cgroups.pids(rec.id)).filter((p) => p !== rec.state.monitorPid), psArgs);
   }
 
   async changes(idOrName: string): Promise<LayerChange[]> {
@@ -382,6 +393,8 @@ export class Engine implements EngineApi {
 
   logs(idOrName: string, opts: LogOptions = {}): AsyncIterable<LogEntry> {
     const rec = this.records.find(idOrName);
+    // Docker answers 501 when a log driver keeps nothing to read
+    if (rec.logging?.driver === 'none') throw new EngineError('not-implemented', NO_READING_MESSAGE);
     return readLogs(rec.paths.log, opts, () => {
       const r = this.records.all().find((x) => x.id === rec.id);
       return !!r && isAlive(r.state.status);

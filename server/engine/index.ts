@@ -13,3 +13,5 @@ export { isActive, isAlive } from './lifecycle/state.js';
 export { RUNTIMES } from './runtime/available.js';
 export { NO_LSM_NOTE, PRIVILEGED_RISK, riskLines, SYS_ADMIN_RISK } from '../../common/privilege-risks.js';
 export { MAX_NAME_LENGTH } from './containers/validate.js';
+export { loadDaemonConfigOrExit, type DaemonConfig } from './config/daemon-config.js';
+export { parseSize } from './util/size.js';

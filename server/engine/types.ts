@@ -79,8 +79,16 @@ export interface ContainerConfig {
   network?: string;
   /** -p HOST:CONTAINER[/proto] */
   ports?: { hostIp?: string; hostPort: number; containerPort: number; protocol: 'tcp' | 'udp' }[];
-  /** extra mounts (bind or tmpfs), Docker's -v / --tmpfs */
-  mounts?: { type: 'bind' | 'tmpfs'; source?: string; target: string; readOnly?: boolean }[];
+  /** extra mounts (bind or tmpfs), Docker's -v / --tmpfs; a tmpfs without size gets the daemon's default-tmpfs-size */
+  mounts?: { type: 'bind' | 'tmpfs'; source?: string; target: string; readOnly?: boolean; /** tmpfs: bytes */ size?: number; /** tmpfs: octal mode, e.g. 0o1777 */ mode?: number }[];
+  /** Docker's --log-driver / --log-opt (json-file, local, none); unset: the daemon's */
+  logConfig?: { driver?: 'json-file' | 'local' | 'none'; options?: Record<string, string> };
+  /** /dev/shm size in bytes (Docker's --shm-size); unset: the daemon's default-shm-size */
+  shmSize?: number;
+  /** Docker's --ulimit: prlimit(2) on init before it runs; -1 = unlimited */
+  ulimits?: { name: string; soft: number; hard: number }[];
+  /** Docker's --storage-opt size=: bytes the container layer may hold, enforced by the kernel */
+  storageSize?: number;
   autoRemove?: boolean;
   /** one of the engine's runtimes (runtime/available.ts); any other name is refused */
   runtime?: string;
@@ -134,6 +142,10 @@ export interface ContainerRecord {
   args: string[];
   /** effective limits after defaults */
   limits: ResourceLimits;
+  /** the log driver and its rotation, after the daemon's defaults (absent in records made before them: json-file, no rotation) */
+  logging?: { driver: 'json-file' | 'local' | 'none'; maxSize: number | null; maxFiles: number };
+  /** a size-limited container layer: a loop-mounted ext4 image that holds upper/ and work/ */
+  storage?: { size: number; image: string; mountPoint: string };
   state: ContainerState;
   /** the last start's timeline */
   timeline: TimelineStep[];

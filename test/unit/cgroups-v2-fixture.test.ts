@@ -80,6 +80,16 @@ describe('cgroup v2 driver on a fixture tree', () => {
     expect(await driver.list()).toEqual(['c1']);
   });
 
+  it("makes a monitor child that enables nothing: init stays in glassbox/<id>, the monitor's use counts against its limits", async () => {
+    await driver.create('m1', { ...NO_LIMITS, cpus: 0.2 });
+    expect(existsSync(join(root, 'glassbox', 'm1', 'monitor'))).toBe(true);
+    expect(driver.monitorProcsFiles('m1')).toEqual([join(root, 'glassbox', 'm1', 'monitor', 'cgroup.procs')]);
+    // the container's directory hands no controller down, so processes may live in it and in the child
+    expect(existsSync(join(root, 'glassbox', 'm1', 'cgroup.subtree_control')) ? readFileSync(join(root, 'glassbox', 'm1', 'cgroup.subtree_control'), 'utf8').trim() : '').toBe('');
+    await driver.remove('m1');
+    expect(existsSync(join(root, 'glassbox', 'm1'))).toBe(false);
+  });
+
   it('only enables controllers that are missing, and only those the root offers', async () => {
     put('cgroup.controllers', 'cpu memory pids\n');
     put('cgroup.subtree_control', 'memory pids\n');

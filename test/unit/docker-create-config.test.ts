@@ -57,6 +57,34 @@ describe('docker create body → ContainerConfig', () => {
     expect(() => map(RUN_ALL_FLAGS)).toThrow(/Conflicting options: hostname and the UTS mode/);
   });
 
+  it('maps --log-driver/--log-opt, --shm-size, --ulimit, --storage-opt and --tmpfs size= as the CLI sends them', () => {
+    const c = map(
+      withHost({
+        LogConfig: { Type: 'local', Config: { 'max-size': '1m', 'max-file': '2' } },
+        ShmSize: 8388608,
+        Ulimits: [{ Name: 'nofile', Hard: 200, Soft: 100 }],
+        StorageOpt: { size: '1G' },
+        Tmpfs: { '/x': 'size=1m,mode=1777,noexec', '/y': '' },
+        Mounts: [{ Type: 'tmpfs', Target: '/z', TmpfsOptions: { SizeBytes: 4096, Mode: 448 } }],
+      }),
+    );
+    expect(c.logConfig).toEqual({ driver: 'local', options: { 'max-size': '1m', 'max-file': '2' } });
+    expect(c.shmSize).toBe(8 * 1024 * 1024);
+    expect(c.ulimits).toEqual([{ name: 'nofile', soft: 100, hard: 200 }]);
+    expect(c.storageSize).toBe(1024 ** 3);
+    expect(c.mounts).toEqual([
+      { type: 'tmpfs', target: '/x', readOnly: false, size: 1024 * 1024, mode: 0o1777 },
+      { type: 'tmpfs', target: '/y', readOnly: false },
+      { type: 'tmpfs', target: '/z', readOnly: false, size: 4096, mode: 0o700 },
+    ]);
+    // --log-opt alone: the daemon's driver (the engine merges)
+    expect(map(withHost({ LogConfig: { Type: '', Config: { 'max-size': '5m' } } })).logConfig).toEqual({ options: { 'max-size': '5m' } });
+    expect(() => map(withHost({ StorageOpt: { dm: 'x' } }))).toThrow('glassbox: --storage-opt dm is not supported');
+    expect(() => map(withHost({ StorageOpt: { size: 'big' } }))).toThrow('--storage-opt size: invalid size "big"');
+    expect(() => map(withHost({ Tmpfs: { '/x': 'size=lots' } }))).toThrow('--tmpfs /x: invalid size "lots"');
+    expect(() => map(withHost({ Tmpfs: { '/x': 'mode=999' } }))).toThrow('--tmpfs /x: invalid mode "999"');
+  });
+
   it('refuses unsupported options naming the flag', () => {
     expect(() => map(withHost({ VolumeDriver: 'x' }))).toThrow('glassbox: --volume-driver is not supported');
     expect(() => map(withHost({ DeviceRequests: [{ Driver: '', Count: -1, Capabilities: [['gpu']] }] }))).toThrow('glassbox: --gpus is not supported');
@@ -99,7 +127,9 @@ describe('docker create body → ContainerConfig', () => {
   });
 
   it('maps limits: 0/-1 pids is unlimited, CPU quota/period become cpus', () => {
-    expect(map(withHost({ PidsLimit: -1 })).limits).toBeUndefined();
+    // -1: no limit at all, not the daemon's default-pids-limit; 0 or null: the default
+    expect(map(withHost({ PidsLimit: -1 })).limits).toEqual({ pids: null });
+    expect(map(withHost({ PidsLimit: 0 })).limits).toBeUndefined();
     expect(map(withHost({ PidsLimit: null })).limits).toBeUndefined();
     expect(map(withHost({ CpuQuota: 50000, CpuPeriod: 100000 })).limits).toEqual({ cpus: 0.5, cpuPeriod: 100000 });
     expect(() => map(withHost({ NanoCpus: 1e9, CpuPeriod: 100000 }))).toThrow(/Nano CPUs and CPU Period/);

@@ -216,7 +216,7 @@ export function containerInspect(rec: ContainerRecord, image: ImageDefaults = {}
     ResolvConfPath: '',
     HostnamePath: '',
     HostsPath: '',
-    LogPath: rec.paths.log,
+    LogPath: rec.logging?.driver === 'none' ? '' : rec.paths.log,
     Name: `/${rec.name}`,
     RestartCount: st.restartCount,
     Driver: 'overlay2',
@@ -228,7 +228,7 @@ export function containerInspect(rec: ContainerRecord, image: ImageDefaults = {}
     HostConfig: {
       Binds: (c.mounts ?? []).filter((m) => m.type === 'bind').map((m) => `${m.source}:${m.target}${m.readOnly ? ':ro' : ''}`),
       ContainerIDFile: '',
-      LogConfig: { Type: 'json-file', Config: {} },
+      LogConfig: { Type: c.logConfig?.driver ?? 'json-file', Config: c.logConfig?.options ?? {} },
       NetworkMode: networkName(rec),
       PortBindings: Object.fromEntries(
         (c.ports ?? []).map((p) => [`${p.containerPort}/${p.protocol}`, [{ HostIp: p.hostIp ?? '', HostPort: String(p.hostPort) }]]),
@@ -260,7 +260,7 @@ export function containerInspect(rec: ContainerRecord, image: ImageDefaults = {}
       ],
       UTSMode: nsMode(rec, 'uts', ''),
       UsernsMode: c.namespaces?.user === true ? 'private' : c.namespaces?.user === false ? 'host' : '',
-      ShmSize: 67108864,
+      ShmSize: c.shmSize ?? 67108864,
       Runtime: c.runtime ?? 'builtin',
       Isolation: '',
       CpuShares: l.cpuShares ?? 0,
@@ -287,7 +287,13 @@ export function containerInspect(rec: ContainerRecord, image: ImageDefaults = {}
       MemorySwappiness: null,
       OomKillDisable: null,
       PidsLimit: l.pids ?? null,
-      Ulimits: [],
+      Ulimits: (c.ulimits ?? []).map((u) => ({ Name: u.name, Soft: u.soft, Hard: u.hard })),
+      Tmpfs: Object.fromEntries(
+        (c.mounts ?? [])
+          .filter((m) => m.type === 'tmpfs')
+          .map((m) => [m.target, [m.readOnly ? 'ro' : '', m.size ? `size=${m.size}` : '', m.mode !== undefined ? `mode=${m.mode.toString(8)}` : ''].filter(Boolean).join(',')]),
+      ),
+      StorageOpt: c.storageSize ? { size: String(c.storageSize) } : null,
       CpuCount: 0,
       CpuPercent: 0,
       IOMaximumIOps: 0,

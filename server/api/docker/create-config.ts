@@ -5,6 +5,7 @@ import { statSync } from 'node:fs';
 import { z } from 'zod';
 import type { ContainerConfig, IoThrottle, Namespace, RestartPolicy } from '../../engine/index.js';
 import { ApiError, badRequest, unsupported } from './errors.js';
+import { parseSize } from '../../engine/index.js';
 
 // ---------------------------------------------------------------- body schema
 
@@ -45,8 +46,19 @@ export const hostConfigSchema = z.looseObject({
   LogConfig: z.object({ Type: z.string().optional(), Config: z.record(z.string(), z.string()).nullish() }).nullish(),
   Binds: strList,
   Tmpfs: z.record(z.string(), z.string()).nullish(),
+  ShmSize: z.number().int().min(0).optional(),
+  Ulimits: z.array(z.object({ Name: z.string(), Soft: z.number().int(), Hard: z.number().int() })).nullish(),
+  StorageOpt: z.record(z.string(), z.string()).nullish(),
   Mounts: z
-    .array(z.looseObject({ Type: z.string().optional(), Source: z.string().optional(), Target: z.string(), ReadOnly: z.boolean().optional() }))
+    .array(
+      z.looseObject({
+        Type: z.string().optional(),
+        Source: z.string().optional(),
+        Target: z.string(),
+        ReadOnly: z.boolean().optional(),
+        TmpfsOptions: z.looseObject({ SizeBytes: z.number().int().optional(), Mode: z.number().int().optional() }).nullish(),
+      }),
+    )
     .nullish(),
   PortBindings: z.record(z.string(), z.array(z.object({ HostIp: z.string().optional(), HostPort: z.string().optional() })).nullable()).nullish(),
   Runtime: z.string().optional(),
@@ -160,6 +172,7 @@ const SUPPORTED_HOST_FIELDS = new Set([
   'ReadonlyRootfs', 'CapAdd', 'CapDrop', 'SecurityOpt', 'Privileged', 'Init',
   'PidMode', 'NetworkMode', 'IpcMode', 'UTSMode', 'UsernsMode', 'CgroupnsMode',
   'RestartPolicy', 'AutoRemove', 'ConsoleSize', 'LogConfig', 'Binds', 'Tmpfs', 'Mounts', 'PortBindings', 'Runtime',
+  'ShmSize', 'Ulimits', 'StorageOpt',
   // the client-side flag --cidfile arrives as a path the CLI itself writes; the daemon ignores it too
   'ContainerIDFile',
 ]);
@@ -345,19 +358,57 @@ function mapMounts(hc: HostConfigBody, out: ContainerConfig): void {
   }
   for (const [target, opts] of Object.entries(hc.Tmpfs ?? {})) {
     const o = opts.split(',').filter(Boolean);
-    for (const x of o) if (!['ro', 'rw', 'noexec', 'nosuid', 'nodev'].includes(x)) throw unsupported(`--tmpfs option "${x}"`);
+    const m: NonNullable<ContainerConfig['mounts']>[number] = { type: 'tmpfs', target, readOnly: o.includes('ro') };
+    for (const x of o) {
+      const [k, v] = x.split('=', 2);
+      if (k === 'size' && v !== undefined) {
+        const bytes = parseSize(v);
+        if (bytes === null || bytes < 1) throw badRequest(`--tmpfs ${target}: invalid size "${v}" (like 64m)`);
+        m.size = bytes;
+      } else if (k === 'mode' && v !== undefined) {
+        if (!/^[0-7]{1,4}$/.test(v)) throw badRequest(`--tmpfs ${target}: invalid mode "${v}" (octal, like 1777)`);
+        m.mode = parseInt(v, 8);
+      } else if (!['ro', 'rw', 'noexec', 'nosuid', 'nodev'].includes(x)) throw unsupported(`--tmpfs option "${x}"`);
+    }
     checkDestination(target, `--tmpfs ${target}`);
-    mounts.push({ type: 'tmpfs', target, readOnly: o.includes('ro') });
+    mounts.push(m);
   }
   for (const m of hc.Mounts ?? []) {
     checkDestination(m.Target, `--mount type=${m.Type ?? 'volume'},target=${m.Target}`);
     if (m.Type === 'bind') {
       if (!m.Source?.startsWith('/')) throw badRequest('--mount type=bind needs an absolute source path');
       mounts.push({ type: 'bind', source: m.Source, target: m.Target, readOnly: m.ReadOnly === true });
-    } else if (m.Type === 'tmpfs') mounts.push({ type: 'tmpfs', target: m.Target, readOnly: m.ReadOnly === true });
+    } else if (m.Type === 'tmpfs') {
+      mounts.push({
+        type: 'tmpfs',
+        target: m.Target,
+        readOnly: m.ReadOnly === true,
+        ...(m.TmpfsOptions?.SizeBytes ? { size: m.TmpfsOptions.SizeBytes } : {}),
+        ...(m.TmpfsOptions?.Mode ? { mode: m.TmpfsOptions.Mode } : {}),
+      });
+    }
     else throw unsupported(`--mount type=${m.Type ?? 'volume'}`, 'only bind and tmpfs mounts are');
   }
   if (mounts.length) out.mounts = mounts;
+}
+
+/** --log-driver/--log-opt, --shm-size, --ulimit, --storage-opt: the engine checks the values. */
+function mapLimitsOfFiles(hc: HostConfigBody, out: ContainerConfig): void {
+  const log = hc.LogConfig;
+  if (log && (log.Type || Object.keys(log.Config ?? {}).length)) {
+    out.logConfig = {
+      ...(log.Type ? { driver: log.Type as NonNullable<ContainerConfig['logConfig']>['driver'] } : {}),
+      ...(Object.keys(log.Config ?? {}).length ? { options: { ...log.Config } } : {}),
+    };
+  }
+  if (hc.ShmSize) out.shmSize = hc.ShmSize;
+  if (hc.Ulimits?.length) out.ulimits = hc.Ulimits.map((u) => ({ name: u.Name, soft: u.Soft, hard: u.Hard }));
+  for (const [k, v] of Object.entries(hc.StorageOpt ?? {})) {
+    if (k !== 'size') throw unsupported(`--storage-opt ${k}`, 'only size= is');
+    const bytes = parseSize(v);
+    if (bytes === null || bytes < 1) throw badRequest(`--storage-opt size: invalid size "${v}" (like 1G)`);
+    out.storageSize = bytes;
+  }
 }
 
 function mapPorts(hc: HostConfigBody, out: ContainerConfig): void {
@@ -391,8 +442,7 @@ export function refuseUnsupported(body: Record<string, unknown>): void {
     throw unsupported(HOST_CONFIG_FLAGS[field] ?? `HostConfig.${field}`);
   }
   const log = hc.LogConfig as { Type?: string; Config?: Record<string, string> } | null | undefined;
-  if (log?.Type && log.Type !== 'json-file') throw unsupported(`--log-driver ${log.Type}`, 'containers log to json-file');
-  if (log?.Config && Object.keys(log.Config).length) throw unsupported('--log-opt');
+  if (log?.Type && !['json-file', 'local', 'none'].includes(log.Type)) throw unsupported(`--log-driver ${log.Type}`, 'the drivers are json-file, local and none');
   const eps = ((body.NetworkingConfig as { EndpointsConfig?: Record<string, Record<string, unknown> | null> } | null)?.EndpointsConfig ?? {}) as Record<
     string,
     Record<string, unknown> | null
@@ -456,6 +506,8 @@ export function toContainerConfig(body: CreateBody, name: string | undefined, ct
   }
   if (hc.CpuShares) limits.cpuShares = hc.CpuShares;
   if (hc.PidsLimit && hc.PidsLimit > 0) limits.pids = hc.PidsLimit;
+  // --pids-limit -1: no limit, not even the daemon's default-pids-limit (0, the CLI's unset, gets the default)
+  else if (hc.PidsLimit !== undefined && hc.PidsLimit !== null && hc.PidsLimit < 0) limits.pids = null;
   const io = mapThrottles(hc, ctx);
   if (io.length) limits.io = io;
   if (Object.keys(limits).length) out.limits = limits;
@@ -475,6 +527,7 @@ export function toContainerConfig(body: CreateBody, name: string | undefined, ct
     if (restart && restart.name !== 'no') throw badRequest('Conflicting options: --restart and --rm');
     out.autoRemove = true;
   }
+  mapLimitsOfFiles(hc, out);
   // the engine refuses a runtime it does not have, naming the ones it has (one place for REST too)
   if (hc.Runtime) out.runtime = hc.Runtime;
   return out;

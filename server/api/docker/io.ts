@@ -43,7 +43,8 @@ export async function attach(ctx: Ctx, engine: EngineApi, state: AdapterState): 
   const onGone = () => (closed = true);
   (sock ?? ctx.res!).once('close', onGone);
 
-  if (boolParam(q, 'logs')) {
+  // the none log driver keeps no past output: attach then shows only what comes next
+  if (boolParam(q, 'logs') && rec.logging?.driver !== 'none') {
     for await (const e of engine.logs(rec.id, { stdout: wantOut, stderr: wantErr })) {
       write(e.stream === 'stderr' ? STDERR : STDOUT, Buffer.from(e.log));
     }
@@ -99,9 +100,11 @@ export async function logs(ctx: Ctx, engine: EngineApi): Promise<void> {
   const res = ctx.res!;
   const ac = new AbortController();
   res.once('close', () => ac.abort());
+  // before the headers: a driver with nothing to read (none) is an error response
+  const entries = engine.logs(rec.id, { follow: boolParam(q, 'follow'), tail, since, until, stdout, stderr, signal: ac.signal });
   res.writeHead(200, { 'Content-Type': tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream' });
   res.flushHeaders();
-  for await (const e of engine.logs(rec.id, { follow: boolParam(q, 'follow'), tail, since, until, stdout, stderr, signal: ac.signal })) {
+  for await (const e of entries) {
     if (ac.signal.aborted) break;
     const text = timestamps ? `${logTime(e.time)} ${e.log}` : e.log;
     const data = Buffer.from(text);

@@ -75,7 +75,23 @@ const createBody = z
     ports: z
       .array(z.object({ hostIp: z.string().optional(), hostPort: z.number().int(), containerPort: z.number().int(), protocol: z.enum(['tcp', 'udp']) }))
       .optional(),
-    mounts: z.array(z.object({ type: z.enum(['bind', 'tmpfs']), source: z.string().optional(), target: z.string(), readOnly: z.boolean().optional() })).optional(),
+    mounts: z
+      .array(
+        z.object({
+          type: z.enum(['bind', 'tmpfs']),
+          source: z.string().optional(),
+          target: z.string(),
+          readOnly: z.boolean().optional(),
+          size: z.number().int().optional(),
+          mode: z.number().int().optional(),
+        }),
+      )
+      .optional(),
+    // sizes in bytes; the engine checks the values and fills in the daemon configuration's defaults
+    logConfig: z.object({ driver: z.enum(['json-file', 'local', 'none']).optional(), options: z.record(z.string(), z.string()).optional() }).strict().optional(),
+    shmSize: z.number().int().optional(),
+    ulimits: z.array(z.object({ name: z.string(), soft: z.number().int(), hard: z.number().int() }).strict()).max(16).optional(),
+    storageSize: z.number().int().optional(),
     restartPolicy: z.object({ name: z.enum(['no', 'on-failure', 'always', 'unless-stopped']), maximumRetryCount: z.number().int().optional() }).optional(),
     labels: z.record(z.string(), z.string()).optional(),
     autoRemove: z.boolean().optional(),

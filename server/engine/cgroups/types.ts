@@ -55,6 +55,12 @@ export interface CgroupDriver {
   create(id: string, limits: ResourceLimits): Promise<CgroupWrite[]>;
   /** The cgroup.procs files a process must be written into to join the container's cgroup (one per v1 hierarchy). */
   procsFiles(id: string): string[];
+  /**
+   * The cgroup.procs files the container's monitor joins: glassbox/<id>/monitor, made by create().
+   * The monitor's CPU and memory count against the container's limits, so a log flood cannot
+   * take more than the container has; it stays out of the container's pids and freezer cgroups (v1).
+   */
+  monitorProcsFiles(id: string): string[];
   /** Hierarchy name -> directory, for inspect and the diagrams. */
   paths(id: string): Record<string, string>;
   /** Change limits of an existing cgroup (live). Only the given fields change. */

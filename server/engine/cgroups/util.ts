@@ -19,6 +19,9 @@ export const USER_HZ = 100;
 /** v1 counters read as PAGE_COUNTER_MAX * page size (9223372036854771712) when unlimited. */
 const V1_UNLIMITED = 2 ** 62;
 
+/** The child cgroup of glassbox/<id> the container's monitor runs in. */
+export const MONITOR_CGROUP = 'monitor';
+
 /** Directory names a container id may have: it becomes a path component. */
 const ID_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/;
 

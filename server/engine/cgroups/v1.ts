@@ -1,7 +1,7 @@
 // The cgroup v1 driver: one directory glassbox/<id> in each controller's hierarchy (memory, cpu,
 // cpuacct, pids, blkio, freezer, cpuset, devices), as runc's cgroupfs driver does on a v1 or
 // hybrid host. Co-mounted controllers ("cpu,cpuacct") share one directory.
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { InvalidArgument, type ResourceLimits } from '../types.js';
 import {
@@ -14,6 +14,7 @@ import {
   killPids,
   killUntilEmpty,
   makeCgroupDir,
+  MONITOR_CGROUP,
   parseKV,
   readInt,
   readPids,
@@ -151,6 +152,17 @@ export class CgroupV1Driver implements CgroupDriver {
     return this.roots().map(({ root }) => join(root, this.parent, id, 'cgroup.procs'));
   }
 
+  /** The hierarchies that meter what the monitor does: CPU time and memory, not pids or the freezer. */
+  private monitorRoots(): string[] {
+    const roots = new Set<string>();
+    for (const c of ['cpu', 'cpuacct', 'memory'] as const) if (this.hierarchies[c]) roots.add(this.hierarchies[c]!);
+    return [...roots];
+  }
+
+  monitorProcsFiles(id: string): string[] {
+    return this.monitorRoots().map((root) => join(root, 'glassbox', id, MONITOR_CGROUP, 'cgroup.procs'));
+  }
+
   private ctx() {
     return {
       swap: this.swap,
@@ -199,6 +211,8 @@ export class CgroupV1Driver implements CgroupDriver {
         for (const rule of DEVICE_ALLOW_RULES) log.write(join(devices, 'devices.allow'), rule);
       }
       this.writeLimits(id, limits, log, true);
+      // a child for the monitor: the container's limits apply to it (v1 limits are hierarchical)
+      for (const root of this.monitorRoots()) mkdirSync(join(root, 'glassbox', id, MONITOR_CGROUP));
     } catch (e) {
       for (const dir of made.reverse()) await removeCgroupDir(dir).catch(() => {});
       for (const { root } of this.roots()) removeParentIfEmpty(join(root, this.parent));

@@ -2,7 +2,7 @@
 // must be enabled top-down: "+memory +cpu +pids +io" in the root's cgroup.subtree_control, then in
 // glassbox/'s, before the container's directory is made (a cgroup only gets the interface files
 // of the controllers its parent hands down).
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { type ResourceLimits } from '../types.js';
 import { DEFAULT_CGROUP_ROOT } from './detect.js';
@@ -17,6 +17,7 @@ import {
   killPids,
   killUntilEmpty,
   makeCgroupDir,
+  MONITOR_CGROUP,
   parseKV,
   readInt,
   readPids,
@@ -84,6 +85,10 @@ export class CgroupV2Driver implements CgroupDriver {
     return [join(this.dir(id), 'cgroup.procs')];
   }
 
+  monitorProcsFiles(id: string): string[] {
+    return [join(this.dir(id), MONITOR_CGROUP, 'cgroup.procs')];
+  }
+
   /** Controllers the root offers (cgroup.controllers). */
   private available(): string[] {
     return (readText(join(this.root, 'cgroup.controllers')) ?? '').trim().split(/\s+/).filter(Boolean);
@@ -147,6 +152,11 @@ export class CgroupV2Driver implements CgroupDriver {
       });
       made = true;
       this.writeLimits(id, limits, log, true);
+      // A child for the monitor. glassbox/<id> enables no controller for its children, so the
+      // "no internal processes" rule does not apply (init stays in glassbox/<id>) and what the
+      // monitor uses is charged to glassbox/<id>, under its limits. Freezing glassbox/<id>
+      // freezes the monitor too (cgroup.freeze is hierarchical): it resumes at unpause.
+      mkdirSync(join(dir, MONITOR_CGROUP));
     } catch (e) {
       if (made) await removeCgroupDir(dir).catch(() => {});
       removeParentIfEmpty(this.parent);

@@ -3,6 +3,7 @@
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { readJson, writeJsonAtomic } from '../util/fsx.js';
+import { releaseLayerFsIn } from '../rootfs/quota.js';
 import { Conflict, NotFound, type ContainerRecord } from '../types.js';
 
 export class RecordStore {
@@ -21,7 +22,11 @@ export class RecordStore {
       if (!/^[0-9a-f]{64}$/.test(id)) continue;
       const rec = readJson<ContainerRecord>(join(this.dir, id, 'record.json'));
       if (rec) this.byId.set(id, rec);
-      else rmSync(join(this.dir, id), { recursive: true, force: true }); // creation died half-way
+      else {
+        // creation died half-way: its size-limited layer (if it got one) is unmounted first
+        releaseLayerFsIn(join(this.dir, id));
+        rmSync(join(this.dir, id), { recursive: true, force: true });
+      }
     }
     return [...this.byId.values()];
   }
@@ -33,6 +38,7 @@ export class RecordStore {
 
   delete(id: string): void {
     this.byId.delete(id);
+    releaseLayerFsIn(join(this.dir, id)); // never rm -r into a mounted layer
     rmSync(join(this.dir, id), { recursive: true, force: true });
   }
 

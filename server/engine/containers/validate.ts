@@ -4,6 +4,7 @@ import { cpus, totalmem } from 'node:os';
 import { z } from 'zod';
 import { InvalidArgument, NAMESPACES, type ContainerConfig, type Namespace } from '../types.js';
 import { hasRuntime, unknownRuntimeMessage } from '../runtime/available.js';
+import { validateRuntimeOptions } from './validate-options.js';
 
 const MiB = 1024 * 1024;
 /** Docker refuses memory limits under 6 MiB: the runtime itself needs that much to start. */
@@ -87,8 +88,21 @@ export const containerConfigSchema = z
       )
       .optional(),
     mounts: z
-      .array(z.object({ type: z.enum(['bind', 'tmpfs']), source: z.string().optional(), target: z.string(), readOnly: z.boolean().optional() }))
+      .array(
+        z.object({
+          type: z.enum(['bind', 'tmpfs']),
+          source: z.string().optional(),
+          target: z.string(),
+          readOnly: z.boolean().optional(),
+          size: z.number().int().optional(),
+          mode: z.number().int().optional(),
+        }),
+      )
       .optional(),
+    logConfig: z.object({ driver: z.enum(['json-file', 'local', 'none']).optional(), options: z.record(z.string(), z.string()).optional() }).strict().optional(),
+    shmSize: z.number().int().optional(),
+    ulimits: z.array(z.object({ name: z.string(), soft: z.number().int(), hard: z.number().int() }).strict()).optional(),
+    storageSize: z.number().int().optional(),
     autoRemove: z.boolean().optional(),
     runtime: z.string().max(64).optional(),
   })
@@ -151,6 +165,7 @@ export function validateConfig(input: unknown): ContainerConfig {
   }
   validateMounts(config.mounts ?? []);
   validateLimits(config.limits ?? {});
+  validateRuntimeOptions(config);
   validateCombinations(config);
   return config;
 }

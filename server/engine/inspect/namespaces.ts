@@ -32,7 +32,9 @@ interface Cached {
   cgroupId?: string | null;
 }
 
-const CGROUP_RE = /\/glassbox(?:-t[a-z0-9]{1,2})?\/([0-9a-f]{12,64})(?=\/|\n|$)/; // any prefix's parent (host/naming.ts)
+// any prefix's parent (host/naming.ts); <parent>/<id>/monitor is the container's monitor (charged
+// to the container, cgroups/types.ts): it is not one of the container's processes
+const CGROUP_RE = /\/glassbox(?:-t[a-z0-9]{1,2})?\/([0-9a-f]{12,64})(?=\n|$|\/(?!monitor(?:\/|\n|$)))/;
 
 function readText(path: string): string | null {
   try {

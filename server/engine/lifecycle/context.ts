@@ -9,6 +9,7 @@ import type { RecordStore } from '../containers/record-store.js';
 import type { ImageService } from '../images/service.js';
 import type { ImageStore } from '../images/store.js';
 import type { NetworkManager } from '../network/index.js';
+import type { DaemonConfig } from '../config/daemon-config.js';
 import type { HostNames } from '../host/naming.js';
 import type { ContainerRecord, EngineEvent } from '../types.js';
 import type { UsernsRanges } from '../userns/ranges.js';
@@ -39,6 +40,8 @@ export interface EngineContext {
   /** null when the engine was opened without networking (every container then gets "none") */
   readonly network: NetworkManager | null;
   readonly records: RecordStore;
+  /** defaults for what a request does not set (pids, log rotation, /dev/shm, tmpfs ...) */
+  readonly daemonConfig: DaemonConfig;
   /** the names of this engine's host objects (bridge, chains, veths, cgroup parent) */
   readonly names: HostNames;
   /** host-wide leases of user namespace ranges */

@@ -4,7 +4,9 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { newContainerId, randomName } from '../containers/names.js';
 import { validateConfig } from '../containers/validate.js';
+import { applyDaemonDefaults } from '../config/apply-defaults.js';
 import { prepareContainerLayer } from '../rootfs/overlay.js';
+import { createLayerFs, removeLayerFs, storageUnsupportedReason } from '../rootfs/quota.js';
 import { Conflict, InvalidArgument, type ContainerConfig, type ContainerRecord, type ResourceLimits, type TimelineStep } from '../types.js';
 import { mapsFor } from '../userns/ranges.js';
 import { containerEvent, type EngineContext } from './context.js';
@@ -40,23 +42,33 @@ export async function createContainer(ctx: EngineContext, input: ContainerConfig
   const id = newContainerId();
   const name = config.name ?? randomName((n) => ctx.records.nameTaken(n));
   const dir = ctx.records.containerDir(id);
-  const limits: ResourceLimits = { ...DEFAULT_LIMITS, ...(config.limits ?? {}), io: config.limits?.io ?? [] };
+  // what the request left unset comes from the daemon configuration (config/daemon-config.ts)
+  const applied = applyDaemonDefaults(config, { ...DEFAULT_LIMITS, ...(config.limits ?? {}), io: config.limits?.io ?? [] }, ctx.daemonConfig);
+  const limits = applied.limits;
+  const storageSize = applied.config.storageSize;
+  const noStorage = storageSize !== undefined ? storageUnsupportedReason() : null;
+  if (noStorage) throw new InvalidArgument(`--storage-opt size is not supported here: ${noStorage}`);
 
   s = performance.now();
   mkdirSync(join(dir, 'bundle', 'rootfs'), { recursive: true, mode: 0o711 });
-  const userns = config.namespaces?.user === true;
+  // --storage-opt size: upper/ and work/ on a filesystem of that size (rootfs/quota.ts)
+  let storage: ReturnType<typeof createLayerFs> | undefined;
   let usernsRec: ContainerRecord['userns'];
-  if (userns) {
-    try {
-      usernsRec = usernsFor(ctx, id, config);
-    } catch (e) {
-      rmSync(dir, { recursive: true, force: true });
-      throw e;
-    }
+  const userns = config.namespaces?.user === true;
+  try {
+    storage = storageSize !== undefined ? createLayerFs(dir, storageSize) : undefined;
+    if (userns) usernsRec = usernsFor(ctx, id, config);
+  } catch (e) {
+    // nothing is left of a create that failed
+    if (storage) removeLayerFs(storage);
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
   }
+  if (storage) step('storage-quota', s, { file: storage.image, detail: `a ${storageSize}-byte ext4 image, loop-mounted on ${storage.mountPoint}: the container layer lives on it` });
+  const layerDir = storage ? storage.mountPoint : dir;
   const hostRoot = usernsRec?.uidMap[0]?.hostId ?? 0;
   const hostGid = usernsRec?.gidMap[0]?.hostId ?? 0;
-  prepareContainerLayer(dir, { uidShift: userns ? hostRoot : undefined, gidShift: userns ? hostGid : undefined, merged: join(dir, 'bundle', 'rootfs') });
+  prepareContainerLayer(layerDir, { uidShift: userns ? hostRoot : undefined, gidShift: userns ? hostGid : undefined, merged: join(dir, 'bundle', 'rootfs') });
   step('make-dirs', s, { file: dir, detail: 'bundle/rootfs (mount point), upper/ (the container layer), work/ (overlayfs scratch)' });
   if (usernsRec?.range) step('userns-range', s, { detail: `host uids ${usernsRec.range.uid}–${usernsRec.range.uid + usernsRec.range.size - 1} are this container's alone (leased in ${ctx.usernsRanges.leaseDir})` });
 
@@ -64,11 +76,13 @@ export async function createContainer(ctx: EngineContext, input: ContainerConfig
     id,
     name,
     created: new Date().toISOString(),
-    config,
+    config: applied.config,
     image: { ref: config.image, id: image.id },
     path: argv[0],
     args: argv.slice(1),
     limits,
+    logging: applied.logging,
+    ...(storage ? { storage } : {}),
     state: {
       status: 'created',
       pid: 0,
@@ -87,8 +101,8 @@ export async function createContainer(ctx: EngineContext, input: ContainerConfig
     paths: {
       bundle: join(dir, 'bundle'),
       rootfs: join(dir, 'bundle', 'rootfs'),
-      upper: join(dir, 'upper'),
-      work: join(dir, 'work'),
+      upper: join(layerDir, 'upper'),
+      work: join(layerDir, 'work'),
       lowers: image.layers.map((l) => l.dir),
       log: join(dir, 'container.log'),
       cgroups: {},

@@ -59,5 +59,6 @@ export function engineInfo(ctx: EngineContext, engineId: string): EngineInfo {
     helperVersion: hostFacts.helperVersion,
     swapLimitSupport: ctx.cgroups.swapSupported(),
     securityModules: hostSecurityModules(),
+    loggingDriver: ctx.daemonConfig.logDriver,
   };
 }

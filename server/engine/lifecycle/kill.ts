@@ -22,6 +22,9 @@ export async function killContainer(ctx: EngineContext, idOrName: string, signal
   const live = ctx.live.get(rec.id);
   if (live && (num === SIGKILL || num === SIGTERM)) live.stopRequested = true;
   signalInit(rec, num);
+  // a frozen init dies only when thawed (v1), and on v2 the monitor is frozen with it: as Docker
+  // does, SIGKILL on a paused container thaws it so that it can end
+  if (rec.state.status === 'paused' && num === SIGKILL) await ctx.cgroups.thaw(rec.id).catch(() => {});
   ctx.emit(containerEvent('kill', rec, { signal: String(num) }));
 }
 

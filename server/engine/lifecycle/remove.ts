@@ -3,6 +3,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { validateName } from '../containers/validate.js';
 import { isMounted, unmountOverlay } from '../rootfs/overlay.js';
+import { removeLayerFs } from '../rootfs/quota.js';
 import { Conflict } from '../types.js';
 import { containerEvent, type EngineContext } from './context.js';
 import { stopContainer } from './kill.js';
@@ -37,6 +38,7 @@ export async function removeLocked(ctx: EngineContext, id: string, force: boolea
       await ctx.cgroups.killAll(id);
       await ctx.cgroups.remove(id);
     }
+    if (rec.storage) removeLayerFs(rec.storage); // after the last process that could hold it open
     rmSync(join(ctx.runRoot, id), { recursive: true, force: true });
     await ctx.network?.release(id);
     ctx.records.delete(id);

@@ -5,6 +5,7 @@ import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { connectMonitor } from '../containers/attach.js';
 import { isMounted, unmountOverlay } from '../rootfs/overlay.js';
+import { mountLayerFs } from '../rootfs/quota.js';
 import type { ContainerRecord } from '../types.js';
 import { isSameProcess } from '../util/proc.js';
 import type { EngineContext, Live } from './context.js';
@@ -16,6 +17,14 @@ export async function restore(ctx: EngineContext): Promise<void> {
   const records = ctx.records.load();
   const keep = new Set<string>();
   for (const rec of records) {
+    // after a reboot a size-limited layer is a bare image file: mount it again
+    if (rec.storage) {
+      try {
+        mountLayerFs(rec.storage);
+      } catch (e) {
+        rec.state.error = `mounting the container layer: ${(e as Error).message}`;
+      }
+    }
     // the host-wide lease of its user namespace range (/run was emptied by a reboot, say)
     if (rec.userns?.range && !ctx.usernsRanges.reclaim(rec.id, rec.userns.range)) {
       rec.state.error = `its user namespace range (host uid ${rec.userns.range.uid}) is leased to another container now`;

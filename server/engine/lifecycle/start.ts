@@ -123,6 +123,7 @@ export async function startLocked(ctx: EngineContext, id: string, isRestart: boo
       gidMap,
       runDir,
       cgroupProcs: ctx.cgroups.procsFiles(id),
+      monitorCgroupProcs: ctx.cgroups.monitorProcsFiles(id),
       cgroupPaths: ctx.cgroups.paths(id),
       cgroupParent: ctx.names.cgroupParent,
       cgroupVersion: ctx.cgroups.version,

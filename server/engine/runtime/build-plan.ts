@@ -52,6 +52,8 @@ export interface BuildPlanInput {
   gidMap: IdMapping[];
   runDir: string;
   cgroupProcs: string[];
+  /** where the monitor charges its own work (the driver's monitorProcsFiles) */
+  monitorCgroupProcs?: string[];
   cgroupPaths: Record<string, string>;
   /** the parent cgroup's name (HostNames.cgroupParent; default glassbox) */
   cgroupParent?: string;
@@ -109,8 +111,13 @@ export function buildPlan(input: BuildPlanInput): RuntimePlan {
     { destination: '/etc/hostname', type: 'bind', source: input.etcFiles.hostname, options: ['rbind', 'rprivate'] },
     { destination: '/etc/hosts', type: 'bind', source: input.etcFiles.hosts, options: ['rbind', 'rprivate'] },
   );
+  // --shm-size: the size of the /dev/shm tmpfs (Docker's 64m unless asked)
+  const shm = mounts.find((m) => m.destination === '/dev/shm' && m.type === 'tmpfs');
+  if (shm && c.shmSize !== undefined) shm.options = [...shm.options.filter((o) => !o.startsWith('size=')), `size=${Math.ceil(c.shmSize / 1024)}k`];
   for (const m of c.mounts ?? []) {
-    if (m.type === 'tmpfs') mounts.push({ destination: m.target, type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'noexec', ...(m.readOnly ? ['ro'] : [])] });
+    // a tmpfs without size= would get half of the host's RAM: the engine filled in the daemon's default
+    const sized = [...(m.size !== undefined ? [`size=${Math.ceil(m.size / 1024)}k`] : []), ...(m.mode !== undefined ? [`mode=${m.mode.toString(8)}`] : [])];
+    if (m.type === 'tmpfs') mounts.push({ destination: m.target, type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'noexec', ...sized, ...(m.readOnly ? ['ro'] : [])] });
     else mounts.push({ destination: m.target, type: 'bind', source: m.source!, options: ['rbind', ...(m.readOnly ? ['ro'] : [])] });
   }
 
@@ -135,7 +142,14 @@ export function buildPlan(input: BuildPlanInput): RuntimePlan {
     symlinks: STANDARD_SYMLINKS,
     maskedPaths: privileged ? [] : MASKED_PATHS,
     readonlyPaths: privileged ? [] : READONLY_PATHS,
-    rlimits: DEFAULT_RLIMITS,
+    rlimits: [
+      ...DEFAULT_RLIMITS,
+      ...(c.ulimits ?? []).map((u) => ({
+        type: `RLIMIT_${u.name.toUpperCase()}`,
+        soft: u.soft === -1 ? ('unlimited' as const) : u.soft,
+        hard: u.hard === -1 ? ('unlimited' as const) : u.hard,
+      })),
+    ],
     capabilities: caps.sets,
     capabilityMasks: caps.masks,
     noNewPrivileges: c.noNewPrivileges === true,
@@ -150,7 +164,9 @@ export function buildPlan(input: BuildPlanInput): RuntimePlan {
     stdin: c.openStdin === true,
     init: c.init === true,
     stateDir: input.runDir,
-    logPath: rec.paths.log,
+    logPath: rec.logging?.driver === 'none' ? null : rec.paths.log,
+    logRotate: rec.logging?.maxSize ? { maxSize: rec.logging.maxSize, maxFiles: rec.logging.maxFiles } : null,
+    monitorCgroupProcs: input.monitorCgroupProcs ?? [],
     resources: {
       memory: { limit: l.memory ?? undefined, swap: l.memorySwap ?? undefined },
       cpu: {

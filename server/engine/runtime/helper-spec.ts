@@ -63,7 +63,9 @@ export function runSpec(plan: RuntimePlan, opts: { createBarrier: boolean }): st
   out.push(line('stdin', plan.stdin ? 1 : 0));
   out.push(line('init', plan.init ? 1 : 0));
   out.push(line('state_dir', plan.stateDir));
-  out.push(line('log', plan.logPath));
+  if (plan.logPath) out.push(line('log', plan.logPath));
+  if (plan.logPath && plan.logRotate) out.push(line('log_rotate', plan.logRotate.maxSize, plan.logRotate.maxFiles));
+  for (const f of plan.monitorCgroupProcs) out.push(line('monitor_cgroup', f));
   out.push(line('create_barrier', opts.createBarrier ? 1 : 0));
   return out.join('\n') + '\n';
 }

@@ -82,7 +82,12 @@ export interface RuntimePlan {
   stdin: boolean;
   init: boolean;
   stateDir: string;
-  logPath: string;
+  /** null: the none log driver, no log file */
+  logPath: string | null;
+  /** rotate the log at maxSize bytes, keeping maxFiles files (null: never rotate) */
+  logRotate: { maxSize: number; maxFiles: number } | null;
+  /** the cgroup.procs files the monitor itself joins, so that its work is charged to the container */
+  monitorCgroupProcs: string[];
   /** resources for config.json (the engine writes the cgroup files itself) */
   resources: Record<string, unknown>;
 }
