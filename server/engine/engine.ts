@@ -50,7 +50,7 @@ import { checkPrefix, DEFAULT_LOCK_DIR, hostNames, prefixFromEnv, type HostNames
 import { OwnerLock } from './host/owner-lock.js';
 import { checkStateDir, markStateDir } from './host/state-prefix.js';
 import { parsePool, UsernsRanges } from './userns/ranges.js';
-import { SHIPPED_DEFAULTS, type DaemonConfig } from './config/daemon-config.js';
+import { SHIPPED_DEFAULTS } from './config/daemon-config.js';
 import { NO_READING_MESSAGE } from './containers/log-config.js';
 import { storageUnsupportedReason } from './rootfs/quota.js';
 import { listChanges } from './rootfs/changes.js';
@@ -83,34 +83,9 @@ import { isActive, isAlive } from './lifecycle/state.js';
 import { waitContainer } from './lifecycle/wait.js';
 
 export { parseSignal } from './lifecycle/signals.js';
+import type { EngineOptions } from './engine-options.js';
 
-export interface EngineOptions {
-  /** state root (default GLASSBOX_ROOT or /var/lib/glassbox) */
-  root?: string;
-  /** runtime state (default GLASSBOX_RUN or /run/glassbox) */
-  runRoot?: string;
-  /** where the base image comes from: busybox when the host has it, else host binaries */
-  baseImageSource?: 'auto' | 'busybox' | 'host';
-  /** set false to skip networking (tests of the engine alone) */
-  network?: boolean;
-  /** registries reached over plain http besides loopback ones, as Docker's insecure-registries */
-  insecureRegistries?: string[];
-  /**
-   * the name prefix of this engine's host objects (host/naming.ts): "gb" (default, a serving
-   * Glassbox) or "gbt<x>" (tests, benchmarks); default GLASSBOX_PREFIX
-   */
-  prefix?: string;
-  /** where the owner lock and the userns leases live (default /run/glassbox, host-wide) */
-  lockDir?: string;
-  /** how often the firewall check runs, ms (default 2000; 0: never) */
-  reconcileMs?: number;
-  /** user namespace ranges: COUNT ranges of 65536 from START (default /etc/subuid's root entries, else GLASSBOX_USERNS_POOL, else 100000:1024) */
-  usernsPool?: { start: number; count: number };
-  /** 'shifted': copy layers even where idmapped mounts work (tests of the fallback) */
-  usernsLayers?: 'idmapped' | 'shifted';
-  /** the daemon configuration's defaults (the server reads /etc/glassbox/config.json); default: the shipped ones */
-  daemonConfig?: DaemonConfig;
-}
+export type { EngineOptions };
 
 export class Engine implements EngineApi {
   readonly root: string;
