@@ -1,7 +1,10 @@
 // Builds the C low-level helper with the machine's cc. No extra package is needed:
-// only libc headers, which every machine with a C compiler has.
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, readdirSync, statSync, existsSync } from 'node:fs';
+// only libc headers, which every machine with a C compiler has. A warning is an error (as crun's
+// CI has it). `--check` (npm test) also compiles it once with gcc's static analyzer, where the
+// compiler has one, into a scratch file: the analyzer's findings fail the tests, not the install.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -14,10 +17,25 @@ if (!existsSync(srcDir)) { console.log('native: no sources yet'); process.exit(0
 const sources = readdirSync(srcDir).filter((f) => f.endsWith('.c')).map((f) => join(srcDir, f));
 const headers = readdirSync(srcDir).filter((f) => f.endsWith('.h')).map((f) => join(srcDir, f));
 const newest = Math.max(...[...sources, ...headers].map((f) => statSync(f).mtimeMs));
+const cc = process.env.CC || 'cc';
+const FLAGS = ['-O2', '-g', '-Wall', '-Wextra', '-Werror', '-Wno-unused-parameter', '-std=gnu11', '-D_GNU_SOURCE'];
+
+if (process.argv.includes('--check')) {
+  const probe = spawnSync(cc, ['-fanalyzer', '-fsyntax-only', '-x', 'c', '/dev/null'], { stdio: 'ignore' });
+  if (probe.status === 0) {
+    const scratch = join(mkdtempSync(join(tmpdir(), 'gb-analyze-')), 'gb-helper');
+    try {
+      execFileSync(cc, [...FLAGS, '-fanalyzer', '-o', scratch, ...sources], { stdio: 'inherit' });
+      console.log('native: gcc -fanalyzer -Werror found nothing');
+    } finally {
+      rmSync(dirname(scratch), { recursive: true, force: true });
+    }
+  } else console.log(`native: ${cc} has no -fanalyzer; the analyzer check is left out`);
+}
+
 if (existsSync(out) && statSync(out).mtimeMs >= newest && !process.argv.includes('--force')) {
   console.log('native: gb-helper is up to date');
   process.exit(0);
 }
-const cc = process.env.CC || 'cc';
-execFileSync(cc, ['-O2', '-g', '-Wall', '-Wextra', '-Wno-unused-parameter', '-std=gnu11', '-D_GNU_SOURCE', '-o', out, ...sources], { stdio: 'inherit' });
+execFileSync(cc, [...FLAGS, '-o', out, ...sources], { stdio: 'inherit' });
 console.log(`native: built ${out}`);
