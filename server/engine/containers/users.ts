@@ -41,6 +41,9 @@ function readGroups(rootfs: string): { name: string; gid: number; members: strin
   return Object.assign(entries, { problem });
 }
 
+/** What the helper's `user` line takes (native/src/spec.c). */
+export const MAX_ADDITIONAL_GROUPS = 64;
+
 export interface ResolvedUser { uid: number; gid: number; additionalGids: number[]; home: string }
 
 /** "" → root; "1000" ; "1000:1000" ; "learner" ; "learner:staff". */
@@ -79,6 +82,10 @@ export function resolveUser(rootfs: string, spec: string | undefined): ResolvedU
     }
   }
   if (uid > 2 ** 31 - 1 || gid > 2 ** 31 - 1) throw new InvalidArgument(`uid/gid out of range: ${spec}`);
-  const additionalGids = name ? groups.filter((g) => g.members.includes(name!) && g.gid !== gid).map((g) => g.gid) : [];
+  const additionalGids = name ? [...new Set(groups.filter((g) => g.members.includes(name!) && g.gid !== gid).map((g) => g.gid))] : [];
+  // the helper takes at most 64 (native/PROTOCOL.md): say so here, before anything is started
+  if (additionalGids.length > MAX_ADDITIONAL_GROUPS) {
+    throw new InvalidArgument(`user ${name} is a member of ${additionalGids.length} groups in the container's /etc/group: at most ${MAX_ADDITIONAL_GROUPS} are supported`);
+  }
   return { uid, gid, additionalGids, home };
 }
