@@ -8,6 +8,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { TimelineStep } from '../types.js';
 import { sealedHelperPath } from './sealed-helper.js';
+import { isHelperStep, type HelperStep } from './helper-steps.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const HELPER_PATH = process.env.GLASSBOX_HELPER ?? join(here, '..', '..', '..', 'native', 'build', 'gb-helper');
@@ -28,11 +29,12 @@ export function helperExecutable(dir: string): string {
   return sealedHelperPath(helperPath(), dir);
 }
 
-/** A failure the helper reported: one line naming the step and the errno. */
+/** A failure the helper reported: one line naming the step (helper-steps.ts) and the errno. */
 export class HelperError extends Error {
   constructor(
     message: string,
-    readonly step: string,
+    /** a listed step; 'helper' when the line named none (or one the engine does not know) */
+    readonly step: HelperStep | 'helper',
     readonly errno: string | undefined,
   ) {
     super(message);
@@ -110,7 +112,7 @@ export function runHelper(specPath: string, timeline: TimelineStep[], t0: number
     }
     const now = performance.now() - t0;
     if (msg.error) {
-      failure = new HelperError(msg.error, msg.step ?? 'helper', msg.errno);
+      failure = new HelperError(msg.error, msg.step && isHelperStep(msg.step) ? msg.step : 'helper', msg.errno);
       timeline.push({ step: msg.step ?? 'error', by: 'monitor', at: now, ms: 0, detail: `failed: ${msg.error}` });
       return;
     }
