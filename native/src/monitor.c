@@ -336,8 +336,18 @@ static void write_map(pid_t pid, const char *name, struct mapping *m, int n) {
   status_step("monitor", name, now_ms() - t, NULL, path, data);
 }
 
-int run_main(struct spec *s) {
-  S = s;
+/* Everything the monitor holds while it starts init: the channels to the child and its stdio. */
+struct launch {
+  int lfd, sfd, status_dup;
+  int sync[2], errp[2], out[2], errs[2], in[2];
+  sigset_t chld;
+  struct child_fds fds;
+  pid_t pid;
+};
+
+/* Step 1: the monitor itself: its cgroup, its pid file, monitor.sock, the log, joined namespaces,
+ * the time namespace. Nothing of the container exists yet. */
+static void monitor_prepare(struct spec *s, struct launch *L) {
   signal(SIGPIPE, SIG_IGN);
   setsid(); /* fails harmlessly when the engine already made us a session leader */
   if (!s->rootfs || !s->state_dir) FAILF("spec", 0, "the spec needs rootfs and state_dir");
@@ -367,7 +377,7 @@ int run_main(struct spec *s) {
     (void)w;
     close(pf);
   }
-  int lfd = listen_socket();
+  L->lfd = listen_socket();
   if (s->log) {
     log_open();
     if (log_fd < 0) FAILF("log", errno, "open %s", s->log);
@@ -394,29 +404,32 @@ int run_main(struct spec *s) {
     offsets[strlen(offsets) - 1] = 0;
     status_step("monitor", "timens_offsets", now_ms() - t, "unshare(CLONE_NEWTIME)", "/proc/self/timens_offsets", offsets);
   }
+}
 
-  int sync[2], errp[2], out[2] = {-1, -1}, errs[2] = {-1, -1}, in[2] = {-1, -1};
-  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sync) < 0 || pipe2(errp, O_CLOEXEC) < 0) FAILF("pipes", errno, "socketpair");
-  if (!s->terminal && (pipe2(out, O_CLOEXEC) < 0 || pipe2(errs, O_CLOEXEC) < 0)) FAILF("pipes", errno, "pipe2");
-  if (!s->terminal && s->stdin_open && pipe2(in, O_CLOEXEC) < 0) FAILF("pipes", errno, "pipe2");
-  int status_dup = fcntl(1, F_DUPFD_CLOEXEC, 3);
-  if (status_dup < 0) FAILF("pipes", errno, "dup the status channel");
+/* Step 2: the channels, then clone(2) with the namespace flags. The child runs child_main. */
+static void clone_child(struct spec *s, struct launch *L) {
+  L->out[0] = L->out[1] = L->errs[0] = L->errs[1] = L->in[0] = L->in[1] = -1;
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, L->sync) < 0 || pipe2(L->errp, O_CLOEXEC) < 0) FAILF("pipes", errno, "socketpair");
+  if (!s->terminal && (pipe2(L->out, O_CLOEXEC) < 0 || pipe2(L->errs, O_CLOEXEC) < 0)) FAILF("pipes", errno, "pipe2");
+  if (!s->terminal && s->stdin_open && pipe2(L->in, O_CLOEXEC) < 0) FAILF("pipes", errno, "pipe2");
+  L->status_dup = fcntl(1, F_DUPFD_CLOEXEC, 3);
+  if (L->status_dup < 0) FAILF("pipes", errno, "dup the status channel");
 
-  sigset_t chld;
-  sigemptyset(&chld);
-  sigaddset(&chld, SIGCHLD);
-  sigprocmask(SIG_BLOCK, &chld, NULL);
+  sigemptyset(&L->chld);
+  sigaddset(&L->chld, SIGCHLD);
+  sigprocmask(SIG_BLOCK, &L->chld, NULL);
   /* made now, not after the start: a monitor that cannot hear SIGCHLD would wait for ever */
-  int sfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
-  if (sfd < 0) FAILF("signalfd", errno, "signalfd(SIGCHLD)");
+  L->sfd = signalfd(-1, &L->chld, SFD_CLOEXEC | SFD_NONBLOCK);
+  if (L->sfd < 0) FAILF("signalfd", errno, "signalfd(SIGCHLD)");
 
   /* The child moves itself into its cgroups (see cgroup_join_open): the files are opened here,
    * where the host's privileges are, and the descriptors are inherited. */
-  struct child_fds fds = {.ncgroup = 0};
+  struct child_fds *fds = &L->fds;
+  fds->ncgroup = 0;
   for (int i = 0; i < s->ncgroups; i++) {
-    fds.cgroup[i] = cgroup_join_open(s->cgroups[i], fds.cgroup_file[i], sizeof(fds.cgroup_file[i]));
-    if (fds.cgroup[i] < 0) FAILF("cgroup", errno, "open %s", fds.cgroup_file[i]);
-    fds.ncgroup++;
+    fds->cgroup[i] = cgroup_join_open(s->cgroups[i], fds->cgroup_file[i], sizeof(fds->cgroup_file[i]));
+    if (fds->cgroup[i] < 0) FAILF("cgroup", errno, "open %s", fds->cgroup_file[i]);
+    fds->ncgroup++;
   }
   /* A cgroup namespace takes the cgroups its maker is in at that moment as its root: the child
    * makes it (unshare) once it is inside its own cgroups, not the clone before. */
@@ -426,34 +439,41 @@ int run_main(struct spec *s) {
   pid_t pid = (pid_t)syscall(SYS_clone, (unsigned long)clone_flags | SIGCHLD, NULL, NULL, NULL, NULL);
   if (pid < 0) FAILF("clone", errno, "clone with namespaces");
   if (pid == 0) {
-    sigprocmask(SIG_UNBLOCK, &chld, NULL);
-    close(sync[0]);
-    close(errp[0]);
-    close(lfd);
-    close(sfd);
-    if (out[0] >= 0) close(out[0]);
-    if (errs[0] >= 0) close(errs[0]);
-    if (in[1] >= 0) close(in[1]);
-    fds.sync = sync[1];
-    fds.errpipe = errp[1];
-    fds.status = status_dup;
-    fds.out_w = out[1];
-    fds.err_w = errs[1];
-    fds.in_r = in[0];
-    child_main(s, &fds);
+    sigprocmask(SIG_UNBLOCK, &L->chld, NULL);
+    close(L->sync[0]);
+    close(L->errp[0]);
+    close(L->lfd);
+    close(L->sfd);
+    if (L->out[0] >= 0) close(L->out[0]);
+    if (L->errs[0] >= 0) close(L->errs[0]);
+    if (L->in[1] >= 0) close(L->in[1]);
+    fds->sync = L->sync[1];
+    fds->errpipe = L->errp[1];
+    fds->status = L->status_dup;
+    fds->out_w = L->out[1];
+    fds->err_w = L->errs[1];
+    fds->in_r = L->in[0];
+    child_main(s, fds);
   }
   char call[512];
   clone_flags_str(clone_flags, s->ns_time, call, sizeof(call));
   status_step("monitor", "clone", now_ms() - t, call, NULL, NULL);
-  close(sync[1]);
-  close(errp[1]);
-  close(status_dup);
-  if (out[1] >= 0) close(out[1]);
-  if (errs[1] >= 0) close(errs[1]);
-  if (in[0] >= 0) close(in[0]);
-  in_w = in[1];
+  close(L->sync[1]);
+  close(L->errp[1]);
+  close(L->status_dup);
+  if (L->out[1] >= 0) close(L->out[1]);
+  if (L->errs[1] >= 0) close(L->errs[1]);
+  if (L->in[0] >= 0) close(L->in[0]);
+  in_w = L->in[1];
+  L->pid = pid;
+}
 
-  /* What only the parent may do for the child, while it waits on the sync socket. */
+/* Step 3: what only the parent may do for the child while it waits on the sync socket: the user
+ * namespace's maps, oom_score_adj, rlimits. Then the child is released. */
+static void setup_from_outside(struct spec *s, struct launch *L) {
+  char path[4096], buf[64];
+  pid_t pid = L->pid;
+  double t;
   if (s->ns_flags & CLONE_NEWUSER) {
     if (s->setgroups) {
       snprintf(path, sizeof(path), "/proc/%d/setgroups", pid);
@@ -464,7 +484,7 @@ int run_main(struct spec *s) {
     write_map(pid, "uid_map", s->uidmap, s->nuid);
     write_map(pid, "gid_map", s->gidmap, s->ngid);
   }
-  for (int i = 0; i < fds.ncgroup; i++) close(fds.cgroup[i]);
+  for (int i = 0; i < L->fds.ncgroup; i++) close(L->fds.cgroup[i]);
   if (s->has_oom_score_adj) {
     snprintf(path, sizeof(path), "/proc/%d/oom_score_adj", pid);
     snprintf(buf, sizeof(buf), "%d", s->oom_score_adj);
@@ -485,16 +505,22 @@ int run_main(struct spec *s) {
     status_step("monitor", "rlimit", now_ms() - t, call, NULL, NULL);
   }
   char go = 'R';
-  if (write(sync[0], &go, 1) != 1) FAILF("sync", errno, "release the child");
+  if (write(L->sync[0], &go, 1) != 1) FAILF("sync", errno, "release the child");
 
-  /* Wait for "created" (and the pty master), or an error line, or the child's death. */
-  struct pollfd pf2[2] = {{.fd = sync[0], .events = POLLIN}, {.fd = errp[0], .events = POLLIN}};
+}
+
+/* Step 4: wait for "created" (and the pty master), or an error line, or the child's death; then
+ * the create barrier (the engine wires the network meanwhile) and the start. Returns false when
+ * the engine gave up before start: the container never ran. */
+static bool created_and_started(struct spec *s, struct launch *L) {
+  pid_t pid = L->pid;
+  struct pollfd pf2[2] = {{.fd = L->sync[0], .events = POLLIN}, {.fd = L->errp[0], .events = POLLIN}};
   char errline[4096];
   ssize_t errlen = 0;
   for (;;) {
     if (poll(pf2, 2, -1) < 0 && errno != EINTR) FAILF("sync", errno, "poll");
     if (pf2[1].revents) {
-      errlen = read(errp[0], errline, sizeof(errline) - 1);
+      errlen = read(L->errp[0], errline, sizeof(errline) - 1);
       if (errlen > 0) {
         errline[errlen] = 0;
         waitpid(pid, NULL, 0);
@@ -507,9 +533,9 @@ int run_main(struct spec *s) {
   struct iovec iov = {.iov_base = &c, .iov_len = 1};
   char control[CMSG_SPACE(sizeof(int))];
   struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof(control)};
-  ssize_t got = recvmsg(sync[0], &msg, MSG_CMSG_CLOEXEC);
+  ssize_t got = recvmsg(L->sync[0], &msg, MSG_CMSG_CLOEXEC);
   if (got != 1 || c != 'C') {
-    errlen = read(errp[0], errline, sizeof(errline) - 1);
+    errlen = read(L->errp[0], errline, sizeof(errline) - 1);
     waitpid(pid, NULL, 0);
     if (errlen > 0) {
       errline[errlen] = 0;
@@ -532,39 +558,50 @@ int run_main(struct spec *s) {
       waitpid(pid, NULL, 0);
       write_exit_json(137, SIGKILL);
       unlink(sock_path);
-      return 0;
+      return false;
     }
   }
   /* whoever attached before start (docker run -it) is registered before the first byte of output */
-  int lflags = fcntl(lfd, F_GETFL);
-  if (lflags < 0 || fcntl(lfd, F_SETFL, lflags | O_NONBLOCK) < 0) FAILF("monitor-socket", errno, "fcntl(O_NONBLOCK) on %s", sock_path);
-  accept_clients(lfd);
-  go = 'S';
-  if (write(sync[0], &go, 1) != 1) FAILF("sync", errno, "start the child");
-  close(sync[0]);
+  int lflags = fcntl(L->lfd, F_GETFL);
+  if (lflags < 0 || fcntl(L->lfd, F_SETFL, lflags | O_NONBLOCK) < 0) FAILF("monitor-socket", errno, "fcntl(O_NONBLOCK) on %s", sock_path);
+  accept_clients(L->lfd);
+  char go = 'S';
+  if (write(L->sync[0], &go, 1) != 1) FAILF("sync", errno, "start the child");
+  close(L->sync[0]);
+  return true;
+}
 
-  /* execve closes the exec-fail pipe: EOF means the command runs */
-  errlen = 0;
+/* Step 5: execve closes the exec-fail pipe: EOF means the command runs. An error line instead
+ * is relayed, with exit.json, and the monitor ends. */
+static bool command_runs(struct launch *L) {
+  char errline[4096];
+  ssize_t errlen = 0;
   for (;;) {
-    ssize_t r = read(errp[0], errline + errlen, sizeof(errline) - 1 - (size_t)errlen);
+    ssize_t r = read(L->errp[0], errline + errlen, sizeof(errline) - 1 - (size_t)errlen);
     if (r < 0 && errno == EINTR) continue;
     if (r <= 0) break;
     errlen += r;
   }
-  close(errp[0]);
+  close(L->errp[0]);
   if (errlen > 0) {
     errline[errlen] = 0;
     int st = 0;
-    waitpid(pid, &st, 0);
+    waitpid(L->pid, &st, 0);
     status_line("%s", errline);
     write_exit_json(WIFEXITED(st) ? WEXITSTATUS(st) : 127, 0);
     unlink(sock_path);
-    return 1;
+    return false;
   }
-  status_line("{\"ready\":true,\"pid\":%d,\"monitor\":%d}", pid, getpid());
+  status_line("{\"ready\":true,\"pid\":%d,\"monitor\":%d}", L->pid, getpid());
+  return true;
+}
 
-  /* The loop: output → log and clients; clients → stdin; SIGCHLD → the end. */
-  int outs[2] = {s->terminal ? pty_master : out[0], s->terminal ? -1 : errs[0]};
+/* Step 6, until init ends: output → log and clients; clients → stdin; SIGCHLD → exit.json. */
+static void serve(struct spec *s, struct launch *L) {
+  char buf[64];
+  int lfd = L->lfd, sfd = L->sfd;
+  pid_t pid = L->pid;
+  int outs[2] = {s->terminal ? pty_master : L->out[0], s->terminal ? -1 : L->errs[0]};
   int exit_status = -1;
   double drain_until = 0;
   for (;;) {
@@ -622,5 +659,16 @@ int run_main(struct spec *s) {
   broadcast('x', buf, strlen(buf));
   status_line("{\"exited\":true,\"code\":%d,\"signal\":%s%s%s}", code, sig ? "\"" : "", sig ? signal_name(sig) : "null", sig ? "\"" : "");
   unlink(sock_path);
+}
+
+int run_main(struct spec *s) {
+  S = s;
+  struct launch L = {.lfd = -1, .sfd = -1};
+  monitor_prepare(s, &L);
+  clone_child(s, &L);
+  setup_from_outside(s, &L);
+  if (!created_and_started(s, &L)) return 0;
+  if (!command_runs(&L)) return 1;
+  serve(s, &L);
   return 0;
 }

@@ -11,12 +11,17 @@ import { Engine } from '../../server/engine/engine.js';
 import { parseDaemonConfig, SHIPPED_DEFAULTS, type DaemonConfig } from '../../server/engine/config/daemon-config.js';
 import { createLayerFs, loopDevicesBackedBy } from '../../server/engine/rootfs/quota.js';
 import type { ContainerConfig } from '../../server/engine/types.js';
+import { runPrefix } from '../prefix.js';
 
 const run = promisify(execFile);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+// The file's main engine ('d') holds the run's prefix for the whole file; the engines a test opens
+// beside it with a configuration of their own take a second prefix (one owner per prefix).
+const SECOND_PREFIX = runPrefix(process.pid + 1);
+
 async function open(base: string, name: string, daemonConfig?: DaemonConfig): Promise<Engine> {
-  return Engine.open({ root: join(base, `${name}-root`), runRoot: join(base, name), network: false, daemonConfig });
+  return Engine.open({ root: join(base, `${name}-root`), runRoot: join(base, name), network: false, daemonConfig, ...(name === 'd' ? {} : { prefix: SECOND_PREFIX }) });
 }
 
 /** An engine with its own configuration; whatever the test leaves (a failed assertion) is removed. */
@@ -121,7 +126,7 @@ describe('a log flood', () => {
       const monitor = rec.state.monitorPid;
       // the monitor runs in the container's cgroup (its monitor child), not the server's
       const cg = readFileSync(`/proc/${monitor}/cgroup`, 'utf8');
-      expect(cg).toContain(`/glassbox/${rec.id}/monitor`);
+      expect(cg).toContain(`/${flood.names.cgroupParent}/${rec.id}/monitor`);
       await sleep(500);
       const cpu0 = cpuSeconds(monitor);
       const t0 = performance.now();

@@ -120,7 +120,7 @@ export class CgroupV1Driver implements CgroupDriver {
   }
 
   monitorProcsFiles(id: string): string[] {
-    return this.monitorRoots().map((root) => join(root, 'glassbox', id, MONITOR_CGROUP, 'cgroup.procs'));
+    return this.monitorRoots().map((root) => join(root, this.parent, id, MONITOR_CGROUP, 'cgroup.procs'));
   }
 
   private ctx() {
@@ -172,7 +172,7 @@ export class CgroupV1Driver implements CgroupDriver {
       }
       this.writeLimits(id, limits, log, true);
       // a child for the monitor: the container's limits apply to it (v1 limits are hierarchical)
-      for (const root of this.monitorRoots()) mkdirSync(join(root, 'glassbox', id, MONITOR_CGROUP));
+      for (const root of this.monitorRoots()) mkdirSync(join(root, this.parent, id, MONITOR_CGROUP));
     } catch (e) {
       for (const dir of made.reverse()) await removeCgroupDir(dir).catch(() => {});
       for (const { root } of this.roots()) removeParentIfEmpty(join(root, this.parent));
