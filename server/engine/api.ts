@@ -1,7 +1,7 @@
 // The engine's typed API: what the Docker API adapter, the REST API and the socket.io channels may
 // call. The Engine class (engine.ts) implements it. Nothing here mentions HTTP.
 import type { CgroupStats, CgroupWrite } from './cgroups/types.js';
-import type { NetworkInfo } from './network/manager.js';
+import type { NetworkInfo } from './network/index.js';
 import type { PullEvent, PullResult } from './images/pull.js';
 import type { CommitOptions, CommitResult } from './images/commit.js';
 import type { ImportedImage } from './images/layout.js';

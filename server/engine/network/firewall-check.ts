@@ -2,9 +2,12 @@
 // another tool) can remove the jumps into our chains or flush them; containers on different
 // networks could then reach each other and nothing would say so. One `iptables-save` (it reads the
 // tables without taking the xtables lock) tells whether the four jumps exist and whether our chains
-// hold exactly the rules we wrote; the network manager re-adds them when not.
+// hold exactly the rules we wrote; reconcileFirewall() re-adds them when not, and the manager runs
+// it on a timer (ReconcileTimer).
 import { run } from './ip.js';
 import { jumps, type Chains } from './nat.js';
+import { syncNat } from './nat-sync.js';
+import type { IsolationChange, NetState } from './types.js';
 
 export interface FirewallCheck {
   ok: boolean;
@@ -62,4 +65,62 @@ export function describeCheck(r: FirewallCheck): string {
   if (r.missingChains.length) parts.push(`missing chains: ${r.missingChains.join(', ')}`);
   if (r.changedRules) parts.push('the rules in our chains were changed');
   return parts.join('; ') || 'isolation rules in place';
+}
+
+/** The last check's finding, shown by the topology view. */
+export interface IsolationState {
+  state: 'ok' | 'missing';
+  detail?: string;
+}
+
+/**
+ * Checks that our jumps and chains are what we wrote and re-adds them if not. `isolation` is
+ * updated in place: it stays 'missing' until a later check finds them in place, so the diagram
+ * can say so for a moment.
+ */
+export async function reconcileFirewall(s: NetState, isolation: IsolationState, onChange?: (c: IsolationChange) => void): Promise<FirewallCheck> {
+  const found = await checkFirewall(s.names.chains, s.rules);
+  if (found.ok) {
+    if (isolation.state === 'missing') {
+      isolation.state = 'ok';
+      delete isolation.detail;
+      onChange?.({ state: 'restored', detail: 'isolation rules back in place', time: Date.now() });
+    }
+    return found;
+  }
+  const detail = describeCheck(found);
+  isolation.state = 'missing';
+  isolation.detail = `isolation rules missing — re-adding (${detail})`;
+  onChange?.({ state: 'missing', detail, time: Date.now() });
+  await syncNat(s, undefined, 'iptables-reconcile', true);
+  return found;
+}
+
+/** Runs a check every intervalMs, one at a time (the next is scheduled when one ends), until stop(). */
+export class ReconcileTimer {
+  private timer: NodeJS.Timeout | null = null;
+
+  /** `alive`: false once the manager is torn down (the timer then ends). */
+  start(intervalMs: number, check: () => Promise<unknown>, alive: () => boolean): void {
+    this.stop();
+    const tick = () => {
+      this.timer = setTimeout(() => {
+        if (!alive()) return;
+        void check()
+          .catch(() => {
+            /* iptables busy or gone: the next tick tries again */
+          })
+          .finally(() => {
+            if (this.timer) tick();
+          });
+      }, intervalMs);
+      this.timer.unref();
+    };
+    tick();
+  }
+
+  stop(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
 }

@@ -1,0 +1,70 @@
+// Each endpoint's /etc files, from the network state: its hostname, a resolv.conf for its mode,
+// and a hosts file naming the other containers on its networks. hosts.ts renders and writes them
+// in place; this module decides what goes in and keeps the hosts files current when a network's
+// membership changes. A container:<id> one shares the joined container's hosts and resolv.conf.
+import { readFileSync } from 'node:fs';
+import { renderHosts, renderResolvConf, readHostResolvConf, writeInPlace, type HostsEntry } from './hosts.js';
+import { ownFiles } from './state-file.js';
+import type { EndpointRecord, NetState } from './types.js';
+
+/** The hosts file of a container (rewritten in place when its networks' membership changes). */
+export function hostsFilePath(s: NetState, containerId: string): string {
+  return ownFiles(s, containerId).hosts;
+}
+
+export function renderHostsFor(s: NetState, e: EndpointRecord): string {
+  if (e.mode === 'host') {
+    let text = '';
+    try {
+      text = readFileSync('/etc/hosts', 'utf8');
+    } catch {
+      text = renderHosts({ hostname: e.hostname }, [], { hostMode: true });
+    }
+    return text;
+  }
+  const others: HostsEntry[] = [];
+  const seen = new Set<string>();
+  for (const a of e.attachments) {
+    for (const o of Object.values(s.endpoints)) {
+      if (o.containerId === e.containerId) continue;
+      const oa = o.attachments.find((x) => x.networkId === a.networkId);
+      if (!oa || seen.has(oa.ip)) continue;
+      seen.add(oa.ip);
+      others.push({ ip: oa.ip, names: [o.name, o.hostname, o.containerId.slice(0, 12)] });
+    }
+  }
+  return renderHosts({ hostname: e.hostname, name: e.name, id: e.containerId.slice(0, 12), ip: e.attachments[0]?.ip }, others);
+}
+
+/** At prepare(): the hostname file always; resolv.conf and hosts when the endpoint uses its own. */
+export function writeEndpointFiles(s: NetState, e: EndpointRecord): void {
+  const own = ownFiles(s, e.containerId);
+  writeInPlace(own.hostname, e.hostname + '\n');
+  if (e.files.hosts === own.hosts) {
+    writeInPlace(own.resolvConf, renderResolvConf(readHostResolvConf(), { hostMode: e.mode === 'host', noNetwork: e.mode === 'none' }));
+    writeInPlace(own.hosts, renderHostsFor(s, e));
+  }
+}
+
+/** Rewrites the endpoint's own hosts file (after it left a network). */
+export function rewriteHosts(s: NetState, e: EndpointRecord): void {
+  if (e.files.hosts === hostsFilePath(s, e.containerId)) writeInPlace(e.files.hosts, renderHostsFor(s, e));
+}
+
+/** Rewrites (in place, only when changed) the hosts files of every container on these networks. */
+export function refreshHosts(s: NetState, networkIds: string[]): void {
+  const ids = new Set(networkIds);
+  if (!ids.size) return;
+  for (const e of Object.values(s.endpoints)) {
+    if (e.mode !== 'bridge' || !e.attachments.some((a) => ids.has(a.networkId))) continue;
+    if (e.files.hosts !== hostsFilePath(s, e.containerId)) continue;
+    const text = renderHostsFor(s, e);
+    let cur: string | null = null;
+    try {
+      cur = readFileSync(e.files.hosts, 'utf8');
+    } catch {
+      cur = null;
+    }
+    if (cur !== text) writeInPlace(e.files.hosts, text);
+  }
+}
