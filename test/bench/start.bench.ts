@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Engine } from '../../server/engine/engine.js';
 import { mountOverlay, unmountOverlay } from '../../server/engine/rootfs/overlay.js';
+import { shiftedLayerDir } from '../../server/engine/rootfs/shift.js';
 import type { ContainerConfig } from '../../server/engine/types.js';
 import { useTestPrefix } from '../prefix.js';
 
@@ -37,14 +38,14 @@ const CONFIG: ContainerConfig = {
 };
 
 /** Run the peer on a copy of a Glassbox bundle: same config.json, same layers, own overlay. */
-function benchPeer(runtime: string, args: (id: string, bundle: string) => string[], source: { config: Record<string, unknown>; lowers: string[] }, dir: string, timeNs: boolean): number[] | string {
+function benchPeer(runtime: string, args: (id: string, bundle: string) => string[], source: { config: Record<string, unknown>; lowers: string[]; hostUid: number; hostGid: number }, dir: string, timeNs: boolean): number[] | string {
   const bundle = join(dir, runtime.split('/').pop()!);
   mkdirSync(join(bundle, 'rootfs'), { recursive: true });
   const upper = join(bundle, 'upper');
   const work = join(bundle, 'work');
   mkdirSync(upper, { recursive: true });
   mkdirSync(work, { recursive: true });
-  execFileSync('chown', ['100000:100000', upper]);
+  execFileSync('chown', [`${source.hostUid}:${source.hostGid}`, upper]);
   mountOverlay({ lowers: source.lowers, upper, work, target: join(bundle, 'rootfs') });
   try {
     const times: number[] = [];
@@ -95,9 +96,17 @@ export async function benchStart(): Promise<string> {
     // One more container gives the bundle (config.json + layers) the peers run.
     const rec = await engine.run({ ...CONFIG, cmd: ['/bin/true'] });
     await engine.wait(rec.id);
+    const config = JSON.parse(readFileSync(join(rec.paths.bundle, 'config.json'), 'utf8')) as { linux: { uidMappings: { hostID: number }[]; gidMappings: { hostID: number }[] } };
+    // Glassbox sees the layers through idmapped mounts; the peers are given copies shifted to the
+    // same range, which is what the config.json's uid/gid maps expect on disk
+    const hostUid = config.linux.uidMappings[0].hostID;
+    const hostGid = config.linux.gidMappings[0].hostID;
+    const image = engine.images.resolve(rec.image.id);
     const source = {
-      config: JSON.parse(readFileSync(join(rec.paths.bundle, 'config.json'), 'utf8')) as Record<string, unknown>,
-      lowers: engine.get(rec.id).paths.lowers,
+      config: config as unknown as Record<string, unknown>,
+      lowers: await Promise.all(image.layers.map((l) => shiftedLayerDir(engine.images, l.diffId, hostUid, hostGid))),
+      hostUid,
+      hostGid,
     };
     // The bind mounts of /etc/hosts etc. point into the container's dir: keep it until the peers ran.
     const peers: Record<string, string> = {};

@@ -271,6 +271,16 @@ describe('lifecycle', () => {
     const cfg = env.engine.ociConfig(r.id) as { ociVersion: string; linux: { namespaces: unknown[] } };
     expect(cfg.ociVersion).toMatch(/^1\./);
   });
+
+  it("writes a user namespace's maps in the OCI spec's names (containerID, hostID, size), as runc reads them", async () => {
+    const r = await runToExit(env.engine, sh('true', { namespaces: { user: true } }));
+    const rec = env.engine.get(r.id);
+    const cfg = env.engine.ociConfig(r.id) as { linux: { uidMappings: unknown[]; gidMappings: unknown[] } };
+    const host = rec.userns!.uidMap[0].hostId;
+    expect(host).toBeGreaterThanOrEqual(100000);
+    expect(cfg.linux.uidMappings).toEqual([{ containerID: 0, hostID: host, size: 65536 }]);
+    expect(cfg.linux.gidMappings).toEqual([{ containerID: 0, hostID: rec.userns!.gidMap[0].hostId, size: 65536 }]);
+  });
 });
 
 describe('bad input changes nothing', () => {

@@ -9,11 +9,11 @@
 //
 // The idmapped views are attached under <container>/idmap/<n> only long enough for mount(2) to
 // resolve lowerdir: overlayfs holds its own references, so they are detached right after.
-import { closeSync, mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { MNT_DETACH, umount2 } from '../../../native/libc.js';
 import type { IdMapping } from '../types.js';
-import { mountIdmapped, userNamespaceFd } from '../userns/idmap.js';
+import { mountIdmapped, sharedUserNamespaceFd } from '../userns/idmap.js';
 import { mountOverlay, type OverlayMount } from './overlay.js';
 
 export interface UsernsRootfs {
@@ -30,7 +30,7 @@ export async function mountIdmappedOverlay(o: OverlayMount & { containerDir: str
   const base = join(o.containerDir, 'idmap');
   rmSync(base, { recursive: true, force: true });
   mkdirSync(base, { mode: 0o700 });
-  const userns = await userNamespaceFd(o.uidMap, o.gidMap);
+  const userns = await sharedUserNamespaceFd(o.uidMap, o.gidMap); // kept for the next start: not closed here
   const views: string[] = [];
   const calls: string[] = [];
   try {
@@ -44,7 +44,6 @@ export async function mountIdmappedOverlay(o: OverlayMount & { containerDir: str
     mountOverlay({ lowers: views, upper: o.upper, work: o.work, target: o.target });
     return calls;
   } finally {
-    closeSync(userns);
     for (const v of views.reverse()) {
       try {
         umount2(v, MNT_DETACH);

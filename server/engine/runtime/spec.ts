@@ -1,7 +1,7 @@
 // The OCI runtime config.json, and the defaults every runtime agrees on (the mount table, device
 // nodes, masked and read-only paths). Read this file beside the creation timeline: each entry
 // here is one mount(2), mknod(2) or bind the helper makes in the child.
-import type { Namespace } from '../types.js';
+import type { IdMapping, Namespace } from '../types.js';
 import { MS, type PlanDevice, type PlanMount, type RuntimePlan } from './plan.js';
 
 /** /proc, /dev, /dev/pts, /dev/shm, /dev/mqueue, /sys as Docker and runc mount them. */
@@ -125,8 +125,10 @@ export function ociConfig(plan: RuntimePlan): Record<string, unknown> {
     readonlyPaths: plan.readonlyPaths,
   };
   if (plan.uidMap.length) {
-    linux.uidMappings = plan.uidMap;
-    linux.gidMappings = plan.gidMap;
+    // the OCI spec's LinuxIDMapping: containerID / hostID / size (runc and crun read these names)
+    const oci = (m: IdMapping[]) => m.map((x) => ({ containerID: x.containerId, hostID: x.hostId, size: x.size }));
+    linux.uidMappings = oci(plan.uidMap);
+    linux.gidMappings = oci(plan.gidMap);
   }
   if (plan.timeOffsets) {
     linux.timeOffsets = {

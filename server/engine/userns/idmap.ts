@@ -87,6 +87,33 @@ export async function userNamespaceFd(uidMap: IdMapping[], gidMap: IdMapping[]):
   }
 }
 
+/**
+ * The same, kept for the next container with the same maps: a range is freed at rm and leased
+ * again, so most starts find their namespace here instead of spawning a process for it (about
+ * 8 ms). The descriptors are close-on-exec, so no helper or container inherits them; at most
+ * MAX_CACHED are kept (the oldest is closed first).
+ */
+const MAX_CACHED = 64;
+const cached = new Map<string, number>();
+
+export async function sharedUserNamespaceFd(uidMap: IdMapping[], gidMap: IdMapping[]): Promise<number> {
+  const key = JSON.stringify([uidMap, gidMap]);
+  const hit = cached.get(key);
+  if (hit !== undefined) {
+    cached.delete(key); // re-inserted below: the Map's order is the eviction order
+    cached.set(key, hit);
+    return hit;
+  }
+  const fd = await userNamespaceFd(uidMap, gidMap);
+  cached.set(key, fd);
+  if (cached.size > MAX_CACHED) {
+    const [oldKey, oldFd] = cached.entries().next().value as [string, number];
+    cached.delete(oldKey);
+    closeSync(oldFd);
+  }
+  return fd;
+}
+
 /** Attaches an idmapped view of source at target (an existing empty directory). */
 export function mountIdmapped(source: string, target: string, usernsFd: number): void {
   const fd = openTreeClone(source);
