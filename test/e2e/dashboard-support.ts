@@ -153,6 +153,16 @@ export async function waitForPrompt(page: Page, opts: { timeout?: number; after?
   );
 }
 
+/** The end of a dashboard test file: its containers, the browser, the server and its state, in that order. */
+export async function stopAll(srv: RunningServer | undefined, b: { close(): Promise<void> } | undefined): Promise<void> {
+  if (srv) await removeAll(srv).catch(() => {});
+  if (b) await b.close();
+  if (srv) {
+    await srv.stop();
+    await cleanupDirs(srv);
+  }
+}
+
 export async function cleanupDirs(srv: RunningServer): Promise<void> {
   // The server leaves its bridge and iptables chains up for its containers (they outlive it);
   // the test is done with them: take them down so the host is as it was.

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { io as ioClient } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { api, browser, cleanupDirs, readCgroupMemoryLimit, removeAll, repo, screenText, startServer, waitForPrompt, type RunningServer } from './dashboard-support';
+import { api, browser, readCgroupMemoryLimit, stopAll, repo, screenText, startServer, waitForPrompt, type RunningServer } from './dashboard-support';
 
 const shots = join(repo, 'test-results', 'screenshots');
 const MiB = 1024 * 1024;
@@ -54,12 +54,7 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
-  if (srv) await removeAll(srv).catch(() => {});
-  if (b) await b.close();
-  if (srv) {
-    await srv.stop();
-    await cleanupDirs(srv);
-  }
+  await stopAll(srv, b);
 }, 60_000);
 
 describe('dashboard', () => {

@@ -1,5 +1,6 @@
 // The real docker CLI against a Glassbox Docker API socket, for the e2e tests.
 import { execFile } from 'node:child_process';
+import { request } from 'node:http';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
@@ -31,4 +32,26 @@ export function dockerClient(socket: () => string, opts: { timeoutMs?: number; m
     return r.out;
   }
   return { docker, ok };
+}
+
+/** One request on a Docker API unix socket; the answer's body as JSON where it is JSON. */
+export function socketRequest(socketPath: string, method: string, path: string, body?: string): Promise<{ status: number; json: unknown; headers: Record<string, unknown> }> {
+  return new Promise((resolve, reject) => {
+    const headers = body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) };
+    const req = request({ socketPath, method, path, headers }, (res) => {
+      let text = '';
+      res.on('data', (d) => (text += d));
+      res.on('end', () => {
+        let json: unknown = text;
+        try {
+          json = JSON.parse(text);
+        } catch {
+          /* plain text */
+        }
+        resolve({ status: res.statusCode ?? 0, json, headers: res.headers });
+      });
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
 }

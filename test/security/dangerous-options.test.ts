@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api, browser, cleanupDirs, removeAll, startServer, type RunningServer } from '../e2e/dashboard-support';
+import { api, browser, stopAll, startServer, type RunningServer } from '../e2e/dashboard-support';
 import { DOCKER, dockerClient } from '../e2e/docker-support';
 
 if (!existsSync(DOCKER)) throw new Error(`this test needs the docker CLI at ${DOCKER}`);
@@ -27,12 +27,7 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
-  if (srv) await removeAll(srv).catch(() => {});
-  if (b) await b.close();
-  if (srv) {
-    await srv.stop();
-    await cleanupDirs(srv);
-  }
+  await stopAll(srv, b);
 }, 60_000);
 
 async function containerCount(): Promise<number> {

@@ -11,11 +11,11 @@
 // Also: the security headers, the ?token= redirect, CSP in the working dashboard (no
 // violations), bad percent-encoding, name lengths.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
+import { socketRequest } from '../e2e/docker-support.js';
 import { join } from 'node:path';
 import type { Page, Response } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api, browser, cleanupDirs, freePort, readCgroupMemoryLimit, removeAll, startServer, waitForPrompt, type RunningServer } from '../e2e/dashboard-support';
+import { api, browser, freePort, readCgroupMemoryLimit, stopAll, startServer, waitForPrompt, type RunningServer } from '../e2e/dashboard-support';
 import { ATTACKER_PAGE } from './web-csrf-page';
 
 const MiB = 1024 * 1024;
@@ -40,24 +40,7 @@ let canary = '';
 
 /** A request on the Docker API's unix socket. */
 function docker(method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown }> {
-  return new Promise((resolve, reject) => {
-    const data = body === undefined ? undefined : JSON.stringify(body);
-    const req = request({ socketPath: join(srv.run, 'docker.sock'), method, path, headers: data ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) } : {} }, (res) => {
-      let text = '';
-      res.on('data', (d) => (text += d));
-      res.on('end', () => {
-        let json: unknown = text;
-        try {
-          json = JSON.parse(text);
-        } catch {
-          /* not JSON */
-        }
-        resolve({ status: res.statusCode ?? 0, json });
-      });
-    });
-    req.on('error', reject);
-    req.end(data);
-  });
+  return socketRequest(join(srv.run, 'docker.sock'), method, path, body === undefined ? undefined : JSON.stringify(body));
 }
 
 async function engineState() {
@@ -103,12 +86,7 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
-  if (srv) await removeAll(srv).catch(() => {});
-  if (b) await b.close();
-  if (srv) {
-    await srv.stop();
-    await cleanupDirs(srv);
-  }
+  await stopAll(srv, b);
   if (canary) rmSync(canary, { recursive: true, force: true });
 }, 60_000);
 

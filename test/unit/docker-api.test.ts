@@ -2,7 +2,7 @@
 // prefixes, errors as JSON, hijacked streams, driven by the real docker CLI where it is installed.
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
-import { request } from 'node:http';
+import { socketRequest } from '../e2e/docker-support.js';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,23 +18,7 @@ let api: Awaited<ReturnType<typeof startDockerApi>>;
 const engine = new FakeEngine();
 
 function http(method: string, path: string, body?: string): Promise<{ status: number; json: unknown; headers: Record<string, unknown> }> {
-  return new Promise((resolve, reject) => {
-    const req = request({ socketPath: sock, method, path, headers: body ? { 'Content-Type': 'application/json' } : {} }, (res) => {
-      let text = '';
-      res.on('data', (d) => (text += d));
-      res.on('end', () => {
-        let json: unknown = text;
-        try {
-          json = JSON.parse(text);
-        } catch {
-          /* plain text */
-        }
-        resolve({ status: res.statusCode ?? 0, json, headers: res.headers });
-      });
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
+  return socketRequest(sock, method, path, body);
 }
 
 async function docker(...args: string[]): Promise<{ code: number; out: string; err: string }> {

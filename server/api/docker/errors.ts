@@ -1,15 +1,6 @@
 // Errors of the Docker API adapter, and how any error becomes an HTTP status + Docker's {"message"}.
-import { errorKind, type ErrorKind } from '../../engine/index.js';
-
-/** The engine's error kinds as the Docker daemon's status codes. */
-const STATUS_OF_KIND: Record<ErrorKind, number> = {
-  invalid: 400,
-  'not-found': 404,
-  conflict: 409,
-  unavailable: 503,
-  'not-implemented': 501,
-  internal: 500,
-};
+import { errorKind } from '../../engine/index.js';
+import { statusOfKind } from '../http-status.js';
 
 /** An error of this adapter's own, with the HTTP status it answers. */
 export class ApiError extends Error {
@@ -35,7 +26,7 @@ export function badRequest(message: string): ApiError {
 export function toHttpError(e: unknown): { status: number; message: string } {
   const err = e as { message?: unknown };
   const message = typeof err?.message === 'string' && err.message ? err.message : String(e);
-  return { status: e instanceof ApiError ? e.status : STATUS_OF_KIND[errorKind(e)], message };
+  return { status: e instanceof ApiError ? e.status : statusOfKind(e), message };
 }
 
 /** The kind of an engine error (or 'internal'), for adapters that branch on it. */
