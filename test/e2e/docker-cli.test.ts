@@ -12,10 +12,10 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EngineApi } from '../../server/engine/api.js';
 import { startDockerApi } from '../../server/api/docker/server.js';
+import { requireHost } from '../helpers.js';
 
 const run = promisify(execFile);
 const DOCKER = '/usr/local/bin/docker';
-const isRoot = process.getuid?.() === 0;
 
 type EngineLike = EngineApi & { close(): Promise<void> };
 let engineOpen: ((o: { root: string; runRoot: string; network?: boolean }) => Promise<EngineLike>) | null = null;
@@ -26,8 +26,8 @@ try {
 } catch (e) {
   why = (e as Error).message;
 }
-const enabled = isRoot && existsSync(DOCKER) && engineOpen !== null;
-if (!enabled) throw new Error(`docker-cli e2e cannot run here, and a test that cannot run fails: ${!isRoot ? 'not root' : !existsSync(DOCKER) ? 'no docker CLI' : `engine unavailable (${why})`}`);
+requireHost('docker-cli e2e', { root: true, binaries: [DOCKER] });
+if (!engineOpen) throw new Error(`docker-cli e2e cannot run here, and a test that cannot run fails: the engine cannot be loaded (${why})`);
 
 let base = '';
 let sock = '';
@@ -87,7 +87,7 @@ const waitFor = async (cond: () => boolean | Promise<boolean>, ms = 10_000) => {
   throw new Error('timed out');
 };
 
-describe.skipIf(!enabled)('docker CLI against Glassbox', () => {
+describe('docker CLI against Glassbox', () => {
   beforeAll(async () => {
     base = mkdtempSync('/tmp/gbd-');
     engine = await engineOpen!({ root: join(base, 'root'), runRoot: join(base, 'r'), network: false });

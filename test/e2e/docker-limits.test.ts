@@ -7,8 +7,9 @@ import { Engine } from '../../server/engine/engine.js';
 import { startDockerApi } from '../../server/api/docker/server.js';
 import { loopDevicesBackedBy } from '../../server/engine/rootfs/quota.js';
 import { DOCKER, dockerClient } from './docker-support.js';
+import { requireHost } from '../helpers.js';
 
-if (process.getuid?.() !== 0 || !existsSync(DOCKER)) throw new Error(`docker-limits e2e cannot run here: ${process.getuid?.() !== 0 ? 'not root' : 'no docker CLI'}`);
+requireHost('docker-limits e2e', { root: true, binaries: [DOCKER], commands: ['mkfs.ext4', 'losetup'] });
 
 let base = '';
 let sock = '';
