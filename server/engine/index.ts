@@ -12,6 +12,6 @@ export type * from './inspect/types.js';
 export { isActive, isAlive } from './lifecycle/state.js';
 export { RUNTIMES } from './runtime/available.js';
 export { NO_LSM_NOTE, PRIVILEGED_RISK, riskLines, SYS_ADMIN_RISK } from '../../common/privilege-risks.js';
-export { MAX_NAME_LENGTH } from './containers/validate.js';
+export { logConfigSchema, MAX_NAME_LENGTH, mountSchema } from './containers/validate.js';
 export { loadDaemonConfigOrExit, type DaemonConfig } from './config/daemon-config.js';
 export { parseSize } from './util/size.js';

@@ -53,6 +53,17 @@ export async function runToExit(engine: Engine, config: ContainerConfig): Promis
   return { id: rec.id, exitCode: result.exitCode, stdout, stderr, oomKilled: result.oomKilled };
 }
 
+/** One exec session to its end; its exit code and what it printed on each stream. */
+export async function execToExit(engine: Engine, id: string, cmd: string[], tty = false): Promise<{ code: number; out: string; err: string }> {
+  const proc = await engine.exec(id, { cmd, tty });
+  let out = '';
+  let err = '';
+  proc.onData((d) => (out += d.toString()));
+  proc.onStderr((d) => (err += d.toString()));
+  const code = await new Promise<number>((r) => proc.onExit((c) => r(c)));
+  return { code, out, err };
+}
+
 /** Every host object a container could leave behind, for "nothing is left" checks. */
 export function hostLeftovers(root: string): { mounts: string[]; cgroups: string[]; processes: number } {
   const mounts = readFileSync('/proc/self/mountinfo', 'utf8')

@@ -19,7 +19,7 @@ import { startDockerApi } from '../../server/api/docker/server.js';
 import type { ExecProcess } from '../../server/engine/api.js';
 import { terminalChannel, type TerminalChannel } from '../../server/realtime/terminal.js';
 import { until } from '../helpers.js';
-import { openTestEngine, runToExit, type TestEnv } from '../integration/support.js';
+import { execToExit, openTestEngine, runToExit, type TestEnv } from '../integration/support.js';
 
 const DOCKER = '/usr/local/bin/docker';
 const sh = (script: string, extra: Record<string, unknown> = {}) => ({ image: 'base', cmd: ['/bin/sh', '-c', script], ...extra });
@@ -35,14 +35,8 @@ const ptys: pty.IPty[] = [];
 let cliMaster = -1;
 const sessions: ExecProcess[] = [];
 
-async function execOut(id: string, cmd: string[], tty = false): Promise<{ code: number; out: string; err: string }> {
-  const proc = await env.engine.exec(id, { cmd, tty });
-  let out = '';
-  let err = '';
-  proc.onData((d) => (out += d.toString()));
-  proc.onStderr((d) => (err += d.toString()));
-  const code = await new Promise<number>((r) => proc.onExit((c) => r(c)));
-  return { code, out, err };
+function execOut(id: string, cmd: string[], tty = false): Promise<{ code: number; out: string; err: string }> {
+  return execToExit(env.engine, id, cmd, tty);
 }
 
 /** `ls -l /proc/self/fd` lines → descriptor number → target */

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HELPER_PATH } from '../../server/engine/runtime/builtin.js';
 import { childOf, until } from '../helpers.js';
-import { openTestEngine, type TestEnv } from '../integration/support.js';
+import { execToExit, openTestEngine, type TestEnv } from '../integration/support.js';
 
 let env: TestEnv;
 let id: string;
@@ -24,14 +24,8 @@ let host: { dev: number; ino: number };
 
 const sha256 = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
 
-async function execOut(cmd: string[]): Promise<{ code: number; out: string; err: string }> {
-  const proc = await env.engine.exec(id, { cmd });
-  let out = '';
-  let err = '';
-  proc.onData((d) => (out += d.toString()));
-  proc.onStderr((d) => (err += d.toString()));
-  const code = await new Promise<number>((r) => proc.onExit((c) => r(c)));
-  return { code, out, err };
+function execOut(cmd: string[]): Promise<{ code: number; out: string; err: string }> {
+  return execToExit(env.engine, id, cmd);
 }
 
 /** what the attacker learns about /proc/PID/exe from inside: "dev ino sha256", or the error */

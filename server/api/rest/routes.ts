@@ -2,7 +2,7 @@
 // carry a kind (invalid, not-found, conflict, …) and become { error } with its status (errors.ts).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
-import { MAX_NAME_LENGTH, NAMESPACES, type EngineApi } from '../../engine/index.js';
+import { logConfigSchema, MAX_NAME_LENGTH, mountSchema, NAMESPACES, type EngineApi } from '../../engine/index.js';
 import { summarize } from '../../realtime/containers.js';
 
 import { HttpError, httpStatusOf } from './errors.js';
@@ -75,20 +75,9 @@ const createBody = z
     ports: z
       .array(z.object({ hostIp: z.string().optional(), hostPort: z.number().int(), containerPort: z.number().int(), protocol: z.enum(['tcp', 'udp']) }))
       .optional(),
-    mounts: z
-      .array(
-        z.object({
-          type: z.enum(['bind', 'tmpfs']),
-          source: z.string().optional(),
-          target: z.string(),
-          readOnly: z.boolean().optional(),
-          size: z.number().int().optional(),
-          mode: z.number().int().optional(),
-        }),
-      )
-      .optional(),
+    mounts: z.array(mountSchema).optional(),
     // sizes in bytes; the engine checks the values and fills in the daemon configuration's defaults
-    logConfig: z.object({ driver: z.enum(['json-file', 'local', 'none']).optional(), options: z.record(z.string(), z.string()).optional() }).strict().optional(),
+    logConfig: logConfigSchema.optional(),
     shmSize: z.number().int().optional(),
     ulimits: z.array(z.object({ name: z.string(), soft: z.number().int(), hard: z.number().int() }).strict()).max(16).optional(),
     storageSize: z.number().int().optional(),

@@ -46,6 +46,19 @@ const limitsSchema = z
   })
   .strict();
 
+/** One extra mount (bind or tmpfs); the REST body takes the same shape. */
+export const mountSchema = z.object({
+  type: z.enum(['bind', 'tmpfs']),
+  source: z.string().optional(),
+  target: z.string(),
+  readOnly: z.boolean().optional(),
+  size: z.number().int().optional(),
+  mode: z.number().int().optional(),
+});
+
+/** Docker's --log-driver / --log-opt; the REST body takes the same shape. */
+export const logConfigSchema = z.object({ driver: z.enum(['json-file', 'local', 'none']).optional(), options: z.record(z.string(), z.string()).optional() }).strict();
+
 export const containerConfigSchema = z
   .object({
     name: z.string().optional(),
@@ -87,19 +100,8 @@ export const containerConfigSchema = z
         }),
       )
       .optional(),
-    mounts: z
-      .array(
-        z.object({
-          type: z.enum(['bind', 'tmpfs']),
-          source: z.string().optional(),
-          target: z.string(),
-          readOnly: z.boolean().optional(),
-          size: z.number().int().optional(),
-          mode: z.number().int().optional(),
-        }),
-      )
-      .optional(),
-    logConfig: z.object({ driver: z.enum(['json-file', 'local', 'none']).optional(), options: z.record(z.string(), z.string()).optional() }).strict().optional(),
+    mounts: z.array(mountSchema).optional(),
+    logConfig: logConfigSchema.optional(),
     shmSize: z.number().int().optional(),
     ulimits: z.array(z.object({ name: z.string(), soft: z.number().int(), hard: z.number().int() }).strict()).optional(),
     storageSize: z.number().int().optional(),
