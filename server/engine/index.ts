@@ -15,3 +15,4 @@ export { NO_LSM_NOTE, PRIVILEGED_RISK, riskLines, SYS_ADMIN_RISK } from '../../c
 export { logConfigSchema, MAX_NAME_LENGTH, mountSchema } from './containers/validate.js';
 export { loadDaemonConfigOrExit, type DaemonConfig } from './config/daemon-config.js';
 export { parseSize } from './util/size.js';
+export { parseMountinfo, readMounts, type MountEntry } from './util/mountinfo.js';

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FS_MAGIC, statfsType } from '../../../native/libc.js';
 import type { CgroupLayout } from './types.js';
+import { parseMountinfo } from '../util/mountinfo.js';
 
 export const DEFAULT_CGROUP_ROOT = '/sys/fs/cgroup';
 
@@ -33,43 +34,7 @@ export function detectLayout(root = DEFAULT_CGROUP_ROOT): CgroupLayout {
   return 'v1';
 }
 
-export interface MountInfo {
-  mountId: number;
-  parentId: number;
-  /** root of the mount inside its filesystem */
-  root: string;
-  mountPoint: string;
-  fsType: string;
-  source: string;
-  superOptions: string[];
-}
-
-/** mountinfo escapes space, tab, newline and backslash as \040 \011 \012 \134. */
-function unescape(s: string): string {
-  return s.replace(/\\([0-7]{3})/g, (_, oct: string) => String.fromCharCode(parseInt(oct, 8)));
-}
-
-export function parseMountinfo(text: string): MountInfo[] {
-  const out: MountInfo[] = [];
-  for (const line of text.split('\n')) {
-    if (!line.trim()) continue;
-    const sep = line.indexOf(' - ');
-    if (sep < 0) continue;
-    const pre = line.slice(0, sep).split(' ');
-    const post = line.slice(sep + 3).split(' ');
-    if (pre.length < 5 || post.length < 3) continue;
-    out.push({
-      mountId: Number(pre[0]),
-      parentId: Number(pre[1]),
-      root: unescape(pre[3]),
-      mountPoint: unescape(pre[4]),
-      fsType: post[0],
-      source: unescape(post[1]),
-      superOptions: post[2].split(','),
-    });
-  }
-  return out;
-}
+export { parseMountinfo };
 
 /**
  * controller -> directory of its v1 hierarchy. Co-mounted controllers map to the same directory.
