@@ -33,7 +33,7 @@ export interface LabKernel {
   /** the namespace snapshot (every container and the host); processes carry their state letter */
   namespaces(): Promise<NamespaceSnapshot>;
   /** the processes of a role's container (its init, members; not its monitor), from namespaces() */
-  processes(role: string): Promise<(NsProcess & { state: string })[]>;
+  processes(role: string): Promise<NsProcess[]>;
   /** the cgroup series of a role's container: samples, events (oom-kill, throttling, fork-refused…), latest stats */
   cgroups(role: string): Promise<CgroupSeries | null>;
   /** the container layer: image layers, upper-dir changes (copy-ups, whiteouts, opaque dirs) */

@@ -206,7 +206,7 @@ const C = 'c'.repeat(64);
 const aNs = { ...host, pid: 20, mnt: 21, net: 22, uts: 23, ipc: 24 };
 const bNs = { ...host, pid: 30, mnt: 31, net: 22, uts: 33, ipc: 34 }; // joins A's network namespace
 const cNs = { ...host, pid: 40, mnt: 41, net: 42 };
-const proc = (pid: number, comm: string, ns: NsProcess['ns'], containerId: string | null, role: NsProcess['role']): NsProcess => ({ pid, ppid: 1, nspid: [pid], comm, cmdline: comm, uid: 0, ns, containerId, role });
+const proc = (pid: number, comm: string, ns: NsProcess['ns'], containerId: string | null, role: NsProcess['role']): NsProcess => ({ pid, ppid: 1, nspid: [pid], comm, cmdline: comm, uid: 0, ns, containerId, role, state: 'S' });
 const nsSnapshot: NamespaceSnapshot = {
   kind: 'namespaces', time: NOW, host, scanMs: 1, omitted: { kernelThreads: 0, hostProcesses: 0 },
   types: { pid: [], mnt: [], net: [], uts: [], ipc: [], user: [], cgroup: [], time: [] },

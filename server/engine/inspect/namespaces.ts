@@ -140,11 +140,11 @@ export class NamespaceScanner {
       const statusText = readText(`${proc}/${pid}/status`);
       if (!statusText) continue; // gone
       const st = parseStatus(statusText);
-      // a zombie has exited: only its parent has not reaped it yet (an interactive ash reaps a
-      // killed background job at the next prompt). It keeps its pid namespace link, so it would
-      // linger in the picture: leave it out, as `ps` users expect an exited process to go.
+      // A zombie (Z) has exited and waits for its parent's wait(): it holds a pid and a slot in
+      // pids.max, so it stays in the picture (60 of them under a PID 1 that reaps nothing are the
+      // PID 1 lesson). X is a process being torn down right now: gone.
       const state = statusState(statusText);
-      if (state === 'Z' || state === 'X') continue;
+      if (state === 'X') continue;
       if (pid === 2 || st.ppid === 2) {
         kernelThreads++;
         if (!opts.kernelThreads) continue;
@@ -192,7 +192,21 @@ export class NamespaceScanner {
           role = 'member';
         }
       }
-      processes.push({ pid, ppid: st.ppid, nspid: st.nspid.length ? st.nspid : [pid], comm: st.comm, cmdline: cached.cmdline, uid: st.uid, ns, containerId, role });
+      processes.push({ pid, ppid: st.ppid, nspid: st.nspid.length ? st.nspid : [pid], comm: st.comm, cmdline: cached.cmdline, uid: st.uid, ns, containerId, role, state });
+    }
+    // A zombie's /proc/PID/ns links are gone with its nsproxy, yet it still has its pid in its
+    // parent's namespaces (NSpid): show it where its parent is.
+    const byPidFirst = new Map(processes.map((p) => [p.pid, p]));
+    for (const p of processes) {
+      if (p.state !== 'Z' || Object.keys(p.ns).length) continue;
+      const parent = byPidFirst.get(p.ppid);
+      if (parent) {
+        p.ns = { ...parent.ns };
+        if (!p.containerId && parent.containerId && parent.role !== 'monitor') {
+          p.containerId = parent.containerId;
+          p.role = 'member';
+        }
+      }
     }
     for (const pid of this.cache.keys()) if (!seen.has(pid)) this.cache.delete(pid);
 

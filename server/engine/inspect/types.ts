@@ -35,6 +35,8 @@ export interface NsProcess {
   containerId: string | null;
   /** init = the container's PID 1; monitor = its monitor (host side); member = any other process of the container */
   role: 'init' | 'monitor' | 'member' | 'host';
+  /** the state letter of /proc/PID/status: R running, S sleeping, D disk wait, T stopped, t traced, Z zombie, I idle */
+  state: string;
 }
 
 export interface NamespaceNode {
