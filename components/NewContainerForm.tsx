@@ -149,6 +149,19 @@ export function NewContainerForm({ cpus, onCreating, onCreated, onFailed }: { cp
             <Switch key={ns} testId={`ns-${ns}`} checked={form.namespaces[ns]} onChange={(v) => set('namespaces', { ...form.namespaces, [ns]: v })} label={`${ns}${ns === 'user' ? ' (user namespace)' : ''}`} hint={NAMESPACE_ISOLATES[ns]} />
           ))}
         </div>
+        {form.namespaces.time && (
+          <div className="mt-2 grid grid-cols-1 gap-3 md:grid-cols-2">
+            <label className="block">
+              <span className="mb-1 block text-sm text-slate-300">Uptime offset, CLOCK_BOOTTIME (s)</span>
+              <input className={input} type="number" step={1} value={form.boottimeOffset} onChange={(e) => set('boottimeOffset', Number(e.target.value) || 0)} data-testid="boottime-offset" />
+            </label>
+            <label className="block">
+              <span className="mb-1 block text-sm text-slate-300">CLOCK_MONOTONIC offset (s)</span>
+              <input className={input} type="number" step={1} value={form.monotonicOffset} onChange={(e) => set('monotonicOffset', Number(e.target.value) || 0)} data-testid="monotonic-offset" />
+            </label>
+            <p className="text-xs text-slate-400 md:col-span-2">Only these two clocks have offsets in a time namespace: `uptime` moves, `date` (CLOCK_REALTIME) never does.</p>
+          </div>
+        )}
       </fieldset>
 
       <fieldset className="rounded-lg border border-slate-800 p-3">

@@ -11,6 +11,9 @@ export interface FormState {
   name: string;
   hostname: string;
   namespaces: Record<Namespace, boolean>;
+  /** time namespace offsets in seconds (CLOCK_MONOTONIC, CLOCK_BOOTTIME): `uptime` moves, the date never does */
+  monotonicOffset: number;
+  boottimeOffset: number;
   /** 0 = no limit */
   memoryMiB: number;
   cpus: number;
@@ -33,6 +36,8 @@ export function defaultForm(image = ''): FormState {
     name: '',
     hostname: '',
     namespaces: { ...DEFAULT_NAMESPACES },
+    monotonicOffset: 0,
+    boottimeOffset: 0,
     memoryMiB: 0,
     cpus: 0,
     pids: 0,
@@ -57,6 +62,8 @@ export function toConfig(f: FormState): ContainerConfig {
   const ns: Partial<Record<Namespace, boolean>> = {};
   for (const n of NAMESPACES) if (f.namespaces[n] !== DEFAULT_NAMESPACES[n]) ns[n] = f.namespaces[n];
   if (Object.keys(ns).length) cfg.namespaces = ns;
+  if (f.namespaces.time && (f.monotonicOffset || f.boottimeOffset)) cfg.timeOffsets = { monotonic: Math.trunc(f.monotonicOffset), boottime: Math.trunc(f.boottimeOffset) };
+  else delete cfg.timeOffsets;
   const limits = { ...(f.extra.limits ?? {}) };
   if (f.memoryMiB > 0) limits.memory = f.memoryMiB * MiB;
   else delete limits.memory;
@@ -75,10 +82,11 @@ export function toConfig(f: FormState): ContainerConfig {
 
 export function fromConfig(c: ContainerConfig, base: FormState): FormState {
   const {
-    image, cmd, name, hostname, namespaces, limits, network, init, readOnlyRoot, privileged,
+    image, cmd, name, hostname, namespaces, timeOffsets, limits, network, init, readOnlyRoot, privileged,
     tty: _tty, openStdin: _stdin, ...extra
   } = c;
   const ns = { ...DEFAULT_NAMESPACES, ...(namespaces ?? {}) } as Record<Namespace, boolean>;
+  if (timeOffsets && namespaces?.time === undefined) ns.time = true;
   const { memory, cpus, pids, ...otherLimits } = limits ?? {};
   if (Object.keys(otherLimits).length) (extra as Partial<ContainerConfig>).limits = otherLimits;
   return {
@@ -88,6 +96,8 @@ export function fromConfig(c: ContainerConfig, base: FormState): FormState {
     name: name ?? '',
     hostname: hostname ?? '',
     namespaces: ns,
+    monotonicOffset: timeOffsets?.monotonic ?? 0,
+    boottimeOffset: timeOffsets?.boottime ?? 0,
     memoryMiB: memory ? Math.round(memory / MiB) : 0,
     cpus: cpus ?? 0,
     pids: pids ?? 0,

@@ -2,15 +2,9 @@
 // only these types; nothing here knows about HTTP, cgroup files or syscalls.
 
 export { NAMESPACES, NAMESPACE_ISOLATES, type Namespace } from '../../common/namespaces.js';
-import type { Namespace } from '../../common/namespaces.js';
 
-export type RestartPolicy = { name: 'no' | 'on-failure' | 'always' | 'unless-stopped'; maximumRetryCount?: number };
-
-export interface IdMapping {
-  containerId: number;
-  hostId: number;
-  size: number;
-}
+export type { ContainerConfig, IdMapping, RestartPolicy } from './containers/config-schema.js';
+import type { ContainerConfig, IdMapping } from './containers/config-schema.js';
 
 export interface ResourceLimits {
   /** bytes; null = no limit */
@@ -36,62 +30,6 @@ export interface IoThrottle {
   writeBps?: number;
   readIops?: number;
   writeIops?: number;
-}
-
-/** What a user asks for. Validated with zod in containers/validate.ts before anything is made. */
-export interface ContainerConfig {
-  name?: string;
-  image: string;
-  /** overrides the image's Entrypoint */
-  entrypoint?: string[];
-  /** overrides the image's Cmd */
-  cmd?: string[];
-  env?: string[];
-  workingDir?: string;
-  /** "uid[:gid]" or a name in the image's /etc/passwd */
-  user?: string;
-  hostname?: string;
-  tty?: boolean;
-  /** keep stdin open for attach (docker -i) */
-  openStdin?: boolean;
-  /** which namespaces to create; the rest are shared with the host */
-  namespaces?: Partial<Record<Namespace, boolean>>;
-  /** join another container's namespace instead of a new one: { net: "container:<id>" } or "host" */
-  shareNamespaces?: Partial<Record<Namespace, string>>;
-  uidMap?: IdMapping[];
-  gidMap?: IdMapping[];
-  timeOffsets?: { monotonic: number; boottime: number };
-  limits?: Partial<ResourceLimits>;
-  readOnlyRoot?: boolean;
-  privileged?: boolean;
-  capAdd?: string[];
-  capDrop?: string[];
-  noNewPrivileges?: boolean;
-  /** "default" (Docker's profile) | "unconfined" */
-  seccomp?: 'default' | 'unconfined';
-  /** tiny init as PID 1 (reaps zombies, forwards signals) */
-  init?: boolean;
-  /** pivot_root (default) or chroot, for the lesson on why chroot is weaker */
-  rootMode?: 'pivot' | 'chroot';
-  restartPolicy?: RestartPolicy;
-  labels?: Record<string, string>;
-  /** network mode: none | host | bridge | <network name> | container:<id> */
-  network?: string;
-  /** -p HOST:CONTAINER[/proto] */
-  ports?: { hostIp?: string; hostPort: number; containerPort: number; protocol: 'tcp' | 'udp' }[];
-  /** extra mounts (bind or tmpfs), Docker's -v / --tmpfs; a tmpfs without size gets the daemon's default-tmpfs-size */
-  mounts?: { type: 'bind' | 'tmpfs'; source?: string; target: string; readOnly?: boolean; /** tmpfs: bytes */ size?: number; /** tmpfs: octal mode, e.g. 0o1777 */ mode?: number }[];
-  /** Docker's --log-driver / --log-opt (json-file, local, none); unset: the daemon's */
-  logConfig?: { driver?: 'json-file' | 'local' | 'none'; options?: Record<string, string> };
-  /** /dev/shm size in bytes (Docker's --shm-size); unset: the daemon's default-shm-size */
-  shmSize?: number;
-  /** Docker's --ulimit: prlimit(2) on init before it runs; -1 = unlimited */
-  ulimits?: { name: string; soft: number; hard: number }[];
-  /** Docker's --storage-opt size=: bytes the container layer may hold, enforced by the kernel */
-  storageSize?: number;
-  autoRemove?: boolean;
-  /** one of the engine's runtimes (runtime/available.ts); any other name is refused */
-  runtime?: string;
 }
 
 export type ContainerStatus = 'created' | 'running' | 'paused' | 'restarting' | 'exited' | 'removing' | 'dead';

@@ -2,7 +2,7 @@
 // carry a kind (invalid, not-found, conflict, …) and become { error } with its status (errors.ts).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
-import { logConfigSchema, MAX_NAME_LENGTH, mountSchema, NAMESPACES, type EngineApi } from '../../engine/index.js';
+import { containerConfigSchema, limitsSchema, MAX_NAME_LENGTH, restartPolicySchema, type EngineApi } from '../../engine/index.js';
 import { summarize } from '../../realtime/containers.js';
 
 import { HttpError, httpStatusOf } from './errors.js';
@@ -33,67 +33,18 @@ function parse<T>(schema: z.ZodType<T>, data: unknown): T {
   return r.data;
 }
 
-const nullableInt = z.number().int().nullable();
-const limitsBody = z
-  .object({
-    memory: nullableInt.optional(),
-    memorySwap: nullableInt.optional(),
-    cpus: z.number().nullable().optional(),
-    cpuPeriod: z.number().int().optional(),
-    cpuShares: nullableInt.optional(),
-    pids: nullableInt.optional(),
-  })
-  .strict();
-
-const nsRecord = z.partialRecord(z.enum(NAMESPACES), z.boolean());
-
-/** What the "New container" form sends. The engine validates the details (names, ranges). */
-const createBody = z
-  .object({
-    image: z.string().min(1, 'an image is required').max(512),
-    name: z.string().max(MAX_NAME_LENGTH, `at most ${MAX_NAME_LENGTH} characters`).optional(),
-    cmd: z.array(z.string()).max(256).optional(),
-    entrypoint: z.array(z.string()).max(64).optional(),
-    env: z.array(z.string()).max(256).optional(),
-    workingDir: z.string().optional(),
-    user: z.string().optional(),
-    hostname: z.string().max(64).optional(),
-    tty: z.boolean().optional(),
-    openStdin: z.boolean().optional(),
-    namespaces: nsRecord.optional(),
-    /** as docker/podman --userns: private and auto give the container a host uid range of its own */
-    userns: z.enum(['host', 'private', 'auto'], { error: 'userns: use host, private or auto' }).optional(),
-    limits: limitsBody.optional(),
-    readOnlyRoot: z.boolean().optional(),
-    privileged: z.boolean().optional(),
-    capAdd: z.array(z.string()).optional(),
-    capDrop: z.array(z.string()).optional(),
-    noNewPrivileges: z.boolean().optional(),
-    seccomp: z.enum(['default', 'unconfined']).optional(),
-    init: z.boolean().optional(),
-    network: z.string().max(128).optional(),
-    ports: z
-      .array(z.object({ hostIp: z.string().optional(), hostPort: z.number().int(), containerPort: z.number().int(), protocol: z.enum(['tcp', 'udp']) }))
-      .optional(),
-    mounts: z.array(mountSchema).optional(),
-    // sizes in bytes; the engine checks the values and fills in the daemon configuration's defaults
-    logConfig: logConfigSchema.optional(),
-    shmSize: z.number().int().optional(),
-    ulimits: z.array(z.object({ name: z.string(), soft: z.number().int(), hard: z.number().int() }).strict()).max(16).optional(),
-    storageSize: z.number().int().optional(),
-    restartPolicy: z.object({ name: z.enum(['no', 'on-failure', 'always', 'unless-stopped']), maximumRetryCount: z.number().int().optional() }).optional(),
-    labels: z.record(z.string(), z.string()).optional(),
-    autoRemove: z.boolean().optional(),
-    /** the engine refuses a runtime it does not have, naming the ones it has */
-    runtime: z.string().max(64).optional(),
-    /** false: create only */
-    start: z.boolean().optional(),
-  })
-  .strict();
-
-const updateBody = limitsBody.extend({
-  restartPolicy: z.object({ name: z.enum(['no', 'on-failure', 'always', 'unless-stopped']), maximumRetryCount: z.number().int().optional() }).optional(),
+/**
+ * What the "New container" form sends: the engine's own container schema (the one description of a
+ * container request, bounds included) plus two REST-only switches.
+ */
+const createBody = containerConfigSchema.extend({
+  /** as docker/podman --userns: private and auto give the container a host uid range of its own */
+  userns: z.enum(['host', 'private', 'auto'], { error: 'userns: use host, private or auto' }).optional(),
+  /** false: create only */
+  start: z.boolean().optional(),
 });
+
+const updateBody = limitsSchema.extend({ restartPolicy: restartPolicySchema.optional() });
 
 const stopBody = z.object({ timeoutSeconds: z.number().int().min(0).max(600).optional(), signal: z.string().max(16).optional() }).strict();
 const renameBody = z.object({ name: z.string().min(1, 'the new name is required').max(MAX_NAME_LENGTH, `at most ${MAX_NAME_LENGTH} characters`) }).strict();

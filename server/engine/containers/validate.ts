@@ -1,8 +1,9 @@
 // Validation of what a user asks for, before anything is made. Every message is meant to be read
 // by the user as is (the Docker API and the dashboard show it verbatim).
 import { cpus, totalmem } from 'node:os';
-import { z } from 'zod';
-import { InvalidArgument, NAMESPACES, type ContainerConfig, type Namespace } from '../types.js';
+import type { z } from 'zod';
+import { InvalidArgument, type ContainerConfig } from '../types.js';
+import { containerConfigSchema } from './config-schema.js';
 import { hasRuntime, unknownRuntimeMessage } from '../runtime/available.js';
 import { validateRuntimeOptions } from './validate-options.js';
 
@@ -14,101 +15,6 @@ export const MIN_MEMORY = 6 * MiB;
 const NAME_RE = /^\/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
 // RFC 1123 host name label(s).
 const HOSTNAME_RE = /^(?=.{1,63}$)[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?)*$/;
-
-const noNul = (what: string) => z.string().refine((s) => !s.includes('\0'), `${what} must not contain a NUL byte`);
-
-const idMapping = z.object({
-  containerId: z.number().int().min(0).max(2 ** 32 - 2),
-  hostId: z.number().int().min(0).max(2 ** 32 - 2),
-  size: z.number().int().min(1).max(2 ** 32 - 1),
-});
-
-const limitsSchema = z
-  .object({
-    memory: z.number().int().nullable().optional(),
-    memorySwap: z.number().int().nullable().optional(),
-    cpus: z.number().nullable().optional(),
-    cpuPeriod: z.number().int().min(1000, 'cpu period must be between 1ms and 1s').max(1_000_000, 'cpu period must be between 1ms and 1s').optional(),
-    cpuShares: z.number().int().nullable().optional(),
-    pids: z.number().int().nullable().optional(),
-    io: z
-      .array(
-        z.object({
-          major: z.number().int().min(0),
-          minor: z.number().int().min(0),
-          readBps: z.number().int().min(0).optional(),
-          writeBps: z.number().int().min(0).optional(),
-          readIops: z.number().int().min(0).optional(),
-          writeIops: z.number().int().min(0).optional(),
-        }),
-      )
-      .optional(),
-  })
-  .strict();
-
-/** One extra mount (bind or tmpfs); the REST body takes the same shape. */
-export const mountSchema = z.object({
-  type: z.enum(['bind', 'tmpfs']),
-  source: z.string().optional(),
-  target: z.string(),
-  readOnly: z.boolean().optional(),
-  size: z.number().int().optional(),
-  mode: z.number().int().optional(),
-});
-
-/** Docker's --log-driver / --log-opt; the REST body takes the same shape. */
-export const logConfigSchema = z.object({ driver: z.enum(['json-file', 'local', 'none']).optional(), options: z.record(z.string(), z.string()).optional() }).strict();
-
-export const containerConfigSchema = z
-  .object({
-    name: z.string().optional(),
-    image: z.string().min(1, 'an image is required'),
-    entrypoint: z.array(noNul('entrypoint')).optional(),
-    cmd: z.array(noNul('command')).optional(),
-    env: z.array(noNul('environment variable')).optional(),
-    workingDir: noNul('working directory').optional(),
-    user: noNul('user').optional(),
-    hostname: z.string().optional(),
-    tty: z.boolean().optional(),
-    openStdin: z.boolean().optional(),
-    namespaces: z.record(z.string(), z.boolean()).optional(),
-    shareNamespaces: z.record(z.string(), z.string()).optional(),
-    uidMap: z.array(idMapping).max(340).optional(),
-    gidMap: z.array(idMapping).max(340).optional(),
-    timeOffsets: z.object({ monotonic: z.number().int(), boottime: z.number().int() }).optional(),
-    limits: limitsSchema.optional(),
-    readOnlyRoot: z.boolean().optional(),
-    privileged: z.boolean().optional(),
-    capAdd: z.array(z.string()).optional(),
-    capDrop: z.array(z.string()).optional(),
-    noNewPrivileges: z.boolean().optional(),
-    seccomp: z.enum(['default', 'unconfined']).optional(),
-    init: z.boolean().optional(),
-    rootMode: z.enum(['pivot', 'chroot']).optional(),
-    restartPolicy: z
-      .object({ name: z.enum(['no', 'on-failure', 'always', 'unless-stopped']), maximumRetryCount: z.number().int().min(0).optional() })
-      .optional(),
-    labels: z.record(z.string(), z.string()).optional(),
-    network: z.string().optional(),
-    ports: z
-      .array(
-        z.object({
-          hostIp: z.string().optional(),
-          hostPort: z.number().int().min(0).max(65535),
-          containerPort: z.number().int().min(1).max(65535),
-          protocol: z.enum(['tcp', 'udp']),
-        }),
-      )
-      .optional(),
-    mounts: z.array(mountSchema).optional(),
-    logConfig: logConfigSchema.optional(),
-    shmSize: z.number().int().optional(),
-    ulimits: z.array(z.object({ name: z.string(), soft: z.number().int(), hard: z.number().int() }).strict()).optional(),
-    storageSize: z.number().int().optional(),
-    autoRemove: z.boolean().optional(),
-    runtime: z.string().max(64).optional(),
-  })
-  .strict();
 
 function formatZodError(err: z.ZodError): string {
   return err.issues
@@ -139,26 +45,21 @@ export function validateName(name: string): string {
 export function validateConfig(input: unknown): ContainerConfig {
   const parsed = containerConfigSchema.safeParse(input);
   if (!parsed.success) throw new InvalidArgument(formatZodError(parsed.error));
-  const config = parsed.data as ContainerConfig;
+  const config = parsed.data;
 
   if (config.name !== undefined) config.name = validateName(config.name);
   if (config.runtime !== undefined && !hasRuntime(config.runtime)) throw new InvalidArgument(unknownRuntimeMessage(config.runtime));
   if (config.hostname !== undefined && !HOSTNAME_RE.test(config.hostname)) {
     throw new InvalidArgument(`invalid hostname format: ${config.hostname}`);
   }
-  for (const key of Object.keys(config.namespaces ?? {})) {
-    if (!NAMESPACES.includes(key as Namespace)) {
-      throw new InvalidArgument(`unknown namespace "${key}": known namespaces are ${NAMESPACES.join(', ')}`);
-    }
-  }
   for (const [key, value] of Object.entries(config.shareNamespaces ?? {})) {
-    if (!NAMESPACES.includes(key as Namespace)) {
-      throw new InvalidArgument(`unknown namespace "${key}": known namespaces are ${NAMESPACES.join(', ')}`);
-    }
     if (value !== 'host' && !/^container:[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(value)) {
       throw new InvalidArgument(`namespace ${key}: "${value}" is neither "host" nor "container:<name or id>"`);
     }
   }
+  // offsets mean a time namespace: asked for without saying, it is turned on (an explicit
+  // `time: false` with offsets is refused below)
+  if (config.timeOffsets && config.namespaces?.time === undefined) config.namespaces = { ...config.namespaces, time: true };
   for (const e of config.env ?? []) {
     if (e.startsWith('=') || e.length === 0) throw new InvalidArgument(`invalid environment variable: "${e}"`);
   }

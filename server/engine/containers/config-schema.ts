@@ -1,0 +1,160 @@
+// The one description of what a user may ask for when creating a container. The engine validates
+// every request with it (validate.ts adds the checks that need the host: CPU count, runtimes, and
+// the combinations), `ContainerConfig` is its inferred type, and the REST body is this schema plus
+// the two REST-only switches. The Docker API translates Docker's wire format into it
+// (api/docker/create-config.ts). Bounds are here once, so every path agrees on them.
+import { z } from 'zod';
+import { NAMESPACES, type Namespace } from '../../../common/namespaces.js';
+
+const MAX_NAME = 128;
+
+const noNul = (what: string) => z.string().refine((s) => !s.includes('\0'), `${what} must not contain a NUL byte`);
+
+const idMapping = z
+  .object({
+    containerId: z.number().int().min(0).max(2 ** 32 - 2),
+    hostId: z.number().int().min(0).max(2 ** 32 - 2),
+    size: z.number().int().min(1).max(2 ** 32 - 1),
+  })
+  .strict();
+
+const ioThrottle = z
+  .object({
+    major: z.number().int().min(0),
+    minor: z.number().int().min(0),
+    readBps: z.number().int().min(0).optional(),
+    writeBps: z.number().int().min(0).optional(),
+    readIops: z.number().int().min(0).optional(),
+    writeIops: z.number().int().min(0).optional(),
+  })
+  .strict();
+
+/** Resource limits, at create and at update; null = no limit. Ranges that depend on the host are in validate.ts. */
+export const limitsSchema = z
+  .object({
+    /** bytes */
+    memory: z.number().int().nullable().optional(),
+    /** memory + swap in bytes (Docker's --memory-swap); -1 = unlimited swap; null = Docker's default (2x memory) */
+    memorySwap: z.number().int().nullable().optional(),
+    /** fraction of CPUs (Docker's --cpus) */
+    cpus: z.number().nullable().optional(),
+    /** period in microseconds for the quota; default 100000 */
+    cpuPeriod: z.number().int().min(1000, 'cpu period must be between 1ms and 1s').max(1_000_000, 'cpu period must be between 1ms and 1s').optional(),
+    /** Docker's --cpu-shares (2..262144); null = default (1024 / weight 100) */
+    cpuShares: z.number().int().nullable().optional(),
+    /** pids.max */
+    pids: z.number().int().nullable().optional(),
+    /** per-device throttles */
+    io: z.array(ioThrottle).max(64).optional(),
+  })
+  .strict();
+
+export const restartPolicySchema = z
+  .object({ name: z.enum(['no', 'on-failure', 'always', 'unless-stopped']), maximumRetryCount: z.number().int().min(0).optional() })
+  .strict();
+
+/** One extra mount (bind or tmpfs), Docker's -v / --tmpfs; a tmpfs without size gets the daemon's default-tmpfs-size. */
+export const mountSchema = z
+  .object({
+    type: z.enum(['bind', 'tmpfs']),
+    source: z.string().optional(),
+    target: z.string(),
+    readOnly: z.boolean().optional(),
+    /** tmpfs: bytes */
+    size: z.number().int().optional(),
+    /** tmpfs: octal mode, e.g. 0o1777 */
+    mode: z.number().int().optional(),
+  })
+  .strict();
+
+/** Docker's --log-driver / --log-opt (json-file, local, none); unset: the daemon's. */
+export const logConfigSchema = z.object({ driver: z.enum(['json-file', 'local', 'none']).optional(), options: z.record(z.string(), z.string()).optional() }).strict();
+
+export const portSchema = z
+  .object({
+    hostIp: z.string().max(64).optional(),
+    /** 0 = any free port */
+    hostPort: z.number().int().min(0).max(65535),
+    containerPort: z.number().int().min(1).max(65535),
+    protocol: z.enum(['tcp', 'udp']),
+  })
+  .strict();
+
+/** CLOCK_MONOTONIC and CLOCK_BOOTTIME offsets in seconds: the only clocks a time namespace moves. */
+const TEN_YEARS = 10 * 366 * 24 * 3600;
+const clockOffset = z.number().int().min(-TEN_YEARS, 'a time offset is at most ten years').max(TEN_YEARS, 'a time offset is at most ten years');
+export const timeOffsetsSchema = z.object({ monotonic: clockOffset, boottime: clockOffset }).strict();
+
+const knownNamespace = (key: string): boolean => (NAMESPACES as readonly string[]).includes(key);
+const unknownNamespace = (key: string) => `unknown namespace "${key}": known namespaces are ${NAMESPACES.join(', ')}`;
+
+/** Keys are namespace names; a record of any other key is refused naming the key. */
+function namespaceRecord<V extends z.ZodType>(value: V) {
+  return z
+    .record(z.string(), value)
+    .superRefine((rec, ctx) => {
+      for (const key of Object.keys(rec)) if (!knownNamespace(key)) ctx.addIssue({ code: 'custom', message: unknownNamespace(key), path: [key] });
+    })
+    .transform((rec) => rec as Partial<Record<Namespace, z.output<V>>>);
+}
+
+export const containerConfigSchema = z
+  .object({
+    name: z.string().optional(),
+    image: z.string().min(1, 'an image is required').max(512),
+    /** overrides the image's Entrypoint */
+    entrypoint: z.array(noNul('entrypoint')).max(1024).optional(),
+    /** overrides the image's Cmd */
+    cmd: z.array(noNul('command')).max(4096).optional(),
+    env: z.array(noNul('environment variable')).max(4096).optional(),
+    workingDir: noNul('working directory').optional(),
+    /** "uid[:gid]" or a name in the image's /etc/passwd */
+    user: noNul('user').optional(),
+    hostname: z.string().optional(),
+    tty: z.boolean().optional(),
+    /** keep stdin open for attach (docker -i) */
+    openStdin: z.boolean().optional(),
+    /** which namespaces to create; the rest are shared with the host */
+    namespaces: namespaceRecord(z.boolean()).optional(),
+    /** join another container's namespace instead of a new one: { net: "container:<id>" } or "host" */
+    shareNamespaces: namespaceRecord(z.string()).optional(),
+    uidMap: z.array(idMapping).max(340).optional(),
+    gidMap: z.array(idMapping).max(340).optional(),
+    /** seconds; given without namespaces.time, they turn the time namespace on */
+    timeOffsets: timeOffsetsSchema.optional(),
+    limits: limitsSchema.optional(),
+    readOnlyRoot: z.boolean().optional(),
+    privileged: z.boolean().optional(),
+    capAdd: z.array(z.string().max(64)).max(64).optional(),
+    capDrop: z.array(z.string().max(64)).max(64).optional(),
+    noNewPrivileges: z.boolean().optional(),
+    /** "default" (Docker's profile) | "unconfined" */
+    seccomp: z.enum(['default', 'unconfined']).optional(),
+    /** tiny init as PID 1 (reaps zombies, forwards signals) */
+    init: z.boolean().optional(),
+    /** pivot_root (default) or chroot, for the lesson on why chroot is weaker */
+    rootMode: z.enum(['pivot', 'chroot']).optional(),
+    restartPolicy: restartPolicySchema.optional(),
+    labels: z.record(z.string(), z.string()).optional(),
+    /** network mode: none | host | bridge | <network name> | container:<id> */
+    network: z.string().max(MAX_NAME).optional(),
+    /** -p HOST:CONTAINER[/proto] */
+    ports: z.array(portSchema).max(1024).optional(),
+    mounts: z.array(mountSchema).max(256).optional(),
+    logConfig: logConfigSchema.optional(),
+    /** /dev/shm size in bytes (Docker's --shm-size); unset: the daemon's default-shm-size */
+    shmSize: z.number().int().optional(),
+    /** Docker's --ulimit: prlimit(2) on init before it runs; -1 = unlimited */
+    ulimits: z.array(z.object({ name: z.string(), soft: z.number().int(), hard: z.number().int() }).strict()).max(16).optional(),
+    /** Docker's --storage-opt size=: bytes the container layer may hold, enforced by the kernel */
+    storageSize: z.number().int().optional(),
+    autoRemove: z.boolean().optional(),
+    /** one of the engine's runtimes (runtime/available.ts); any other name is refused */
+    runtime: z.string().max(64).optional(),
+  })
+  .strict();
+
+/** What a user asks for: the schema's output type. */
+export type ContainerConfig = z.output<typeof containerConfigSchema>;
+export type RestartPolicy = z.output<typeof restartPolicySchema>;
+export type IdMapping = z.output<typeof idMapping>;
