@@ -27,8 +27,7 @@
 #endif
 
 static void __attribute__((noreturn)) die(const char *step, int err, const char *what) {
-  if (err) fprintf(stderr, "gb-helper exec: %s: %s: %s (%s)\n", step, what, strerror(err), errno_name(err));
-  else fprintf(stderr, "gb-helper exec: %s: %s\n", step, what);
+  exec_error(step, err, "%s", what);
   exit(err == EACCES || err == EPERM ? 126 : 127);
 }
 
@@ -207,21 +206,21 @@ int exec_main(struct spec *s) {
     char err[2800];
     status_fd_set(-1); /* the terminal is the user's: no status lines */
     if (apply_credentials(s, err, sizeof(err), "exec") < 0) {
-      fprintf(stderr, "gb-helper exec: %s\n", err);
+      exec_status_json(err);
       _exit(126);
     }
     /* if this helper is killed hard, the command goes too: no process left behind */
     prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     char path[4096];
     if (!find_in_path(s->args[0], s->env, s->nenv, path, sizeof(path))) {
-      fprintf(stderr, "gb-helper exec: exec: \"%s\": executable file not found in $PATH\n", s->args[0]);
+      exec_error("exec", 0, "\"%s\": executable file not found in $PATH", s->args[0]);
       _exit(127);
     }
     signal(SIGINT, SIG_DFL);
     signal(SIGQUIT, SIG_DFL);
     execve(path, s->args, s->env);
     int e = errno;
-    fprintf(stderr, "gb-helper exec: exec %s: %s (%s)\n", path, strerror(e), errno_name(e));
+    exec_error("exec", e, "execve %s", path);
     _exit(e == ENOENT ? 127 : 126);
   }
     struct sigaction sa = {.sa_handler = forward};

@@ -67,6 +67,11 @@ void status_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Format one error line: {"error":"<what>: <strerror>","step":"<step>","errno":"<NAME>"} */
 void format_error(char *out, size_t outlen, const char *step, int err, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 const char *errno_name(int err);
+/* exec mode's error channel: the STATUS file of `gb-helper exec SPEC STATUS`, opened before setns
+ * (its path means nothing inside the container). Without it, errors are plain lines on stderr. */
+int exec_status_open(const char *path);
+void exec_status_json(const char *json_line);
+void exec_error(const char *step, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* child.c: the container side, run in the cloned child; never returns */
 struct child_fds {

@@ -4,6 +4,7 @@
  * child never interleave.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -89,4 +90,42 @@ void format_error(char *out, size_t outlen, const char *step, int err, const cha
   json_escape(esc, sizeof(esc), msg, strlen(msg));
   if (err) snprintf(out, outlen, "{\"error\":\"%s\",\"step\":\"%s\",\"errno\":\"%s\"}", esc, step, errno_name(err));
   else snprintf(out, outlen, "{\"error\":\"%s\",\"step\":\"%s\"}", esc, step);
+}
+
+static int exec_status = -1;
+
+int exec_status_open(const char *path) {
+  /* O_NOFOLLOW: the engine made the directory; a link there is not ours to follow */
+  exec_status = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+  return exec_status < 0 ? -1 : 0;
+}
+
+void exec_status_json(const char *json_line) {
+  if (exec_status < 0) {
+    fprintf(stderr, "gb-helper exec: %s\n", json_line);
+    return;
+  }
+  size_t n = strlen(json_line);
+  char buf[4096];
+  if (n > sizeof(buf) - 2) n = sizeof(buf) - 2;
+  memcpy(buf, json_line, n);
+  buf[n++] = '\n';
+  ssize_t w = write(exec_status, buf, n);
+  (void)w;
+}
+
+void exec_error(const char *step, int err, const char *fmt, ...) {
+  char what[2048];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(what, sizeof(what), fmt, ap);
+  va_end(ap);
+  if (exec_status < 0) {
+    if (err) fprintf(stderr, "gb-helper exec: %s: %s: %s (%s)\n", step, what, strerror(err), errno_name(err));
+    else fprintf(stderr, "gb-helper exec: %s: %s\n", step, what);
+    return;
+  }
+  char line[4096];
+  format_error(line, sizeof(line), step, err, "%s", what);
+  exec_status_json(line);
 }

@@ -40,6 +40,11 @@ export interface ExecProcess {
   /** stderr, only when tty is false */
   onStderr(cb: (data: Buffer) => void): void;
   onExit(cb: (exitCode: number, signal: string | null) => void): void;
+  /**
+   * Why the helper could not start the command (its JSON error line: step, message, errno), once
+   * it exited; null when the command ran. The user also reads it as text on stderr (or the tty).
+   */
+  failure(): HelperFailure | null;
   write(data: string | Buffer): void;
   /** close stdin (EOF) — only meaningful without a tty */
   end(): void;
@@ -48,6 +53,14 @@ export interface ExecProcess {
   pause(): void;
   resume(): void;
   kill(signal?: NodeJS.Signals): void;
+}
+
+/** The helper's error line, as `run` mode puts it on the status channel and `exec` mode in its STATUS file. */
+export interface HelperFailure {
+  /** the step that failed (runtime/helper-steps.ts) */
+  step: string;
+  message: string;
+  errno?: string;
 }
 
 export interface ExecOptions {

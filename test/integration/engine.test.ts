@@ -283,6 +283,31 @@ describe('lifecycle', () => {
   });
 });
 
+describe('exec errors', () => {
+  it('come back as the helper\'s JSON line (failure()) and as words on stderr or the tty', async () => {
+    const rec = await env.engine.run(sh('sleep 30'));
+    try {
+      for (const tty of [false, true]) {
+        const proc = await env.engine.exec(rec.id, { cmd: ['no-such-command'], tty });
+        let out = '';
+        proc.onData((d) => (out += d.toString()));
+        proc.onStderr((d) => (out += d.toString()));
+        const code = await new Promise<number>((r) => proc.onExit((c) => r(c)));
+        expect(code).toBe(127);
+        expect(proc.failure()).toEqual({ step: 'exec', message: '"no-such-command": executable file not found in $PATH' });
+        expect(out).toContain(`gb-helper exec: exec: "no-such-command": executable file not found in $PATH${tty ? '\r\n' : '\n'}`);
+      }
+      const ok = await env.engine.exec(rec.id, { cmd: ['true'] });
+      await new Promise((r) => ok.onExit(r));
+      expect(ok.failure()).toBeNull();
+      // the STATUS files go with their sessions
+      expect(readdirSync(join(env.runRoot, rec.id)).filter((f) => f.endsWith('.status'))).toEqual([]);
+    } finally {
+      await env.engine.remove(rec.id, { force: true });
+    }
+  });
+});
+
 describe('bad input changes nothing', () => {
   const cases: [string, Record<string, unknown>, RegExp][] = [
     ['memory below the minimum', { image: 'base', limits: { memory: 1024 } }, /Minimum memory limit/],

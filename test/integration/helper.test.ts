@@ -246,20 +246,29 @@ describe('gb-helper run: the view from inside', () => {
     try {
       const stat = readFileSync(`/proc/${c.pid}/stat`, 'utf8');
       const start = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+      // exec mode's errors: the run mode's JSON line, in the STATUS file given as the third argument
       const exec = (lines: string[]) => {
         const p = join(s.state, `exec${n++}.spec`);
         writeFileSync(p, [`target_pid ${c.pid}`, 'user 0 0', 'env PATH=/bin', 'cwd /', ...lines].join('\n') + '\n');
-        return spawnSync(HELPER_PATH, ['exec', p], { encoding: 'utf8' });
+        const r = spawnSync(HELPER_PATH, ['exec', p, `${p}.status`], { encoding: 'utf8' });
+        const lines2 = readFileSync(`${p}.status`, 'utf8').split('\n').filter(Boolean);
+        return { ...r, errors: lines2.map((l) => JSON.parse(l) as { error: string; step: string; errno?: string }) };
       };
       const ok = exec([`target_start ${start}`, 'arg sh', 'arg -c', `arg ${encodeField('hostname; echo $$; cat /proc/1/cmdline; exit 4')}`]);
       expect(ok.stdout).toBe('exec-host\n2\nsleep\u000030\u0000');
       expect(ok.status).toBe(4);
+      expect(ok.errors).toEqual([]);
       const reused = exec(['target_start 1', 'arg true']);
       expect(reused.status).toBe(127);
-      expect(reused.stderr).toMatch(/^gb-helper exec: target: .*\(ESRCH\)/);
+      expect(reused.stderr).toBe('');
+      expect(reused.errors).toEqual([expect.objectContaining({ step: 'target', errno: 'ESRCH' })]);
       const missing = exec([`target_start ${start}`, 'arg no-such-command']);
       expect(missing.status).toBe(127);
-      expect(missing.stderr).toMatch(/^gb-helper exec: exec: /);
+      expect(missing.errors).toEqual([{ step: 'exec', error: '"no-such-command": executable file not found in $PATH' }]);
+      // without a STATUS file (run by hand), the same error is a plain line on stderr
+      const p = join(s.state, 'by-hand.spec');
+      writeFileSync(p, [`target_pid ${c.pid}`, 'target_start 1', 'user 0 0', 'env PATH=/bin', 'cwd /', 'arg true'].join('\n') + '\n');
+      expect(spawnSync(HELPER_PATH, ['exec', p], { encoding: 'utf8' }).stderr).toMatch(/^gb-helper exec: target: .*\(ESRCH\)/);
     } finally {
       process.kill(c.pid, 'SIGKILL');
       await c.exited;
@@ -290,10 +299,13 @@ describe('gb-helper: over-long input and failed calls are errors, never truncati
     expect(r.code).toBe(1);
     expect(String(r.status[0].error)).toMatch(/spec line \d+: arg has more than 79 fields/);
     onlyTheSpec(s.state);
-    // exec mode says it on stderr
-    const e = spawnSync(HELPER_PATH, ['exec', s.path], { encoding: 'utf8' });
+    // exec mode writes the same JSON line to its STATUS file
+    const e = spawnSync(HELPER_PATH, ['exec', s.path, `${s.path}.status`], { encoding: 'utf8' });
     expect(e.status).toBe(127);
-    expect(e.stderr).toMatch(/^gb-helper exec: spec line \d+: arg has more than 79 fields/);
+    const line = JSON.parse(readFileSync(`${s.path}.status`, 'utf8').trim()) as { error: string; step: string };
+    expect(line.step).toBe('spec');
+    expect(line.error).toMatch(/^spec line \d+: arg has more than 79 fields/);
+    rmSync(`${s.path}.status`);
   });
 
   it('fails on a setgroups error instead of running with the helper\'s groups', () => {

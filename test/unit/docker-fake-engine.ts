@@ -220,7 +220,7 @@ export class FakeEngine implements EngineApi {
     child.on('close', (code) => em.emit('exit', code ?? 137, null));
     return {
       execId: 'x', containerId: r.id, pid: child.pid ?? 0, tty: opts.tty ?? false,
-      onData: (cb) => em.on('data', cb), onStderr: (cb) => em.on('err', cb), onExit: (cb) => em.on('exit', cb),
+      onData: (cb) => em.on('data', cb), onStderr: (cb) => em.on('err', cb), onExit: (cb) => em.on('exit', cb), failure: () => null,
       write: (d) => child.stdin!.write(d), end: () => child.stdin!.end(), resize: () => {}, pause: () => {}, resume: () => {},
       kill: (s) => child.kill(s ?? 'SIGKILL'),
     };

@@ -2,11 +2,11 @@
 // -t`, or with pipes otherwise. The helper setns()s into the container and runs the command as
 // its child; killing the helper's process group ends the session with nothing left behind.
 import { spawn as spawnChild } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import pty from 'node-pty';
 import { setCloexec } from '../../../native/libc.js';
-import type { ExecProcess } from '../api.js';
+import type { ExecProcess, HelperFailure } from '../api.js';
 
 export interface ExecLaunch {
   execId: string;
@@ -21,6 +21,34 @@ export interface ExecLaunch {
   onExit?: (code: number) => void;
 }
 
+/**
+ * The helper's error line from the STATUS file, if it wrote one (`gb-helper exec SPEC STATUS`, see
+ * PROTOCOL.md): the same {"error","step","errno"} object `run` mode writes on its status channel.
+ */
+export function readExecFailure(statusPath: string): HelperFailure | null {
+  let text = '';
+  try {
+    text = readFileSync(statusPath, 'utf8');
+  } catch {
+    return null;
+  }
+  for (const line of text.split('\n')) {
+    if (!line.trim()) continue;
+    try {
+      const o = JSON.parse(line) as { error?: unknown; step?: unknown; errno?: unknown };
+      if (typeof o.error === 'string') return { step: typeof o.step === 'string' ? o.step : 'exec', message: o.error, ...(typeof o.errno === 'string' ? { errno: o.errno } : {}) };
+    } catch {
+      return { step: 'exec', message: line.slice(0, 500) };
+    }
+  }
+  return null;
+}
+
+/** What the user reads: the same words the helper used to print itself. */
+export function failureText(f: HelperFailure): string {
+  return `gb-helper exec: ${f.step}: ${f.message}${f.errno ? ` (${f.errno})` : ''}`;
+}
+
 const signalName = (n: number | undefined | null): string | null =>
   n ? (Object.entries(osConstants.signals).find(([, v]) => v === n)?.[0] ?? String(n)) : null;
 
@@ -29,17 +57,27 @@ export function launchExec(l: ExecLaunch): ExecProcess {
   const errCbs: ((d: Buffer) => void)[] = [];
   const exitCbs: ((code: number, signal: string | null) => void)[] = [];
   let exitInfo: { code: number; signal: string | null } | null = null;
+  let failure: HelperFailure | null = null;
+  const statusPath = `${l.specPath}.status`;
   const finish = (code: number, signal: string | null) => {
     if (exitInfo) return;
     exitInfo = { code, signal };
+    failure = readExecFailure(statusPath);
+    if (failure) {
+      // a tty has only one stream, and it is raw: the line needs its own carriage return
+      const text = failureText(failure);
+      if (l.tty) for (const cb of dataCbs) cb(Buffer.from(text + '\r\n'));
+      else for (const cb of errCbs) cb(Buffer.from(text + '\n'));
+    }
     rmSync(l.specPath, { force: true });
+    rmSync(statusPath, { force: true });
     for (const f of l.extraFiles ?? []) rmSync(f, { force: true });
     l.onExit?.(code);
     for (const cb of exitCbs) cb(code, signal);
   };
 
   if (l.tty) {
-    const term = pty.spawn(l.helper, ['exec', l.specPath], {
+    const term = pty.spawn(l.helper, ['exec', l.specPath, statusPath], {
       name: 'xterm-256color',
       cols: l.cols ?? 80,
       rows: l.rows ?? 24,
@@ -63,6 +101,7 @@ export function launchExec(l: ExecLaunch): ExecProcess {
       onData: (cb) => dataCbs.push(cb),
       onStderr: () => {},
       onExit: (cb) => (exitInfo ? cb(exitInfo.code, exitInfo.signal) : exitCbs.push(cb)),
+      failure: () => failure,
       write: (d) => term.write(typeof d === 'string' ? d : d.toString('utf8')),
       end: () => {},
       resize: (cols, rows) => {
@@ -82,7 +121,7 @@ export function launchExec(l: ExecLaunch): ExecProcess {
     };
   }
 
-  const child = spawnChild(l.helper, ['exec', l.specPath], { stdio: ['pipe', 'pipe', 'pipe'], env: {} as NodeJS.ProcessEnv });
+  const child = spawnChild(l.helper, ['exec', l.specPath, statusPath], { stdio: ['pipe', 'pipe', 'pipe'], env: {} as NodeJS.ProcessEnv });
   child.stdout!.on('data', (d: Buffer) => dataCbs.forEach((cb) => cb(d)));
   child.stderr!.on('data', (d: Buffer) => errCbs.forEach((cb) => cb(d)));
   child.stdin!.on('error', () => {});
@@ -96,6 +135,7 @@ export function launchExec(l: ExecLaunch): ExecProcess {
     onData: (cb) => dataCbs.push(cb),
     onStderr: (cb) => errCbs.push(cb),
     onExit: (cb) => (exitInfo ? cb(exitInfo.code, exitInfo.signal) : exitCbs.push(cb)),
+    failure: () => failure,
     write: (d) => {
       if (!child.stdin!.destroyed) child.stdin!.write(d);
     },
