@@ -50,6 +50,8 @@ export interface HostNeeds {
   /** programs looked up in PATH (cc, ip, iptables-save …) */
   commands?: string[];
   arch?: NodeJS.Architecture;
+  /** a precondition of the file's own (no leftovers of an earlier crashed run …): the reason it fails, or null */
+  check?: () => string | null;
 }
 
 /**
@@ -62,5 +64,7 @@ export function requireHost(what: string, needs: HostNeeds): void {
   if (needs.arch && process.arch !== needs.arch) missing.push(`a ${needs.arch} machine (this is ${process.arch})`);
   for (const b of needs.binaries ?? []) if (!existsSync(b)) missing.push(b);
   for (const c of needs.commands ?? []) if (spawnSync('sh', ['-c', `command -v ${c}`], { stdio: 'ignore' }).status !== 0) missing.push(`${c} in PATH`);
+  const own = missing.length ? null : needs.check?.();
+  if (own) throw new Error(`${what} cannot run here, and a test that cannot run fails: ${own}`);
   if (missing.length) throw new Error(`${what} cannot run here, and a test that cannot run fails: missing ${missing.join(', ')} (.ci/run installs what the tests need)`);
 }

@@ -6,9 +6,9 @@
 // and GLASSBOX-* chains are never touched; refuses to run (fails, never skips) when this prefix's
 // links or chains already exist. Afterwards none of them is left.
 import { execFileSync } from 'node:child_process';
-import { freePort, until } from '../helpers.js';
+import { freePort, requireHost, until } from '../helpers.js';
 import { dockerClient } from './docker-support.js';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { get } from 'node:http';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
@@ -35,16 +35,17 @@ const glassboxRules = (): string => {
   }
 };
 
-const why = (() => {
-  if (process.getuid?.() !== 0) return 'not root';
-  if (!existsSync(DOCKER)) return `no docker CLI at ${DOCKER}`;
-  const links = gbLinks();
-  if (links.length) return `links of prefix ${N.prefix} already exist (an earlier run crashed?): ${links.join(', ')}`;
-  const rules = glassboxRules();
-  if (rules) return `iptables chains of prefix ${N.prefix} already exist (an earlier run crashed?):\n${rules}`;
-  return '';
-})();
-if (why) throw new Error(`docker-network e2e cannot run here, and a test that cannot run fails: ${why}`);
+requireHost('docker-network e2e', {
+  root: true,
+  binaries: [DOCKER],
+  check: () => {
+    const links = gbLinks();
+    if (links.length) return `links of prefix ${N.prefix} already exist (an earlier run crashed?): ${links.join(', ')}`;
+    const rules = glassboxRules();
+    return rules ? `iptables chains of prefix ${N.prefix} already exist (an earlier run crashed?):\n${rules}` : null;
+  },
+});
+
 
 // ---------------------------------------------------------------- a subnet clear of the host's routes
 

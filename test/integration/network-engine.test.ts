@@ -2,48 +2,31 @@
 // (prepare before the clone, attach at the create barrier, detach at exit, release at removal).
 // The run's own prefix (GLASSBOX_PREFIX from vitest.config.ts): a serving Glassbox's gb0 and GLASSBOX-* chains are not touched.
 import { execFileSync } from 'node:child_process';
-import { freePort, until } from '../helpers.js';
+import { freePort, requireHost, until } from '../helpers.js';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TestEnv } from './support.js';
+import { openTestEngine, runToExit, type TestEnv } from './support.js';
 import { installedRules } from '../../server/engine/network/index.js';
 import { hostNames, prefixFromEnv } from '../../server/engine/host/naming.js';
 
 const N = hostNames(prefixFromEnv());
 
-// The engine's other parts (cgroups, images, rootfs, the native helper) are built in parallel:
-// until the engine can be imported and its helper exists, this file reports itself skipped.
-let support: typeof import('./support.js') | null = null;
-let missing = '';
-try {
-  support = await import('./support.js');
-  const { helperPath } = await import('../../server/engine/runtime/builtin.js');
-  helperPath();
-} catch (e) {
-  missing = (e as Error).message.split('\n')[0];
-  support = null;
-}
-const openTestEngine = (o: { network?: boolean }) => support!.openTestEngine(o);
-const runToExit: typeof import('./support.js').runToExit = (e, c) => support!.runToExit(e, c);
-
-const foreign = (() => {
-  if (existsSync(`/sys/class/net/${N.bridge}`)) return true;
-  try {
-    return execFileSync('iptables-save', { encoding: 'utf8' }).includes(`:${N.chains.forward} `);
-  } catch {
-    return true;
-  }
-})();
-const enabled = process.getuid?.() === 0 && !foreign && support !== null;
-if (!enabled) throw new Error(`network-engine.test: cannot run here (${process.getuid?.() !== 0 ? 'not root' : foreign ? `${N.bridge} or ${N.chains.forward} already exist` : `engine not ready: ${missing}`}): a test that cannot run fails, it is not skipped`);
+requireHost('network-engine.test', {
+  root: true,
+  commands: ['ip', 'iptables', 'iptables-save'],
+  check: () => {
+    if (existsSync(`/sys/class/net/${N.bridge}`)) return `${N.bridge} already exists (an earlier run crashed?)`;
+    return execFileSync('iptables-save', { encoding: 'utf8' }).includes(`:${N.chains.forward} `) ? `${N.chains.forward} already exists (an earlier run crashed?)` : null;
+  },
+});
 
 let env: TestEnv | undefined;
 let ipForwardBefore = '0';
 const sh = (script: string, extra: Record<string, unknown> = {}) => ({ image: 'base', cmd: ['/bin/sh', '-c', script], ...extra });
 const gbLinks = () => readdirSync('/sys/class/net').filter((n) => n === N.bridge || n.startsWith(`${N.prefix}r-`) || N.vethRe.test(n));
 
-describe.skipIf(!enabled)('engine with networking (real containers)', () => {
+describe('engine with networking (real containers)', () => {
   beforeAll(async () => {
     ipForwardBefore = readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8').trim();
     env = await openTestEngine({ network: true });

@@ -18,33 +18,21 @@ import { NetworkManager, installedRules } from '../../server/engine/network/inde
 import { hostNames, prefixFromEnv } from '../../server/engine/host/naming.js';
 import { CommandError, ipBatch } from '../../server/engine/network/ip.js';
 import { Conflict, InvalidArgument, NotFound } from '../../server/engine/types.js';
+import { requireHost } from '../helpers.js';
 
 const run = promisify(execFile);
-const isRoot = process.getuid?.() === 0;
-const hasTools = (() => {
-  try {
-    execFileSync('ip', ['-V']);
-    execFileSync('iptables', ['-V']);
-    execFileSync('busybox', ['true']);
-    return true;
-  } catch {
-    return false;
-  }
-})();
 // The run's own names (GLASSBOX_PREFIX, set by vitest.config.ts): a serving Glassbox's gb0 is not ours.
 const N = hostNames(prefixFromEnv());
 const CH = N.chains;
 // An earlier crashed run with this prefix left its bridge or chains: do not guess, say so.
-const foreign = (() => {
-  if (existsSync(`/sys/class/net/${N.bridge}`)) return true;
-  try {
-    return execFileSync('iptables-save', { encoding: 'utf8' }).includes(`:${CH.forward} `);
-  } catch {
-    return false;
-  }
-})();
-const enabled = isRoot && hasTools && !foreign;
-if (!enabled) throw new Error(`network.test: cannot run here (${!isRoot ? 'not root' : !hasTools ? 'ip/iptables/busybox missing' : `${N.bridge} or ${CH.forward} already exist`}): a test that cannot run fails, it is not skipped`);
+requireHost('network.test', {
+  root: true,
+  commands: ['ip', 'iptables', 'iptables-save', 'busybox'],
+  check: () => {
+    if (existsSync(`/sys/class/net/${N.bridge}`)) return `${N.bridge} already exists (an earlier run crashed?)`;
+    return execFileSync('iptables-save', { encoding: 'utf8' }).includes(`:${CH.forward} `) ? `${CH.forward} already exists (an earlier run crashed?)` : null;
+  },
+});
 
 const selfNet = readlinkSync('/proc/self/ns/net');
 const children: ChildProcess[] = [];
@@ -132,7 +120,7 @@ function gbLinks(): string[] {
   return readdirSync('/sys/class/net').filter((n) => n === N.bridge || n.startsWith(`${N.prefix}r-`) || N.vethRe.test(n));
 }
 
-describe.skipIf(!enabled)('network manager (real kernel)', () => {
+describe('network manager (real kernel)', () => {
   beforeAll(async () => {
     ipForwardBefore = readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8').trim();
     base = mkdtempSync('/tmp/gbt-net-');
