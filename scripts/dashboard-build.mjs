@@ -7,7 +7,11 @@ import { join } from 'node:path';
 /** What the build is made from: the pages, their components, the values they share with the server, static files. */
 const SOURCE_DIRS = ['app', 'components', 'common', 'public'];
 // (the server modules the bundle takes types and constants from count too: they are compiled in)
-const SOURCE_FILES = ['next.config.mjs', 'postcss.config.mjs', 'tsconfig.next.json', 'package-lock.json', 'server/engine/types.ts', 'server/engine/inspect/types.ts'];
+const SOURCE_FILES = [
+  'next.config.mjs', 'postcss.config.mjs', 'tsconfig.next.json', 'package-lock.json',
+  'server/engine/types.ts', 'server/engine/api.ts', 'server/engine/containers/config-schema.ts', 'server/engine/cgroups/types.ts',
+  'server/engine/inspect/types.ts', 'server/api/rest/image-pull.ts', 'server/realtime/containers.ts',
+];
 
 function newest(dir) {
   let t = 0;

@@ -16,6 +16,14 @@ export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--
 
 /** The dashboard's build, made again when a source is newer (the same rule as npm start). */
 export function ensureBuilt(): void {
+  // under `npm test` the build runs beside the kernel tests (scripts/test.mjs): wait for it
+  const status = process.env.GLASSBOX_TEST_DASHBOARD_BUILD;
+  if (status) {
+    const deadline = Date.now() + 10 * 60_000;
+    while (!existsSync(status) && Date.now() < deadline) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 250);
+    if (!existsSync(status)) throw new Error('the dashboard build started by scripts/test.mjs did not finish in 10 minutes');
+    if (readFileSync(status, 'utf8').trim() !== '0') throw new Error('next build failed (its output is at the end of npm test)');
+  }
   if (ensureDashboardBuilt(repo) !== 0) throw new Error('next build failed');
 }
 
@@ -116,6 +124,21 @@ export async function browser(extraArgs: string[] = []): Promise<{ ctx: BrowserC
   // tsx (esbuild keepNames) wraps named functions passed to page.evaluate in __name(...)
   await ctx.addInitScript('globalThis.__name = globalThis.__name || ((f) => f)');
   const page = ctx.pages()[0] ?? (await ctx.newPage());
+  // Chromium aborts a navigation with ERR_NETWORK_CHANGED when an interface comes or goes, and
+  // this suite makes and removes veths all the time: such a navigation is tried once more.
+  const goto = page.goto.bind(page);
+  page.goto = async (url, opts) => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await goto(url, opts);
+      } catch (e) {
+        if (attempt === 4 || !/ERR_NETWORK_CHANGED|interrupted by another navigation to "chrome-error/.test((e as Error).message)) throw e;
+        // let Chromium finish drawing its error page first, or that navigation interrupts ours
+        await page.waitForLoadState('load').catch(() => {});
+        await new Promise((r) => setTimeout(r, 300 * attempt));
+      }
+    }
+  };
   return {
     ctx,
     page,

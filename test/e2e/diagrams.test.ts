@@ -504,7 +504,7 @@ describe('diagrams in the dashboard, changed from its terminal', () => {
     }
   }, 120_000);
 
-  it('namespaces: `sleep 300 &` appears in the container pid namespace with its pid there, and goes after `kill %1`', async () => {
+  it('namespaces: `sleep 300 &` appears in the container pid namespace with its pid there, and goes after `kill %1` and `wait` reap it', async () => {
     await openTab('namespaces');
     const pidIno = Number(/\[(\d+)\]/.exec(readlinkSync(`/proc/${a.state.pid}/ns/pid`))![1]);
     const level = diagrams().getByTestId(`pidns-${pidIno}`);
@@ -532,9 +532,10 @@ describe('diagrams in the dashboard, changed from its terminal', () => {
     await expect.poll(async () => diagrams().getByTestId('ns-detail').textContent()).toMatch(/pid.*own/);
     await shot('namespaces');
 
-    await type('kill %1; echo killed-$((3*3))', 'killed-9');
+    // killed, it is a zombie (state Z, still drawn) until its parent, the shell, waits for it
+    await type('kill %1; wait; echo reaped-$((3*3))', 'reaped-9');
     const goneIn = await timeUntil(node, 'detached');
-    console.log(`namespaces: gone from the diagram ${goneIn} ms after kill`);
+    console.log(`namespaces: gone from the diagram ${goneIn} ms after kill and wait`);
   });
 
   it('layers: dd makes a new 20 MiB file, an append to /etc/profile copies it up with its size, rm makes a whiteout', async () => {

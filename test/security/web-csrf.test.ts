@@ -321,7 +321,7 @@ describe('the dashboard against a page on a learner\'s published port', () => {
     // REST create and rename
     const c = await api<{ error: string }>(srv, '/api/containers', { body: { image: 'base', name: long, start: false } });
     expect(c.status).toBe(400);
-    expect(c.body.error).toMatch(/name: at most 128 characters/);
+    expect(c.body.error).toMatch(/at most 128 characters, this one has 129/);
     const rn = await api<{ error: string }>(srv, `/api/containers/${victim.id}/rename`, { body: { name: huge } });
     expect(rn.status).toBe(400);
     expect(rn.body.error).toMatch(/name: at most 128 characters/);
