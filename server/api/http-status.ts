@@ -6,6 +6,7 @@ const STATUS_OF_KIND: Record<ErrorKind, number> = {
   invalid: 400,
   'not-found': 404,
   conflict: 409,
+  'permission-denied': 403,
   unavailable: 503,
   'not-implemented': 501,
   internal: 500,

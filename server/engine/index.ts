@@ -17,3 +17,4 @@ export { containerConfigSchema, limitsSchema, logConfigSchema, mountSchema, rest
 export { loadDaemonConfigOrExit, type DaemonConfig } from './config/daemon-config.js';
 export { parseSize } from './util/size.js';
 export { parseMountinfo, readMounts, type MountEntry } from './util/mountinfo.js';
+export { applyLearnerPolicy, OWNER_LABEL, PermissionDenied, type LearnerPolicy, type LearnerContext } from './tenancy/learner-policy.js';

@@ -143,7 +143,7 @@ export interface LayerChange {
  * engine knows nothing of HTTP, and each adapter maps kinds to its own codes (the Docker API's 400
  * / 404 / 409 / 503, REST's JSON errors). Any other error is an internal one.
  */
-export type ErrorKind = 'invalid' | 'not-found' | 'conflict' | 'unavailable' | 'not-implemented' | 'internal';
+export type ErrorKind = 'invalid' | 'not-found' | 'conflict' | 'permission-denied' | 'unavailable' | 'not-implemented' | 'internal';
 
 export class EngineError extends Error {
   constructor(

@@ -1,0 +1,89 @@
+// What a learner may ask of the engine. A class shares one host: a learner is a stranger to the
+// teacher and to every other learner, so a learner's container is always a user-namespaced,
+// unprivileged sandbox on networks of their own. The engine applies this to every request made on
+// a learner's behalf (the dashboard, a lab), whatever the adapter; each refusal is one line that
+// names the option, and nothing is made.
+import { capabilityNumber, DOCKER_DEFAULT_CAPABILITIES } from '../runtime/capabilities.js';
+import { EngineError, type ContainerConfig } from '../types.js';
+
+/** A request a learner may not make: the adapters answer 403 with the message. */
+export class PermissionDenied extends EngineError {
+  constructor(message: string) {
+    super('permission-denied', message);
+    this.name = 'PermissionDenied';
+  }
+}
+
+export interface LearnerPolicy {
+  /** the learner's id, [a-z0-9]{4,32}: labels, cgroup names, network names use it */
+  learnerId: string;
+  /** host ports the learner may publish (on 127.0.0.1 only), inclusive */
+  ports: { from: number; to: number };
+  /** how many containers the learner may have at once (running or not) */
+  maxContainers: number;
+}
+
+/** Labels that mark what a learner owns; a request cannot set them itself. */
+export const OWNER_LABEL = 'glassbox.owner';
+
+/** What a learner never gets, whatever they ask: NET_RAW lets one learner spoof packets to another. */
+const LEARNER_CAPABILITIES: readonly string[] = DOCKER_DEFAULT_CAPABILITIES.filter((c) => c !== 'CAP_NET_RAW');
+
+export interface LearnerContext {
+  /** the names of the networks this learner owns */
+  ownNetworks: ReadonlySet<string>;
+  /** how many containers the learner has now */
+  containers: number;
+}
+
+/** CHOWN, chown, CAP_CHOWN → CHOWN (how messages and capDrop name it) */
+const capName = (c: string) => c.toUpperCase().replace(/^CAP_/, '');
+
+/**
+ * The config a learner's request becomes, or a PermissionDenied naming the first option that is
+ * not theirs to ask for. Returns a new object; the input is not changed.
+ */
+export function applyLearnerPolicy(config: ContainerConfig, policy: LearnerPolicy, ctx: LearnerContext): ContainerConfig {
+  const deny = (what: string) => {
+    throw new PermissionDenied(`${what}: not allowed in a learner's sandbox`);
+  };
+  if (ctx.containers >= policy.maxContainers) throw new PermissionDenied(`container quota reached: a learner may have at most ${policy.maxContainers} containers (remove one first)`);
+  if (config.privileged) deny('--privileged');
+  if (config.namespaces?.user === false) deny('--userns=host');
+  for (const [ns, v] of Object.entries(config.shareNamespaces ?? {})) {
+    if (v === 'host') deny(`the host ${ns} namespace`);
+    if (v?.startsWith('container:')) deny(`joining another container's ${ns} namespace`);
+  }
+  for (const ns of ['pid', 'net', 'ipc', 'uts', 'mnt', 'cgroup'] as const) if (config.namespaces?.[ns] === false) deny(`the host ${ns} namespace`);
+  if (config.uidMap || config.gidMap) deny('uid/gid maps (a learner gets a host uid range of their own)');
+  if (config.runtime && config.runtime !== 'builtin') deny(`--runtime ${config.runtime}`);
+  if (config.seccomp === 'unconfined') deny('seccomp=unconfined');
+  if (config.rootMode === 'chroot') deny('chroot instead of pivot_root');
+  for (const m of config.mounts ?? []) if (m.type === 'bind') deny(`bind mount of the host path ${m.source ?? ''}`);
+  for (const c of config.capAdd ?? []) {
+    const name = capName(c);
+    if (name === 'ALL' || capabilityNumber(`CAP_${name}`) === undefined || !LEARNER_CAPABILITIES.includes(`CAP_${name}`)) deny(`--cap-add ${name}`);
+  }
+  const net = config.network ?? 'bridge';
+  if (net === 'host') deny('--network host');
+  if (net.startsWith('container:')) deny(`--network ${net}`);
+  if (net !== 'none' && !ctx.ownNetworks.has(net)) deny(`--network ${net} (a learner's containers join only the learner's own networks)`);
+  for (const p of config.ports ?? []) {
+    if (p.hostIp && p.hostIp !== '127.0.0.1') deny(`publishing on ${p.hostIp} (only 127.0.0.1)`);
+    if (p.hostPort === 0 || p.hostPort < policy.ports.from || p.hostPort > policy.ports.to) {
+      deny(`publishing host port ${p.hostPort || '(any)'} (this learner's ports are ${policy.ports.from}-${policy.ports.to})`);
+    }
+  }
+  const labels = { ...(config.labels ?? {}) };
+  if (Object.keys(labels).some((k) => k === OWNER_LABEL || k.startsWith(`${OWNER_LABEL}.`))) deny(`the label ${OWNER_LABEL}`);
+  labels[OWNER_LABEL] = policy.learnerId;
+  const capDrop = [...new Set([...(config.capDrop ?? []).map(capName), 'NET_RAW'])];
+  return {
+    ...config,
+    namespaces: { ...(config.namespaces ?? {}), user: true },
+    ports: (config.ports ?? []).map((p) => ({ ...p, hostIp: '127.0.0.1' })),
+    capDrop,
+    noNewPrivileges: true,
+    labels,
+  };
+}
