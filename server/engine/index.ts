@@ -18,3 +18,4 @@ export { loadDaemonConfigOrExit, type DaemonConfig } from './config/daemon-confi
 export { parseSize } from './util/size.js';
 export { parseMountinfo, readMounts, type MountEntry } from './util/mountinfo.js';
 export { applyLearnerPolicy, OWNER_LABEL, PermissionDenied, type LearnerPolicy, type LearnerContext } from './tenancy/learner-policy.js';
+export { LearnerEngine } from './tenancy/learner-engine.js';

@@ -1,0 +1,226 @@
+// One learner's view of the engine: the same EngineApi the adapters already speak, narrowed to
+// what the learner owns. The REST routes and socket.io channels take an EngineApi per request
+// (the teacher's is the Engine itself), so a learner's sandbox needs no check in any adapter:
+// a container, network or exec session of someone else is not found (NotFound, never "forbidden",
+// so ids do not leak), and every create goes through the learner policy.
+import type { Readable, Writable } from 'node:stream';
+import type { EngineApi, ExecOptions } from '../api.js';
+import { NotFound, type ContainerConfig, type ContainerRecord, type EngineEvent } from '../types.js';
+import { applyLearnerPolicy, OWNER_LABEL, PermissionDenied, type LearnerPolicy } from './learner-policy.js';
+
+const noSuchContainer = (idOrName: string) => new NotFound(`No such container: ${idOrName}`);
+const noSuchNetwork = (idOrName: string) => new NotFound(`network ${idOrName} not found`);
+
+export class LearnerEngine implements EngineApi {
+  constructor(
+    private readonly engine: EngineApi,
+    readonly policy: LearnerPolicy,
+  ) {}
+
+  get learnerId(): string {
+    return this.policy.learnerId;
+  }
+
+  /** A learner names a container `web`; the host knows it as `<learner>-web` (names are host-wide). */
+  private hostName(name: string): string {
+    return `${this.learnerId}-${name.replace(/^\//, '')}`;
+  }
+
+  private owns(rec: { config: ContainerConfig }): boolean {
+    return rec.config.labels?.[OWNER_LABEL] === this.learnerId;
+  }
+
+  /** The learner's container by id, id prefix or their own name; anything else is NotFound. */
+  private own(idOrName: string): ContainerRecord {
+    for (const key of [this.hostName(idOrName), idOrName]) {
+      let rec: ContainerRecord;
+      try {
+        rec = this.engine.get(key);
+      } catch {
+        continue;
+      }
+      if (this.owns(rec)) return rec;
+    }
+    throw noSuchContainer(idOrName);
+  }
+
+  private ownNetworkNames(): Set<string> {
+    return new Set(this.engine.listNetworks().filter((n) => n.labels[OWNER_LABEL] === this.learnerId).map((n) => n.name));
+  }
+
+  /** The learner's default network (their own bridge, shared with nobody), made on first use. */
+  private async defaultNetwork(): Promise<string> {
+    const name = `${this.learnerId}-net`;
+    if (!this.ownNetworkNames().has(name)) await this.engine.createNetwork({ name, labels: { [OWNER_LABEL]: this.learnerId } });
+    return name;
+  }
+
+  private async admit(config: ContainerConfig): Promise<ContainerConfig> {
+    const wanted = config.network === undefined || config.network === 'bridge' ? await this.defaultNetwork() : config.network === 'none' ? 'none' : this.hostNetworkName(config.network);
+    const admitted = applyLearnerPolicy({ ...config, network: wanted }, this.policy, { ownNetworks: this.ownNetworkNames(), containers: this.list({ all: true }).length });
+    return config.name ? { ...admitted, name: this.hostName(config.name) } : admitted;
+  }
+
+  private hostNetworkName(name: string): string {
+    return name.startsWith(`${this.learnerId}-`) ? name : `${this.learnerId}-${name}`;
+  }
+
+  info() {
+    return this.engine.info();
+  }
+
+  // ---------------------------------------------------------------- containers
+
+  async create(config: ContainerConfig) {
+    return this.engine.create(await this.admit(config));
+  }
+  async run(config: ContainerConfig) {
+    return this.engine.run(await this.admit(config));
+  }
+  start(idOrName: string) {
+    return this.engine.start(this.own(idOrName).id);
+  }
+  stop(idOrName: string, opts?: { timeoutSeconds?: number; signal?: string }) {
+    return this.engine.stop(this.own(idOrName).id, opts);
+  }
+  kill(idOrName: string, signal?: string) {
+    return this.engine.kill(this.own(idOrName).id, signal);
+  }
+  restart(idOrName: string, opts?: { timeoutSeconds?: number }) {
+    return this.engine.restart(this.own(idOrName).id, opts);
+  }
+  pause(idOrName: string) {
+    return this.engine.pause(this.own(idOrName).id);
+  }
+  unpause(idOrName: string) {
+    return this.engine.unpause(this.own(idOrName).id);
+  }
+  remove(idOrName: string, opts?: { force?: boolean }) {
+    return this.engine.remove(this.own(idOrName).id, opts);
+  }
+  rename(idOrName: string, newName: string) {
+    return this.engine.rename(this.own(idOrName).id, this.hostName(newName));
+  }
+  wait(idOrName: string, condition?: 'not-running' | 'next-exit' | 'removed') {
+    return this.engine.wait(this.own(idOrName).id, condition);
+  }
+  get(idOrName: string) {
+    return this.own(idOrName);
+  }
+  list(opts?: { all?: boolean }) {
+    return this.engine.list(opts).filter((r) => this.owns(r));
+  }
+  update(idOrName: string, limits: Parameters<EngineApi['update']>[1]) {
+    return this.engine.update(this.own(idOrName).id, limits);
+  }
+  stats(idOrName: string) {
+    return this.engine.stats(this.own(idOrName).id);
+  }
+  top(idOrName: string, psArgs?: string) {
+    return this.engine.top(this.own(idOrName).id, psArgs);
+  }
+  changes(idOrName: string) {
+    return this.engine.changes(this.own(idOrName).id);
+  }
+  logs(idOrName: string, opts?: Parameters<EngineApi['logs']>[1]) {
+    return this.engine.logs(this.own(idOrName).id, opts);
+  }
+  ociConfig(idOrName: string) {
+    return this.engine.ociConfig(this.own(idOrName).id);
+  }
+  timeline(idOrName: string) {
+    return this.engine.timeline(this.own(idOrName).id);
+  }
+  attach(idOrName: string) {
+    return this.engine.attach(this.own(idOrName).id);
+  }
+  exec(idOrName: string, opts: ExecOptions) {
+    if (opts.privileged) throw new PermissionDenied("exec --privileged: not allowed in a learner's sandbox");
+    return this.engine.exec(this.own(idOrName).id, opts);
+  }
+
+  // ---------------------------------------------------------------- images: shared, read-only
+
+  listImages() {
+    return this.engine.listImages();
+  }
+  inspectImage(ref: string) {
+    return this.engine.inspectImage(ref);
+  }
+  pullImage(ref: string, onProgress?: Parameters<EngineApi['pullImage']>[1]) {
+    return this.engine.pullImage(ref, onProgress);
+  }
+  saveImages(refs: string[], format: 'oci' | 'docker', out: Writable) {
+    return this.engine.saveImages(refs, format, out);
+  }
+  tagImage(): void {
+    throw new PermissionDenied("tagging images: not allowed in a learner's sandbox (images are shared by the class)");
+  }
+  removeImage(): never {
+    throw new PermissionDenied("removing images: not allowed in a learner's sandbox (images are shared by the class)");
+  }
+  loadImages(_source: string | Readable): never {
+    throw new PermissionDenied("loading images: not allowed in a learner's sandbox (images are shared by the class)");
+  }
+  commit(): never {
+    throw new PermissionDenied("committing images: not allowed in a learner's sandbox (images are shared by the class)");
+  }
+
+  // ---------------------------------------------------------------- networks: the learner's own
+
+  private ownNetwork(idOrName: string) {
+    for (const key of [this.hostNetworkName(idOrName), idOrName]) {
+      let n;
+      try {
+        n = this.engine.inspectNetwork(key);
+      } catch {
+        continue;
+      }
+      if (n.labels[OWNER_LABEL] === this.learnerId) return n;
+    }
+    throw noSuchNetwork(idOrName);
+  }
+
+  listNetworks() {
+    return this.engine.listNetworks().filter((n) => n.labels[OWNER_LABEL] === this.learnerId);
+  }
+  inspectNetwork(idOrName: string) {
+    return this.ownNetwork(idOrName);
+  }
+  createNetwork(req: { name: string; subnet?: string; gateway?: string; labels?: Record<string, string> }) {
+    if (req.labels && OWNER_LABEL in req.labels) throw new PermissionDenied(`the label ${OWNER_LABEL}: not allowed in a learner's sandbox`);
+    return this.engine.createNetwork({ ...req, name: this.hostNetworkName(req.name), labels: { ...(req.labels ?? {}), [OWNER_LABEL]: this.learnerId } });
+  }
+  removeNetwork(idOrName: string) {
+    return this.engine.removeNetwork(this.ownNetwork(idOrName).id);
+  }
+  connectNetwork(network: string, container: string) {
+    return this.engine.connectNetwork(this.ownNetwork(network).id, this.own(container).id);
+  }
+  disconnectNetwork(network: string, container: string) {
+    return this.engine.disconnectNetwork(this.ownNetwork(network).id, this.own(container).id);
+  }
+
+  // ---------------------------------------------------------------- events: about what they own
+
+  onEvent(cb: (e: EngineEvent) => void) {
+    // a removed container's record is gone by its destroy event: remember what was theirs
+    const theirs = new Set(this.list({ all: true }).map((r) => r.id));
+    return this.engine.onEvent((e) => {
+      if (e.type === 'image') return cb(e);
+      if (e.type === 'container') {
+        let rec: ContainerRecord | null = null;
+        try {
+          rec = this.engine.get(e.id);
+        } catch {
+          /* destroyed */
+        }
+        if (rec && this.owns(rec)) theirs.add(e.id);
+        if (!theirs.has(e.id)) return;
+        if (e.action === 'destroy') theirs.delete(e.id);
+        return cb(e);
+      }
+      if (e.name.startsWith(`${this.learnerId}-`)) cb(e);
+    });
+  }
+}
