@@ -45,7 +45,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['server/api/**/*.ts', 'server/realtime/**/*.ts', 'server/main.ts'],
+    files: ['server/api/**/*.ts', 'server/realtime/**/*.ts', 'server/classroom/**/*.ts', 'server/main.ts'],
     rules: { 'no-restricted-imports': ['error', { patterns: [engineInternals] }] },
   },
   {
