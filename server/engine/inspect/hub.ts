@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { CgroupSampler } from './cgroups.js';
 import { emptyLayerSnapshot, layerSnapshot, whichLayer } from './layers.js';
+import { emptyMountSnapshot, mountSnapshot } from './mounts.js';
 import { NamespaceScanner } from './namespaces.js';
 import { NetworkInspector, type NetworkManagerLike } from './network.js';
 import type { InspectEngine } from './source.js';
@@ -131,6 +132,11 @@ export class InspectHub {
         const id = containerId ?? this.records().find((r) => r.state.status === 'running')?.id;
         if (!id) return emptyLayerSnapshot('not-found', null, 'no container chosen and none running') as SnapshotOf<K>;
         return (await layerSnapshot(this.engine, id)) as SnapshotOf<K>;
+      }
+      case 'mounts': {
+        const id = containerId ?? this.records().find((r) => r.state.status === 'running')?.id;
+        if (!id) return emptyMountSnapshot('not-found', null, 'no container chosen and none running') as SnapshotOf<K>;
+        return (await mountSnapshot(this.engine, id)) as SnapshotOf<K>;
       }
       case 'network':
         return (await this.net.snapshot(this.records(), this.engine)) as SnapshotOf<K>;
