@@ -83,14 +83,18 @@ export function signalContainerProcess(ctx: EngineContext, idOrName: string, hos
     throw e;
   }
   try {
-    const why = refuseForeign(hostPid, rec.id, rec.state.pid);
-    // a foreign pid is reported as absent: the caller learns nothing about the host's processes
-    if (why) throw new NotFound(`no process ${hostPid} in container ${rec.name}: ${why}`);
     const status = read(`/proc/${hostPid}/status`) ?? '';
-    const comm = parseStatus(status).comm;
-    if (statusState(status) === 'Z') {
+    const st = parseStatus(status);
+    const zombie = statusState(status) === 'Z';
+    // a zombie has left its cgroup and namespaces behind: it belongs to the container when its
+    // parent (which still holds its exit status) does
+    const why = refuseForeign(zombie ? st.ppid : hostPid, rec.id, rec.state.pid);
+    // a foreign pid is reported as absent: the caller learns nothing about the host's processes
+    if (why) throw new NotFound(`no process ${hostPid} in container ${rec.name}: ${zombie ? `its parent ${st.ppid} is not the container's` : why}`);
+    const comm = st.comm;
+    if (zombie) {
       throw new Conflict(
-        `pid ${hostPid} (${comm}) is a zombie: it has already exited and no signal reaches it. Its parent (pid ${parseStatus(status).ppid}) must wait() for it, or exit so that init adopts and reaps it`,
+        `pid ${hostPid} (${comm}) is a zombie: it has already exited and no signal reaches it. Its parent (pid ${st.ppid}) must wait() for it, or exit so that init adopts and reaps it`,
       );
     }
     try {
