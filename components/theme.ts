@@ -110,6 +110,17 @@ export const color = {
   changeDeleted: '#ef4444',
   changeOpaque: '#a855f7',
 
+  // ---- mounts (the mount view's propagation and marks)
+  mountShared: '#fbbf24',
+  mountSlave: '#60a5fa',
+  mountPrivate: '#94a3b8',
+  mountMasked: '#f87171',
+  /** a masked mount's box */
+  mountMaskedFill: '#2a0f14',
+  mountReadOnly: '#c4b5fd',
+  mountBind: '#34d399',
+  mountOverlay: '#fdba74',
+
   // ---- the creation timeline: who made the step
   byEngine: '#38bdf8',
   byMonitor: '#a78bfa',

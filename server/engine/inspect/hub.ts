@@ -123,7 +123,7 @@ export class InspectHub {
       case 'namespaces': {
         const now = Date.now();
         if (!this.nsCache || now - this.nsCache.at > 300) {
-          const p = this.ns.scan({ containers: this.records(), maxHostProcesses: this.opts.maxHostProcesses });
+          const p = this.ns.scan({ containers: this.records(), maxHostProcesses: this.opts.maxHostProcesses }).then((snap) => this.withPids(snap));
           this.nsCache = { at: now, p };
         }
         return (await this.nsCache.p) as SnapshotOf<K>;
@@ -144,6 +144,18 @@ export class InspectHub {
         return this.cgroups.snapshot(containerId) as SnapshotOf<K>;
     }
     throw new Error(`unknown diagram ${kind}`);
+  }
+
+  /**
+   * Each container's pids.current / pids.max and refused forks, from the sampler: the pid view
+   * explains "+ terminal fails with EAGAIN" when zombies fill pids.max.
+   */
+  private withPids(snap: SnapshotOf<'namespaces'>): SnapshotOf<'namespaces'> {
+    for (const c of snap.containers) {
+      const latest = this.cgroups.snapshot(c.id).containers.find((s) => s.containerId === c.id)?.latest;
+      if (latest) c.pids = { current: latest.pids.current, limit: latest.pids.limit, refused: latest.pids.refused };
+    }
+    return snap;
   }
 
   whichLayer(containerId: string, path: string): Promise<WhichLayerResult> {

@@ -71,6 +71,8 @@ export interface NamespaceContainer {
   status: string;
   initPid: number;
   monitorPid: number;
+  /** pids.current, pids.max (null = max) and the forks pids.max refused so far, from the cgroup sampler */
+  pids?: { current: number; limit: number | null; refused: number };
 }
 
 export interface NamespaceSnapshot {
