@@ -121,7 +121,9 @@ export const color = {
   mountBind: '#34d399',
   mountOverlay: '#fdba74',
 
-  // ---- the creation timeline: who made the step
+  // ---- the creation timeline: who made the step, and a step's detail text (was slate-500,
+  // 3.97:1 on the page; this reads at ≥ 4.5:1 on every background the timeline sits on)
+  timelineDetail: '#a3b1c4',
   byEngine: '#38bdf8',
   byMonitor: '#a78bfa',
   byChild: '#34d399',
