@@ -16,3 +16,6 @@ export { logConfigSchema, MAX_NAME_LENGTH, mountSchema } from './containers/vali
 export { loadDaemonConfigOrExit, type DaemonConfig } from './config/daemon-config.js';
 export { parseSize } from './util/size.js';
 export { parseMountinfo, readMounts, type MountEntry } from './util/mountinfo.js';
+export { containerView, hostView, type ProcView } from './inspect/host-view.js';
+export type { ImageView, ImageViewLayer, ImageViewHistory } from './images/view.js';
+export type { SignalResult } from './lifecycle/signal-process.js';

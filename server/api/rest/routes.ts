@@ -2,9 +2,8 @@
 // carry a kind (invalid, not-found, conflict, …) and become { error } with its status (errors.ts).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
-import { logConfigSchema, MAX_NAME_LENGTH, mountSchema, NAMESPACES, type EngineApi } from '../../engine/index.js';
+import { containerView, hostView, logConfigSchema, MAX_NAME_LENGTH, mountSchema, NAMESPACES, type EngineApi } from '../../engine/index.js';
 import { summarize } from '../../realtime/containers.js';
-import { containerView, hostView } from '../../engine/inspect/host-view.js';
 
 import { HttpError, httpStatusOf } from './errors.js';
 
