@@ -5,7 +5,7 @@
 // each namespace. Each question is one namespace type (pid, net, uts, mnt): a container whose
 // inode equals the host's shares the host's answer. No host shell is offered: the host column is
 // read by the server, never typed into.
-import { useEffect, useMemo, useState } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
 import type { ProcView, ViewNs } from '@/server/engine/inspect/host-view';
 import { Terminal } from '@/components/Terminal';
 import { api } from '@/components/lib/client';
@@ -66,7 +66,13 @@ export default function ComparePage() {
   const [b, setB] = useState('');
   const [view, setView] = useState<{ host: ProcView; containers: ProcView[] } | null>(null);
   const [error, setError] = useState<string | null>(null);
-  const [sessions] = useState(() => ({ a: newSessionId(), b: newSessionId() }));
+  // one session per side and container: the server ties a session to the container it opened on
+  const sessions = useRef(new Map<string, string>());
+  const sessionFor = (side: string, id: string) => {
+    const k = `${side}:${id}`;
+    if (!sessions.current.has(k)) sessions.current.set(k, newSessionId());
+    return sessions.current.get(k)!;
+  };
 
   // pick the first two running containers until the learner chooses
   useEffect(() => {
@@ -129,8 +135,8 @@ export default function ComparePage() {
           { id: a, key: 'a' as const },
           { id: b, key: 'b' as const },
         ].map(({ id, key }) => (
-          <div key={key} className={`${large ? 'h-[50vh]' : 'h-[40vh]'} rounded-lg border border-slate-700`} data-testid={`compare-terminal-${key}`}>
-            {id ? <Terminal key={id} containerId={id} sessionId={sessions[key]} active fontSize={large ? 20 : 14} /> : <p className="p-4 text-slate-400">Pick a container.</p>}
+          <div key={key} className={`relative ${large ? 'h-[50vh]' : 'h-[40vh]'} rounded-lg border border-slate-700 bg-slate-950`} data-testid={`compare-terminal-${key}`}>
+            {id ? <Terminal key={id} containerId={id} sessionId={sessionFor(key, id)} active fontSize={large ? 20 : 14} /> : <p className="p-4 text-slate-400">Pick a container.</p>}
           </div>
         ))}
       </div>
