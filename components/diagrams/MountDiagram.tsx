@@ -110,7 +110,8 @@ export default function MountDiagram({ snapshot, className }: MountDiagramProps)
               const folded = collapsed.has(n.mountId);
               const kids = n.children.length;
               const label = `${n.mountPoint}: ${n.fsType} from ${n.source}${n.root !== '/' ? ` (root ${n.root})` : ''}, ${r.badges.map((b) => b.text).join(', ')}${r.lines.length ? '. ' + r.lines.map((l) => l.text).join('. ') : ''}${kids ? `. ${folded ? 'Enter unfolds' : 'Enter folds'} its ${descendants(snapshot, n.mountId)} mounts` : ''}`;
-              let bx = r.x + 14 + Math.min(n.mountPoint.length, 48) * 8.2 + 12;
+              // the head's width in the 14 px monospace font (8.4 px a character), the fold arrow included
+              let bx = 12 + (Math.min(n.mountPoint.length, 48) + (kids ? 2 : 0)) * 8.4 + 12;
               return (
                 <g
                   key={n.mountId}

@@ -401,7 +401,7 @@ export default function NamespaceDiagram({ snapshot, containerId, focus, onSelec
                       <td className="py-1 pr-2 font-semibold">{t}</td>
                       <td className={`py-1 pr-2 font-mono ${same ? 'text-slate-400' : 'text-amber-300'}`}>{mine ?? '—'}</td>
                       <td className="py-1 font-mono text-slate-400">
-                        {host ?? '—'} {same ? <span className="text-xs text-slate-500">(same)</span> : <span className="text-xs text-amber-300">(own)</span>}
+                        {host ?? '—'} {same ? <span className="text-xs text-slate-400">(same)</span> : mine === undefined ? <span className="text-xs text-slate-400">{sel.state === 'Z' ? '(left when it exited)' : '(unreadable)'}</span> : <span className="text-xs text-amber-300">(own)</span>}
                       </td>
                     </tr>
                   );
