@@ -1,22 +1,31 @@
 'use client';
 // The live diagrams on the dashboard's pages. Only the open tab is mounted, so only its diagram is
 // fed (one socket.io subscription; the server polls only what someone watches).
-//   <ContainerDiagrams id=…>  the container page: namespaces, layers, network, cgroups of one container
+//   <ContainerDiagrams id=…>  the container page: namespaces, layers, network, cgroups, mounts of one
+//                            container, and its image (manifest, config, layers: not a live feed)
 //   <SystemDiagrams>          the dashboard: the namespace picture and the network of every container
 import { useRouter } from 'next/navigation';
 import { useEffect, useState, type ReactNode } from 'react';
 import CgroupDiagram from './diagrams/CgroupDiagram';
+import MountDiagram from './diagrams/MountDiagram';
+import { ImageView } from './ImageView';
+import { api } from './lib/client';
 import LayerDiagram from './diagrams/LayerDiagram';
 import NamespaceDiagram from './diagrams/NamespaceDiagram';
 import NetworkDiagram from './diagrams/NetworkDiagram';
 import { useDiagramFeed } from './diagrams/useDiagramFeed';
 import type { DiagramKind } from '../server/engine/inspect/types';
 
-const LABELS: Record<DiagramKind, { title: string; hint: string }> = {
+/** A tab: a live diagram, or the container's image (read once) */
+type TabKind = DiagramKind | 'image';
+
+const LABELS: Record<TabKind, { title: string; hint: string }> = {
   namespaces: { title: 'Namespaces', hint: 'which namespaces each process is in, from /proc' },
   layers: { title: 'Layers', hint: 'the image layers, the upper dir and what changed in it' },
   network: { title: 'Network', hint: 'bridge, veth pairs, addresses and live counters' },
   cgroups: { title: 'Cgroups', hint: 'usage against limits over the last minutes' },
+  mounts: { title: 'Mounts', hint: "the container's mount tree from /proc/PID/mountinfo: propagation, overlay, binds, masked paths" },
+  image: { title: 'Image', hint: 'the OCI manifest, config, layer digests and history' },
 };
 
 function FeedState({ error, updatedAt }: { error: string | null; updatedAt: number | null }) {
@@ -35,7 +44,7 @@ function FeedState({ error, updatedAt }: { error: string | null; updatedAt: numb
   );
 }
 
-function Tabs({ kinds, active, onPick, id }: { kinds: DiagramKind[]; active: DiagramKind; onPick: (k: DiagramKind) => void; id: string }) {
+function Tabs({ kinds, active, onPick, id }: { kinds: TabKind[]; active: TabKind; onPick: (k: TabKind) => void; id: string }) {
   return (
     <div className="flex flex-wrap gap-1" role="tablist" aria-label="diagrams">
       {kinds.map((k) => (
@@ -77,18 +86,18 @@ function Section({ title, sub, tabs, state, children, testId, id }: { title: str
 }
 
 /** Remembers the open tab per page in sessionStorage, so a reload keeps it. */
-function useTab(key: string, kinds: DiagramKind[], initial: DiagramKind): [DiagramKind, (k: DiagramKind) => void] {
-  const [tab, setTab] = useState<DiagramKind>(initial);
+function useTab(key: string, kinds: TabKind[], initial: TabKind): [TabKind, (k: TabKind) => void] {
+  const [tab, setTab] = useState<TabKind>(initial);
   useEffect(() => {
     try {
-      const t = sessionStorage.getItem(key) as DiagramKind | null;
+      const t = sessionStorage.getItem(key) as TabKind | null;
       if (t && kinds.includes(t)) setTab(t);
     } catch {
       /* no storage */
     }
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [key]);
-  const pick = (k: DiagramKind) => {
+  const pick = (k: TabKind) => {
     setTab(k);
     try {
       sessionStorage.setItem(key, k);
@@ -104,7 +113,24 @@ function useTab(key: string, kinds: DiagramKind[], initial: DiagramKind): [Diagr
 function CNamespaces({ id, onState }: { id: string; onState: (e: string | null, t: number | null) => void }) {
   const f = useDiagramFeed('namespaces', id);
   useEffect(() => onState(f.error, f.updatedAt), [f.error, f.updatedAt, onState]);
-  return <NamespaceDiagram snapshot={f.snapshot} containerId={id} focus />;
+  return <NamespaceDiagram snapshot={f.snapshot} containerId={id} focus onSignal={signalProcess} />;
+}
+
+/** The pid diagram's signal menu: POST …/processes/:pid/signal; the engine's answer in words. */
+async function signalProcess(containerId: string, pid: number, signal: string): Promise<string> {
+  const r = await api<{ signalName: string; pid: number; comm: string }>(`/api/containers/${encodeURIComponent(containerId)}/processes/${pid}/signal`, { body: { signal } });
+  return `${r.signalName} sent to ${r.comm} (host pid ${r.pid})`;
+}
+
+function CMounts({ id, onState }: { id: string; onState: (e: string | null, t: number | null) => void }) {
+  const f = useDiagramFeed('mounts', id);
+  useEffect(() => onState(f.error, f.updatedAt), [f.error, f.updatedAt, onState]);
+  return <MountDiagram snapshot={f.snapshot} />;
+}
+
+function CImage({ image, onState }: { image: string; onState: (e: string | null, t: number | null) => void }) {
+  useEffect(() => onState(null, Date.now()), [onState]);
+  return <ImageView imageRef={image} />;
 }
 
 function CLayers({ id, onState }: { id: string; onState: (e: string | null, t: number | null) => void }) {
@@ -126,10 +152,11 @@ function CCgroups({ id, onState }: { id: string; onState: (e: string | null, t: 
   return <CgroupDiagram snapshot={f.snapshot} containerId={id} onLimitChange={f.setLimit} />;
 }
 
-const CONTAINER_KINDS: DiagramKind[] = ['namespaces', 'layers', 'network', 'cgroups'];
+const CONTAINER_KINDS: TabKind[] = ['namespaces', 'layers', 'network', 'cgroups', 'mounts', 'image'];
 
-export function ContainerDiagrams({ id }: { id: string }) {
-  const [tab, setTab] = useTab('glassbox.diagram.container', CONTAINER_KINDS, 'namespaces');
+export function ContainerDiagrams({ id, image }: { id: string; /** the image id or reference, for the Image tab */ image?: string }) {
+  const kinds = image ? CONTAINER_KINDS : CONTAINER_KINDS.filter((k) => k !== 'image');
+  const [tab, setTab] = useTab('glassbox.diagram.container', kinds, 'namespaces');
   const [feed, setFeed] = useState<{ error: string | null; at: number | null }>({ error: null, at: null });
   const onState = useStableState(setFeed);
   const props = { id, onState };
@@ -140,12 +167,14 @@ export function ContainerDiagrams({ id }: { id: string }) {
       title="Inside the kernel"
       sub={LABELS[tab].hint}
       state={<FeedState error={feed.error} updatedAt={feed.at} />}
-      tabs={<Tabs id="diagrams" kinds={CONTAINER_KINDS} active={tab} onPick={setTab} />}
+      tabs={<Tabs id="diagrams" kinds={kinds} active={tab} onPick={setTab} />}
     >
       {tab === 'namespaces' ? <CNamespaces key={`ns-${id}`} {...props} /> : null}
       {tab === 'layers' ? <CLayers key={`ly-${id}`} {...props} /> : null}
       {tab === 'network' ? <CNetwork key={`nw-${id}`} {...props} /> : null}
       {tab === 'cgroups' ? <CCgroups key={`cg-${id}`} {...props} /> : null}
+      {tab === 'mounts' ? <CMounts key={`mt-${id}`} {...props} /> : null}
+      {tab === 'image' && image ? <CImage key={`im-${image}`} image={image} onState={onState} /> : null}
     </Section>
   );
 }
@@ -155,7 +184,7 @@ export function ContainerDiagrams({ id }: { id: string }) {
 function SNamespaces({ onState }: { onState: (e: string | null, t: number | null) => void }) {
   const f = useDiagramFeed('namespaces');
   useEffect(() => onState(f.error, f.updatedAt), [f.error, f.updatedAt, onState]);
-  return <NamespaceDiagram snapshot={f.snapshot} />;
+  return <NamespaceDiagram snapshot={f.snapshot} onSignal={signalProcess} />;
 }
 
 function SNetwork({ onState }: { onState: (e: string | null, t: number | null) => void }) {
@@ -165,7 +194,7 @@ function SNetwork({ onState }: { onState: (e: string | null, t: number | null) =
   return <NetworkDiagram snapshot={f.snapshot} onOpenContainer={(id) => router.push(`/containers/${id}`)} />;
 }
 
-const SYSTEM_KINDS: DiagramKind[] = ['namespaces', 'network'];
+const SYSTEM_KINDS: TabKind[] = ['namespaces', 'network'];
 
 export function SystemDiagrams() {
   const [tab, setTab] = useTab('glassbox.diagram.system', SYSTEM_KINDS, 'namespaces');

@@ -110,7 +110,20 @@ export const color = {
   changeDeleted: '#ef4444',
   changeOpaque: '#a855f7',
 
-  // ---- the creation timeline: who made the step
+  // ---- mounts (the mount view's propagation and marks)
+  mountShared: '#fbbf24',
+  mountSlave: '#60a5fa',
+  mountPrivate: '#94a3b8',
+  mountMasked: '#f87171',
+  /** a masked mount's box */
+  mountMaskedFill: '#2a0f14',
+  mountReadOnly: '#c4b5fd',
+  mountBind: '#34d399',
+  mountOverlay: '#fdba74',
+
+  // ---- the creation timeline: who made the step, and a step's detail text (was slate-500,
+  // 3.97:1 on the page; this reads at ≥ 4.5:1 on every background the timeline sits on)
+  timelineDetail: '#a3b1c4',
   byEngine: '#38bdf8',
   byMonitor: '#a78bfa',
   byChild: '#34d399',

@@ -4,12 +4,15 @@
 // in, labelled with its inode as /proc/PID/ns shows it. Cells of the same namespace share a colour
 // and a bar joins them: a shared namespace is one node drawn where each of its owners is. Below,
 // the PID namespace tree (d3-hierarchy): each level with its processes and the pid they have
-// there. Clicking a process shows its namespaces beside the host's.
+// there, and its state: a zombie (exited, waiting for its parent's wait()) is drawn struck out in
+// red, counted per container, and when they fill pids.max the diagram says why a new shell fails
+// with EAGAIN. Clicking a process shows its namespaces beside the host's and a menu of signals.
 import { useMemo, useRef, useState } from 'react';
 import type { NamespaceSnapshot, NsProcess, PidNsLevel } from '../../server/engine/inspect/types';
+import { SIGNAL_MENU, stateWords } from '../../common/processes';
 import { color } from '../theme';
 import { Button, colorFor, DiagramFrame, HOST_COLOR, Legend, PALETTE, pressable, Ring, shortId, Tooltip, useTooltip, useZoom } from './common';
-import { buildRows, colX, focusRows, focusTree, namespaceLayout, NS, NS_TYPES as TYPES, rowY } from './namespace-layout';
+import { buildRows, colX, focusRows, focusTree, namespaceLayout, NS, NS_TYPES as TYPES, orderForTree, pidPressure, pidsExplanation, rowY, zombieCount } from './namespace-layout';
 
 const { colW: COL_W, rowH: ROW_H, procLine: PROC_LINE, maxTreeProcs: MAX_TREE_PROCS, treeNodeW: TREE_NODE_W } = NS;
 
@@ -24,21 +27,28 @@ export interface NamespaceDiagramProps {
   focus?: boolean;
   /** called when a process is clicked, besides the built-in detail panel */
   onSelectProcess?: (p: NsProcess) => void;
+  /** send a signal to a container's process (the detail panel's menu); resolves with a message */
+  onSignal?: (containerId: string, pid: number, signal: string) => Promise<string>;
   className?: string;
 }
 
-function LevelProcs({ level, onPick, onHover, onFocusTip, hide, selected }: { level: PidNsLevel; onPick: (pid: number) => void; onHover: (e: React.MouseEvent, text: string) => void; onFocusTip: (el: Element, text: string) => void; hide: () => void; selected: number | null }) {
-  const shown = level.processes.slice(0, MAX_TREE_PROCS);
+function LevelProcs({ level, onPick, onHover, onFocusTip, hide, selected, stateOf }: { level: PidNsLevel; onPick: (pid: number) => void; onHover: (e: React.MouseEvent, text: string) => void; onFocusTip: (el: Element, text: string) => void; hide: () => void; selected: number | null; stateOf: (pid: number) => string }) {
+  const ordered = orderForTree(level.processes, stateOf);
+  const shown = ordered.slice(0, MAX_TREE_PROCS);
+  const hiddenZombies = ordered.slice(MAX_TREE_PROCS).filter((p) => stateOf(p.pid) === 'Z').length;
   return (
     <>
       {shown.map((p, i) => {
-        const text = `${p.comm}: host pid ${p.pid}, pid ${p.localPid} in this namespace`;
+        const state = stateOf(p.pid);
+        const zombie = state === 'Z';
+        const text = `${p.comm}: host pid ${p.pid}, pid ${p.localPid} in this namespace · ${stateWords(state)}`;
         const isSel = selected === p.pid;
         return (
         <g
           key={p.pid}
           data-clickable
           data-testid={`ns-proc-${p.pid}`}
+          data-state={state}
           transform={`translate(8, ${44 + i * PROC_LINE})`}
           {...pressable(`${text}: show its namespaces`, () => onPick(p.pid))}
           aria-pressed={isSel}
@@ -50,8 +60,13 @@ function LevelProcs({ level, onPick, onHover, onFocusTip, hide, selected }: { le
         >
           <rect x={-4} y={-13} width={TREE_NODE_W - 8} height={PROC_LINE - 1} rx={3} fill={isSel ? color.selected : 'transparent'} />
           <Ring x={-5} y={-14} width={TREE_NODE_W - 6} height={PROC_LINE + 1} rx={4} />
-          <text fontSize={13} fill={color.text}>
-            <tspan fontWeight={600}>{p.comm.slice(0, 16)}</tspan>
+          {zombie ? <line x1={0} x2={112} y1={-4} y2={-4} stroke={color.dangerText} strokeWidth={1.5} /> : null}
+          <text fontSize={13} fill={zombie ? color.dangerText : color.text}>
+            <tspan fontWeight={600}>{p.comm.slice(0, zombie ? 9 : 14)}</tspan>
+            {zombie ? <tspan fontSize={11} fontWeight={700}> zombie</tspan> : null}
+            <tspan x={118} fontSize={11} fontWeight={700} fill={zombie ? color.dangerText : state === 'T' || state === 't' ? color.warnText : color.textMuted}>
+              {state || '?'}
+            </tspan>
             <tspan x={140} fill={isSel ? color.textSoft : color.textMuted}>
               {p.pid}
             </tspan>
@@ -65,14 +80,72 @@ function LevelProcs({ level, onPick, onHover, onFocusTip, hide, selected }: { le
       })}
       {level.processes.length > MAX_TREE_PROCS ? (
         <text x={8} y={44 + MAX_TREE_PROCS * PROC_LINE} fontSize={12} fill={color.textMuted}>
-          … and {level.processes.length - MAX_TREE_PROCS} more
+          … and {level.processes.length - MAX_TREE_PROCS} more{hiddenZombies ? ` (${zombieCount(hiddenZombies)})` : ''}
         </text>
       ) : null}
     </>
   );
 }
 
-export default function NamespaceDiagram({ snapshot, containerId, focus, onSelectProcess, className }: NamespaceDiagramProps) {
+/** The signal menu of a selected process: a button per signal, the engine's answer below. */
+function SignalMenu({ proc, parent, onSignal, onPickParent }: { proc: NsProcess; parent?: NsProcess; onSignal: (containerId: string, pid: number, signal: string) => Promise<string>; onPickParent: (pid: number) => void }) {
+  const [busy, setBusy] = useState<string | null>(null);
+  const [answer, setAnswer] = useState<{ ok: boolean; text: string } | null>(null);
+  if (!proc.containerId || proc.role === 'monitor') return null;
+  if (proc.state === 'Z') {
+    return (
+      <div data-testid="signal-menu" className="mt-3 rounded border border-rose-800 p-2 text-rose-200">
+        This process has exited: {stateWords('Z')}. No signal reaches a zombie; it keeps its pid (and a slot in pids.max) until its parent
+        {parent ? ` ${parent.comm} (pid ${parent.pid})` : ''} calls wait(), or exits so that init adopts and reaps it.
+        {parent ? (
+          <div className="mt-2">
+            <Button onClick={() => onPickParent(parent.pid)} title="select the parent to signal it">
+              select the parent
+            </Button>
+          </div>
+        ) : null}
+      </div>
+    );
+  }
+  const send = async (sig: string) => {
+    setBusy(sig);
+    setAnswer(null);
+    try {
+      setAnswer({ ok: true, text: await onSignal(proc.containerId!, proc.pid, sig) });
+    } catch (e) {
+      setAnswer({ ok: false, text: (e as Error).message });
+    } finally {
+      setBusy(null);
+    }
+  };
+  return (
+    <div data-testid="signal-menu" className="mt-3">
+      <div className="mb-1 font-semibold text-slate-200">Send a signal</div>
+      <div className="flex flex-wrap gap-1" role="group" aria-label={`signals for pid ${proc.pid}`}>
+        {SIGNAL_MENU.map((m) => (
+          <button
+            key={m.name}
+            type="button"
+            data-testid={`signal-${m.name}`}
+            title={`SIG${m.name}: ${m.what}`}
+            disabled={busy !== null}
+            onClick={() => void send(m.name)}
+            className="rounded border border-slate-600 px-2 py-0.5 font-mono text-sm text-slate-100 hover:bg-slate-800 disabled:opacity-60"
+          >
+            {m.name}
+          </button>
+        ))}
+      </div>
+      {answer ? (
+        <div data-testid="signal-answer" role="status" className={`mt-2 text-sm ${answer.ok ? 'text-emerald-300' : 'text-rose-300'}`}>
+          {answer.text}
+        </div>
+      ) : null}
+    </div>
+  );
+}
+
+export default function NamespaceDiagram({ snapshot, containerId, focus, onSelectProcess, onSignal, className }: NamespaceDiagramProps) {
   const wrap = useRef<HTMLDivElement>(null);
   const svgRef = useRef<SVGSVGElement>(null);
   const gRef = useRef<SVGGElement>(null);
@@ -97,6 +170,10 @@ export default function NamespaceDiagram({ snapshot, containerId, focus, onSelec
   }, [snapshot, rows, focused, containerId]);
 
   const procByPid = useMemo(() => new Map((snapshot?.processes ?? []).map((p) => [p.pid, p])), [snapshot]);
+  const stateOf = (pid: number) => procByPid.get(pid)?.state ?? '';
+  const pressure = useMemo(() => (snapshot ? pidPressure(snapshot) : []), [snapshot]);
+  const zombiesOf = (id: string | null) => (id ? (pressure.find((p) => p.containerId === id)?.zombies ?? 0) : 0);
+  const warnings = pressure.filter((p) => p.full && (!containerId || !focused || p.containerId === containerId));
   const sel = selected !== null ? procByPid.get(selected) : undefined;
 
   const pick = (pid: number) => {
@@ -147,8 +224,14 @@ export default function NamespaceDiagram({ snapshot, containerId, focus, onSelec
                 { color: HOST_COLOR, label: "the host's namespace" },
                 { color: PALETTE[0], label: 'a namespace of its own (one colour each)' },
                 { color: color.nsShared, label: 'bar = the same namespace, shared' },
+                { color: color.dangerText, label: "zombie: exited, waiting for its parent's wait()" },
               ]}
             />
+            {warnings.map((w) => (
+              <div key={w.containerId} data-testid={`pids-full-${w.containerId}`} role="alert" className="mt-2 rounded border border-rose-700 bg-rose-950/60 px-3 py-2 text-sm text-rose-100">
+                {pidsExplanation(w)}
+              </div>
+            ))}
           </div>
           <svg ref={svgRef} data-testid="namespace-svg" className="h-[70vh] w-full cursor-grab select-none" role="group" aria-label="namespace hierarchy">
             <g ref={gRef}>
@@ -176,8 +259,13 @@ export default function NamespaceDiagram({ snapshot, containerId, focus, onSelec
                     >
                       <Ring x={4} y={3} width={NS.labelW - 14} height={ROW_H - 6} />
                       <text x={10} y={17} fontSize={15} fontWeight={700} fill={r.kind === 'host' ? color.textSoft : r.kind === 'container' ? color.textStrong : color.nsOther}>
-                        {r.label.slice(0, 24)}
+                        {r.label.slice(0, zombiesOf(r.containerId) ? 13 : 24)}
                       </text>
+                      {zombiesOf(r.containerId) ? (
+                        <text data-testid={`ns-zombies-${r.containerId}`} x={NS.labelW - 16} y={17} textAnchor="end" fontSize={12} fontWeight={700} fill={color.dangerText}>
+                          {zombieCount(zombiesOf(r.containerId))}
+                        </text>
+                      ) : null}
                       <text x={10} y={33} fontSize={12} fill={color.textMuted}>
                         {r.sub}
                       </text>
@@ -265,7 +353,7 @@ export default function NamespaceDiagram({ snapshot, containerId, focus, onSelec
                         <text x={TREE_NODE_W - 8} y={18} textAnchor="end" fontSize={12} fill={color.textMuted}>
                           {isHost ? 'host' : (owner[0] ?? 'no container')}
                         </text>
-                        <LevelProcs level={d} selected={selected} onPick={pick} onHover={(e, text) => show(e, text)} onFocusTip={(el, text) => showAt(el, text)} hide={hide} />
+                        <LevelProcs level={d} selected={selected} stateOf={stateOf} onPick={pick} onHover={(e, text) => show(e, text)} onFocusTip={(el, text) => showAt(el, text)} hide={hide} />
                       </g>
                     );
                   })}
@@ -291,6 +379,9 @@ export default function NamespaceDiagram({ snapshot, containerId, focus, onSelec
             <div className="mb-3 text-slate-300">
               {sel.containerId ? `in container ${snapshot.containers.find((c) => c.id === sel.containerId)?.name ?? shortId(sel.containerId)} (${sel.role})` : 'not in a container'}
               {' · '}NSpid {sel.nspid.join(' → ')}
+              <div data-testid="ns-detail-state" className={sel.state === 'Z' ? 'text-rose-300' : 'text-slate-300'}>
+                state {sel.state || '?'}: {stateWords(sel.state)}
+              </div>
             </div>
             <table className="w-full border-collapse">
               <thead>
@@ -310,7 +401,7 @@ export default function NamespaceDiagram({ snapshot, containerId, focus, onSelec
                       <td className="py-1 pr-2 font-semibold">{t}</td>
                       <td className={`py-1 pr-2 font-mono ${same ? 'text-slate-400' : 'text-amber-300'}`}>{mine ?? '—'}</td>
                       <td className="py-1 font-mono text-slate-400">
-                        {host ?? '—'} {same ? <span className="text-xs text-slate-500">(same)</span> : <span className="text-xs text-amber-300">(own)</span>}
+                        {host ?? '—'} {same ? <span className="text-xs text-slate-400">(same)</span> : mine === undefined ? <span className="text-xs text-slate-400">{sel.state === 'Z' ? '(left when it exited)' : '(unreadable)'}</span> : <span className="text-xs text-amber-300">(own)</span>}
                       </td>
                     </tr>
                   );
@@ -326,6 +417,7 @@ export default function NamespaceDiagram({ snapshot, containerId, focus, onSelec
                 </div>
               ) : null;
             })()}
+            {onSignal ? <SignalMenu key={sel.pid} proc={sel} parent={procByPid.get(sel.ppid)} onSignal={onSignal} onPickParent={pick} /> : null}
           </aside>
         ) : null}
         <Tooltip tip={tip} />

@@ -167,3 +167,49 @@ export function namespaceLayout(s: NamespaceSnapshot, rows: NsRow[], pidTree: Pi
     height: treeTop + (t?.height ?? 0) + 40,
   };
 }
+
+// ---------------------------------------------------------------- process states
+
+export interface PidPressure {
+  containerId: string;
+  name: string;
+  zombies: number;
+  /** zombie host pids, for the tooltip */
+  zombiePids: number[];
+  current: number | null;
+  limit: number | null;
+  refused: number;
+  /** pids.current reached pids.max, or a fork was refused */
+  full: boolean;
+}
+
+/** Per container: its zombies and whether pids.max stops new processes (the EAGAIN of `+ terminal`). */
+export function pidPressure(s: NamespaceSnapshot): PidPressure[] {
+  const out: PidPressure[] = [];
+  for (const c of s.containers) {
+    const zombies = s.processes.filter((p) => p.containerId === c.id && p.role !== 'monitor' && p.state === 'Z');
+    const pids = c.pids;
+    const full = !!pids && ((pids.limit !== null && pids.current >= pids.limit) || pids.refused > 0);
+    out.push({ containerId: c.id, name: c.name, zombies: zombies.length, zombiePids: zombies.map((z) => z.pid), current: pids?.current ?? null, limit: pids?.limit ?? null, refused: pids?.refused ?? 0, full });
+  }
+  return out;
+}
+
+/** "60 zombies", "1 zombie". */
+export function zombieCount(n: number): string {
+  return `${n} zombie${n === 1 ? '' : 's'}`;
+}
+
+/** Why a new process cannot start, in the learner's words, or null when nothing stops it. */
+export function pidsExplanation(p: PidPressure): string | null {
+  if (!p.full) return null;
+  const at = p.limit !== null && p.current !== null ? `${p.current} of pids.max = ${p.limit}` : `pids.max`;
+  const held = p.zombies ? ` ${zombieCount(p.zombies)} hold${p.zombies === 1 ? 's' : ''} a pid each (exited, never reaped);` : '';
+  const refused = p.refused ? ` ${p.refused} fork${p.refused === 1 ? '' : 's'} refused so far.` : '';
+  return `${p.name}: ${at} in use —${held} fork() fails with EAGAIN, so "+ terminal" cannot start a shell.${refused} Reap them: make their parent wait(), end the parent (init adopts them), or run with --init.`;
+}
+
+/** A pid level's processes, the living first: zombies sink to the end (and into "… and N more"). */
+export function orderForTree<T extends { pid: number }>(procs: T[], stateOf: (pid: number) => string): T[] {
+  return [...procs].sort((a, b) => Number(stateOf(a.pid) === 'Z') - Number(stateOf(b.pid) === 'Z'));
+}

@@ -6,6 +6,8 @@ import type { PullEvent, PullResult } from './images/pull.js';
 import type { CommitOptions, CommitResult } from './images/commit.js';
 import type { ImportedImage } from './images/layout.js';
 import type { Readable, Writable } from 'node:stream';
+import type { ImageView } from './images/view.js';
+import type { SignalResult } from './lifecycle/signal-process.js';
 import type { ContainerConfig, ContainerRecord, EngineEvent, LayerChange, ResourceLimits, TimelineStep } from './types.js';
 
 export interface ImageSummary {
@@ -179,6 +181,11 @@ export interface EngineApi {
   ociConfig(idOrName: string): Record<string, unknown>;
   timeline(idOrName: string): TimelineStep[];
   /**
+   * Send a signal to one process of the container, named by its host pid. NotFound for a pid that
+   * is not the container's (a host or another container's process), Conflict for a zombie.
+   */
+  signalProcess(idOrName: string, hostPid: number, signal: string | number): SignalResult;
+  /**
    * Attach to init's stdio. Before start it waits, and is connected at the create/start barrier,
    * so no output is lost (docker run -it attaches before it starts).
    */
@@ -188,6 +195,8 @@ export interface EngineApi {
   // ---- images ----
   listImages(): ImageSummary[];
   inspectImage(ref: string): ImageDetail;
+  /** manifest, config, layers (blob digest and diff_id) and history, from the content store */
+  imageView(ref: string): ImageView;
   tagImage(source: string, target: string): void;
   removeImage(ref: string, opts?: { force?: boolean }): { untagged: string[]; deleted: string[] };
 

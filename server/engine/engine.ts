@@ -75,6 +75,8 @@ import { hostnameOf } from './lifecycle/etc-files.js';
 import { execInContainer, execInfo } from './lifecycle/exec.js';
 import { engineInfo } from './lifecycle/info.js';
 import { killContainer, stopContainer } from './lifecycle/kill.js';
+import { signalContainerProcess, type SignalResult } from './lifecycle/signal-process.js';
+import { imageView, type ImageView } from './images/view.js';
 import { pauseContainer, unpauseContainer } from './lifecycle/pause.js';
 import { removeContainer, renameContainer } from './lifecycle/remove.js';
 import { restore } from './lifecycle/restore.js';
@@ -387,6 +389,11 @@ export class Engine implements EngineApi {
     return this.records.find(idOrName).timeline;
   }
 
+  /** Signal one process of the container by host pid; refuses any pid that is not the container's (signal-process.ts). */
+  signalProcess(idOrName: string, hostPid: number, signal: string | number): SignalResult {
+    return signalContainerProcess(this.ctx, idOrName, hostPid, signal);
+  }
+
   async attach(idOrName: string): Promise<AttachSession> {
     const rec = this.records.find(idOrName);
     if (isActive(rec.state.status)) return attachSession(await connectMonitor(join(this.runRoot, rec.id, 'monitor.sock')));
@@ -473,6 +480,10 @@ export class Engine implements EngineApi {
 
   inspectImage(ref: string): ImageDetail {
     return this.images.inspect(ref);
+  }
+
+  imageView(ref: string): ImageView {
+    return imageView(this.images, ref);
   }
 
   tagImage(source: string, target: string): void {

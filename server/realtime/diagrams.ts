@@ -26,7 +26,7 @@ function parse(payload: unknown): { kind: DiagramKind; containerId?: string } | 
   return { kind: p.kind as DiagramKind, ...(typeof p.containerId === 'string' && p.containerId ? { containerId: p.containerId } : {}) };
 }
 
-/** Per socket at most this many diagram subscriptions (four diagrams, a few containers). */
+/** Per socket at most this many diagram subscriptions (five diagrams, a few containers). */
 const MAX_SUBS = 16;
 
 export function registerDiagramChannels(io: IoLike, hub: InspectHub): void {
@@ -35,7 +35,7 @@ export function registerDiagramChannels(io: IoLike, hub: InspectHub): void {
     socket.on('diagram:subscribe', (payload: unknown, ack?: unknown) => {
       const req = parse(payload);
       const reply = typeof ack === 'function' ? (ack as (r: unknown) => void) : () => {};
-      if (!req) return reply({ ok: false, error: 'expected { kind: namespaces|layers|network|cgroups, containerId? }' });
+      if (!req) return reply({ ok: false, error: 'expected { kind: namespaces|layers|network|cgroups|mounts, containerId? }' });
       const key = `${req.kind}:${req.containerId ?? ''}`;
       if (subs.has(key)) return reply({ ok: true });
       if (subs.size >= MAX_SUBS) return reply({ ok: false, error: 'too many diagram subscriptions' });

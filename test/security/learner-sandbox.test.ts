@@ -66,6 +66,7 @@ describe("a learner's view of the engine", () => {
         timeline: () => a.timeline(key),
         attach: () => a.attach(key),
         exec: () => a.exec(key, { cmd: ['true'] }),
+        signalProcess: () => a.signalProcess(key, env.engine.get(bId).state.pid, 'SIGKILL'),
       })) {
         await notFound(`${verb} ${key}`, fn);
       }

@@ -205,6 +205,12 @@ export class FakeEngine implements EngineApi {
   timeline() {
     return [];
   }
+  signalProcess(): never {
+    throw new Error('the fake engine has no processes to signal');
+  }
+  imageView(): never {
+    throw new Error('the fake engine has no content store');
+  }
   async attach(idOrName: string): Promise<AttachSession> {
     const r = this.get(idOrName);
     if (r.state.status === 'running') return this.session(r.id, this.sessions.get(r.id) ?? []);

@@ -209,7 +209,7 @@ export default function ContainerPage() {
       </div>
 
       {rec && (running || status === 'paused') ? (
-        <ContainerDiagrams id={rec.id} />
+        <ContainerDiagrams id={rec.id} image={rec.image.id} />
       ) : rec ? (
         <Panel title="Inside the kernel">
           <p className="text-sm text-slate-400" data-testid="diagrams-not-running">

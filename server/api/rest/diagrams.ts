@@ -1,6 +1,6 @@
 // REST for the diagrams (first paint and tests), mounted by the server next to the other routes,
 // after its token/Origin check:
-//   GET  /api/diagrams/<kind>[?container=<id>]            the snapshot (kind: namespaces|layers|network|cgroups)
+//   GET  /api/diagrams/<kind>[?container=<id>]            the snapshot (kind: namespaces|layers|network|cgroups|mounts)
 //   GET  /api/diagrams/layers/which?container=<id>&path=/etc/passwd   which layer a path comes from
 //   POST /api/diagrams/cgroups/limit?container=<id>  body { kind: memory|cpus|pids, value: number|null }
 import type { IncomingMessage, ServerResponse } from 'node:http';

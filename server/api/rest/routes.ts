@@ -2,7 +2,7 @@
 // carry a kind (invalid, not-found, conflict, …) and become { error } with its status (errors.ts).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
-import { containerConfigSchema, limitsSchema, MAX_NAME_LENGTH, restartPolicySchema, type EngineApi } from '../../engine/index.js';
+import { containerConfigSchema, containerView, hostView, limitsSchema, MAX_NAME_LENGTH, restartPolicySchema, type EngineApi } from '../../engine/index.js';
 import { summarize } from '../../realtime/containers.js';
 
 import { HttpError, httpStatusOf } from './errors.js';
@@ -49,6 +49,7 @@ const updateBody = limitsSchema.extend({ restartPolicy: restartPolicySchema.opti
 const stopBody = z.object({ timeoutSeconds: z.number().int().min(0).max(600).optional(), signal: z.string().max(16).optional() }).strict();
 const renameBody = z.object({ name: z.string().min(1, 'the new name is required').max(MAX_NAME_LENGTH, `at most ${MAX_NAME_LENGTH} characters`) }).strict();
 const killBody = z.object({ signal: z.string().max(16).optional() }).strict();
+const signalBody = z.object({ signal: z.union([z.string().min(1).max(16), z.number().int()], { error: 'signal: a name (TERM, SIGKILL) or a number is required' }) }).strict();
 
 type Handler = (ctx: { engine: EngineApi; params: string[]; url: URL; req: IncomingMessage }) => Promise<unknown> | unknown;
 
@@ -89,6 +90,18 @@ route('POST', '/api/containers/:id/restart', async ({ engine, params, req }) => 
 route('POST', '/api/containers/:id/kill', async ({ engine, params, req }) => {
   await engine.kill(params[0], parse(killBody, await readBody(req)).signal);
   return engine.get(params[0]);
+});
+// one process of the container, by host pid (the pid diagram's menu); the engine refuses any
+// pid that is not the container's
+route('POST', '/api/containers/:id/processes/:pid/signal', async ({ engine, params, req }) => {
+  if (!/^[1-9]\d{0,9}$/.test(params[1])) throw new HttpError(400, `pid: expected a positive integer, got ${params[1].slice(0, 32)}`);
+  return engine.signalProcess(params[0], Number(params[1]), parse(signalBody, await readBody(req)).signal);
+});
+route('GET', '/api/images/:ref/view', ({ engine, params }) => engine.imageView(params[0]));
+// the compare page: the host's answers (and the given containers') to ps, ip link, hostname, mount
+route('GET', '/api/host/view', ({ engine, url }) => {
+  const ids = url.searchParams.getAll('container').slice(0, 4);
+  return { host: hostView(), containers: ids.map((id) => containerView(engine.get(id))) };
 });
 route('POST', '/api/containers/:id/pause', async ({ engine, params }) => {
   await engine.pause(params[0]);

@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { CgroupSampler } from './cgroups.js';
 import { emptyLayerSnapshot, layerSnapshot, whichLayer } from './layers.js';
+import { emptyMountSnapshot, mountSnapshot } from './mounts.js';
 import { NamespaceScanner } from './namespaces.js';
 import { NetworkInspector, type NetworkManagerLike } from './network.js';
 import type { InspectEngine } from './source.js';
@@ -122,7 +123,7 @@ export class InspectHub {
       case 'namespaces': {
         const now = Date.now();
         if (!this.nsCache || now - this.nsCache.at > 300) {
-          const p = this.ns.scan({ containers: this.records(), maxHostProcesses: this.opts.maxHostProcesses });
+          const p = this.ns.scan({ containers: this.records(), maxHostProcesses: this.opts.maxHostProcesses }).then((snap) => this.withPids(snap));
           this.nsCache = { at: now, p };
         }
         return (await this.nsCache.p) as SnapshotOf<K>;
@@ -132,12 +133,29 @@ export class InspectHub {
         if (!id) return emptyLayerSnapshot('not-found', null, 'no container chosen and none running') as SnapshotOf<K>;
         return (await layerSnapshot(this.engine, id)) as SnapshotOf<K>;
       }
+      case 'mounts': {
+        const id = containerId ?? this.records().find((r) => r.state.status === 'running')?.id;
+        if (!id) return emptyMountSnapshot('not-found', null, 'no container chosen and none running') as SnapshotOf<K>;
+        return (await mountSnapshot(this.engine, id)) as SnapshotOf<K>;
+      }
       case 'network':
         return (await this.net.snapshot(this.records(), this.engine)) as SnapshotOf<K>;
       case 'cgroups':
         return this.cgroups.snapshot(containerId) as SnapshotOf<K>;
     }
     throw new Error(`unknown diagram ${kind}`);
+  }
+
+  /**
+   * Each container's pids.current / pids.max and refused forks, from the sampler: the pid view
+   * explains "+ terminal fails with EAGAIN" when zombies fill pids.max.
+   */
+  private withPids(snap: SnapshotOf<'namespaces'>): SnapshotOf<'namespaces'> {
+    for (const c of snap.containers) {
+      const latest = this.cgroups.snapshot(c.id).containers.find((s) => s.containerId === c.id)?.latest;
+      if (latest) c.pids = { current: latest.pids.current, limit: latest.pids.limit, refused: latest.pids.refused };
+    }
+    return snap;
   }
 
   whichLayer(containerId: string, path: string): Promise<WhichLayerResult> {

@@ -3,8 +3,8 @@
 import type { CgroupStats } from '../cgroups/types.js';
 import type { LayerChange, Namespace } from '../types.js';
 
-export type DiagramKind = 'namespaces' | 'layers' | 'network' | 'cgroups';
-export const DIAGRAM_KINDS: readonly DiagramKind[] = ['namespaces', 'layers', 'network', 'cgroups'];
+export type DiagramKind = 'namespaces' | 'layers' | 'network' | 'cgroups' | 'mounts';
+export const DIAGRAM_KINDS: readonly DiagramKind[] = ['namespaces', 'layers', 'network', 'cgroups', 'mounts'];
 
 /** Who lives in a namespace: a container id, or 'host' for processes that belong to no container. */
 export type NsOwner = string;
@@ -71,6 +71,8 @@ export interface NamespaceContainer {
   status: string;
   initPid: number;
   monitorPid: number;
+  /** pids.current, pids.max (null = max) and the forks pids.max refused so far, from the cgroup sampler */
+  pids?: { current: number; limit: number | null; refused: number };
 }
 
 export interface NamespaceSnapshot {
@@ -266,14 +268,64 @@ export interface NetworkSnapshot {
   isolationDetail?: string;
 }
 
-export type AnySnapshot = NamespaceSnapshot | LayerSnapshot | CgroupSnapshot | NetworkSnapshot;
+// ---------------------------------------------------------------- mounts
+
+export interface MountNode {
+  mountId: number;
+  parentId: number;
+  /** 0 = the container's / */
+  depth: number;
+  mountPoint: string;
+  fsType: string;
+  source: string;
+  /** the directory of the source filesystem mounted here (a bind's source inside its filesystem) */
+  root: string;
+  readOnly: boolean;
+  /** per-mount options (rw/ro, nosuid…) */
+  options: string[];
+  /** per-superblock options, overlay's directories taken out (they are in `overlay`) */
+  superOptions: string[];
+  propagation: { shared?: number; master?: number; propagateFrom?: number; unbindable?: boolean };
+  propagationLabel: 'shared' | 'slave' | 'shared+slave' | 'private' | 'unbindable';
+  /** host mount points in the same peer group (shared:N) or in the master group (master:N) */
+  hostPeers: string[];
+  /** overlay root: its directories, lowerdir top first */
+  overlay?: { lowerdir: string[]; upperdir?: string; workdir?: string };
+  /** a bind mount: the host path it shows (from the container's config, or by device and root) */
+  bind?: { hostPath: string; from: 'config' | 'device' };
+  /** a masked path and what masks it */
+  masked?: { by: string };
+  /** one of the read-only kernel paths (/proc/sys…) */
+  readonlyPath?: boolean;
+  children: number[];
+}
+
+export interface MountSnapshot {
+  kind: 'mounts';
+  time: number;
+  state: 'ok' | 'not-found' | 'not-running' | 'unavailable';
+  message?: string;
+  containerId: string | null;
+  containerName?: string;
+  /** the host pid whose mountinfo was read (the container's init) */
+  pid: number;
+  mountNs?: number;
+  hostMountNs?: number;
+  /** depth first, parents before their children */
+  mounts: MountNode[];
+  totals: { mounts: number; masked: number; readOnly: number; shared: number; slave: number; binds: number };
+}
+
+export type AnySnapshot = NamespaceSnapshot | LayerSnapshot | CgroupSnapshot | NetworkSnapshot | MountSnapshot;
 export type SnapshotOf<K extends DiagramKind> = K extends 'namespaces'
   ? NamespaceSnapshot
   : K extends 'layers'
     ? LayerSnapshot
     : K extends 'cgroups'
       ? CgroupSnapshot
-      : NetworkSnapshot;
+      : K extends 'mounts'
+        ? MountSnapshot
+        : NetworkSnapshot;
 
 /** What a diagram's limit drag asks for. */
 export type LimitKind = 'memory' | 'cpus' | 'pids';

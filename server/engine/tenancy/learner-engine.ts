@@ -134,6 +134,9 @@ export class LearnerEngine implements EngineApi {
   attach(idOrName: string) {
     return this.engine.attach(this.own(idOrName).id);
   }
+  signalProcess(idOrName: string, hostPid: number, signal: string | number) {
+    return this.engine.signalProcess(this.own(idOrName).id, hostPid, signal);
+  }
   exec(idOrName: string, opts: ExecOptions) {
     if (opts.privileged) throw new PermissionDenied("exec --privileged: not allowed in a learner's sandbox");
     return this.engine.exec(this.own(idOrName).id, opts);
@@ -146,6 +149,9 @@ export class LearnerEngine implements EngineApi {
   }
   inspectImage(ref: string) {
     return this.engine.inspectImage(ref);
+  }
+  imageView(ref: string) {
+    return this.engine.imageView(ref);
   }
   pullImage(ref: string, onProgress?: Parameters<EngineApi['pullImage']>[1]) {
     return this.engine.pullImage(ref, onProgress);

@@ -9,6 +9,8 @@ import { readFile } from 'node:fs/promises';
 export interface MountEntry {
   mountId: number;
   parentId: number;
+  /** major:minor of the filesystem (field 3): two mounts with the same one show the same filesystem */
+  dev: string;
   /** the path inside the source filesystem that is mounted here (a bind mount's source) */
   root: string;
   /** where it is mounted, as the reading process sees it */
@@ -51,6 +53,7 @@ export function parseMountinfo(text: string): MountEntry[] {
     out.push({
       mountId: Number(pre[0]),
       parentId: Number(pre[1]),
+      dev: pre[2],
       root: unescapeMountField(pre[3]),
       mountPoint: unescapeMountField(pre[4]),
       options: pre[5].split(','),
