@@ -7,7 +7,7 @@ import { NAMESPACE_ISOLATES, NAMESPACES } from '../common/namespaces';
 import { api } from './lib/client';
 import { parseDockerRun } from './lib/docker-run';
 import { bytes } from './lib/format';
-import { defaultForm, fromConfig, MiB, toConfig, type FormState } from './lib/form-model';
+import { defaultForm, defaultImage, formProblem, fromConfig, MiB, toConfig, type FormState } from './lib/form-model';
 import { initialPull, pullWithProgress, type PullState } from './lib/pull-progress';
 import { PrivilegeWarning } from './PrivilegeWarning';
 import { PullProgress } from './PullProgress';
@@ -46,7 +46,7 @@ export function NewContainerForm({ cpus, onCreating, onCreated, onFailed }: { cp
   const [images, setImages] = useState<ImageSummary[]>([]);
   const [form, setForm] = useState<FormState>(() => defaultForm());
   const [paste, setPaste] = useState('');
-  const [pasteMsg, setPasteMsg] = useState<{ ok: boolean; text: string } | null>(null);
+  const [pasteMsg, setPasteMsg] = useState<{ ok: boolean; text: string; partial?: boolean } | null>(null);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [showJson, setShowJson] = useState(false);
@@ -56,7 +56,7 @@ export function NewContainerForm({ cpus, onCreating, onCreated, onFailed }: { cp
     api<ImageSummary[]>('/api/images')
       .then((l) => {
         setImages(l);
-        const first = l.flatMap((i) => i.repoTags)[0];
+        const first = defaultImage(l.flatMap((i) => i.repoTags));
         if (first) setForm((f) => (f.image ? f : { ...f, image: first }));
       })
       .catch(() => {});
@@ -64,12 +64,13 @@ export function NewContainerForm({ cpus, onCreating, onCreated, onFailed }: { cp
 
   const set = <K extends keyof FormState>(k: K, v: FormState[K]) => setForm((f) => ({ ...f, [k]: v }));
   const config = useMemo(() => toConfig(form), [form]);
+  const problem = formProblem(form);
 
   const applyPaste = () => {
     try {
       const r = parseDockerRun(paste);
       setForm((f) => fromConfig(r.config, defaultForm(f.image)));
-      setPasteMsg({ ok: true, text: r.warnings.length ? `Filled in. ${r.warnings.join(' ')}` : 'Filled in from the command line.' });
+      setPasteMsg({ ok: true, partial: r.warnings.length > 0, text: r.warnings.length ? `Filled in. ${r.warnings.join(' · ')}` : 'Filled in from the command line.' });
     } catch (e) {
       setPasteMsg({ ok: false, text: (e as Error).message });
     }
@@ -77,6 +78,10 @@ export function NewContainerForm({ cpus, onCreating, onCreated, onFailed }: { cp
 
   const submit = async (ev: React.FormEvent) => {
     ev.preventDefault();
+    if (problem) {
+      setError(problem);
+      return;
+    }
     setBusy(true);
     setError(null);
     try {
@@ -115,7 +120,11 @@ export function NewContainerForm({ cpus, onCreating, onCreated, onFailed }: { cp
             Fill form
           </button>
         </div>
-        {pasteMsg && <p className={`mt-1 text-xs ${pasteMsg.ok ? 'text-emerald-300' : 'text-rose-300'}`}>{pasteMsg.text}</p>}
+        {pasteMsg && (
+          <p className={`mt-1 text-xs ${!pasteMsg.ok ? 'text-rose-300' : pasteMsg.partial ? 'text-amber-300' : 'text-emerald-300'}`} data-testid="paste-message">
+            {pasteMsg.text}
+          </p>
+        )}
       </div>
 
       <div className="grid grid-cols-1 gap-3 md:grid-cols-2">
@@ -134,7 +143,12 @@ export function NewContainerForm({ cpus, onCreating, onCreated, onFailed }: { cp
         </label>
         <label className="block">
           <span className="mb-1 block text-sm text-slate-300">Name</span>
-          <input className={input} value={form.name} onChange={(e) => set('name', e.target.value)} placeholder="(random)" data-testid="name" />
+          <input className={input} value={form.name} onChange={(e) => set('name', e.target.value)} placeholder="(random)" data-testid="name" aria-invalid={!!problem} aria-describedby={problem ? 'name-problem' : undefined} />
+          {problem && (
+            <span id="name-problem" className="mt-1 block break-words text-xs text-rose-300" data-testid="name-problem">
+              {problem}
+            </span>
+          )}
         </label>
         <label className="block">
           <span className="mb-1 block text-sm text-slate-300">Hostname</span>
@@ -187,7 +201,7 @@ export function NewContainerForm({ cpus, onCreating, onCreated, onFailed }: { cp
       )}
 
       <div className="flex items-center gap-3">
-        <button type="submit" disabled={busy || !form.image} className="rounded-md bg-sky-500 px-5 py-2 font-semibold text-slate-950 hover:bg-sky-400 disabled:opacity-50" data-testid="create">
+        <button type="submit" disabled={busy || !form.image || !!problem} className="rounded-md bg-sky-500 px-5 py-2 font-semibold text-slate-950 hover:bg-sky-400 disabled:opacity-50" data-testid="create">
           {busy ? (pull && !pull.done && !pull.error ? 'Pulling…' : 'Creating…') : 'Create'}
         </button>
         <button type="button" onClick={() => setShowJson((s) => !s)} className="text-sm text-slate-300 underline decoration-dotted">
