@@ -92,7 +92,13 @@ export function NewContainerForm({ cpus, onCreating, onCreated, onFailed }: { cp
       const withTag = lastPart.includes(':') || lastPart.includes('@') ? image : `${image}:latest`;
       if (!local.has(image) && !local.has(withTag) && !/^(sha256:)?[0-9a-f]{12,64}$/.test(image)) {
         setPull(initialPull(image));
-        await pullWithProgress(image, setPull);
+        try {
+          await pullWithProgress(image, setPull);
+        } catch (e) {
+          // the pull's box says what failed (and drops its bar): not said twice below it
+          onFailed?.((e as Error).message);
+          return;
+        }
         api<ImageSummary[]>('/api/images').then(setImages, () => {});
       }
       onCreating?.();
