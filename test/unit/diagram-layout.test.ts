@@ -2,7 +2,7 @@
 // picture must keep true whatever the snapshot — nodes inside the viewBox, no line through a box,
 // no sample over the axis labels, no band above the plot, no marker hiding another.
 import { describe, expect, it } from 'vitest';
-import { CG_PLOT, eventMarkers, memoryBands, panelScales, roundLimit, statKeys, steppedLimit, timeAxis } from '../../components/diagrams/cgroup-layout';
+import { CG_PANEL_H, CG_PANEL_W, CG_PLOT, cgColumns, cgView, eventMarkers, memoryBands, panelOrigin, PANELS, panelScales, roundLimit, statKeys, steppedLimit, timeAxis } from '../../components/diagrams/cgroup-layout';
 import { inferWhich, LAYER, sizeMarks, stackBars } from '../../components/diagrams/layer-layout';
 import { buildRows, focusRows, focusTree, namespaceLayout, sharedBars } from '../../components/diagrams/namespace-layout';
 import { fitViewBox, NET, networkLayout } from '../../components/diagrams/network-layout';
@@ -90,6 +90,34 @@ describe('cgroup chart layout', () => {
     const cpu = eventMarkers(events, axis.x, 'cpu', NOW, axis.windowMs);
     expect(cpu.filter((m) => m.badge).map((m) => m.event.kind)).toEqual(['throttling']);
     expect(cpu.find((m) => m.event.kind === 'throttling')!.cy).toBe(kill.cy);
+  });
+
+  it('puts no point of any series outside the plot rectangle, whatever the samples', () => {
+    // samples older than the window, a spike far above the limit, a negative glitch, a stack above usage
+    const samples = [...samplesOver(420), sample(0.5, { memory: 10 * 1024 * MiB, cpu: 50, pids: 1e6, readBps: 1e12, stat: { anon: 900 * MiB, shmem: 900 * MiB, file: 0 } }), sample(0.2, { memory: -5, cpu: -1 })];
+    const axis = timeAxis(samples, NOW, 300_000);
+    const bands = memoryBands(axis.visible, statKeys(axis.visible));
+    const y = panelScales(axis.visible, bands, null);
+    const inPlot = (px: number, py: number) => px >= CG_PLOT.x0 && px <= CG_PLOT.x1 && py >= CG_PLOT.y0 && py <= CG_PLOT.y1;
+    for (const s of axis.visible) {
+      for (const [panel, v] of [['memory', s.memory], ['cpu', s.cpu], ['pids', s.pids], ['io', s.readBps]] as const) expect(inPlot(axis.x(s.time), y[panel](v))).toBe(true);
+    }
+    for (const b of bands) for (const p of b.points) expect(inPlot(axis.x(p.time), y.memory(p.y1)) && inPlot(axis.x(p.time), y.memory(p.y0))).toBe(true);
+    // the top band (shmem) never rises above the plot
+    expect(Math.min(...bands[bands.length - 1].points.map((p) => y.memory(p.y1)))).toBeGreaterThanOrEqual(CG_PLOT.y0);
+  });
+
+  it('stands the panels in one column with Large type, each inside the picture, none over another', () => {
+    expect(cgColumns(false)).toBe(2);
+    expect(cgColumns(true)).toBe(1);
+    for (const cols of [1, 2] as const) {
+      const view = cgView(cols);
+      const rects = PANELS.map((_, i) => ({ ...panelOrigin(i, cols), w: CG_PANEL_W, h: CG_PANEL_H }));
+      for (const r of rects) expect(r.x >= 0 && r.y >= 0 && r.x + r.w <= view.width && r.y + r.h <= view.height).toBe(true);
+      for (const [i, a] of rects.entries()) for (const b of rects.slice(i + 1)) expect(a.x + a.w <= b.x || b.x + b.w <= a.x || a.y + a.h <= b.y || b.y + b.h <= a.y).toBe(true);
+    }
+    // one column: the same box shows the text twice as large
+    expect(cgView(2).width / cgView(1).width).toBe(2);
   });
 
   it('rounds a dragged or stepped limit to what the cgroup file takes', () => {
