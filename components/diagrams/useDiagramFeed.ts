@@ -10,10 +10,21 @@ import type { Socket } from 'socket.io-client';
 import type { DiagramKind, LimitKind, SnapshotOf, WhichLayerResult } from '../../server/engine/inspect/types';
 import { api, channel } from '../lib/client';
 
-export interface DiagramFeedOptions {
+export interface DiagramFeedOptions<K extends DiagramKind = DiagramKind> {
   socket?: Socket | null;
   /** set false to skip the socket (tests, static pages) */
   live?: boolean;
+  /**
+   * the container stopped: keep the last snapshot (the picture while it ran) instead of replacing
+   * it with one of a container that has no processes left; without one yet, read one
+   */
+  frozen?: boolean;
+  /**
+   * whether a pushed snapshot still shows what this feed is about (say, the container's processes):
+   * one that does not never replaces one that did — the container's last picture stays when it
+   * stops, even if a push after its exit arrives before the page learns that it stopped
+   */
+  shows?: (snapshot: SnapshotOf<K>) => boolean;
 }
 
 export interface DiagramFeed<K extends DiagramKind> {
@@ -28,11 +39,21 @@ export interface DiagramFeed<K extends DiagramKind> {
   refresh: () => Promise<void>;
 }
 
-export function useDiagramFeed<K extends DiagramKind>(kind: K, containerId?: string | null, opts: DiagramFeedOptions = {}): DiagramFeed<K> {
+export function useDiagramFeed<K extends DiagramKind>(kind: K, containerId?: string | null, opts: DiagramFeedOptions<K> = {}): DiagramFeed<K> {
   const [snapshot, setSnapshot] = useState<SnapshotOf<K> | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [updatedAt, setUpdatedAt] = useState<number | null>(null);
   const socketRef = useRef(opts.socket);
+  const showsRef = useRef(opts.shows);
+  showsRef.current = opts.shows;
+  /** takes a snapshot unless it would replace one that shows the container with one that does not */
+  const take = useCallback((next: SnapshotOf<K>) => {
+    setSnapshot((prev) => {
+      const shows = showsRef.current;
+      if (prev && shows && shows(prev) && !shows(next)) return prev;
+      return next;
+    });
+  }, []);
   useEffect(() => {
     socketRef.current = opts.socket;
   }, [opts.socket]);
@@ -40,24 +61,36 @@ export function useDiagramFeed<K extends DiagramKind>(kind: K, containerId?: str
 
   const refresh = useCallback(async () => {
     try {
-      setSnapshot(await api<SnapshotOf<K>>(`/api/diagrams/${kind}${qs}`));
+      take(await api<SnapshotOf<K>>(`/api/diagrams/${kind}${qs}`));
       setUpdatedAt(Date.now());
       setError(null);
     } catch (e) {
       setError((e as Error).message);
     }
-  }, [kind, qs]);
+  }, [kind, qs, take]);
+
+  const hasSnapshot = useRef(false);
+  hasSnapshot.current = snapshot !== null;
+  const shownKey = useRef('');
+  const frozen = opts.frozen === true;
 
   useEffect(() => {
-    setSnapshot(null);
+    const key = `${kind}:${containerId ?? ''}`;
+    if (shownKey.current !== key) {
+      // another diagram or container: the old picture is not this one's
+      shownKey.current = key;
+      setSnapshot(null);
+      hasSnapshot.current = false;
+    }
+    if (frozen && hasSnapshot.current) return;
     void refresh();
-    if (opts.live === false) return;
+    if (opts.live === false || frozen) return;
     const socket = socketRef.current ?? channel('');
     const want = containerId ?? null;
     const event: string = `diagram:${kind}`;
     const onSnap = (msg: { containerId: string | null; snapshot: SnapshotOf<K> }) => {
       if ((msg.containerId ?? null) !== want) return;
-      setSnapshot(msg.snapshot);
+      take(msg.snapshot);
       setUpdatedAt(Date.now());
       setError(null);
     };
@@ -70,7 +103,7 @@ export function useDiagramFeed<K extends DiagramKind>(kind: K, containerId?: str
       socket.off('connect', sub);
       socket.emit('diagram:unsubscribe', { kind, containerId: want ?? undefined });
     };
-  }, [kind, containerId, refresh, opts.live]);
+  }, [kind, containerId, refresh, take, opts.live, frozen]);
 
   const whichLayer = useCallback(
     async (path: string): Promise<WhichLayerResult> => {

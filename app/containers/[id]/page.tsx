@@ -171,8 +171,22 @@ export default function ContainerPage() {
           <PrivilegeWarning config={rec.config} testId="container-privilege-warning" />
         </div>
       )}
+      {rec?.state.oomKilled && !running ? (
+        <div className="rounded-lg border-2 border-rose-500 bg-rose-950/60 p-4" role="alert" data-testid="oom-killed">
+          <p className="text-lg font-semibold text-rose-100">Killed by the OOM killer</p>
+          <p className="mt-1 text-sm text-rose-200">
+            Its memory use reached the cgroup&apos;s limit{limits?.memory ? ` (${bytes(limits.memory)})` : ''} and the kernel killed its process
+            {rec.state.exitCode ? ` (exit code ${rec.state.exitCode}${rec.state.exitCode === 137 ? ' = 128 + SIGKILL' : ''})` : ''}. The cgroup charts below keep its last minutes, with the OOM kill marked on the memory chart.
+          </p>
+        </div>
+      ) : null}
+      {rec && !running && status !== 'paused' && rec.state.error ? (
+        <p className="rounded-md border border-amber-600 bg-amber-950/40 p-2 text-sm break-words text-amber-100" data-testid="start-error">
+          It did not start: {rec.state.error}
+        </p>
+      ) : null}
       {error && (
-        <p className="rounded-md border border-rose-600 bg-rose-950/50 p-2 text-sm text-rose-200" role="alert">
+        <p className="rounded-md border border-rose-600 bg-rose-950/50 p-2 text-sm break-words text-rose-200" role="alert">
           {error}
         </p>
       )}
@@ -210,6 +224,9 @@ export default function ContainerPage() {
 
       {rec && (running || status === 'paused') ? (
         <ContainerDiagrams id={rec.id} />
+      ) : rec && rec.state.startedAt ? (
+        // it ran: its story stays (the last pictures, the cgroup series with the OOM kill in it)
+        <ContainerDiagrams id={rec.id} stopped show={rec.state.oomKilled ? 'cgroups' : undefined} />
       ) : rec ? (
         <Panel title="Inside the kernel">
           <p className="text-sm text-slate-400" data-testid="diagrams-not-running">
