@@ -20,7 +20,7 @@ import { useLargeType } from '@/components/lib/use-large-type';
 
 function Panel({ title, children, className = '', right }: { title: string; children: React.ReactNode; className?: string; right?: React.ReactNode }) {
   return (
-    <section className={`rounded-xl border border-slate-800 bg-slate-900/50 p-4 ${className}`}>
+    <section className={`min-w-0 rounded-xl border border-slate-800 bg-slate-900/50 p-4 ${className}`}>
       <div className="mb-3 flex items-center gap-2">
         <h2 className="text-base font-semibold text-slate-100">{title}</h2>
         {right && <div className="ml-auto">{right}</div>}
@@ -133,12 +133,12 @@ export default function ContainerPage() {
         <Link href="/" className="text-sm text-slate-400 hover:text-slate-200">
           ← containers
         </Link>
-        <h1 className="text-2xl font-semibold" data-testid="container-name">
+        <h1 className="min-w-0 text-2xl font-semibold [overflow-wrap:anywhere]" data-testid="container-name">
           {rec?.name ?? shortId(id)}
         </h1>
         {rec && <StatusBadge status={status} exitCode={rec.state.exitCode} />}
         <span className="font-mono text-xs text-slate-400">{shortId(termId)}</span>
-        {rec && <span className="font-mono text-xs text-slate-400">{rec.image.ref}</span>}
+        {rec && <span className="min-w-0 font-mono text-xs text-slate-400 [overflow-wrap:anywhere]">{rec.image.ref}</span>}
         {rec?.network?.ipAddress && <span className="font-mono text-xs text-slate-400">{rec.network.ipAddress}</span>}
         <div className="ml-auto flex flex-wrap gap-2">
           {!running && status !== 'paused' && (
@@ -256,7 +256,7 @@ export default function ContainerPage() {
               {config ? JSON.stringify(config, null, 2) : 'Loading…'}
             </pre>
           ) : (
-            <p className="text-sm text-slate-400">
+            <p className="text-sm text-slate-400 [overflow-wrap:anywhere]">
               The runtime spec the engine wrote into the bundle ({rec?.paths.bundle ?? '…'}/config.json): namespaces, mounts, capabilities, seccomp, cgroup limits.
             </p>
           )}
