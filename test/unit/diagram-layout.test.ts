@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { CG_PANEL_H, CG_PANEL_W, CG_PLOT, cgColumns, cgView, eventMarkers, memoryBands, panelOrigin, PANELS, panelScales, roundLimit, statKeys, steppedLimit, timeAxis } from '../../components/diagrams/cgroup-layout';
 import { inferWhich, LAYER, sizeMarks, stackBars } from '../../components/diagrams/layer-layout';
 import { buildRows, focusRows, focusTree, namespaceLayout, sharedBars } from '../../components/diagrams/namespace-layout';
-import { fitViewBox, NET, networkLayout } from '../../components/diagrams/network-layout';
+import { detailPlacement, endpointBox, fitViewBox, focusPan, natBox, NET, networkLayout } from '../../components/diagrams/network-layout';
 import type { CgroupEvent, CgroupSample, LayerChangeView, LayerSnapshot, NamespaceSnapshot, NetEndpoint, NetworkSnapshot, NsProcess } from '../../server/engine/inspect/types';
 
 const NOW = 1_800_000_000_000;
@@ -222,6 +222,48 @@ describe('network layout', () => {
     const tiny = fitViewBox(huge, { w: 1200, h: 660 });
     expect(tiny.width).toBeCloseTo(1200 / 0.75);
     expect(fitViewBox(l, null)).toEqual({ width: l.width, height: l.height });
+  });
+});
+
+describe('network layout: the viewed container and the detail panel', () => {
+  // the diagram's box on the container page: 1024 px window (main px-4, section p-4, borders), svg 66vh of 768
+  const at1024 = { wrapW: 1024 - 32 - 32 - 4, svgH: Math.round(0.66 * 768) };
+
+  it('puts the detail panel below the picture at 1024 px, so it never covers the NAT box', () => {
+    for (const n of [1, 7, 40, 200]) {
+      const l = networkLayout(network(n));
+      expect(detailPlacement(l, at1024.wrapW, at1024.svgH)).toBe('below');
+      // below: the svg has the whole width, and its fitted view shows the whole NAT column
+      expect(fitViewBox(l, { w: at1024.wrapW, h: at1024.svgH }).width).toBeGreaterThanOrEqual(natBox(l).x1);
+    }
+  });
+
+  it('keeps the panel beside the picture on a wide screen, where the NAT column still shows whole', () => {
+    const l = networkLayout(network(7));
+    const wide = { wrapW: 1600 - 64 - 4, svgH: 660 };
+    expect(detailPlacement(l, wide.wrapW, wide.svgH)).toBe('side');
+    expect(fitViewBox(l, { w: wide.wrapW - NET.detailW, h: wide.svgH }).width).toBeGreaterThanOrEqual(natBox(l).x1);
+    // the NAT column is inside the host box
+    expect(natBox(l).x1).toBeLessThanOrEqual(l.host.x + l.host.width + NET.natW);
+  });
+
+  it('pans the viewed container into view when it is outside, and not at all when it is in view', () => {
+    const l = networkLayout(network(200));
+    const view = fitViewBox(l, { w: at1024.wrapW, h: at1024.svgH });
+    const first = endpoint(0, 'gb0').containerId;
+    const far = endpoint(190, 'gb0').containerId;
+    expect(focusPan(l, first, view)).toBeNull();
+    expect(focusPan(l, null, view)).toBeNull();
+    const pan = focusPan(l, far, view)!;
+    const b = endpointBox(l, far)!;
+    // after the pan the box is wholly in view
+    expect(b.x + pan.x).toBeGreaterThanOrEqual(0);
+    expect(b.y + pan.y).toBeGreaterThanOrEqual(0);
+    expect(b.x + b.w + pan.x).toBeLessThanOrEqual(view.width);
+    expect(b.y + b.h + pan.y).toBeLessThanOrEqual(view.height);
+    // an isolated container is found too
+    const iso = networkLayout(network(200, { isolated: 1 }));
+    expect(endpointBox(iso, 'iso0')).not.toBeNull();
   });
 });
 
