@@ -164,3 +164,18 @@ export function Button({ onClick, children, title }: { onClick: () => void; chil
     </button>
   );
 }
+
+/** An element's size in px, kept up to date (null until it is measured). */
+export function useBoxSize(ref: RefObject<Element | null>, ready: boolean): { w: number; h: number } | null {
+  const [box, setBox] = useState<{ w: number; h: number } | null>(null);
+  useEffect(() => {
+    const el = ref.current;
+    if (!el) return;
+    const measure = () => setBox((b) => (b && b.w === el.clientWidth && b.h === el.clientHeight ? b : { w: el.clientWidth, h: el.clientHeight }));
+    measure();
+    const ro = new ResizeObserver(measure);
+    ro.observe(el);
+    return () => ro.disconnect();
+  }, [ref, ready]);
+  return box;
+}

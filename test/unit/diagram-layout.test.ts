@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { CG_PANEL_H, CG_PANEL_W, CG_PLOT, cgColumns, cgView, eventMarkers, memoryBands, panelOrigin, PANELS, panelScales, roundLimit, statKeys, steppedLimit, timeAxis } from '../../components/diagrams/cgroup-layout';
 import { inferWhich, LAYER, sizeMarks, stackBars } from '../../components/diagrams/layer-layout';
-import { buildRows, focusRows, focusTree, namespaceLayout, sharedBars } from '../../components/diagrams/namespace-layout';
+import { buildRows, focusRows, focusTree, namespaceFit, namespaceLayout, NS, NS_TYPES, sharedBars } from '../../components/diagrams/namespace-layout';
 import { detailPlacement, endpointBox, fitViewBox, focusPan, natBox, NET, networkLayout } from '../../components/diagrams/network-layout';
 import type { CgroupEvent, CgroupSample, LayerChangeView, LayerSnapshot, NamespaceSnapshot, NetEndpoint, NetworkSnapshot, NsProcess } from '../../server/engine/inspect/types';
 
@@ -330,6 +330,24 @@ describe('namespace table and pid tree layout', () => {
     expect(bars.map((b) => [b.type, b.inode, b.rows])).toEqual([['net', 22, [1, 2]]]);
     const [bar] = bars;
     expect(bar.y0).toBeLessThan(bar.y1);
+  });
+
+  it('keeps every column of the table at 1024 px, with Large type text grown as the page text', () => {
+    const gridW = NS.labelW + NS_TYPES.length * NS.colW + 20;
+    const svgAt1024 = { w: 1024 - 32 - 32 - 4, h: 540 };
+    for (const large of [false, true]) {
+      const fit = namespaceFit({ gridW }, svgAt1024, large);
+      expect(fit.scale).toBe(large ? 21 / 16 : 1);
+      // the svg is at least as wide as the whole table drawn at that scale (it scrolls in its box)
+      expect(fit.minWidth).toBeGreaterThanOrEqual(gridW * fit.scale);
+      const [, , vw, vh] = fit.viewBox!.split(' ').map(Number);
+      // the view holds every column (the last, time, ends at gridW - 20)
+      expect(vw * fit.scale).toBeCloseTo(Math.max(svgAt1024.w, fit.minWidth));
+      expect(vw).toBeGreaterThanOrEqual(gridW - 20);
+      expect(vh).toBeCloseTo(svgAt1024.h / fit.scale);
+    }
+    // not measured yet: no viewBox (drawn 1:1)
+    expect(namespaceFit({ gridW }, null, true).viewBox).toBeUndefined();
   });
 
   it('lays the pid tree out below the table, every level inside the picture', () => {
