@@ -2,7 +2,9 @@
 // "New container": every knob a lesson needs, a pasted `docker run …` line fills it, and the
 // request that will be sent is shown next to it (the OCI config.json appears on the container's
 // page once the engine has written it).
+import Link from 'next/link';
 import { useEffect, useMemo, useState } from 'react';
+import type { ContainerRecord } from '../server/engine/types';
 import { NAMESPACE_ISOLATES, NAMESPACES } from '../common/namespaces';
 import { api } from './lib/client';
 import { parseDockerRun } from './lib/docker-run';
@@ -51,6 +53,8 @@ export function NewContainerForm({ cpus, onCreating, onCreated, onFailed }: { cp
   const [error, setError] = useState<string | null>(null);
   const [showJson, setShowJson] = useState(false);
   const [pull, setPull] = useState<PullState | null>(null);
+  /** the container a failed start left behind (docker run leaves it): linked from the message */
+  const [startFailure, setStartFailure] = useState<{ id: string; name: string; status: string } | null>(null);
 
   useEffect(() => {
     api<ImageSummary[]>('/api/images')
@@ -84,6 +88,7 @@ export function NewContainerForm({ cpus, onCreating, onCreated, onFailed }: { cp
     }
     setBusy(true);
     setError(null);
+    setStartFailure(null);
     try {
       // an image that is not here yet is pulled first, with its progress shown
       const image = form.image.trim();
@@ -102,7 +107,22 @@ export function NewContainerForm({ cpus, onCreating, onCreated, onFailed }: { cp
         api<ImageSummary[]>('/api/images').then(setImages, () => {});
       }
       onCreating?.();
-      const rec = await api<{ id: string; name: string }>('/api/containers', { body: config });
+      // made, then started, as `docker run` does: a start that fails leaves the container made
+      // (created or exited, listed), and the message says so rather than a bare "failed"
+      const rec = await api<{ id: string; name: string }>('/api/containers', { body: { ...config, start: false } });
+      try {
+        await api(`/api/containers/${rec.id}/start`, { body: {} });
+      } catch (e) {
+        const why = (e as Error).message;
+        let left: 'removed' | string = 'removed';
+        if (config.autoRemove) await api(`/api/containers/${rec.id}?force=1`, { method: 'DELETE' }).catch(() => {});
+        else left = (await api<ContainerRecord>(`/api/containers/${rec.id}`).catch(() => null))?.state.status ?? 'created';
+        const text = left === 'removed' ? `${rec.name} did not start: ${why}. It was removed (--rm).` : `${rec.name} was created but did not start: ${why}. It stays in the list as ${left}, as docker run leaves it: open it to see why, or remove it.`;
+        setStartFailure(left === 'removed' ? null : { id: rec.id, name: rec.name, status: left });
+        setError(text);
+        onFailed?.(text);
+        return;
+      }
       onCreated(rec);
     } catch (e) {
       setError((e as Error).message);
@@ -201,8 +221,16 @@ export function NewContainerForm({ cpus, onCreating, onCreated, onFailed }: { cp
       {pull && <PullProgress state={pull} />}
 
       {error && (
-        <p className="rounded-md border border-rose-600 bg-rose-950/50 p-2 text-sm text-rose-200" role="alert" data-testid="create-error">
+        <p className="rounded-md border border-rose-600 bg-rose-950/50 p-2 text-sm break-words text-rose-200" role="alert" data-testid="create-error" data-left={startFailure?.status ?? ''}>
           {error}
+          {startFailure ? (
+            <>
+              {' '}
+              <Link href={`/containers/${startFailure.id}`} className="font-semibold text-sky-300 underline" data-testid="create-error-open">
+                Open {startFailure.name}
+              </Link>
+            </>
+          ) : null}
         </p>
       )}
 
