@@ -30,7 +30,7 @@ export interface DiagramFeedOptions<K extends DiagramKind = DiagramKind> {
 export interface DiagramFeed<K extends DiagramKind> {
   snapshot: SnapshotOf<K> | null;
   error: string | null;
-  /** ms since epoch of the last snapshot received */
+  /** ms since epoch (this browser's clock) of the last snapshot received or confirmed unchanged */
   updatedAt: number | null;
   /** the layer diagram's click: which layer a path comes from */
   whichLayer: (path: string) => Promise<WhichLayerResult>;
@@ -94,12 +94,18 @@ export function useDiagramFeed<K extends DiagramKind>(kind: K, containerId?: str
       setUpdatedAt(Date.now());
       setError(null);
     };
+    // a re-read found nothing changed: what is shown is current now (the age is the data's)
+    const onChecked = (msg: { containerId: string | null }) => {
+      if ((msg.containerId ?? null) === want) setUpdatedAt(Date.now());
+    };
     const sub = () => socket.emit('diagram:subscribe', { kind, containerId: want ?? undefined });
     socket.on(event, onSnap);
+    socket.on(`${event}:checked`, onChecked);
     socket.on('connect', sub);
     if (socket.connected) sub();
     return () => {
       socket.off(event, onSnap);
+      socket.off(`${event}:checked`, onChecked);
       socket.off('connect', sub);
       socket.emit('diagram:unsubscribe', { kind, containerId: want ?? undefined });
     };
