@@ -532,7 +532,8 @@ describe('diagrams in the dashboard, changed from its terminal', () => {
     await expect.poll(async () => diagrams().getByTestId('ns-detail').textContent()).toMatch(/pid.*own/);
     await shot('namespaces');
 
-    await type('kill %1; echo killed-$((3*3))', 'killed-9');
+    // `wait` reaps it: zombies are in the picture now, and ash alone reaps only at a later prompt
+    await type('kill %1; wait; echo killed-$((3*3))', 'killed-9');
     const goneIn = await timeUntil(node, 'detached');
     console.log(`namespaces: gone from the diagram ${goneIn} ms after kill`);
   });
