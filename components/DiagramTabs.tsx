@@ -156,7 +156,7 @@ export function ContainerDiagrams({ id, stopped = false, show }: { id: string; s
     >
       {stopped ? (
         <p className="mb-3 rounded-md border border-slate-700 bg-slate-900 px-3 py-2 text-sm text-slate-300" data-testid="diagrams-stopped">
-          The container has stopped: these are the last pictures taken while it ran (the cgroup charts keep its last minutes).
+          The container has stopped: the diagrams keep the last picture read while it ran (after a reload, the host as it is now); the cgroup charts keep its last minutes.
         </p>
       ) : null}
       {tab === 'namespaces' ? <CNamespaces key={`ns-${id}`} {...props} /> : null}

@@ -39,19 +39,36 @@ export interface DiagramFeed<K extends DiagramKind> {
   refresh: () => Promise<void>;
 }
 
+/**
+ * The last snapshot each feed showed, for this page's life: only the open tab is mounted, so
+ * without it a stopped container's namespace picture was lost by a look at its cgroup tab.
+ */
+const lastShown = new Map<string, { snapshot: unknown; at: number }>();
+const LAST_SHOWN_MAX = 32;
+
+function remember(key: string, snapshot: unknown, at: number): void {
+  lastShown.delete(key);
+  lastShown.set(key, { snapshot, at });
+  if (lastShown.size > LAST_SHOWN_MAX) lastShown.delete(lastShown.keys().next().value!);
+}
+
 export function useDiagramFeed<K extends DiagramKind>(kind: K, containerId?: string | null, opts: DiagramFeedOptions<K> = {}): DiagramFeed<K> {
-  const [snapshot, setSnapshot] = useState<SnapshotOf<K> | null>(null);
+  const key = `${kind}:${containerId ?? ''}`;
+  const [snapshot, setSnapshot] = useState<SnapshotOf<K> | null>(() => (lastShown.get(key)?.snapshot as SnapshotOf<K> | undefined) ?? null);
   const [error, setError] = useState<string | null>(null);
-  const [updatedAt, setUpdatedAt] = useState<number | null>(null);
+  const [updatedAt, setUpdatedAt] = useState<number | null>(() => lastShown.get(key)?.at ?? null);
   const socketRef = useRef(opts.socket);
   const showsRef = useRef(opts.shows);
   showsRef.current = opts.shows;
+  const keyRef = useRef(key);
+  keyRef.current = key;
   /** takes a snapshot unless it would replace one that shows the container with one that does not */
   const take = useCallback((next: SnapshotOf<K>) => {
     setSnapshot((prev) => {
       const shows = showsRef.current;
-      if (prev && shows && shows(prev) && !shows(next)) return prev;
-      return next;
+      const kept = prev && shows && shows(prev) && !shows(next) ? prev : next;
+      remember(keyRef.current, kept, Date.now());
+      return kept;
     });
   }, []);
   useEffect(() => {
@@ -71,16 +88,17 @@ export function useDiagramFeed<K extends DiagramKind>(kind: K, containerId?: str
 
   const hasSnapshot = useRef(false);
   hasSnapshot.current = snapshot !== null;
-  const shownKey = useRef('');
+  const shownKey = useRef(key);
   const frozen = opts.frozen === true;
 
   useEffect(() => {
-    const key = `${kind}:${containerId ?? ''}`;
     if (shownKey.current !== key) {
       // another diagram or container: the old picture is not this one's
       shownKey.current = key;
-      setSnapshot(null);
-      hasSnapshot.current = false;
+      const seen = lastShown.get(key);
+      setSnapshot((seen?.snapshot as SnapshotOf<K> | undefined) ?? null);
+      setUpdatedAt(seen?.at ?? null);
+      hasSnapshot.current = !!seen;
     }
     if (frozen && hasSnapshot.current) return;
     void refresh();
@@ -109,7 +127,7 @@ export function useDiagramFeed<K extends DiagramKind>(kind: K, containerId?: str
       socket.off('connect', sub);
       socket.emit('diagram:unsubscribe', { kind, containerId: want ?? undefined });
     };
-  }, [kind, containerId, refresh, take, opts.live, frozen]);
+  }, [kind, containerId, key, refresh, take, opts.live, frozen]);
 
   const whichLayer = useCallback(
     async (path: string): Promise<WhichLayerResult> => {
