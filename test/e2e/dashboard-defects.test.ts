@@ -247,10 +247,10 @@ describe('dashboard defects (issue 12)', () => {
   });
 
   it('tells the story of an OOM-killed container and keeps its diagrams and series', async () => {
-    const rec = await run({ name: `oom-${tag}`, cmd: ['sh', '-c', 'sleep 4; head -c 200m /dev/zero | tail > /dev/null'], limits: { memory: 32 * MiB, memorySwap: 32 * MiB } });
+    const rec = await run({ name: `oom-${tag}`, cmd: ['sh', '-c', 'sleep 6; head -c 200m /dev/zero | tail > /dev/null'], limits: { memory: 32 * MiB, memorySwap: 32 * MiB } });
     await page.goto(`${srv.base}/containers/${rec.id}`);
     await openTab('namespaces');
-    await page.waitForSelector('[data-testid=namespace-svg] text');
+    await page.waitForSelector(`[data-testid="ns-row-${rec.id}"]`, { timeout: 5_000 }); // while it runs
     await page.waitForSelector('[data-testid=oom-killed]', { timeout: 30_000 });
     expect(await page.textContent('[data-testid=oom-killed]')).toMatch(/Killed by the OOM killer/);
     expect((await api<Rec>(srv, `/api/containers/${rec.id}`)).body.state.oomKilled).toBe(true);
@@ -260,6 +260,9 @@ describe('dashboard defects (issue 12)', () => {
     await page.waitForSelector('[data-testid=cgroup-panel-memory] [data-testid=cgroup-event-oom-kill]', { timeout: 15_000 });
     expect(await page.locator('[data-testid=cgroup-band-anon], [data-testid=cgroup-band-file]').count()).toBeGreaterThan(0);
     await page.screenshot({ path: join(shots, 'defects-oom-killed.png'), fullPage: true });
+    // the namespace picture read while it ran is still there, its row included
+    await openTab('namespaces');
+    await page.waitForSelector(`[data-testid="ns-row-${rec.id}"]`, { timeout: 5_000 });
     // a reload keeps the story
     await page.reload();
     await page.waitForSelector('[data-testid=oom-killed]');
