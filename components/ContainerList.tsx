@@ -48,7 +48,8 @@ export function ContainerList({ list, stats }: { list: ContainerSummary[] | null
             return (
               <tr key={c.id} className="border-b border-slate-800/60 hover:bg-slate-900/60" data-container={c.name}>
                 <td className="px-3 py-2">
-                  <Link href={`/containers/${c.id}`} className="font-medium text-sky-300 hover:underline">
+                  {/* a name may be 128 characters without a space: cut with an ellipsis, whole in the title */}
+                  <Link href={`/containers/${c.id}`} title={c.name} className="block max-w-[14rem] truncate font-medium text-sky-300 hover:underline" data-testid="container-link">
                     {c.name}
                   </Link>
                   <div className="font-mono text-xs text-slate-500">{shortId(c.id)}</div>
@@ -57,7 +58,11 @@ export function ContainerList({ list, stats }: { list: ContainerSummary[] | null
                   <StatusBadge status={c.status} exitCode={c.exitCode} />
                   {c.oomKilled && <span className="ml-1 text-xs text-rose-300">OOM</span>}
                 </td>
-                <td className="px-3 py-2 font-mono text-xs">{c.image}</td>
+                <td className="px-3 py-2 font-mono text-xs">
+                  <span className="block max-w-[12rem] truncate" title={c.image}>
+                    {c.image}
+                  </span>
+                </td>
                 <td className="px-3 py-2 tabular-nums">{up && c.startedAt ? duration(now - Date.parse(c.startedAt)) : '—'}</td>
                 <td className="px-3 py-2">
                   {up ? (

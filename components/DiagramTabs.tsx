@@ -110,8 +110,10 @@ function useTab(key: string, kinds: TabKind[], initial: TabKind): [TabKind, (k: 
 
 // ---------------------------------------------------------------- one container
 
-function CNamespaces({ id, onState }: { id: string; onState: (e: string | null, t: number | null) => void }) {
-  const f = useDiagramFeed('namespaces', id);
+type FeedProps = { id: string; stopped: boolean; onState: (e: string | null, t: number | null) => void };
+
+function CNamespaces({ id, stopped, onState }: FeedProps) {
+  const f = useDiagramFeed('namespaces', id, { frozen: stopped, shows: (s) => s.processes.some((p) => p.containerId === id) });
   useEffect(() => onState(f.error, f.updatedAt), [f.error, f.updatedAt, onState]);
   return <NamespaceDiagram snapshot={f.snapshot} containerId={id} focus onSignal={signalProcess} />;
 }
@@ -122,8 +124,8 @@ async function signalProcess(containerId: string, pid: number, signal: string): 
   return `${r.signalName} sent to ${r.comm} (host pid ${r.pid})`;
 }
 
-function CMounts({ id, onState }: { id: string; onState: (e: string | null, t: number | null) => void }) {
-  const f = useDiagramFeed('mounts', id);
+function CMounts({ id, stopped, onState }: FeedProps) {
+  const f = useDiagramFeed('mounts', id, { frozen: stopped });
   useEffect(() => onState(f.error, f.updatedAt), [f.error, f.updatedAt, onState]);
   return <MountDiagram snapshot={f.snapshot} />;
 }
@@ -133,20 +135,22 @@ function CImage({ image, onState }: { image: string; onState: (e: string | null,
   return <ImageView imageRef={image} />;
 }
 
-function CLayers({ id, onState }: { id: string; onState: (e: string | null, t: number | null) => void }) {
-  const f = useDiagramFeed('layers', id);
+function CLayers({ id, stopped, onState }: FeedProps) {
+  const f = useDiagramFeed('layers', id, { frozen: stopped });
   useEffect(() => onState(f.error, f.updatedAt), [f.error, f.updatedAt, onState]);
   return <LayerDiagram snapshot={f.snapshot} onWhichLayer={f.whichLayer} />;
 }
 
-function CNetwork({ id, onState }: { id: string; onState: (e: string | null, t: number | null) => void }) {
-  const f = useDiagramFeed('network', id);
+function CNetwork({ id, stopped, onState }: FeedProps) {
+  const f = useDiagramFeed('network', id, { frozen: stopped, shows: (s) => [...s.endpoints, ...s.isolated, ...s.hostStack, ...s.shared].some((e) => e.containerId === id) });
   const router = useRouter();
   useEffect(() => onState(f.error, f.updatedAt), [f.error, f.updatedAt, onState]);
   return <NetworkDiagram snapshot={f.snapshot} containerId={id} onOpenContainer={(other) => router.push(`/containers/${other}`)} />;
 }
 
-function CCgroups({ id, onState }: { id: string; onState: (e: string | null, t: number | null) => void }) {
+// the cgroup series of a stopped container stays on the server for its window (with its OOM kill
+// and exit events): it stays live
+function CCgroups({ id, onState }: FeedProps) {
   const f = useDiagramFeed('cgroups', id);
   useEffect(() => onState(f.error, f.updatedAt), [f.error, f.updatedAt, onState]);
   return <CgroupDiagram snapshot={f.snapshot} containerId={id} onLimitChange={f.setLimit} />;
@@ -154,12 +158,21 @@ function CCgroups({ id, onState }: { id: string; onState: (e: string | null, t: 
 
 const CONTAINER_KINDS: TabKind[] = ['namespaces', 'layers', 'network', 'cgroups', 'mounts', 'image'];
 
-export function ContainerDiagrams({ id, image }: { id: string; /** the image id or reference, for the Image tab */ image?: string }) {
+/**
+ * stopped: the container ran and has stopped (exited, OOM-killed): the diagrams keep the last
+ * picture taken while it ran, and say so; show: a tab to open (the cgroups after an OOM kill);
+ * image: the image id or reference, for the Image tab
+ */
+export function ContainerDiagrams({ id, image, stopped = false, show }: { id: string; image?: string; stopped?: boolean; show?: DiagramKind }) {
   const kinds = image ? CONTAINER_KINDS : CONTAINER_KINDS.filter((k) => k !== 'image');
   const [tab, setTab] = useTab('glassbox.diagram.container', kinds, 'namespaces');
   const [feed, setFeed] = useState<{ error: string | null; at: number | null }>({ error: null, at: null });
   const onState = useStableState(setFeed);
-  const props = { id, onState };
+  const props = { id, stopped, onState };
+  useEffect(() => {
+    if (show) setTab(show);
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [show]);
   return (
     <Section
       id="diagrams"
@@ -169,6 +182,11 @@ export function ContainerDiagrams({ id, image }: { id: string; /** the image id 
       state={<FeedState error={feed.error} updatedAt={feed.at} />}
       tabs={<Tabs id="diagrams" kinds={kinds} active={tab} onPick={setTab} />}
     >
+      {stopped ? (
+        <p className="mb-3 rounded-md border border-slate-700 bg-slate-900 px-3 py-2 text-sm text-slate-300" data-testid="diagrams-stopped">
+          The container has stopped: the diagrams keep the last picture read while it ran (after a reload, the host as it is now); the cgroup charts keep its last minutes.
+        </p>
+      ) : null}
       {tab === 'namespaces' ? <CNamespaces key={`ns-${id}`} {...props} /> : null}
       {tab === 'layers' ? <CLayers key={`ly-${id}`} {...props} /> : null}
       {tab === 'network' ? <CNetwork key={`nw-${id}`} {...props} /> : null}

@@ -2,12 +2,14 @@
 // "New container": every knob a lesson needs, a pasted `docker run …` line fills it, and the
 // request that will be sent is shown next to it (the OCI config.json appears on the container's
 // page once the engine has written it).
+import Link from 'next/link';
 import { useEffect, useMemo, useState } from 'react';
+import type { ContainerRecord } from '../server/engine/types';
 import { NAMESPACE_ISOLATES, NAMESPACES } from '../common/namespaces';
 import { api } from './lib/client';
 import { parseDockerRun } from './lib/docker-run';
 import { bytes } from './lib/format';
-import { defaultForm, fromConfig, MiB, toConfig, type FormState } from './lib/form-model';
+import { defaultForm, defaultImage, formProblem, fromConfig, MiB, toConfig, type FormState } from './lib/form-model';
 import { initialPull, pullWithProgress, type PullState } from './lib/pull-progress';
 import { PrivilegeWarning } from './PrivilegeWarning';
 import { PullProgress } from './PullProgress';
@@ -46,17 +48,19 @@ export function NewContainerForm({ cpus, onCreating, onCreated, onFailed }: { cp
   const [images, setImages] = useState<ImageSummary[]>([]);
   const [form, setForm] = useState<FormState>(() => defaultForm());
   const [paste, setPaste] = useState('');
-  const [pasteMsg, setPasteMsg] = useState<{ ok: boolean; text: string } | null>(null);
+  const [pasteMsg, setPasteMsg] = useState<{ ok: boolean; text: string; partial?: boolean } | null>(null);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [showJson, setShowJson] = useState(false);
   const [pull, setPull] = useState<PullState | null>(null);
+  /** the container a failed start left behind (docker run leaves it): linked from the message */
+  const [startFailure, setStartFailure] = useState<{ id: string; name: string; status: string } | null>(null);
 
   useEffect(() => {
     api<ImageSummary[]>('/api/images')
       .then((l) => {
         setImages(l);
-        const first = l.flatMap((i) => i.repoTags)[0];
+        const first = defaultImage(l.flatMap((i) => i.repoTags));
         if (first) setForm((f) => (f.image ? f : { ...f, image: first }));
       })
       .catch(() => {});
@@ -64,12 +68,13 @@ export function NewContainerForm({ cpus, onCreating, onCreated, onFailed }: { cp
 
   const set = <K extends keyof FormState>(k: K, v: FormState[K]) => setForm((f) => ({ ...f, [k]: v }));
   const config = useMemo(() => toConfig(form), [form]);
+  const problem = formProblem(form);
 
   const applyPaste = () => {
     try {
       const r = parseDockerRun(paste);
       setForm((f) => fromConfig(r.config, defaultForm(f.image)));
-      setPasteMsg({ ok: true, text: r.warnings.length ? `Filled in. ${r.warnings.join(' ')}` : 'Filled in from the command line.' });
+      setPasteMsg({ ok: true, partial: r.warnings.length > 0, text: r.warnings.length ? `Filled in. ${r.warnings.join(' · ')}` : 'Filled in from the command line.' });
     } catch (e) {
       setPasteMsg({ ok: false, text: (e as Error).message });
     }
@@ -77,8 +82,13 @@ export function NewContainerForm({ cpus, onCreating, onCreated, onFailed }: { cp
 
   const submit = async (ev: React.FormEvent) => {
     ev.preventDefault();
+    if (problem) {
+      setError(problem);
+      return;
+    }
     setBusy(true);
     setError(null);
+    setStartFailure(null);
     try {
       // an image that is not here yet is pulled first, with its progress shown
       const image = form.image.trim();
@@ -87,11 +97,32 @@ export function NewContainerForm({ cpus, onCreating, onCreated, onFailed }: { cp
       const withTag = lastPart.includes(':') || lastPart.includes('@') ? image : `${image}:latest`;
       if (!local.has(image) && !local.has(withTag) && !/^(sha256:)?[0-9a-f]{12,64}$/.test(image)) {
         setPull(initialPull(image));
-        await pullWithProgress(image, setPull);
+        try {
+          await pullWithProgress(image, setPull);
+        } catch (e) {
+          // the pull's box says what failed (and drops its bar): not said twice below it
+          onFailed?.((e as Error).message);
+          return;
+        }
         api<ImageSummary[]>('/api/images').then(setImages, () => {});
       }
       onCreating?.();
-      const rec = await api<{ id: string; name: string }>('/api/containers', { body: config });
+      // made, then started, as `docker run` does: a start that fails leaves the container made
+      // (created or exited, listed), and the message says so rather than a bare "failed"
+      const rec = await api<{ id: string; name: string }>('/api/containers', { body: { ...config, start: false } });
+      try {
+        await api(`/api/containers/${rec.id}/start`, { body: {} });
+      } catch (e) {
+        const why = (e as Error).message;
+        let left: 'removed' | string = 'removed';
+        if (config.autoRemove) await api(`/api/containers/${rec.id}?force=1`, { method: 'DELETE' }).catch(() => {});
+        else left = (await api<ContainerRecord>(`/api/containers/${rec.id}`).catch(() => null))?.state.status ?? 'created';
+        const text = left === 'removed' ? `${rec.name} did not start: ${why}. It was removed (--rm).` : `${rec.name} was created but did not start: ${why}. It stays in the list as ${left}, as docker run leaves it: open it to see why, or remove it.`;
+        setStartFailure(left === 'removed' ? null : { id: rec.id, name: rec.name, status: left });
+        setError(text);
+        onFailed?.(text);
+        return;
+      }
       onCreated(rec);
     } catch (e) {
       setError((e as Error).message);
@@ -115,7 +146,11 @@ export function NewContainerForm({ cpus, onCreating, onCreated, onFailed }: { cp
             Fill form
           </button>
         </div>
-        {pasteMsg && <p className={`mt-1 text-xs ${pasteMsg.ok ? 'text-emerald-300' : 'text-rose-300'}`}>{pasteMsg.text}</p>}
+        {pasteMsg && (
+          <p className={`mt-1 text-xs ${!pasteMsg.ok ? 'text-rose-300' : pasteMsg.partial ? 'text-amber-300' : 'text-emerald-300'}`} data-testid="paste-message">
+            {pasteMsg.text}
+          </p>
+        )}
       </div>
 
       <div className="grid grid-cols-1 gap-3 md:grid-cols-2">
@@ -134,7 +169,12 @@ export function NewContainerForm({ cpus, onCreating, onCreated, onFailed }: { cp
         </label>
         <label className="block">
           <span className="mb-1 block text-sm text-slate-300">Name</span>
-          <input className={input} value={form.name} onChange={(e) => set('name', e.target.value)} placeholder="(random)" data-testid="name" />
+          <input className={input} value={form.name} onChange={(e) => set('name', e.target.value)} placeholder="(random)" data-testid="name" aria-invalid={!!problem} aria-describedby={problem ? 'name-problem' : undefined} />
+          {problem && (
+            <span id="name-problem" className="mt-1 block break-words text-xs text-rose-300" data-testid="name-problem">
+              {problem}
+            </span>
+          )}
         </label>
         <label className="block">
           <span className="mb-1 block text-sm text-slate-300">Hostname</span>
@@ -194,13 +234,21 @@ export function NewContainerForm({ cpus, onCreating, onCreated, onFailed }: { cp
       {pull && <PullProgress state={pull} />}
 
       {error && (
-        <p className="rounded-md border border-rose-600 bg-rose-950/50 p-2 text-sm text-rose-200" role="alert" data-testid="create-error">
+        <p className="rounded-md border border-rose-600 bg-rose-950/50 p-2 text-sm break-words text-rose-200" role="alert" data-testid="create-error" data-left={startFailure?.status ?? ''}>
           {error}
+          {startFailure ? (
+            <>
+              {' '}
+              <Link href={`/containers/${startFailure.id}`} className="font-semibold text-sky-300 underline" data-testid="create-error-open">
+                Open {startFailure.name}
+              </Link>
+            </>
+          ) : null}
         </p>
       )}
 
       <div className="flex items-center gap-3">
-        <button type="submit" disabled={busy || !form.image} className="rounded-md bg-sky-500 px-5 py-2 font-semibold text-slate-950 hover:bg-sky-400 disabled:opacity-50" data-testid="create">
+        <button type="submit" disabled={busy || !form.image || !!problem} className="rounded-md bg-sky-500 px-5 py-2 font-semibold text-slate-950 hover:bg-sky-400 disabled:opacity-50" data-testid="create">
           {busy ? (pull && !pull.done && !pull.error ? 'Pulling…' : 'Creating…') : 'Create'}
         </button>
         <button type="button" onClick={() => setShowJson((s) => !s)} className="text-sm text-slate-300 underline decoration-dotted">

@@ -11,6 +11,7 @@ const LABEL: Record<string, string> = {
   extracting: 'extracting',
   complete: 'done',
   exists: 'already here',
+  failed: 'failed',
 };
 
 function Bar({ fraction, testId, tone = 'bg-sky-500' }: { fraction: number; testId?: string; tone?: string }) {
@@ -25,14 +26,17 @@ function Bar({ fraction, testId, tone = 'bg-sky-500' }: { fraction: number; test
 export function PullProgress({ state }: { state: PullState }) {
   const frac = pullFraction(state);
   return (
-    <div className="space-y-2 rounded-lg border border-slate-800 p-3" data-testid="pull-progress">
+    <div className={`space-y-2 rounded-lg border p-3 ${state.error ? 'border-rose-600 bg-rose-950/30' : 'border-slate-800'}`} data-testid="pull-progress" data-state={state.error ? 'failed' : state.done ? 'done' : 'pulling'}>
       <div className="flex justify-between text-sm">
-        <span className={state.error ? 'text-rose-300' : 'text-slate-200'} data-testid="pull-status">
-          {state.error ?? state.status}
+        <span className={`min-w-0 break-words ${state.error ? 'text-rose-300' : 'text-slate-200'}`} data-testid="pull-status" role={state.error ? 'alert' : undefined}>
+          {state.error ? `Pull of ${state.image} failed: ${state.error}` : state.status}
         </span>
-        <span className="tabular-nums text-sky-200">{Math.round(frac * 100)}%</span>
+        <span className={`shrink-0 pl-2 tabular-nums ${state.error ? 'font-semibold text-rose-300' : 'text-sky-200'}`} data-testid="pull-percent">
+          {state.error ? 'failed' : `${Math.round(frac * 100)}%`}
+        </span>
       </div>
-      <Bar fraction={frac} testId="pull-bar" tone={state.error ? 'bg-rose-500' : state.done ? 'bg-emerald-500' : 'bg-sky-500'} />
+      {/* a failed pull has no progress to show: no bar left at 0% as if it were still waiting */}
+      {state.error ? null : <Bar fraction={frac} testId="pull-bar" tone={state.done ? 'bg-emerald-500' : 'bg-sky-500'} />}
       {state.layers.length > 0 && (
         <ul className="space-y-1 font-mono text-xs text-slate-300">
           {state.layers.map((l) => {
@@ -41,7 +45,7 @@ export function PullProgress({ state }: { state: PullState }) {
               <li key={l.id} className="grid grid-cols-[7rem_6.5rem_1fr_8rem] items-center gap-2" data-testid="pull-layer">
                 <span>{l.id}</span>
                 <span className="text-slate-400">{LABEL[l.status] ?? l.status}</span>
-                <Bar fraction={f} tone={f >= 1 ? 'bg-emerald-600' : 'bg-sky-600'} />
+                <Bar fraction={f} tone={l.status === 'failed' ? 'bg-rose-600' : f >= 1 ? 'bg-emerald-600' : 'bg-sky-600'} />
                 <span className="text-right tabular-nums text-slate-400">{l.total ? `${bytes(Math.min(l.current, l.total))} / ${bytes(l.total)}` : ''}</span>
               </li>
             );

@@ -19,7 +19,8 @@ export function TerminalTabs({ containerId, running, large }: { containerId: str
     let stored = loadTabs(containerId);
     if (!stored.length) stored = [{ id: newId(), n: 1 }];
     setTabs(stored);
-    setActive((a) => a ?? stored[0].id);
+    // after Stop then Start the tabs shown were the ended shells: the new one is the one to look at
+    setActive((a) => (a && stored.some((t) => t.id === a) ? a : stored[0].id));
   }, [containerId, running]);
 
   useEffect(() => {
@@ -46,6 +47,7 @@ export function TerminalTabs({ containerId, running, large }: { containerId: str
   );
 
   const ended = useCallback((id: string, reason: string) => setTabs((t) => (t ?? []).map((x) => (x.id === id ? { ...x, ended: reason } : x))), []);
+  const activeTab = tabs?.find((t) => t.id === active);
 
   if (!running && !tabs?.length) {
     return <div className="grid h-full place-items-center rounded-lg border border-slate-800 bg-slate-950 text-slate-400">The container is not running: no terminal.</div>;
@@ -86,6 +88,19 @@ export function TerminalTabs({ containerId, running, large }: { containerId: str
         {(tabs ?? []).map((t) => (
           <Terminal key={t.id} containerId={containerId} sessionId={t.id} active={active === t.id} fontSize={large ? 20 : 15} localEcho={localEcho} onEnded={(r) => ended(t.id, r)} />
         ))}
+        {activeTab?.ended ? (
+          // an ended shell says so, and what to do next, instead of leaving a silent tab
+          <div className="absolute inset-x-4 bottom-4 z-20 flex flex-wrap items-center gap-3 rounded-md border border-slate-600 bg-slate-900/95 px-4 py-3 text-sm text-slate-200 shadow-lg" role="status" data-testid="terminal-ended">
+            <span>
+              This shell ended ({activeTab.ended}).{running ? '' : ' The container is not running: start it to open a new shell.'}
+            </span>
+            {running ? (
+              <button type="button" onClick={add} className="rounded-md border border-sky-500 px-3 py-1 font-medium text-sky-200 hover:bg-sky-950" data-testid="terminal-reopen">
+                Open a new terminal
+              </button>
+            ) : null}
+          </div>
+        ) : null}
       </div>
     </div>
   );

@@ -4,10 +4,11 @@
 // Events sit on the timeline (OOM kill, limit changed, throttling, fork refused). The limit lines
 // can be dragged: letting go calls onLimitChange(kind, value) — the server writes the cgroup file.
 import { area, line } from 'd3';
-import { useMemo, useRef, useState, type KeyboardEvent } from 'react';
+import { useId, useMemo, useRef, useState, type KeyboardEvent } from 'react';
 import type { CgroupEvent, CgroupSample, CgroupSeries, CgroupSnapshot, LimitKind } from '../../server/engine/inspect/types';
 import { color } from '../theme';
-import { CG_MARGIN as M, CG_PANEL_W as W, CG_PLOT, CG_PLOT_H as PH, CG_VIEW, EVENT_GLYPH, eventMarkers, memoryBands, panelOrigin, PANELS, panelScales, roundLimit, statKeys as statKeysOf, steppedLimit, timeAxis, type Band, type Panel } from './cgroup-layout';
+import { useLargeType } from '../lib/use-large-type';
+import { CG_MARGIN as M, CG_PANEL_W as W, CG_PLOT, CG_PLOT_H as PH, cgColumns, cgView, EVENT_GLYPH, eventMarkers, memoryBands, panelOrigin, PANELS, panelScales, roundLimit, statKeys as statKeysOf, steppedLimit, timeAxis, type Band, type Panel } from './cgroup-layout';
 import { DiagramFrame, fmtBytes, fmtRate, FOCUS_RING, Legend, Ring, Tooltip, useTooltip } from './common';
 
 export interface CgroupDiagramProps {
@@ -50,6 +51,11 @@ export default function CgroupDiagram({ snapshot, containerId, onLimitChange, cl
   // the last value written per limit and the value shown when it was: until the next sample shows
   // the write, a second arrow key steps from what was written, not from the old value again
   const written = useRef<Partial<Record<LimitKind, { value: number; base: number | null }>>>({});
+  // Large type: one column of panels, so the chart's text grows with the page's
+  const cols = cgColumns(useLargeType());
+  const view = cgView(cols);
+  // every panel's plot clips what is drawn in it: nothing over the axis labels or above the plot
+  const clipId = `cg-plot-${useId().replace(/[^A-Za-z0-9_-]/g, '')}`;
 
   const series: CgroupSeries | undefined = useMemo(() => {
     const list = snapshot?.containers ?? [];
@@ -108,7 +114,7 @@ export default function CgroupDiagram({ snapshot, containerId, onLimitChange, cl
     if (!drag || !svgRef.current) return;
     const yScale = scales[drag.panel];
     const [bottom, top] = yScale.range();
-    const local = svgY(svgRef.current, e.clientX, e.clientY) - panelOrigin(PANELS.indexOf(drag.panel)).y;
+    const local = svgY(svgRef.current, e.clientX, e.clientY) - panelOrigin(PANELS.indexOf(drag.panel), cols).y;
     const yy = Math.min(bottom, Math.max(top, local));
     setDrag({ ...drag, value: roundLimit(drag.kind, yScale.invert(yy)) });
   };
@@ -186,7 +192,8 @@ export default function CgroupDiagram({ snapshot, containerId, onLimitChange, cl
         <svg
           ref={svgRef}
           data-testid="cgroup-svg"
-          viewBox={`0 0 ${CG_VIEW.width} ${CG_VIEW.height}`}
+          viewBox={`0 0 ${view.width} ${view.height}`}
+          data-columns={cols}
           className="w-full select-none"
           role="group"
           aria-label="cgroup usage and limits"
@@ -194,9 +201,15 @@ export default function CgroupDiagram({ snapshot, containerId, onLimitChange, cl
           onPointerUp={() => void endDrag()}
           onPointerCancel={() => setDrag(null)}
         >
+          <defs>
+            {/* panel-local coordinates: each panel's group is translated, the clip follows it */}
+            <clipPath id={clipId}>
+              <rect x={CG_PLOT.x0} y={CG_PLOT.y0} width={CG_PLOT.x1 - CG_PLOT.x0} height={CG_PLOT.y1 - CG_PLOT.y0} />
+            </clipPath>
+          </defs>
           {PANELS.map((p, i) => {
             const top = 0;
-            const o = panelOrigin(i);
+            const o = panelOrigin(i, cols);
             const y = scales[p];
             const ticks = y.ticks(4);
             const fmt = p === 'memory' ? (v: number) => fmtBytes(v, 0) : p === 'cpu' ? (v: number) => `${v.toFixed(2)}` : p === 'pids' ? (v: number) => String(Math.round(v)) : (v: number) => fmtRate(v);
@@ -215,6 +228,7 @@ export default function CgroupDiagram({ snapshot, containerId, onLimitChange, cl
                     </text>
                   </g>
                 ))}
+                <g clipPath={`url(#${clipId})`} data-testid={`cgroup-plot-${p}`}>
                 {p === 'memory'
                   ? bands.map((b) => <path key={b.key} data-testid={`cgroup-band-${b.key}`} d={memArea(b.points) ?? ''} fill={STAT_COLORS[b.key] ?? color.textMuted} fillOpacity={0.55} />)
                   : null}
@@ -234,6 +248,11 @@ export default function CgroupDiagram({ snapshot, containerId, onLimitChange, cl
                   <>
                     <path d={lineOf('io', (s) => s.readBps)} fill="none" stroke={color.ioRead} strokeWidth={2} />
                     <path d={lineOf('io', (s) => s.writeBps)} fill="none" stroke={color.ioWrite} strokeWidth={2} />
+                  </>
+                ) : null}
+                </g>
+                {p === 'io' ? (
+                  <>
                     <text x={W - M.r + 8} y={top + M.t + 14} fontSize={12} fill={color.ioRead}>
                       read
                     </text>

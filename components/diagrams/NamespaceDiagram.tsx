@@ -11,8 +11,9 @@ import { useMemo, useRef, useState } from 'react';
 import type { NamespaceSnapshot, NsProcess, PidNsLevel } from '../../server/engine/inspect/types';
 import { SIGNAL_MENU, stateWords } from '../../common/processes';
 import { color } from '../theme';
-import { Button, colorFor, DiagramFrame, HOST_COLOR, Legend, PALETTE, pressable, Ring, shortId, Tooltip, useTooltip, useZoom } from './common';
-import { buildRows, colX, focusRows, focusTree, namespaceLayout, NS, NS_TYPES as TYPES, orderForTree, pidPressure, pidsExplanation, rowY, zombieCount } from './namespace-layout';
+import { useLargeType } from '../lib/use-large-type';
+import { Button, colorFor, DiagramFrame, HOST_COLOR, Legend, PALETTE, pressable, Ring, shortId, Tooltip, useBoxSize, useTooltip, useZoom } from './common';
+import { buildRows, colX, focusRows, focusTree, namespaceFit, namespaceLayout, NS, NS_TYPES as TYPES, orderForTree, pidPressure, pidsExplanation, rowY, zombieCount } from './namespace-layout';
 
 const { colW: COL_W, rowH: ROW_H, procLine: PROC_LINE, maxTreeProcs: MAX_TREE_PROCS, treeNodeW: TREE_NODE_W } = NS;
 
@@ -169,6 +170,11 @@ export default function NamespaceDiagram({ snapshot, containerId, focus, onSelec
     return namespaceLayout(snapshot, rows, top);
   }, [snapshot, rows, focused, containerId]);
 
+  // every column stays at 1024 px, and the text grows with Large type (see namespaceFit)
+  const large = useLargeType();
+  const box = useBoxSize(svgRef, !!layout);
+  const fit = layout ? namespaceFit(layout, box, large) : null;
+
   const procByPid = useMemo(() => new Map((snapshot?.processes ?? []).map((p) => [p.pid, p])), [snapshot]);
   const stateOf = (pid: number) => procByPid.get(pid)?.state ?? '';
   const pressure = useMemo(() => (snapshot ? pidPressure(snapshot) : []), [snapshot]);
@@ -233,7 +239,8 @@ export default function NamespaceDiagram({ snapshot, containerId, focus, onSelec
               </div>
             ))}
           </div>
-          <svg ref={svgRef} data-testid="namespace-svg" className="h-[70vh] w-full cursor-grab select-none" role="group" aria-label="namespace hierarchy">
+          <div className="overflow-x-auto" data-testid="namespace-scroll">
+          <svg ref={svgRef} data-testid="namespace-svg" viewBox={fit?.viewBox} style={{ minWidth: fit?.minWidth }} className="h-[70vh] w-full cursor-grab select-none" role="group" aria-label="namespace hierarchy">
             <g ref={gRef}>
               {/* column heads */}
               {TYPES.map((t, i) => (
@@ -362,6 +369,7 @@ export default function NamespaceDiagram({ snapshot, containerId, focus, onSelec
               <rect x={0} y={contentH} width={1} height={1} fill="transparent" />
             </g>
           </svg>
+          </div>
         </div>
         {sel ? (
           <aside data-testid="ns-detail" className="w-[360px] shrink-0 overflow-auto border-l border-slate-800 p-4 text-sm">

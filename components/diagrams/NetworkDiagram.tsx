@@ -9,7 +9,7 @@ import { memo, useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { NetBridge, NetEndpoint, NetworkSnapshot } from '../../server/engine/inspect/types';
 import { color } from '../theme';
 import { Button, DiagramFrame, fmtRate, Legend, pressable, Ring, shortId, Tooltip, useTooltip, useZoom } from './common';
-import { fitViewBox, NET, networkLayout } from './network-layout';
+import { detailPlacement, fitViewBox, focusPan, natBox, NET, networkLayout } from './network-layout';
 
 export interface NetworkDiagramProps {
   snapshot: NetworkSnapshot | null;
@@ -106,25 +106,35 @@ export default function NetworkDiagram({ snapshot, containerId, onSelectContaine
   const wrap = useRef<HTMLDivElement>(null);
   const svgRef = useRef<SVGSVGElement>(null);
   const gRef = useRef<SVGGElement>(null);
-  const resetZoom = useZoom(svgRef, gRef, [0.1, 4]);
   const { tip, show, showAt, hide } = useTooltip(wrap);
   const [selected, setSelected] = useState<string | null>(null);
   // a click selects another container; until then the one given is
   const sel = selected ?? containerId ?? null;
 
   const layout = useMemo(() => (snapshot ? networkLayout(snapshot) : null), [snapshot]);
-  // the svg's size in pixels, for a viewBox that shows the whole picture when it can
+  // the svg's size in pixels, for a viewBox that shows the whole picture when it can, and the
+  // diagram's width, for where the detail panel goes
   const [box, setBox] = useState<{ w: number; h: number } | null>(null);
+  const [wrapW, setWrapW] = useState<number | null>(null);
   const hasSvg = !!layout;
   useEffect(() => {
     const el = svgRef.current;
-    if (!el) return;
-    const measure = () => setBox({ w: el.clientWidth, h: el.clientHeight });
+    const outer = wrap.current;
+    if (!el || !outer) return;
+    const measure = () => {
+      setBox({ w: el.clientWidth, h: el.clientHeight });
+      setWrapW(outer.clientWidth);
+    };
     measure();
     const ro = new ResizeObserver(measure);
     ro.observe(el);
+    ro.observe(outer);
     return () => ro.disconnect();
   }, [hasSvg]);
+  const view = layout ? fitViewBox(layout, box) : null;
+  // the container this page is about is brought into view (200 containers do not fit a screen)
+  const pan = layout && view && box ? focusPan(layout, containerId, view) : null;
+  const resetZoom = useZoom(svgRef, gRef, [0.1, 4], pan);
 
   const epTip = useCallback((e: React.MouseEvent, ep: NetEndpoint) =>
     show(
@@ -167,7 +177,8 @@ export default function NetworkDiagram({ snapshot, containerId, onSelectContaine
   const selEp = snapshot.endpoints.find((e) => e.containerId === sel);
   const uplink = snapshot.hostInterfaces.filter((i) => i.kind !== 'loopback');
   const { host } = layout;
-  const view = fitViewBox(layout, box);
+  const viewBox = view ?? fitViewBox(layout, box);
+  const placement = wrapW === null || !box ? 'side' : detailPlacement(layout, wrapW, box.h);
 
   return (
     <DiagramFrame
@@ -187,7 +198,7 @@ export default function NetworkDiagram({ snapshot, containerId, onSelectContaine
       }
       actions={<Button onClick={resetZoom}>reset view</Button>}
     >
-      <div ref={wrap} className={`relative flex min-h-0 flex-1 ${className ?? ''}`}>
+      <div ref={wrap} className={`relative flex min-h-0 flex-1 ${placement === 'below' ? 'flex-col' : ''} ${className ?? ''}`} data-detail={placement}>
         <div className="min-w-0 flex-1">
           <div className="px-4 pt-2">
             <Legend
@@ -202,7 +213,8 @@ export default function NetworkDiagram({ snapshot, containerId, onSelectContaine
           <svg
             ref={svgRef}
             data-testid="network-svg"
-            viewBox={`0 0 ${view.width} ${view.height}`}
+            viewBox={`0 0 ${viewBox.width} ${viewBox.height}`}
+            data-pan={pan ? `${Math.round(pan.x)},${Math.round(pan.y)}` : ''}
             preserveAspectRatio="xMinYMin meet"
             className="h-[66vh] w-full cursor-grab select-none"
             role="group"
@@ -221,11 +233,11 @@ export default function NetworkDiagram({ snapshot, containerId, onSelectContaine
                     {i.name} {i.addresses.join(' ')} {i.counters ? `↓${fmtRate(i.counters.rxBps)} ↑${fmtRate(i.counters.txBps)}` : ''}
                   </text>
                 ))}
-                <text x={Math.max(420, host.width / 2)} y={24} fontSize={14} fontWeight={700} fill={color.warnText}>
+                <text x={natBox(layout).x0 - host.x} y={24} fontSize={14} fontWeight={700} fill={color.warnText}>
                   NAT / published ports
                 </text>
                 {(snapshot.nat.length ? snapshot.nat : ['(no rules)']).slice(0, 5).map((r, k) => (
-                  <text key={r} x={Math.max(420, host.width / 2)} y={44 + k * 16} fontSize={11} fill={color.natText} fontFamily="ui-monospace, monospace">
+                  <text key={r} x={natBox(layout).x0 - host.x} y={44 + k * 16} fontSize={11} fill={color.natText} fontFamily="ui-monospace, monospace">
                     {r.length > 62 ? `${r.slice(0, 61)}…` : r}
                   </text>
                 ))}
@@ -310,7 +322,7 @@ export default function NetworkDiagram({ snapshot, containerId, onSelectContaine
           </svg>
         </div>
         {selEp ? (
-          <aside data-testid="net-detail" className="w-[340px] shrink-0 overflow-auto border-l border-slate-800 p-4 text-sm">
+          <aside data-testid="net-detail" className={placement === 'below' ? 'overflow-auto border-t border-slate-800 p-4 text-sm' : 'w-[340px] shrink-0 overflow-auto border-l border-slate-800 p-4 text-sm'}>
             <div className="mb-2 flex items-start justify-between">
               <div className="text-base font-semibold">{selEp.name}</div>
               <div className="flex gap-1">

@@ -12,14 +12,23 @@ export const CG_PLOT_H = 170;
 export const CG_MARGIN = { l: 84, r: 140, t: 28, b: 24 };
 export const CG_PANEL_H = CG_PLOT_H + CG_MARGIN.t + CG_MARGIN.b;
 export const CG_VIEW = { width: CG_PANEL_W * 2, height: CG_PANEL_H * 2 };
+/**
+ * The picture's size for a number of panel columns. The svg is as wide as its box, so its text
+ * scales with the box, not with the page's font size: with Large type on, the panels stand in one
+ * column and every label is drawn twice as large for the same box.
+ */
+export function cgView(cols: 1 | 2): { width: number; height: number } {
+  return { width: CG_PANEL_W * cols, height: CG_PANEL_H * Math.ceil(4 / cols) };
+}
+export const cgColumns = (largeType: boolean): 1 | 2 => (largeType ? 1 : 2);
 /** the plot rectangle inside a panel (panel-local coordinates) */
 export const CG_PLOT = { x0: CG_MARGIN.l, x1: CG_PANEL_W - CG_MARGIN.r, y0: CG_MARGIN.t, y1: CG_MARGIN.t + CG_PLOT_H };
 
 export type Panel = 'memory' | 'cpu' | 'pids' | 'io';
 export const PANELS: Panel[] = ['memory', 'cpu', 'pids', 'io'];
 
-export function panelOrigin(i: number): { x: number; y: number } {
-  return { x: (i % 2) * CG_PANEL_W, y: Math.floor(i / 2) * CG_PANEL_H };
+export function panelOrigin(i: number, cols: 1 | 2 = 2): { x: number; y: number } {
+  return { x: (i % cols) * CG_PANEL_W, y: Math.floor(i / cols) * CG_PANEL_H };
 }
 
 export interface TimeAxis {

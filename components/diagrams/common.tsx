@@ -98,7 +98,7 @@ export function Tooltip({ tip }: { tip: TipState | null }) {
  * Zoom and pan: d3-zoom on the svg, applied to the <g> given. Returns a reset function.
  * The wheel zooms, a drag on the background pans; clicks on nodes still reach them.
  */
-export function useZoom(svgRef: RefObject<SVGSVGElement | null>, gRef: RefObject<SVGGElement | null>, extent: [number, number] = [0.2, 4]) {
+export function useZoom(svgRef: RefObject<SVGSVGElement | null>, gRef: RefObject<SVGGElement | null>, extent: [number, number] = [0.2, 4], panTo: { x: number; y: number } | null = null) {
   const zoomRef = useRef<ZoomBehavior<SVGSVGElement, unknown> | null>(null);
   useEffect(() => {
     const svg = svgRef.current;
@@ -116,6 +116,15 @@ export function useZoom(svgRef: RefObject<SVGSVGElement | null>, gRef: RefObject
       select(svg).on('.zoom', null);
     };
   }, [svgRef, gRef, extent]);
+  // a pan asked for by the diagram (say, to bring the viewed container into view): applied once
+  // per new target, the learner's own panning is not undone on every snapshot
+  const panKey = panTo ? `${Math.round(panTo.x)},${Math.round(panTo.y)}` : '';
+  useEffect(() => {
+    const svg = svgRef.current;
+    if (!svg || !zoomRef.current || !panKey) return;
+    const [x, y] = panKey.split(',').map(Number);
+    select(svg).call(zoomRef.current.transform, zoomIdentity.translate(x, y));
+  }, [svgRef, panKey]);
   return useCallback(() => {
     const svg = svgRef.current;
     if (svg && zoomRef.current) select(svg).call(zoomRef.current.transform, zoomIdentity);
@@ -154,4 +163,19 @@ export function Button({ onClick, children, title }: { onClick: () => void; chil
       {children}
     </button>
   );
+}
+
+/** An element's size in px, kept up to date (null until it is measured). */
+export function useBoxSize(ref: RefObject<Element | null>, ready: boolean): { w: number; h: number } | null {
+  const [box, setBox] = useState<{ w: number; h: number } | null>(null);
+  useEffect(() => {
+    const el = ref.current;
+    if (!el) return;
+    const measure = () => setBox((b) => (b && b.w === el.clientWidth && b.h === el.clientHeight ? b : { w: el.clientWidth, h: el.clientHeight }));
+    measure();
+    const ro = new ResizeObserver(measure);
+    ro.observe(el);
+    return () => ro.disconnect();
+  }, [ref, ready]);
+  return box;
 }

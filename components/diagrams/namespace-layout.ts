@@ -213,3 +213,15 @@ export function pidsExplanation(p: PidPressure): string | null {
 export function orderForTree<T extends { pid: number }>(procs: T[], stateOf: (pid: number) => string): T[] {
   return [...procs].sort((a, b) => Number(stateOf(a.pid) === 'Z') - Number(stateOf(b.pid) === 'Z'));
 }
+
+/**
+ * How the picture is drawn in its svg of `box` px: its text `scale` times its own size (Large type:
+ * as much larger as the page's text), and at least `minWidth` px wide so that every column of the
+ * table stays (the svg then scrolls sideways inside its own box; the page does not).
+ */
+export function namespaceFit(layout: { gridW: number }, box: { w: number; h: number } | null, largeType: boolean): { scale: number; minWidth: number; viewBox: string | undefined } {
+  const scale = largeType ? 21 / 16 : 1; // app/globals.css: html.large-type font-size 21px over 16px
+  const minWidth = Math.ceil(layout.gridW * scale);
+  const w = box ? Math.max(box.w, minWidth) : 0;
+  return { scale, minWidth, viewBox: box && box.h > 0 ? `0 0 ${w / scale} ${box.h / scale}` : undefined };
+}

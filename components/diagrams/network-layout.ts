@@ -20,6 +20,11 @@ export const NET = {
   isolatedH: 38,
   isolatedGap: 8,
   sharedLine: 30,
+  /** the container detail panel beside the picture, px */
+  detailW: 340,
+  /** the NAT rules' column in the host box: where it starts (at least), its width for 62 characters */
+  natMinX: 420,
+  natW: 430,
 } as const;
 
 export interface PlacedEndpoint {
@@ -115,4 +120,48 @@ export function fitViewBox(layout: { width: number; height: number }, box: { w: 
   if (!box || box.w <= 0 || box.h <= 0) return { width: layout.width, height: layout.height };
   const scale = Math.max(minScale, Math.min(1, box.w / layout.width, box.h / layout.height));
   return { width: box.w / scale, height: box.h / scale };
+}
+
+/**
+ * The NAT / published-ports column in the host box, in the picture's units: at a fixed place near
+ * the left (not half way along the host box, which put it out of view when 200 containers made the
+ * picture wide), so the first screenful always shows it.
+ */
+export function natBox(layout: NetworkLayout): { x0: number; x1: number } {
+  const x0 = layout.host.x + NET.natMinX;
+  return { x0, x1: x0 + NET.natW };
+}
+
+/**
+ * Where the detail panel goes for a diagram box of wrapW × svgH px: beside the picture only when
+ * the picture, fitted to what is left, still shows the whole NAT column (at 1024 px it does not:
+ * the panel then goes below, never over the NAT box).
+ */
+export function detailPlacement(layout: NetworkLayout, wrapW: number, svgH: number): 'side' | 'below' {
+  const svgW = wrapW - NET.detailW;
+  if (svgW <= 0) return 'below';
+  return fitViewBox(layout, { w: svgW, h: svgH }).width >= natBox(layout).x1 ? 'side' : 'below';
+}
+
+/** A container's box (a bridge endpoint) in the picture, or null when it has none. */
+export function endpointBox(layout: NetworkLayout, containerId: string): { x: number; y: number; w: number; h: number } | null {
+  for (const p of layout.placed) for (const e of p.eps) if (e.ep.containerId === containerId) return { x: e.x, y: e.y, w: NET.boxW, h: NET.boxH };
+  const iso = layout.side.isolated.find((c) => c.containerId === containerId);
+  if (iso) return { x: layout.side.x, y: iso.y, w: 200, h: NET.isolatedH };
+  return null;
+}
+
+/**
+ * The pan that brings the viewed container into the view (viewBox units, no zoom): none when its
+ * box is already in view, else the box centred — but never a pan past the picture's top-left corner
+ * (the host stack stays reachable where it was).
+ */
+export function focusPan(layout: NetworkLayout, containerId: string | null | undefined, view: { width: number; height: number }): { x: number; y: number } | null {
+  if (!containerId) return null;
+  const b = endpointBox(layout, containerId);
+  if (!b) return null;
+  if (b.x >= 0 && b.y >= 0 && b.x + b.w <= view.width && b.y + b.h <= view.height) return null;
+  const x = Math.min(0, view.width / 2 - (b.x + b.w / 2));
+  const y = Math.min(0, view.height / 2 - (b.y + b.h / 2));
+  return { x, y };
 }

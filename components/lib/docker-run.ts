@@ -7,6 +7,8 @@ export interface ParsedRun {
   /** -d, -i, -t and --rm as given */
   detach: boolean;
   warnings: string[];
+  /** the flags this parser does not know, as written ("--gpus", "-P"): left out, the rest filled in */
+  ignored: string[];
 }
 
 /** Split a shell command line into words: quotes, backslashes, line continuations. No expansion. */
@@ -107,6 +109,21 @@ def(['--restart'], 'value', 'restart');
 def(['-l', '--label'], 'value', 'label');
 def(['--runtime'], 'value', 'runtime');
 
+// docker run's own flags that this parser has no use for, with whether each takes a value: an
+// unknown flag is skipped (and named) instead of rejecting the whole line, and knowing that
+// `--add-host x:1.2.3.4` takes a value keeps the value from being read as the image.
+const DOCKER_VALUE_FLAGS = new Set([
+  '-a', '--attach', '--add-host', '--annotation', '--blkio-weight', '--blkio-weight-device', '--cgroup-parent', '--cidfile',
+  '--cpu-count', '--cpu-percent', '--cpu-quota', '--cpu-rt-period', '--cpu-rt-runtime', '--cpuset-cpus', '--cpuset-mems',
+  '--detach-keys', '--device', '--device-cgroup-rule', '--device-read-bps', '--device-read-iops', '--device-write-bps',
+  '--device-write-iops', '--dns', '--dns-option', '--dns-opt', '--dns-search', '--domainname', '--env-file', '--expose', '--gpus',
+  '--group-add', '--health-cmd', '--health-interval', '--health-retries', '--health-start-interval', '--health-start-period',
+  '--health-timeout', '--io-maxbandwidth', '--io-maxiops', '--ip', '--ip6', '--isolation', '--kernel-memory', '--label-file',
+  '--link', '--link-local-ip', '--log-driver', '--log-opt', '--mac-address', '--memory-reservation', '--memory-swappiness',
+  '--mount', '--network-alias', '--net-alias', '--oom-score-adj', '--platform', '--pull', '--shm-size', '--stop-signal',
+  '--stop-timeout', '--storage-opt', '--sysctl', '--ulimit', '--volume-driver', '--volumes-from',
+]);
+
 function parsePublish(v: string): NonNullable<ContainerConfig['ports']>[number] {
   const [spec, proto = 'tcp'] = v.split('/');
   if (proto !== 'tcp' && proto !== 'udp') throw new Error(`invalid protocol in -p ${v}`);
@@ -140,6 +157,7 @@ export function parseDockerRun(line: string): ParsedRun {
 
   const config: ContainerConfig = { image: '' };
   const warnings: string[] = [];
+  const ignored: string[] = [];
   const flags: Record<string, boolean> = {};
   const namespaces: Partial<Record<Namespace, boolean>> = {};
   const limits: NonNullable<ContainerConfig['limits']> = {};
@@ -267,8 +285,18 @@ export function parseDockerRun(line: string): ParsedRun {
         inline = w.slice(2).replace(/^=/, '');
       } else {
         const letters = w.slice(1).split('');
-        if (letters.every((l) => FLAGS['-' + l]?.kind === 'bool')) {
-          for (const l of letters) flags[FLAGS['-' + l].key] = true;
+        if (letters.every((l) => FLAGS['-' + l]?.kind === 'bool' || (!FLAGS['-' + l] && !DOCKER_VALUE_FLAGS.has('-' + l)))) {
+          // -itP: the known letters count, the others are named
+          for (const l of letters) {
+            if (FLAGS['-' + l]) flags[FLAGS['-' + l].key] = true;
+            else ignored.push('-' + l);
+          }
+          i++;
+          continue;
+        }
+        if (DOCKER_VALUE_FLAGS.has(w.slice(0, 2))) {
+          // -aSTDOUT: a value glued to an unknown short flag
+          ignored.push(w.slice(0, 2));
           i++;
           continue;
         }
@@ -276,7 +304,16 @@ export function parseDockerRun(line: string): ParsedRun {
       }
     }
     const f = FLAGS[name];
-    if (!f) throw new Error(`unknown flag: ${name}`);
+    if (!f) {
+      // skip it (and its value when docker's flag takes one); the rest of the line still counts
+      ignored.push(name);
+      if (inline === undefined && DOCKER_VALUE_FLAGS.has(name)) {
+        if (i + 1 >= words.length) throw new Error(`flag needs a value: ${name}`);
+        i++;
+      }
+      i++;
+      continue;
+    }
     if (f.kind === 'bool') {
       flags[f.key] = inline === undefined ? true : inline !== 'false';
       i++;
@@ -304,5 +341,6 @@ export function parseDockerRun(line: string): ParsedRun {
   if (flags.privileged) config.privileged = true;
   if (Object.keys(namespaces).length) config.namespaces = namespaces;
   if (Object.keys(limits).length) config.limits = limits;
-  return { config, detach: !!flags.detach, warnings };
+  if (ignored.length) warnings.push(`ignored: ${[...new Set(ignored)].join(', ')}`);
+  return { config, detach: !!flags.detach, warnings, ignored: [...new Set(ignored)] };
 }

@@ -2,6 +2,7 @@
 import { NAMESPACES, type Namespace } from '../../common/namespaces';
 import type { ContainerConfig } from '../../server/engine/types';
 import { shellSplit } from './docker-run';
+import { nameProblem } from '../../common/container-name';
 
 export const MiB = 1024 * 1024;
 
@@ -28,6 +29,20 @@ export interface FormState {
 
 /** Docker's defaults: every namespace but user and time. */
 export const DEFAULT_NAMESPACES: Record<Namespace, boolean> = { pid: true, mnt: true, net: true, uts: true, ipc: true, cgroup: true, user: false, time: false };
+
+/**
+ * The image the form starts with: the built-in `base` image when it is here (the one every lesson
+ * is written for), else the first tag listed.
+ */
+export function defaultImage(tags: string[]): string {
+  return tags.find((t) => t === 'base:latest' || t === 'base') ?? tags.find((t) => t.startsWith('base:')) ?? tags[0] ?? '';
+}
+
+/** What the form refuses before sending (the engine would refuse it too, less readably). */
+export function formProblem(f: FormState): string | null {
+  const name = f.name.trim();
+  return name ? nameProblem(name) : null;
+}
 
 export function defaultForm(image = ''): FormState {
   return {

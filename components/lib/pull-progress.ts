@@ -51,10 +51,29 @@ export function pullFraction(s: PullState): number {
   return Math.min(1, got / total);
 }
 
-/** Pulls `image`, calling onEvent for each line; resolves with the final state, throws on failure. */
+/** The state of a pull that could not go on: its error shown, the bar marked failed (never a 0% bar left waiting). */
+export function failPull(s: PullState, message: string): PullState {
+  return { ...s, error: s.error ?? message, layers: s.layers.map((l) => (DONE_STATES.has(l.status) ? l : { ...l, status: 'failed' })) };
+}
+
+/**
+ * Pulls `image`, calling onState for each line; resolves with the final state. On failure (a
+ * refused request, an unreachable registry, a stream that ends early) onState gets the failed state
+ * last, then it throws.
+ */
 export async function pullWithProgress(image: string, onState: (s: PullState) => void): Promise<PullState> {
   let state = initialPull(image);
   onState(state);
+  try {
+    return await readPull(image, (s) => onState((state = s)), state);
+  } catch (e) {
+    onState(failPull(state, (e as Error).message));
+    throw e;
+  }
+}
+
+async function readPull(image: string, onState: (s: PullState) => void, start: PullState): Promise<PullState> {
+  let state = start;
   const res = await fetch('/api/images/pull', {
     method: 'POST',
     headers: { ...authHeaders(), 'content-type': 'application/json' },

@@ -1,7 +1,9 @@
 // socket.io channels for the diagrams. A client asks for a diagram with
 //   socket.emit('diagram:subscribe', { kind, containerId? })
 // and gets `diagram:<kind>` events carrying { containerId, snapshot } — the first at once, then
-// every change (the hub throttles to ~3 a second and skips unchanged snapshots). It stops with
+// every change (the hub throttles to ~3 a second and skips unchanged snapshots), and
+// `diagram:<kind>:checked` { containerId, time } about once a second while a re-read finds nothing
+// changed (so the page's "updated" age is the data's, not that of the last change). It stops with
 // 'diagram:unsubscribe' (same payload) or by disconnecting. Authentication (token, Origin) is the
 // server's middleware on `io`, as for every other channel.
 import type { InspectHub } from '../engine/index.js';
@@ -41,7 +43,12 @@ export function registerDiagramChannels(io: IoLike, hub: InspectHub): void {
       if (subs.size >= MAX_SUBS) return reply({ ok: false, error: 'too many diagram subscriptions' });
       subs.set(
         key,
-        hub.subscribe(req.kind, (snapshot) => socket.emit(`diagram:${req.kind}`, { containerId: req.containerId ?? null, snapshot }), req.containerId),
+        hub.subscribe(
+          req.kind,
+          (snapshot) => socket.emit(`diagram:${req.kind}`, { containerId: req.containerId ?? null, snapshot }),
+          req.containerId,
+          (time) => socket.emit(`diagram:${req.kind}:checked`, { containerId: req.containerId ?? null, time }),
+        ),
       );
       reply({ ok: true });
     });

@@ -88,10 +88,29 @@ describe('parseDockerRun', () => {
   });
 
   it('reports errors clearly', () => {
-    expect(() => parseDockerRun('docker run --frobnicate busybox')).toThrow(/unknown flag: --frobnicate/);
     expect(() => parseDockerRun('docker run -it')).toThrow(/no image/);
     expect(() => parseDockerRun('docker run --name')).toThrow(/needs a value/);
     expect(() => parseDockerRun('docker run -p 99999:80 busybox')).toThrow(/port/);
     expect(() => parseDockerRun('docker run --pid=weird busybox')).toThrow(/--pid/);
+  });
+
+  it('fills what it knows and names the flags it does not, instead of refusing the line', () => {
+    const r = parseDockerRun('docker run -it --frobnicate --gpus all --add-host db:10.0.0.9 -P --memory 64m --shm-size=1g --name web busybox sh');
+    expect(r.config.image).toBe('busybox');
+    expect(r.config.cmd).toEqual(['sh']);
+    expect(r.config.name).toBe('web');
+    expect(r.config.limits?.memory).toBe(64 * 1024 * 1024);
+    expect(r.config.tty).toBe(true);
+    expect(r.ignored).toEqual(['--frobnicate', '--gpus', '--add-host', '-P', '--shm-size']);
+    expect(r.warnings).toContain('ignored: --frobnicate, --gpus, --add-host, -P, --shm-size');
+    // an unknown letter among known short flags, a glued value of an unknown short flag
+    const s = parseDockerRun('docker run -itP -aSTDOUT busybox');
+    expect(s.config.tty && s.config.openStdin).toBe(true);
+    expect(s.ignored).toEqual(['-P', '-a']);
+    expect(s.config.image).toBe('busybox');
+    // nothing unknown: no "ignored" note
+    expect(parseDockerRun('docker run busybox').warnings).toEqual([]);
+    // a known docker flag that takes a value still needs one
+    expect(() => parseDockerRun('docker run --gpus')).toThrow(/needs a value: --gpus/);
   });
 });

@@ -2,10 +2,10 @@
 // picture must keep true whatever the snapshot — nodes inside the viewBox, no line through a box,
 // no sample over the axis labels, no band above the plot, no marker hiding another.
 import { describe, expect, it } from 'vitest';
-import { CG_PLOT, eventMarkers, memoryBands, panelScales, roundLimit, statKeys, steppedLimit, timeAxis } from '../../components/diagrams/cgroup-layout';
+import { CG_PANEL_H, CG_PANEL_W, CG_PLOT, cgColumns, cgView, eventMarkers, memoryBands, panelOrigin, PANELS, panelScales, roundLimit, statKeys, steppedLimit, timeAxis } from '../../components/diagrams/cgroup-layout';
 import { inferWhich, LAYER, sizeMarks, stackBars } from '../../components/diagrams/layer-layout';
-import { buildRows, focusRows, focusTree, namespaceLayout, sharedBars } from '../../components/diagrams/namespace-layout';
-import { fitViewBox, NET, networkLayout } from '../../components/diagrams/network-layout';
+import { buildRows, focusRows, focusTree, namespaceFit, namespaceLayout, NS, NS_TYPES, sharedBars } from '../../components/diagrams/namespace-layout';
+import { detailPlacement, endpointBox, fitViewBox, focusPan, natBox, NET, networkLayout } from '../../components/diagrams/network-layout';
 import type { CgroupEvent, CgroupSample, LayerChangeView, LayerSnapshot, NamespaceSnapshot, NetEndpoint, NetworkSnapshot, NsProcess } from '../../server/engine/inspect/types';
 
 const NOW = 1_800_000_000_000;
@@ -90,6 +90,34 @@ describe('cgroup chart layout', () => {
     const cpu = eventMarkers(events, axis.x, 'cpu', NOW, axis.windowMs);
     expect(cpu.filter((m) => m.badge).map((m) => m.event.kind)).toEqual(['throttling']);
     expect(cpu.find((m) => m.event.kind === 'throttling')!.cy).toBe(kill.cy);
+  });
+
+  it('puts no point of any series outside the plot rectangle, whatever the samples', () => {
+    // samples older than the window, a spike far above the limit, a negative glitch, a stack above usage
+    const samples = [...samplesOver(420), sample(0.5, { memory: 10 * 1024 * MiB, cpu: 50, pids: 1e6, readBps: 1e12, stat: { anon: 900 * MiB, shmem: 900 * MiB, file: 0 } }), sample(0.2, { memory: -5, cpu: -1 })];
+    const axis = timeAxis(samples, NOW, 300_000);
+    const bands = memoryBands(axis.visible, statKeys(axis.visible));
+    const y = panelScales(axis.visible, bands, null);
+    const inPlot = (px: number, py: number) => px >= CG_PLOT.x0 && px <= CG_PLOT.x1 && py >= CG_PLOT.y0 && py <= CG_PLOT.y1;
+    for (const s of axis.visible) {
+      for (const [panel, v] of [['memory', s.memory], ['cpu', s.cpu], ['pids', s.pids], ['io', s.readBps]] as const) expect(inPlot(axis.x(s.time), y[panel](v))).toBe(true);
+    }
+    for (const b of bands) for (const p of b.points) expect(inPlot(axis.x(p.time), y.memory(p.y1)) && inPlot(axis.x(p.time), y.memory(p.y0))).toBe(true);
+    // the top band (shmem) never rises above the plot
+    expect(Math.min(...bands[bands.length - 1].points.map((p) => y.memory(p.y1)))).toBeGreaterThanOrEqual(CG_PLOT.y0);
+  });
+
+  it('stands the panels in one column with Large type, each inside the picture, none over another', () => {
+    expect(cgColumns(false)).toBe(2);
+    expect(cgColumns(true)).toBe(1);
+    for (const cols of [1, 2] as const) {
+      const view = cgView(cols);
+      const rects = PANELS.map((_, i) => ({ ...panelOrigin(i, cols), w: CG_PANEL_W, h: CG_PANEL_H }));
+      for (const r of rects) expect(r.x >= 0 && r.y >= 0 && r.x + r.w <= view.width && r.y + r.h <= view.height).toBe(true);
+      for (const [i, a] of rects.entries()) for (const b of rects.slice(i + 1)) expect(a.x + a.w <= b.x || b.x + b.w <= a.x || a.y + a.h <= b.y || b.y + b.h <= a.y).toBe(true);
+    }
+    // one column: the same box shows the text twice as large
+    expect(cgView(2).width / cgView(1).width).toBe(2);
   });
 
   it('rounds a dragged or stepped limit to what the cgroup file takes', () => {
@@ -197,6 +225,48 @@ describe('network layout', () => {
   });
 });
 
+describe('network layout: the viewed container and the detail panel', () => {
+  // the diagram's box on the container page: 1024 px window (main px-4, section p-4, borders), svg 66vh of 768
+  const at1024 = { wrapW: 1024 - 32 - 32 - 4, svgH: Math.round(0.66 * 768) };
+
+  it('puts the detail panel below the picture at 1024 px, so it never covers the NAT box', () => {
+    for (const n of [1, 7, 40, 200]) {
+      const l = networkLayout(network(n));
+      expect(detailPlacement(l, at1024.wrapW, at1024.svgH)).toBe('below');
+      // below: the svg has the whole width, and its fitted view shows the whole NAT column
+      expect(fitViewBox(l, { w: at1024.wrapW, h: at1024.svgH }).width).toBeGreaterThanOrEqual(natBox(l).x1);
+    }
+  });
+
+  it('keeps the panel beside the picture on a wide screen, where the NAT column still shows whole', () => {
+    const l = networkLayout(network(7));
+    const wide = { wrapW: 1600 - 64 - 4, svgH: 660 };
+    expect(detailPlacement(l, wide.wrapW, wide.svgH)).toBe('side');
+    expect(fitViewBox(l, { w: wide.wrapW - NET.detailW, h: wide.svgH }).width).toBeGreaterThanOrEqual(natBox(l).x1);
+    // the NAT column is inside the host box
+    expect(natBox(l).x1).toBeLessThanOrEqual(l.host.x + l.host.width + NET.natW);
+  });
+
+  it('pans the viewed container into view when it is outside, and not at all when it is in view', () => {
+    const l = networkLayout(network(200));
+    const view = fitViewBox(l, { w: at1024.wrapW, h: at1024.svgH });
+    const first = endpoint(0, 'gb0').containerId;
+    const far = endpoint(190, 'gb0').containerId;
+    expect(focusPan(l, first, view)).toBeNull();
+    expect(focusPan(l, null, view)).toBeNull();
+    const pan = focusPan(l, far, view)!;
+    const b = endpointBox(l, far)!;
+    // after the pan the box is wholly in view
+    expect(b.x + pan.x).toBeGreaterThanOrEqual(0);
+    expect(b.y + pan.y).toBeGreaterThanOrEqual(0);
+    expect(b.x + b.w + pan.x).toBeLessThanOrEqual(view.width);
+    expect(b.y + b.h + pan.y).toBeLessThanOrEqual(view.height);
+    // an isolated container is found too
+    const iso = networkLayout(network(200, { isolated: 1 }));
+    expect(endpointBox(iso, 'iso0')).not.toBeNull();
+  });
+});
+
 // ---------------------------------------------------------------- namespaces
 
 const host = { pid: 10, mnt: 11, net: 12, uts: 13, ipc: 14, user: 15, cgroup: 16, time: 17 };
@@ -260,6 +330,24 @@ describe('namespace table and pid tree layout', () => {
     expect(bars.map((b) => [b.type, b.inode, b.rows])).toEqual([['net', 22, [1, 2]]]);
     const [bar] = bars;
     expect(bar.y0).toBeLessThan(bar.y1);
+  });
+
+  it('keeps every column of the table at 1024 px, with Large type text grown as the page text', () => {
+    const gridW = NS.labelW + NS_TYPES.length * NS.colW + 20;
+    const svgAt1024 = { w: 1024 - 32 - 32 - 4, h: 540 };
+    for (const large of [false, true]) {
+      const fit = namespaceFit({ gridW }, svgAt1024, large);
+      expect(fit.scale).toBe(large ? 21 / 16 : 1);
+      // the svg is at least as wide as the whole table drawn at that scale (it scrolls in its box)
+      expect(fit.minWidth).toBeGreaterThanOrEqual(gridW * fit.scale);
+      const [, , vw, vh] = fit.viewBox!.split(' ').map(Number);
+      // the view holds every column (the last, time, ends at gridW - 20)
+      expect(vw * fit.scale).toBeCloseTo(Math.max(svgAt1024.w, fit.minWidth));
+      expect(vw).toBeGreaterThanOrEqual(gridW - 20);
+      expect(vh).toBeCloseTo(svgAt1024.h / fit.scale);
+    }
+    // not measured yet: no viewBox (drawn 1:1)
+    expect(namespaceFit({ gridW }, null, true).viewBox).toBeUndefined();
   });
 
   it('lays the pid tree out below the table, every level inside the picture', () => {

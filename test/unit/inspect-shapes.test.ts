@@ -293,6 +293,22 @@ describe('InspectHub', () => {
     limit = 200;
   });
 
+  it('says when a re-read found nothing changed, about once a second, so the page shows the data age', async () => {
+    const eng = fakeEngine([record(ID_A, 51)]);
+    const hub = new InspectHub(eng, { pollMs: 50, minPushMs: 50 });
+    const pushes: number[] = [];
+    const checked: number[] = [];
+    const off = hub.subscribe('layers', () => pushes.push(Date.now()), ID_A, (time) => checked.push(time));
+    await new Promise((r) => setTimeout(r, 2_300));
+    off();
+    hub.close();
+    // the layers are the same on every read: one push, and notes that they were checked
+    expect(pushes.length).toBe(1);
+    expect(checked.length).toBeGreaterThanOrEqual(2);
+    expect(checked.length).toBeLessThanOrEqual(3);
+    for (const t of checked) expect(t).toBeGreaterThan(pushes[0] - 1_000);
+  });
+
   it('hashes snapshots without their timestamps', () => {
     const a = { kind: 'cgroups', time: 1, intervalMs: 1, windowMs: 1, containers: [] } as const;
     expect(snapshotHash({ ...a, containers: [] })).toBe(snapshotHash({ ...a, time: 2, containers: [] }));

@@ -20,7 +20,7 @@ import { useLargeType } from '@/components/lib/use-large-type';
 
 function Panel({ title, children, className = '', right }: { title: string; children: React.ReactNode; className?: string; right?: React.ReactNode }) {
   return (
-    <section className={`rounded-xl border border-slate-800 bg-slate-900/50 p-4 ${className}`}>
+    <section className={`min-w-0 rounded-xl border border-slate-800 bg-slate-900/50 p-4 ${className}`}>
       <div className="mb-3 flex items-center gap-2">
         <h2 className="text-base font-semibold text-slate-100">{title}</h2>
         {right && <div className="ml-auto">{right}</div>}
@@ -133,12 +133,12 @@ export default function ContainerPage() {
         <Link href="/" className="text-sm text-slate-400 hover:text-slate-200">
           ← containers
         </Link>
-        <h1 className="text-2xl font-semibold" data-testid="container-name">
+        <h1 className="min-w-0 text-2xl font-semibold [overflow-wrap:anywhere]" data-testid="container-name">
           {rec?.name ?? shortId(id)}
         </h1>
         {rec && <StatusBadge status={status} exitCode={rec.state.exitCode} />}
         <span className="font-mono text-xs text-slate-400">{shortId(termId)}</span>
-        {rec && <span className="font-mono text-xs text-slate-400">{rec.image.ref}</span>}
+        {rec && <span className="min-w-0 font-mono text-xs text-slate-400 [overflow-wrap:anywhere]">{rec.image.ref}</span>}
         {rec?.network?.ipAddress && <span className="font-mono text-xs text-slate-400">{rec.network.ipAddress}</span>}
         <div className="ml-auto flex flex-wrap gap-2">
           {!running && status !== 'paused' && (
@@ -171,8 +171,22 @@ export default function ContainerPage() {
           <PrivilegeWarning config={rec.config} testId="container-privilege-warning" />
         </div>
       )}
+      {rec?.state.oomKilled && !running ? (
+        <div className="rounded-lg border-2 border-rose-500 bg-rose-950/60 p-4" role="alert" data-testid="oom-killed">
+          <p className="text-lg font-semibold text-rose-100">Killed by the OOM killer</p>
+          <p className="mt-1 text-sm text-rose-200">
+            Its memory use reached the cgroup&apos;s limit{limits?.memory ? ` (${bytes(limits.memory)})` : ''} and the kernel killed its process
+            {rec.state.exitCode ? ` (exit code ${rec.state.exitCode}${rec.state.exitCode === 137 ? ' = 128 + SIGKILL' : ''})` : ''}. The cgroup charts below keep its last minutes, with the OOM kill marked on the memory chart.
+          </p>
+        </div>
+      ) : null}
+      {rec && !running && status !== 'paused' && rec.state.error ? (
+        <p className="rounded-md border border-amber-600 bg-amber-950/40 p-2 text-sm break-words text-amber-100" data-testid="start-error">
+          It did not start: {rec.state.error}
+        </p>
+      ) : null}
       {error && (
-        <p className="rounded-md border border-rose-600 bg-rose-950/50 p-2 text-sm text-rose-200" role="alert">
+        <p className="rounded-md border border-rose-600 bg-rose-950/50 p-2 text-sm break-words text-rose-200" role="alert">
           {error}
         </p>
       )}
@@ -210,6 +224,9 @@ export default function ContainerPage() {
 
       {rec && (running || status === 'paused') ? (
         <ContainerDiagrams id={rec.id} image={rec.image.id} />
+      ) : rec && rec.state.startedAt ? (
+        // it ran: its story stays (the last pictures, the cgroup series with the OOM kill in it)
+        <ContainerDiagrams id={rec.id} image={rec.image.id} stopped show={rec.state.oomKilled ? 'cgroups' : undefined} />
       ) : rec ? (
         <Panel title="Inside the kernel">
           <p className="text-sm text-slate-400" data-testid="diagrams-not-running">
@@ -239,7 +256,7 @@ export default function ContainerPage() {
               {config ? JSON.stringify(config, null, 2) : 'Loading…'}
             </pre>
           ) : (
-            <p className="text-sm text-slate-400">
+            <p className="text-sm text-slate-400 [overflow-wrap:anywhere]">
               The runtime spec the engine wrote into the bundle ({rec?.paths.bundle ?? '…'}/config.json): namespaces, mounts, capabilities, seccomp, cgroup limits.
             </p>
           )}

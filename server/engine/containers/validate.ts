@@ -6,13 +6,13 @@ import { InvalidArgument, type ContainerConfig } from '../types.js';
 import { containerConfigSchema } from './config-schema.js';
 import { hasRuntime, unknownRuntimeMessage } from '../runtime/available.js';
 import { validateRuntimeOptions } from './validate-options.js';
+import { MAX_NAME_LENGTH, NAME_RE } from '../../../common/container-name.js';
 
 const MiB = 1024 * 1024;
 /** Docker refuses memory limits under 6 MiB: the runtime itself needs that much to start. */
 export const MIN_MEMORY = 6 * MiB;
 
 // Docker's rule for container names: [a-zA-Z0-9][a-zA-Z0-9_.-]+ ; a leading '/' is tolerated.
-const NAME_RE = /^\/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
 // RFC 1123 host name label(s).
 const HOSTNAME_RE = /^(?=.{1,63}$)[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?)*$/;
 
@@ -26,9 +26,8 @@ function formatZodError(err: z.ZodError): string {
     .join('; ');
 }
 
-/** Longest container name, on every path (REST, Docker API create and rename): names end up in
- * paths, log lines and the dashboard, and nothing needs more. */
-export const MAX_NAME_LENGTH = 128;
+// the longest name and the characters allowed: shared with the dashboard's form
+export { MAX_NAME_LENGTH } from '../../../common/container-name.js';
 
 export function validateName(name: string): string {
   const bare = name.replace(/^\//, '');

@@ -32,11 +32,18 @@ export interface InspectHubOptions {
 }
 
 type Callback<K extends DiagramKind = DiagramKind> = (snapshot: SnapshotOf<K>) => void;
+/** a read found the snapshot unchanged: what is shown is current as of `time` (ms since epoch) */
+type CheckedCallback = (time: number) => void;
+
+/** at most one "checked, unchanged" note per channel per this many ms */
+const CHECKED_EVERY_MS = 1_000;
 
 interface Channel {
   kind: DiagramKind;
   containerId: string | undefined;
   subscribers: Set<Callback>;
+  checked: Set<CheckedCallback>;
+  lastChecked: number;
   hash: string | null;
   last: AnySnapshot | null;
   lastPush: number;
@@ -172,22 +179,28 @@ export class InspectHub {
     return writes.map((w) => ({ file: w.file, wrote: w.wrote }));
   }
 
-  /** Calls cb with the current snapshot, then with every changed one. Returns the unsubscribe. */
-  subscribe<K extends DiagramKind>(kind: K, cb: Callback<K>, containerId?: string): () => void {
+  /**
+   * Calls cb with the current snapshot, then with every changed one; onChecked (at most once a
+   * second) when a read found nothing changed — without it a page showed "updated 29s ago" for a
+   * diagram re-read every 750 ms. Returns the unsubscribe.
+   */
+  subscribe<K extends DiagramKind>(kind: K, cb: Callback<K>, containerId?: string, onChecked?: CheckedCallback): () => void {
     if (this.closed) throw new Error('hub closed');
     const key = `${kind}:${containerId ?? ''}`;
     let ch = this.channels.get(key);
     if (!ch) {
-      ch = { kind, containerId, subscribers: new Set(), hash: null, last: null, lastPush: 0, timer: null, pending: false, reading: null };
+      ch = { kind, containerId, subscribers: new Set(), checked: new Set(), lastChecked: 0, hash: null, last: null, lastPush: 0, timer: null, pending: false, reading: null };
       this.channels.set(key, ch);
     }
     ch.subscribers.add(cb as Callback);
+    if (onChecked) ch.checked.add(onChecked);
     if (ch.last) queueMicrotask(() => (cb as Callback)(ch!.last as never));
     this.refresh(ch);
     this.ensurePolling();
     const channel = ch;
     return () => {
       channel.subscribers.delete(cb as Callback);
+      if (onChecked) channel.checked.delete(onChecked);
       if (!channel.subscribers.size) {
         if (channel.timer) clearTimeout(channel.timer);
         this.channels.delete(key);
@@ -241,7 +254,10 @@ export class InspectHub {
     ch.reading
       .then((snap) => {
         const hash = snapshotHash(snap);
-        if (hash === ch.hash) return;
+        if (hash === ch.hash) {
+          this.noteChecked(ch, snap.time);
+          return;
+        }
         ch.hash = hash;
         ch.last = snap;
         this.push(ch);
@@ -256,6 +272,20 @@ export class InspectHub {
           setTimeout(() => this.refresh(ch), 50).unref?.();
         }
       });
+  }
+
+  /** Tells the channel's subscribers that a read found their snapshot still true (throttled). */
+  private noteChecked(ch: Channel, time: number): void {
+    const now = Date.now();
+    if (!ch.checked.size || now - ch.lastChecked < CHECKED_EVERY_MS || ch.timer) return; // a push due says it anyway
+    ch.lastChecked = now;
+    for (const cb of ch.checked) {
+      try {
+        cb(time);
+      } catch {
+        /* a subscriber's problem */
+      }
+    }
   }
 
   private push(ch: Channel): void {
