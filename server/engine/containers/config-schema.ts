@@ -4,9 +4,9 @@
 // the two REST-only switches. The Docker API translates Docker's wire format into it
 // (api/docker/create-config.ts). Bounds are here once, so every path agrees on them.
 import { z } from 'zod';
+import { MAX_NAME_LENGTH } from '../../../common/container-name.js';
 import { NAMESPACES, type Namespace } from '../../../common/namespaces.js';
 
-const MAX_NAME = 128;
 
 const noNul = (what: string) => z.string().refine((s) => !s.includes('\0'), `${what} must not contain a NUL byte`);
 
@@ -137,7 +137,7 @@ export const containerConfigSchema = z
     restartPolicy: restartPolicySchema.optional(),
     labels: z.record(z.string(), z.string()).optional(),
     /** network mode: none | host | bridge | <network name> | container:<id> */
-    network: z.string().max(MAX_NAME).optional(),
+    network: z.string().max(MAX_NAME_LENGTH).optional(),
     /** -p HOST:CONTAINER[/proto] */
     ports: z.array(portSchema).max(1024).optional(),
     mounts: z.array(mountSchema).max(256).optional(),
