@@ -7,7 +7,6 @@ import { z } from 'zod';
 import { MAX_NAME_LENGTH } from '../../../common/container-name.js';
 import { NAMESPACES, type Namespace } from '../../../common/namespaces.js';
 
-
 const noNul = (what: string) => z.string().refine((s) => !s.includes('\0'), `${what} must not contain a NUL byte`);
 
 const idMapping = z
