@@ -30,8 +30,8 @@ function inline(tokens: Token[] | undefined, key = ''): ReactNode[] {
         );
       case 'link': {
         const l = t as Tokens.Link;
-        // only web links and in-app paths: a javascript: URL is not a link
-        const safe = /^(https?:\/\/|\/)/.test(l.href);
+        // only web links and in-app paths: a javascript: or //other-host URL is not a link
+        const safe = /^(https?:\/\/|\/(?!\/))/.test(l.href);
         return safe ? (
           <a key={k} href={l.href} className="text-sky-300 underline" rel="noreferrer" target={l.href.startsWith('/') ? undefined : '_blank'}>
             {inline(l.tokens, k)}

@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fillContainerNames } from '../../common/lab-markdown';
+import { NAMESPACES } from '../../common/namespaces';
 import { loadLabs, type LoadedLab } from '../../server/labs/loader';
 import { requireHost } from '../helpers';
 import { api, browser, CHROMIUM, repo, startServer, stopAll, waitForPrompt, type RunningServer } from './dashboard-support';
@@ -174,6 +175,8 @@ describe('every lab in the browser', () => {
           throw new Error(`${lab.id} step ${step.id} stayed red: ${s?.steps.find((x) => x.id === step.id)?.detail ?? ''} (${(e as Error).message})`);
         });
         await page.waitForSelector('[data-testid=what-happened]', { timeout: 5000 }).catch(() => {});
+        // a step that points at a namespace type gets that column outlined in the diagram
+        if (step.diagram === 'namespaces' && (NAMESPACES as readonly string[]).includes(step.highlight ?? '')) await page.waitForSelector(`[data-testid=ns-col-highlight-${step.highlight}]`, { timeout: 10_000 });
         await page.screenshot({ path: join(shots, lab.id, `${String(i + 1).padStart(2, '0')}-${step.id}.png`), fullPage: true });
       }
       await leave(session);

@@ -28,11 +28,11 @@ interface Started {
   containers: { role: string; id: string; name: string; status?: string }[];
 }
 
-function StepDiagram({ kind, containerId }: { kind: Kind; containerId: string | null }) {
+function StepDiagram({ kind, containerId, highlight }: { kind: Kind; containerId: string | null; highlight: string | null }) {
   // one feed per kind: the component below is keyed by kind, so only the shown one subscribes
   const f = useDiagramFeed(kind, kind === 'namespaces' || kind === 'network' ? null : containerId);
   if (f.error) return <p className="text-rose-300">{f.error}</p>;
-  if (kind === 'namespaces') return <NamespaceDiagram snapshot={f.snapshot as never} containerId={containerId} focus={!!containerId} />;
+  if (kind === 'namespaces') return <NamespaceDiagram snapshot={f.snapshot as never} containerId={containerId} focus={!!containerId} highlight={highlight} />;
   if (kind === 'layers') return <LayerDiagram snapshot={f.snapshot as never} onWhichLayer={f.whichLayer} />;
   if (kind === 'network') return <NetworkDiagram snapshot={f.snapshot as never} containerId={containerId} />;
   return <CgroupDiagram snapshot={f.snapshot as never} containerId={containerId} onLimitChange={f.setLimit} />;
@@ -394,7 +394,7 @@ export default function LabRunner() {
                 .
               </p>
             )}
-            {sid && state ? <StepDiagram key={kind} kind={kind} containerId={idOf[highlightRole] ?? null} /> : <p className="text-gb-muted">The diagram follows the lab&apos;s containers once it runs.</p>}
+            {sid && state ? <StepDiagram key={kind} kind={kind} containerId={idOf[highlightRole] ?? null} highlight={highlightOther} /> : <p className="text-gb-muted">The diagram follows the lab&apos;s containers once it runs.</p>}
           </section>
         </div>
       </div>
