@@ -168,7 +168,8 @@ describe('labs socket.io channel (real server)', () => {
   it('lab:subscribe refuses a bad id, then pushes lab:state on change; lab:unsubscribe stops it', async () => {
     const started = await api<{ sessionId: string; containers: { role: string; name: string }[] }>(srv, '/api/labs/01-just-a-process/start', { method: 'POST', body: {} });
     const sid = started.body.sessionId;
-    const sock = ioClient(srv.base, { transports: ['websocket'], extraHeaders: { origin: srv.base }, auth: { token: srv.token }, reconnection: false });
+    // the upgrade request carries the token (?token=), the handshake too (auth), as a Node client does
+    const sock = ioClient(srv.base, { transports: ['websocket'], extraHeaders: { origin: srv.base }, auth: { token: srv.token }, query: { token: srv.token }, reconnection: false });
     try {
       await new Promise<void>((resolve, reject) => {
         sock.once('connect', () => resolve());
