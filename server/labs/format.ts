@@ -47,7 +47,13 @@ export interface LabKernel {
     /** the host's own /proc/self/mountinfo rows */
     mounts(): Promise<LabMount[]>;
     /** stat of a host path (a file the container wrote through a bind mount): null when absent */
-    stat(path: string): Promise<{ uid: number; gid: number; size: number; mode: number } | null>;
+    stat(path: string): Promise<{ uid: number; gid: number; size: number; mode: number; /** modification time, ms since epoch (CLOCK_REALTIME) */ mtimeMs?: number } | null>;
+    /**
+     * The text of a host file, first 64 KiB, null when absent: the kernel's own answer for one
+     * process (/proc/PID/status CapEff and Seccomp, /proc/PID/timens_offsets, /proc/PID/cgroup,
+     * /proc/PID/mountinfo of a process other than init).
+     */
+    read?(path: string): Promise<string | null>;
   };
   /** the session's own scratch directory on the host (for bind mounts the lab makes) */
   readonly scratchDir: string;
