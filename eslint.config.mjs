@@ -4,7 +4,9 @@
 //   - the engine imports no adapter, no web framework and no dashboard code;
 //   - adapters (Docker API, REST, socket.io, server/main.ts) import the engine only through its one
 //     public surface, server/engine/index.ts;
-//   - the dashboard imports only types from server/ (values it shares with the server live in common/).
+//   - the dashboard imports only types from server/ (values it shares with the server live in common/);
+//   - the lab runner (server/labs/) is an adapter too; a lab (labs/<id>/lab.ts) imports only the lab
+//     format (server/labs/format.ts) and types from the engine's surface.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import reactHooks from 'eslint-plugin-react-hooks';
@@ -45,8 +47,20 @@ export default tseslint.config(
     },
   },
   {
-    files: ['server/api/**/*.ts', 'server/realtime/**/*.ts', 'server/main.ts'],
+    files: ['server/api/**/*.ts', 'server/realtime/**/*.ts', 'server/labs/**/*.ts', 'server/main.ts'],
     rules: { 'no-restricted-imports': ['error', { patterns: [engineInternals] }] },
+  },
+  {
+    files: ['labs/**/*.ts'],
+    rules: {
+      'no-restricted-imports': 'off',
+      '@typescript-eslint/no-restricted-imports': ['error', {
+        patterns: [
+          { regex: String.raw`^(?!\.\./\.\./server/labs/format\.js$)(?!\.\./\.\./server/engine/index\.js$)`, message: 'A lab imports only ../../server/labs/format.js (and types from ../../server/engine/index.js): its checks read the kernel through the LabKernel they are given.' },
+          { regex: String.raw`(^|/)server/engine/index\.js$`, allowTypeImports: true, message: 'A lab takes only types from the engine: its checks read the kernel through the LabKernel they are given.' },
+        ],
+      }],
+    },
   },
   {
     files: ['components/**/*.{ts,tsx}', 'app/**/*.{ts,tsx}'],

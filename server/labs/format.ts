@@ -26,6 +26,22 @@ export interface LabContainer {
 /** One mount of a container, as /proc/PID/mountinfo tells it. */
 export type LabMount = MountEntry;
 
+/** One System V IPC object as /proc/sysvipc lists it (key 0 = IPC_PRIVATE). */
+export interface LabIpcObject {
+  key: number;
+  id: number;
+  /** permission bits, as the octal number ipcs shows (644) */
+  perms: number;
+  /** the creator's uid as the namespace's owner sees it */
+  cuid: number;
+}
+
+export interface LabIpcObjects {
+  shm: LabIpcObject[];
+  msg: LabIpcObject[];
+  sem: LabIpcObject[];
+}
+
 /** What a check gets: read-only views of the session's containers, through the engine's inspectors. */
 export interface LabKernel {
   /** the session's container for a role, freshly read (status, pid, state.oomKilled, config…) */
@@ -42,6 +58,13 @@ export interface LabKernel {
   network(): Promise<NetworkSnapshot>;
   /** the mount tree of the role's container init, from /proc/PID/mountinfo */
   mounts(role: string): Promise<LabMount[]>;
+  /**
+   * The System V IPC objects of the role's IPC namespace (/proc/sysvipc/{shm,msg,sem}, read by the
+   * server from inside that namespace: the kernel shows each reader its own namespace's objects)
+   */
+  ipc(role: string): Promise<LabIpcObjects>;
+  /** the hostname and NIS domain name the role's UTS namespace holds now (what `hostname` set) */
+  uts(role: string): Promise<{ hostname: string; domainname: string }>;
   /** the host, read by the server (never a shell): what a host-side question answers */
   host: {
     /** the host's own /proc/self/mountinfo rows */

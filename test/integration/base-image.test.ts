@@ -20,14 +20,14 @@ afterEach(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** Mount the image and run a script in it, with its own pid namespace and /proc (for ps). */
+/** Mount the image and run a script in it, with its own pid namespace and /proc (for ps) and its own IPC namespace (the ipcmk queue goes with it). */
 function runIn(store: ImageStore, script: string, mountIt = true): string {
   const img = store.resolve('base');
   if (mountIt) {
     for (const d of ['upper', 'work']) mkdirSync(join(dir, d));
     mountOverlay({ lowers: img.layers.map((l) => l.dir), upper: join(dir, 'upper'), work: join(dir, 'work'), target: merged });
   }
-  return execFileSync('unshare', ['--mount', '--pid', '--fork', `--mount-proc=${join(merged, 'proc')}`, 'chroot', merged, '/bin/sh', '-c', script], {
+  return execFileSync('unshare', ['--mount', '--pid', '--ipc', '--fork', `--mount-proc=${join(merged, 'proc')}`, 'chroot', merged, '/bin/sh', '-c', script], {
     encoding: 'utf8',
     env: { ...process.env, PATH: '/usr/sbin:/usr/bin:/sbin:/bin', TERM: 'xterm' },
   });
@@ -45,8 +45,8 @@ function expectCommonRootfs(layer: string): void {
 }
 
 /** What the lessons type: each must be there and run. */
-const LESSONS = 'for t in ps hostname id mount ip free top uptime dd ipcs sleep kill cat; do command -v $t >/dev/null || echo "missing $t"; done; ' +
-  'hostname && ip addr | grep -c "lo" && free | head -1 && uptime && dd if=/etc/passwd of=/tmp/z 2>&1 | grep -c records && ipcs -m | head -2 && ' +
+const LESSONS = 'for t in ps hostname id mount ip free top uptime dd ipcs ipcmk sleep kill cat; do command -v $t >/dev/null || echo "missing $t"; done; ' +
+  'hostname && ip addr | grep -c "lo" && free | head -1 && uptime && dd if=/etc/passwd of=/tmp/z 2>&1 | grep -c records && ipcs -m | head -2 && ipcmk -Q | grep -c "Message queue id" && ' +
   'sleep 0.1 & kill $! && echo killed; cat /proc/self/status | grep -m1 ^Name; mount -t tmpfs none /mnt; echo mount-ok';
 
 describe('base image', () => {

@@ -1,6 +1,6 @@
 // The built-in image "base", made at first start with no network: busybox and its applets when
 // the host has busybox, otherwise the host's own binaries with their shared libraries. Either way
-// a shell with ps, hostname, id, mount, ip, free, top, uptime, dd, ipcs, sleep, kill for the lessons.
+// a shell with ps, hostname, id, mount, ip, free, top, uptime, dd, ipcs, ipcmk, sleep, kill for the lessons.
 import { execFileSync } from 'node:child_process';
 import { existsSync, lstatSync, readFileSync, readlinkSync, realpathSync } from 'node:fs';
 import { posix } from 'node:path';
@@ -12,14 +12,14 @@ const FIXED_TIME = new Date('2026-01-01T00:00:00Z');
 const PATH_ENV = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 const HOST_TOOLS = [
-  'sh', 'bash', 'ls', 'cat', 'ps', 'ip', 'mount', 'umount', 'hostname', 'id', 'sleep', 'top', 'free', 'dd', 'ipcs',
+  'sh', 'bash', 'ls', 'cat', 'ps', 'ip', 'mount', 'umount', 'hostname', 'id', 'sleep', 'top', 'free', 'dd', 'ipcs', 'ipcmk',
   'uptime', 'kill', 'echo', 'grep', 'sed', 'awk', 'head', 'tail', 'wc', 'touch', 'mkdir', 'rm', 'cp', 'mv', 'ln', 'chmod',
   'chown', 'whoami', 'uname', 'date', 'env', 'df', 'du', 'stat', 'yes', 'seq', 'tty', 'stty', 'true', 'false', 'readlink',
   'tr', 'cut', 'sort', 'clear', 'reset', 'nproc', 'printf', 'test', 'expr', 'basename', 'dirname', 'find', 'xargs',
 ];
 
 /** What the seed's lessons type: the base image must have each of them. */
-const LESSON_TOOLS = ['ps', 'hostname', 'id', 'mount', 'ip', 'free', 'top', 'uptime', 'dd', 'ipcs', 'sleep', 'kill'];
+const LESSON_TOOLS = ['ps', 'hostname', 'id', 'mount', 'ip', 'free', 'top', 'uptime', 'dd', 'ipcs', 'ipcmk', 'sleep', 'kill'];
 
 /** One entry of the rootfs being built: a file's content, a directory, or a symlink. */
 type Entry =
@@ -137,7 +137,7 @@ function buildFromBusybox(b: RootfsBuilder, busybox: string): string {
     if (full === 'bin/busybox') continue;
     b.symlink(full, '/bin/busybox');
   }
-  // A lesson tool this busybox lacks (Debian's has no ipcs) comes from the host with its libraries.
+  // A lesson tool this busybox lacks (Debian's has no ipcs or ipcmk) comes from the host with its libraries.
   const extra: string[] = [];
   for (const tool of LESSON_TOOLS) {
     if (applets.some((a) => posix.basename(a) === tool)) continue;

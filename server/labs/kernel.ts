@@ -1,0 +1,120 @@
+// The LabKernel a check reads (format.ts): the session's containers as the engine's inspectors see
+// them. Everything here reads; nothing changes the kernel. The container's own binaries are never
+// run to answer a question (the learner owns them): what needs a reader inside a namespace (the
+// IPC objects, the hostname) is read by the host's own tools, joining that one namespace only.
+import { execFile } from 'node:child_process';
+import { stat } from 'node:fs/promises';
+import { promisify } from 'node:util';
+import { readMounts, type ContainerRecord, type Engine, type InspectHub, type NsProcess } from '../engine/index.js';
+import type { LabIpcObject, LabIpcObjects, LabKernel, LabMount } from './format.js';
+
+const run = promisify(execFile);
+
+export interface LabKernelOptions {
+  engine: Pick<Engine, 'get'>;
+  hub: Pick<InspectHub, 'snapshot'>;
+  /** role -> container id */
+  containers: Record<string, string>;
+  scratchDir: string;
+  memo: Record<string, unknown>;
+}
+
+/** Parse /proc/sysvipc/{shm,msg,sem}: a header naming the columns, then one object per line. */
+export function parseSysvipc(text: string): LabIpcObject[] {
+  const lines = text.split('\n').filter((l) => l.trim());
+  if (!lines.length) return [];
+  const cols = lines[0].trim().split(/\s+/);
+  const at = (name: string) => cols.indexOf(name);
+  const idCol = cols.findIndex((c) => c === 'shmid' || c === 'msqid' || c === 'semid');
+  return lines.slice(1).map((l) => {
+    const f = l.trim().split(/\s+/);
+    return { key: Number(f[at('key')]), id: Number(f[idCol]), perms: Number(f[at('perms')]), cuid: Number(f[at('cuid')]) };
+  });
+}
+
+export class SessionKernel implements LabKernel {
+  readonly scratchDir: string;
+  memo: Record<string, unknown>;
+  private readonly opts: LabKernelOptions;
+
+  constructor(opts: LabKernelOptions) {
+    this.opts = opts;
+    this.scratchDir = opts.scratchDir;
+    this.memo = opts.memo;
+  }
+
+  private idOf(role: string): string {
+    const id = this.opts.containers[role];
+    if (!id) throw new Error(`this lab has no container with the role "${role}"`);
+    return id;
+  }
+
+  container(role: string): ContainerRecord {
+    return this.opts.engine.get(this.idOf(role));
+  }
+
+  /** The host pid of a running role's init, or an error saying the container is not running. */
+  private initPid(role: string): number {
+    const rec = this.container(role);
+    if ((rec.state.status !== 'running' && rec.state.status !== 'paused') || !rec.state.pid) throw new Error(`the ${role} container is not running (${rec.state.status})`);
+    return rec.state.pid;
+  }
+
+  namespaces() {
+    return this.opts.hub.snapshot('namespaces');
+  }
+
+  async processes(role: string): Promise<NsProcess[]> {
+    const id = this.idOf(role);
+    const snap = await this.namespaces();
+    return snap.processes.filter((p) => p.containerId === id && p.role !== 'monitor');
+  }
+
+  async cgroups(role: string) {
+    const id = this.idOf(role);
+    const snap = await this.opts.hub.snapshot('cgroups', id);
+    return snap.containers.find((c) => c.containerId === id) ?? null;
+  }
+
+  layers(role: string) {
+    return this.opts.hub.snapshot('layers', this.idOf(role));
+  }
+
+  network() {
+    return this.opts.hub.snapshot('network');
+  }
+
+  mounts(role: string): Promise<LabMount[]> {
+    return readMounts(this.initPid(role));
+  }
+
+  /** Read a file of /proc/sys or /proc/sysvipc as a process in the init's `ns` namespace sees it. */
+  private async readInNamespace(role: string, ns: 'ipc' | 'uts', path: string): Promise<string> {
+    const pid = this.initPid(role);
+    // the host's nsenter and cat, joining only that namespace (mounts, pids and root stay the host's)
+    const { stdout } = await run('nsenter', [`--${ns}=/proc/${pid}/ns/${ns}`, '--', 'cat', path], { timeout: 3000, maxBuffer: 4 * 1024 * 1024 });
+    return stdout;
+  }
+
+  async ipc(role: string): Promise<LabIpcObjects> {
+    const [shm, msg, sem] = await Promise.all(['shm', 'msg', 'sem'].map((f) => this.readInNamespace(role, 'ipc', `/proc/sysvipc/${f}`)));
+    return { shm: parseSysvipc(shm), msg: parseSysvipc(msg), sem: parseSysvipc(sem) };
+  }
+
+  async uts(role: string): Promise<{ hostname: string; domainname: string }> {
+    const [hostname, domainname] = await Promise.all(['hostname', 'domainname'].map((f) => this.readInNamespace(role, 'uts', `/proc/sys/kernel/${f}`)));
+    return { hostname: hostname.trim(), domainname: domainname.trim() };
+  }
+
+  host = {
+    mounts: (): Promise<LabMount[]> => readMounts('self'),
+    stat: async (path: string) => {
+      try {
+        const s = await stat(path);
+        return { uid: s.uid, gid: s.gid, size: s.size, mode: s.mode };
+      } catch {
+        return null;
+      }
+    },
+  };
+}
