@@ -65,6 +65,8 @@ export interface LabKernel {
   ipc(role: string): Promise<LabIpcObjects>;
   /** the hostname and NIS domain name the role's UTS namespace holds now (what `hostname` set) */
   uts(role: string): Promise<{ hostname: string; domainname: string }>;
+  /** the OCI runtime config.json the engine wrote for the role's container (engine.ociConfig) */
+  ociConfig?(role: string): Record<string, unknown>;
   /** the host, read by the server (never a shell): what a host-side question answers */
   host: {
     /** the host's own /proc/self/mountinfo rows */

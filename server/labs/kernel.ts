@@ -15,7 +15,7 @@ const run = promisify(execFile);
 const HOST_READ_MAX = 64 * 1024;
 
 export interface LabKernelOptions {
-  engine: Pick<Engine, 'get'>;
+  engine: Pick<Engine, 'get' | 'ociConfig'>;
   hub: Pick<InspectHub, 'snapshot'>;
   /** role -> container id */
   containers: Record<string, string>;
@@ -62,6 +62,10 @@ export class SessionKernel implements LabKernel {
     const rec = this.container(role);
     if ((rec.state.status !== 'running' && rec.state.status !== 'paused') || !rec.state.pid) throw new Error(`the ${role} container is not running (${rec.state.status})`);
     return rec.state.pid;
+  }
+
+  ociConfig(role: string): Record<string, unknown> {
+    return this.opts.engine.ociConfig(this.idOf(role));
   }
 
   namespaces() {
