@@ -9,6 +9,7 @@ import { newSessionId } from '@/components/lib/terminal-sessions';
 import { useLargeType } from '@/components/lib/use-large-type';
 import { QuickTerminal, type FreshContainer } from '@/components/QuickTerminal';
 import { useContainers } from '@/components/lib/use-containers';
+import { FirstVisitCard } from './labs/first-visit';
 
 export default function Dashboard() {
   const router = useRouter();
@@ -30,6 +31,7 @@ export default function Dashboard() {
 
   return (
     <div className="space-y-6">
+      <FirstVisitCard />
       {/* a new container's shell gets a wider column than the form: 80 columns and more */}
       <div className={`grid grid-cols-1 gap-6 ${fresh ? 'xl:grid-cols-[minmax(0,1fr)_minmax(0,54rem)]' : 'xl:grid-cols-[minmax(0,1fr)_minmax(0,40rem)]'}`}>
         <section className="rounded-xl border border-slate-800 bg-slate-900/50">

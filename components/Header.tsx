@@ -23,6 +23,11 @@ export function Header() {
           Glassbox
         </Link>
         <span className="hidden text-sm text-slate-400 sm:inline">real Linux containers, seen from the inside</span>
+        <nav aria-label="main">
+          <Link href="/labs" data-testid="nav-labs" className="rounded-md px-3 py-1 text-base font-semibold text-slate-200 hover:bg-slate-800">
+            Labs
+          </Link>
+        </nav>
         <div className="ml-auto flex items-center gap-2">
           <button
             type="button"

@@ -24,6 +24,8 @@ export interface NamespaceDiagramProps {
   focus?: boolean;
   /** called when a process is clicked, besides the built-in detail panel */
   onSelectProcess?: (p: NsProcess) => void;
+  /** a namespace type whose column is outlined (a lab step's "look at the uts column") */
+  highlight?: string | null;
   className?: string;
 }
 
@@ -72,7 +74,7 @@ function LevelProcs({ level, onPick, onHover, onFocusTip, hide, selected }: { le
   );
 }
 
-export default function NamespaceDiagram({ snapshot, containerId, focus, onSelectProcess, className }: NamespaceDiagramProps) {
+export default function NamespaceDiagram({ snapshot, containerId, focus, onSelectProcess, highlight, className }: NamespaceDiagramProps) {
   const wrap = useRef<HTMLDivElement>(null);
   const svgRef = useRef<SVGSVGElement>(null);
   const gRef = useRef<SVGGElement>(null);
@@ -154,10 +156,13 @@ export default function NamespaceDiagram({ snapshot, containerId, focus, onSelec
             <g ref={gRef}>
               {/* column heads */}
               {TYPES.map((t, i) => (
-                <text key={t} x={colX(i) + COL_W / 2} y={22} textAnchor="middle" fontSize={16} fontWeight={700} fill={color.textSoft}>
+                <text key={t} x={colX(i) + COL_W / 2} y={22} textAnchor="middle" fontSize={16} fontWeight={700} fill={t === highlight ? color.highlight : color.textSoft}>
                   {t}
                 </text>
               ))}
+              {TYPES.map((t, i) =>
+                t === highlight ? <rect key={`hl-${t}`} data-testid={`ns-col-highlight-${t}`} x={colX(i) + 2} y={2} width={COL_W - 14} height={rowY(rows.length) - 2} rx={8} fill="none" stroke={color.highlight} strokeWidth={2} /> : null,
+              )}
               {/* rows */}
               {rows.map((r, ri) => {
                 const y = rowY(ri);

@@ -236,7 +236,7 @@ export class LabSessions {
   }
 
   /** The session's state with every check evaluated now. */
-  get(sid: string): Promise<LabSessionState> {
+  async get(sid: string): Promise<LabSessionState> {
     return this.evaluate(this.session(sid));
   }
 

@@ -3,7 +3,11 @@
 import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
 import { Server as IoServer } from 'socket.io';
 import next from 'next';
-import type { EngineApi } from '../../engine/index.js';
+import type { Engine } from '../../engine/index.js';
+import { formatLoadErrors, loadLabs } from '../../labs/loader.js';
+import { LabSessions } from '../../labs/sessions.js';
+import { registerLabChannel } from '../../realtime/labs.js';
+import { handleLabRequest } from './labs.js';
 import { containersChannel } from '../../realtime/containers.js';
 import { terminalChannel, type TerminalChannel } from '../../realtime/terminal.js';
 import { apiAuthorized, hasPageCookie, originMatchesHost, pageAuthorized, pageCookie, sameToken, TOKEN_REQUIRED_HTML, TOKEN_STORAGE_KEY } from './auth.js';
@@ -16,7 +20,9 @@ import { applySecurityHeaders } from './security-headers.js';
 import { refuseCrossSiteWrite } from './write-guard.js';
 
 export interface WebServerOptions {
-  engine: EngineApi;
+  engine: Engine;
+  /** the labs folder (default: the repository's labs/) */
+  labsDir?: string;
   token: string;
   host: string;
   port: number;
@@ -62,6 +68,10 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
 
   // the diagrams' data: one hub reading the kernel for every page that watches
   const diagrams = new InspectHub(engine);
+  // the labs: a broken one is named in the log and left out, the others load
+  const loaded = await loadLabs(opts.labsDir);
+  for (const line of formatLoadErrors(loaded.errors)) console.warn(`glassbox: lab left out: ${line}`);
+  const labs = new LabSessions({ engine, hub: diagrams, labs: loaded.labs });
 
   http.on('request', (req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
@@ -99,6 +109,7 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     }
     if (handleDiagramRequest(req, res, diagrams)) return;
     if (handleImagePullRequest(engine, req, res, url)) return;
+    if (handleLabRequest(labs, req, res, url)) return;
     if (url.pathname.startsWith('/api/')) {
       void handleRest(engine, req, res, url);
       return;
@@ -130,6 +141,7 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
   };
   io.use(check);
   registerDiagramChannels(io, diagrams);
+  registerLabChannel(io, labs);
   io.of('/containers').use(check);
   io.of('/terminal').use(check);
 
@@ -152,6 +164,7 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     terminals,
     port,
     async close() {
+      labs.close();
       diagrams.close();
       containers.close();
       await terminals.close();
