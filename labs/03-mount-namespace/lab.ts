@@ -1,6 +1,6 @@
 import { defineLab } from '../../server/labs/format.js';
 import type { LabKernel, LabMount } from '../../server/labs/format.js';
-import { byComm, fail, pass } from '../checks.js';
+import { byComm, fail, pass } from '../../server/labs/format.js';
 
 const IMAGE = 'glassbox-lab/escape:1';
 // Both escape containers get a user namespace: the way out of the chroot then lands on the host's

@@ -1,5 +1,5 @@
 import { defineLab } from '../../server/labs/format.js';
-import { fail, pass, probe, readHost } from '../checks.js';
+import { fail, pass, probe, readHost } from '../../server/labs/format.js';
 
 const YEAR = 365 * 24 * 3600;
 

@@ -1,5 +1,5 @@
 import { defineLab } from '../../server/labs/format.js';
-import { fail, MiB, pass, readHost } from '../checks.js';
+import { fail, MiB, pass, readHost } from '../../server/labs/format.js';
 
 const LIMIT = 64 * MiB;
 // memory + swap = memory: no swap for this container (Docker's --memory 64m --memory-swap 64m)

@@ -1,6 +1,6 @@
 import { defineLab } from '../../server/labs/format.js';
 import type { CgroupSeries } from '../../server/engine/index.js';
-import { diskOf, fail, MiB, pass } from '../checks.js';
+import { diskOf, fail, MiB, pass } from '../../server/labs/format.js';
 
 // the disk under the engine's state root, where the container layers (and so /tmp/io) live
 const disk = diskOf(process.env.GLASSBOX_ROOT ?? '/var/lib/glassbox');

@@ -128,3 +128,6 @@ export interface LabDefinition {
 export function defineLab(lab: LabDefinition): LabDefinition {
   return lab;
 }
+
+// The labs' shared check helpers (probe processes, /proc/PID/status fields, CapEff names…).
+export * from './check-kit.js';

@@ -19,7 +19,7 @@ import { SessionKernel } from './kernel.js';
 import type { LoadedLab } from './loader.js';
 
 const SCRATCH = '{{scratch}}';
-const LABEL_LAB = 'glassbox.lab';
+export const LABEL_LAB = 'glassbox.lab';
 export const LABEL_SESSION = 'glassbox.lab.session';
 export const LABEL_ROLE = 'glassbox.lab.role';
 

@@ -1,7 +1,8 @@
-// Small building blocks the labs' checks share. Every one reads kernel state through LabKernel
-// (the engine's inspectors, /proc read by the server): none looks at what a terminal printed.
-import type { CheckOutcome, LabKernel } from '../server/labs/format.js';
-import type { NsProcess } from '../server/engine/index.js';
+// Small building blocks the labs' checks share, re-exported by format.ts (a lab imports only
+// format.ts). Every check built from them reads kernel state through LabKernel (the engine's
+// inspectors, /proc read by the server): none looks at what a terminal printed.
+import type { CheckOutcome, LabKernel } from './format.js';
+import type { NsProcess } from '../engine/index.js';
 import * as fs from 'node:fs';
 
 export const MiB = 1024 * 1024;
