@@ -18,6 +18,8 @@ export interface RunBlock {
    * a container terminal cannot reach): shown to copy, never typed into a container terminal
    */
   docker?: boolean;
+  /** needs a terminal (top, a full-screen program): the test walker runs it with a pty, as the browser's terminal does */
+  tty?: boolean;
 }
 
 export interface ParsedStep {
@@ -33,8 +35,8 @@ export interface ParsedStep {
 const ROLE_RE = /^[a-z][a-z0-9-]*$/;
 
 /**
- * The info string of a fenced block: `run`, `run background`, `run <role>`, `run <role> background`,
- * or `run docker` (a host-side docker CLI command). null when the block is not a run block; an
+ * The info string of a fenced block: `run`, `run background`, `run <role>`, `run <role> background`
+ * (and `tty` among them), or `run docker` (a host-side docker CLI command). null when the block is not a run block; an
  * Error for a run block with words it does not know.
  */
 export function parseRunInfo(lang: string | undefined): Omit<RunBlock, 'command'> | null | Error {
@@ -44,10 +46,11 @@ export function parseRunInfo(lang: string | undefined): Omit<RunBlock, 'command'
   for (const w of words.slice(1)) {
     if (w === 'background') out.background = true;
     else if (w === 'docker') out.docker = true;
+    else if (w === 'tty') out.tty = true;
     else if (ROLE_RE.test(w) && !out.target) out.target = w;
-    else return new Error(`a \`\`\`run block's info string is "run [role] [background]" or "run docker", not "${lang}"`);
+    else return new Error(`a \`\`\`run block's info string is "run [role] [background] [tty]" or "run docker", not "${lang}"`);
   }
-  if (out.docker && (out.target || out.background)) return new Error(`a \`\`\`run docker block runs on the host: it takes no role and no background ("${lang}")`);
+  if (out.docker && (out.target || out.background || out.tty)) return new Error(`a \`\`\`run docker block runs on the host: it takes no role, background or tty ("${lang}")`);
   return out;
 }
 

@@ -9,6 +9,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Page } from 'playwright-core';
+import { io as ioClient } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fillContainerNames } from '../../common/lab-markdown';
 import { NAMESPACES } from '../../common/namespaces';
@@ -160,6 +161,34 @@ describe('labs REST API (real server)', () => {
     expect((await api(srv, `/api/labs/01-just-a-process/sessions/${sid}`, { method: 'DELETE' })).status).toBe(204);
     expect((await containerNames()).filter((n) => n.includes(sid))).toEqual([]);
     expect((await api(srv, `/api/labs/01-just-a-process/sessions/${sid}`)).status).toBe(404);
+  }, 60_000);
+});
+
+describe('labs socket.io channel (real server)', () => {
+  it('lab:subscribe refuses a bad id, then pushes lab:state on change; lab:unsubscribe stops it', async () => {
+    const started = await api<{ sessionId: string; containers: { role: string; name: string }[] }>(srv, '/api/labs/01-just-a-process/start', { method: 'POST', body: {} });
+    const sid = started.body.sessionId;
+    const sock = ioClient(srv.base, { transports: ['websocket'], extraHeaders: { origin: srv.base }, auth: { token: srv.token }, reconnection: false });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        sock.once('connect', () => resolve());
+        sock.once('connect_error', reject);
+      });
+      const ack = (payload: unknown) => new Promise<{ ok: boolean; error?: string }>((r) => sock.emit('lab:subscribe', payload, r));
+      expect(await ack({ sessionId: '../x' })).toEqual({ ok: false, error: 'expected { sessionId: 10 characters [a-z0-9] }' });
+      expect(await ack({ sessionId: 'abcdefghij' })).toEqual({ ok: false, error: 'no lab session abcdefghij' });
+      const states: SessionState[] = [];
+      sock.on('lab:state', (s: SessionState) => states.push(s));
+      expect(await ack({ sessionId: sid })).toEqual({ ok: true });
+      await expect.poll(() => states.length, { timeout: 5000 }).toBeGreaterThan(0);
+      expect(states[0].steps.every((s) => !s.passed)).toBe(true);
+      await docker(`docker exec -d ${started.body.containers[0].name} sleep 1001`);
+      await expect.poll(() => states.some((s) => s.steps[0].passed), { timeout: 5000 }).toBe(true);
+      sock.emit('lab:unsubscribe', { sessionId: sid });
+    } finally {
+      sock.close();
+      await api(srv, `/api/labs/01-just-a-process/sessions/${sid}`, { method: 'DELETE' });
+    }
   }, 60_000);
 });
 

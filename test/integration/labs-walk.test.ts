@@ -50,8 +50,8 @@ afterAll(async () => {
 });
 
 /** A foreground block: `sh -c` in the container, to its end. */
-async function runInContainer(containerId: string, command: string, background: boolean, running: ExecProcess[]): Promise<string> {
-  const proc = await env.engine.exec(containerId, { cmd: ['/bin/sh', '-c', command], tty: false });
+async function runInContainer(containerId: string, command: string, background: boolean, running: ExecProcess[], tty = false): Promise<string> {
+  const proc = await env.engine.exec(containerId, { cmd: ['/bin/sh', '-c', command], tty, ...(tty ? { cols: 120, rows: 40, env: ['TERM=xterm-256color'] } : {}) });
   let out = '';
   proc.onData((d) => (out += d.toString()));
   proc.onStderr((d) => (out += d.toString()));
@@ -112,7 +112,7 @@ async function walk(lab: LoadedLab, skip: string[] = []): Promise<LabSessionStat
       const outputs: string[] = [];
       for (const block of step.runBlocks) {
         const command = fillContainerNames(block.command, names);
-        outputs.push(`$ ${command}\n${block.docker ? await runDocker(command) : await runInContainer(ids[block.target ?? step.terminalRole], command, !!block.background, running)}`);
+        outputs.push(`$ ${command}\n${block.docker ? await runDocker(command) : await runInContainer(ids[block.target ?? step.terminalRole], command, !!block.background, running, !!block.tty)}`);
         // the learner's next click comes after the checks had a look (the runner evaluates twice a second)
         await sessions.get(sid);
       }

@@ -35,12 +35,13 @@ describe('step Markdown', () => {
   });
 
   it('refuses what it cannot read, saying what', () => {
-    expect(() => parseStepMarkdown('```run box extra\nx\n```\n')).toThrow(/run \[role\] \[background\]/);
+    expect(() => parseStepMarkdown('```run box extra\nx\n```\n')).toThrow(/run \[role\] \[background\] \[tty\]/);
     expect(() => parseStepMarkdown('```run\n\n```\n')).toThrow(/empty/);
     expect(() => parseStepMarkdown('## Hints\nnot a list\n')).toThrow(/one list/);
     expect(() => parseStepMarkdown('## Hints\n- a\n\n## Hints\n- b\n')).toThrow(/twice/);
     expect(() => parseStepMarkdown('```run docker\nrm -rf /\n```\n')).toThrow(/docker CLI command/);
-    expect(() => parseStepMarkdown('```run docker background\ndocker ps\n```\n')).toThrow(/no role and no background/);
+    expect(() => parseStepMarkdown('```run docker background\ndocker ps\n```\n')).toThrow(/no role, background or tty/);
+    expect(parseRunInfo('run box tty')).toEqual({ target: 'box', tty: true });
     expect(parseRunInfo('js')).toBeNull();
   });
 
