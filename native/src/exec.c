@@ -155,6 +155,13 @@ int exec_main(struct spec *s) {
     if (fds[i] < 0) die("setns", errno, theirs);
     if (order[i].type == CLONE_NEWUSER) userns = true;
   }
+  /* The init's root directory, opened before we join anything: after setns(mnt) the kernel puts
+   * us at the mount namespace's root, which is the host's tree for a chroot-mode container (its
+   * init only chroot()ed). Entering that root again below keeps an exec where its init is. */
+  char rootpath[64];
+  snprintf(rootpath, sizeof(rootpath), "/proc/%d/root", s->target_pid);
+  int rootfd = open(rootpath, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (rootfd < 0) die("setns", errno, rootpath);
   /* join the cgroups while we still have the host's privileges (see cgroup_join_open: the
    * helper moves itself, and the command it forks is born inside) */
   for (int i = 0; i < s->ncgroups; i++) {
@@ -173,6 +180,8 @@ int exec_main(struct spec *s) {
     }
     close(fds[i]);
   }
+  if (fchdir(rootfd) < 0 || chroot(".") < 0) die("setns", errno, "fchdir(/proc/PID/root); chroot(\".\")");
+  close(rootfd);
 
   bool tty = isatty(0);
   int master = -1;

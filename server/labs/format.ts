@@ -65,12 +65,20 @@ export interface LabKernel {
   ipc(role: string): Promise<LabIpcObjects>;
   /** the hostname and NIS domain name the role's UTS namespace holds now (what `hostname` set) */
   uts(role: string): Promise<{ hostname: string; domainname: string }>;
+  /** the OCI runtime config.json the engine wrote for the role's container (engine.ociConfig) */
+  ociConfig?(role: string): Record<string, unknown>;
   /** the host, read by the server (never a shell): what a host-side question answers */
   host: {
     /** the host's own /proc/self/mountinfo rows */
     mounts(): Promise<LabMount[]>;
     /** stat of a host path (a file the container wrote through a bind mount): null when absent */
-    stat(path: string): Promise<{ uid: number; gid: number; size: number; mode: number } | null>;
+    stat(path: string): Promise<{ uid: number; gid: number; size: number; mode: number; /** modification time, ms since epoch (CLOCK_REALTIME) */ mtimeMs?: number } | null>;
+    /**
+     * The text of a host file, first 64 KiB, null when absent: the kernel's own answer for one
+     * process (/proc/PID/status CapEff and Seccomp, /proc/PID/timens_offsets, /proc/PID/cgroup,
+     * /proc/PID/mountinfo of a process other than init).
+     */
+    read?(path: string): Promise<string | null>;
   };
   /** the session's own scratch directory on the host (for bind mounts the lab makes) */
   readonly scratchDir: string;
@@ -120,3 +128,6 @@ export interface LabDefinition {
 export function defineLab(lab: LabDefinition): LabDefinition {
   return lab;
 }
+
+// The labs' shared check helpers (probe processes, /proc/PID/status fields, CapEff names…).
+export * from './check-kit.js';

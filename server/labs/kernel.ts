@@ -3,15 +3,19 @@
 // run to answer a question (the learner owns them): what needs a reader inside a namespace (the
 // IPC objects, the hostname) is read by the host's own tools, joining that one namespace only.
 import { execFile } from 'node:child_process';
-import { stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open, stat } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { readMounts, type ContainerRecord, type Engine, type InspectHub, type NsProcess } from '../engine/index.js';
 import type { LabIpcObject, LabIpcObjects, LabKernel, LabMount } from './format.js';
 
 const run = promisify(execFile);
 
+/** host.read returns at most this much of a file */
+const HOST_READ_MAX = 64 * 1024;
+
 export interface LabKernelOptions {
-  engine: Pick<Engine, 'get'>;
+  engine: Pick<Engine, 'get' | 'ociConfig'>;
   hub: Pick<InspectHub, 'snapshot'>;
   /** role -> container id */
   containers: Record<string, string>;
@@ -58,6 +62,10 @@ export class SessionKernel implements LabKernel {
     const rec = this.container(role);
     if ((rec.state.status !== 'running' && rec.state.status !== 'paused') || !rec.state.pid) throw new Error(`the ${role} container is not running (${rec.state.status})`);
     return rec.state.pid;
+  }
+
+  ociConfig(role: string): Record<string, unknown> {
+    return this.opts.engine.ociConfig(this.idOf(role));
   }
 
   namespaces() {
@@ -111,9 +119,29 @@ export class SessionKernel implements LabKernel {
     stat: async (path: string) => {
       try {
         const s = await stat(path);
-        return { uid: s.uid, gid: s.gid, size: s.size, mode: s.mode };
+        return { uid: s.uid, gid: s.gid, size: s.size, mode: s.mode, mtimeMs: s.mtimeMs };
       } catch {
         return null;
+      }
+    },
+    read: async (path: string): Promise<string | null> => {
+      // /proc files report size 0: read up to the cap, whatever stat says
+      // O_NONBLOCK: a FIFO a container made must not hang the server; only regular files are read
+      const fh = await open(path, constants.O_RDONLY | constants.O_NONBLOCK).catch(() => null);
+      if (!fh) return null;
+      try {
+        if (!(await fh.stat()).isFile()) return null;
+        const buf = Buffer.alloc(HOST_READ_MAX);
+        let n = 0;
+        for (;;) {
+          const { bytesRead } = await fh.read(buf, n, HOST_READ_MAX - n, null);
+          if (!bytesRead || (n += bytesRead) >= HOST_READ_MAX) break;
+        }
+        return buf.subarray(0, n).toString('utf8');
+      } catch {
+        return null;
+      } finally {
+        await fh.close();
       }
     },
   };

@@ -10,14 +10,15 @@
 // A session is its containers (found again by their labels) plus <root>/labs/<sid>/session.json
 // (latched steps, the checks' memo): a restarted server picks up every session where it was.
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { EngineError, InvalidArgument, NotFound, type ContainerRecord, type Engine, type InspectHub } from '../engine/index.js';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { EngineError, InvalidArgument, NotFound, type ContainerConfig, type ContainerRecord, type Engine, type InspectHub } from '../engine/index.js';
 import type { CheckOutcome } from './format.js';
 import { ensureLabImages } from './images.js';
 import { SessionKernel } from './kernel.js';
 import type { LoadedLab } from './loader.js';
 
+const SCRATCH = '{{scratch}}';
 export const LABEL_LAB = 'glassbox.lab';
 export const LABEL_SESSION = 'glassbox.lab.session';
 export const LABEL_ROLE = 'glassbox.lab.role';
@@ -199,6 +200,7 @@ export class LabSessions {
       for (const c of lab.containers) {
         const rec = await this.engine.create({
           ...c.config,
+          mounts: scratchMounts(c.config.mounts, join(dir, 'scratch')),
           name: `lab-${sid}-${c.role}`,
           labels: { ...c.config.labels, [LABEL_LAB]: lab.id, [LABEL_SESSION]: sid, [LABEL_ROLE]: c.role },
         });
@@ -349,4 +351,27 @@ export class LabSessions {
       s.subscribers.clear();
     }
   }
+}
+
+/**
+ * A bind source `{{scratch}}` or `{{scratch}}/<name>` is the session's scratch directory (or a
+ * directory in it, made now): a lab's way to share files between a container and the host's view
+ * of them (LabKernel.host.stat). A named directory is mode 1777, like /tmp, so that a container in a
+ * user namespace, which writes as its own host uid, may write there too.
+ */
+export function scratchMounts(mounts: ContainerConfig['mounts'], scratchDir: string): ContainerConfig['mounts'] {
+  if (!mounts) return mounts;
+  return mounts.map((m) => {
+    if (m.type !== 'bind' || !m.source?.startsWith(SCRATCH)) return m;
+    const rest = m.source.slice(SCRATCH.length);
+    if (rest && !/^\/[a-z0-9][a-z0-9._-]*$/.test(rest)) throw new InvalidArgument(`bind source ${m.source}: {{scratch}} takes one plain directory name after it`);
+    const source = scratchDir + rest;
+    if (rest) {
+      mkdirSync(source, { recursive: true });
+      chmodSync(source, 0o1777);
+      // scratch/, <sid>/ and labs/ were made 0700: the container's host uid may pass through (not list)
+      for (let d = scratchDir, i = 0; i < 3; i++, d = dirname(d)) chmodSync(d, 0o711);
+    }
+    return { ...m, source };
+  });
 }
