@@ -35,6 +35,8 @@ export interface BootOptions {
   /** called with the command's output as it arrives on the console */
   onOutput?: (text: string) => void;
   kernel?: string;
+  /** host directories made writable in the guest (an overlay on the tmpfs; the host's copy is untouched) */
+  writable?: string[];
 }
 
 export interface BootResult {
@@ -145,11 +147,14 @@ export async function bootUml(opts: BootOptions & { keepFiles?: string[] }): Pro
     'ssl=null',
     'con0=null,fd:1',
     'quiet',
+    // kernel messages (an OOM kill's report) would interleave with the command's output
+    'loglevel=1',
     `GBT_WORK=${work}`,
+    `GBT_WRITABLE=${(opts.writable ?? []).join(':')}`,
   ];
   const t0 = Date.now();
   // detached: its own process group, so a timeout can kill UML and every process it forked
-  const child = spawn(kernel, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '/usr/bin:/bin', TMPDIR: join(work, 'tmp') } });
+  const child = spawn(kernel, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '/usr/bin:/bin', TMPDIR: join(work, 'tmp') } as unknown as NodeJS.ProcessEnv });
   const pgid = child.pid!;
   let consoleText = '';
   let bootMs = -1;
@@ -202,7 +207,7 @@ export async function bootUml(opts: BootOptions & { keepFiles?: string[] }): Pro
 // Run directly: `tsx scripts/uml/boot.ts 'command'` prints the command's output and exits with its code.
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const command = process.argv.slice(2).join(' ') || 'uname -a; cat /sys/fs/cgroup/cgroup.subtree_control';
-  const r = await bootUml({ command, onOutput: (l) => process.stdout.write(l), env: { HOME: '/tmp' } });
+  const r = await bootUml({ command, writable: [process.cwd()], onOutput: (l) => process.stdout.write(l), env: { HOME: '/tmp' } });
   if (r.exitCode === null || process.env.GBT_UML_CONSOLE) process.stderr.write(r.console);
   process.stderr.write(`uml: boot ${r.bootMs} ms, total ${r.totalMs} ms, exit ${r.exitCode}${r.timedOut ? ' (timed out)' : ''}\n`);
   process.exit(r.exitCode ?? 1);

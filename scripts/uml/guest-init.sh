@@ -3,7 +3,8 @@
 # The root is the host's, read-only through hostfs; everything the guest writes goes to a tmpfs,
 # except the work directory the host shares for the command, its output and its exit code.
 # Kernel command-line words of the form NAME=value arrive here as environment variables:
-#   GBT_WORK  the host's work directory (command.sh, env, and where rc is written)
+#   GBT_WORK      the host's work directory (command.sh, env, and where rc is written)
+#   GBT_WRITABLE  colon-separated host directories to overlay with a tmpfs (may be empty)
 # No network device is configured: the guest has its loopback and what its namespaces make.
 set -u
 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
@@ -38,6 +39,16 @@ say "mounted"
 # every process the guest starts costs it tens of milliseconds, so nothing is computed here)
 for ko in $(cat /run/gbt-host/modules); do busybox insmod "$ko" || say "insmod $ko failed"; done
 say "modules loaded"
+
+# GBT_WRITABLE: host directories (the repository) made writable in the guest, an overlay whose
+# upper layer is on the tmpfs: vite writes its bundled config next to node_modules, and nothing the
+# guest writes there reaches the host
+i=0
+for d in $(echo "${GBT_WRITABLE:-}" | tr : " "); do
+  i=$((i + 1))
+  mkdir -p /run/gbt-overlay/$i/upper /run/gbt-overlay/$i/work
+  mount -t overlay -o "lowerdir=$d,upperdir=/run/gbt-overlay/$i/upper,workdir=/run/gbt-overlay/$i/work" overlay "$d" || say "overlay on $d failed"
+done
 
 # Debian's iptables is the nf_tables flavour, and this kernel has no nft_chain_nat: the legacy
 # (x_tables) binaries, whose modules it has, come first in PATH under the plain names.

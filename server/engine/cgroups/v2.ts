@@ -5,7 +5,10 @@
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { type ResourceLimits } from '../types.js';
+import { FS_MAGIC, statfsType } from '../../../native/libc.js';
 import { DEFAULT_CGROUP_ROOT } from './detect.js';
+import { attachDeviceFilter } from './device-filter.js';
+import { DEVICE_ALLOW_RULES } from './v1-files.js';
 import {
   checkId,
   childDirsDeepestFirst,
@@ -42,11 +45,19 @@ export interface CgroupV2Options {
   hostCpus?: number;
   /** how long freeze and killAll wait (ms) */
   timeoutMs?: number;
-  /** the parent directory's name (default glassbox; a test prefix's glassbox-t7) */
+  /** the parent directory (default glassbox; a test prefix's glassbox-t7; nested: glassbox/learners/<id>) */
   parent?: string;
 }
 
 const WANTED = ['memory', 'cpu', 'pids', 'io'];
+
+function isCgroup2(dir: string): boolean {
+  try {
+    return statfsType(dir) === FS_MAGIC.CGROUP2;
+  } catch {
+    return false;
+  }
+}
 
 export class CgroupV2Driver implements CgroupDriver {
   readonly layout = 'v2' as const;
@@ -71,6 +82,17 @@ export class CgroupV2Driver implements CgroupDriver {
 
   private get parent(): string {
     return join(this.root, this.parentName);
+  }
+
+  /** glassbox/, or glassbox/, glassbox/learners/, glassbox/learners/<id>/ for a nested parent */
+  private parentLevels(): string[] {
+    const parts = this.parentName.split('/').filter(Boolean);
+    return parts.map((_, i) => join(this.root, ...parts.slice(0, i + 1)));
+  }
+
+  /** The parent directories our containers were in, deepest first, each once it is empty. */
+  private removeParentsIfEmpty(): void {
+    for (const level of this.parentLevels().reverse()) removeParentIfEmpty(level);
   }
 
   private dir(id: string): string {
@@ -146,11 +168,18 @@ export class CgroupV2Driver implements CgroupDriver {
       const offered = this.available();
       this.enableControllers(this.root, offered, log);
       makeCgroupDir(this.parent, dir, () => {
-        // what glassbox/ can hand down: its cgroup.controllers (a fixture has none: the root's)
-        const parentOffered = readText(join(this.parent, 'cgroup.controllers'))?.trim().split(/\s+/).filter(Boolean) ?? offered;
-        this.enableControllers(this.parent, parentOffered, log);
+        // every level below the root hands the controllers down: glassbox/, and for a nested
+        // parent (glassbox/learners/<id>/) each directory on the way. What a level can hand down
+        // is its cgroup.controllers (a fixture has none: the root's)
+        for (const level of this.parentLevels()) {
+          const levelOffered = readText(join(level, 'cgroup.controllers'))?.trim().split(/\s+/).filter(Boolean) ?? offered;
+          this.enableControllers(level, levelOffered, log);
+        }
       });
       made = true;
+      // v2 has no devices.allow: the same rules as v1's, as an eBPF program the kernel runs on
+      // every open and mknod of a device node (a fixture tree is no cgroup2: nothing to attach)
+      if (isCgroup2(dir)) log.writes.push(attachDeviceFilter(dir, DEVICE_ALLOW_RULES));
       this.writeLimits(id, limits, log, true);
       // A child for the monitor. glassbox/<id> enables no controller for its children, so the
       // "no internal processes" rule does not apply (init stays in glassbox/<id>) and what the
@@ -159,7 +188,7 @@ export class CgroupV2Driver implements CgroupDriver {
       mkdirSync(join(dir, MONITOR_CGROUP));
     } catch (e) {
       if (made) await removeCgroupDir(dir).catch(() => {});
-      removeParentIfEmpty(this.parent);
+      this.removeParentsIfEmpty();
       throw e;
     }
     return log.writes;
@@ -359,7 +388,7 @@ export class CgroupV2Driver implements CgroupDriver {
   async remove(id: string): Promise<void> {
     checkId(id);
     await removeCgroupDir(this.dir(id));
-    removeParentIfEmpty(this.parent);
+    this.removeParentsIfEmpty();
   }
 
   async list(): Promise<string[]> {
