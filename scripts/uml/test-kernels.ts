@@ -36,6 +36,7 @@ const COMMON = [
   'test/integration/restore.test.ts',
   'test/integration/seccomp-kernel.test.ts',
   'test/security/descriptors.test.ts',
+  'test/security/devices.test.ts',
   'test/security/helper-exe.test.ts',
   'test/security/host-owner.test.ts',
   'test/security/limits.test.ts',
