@@ -9,6 +9,7 @@
 //     tmp/                           TMPDIR of linux.uml: its memory file lives here
 //     uml/                           uml_dir: the mconsole socket and pid file
 //     disk0.img                      a sparse file, the guest's block device /dev/ubda (io.max)
+//     disk1.img                      another, /dev/ubdb: the guest's /tmp (ext4)
 //
 // No network device is given (no eth=): the guest has its loopback and what its namespaces make.
 // Every host process UML forks stays in the process group it was started in; on a timeout that
@@ -30,6 +31,8 @@ export interface BootOptions {
   memMiB?: number;
   /** size of the sparse block device /dev/ubda in MiB (default 256) */
   diskMiB?: number;
+  /** size of /dev/ubdb, the guest's /tmp (ext4), in MiB (default 4096, sparse) */
+  tmpDiskMiB?: number;
   /** kill the guest after this long (default 20 minutes) */
   timeoutMs?: number;
   /** called with the command's output as it arrives on the console */
@@ -120,9 +123,15 @@ export async function bootUml(opts: BootOptions & { keepFiles?: string[] }): Pro
   mkdirSync(join(work, 'tmp'), { recursive: true });
   mkdirSync(join(work, 'uml'));
   const disk = join(work, 'disk0.img');
-  const fd = openSync(disk, 'w');
-  ftruncateSync(fd, (opts.diskMiB ?? 256) * 1024 * 1024);
-  closeSync(fd);
+  const tmpDisk = join(work, 'disk1.img');
+  for (const [file, mib] of [
+    [disk, opts.diskMiB ?? 256],
+    [tmpDisk, opts.tmpDiskMiB ?? 4096],
+  ] as const) {
+    const fd = openSync(file, 'w');
+    ftruncateSync(fd, mib * 1024 * 1024); // sparse: the host's disk holds only what the guest writes
+    closeSync(fd);
+  }
   writeFileSync(join(work, 'command.sh'), opts.command + '\n');
   writeFileSync(join(work, 'modules'), moduleLoadOrder().join('\n') + '\n');
   writeFileSync(
@@ -140,6 +149,7 @@ export async function bootUml(opts: BootOptions & { keepFiles?: string[] }): Pro
     'ro',
     `init=${GUEST_INIT}`,
     `ubd0=${disk}`,
+    `ubd1=${tmpDisk}`,
     `uml_dir=${join(work, 'uml')}`,
     'umid=gbt',
     // every console and serial line off but the first, which is our stdout

@@ -18,7 +18,11 @@ mountpoint -q /dev || mount -t devtmpfs devtmpfs /dev
 mkdir -p /dev/pts /dev/shm
 mount -t devpts -o newinstance,ptmxmode=0666 devpts /dev/pts
 mount -t tmpfs -o mode=1777 tmpfs /dev/shm
-mount -t tmpfs -o mode=1777 tmpfs /tmp
+# /tmp on a disk (ext4 on /dev/ubdb, a sparse file on the host), as on most hosts: the tests'
+# engines keep their layers under /tmp, and 6.1 can idmap-mount ext4 but not tmpfs (6.3+)
+if [ -b /dev/ubdb ] && mkfs.ext4 -q -F /dev/ubdb && mount /dev/ubdb /tmp; then chmod 1777 /tmp; else
+  say "no /dev/ubdb: /tmp is a tmpfs"; mount -t tmpfs -o mode=1777 tmpfs /tmp
+fi
 mount -t tmpfs -o mode=755 tmpfs /run
 # pure cgroup v2, as on every current distribution
 mount -t cgroup2 -o nsdelegate cgroup2 /sys/fs/cgroup
@@ -33,7 +37,6 @@ mount -t hostfs -o "$GBT_WORK" hostfs /run/gbt-host
 mkdir -p /run/glassbox /run/glassbox-state
 hostname gbt-uml
 ip link set lo up
-say "mounted"
 
 # Modules, in the order the host worked out from modules.dep (boot.ts; the host has no kmod, and
 # every process the guest starts costs it tens of milliseconds, so nothing is computed here)
@@ -60,6 +63,9 @@ PATH=/run/gbt-bin:$PATH
 
 # Delegate the controllers Glassbox uses, as systemd does on a v2 host
 echo "+memory +pids +cpu +io" > /sys/fs/cgroup/cgroup.subtree_control || say "cgroup.subtree_control refused"
+
+# Like systemd's init.scope: no process stays in the root cgroup, the command runs in a leaf
+mkdir /sys/fs/cgroup/gbt.scope && echo $$ > /sys/fs/cgroup/gbt.scope/cgroup.procs
 
 [ -f /run/gbt-host/env ] && . /run/gbt-host/env
 export PATH="/run/gbt-bin:$PATH"

@@ -51,6 +51,9 @@ export interface CgroupV2Options {
 
 const WANTED = ['memory', 'cpu', 'pids', 'io'];
 
+/** Tasks of the container's monitor (one single-threaded process), counted by pids.max on v2. */
+export const MONITOR_TASKS = 1;
+
 function isCgroup2(dir: string): boolean {
   try {
     return statfsType(dir) === FS_MAGIC.CGROUP2;
@@ -242,7 +245,9 @@ export class CgroupV2Driver implements CgroupDriver {
     }
 
     if (l.pids !== undefined && !(creating && (l.pids === null || l.pids === -1))) {
-      log.write(f('pids.max'), l.pids === null || l.pids === -1 ? 'max' : String(l.pids));
+      // the monitor's task lives in glassbox/<id>/monitor, inside this limit (v2 has one tree):
+      // one more, so the container itself gets the pids it asked for (pids 1 could not start)
+      log.write(f('pids.max'), l.pids === null || l.pids === -1 ? 'max' : String(l.pids + MONITOR_TASKS));
     }
 
     if (l.io !== undefined) {
@@ -275,6 +280,7 @@ export class CgroupV2Driver implements CgroupDriver {
     const memLimit = readInt(f('memory.max'));
     const swapMax = readInt(f('memory.swap.max'));
 
+    const pidsMax = readInt(f('pids.max'));
     const cpuStat = parseKV(readText(f('cpu.stat')));
     const [quota, periodStr] = (readText(f('cpu.max')) ?? 'max 100000').trim().split(/\s+/);
     const period = Number(periodStr) || DEFAULT_PERIOD;
@@ -320,8 +326,9 @@ export class CgroupV2Driver implements CgroupDriver {
         shares: weightToShares(weight),
       },
       pids: {
-        current: readInt(f('pids.current')) ?? 0,
-        limit: readInt(f('pids.max')),
+        // the container's own: without the monitor's task (see writeLimits)
+        current: Math.max(0, (readInt(f('pids.current')) ?? 0) - readPids(join(this.dir(id), MONITOR_CGROUP, 'cgroup.threads')).length),
+        limit: pidsMax === null ? null : Math.max(1, pidsMax - MONITOR_TASKS),
         refused: parseKV(readText(f('pids.events'))).max ?? 0,
       },
       io,
