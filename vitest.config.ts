@@ -24,7 +24,9 @@ class StagedSequencer extends BaseSequencer {
 // a time so that one file's sweep never races another's containers.
 export default defineConfig({
   test: {
-    include: ['test/unit/**/*.test.ts', 'test/integration/**/*.test.ts', 'test/security/**/*.test.ts', 'test/e2e/**/*.test.ts'],
+    // test/kernels: the v2 driver on a pure v2 kernel, run in User-mode Linux by `npm run
+    // test:kernels` (npm test leaves it out; run alone on this hybrid host it fails, saying so)
+    include: ['test/unit/**/*.test.ts', 'test/integration/**/*.test.ts', 'test/security/**/*.test.ts', 'test/e2e/**/*.test.ts', 'test/kernels/**/*.test.ts'],
     fileParallelism: false,
     testTimeout: 60_000,
     hookTimeout: 120_000,

@@ -244,3 +244,67 @@ export function getSeals(fd: number): number {
   return Number(_fcntl(fd, F_GET_SEALS));
 }
 
+
+// ---- bpf(2): load an eBPF program and attach it to a cgroup (cgroups/device-filter.ts) ----
+const SYS_bpf = process.arch === 'arm64' ? 280 : 321;
+export const BPF_CMD = { PROG_LOAD: 5, PROG_ATTACH: 8 } as const;
+export const BPF_PROG_TYPE_CGROUP_DEVICE = 15;
+export const BPF_CGROUP_DEVICE = 6;
+// union bpf_attr, the BPF_PROG_LOAD part up to expected_attach_type (the kernel zero-fills the rest)
+const BpfProgLoadAttr = koffi.struct('gb_bpf_prog_load_attr', {
+  prog_type: 'uint32',
+  insn_cnt: 'uint32',
+  insns: 'void *',
+  license: 'const char *',
+  log_level: 'uint32',
+  log_size: 'uint32',
+  log_buf: 'void *',
+  kern_version: 'uint32',
+  prog_flags: 'uint32',
+  prog_name: koffi.array('char', 16, 'Array'),
+  prog_ifindex: 'uint32',
+  expected_attach_type: 'uint32',
+});
+const _bpfLoad = libc.func('long syscall(long number, int cmd, gb_bpf_prog_load_attr *attr, unsigned int size)');
+const _bpfBuf = libc.func('long syscall(long number, int cmd, void *attr, unsigned int size)');
+
+/**
+ * BPF_PROG_LOAD: a program fd. insns is the eBPF code (8 bytes an instruction). On EINVAL/EACCES
+ * the load is repeated with the verifier's log, and the error carries the log's last line.
+ */
+export function bpfProgLoad(progType: number, insns: Buffer, name: string, license = 'GPL'): number {
+  const attr = (logBuf: Buffer | null) => ({
+    prog_type: progType,
+    insn_cnt: insns.length / 8,
+    insns,
+    license,
+    log_level: logBuf ? 1 : 0,
+    log_size: logBuf ? logBuf.length : 0,
+    log_buf: logBuf,
+    kern_version: 0,
+    prog_flags: 0,
+    prog_name: [...Buffer.from(name.slice(0, 15).padEnd(16, '\0'))],
+    prog_ifindex: 0,
+    expected_attach_type: 0,
+  });
+  const fd = Number(_bpfLoad(SYS_bpf, BPF_CMD.PROG_LOAD, attr(null), koffi.sizeof(BpfProgLoadAttr)));
+  if (fd >= 0) return fd;
+  const errno = lastErrno();
+  const log = Buffer.alloc(64 * 1024);
+  // the second load, with the verifier's log, may well succeed (the first failed for a moment:
+  // EAGAIN, memory): then that program is the one, not a descriptor left open and an error
+  const again = Number(_bpfLoad(SYS_bpf, BPF_CMD.PROG_LOAD, attr(log), koffi.sizeof(BpfProgLoadAttr)));
+  if (again >= 0) return again;
+  const lines = log.toString('utf8').replace(/\0[\s\S]*$/, '').trim().split('\n');
+  throw new SyscallError('bpf(BPF_PROG_LOAD)', `${name}${lines[0] ? ` (verifier: ${lines.slice(-2).join(' / ')})` : ''}`, errno);
+}
+
+/** BPF_PROG_ATTACH of progFd to the cgroup open at targetFd (flags 0: children cannot add their own). */
+export function bpfProgAttach(targetFd: number, progFd: number, attachType: number, target: string, flags = 0): void {
+  const attr = Buffer.alloc(20); // target_fd, attach_bpf_fd, attach_type, attach_flags, replace_bpf_fd
+  attr.writeUInt32LE(targetFd, 0);
+  attr.writeUInt32LE(progFd, 4);
+  attr.writeUInt32LE(attachType, 8);
+  attr.writeUInt32LE(flags, 12);
+  check(_bpfBuf(SYS_bpf, BPF_CMD.PROG_ATTACH, attr, attr.length), 'bpf(BPF_PROG_ATTACH)', target);
+}

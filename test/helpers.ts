@@ -68,3 +68,23 @@ export function requireHost(what: string, needs: HostNeeds): void {
   if (own) throw new Error(`${what} cannot run here, and a test that cannot run fails: ${own}`);
   if (missing.length) throw new Error(`${what} cannot run here, and a test that cannot run fails: missing ${missing.join(', ')} (.ci/run installs what the tests need)`);
 }
+
+/** Kernel features a test may need that a supported kernel can lack (CONFIG_* off). */
+export const KERNEL_FEATURES = {
+  'time-namespace': { config: 'CONFIG_TIME_NS', present: () => existsSync('/proc/self/ns/time') },
+  'cgroup-v2': { config: 'a pure cgroup v2 host (cgroup2 at /sys/fs/cgroup)', present: () => existsSync('/sys/fs/cgroup/cgroup.subtree_control') },
+} as const;
+export type KernelFeature = keyof typeof KERNEL_FEATURES;
+
+/** The tag `npm run test:kernels` looks for to list a failure as "this kernel cannot", with its reason. */
+export const KERNEL_LACKS_TAG = '[kernel lacks]';
+
+/**
+ * A test that needs a kernel feature fails, with the reason, on a kernel without it (User-mode
+ * Linux 6.1 has no time namespace): never skipped. `npm run test:kernels` lists these failures
+ * apart, by their reason, instead of counting them as bugs.
+ */
+export function requireKernelFeature(feature: KernelFeature, what: string, hint = ''): void {
+  const f = KERNEL_FEATURES[feature];
+  if (!f.present()) throw new Error(`${KERNEL_LACKS_TAG} ${what} needs ${feature} (${f.config}), which this kernel does not have${hint ? `: ${hint}` : ''}`);
+}

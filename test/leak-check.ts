@@ -13,8 +13,9 @@ function hostState(): string[] {
   } catch {
     /* no iptables: nothing of ours either */
   }
-  // glassbox/ (a serving Glassbox) and every test prefix's glassbox-t<x>/ (host/naming.ts)
-  for (const h of readdirSync('/sys/fs/cgroup')) {
+  // glassbox/ (a serving Glassbox) and every test prefix's glassbox-t<x>/ (host/naming.ts), in
+  // each v1 hierarchy and, on a pure v2 host (the UML guest of test:kernels), at the root itself
+  for (const h of ['', ...readdirSync('/sys/fs/cgroup')]) {
     let parents: string[] = [];
     try {
       parents = readdirSync(join('/sys/fs/cgroup', h)).filter((n) => /^glassbox(-t[a-z0-9]{1,2})?$/.test(n));

@@ -3,7 +3,7 @@
 // and every process the test starts is killed and every directory removed, even on failure.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { detectLayout, findV1Hierarchies, parseMountinfo } from '../../server/engine/cgroups/detect.js';
@@ -444,5 +444,36 @@ describe.runIf(isRoot && layout === 'hybrid' && existsSync(join(unified, 'cgroup
     await v2.remove(id);
     expect(existsSync(join(unified, 'glassbox', id))).toBe(false);
     expect(await v2.list()).not.toContain(id);
+  });
+
+  // The v2 driver's device rules are an eBPF program (cgroups/device-filter.ts). The kernel runs
+  // the programs of a process's cgroup in the unified hierarchy, so on this hybrid host they hold
+  // too, beside the v1 devices cgroup of the container
+  it('attaches the device program: mknod is allowed, opening a device not in the rules is EPERM', async () => {
+    const { CgroupV2Driver } = await import('../../server/engine/cgroups/v2.js');
+    v2 = new CgroupV2Driver({ root: unified });
+    const id = `gbtest-${randomBytes(6).toString('hex')}`;
+    ids.add(id);
+    const writes = await v2.create(id, NO_LIMITS);
+    expect(writes.map((w) => w.file)).toContain(`${join(unified, 'glassbox', id)} (bpf BPF_CGROUP_DEVICE)`);
+    const { major, minor } = someBlockDevice();
+    const scratch = mkdtempSync('/tmp/gbt-dev-');
+    try {
+      const script = `cd ${scratch}; echo x > /dev/null && echo null=ok; mknod disk b ${major} ${minor} && echo mknod=ok; head -c1 disk >/dev/null 2>err; echo "disk=$? $(cat err)"`;
+      const child = spawn('sh', ['-c', `read go; ${script}`], { stdio: ['pipe', 'pipe', 'ignore'] });
+      children.add(child);
+      let out = '';
+      child.stdout!.on('data', (d) => (out += d));
+      await new Promise((r) => child.once('spawn', r));
+      writeFileSync(v2.procsFiles(id)[0], String(child.pid));
+      child.stdin!.write('go\n');
+      await exited(child);
+      expect(out).toContain('null=ok');
+      expect(out).toContain('mknod=ok');
+      expect(out).toMatch(/disk=1 .*Operation not permitted/);
+    } finally {
+      rmSync(scratch, { recursive: true, force: true });
+    }
+    await v2.remove(id);
   });
 });

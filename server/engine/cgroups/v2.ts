@@ -5,7 +5,10 @@
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { type ResourceLimits } from '../types.js';
+import { FS_MAGIC, statfsType } from '../../../native/libc.js';
 import { DEFAULT_CGROUP_ROOT } from './detect.js';
+import { attachDeviceFilter } from './device-filter.js';
+import { DEVICE_ALLOW_RULES } from './v1-files.js';
 import {
   checkId,
   childDirsDeepestFirst,
@@ -42,11 +45,22 @@ export interface CgroupV2Options {
   hostCpus?: number;
   /** how long freeze and killAll wait (ms) */
   timeoutMs?: number;
-  /** the parent directory's name (default glassbox; a test prefix's glassbox-t7) */
+  /** the parent directory (default glassbox; a test prefix's glassbox-t7; nested: glassbox/learners/<id>) */
   parent?: string;
 }
 
 const WANTED = ['memory', 'cpu', 'pids', 'io'];
+
+/** Tasks of the container's monitor (one single-threaded process), counted by pids.max on v2. */
+export const MONITOR_TASKS = 1;
+
+function isCgroup2(dir: string): boolean {
+  try {
+    return statfsType(dir) === FS_MAGIC.CGROUP2;
+  } catch {
+    return false;
+  }
+}
 
 export class CgroupV2Driver implements CgroupDriver {
   readonly layout = 'v2' as const;
@@ -71,6 +85,17 @@ export class CgroupV2Driver implements CgroupDriver {
 
   private get parent(): string {
     return join(this.root, this.parentName);
+  }
+
+  /** glassbox/, or glassbox/, glassbox/learners/, glassbox/learners/<id>/ for a nested parent */
+  private parentLevels(): string[] {
+    const parts = this.parentName.split('/').filter(Boolean);
+    return parts.map((_, i) => join(this.root, ...parts.slice(0, i + 1)));
+  }
+
+  /** The parent directories our containers were in, deepest first, each once it is empty. */
+  private removeParentsIfEmpty(): void {
+    for (const level of this.parentLevels().reverse()) removeParentIfEmpty(level);
   }
 
   private dir(id: string): string {
@@ -146,11 +171,18 @@ export class CgroupV2Driver implements CgroupDriver {
       const offered = this.available();
       this.enableControllers(this.root, offered, log);
       makeCgroupDir(this.parent, dir, () => {
-        // what glassbox/ can hand down: its cgroup.controllers (a fixture has none: the root's)
-        const parentOffered = readText(join(this.parent, 'cgroup.controllers'))?.trim().split(/\s+/).filter(Boolean) ?? offered;
-        this.enableControllers(this.parent, parentOffered, log);
+        // every level below the root hands the controllers down: glassbox/, and for a nested
+        // parent (glassbox/learners/<id>/) each directory on the way. What a level can hand down
+        // is its cgroup.controllers (a fixture has none: the root's)
+        for (const level of this.parentLevels()) {
+          const levelOffered = readText(join(level, 'cgroup.controllers'))?.trim().split(/\s+/).filter(Boolean) ?? offered;
+          this.enableControllers(level, levelOffered, log);
+        }
       });
       made = true;
+      // v2 has no devices.allow: the same rules as v1's, as an eBPF program the kernel runs on
+      // every open and mknod of a device node (a fixture tree is no cgroup2: nothing to attach)
+      if (isCgroup2(dir)) log.writes.push(attachDeviceFilter(dir, DEVICE_ALLOW_RULES));
       this.writeLimits(id, limits, log, true);
       // A child for the monitor. glassbox/<id> enables no controller for its children, so the
       // "no internal processes" rule does not apply (init stays in glassbox/<id>) and what the
@@ -159,7 +191,7 @@ export class CgroupV2Driver implements CgroupDriver {
       mkdirSync(join(dir, MONITOR_CGROUP));
     } catch (e) {
       if (made) await removeCgroupDir(dir).catch(() => {});
-      removeParentIfEmpty(this.parent);
+      this.removeParentsIfEmpty();
       throw e;
     }
     return log.writes;
@@ -213,7 +245,9 @@ export class CgroupV2Driver implements CgroupDriver {
     }
 
     if (l.pids !== undefined && !(creating && (l.pids === null || l.pids === -1))) {
-      log.write(f('pids.max'), l.pids === null || l.pids === -1 ? 'max' : String(l.pids));
+      // the monitor's task lives in glassbox/<id>/monitor, inside this limit (v2 has one tree):
+      // one more, so the container itself gets the pids it asked for (pids 1 could not start)
+      log.write(f('pids.max'), l.pids === null || l.pids === -1 ? 'max' : String(l.pids + MONITOR_TASKS));
     }
 
     if (l.io !== undefined) {
@@ -246,6 +280,7 @@ export class CgroupV2Driver implements CgroupDriver {
     const memLimit = readInt(f('memory.max'));
     const swapMax = readInt(f('memory.swap.max'));
 
+    const pidsMax = readInt(f('pids.max'));
     const cpuStat = parseKV(readText(f('cpu.stat')));
     const [quota, periodStr] = (readText(f('cpu.max')) ?? 'max 100000').trim().split(/\s+/);
     const period = Number(periodStr) || DEFAULT_PERIOD;
@@ -291,8 +326,9 @@ export class CgroupV2Driver implements CgroupDriver {
         shares: weightToShares(weight),
       },
       pids: {
-        current: readInt(f('pids.current')) ?? 0,
-        limit: readInt(f('pids.max')),
+        // the container's own: without the monitor's task (see writeLimits)
+        current: Math.max(0, (readInt(f('pids.current')) ?? 0) - readPids(join(this.dir(id), MONITOR_CGROUP, 'cgroup.threads')).length),
+        limit: pidsMax === null ? null : Math.max(1, pidsMax - MONITOR_TASKS),
         refused: parseKV(readText(f('pids.events'))).max ?? 0,
       },
       io,
@@ -359,7 +395,7 @@ export class CgroupV2Driver implements CgroupDriver {
   async remove(id: string): Promise<void> {
     checkId(id);
     await removeCgroupDir(this.dir(id));
-    removeParentIfEmpty(this.parent);
+    this.removeParentsIfEmpty();
   }
 
   async list(): Promise<string[]> {
