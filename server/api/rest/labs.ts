@@ -9,19 +9,11 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { LoadedLab } from '../../labs/loader.js';
 import { SESSION_ID_RE, type LabSessions } from '../../labs/sessions.js';
 import { HttpError, httpStatusOf } from './errors.js';
+import { sendJson } from './routes.js';
 
 const LAB_ID_RE = /^[a-z0-9-]{1,64}$/;
 
-function send(res: ServerResponse, status: number, body: unknown): void {
-  if (status === 204) {
-    res.writeHead(204, { 'cache-control': 'no-store' });
-    res.end();
-    return;
-  }
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(text) });
-  res.end(text);
-}
+const send = sendJson;
 
 /** start takes no options: an empty body or {} */
 async function expectEmptyBody(req: IncomingMessage): Promise<void> {

@@ -10,13 +10,13 @@
 //   3. pidfd_send_signal(fd, sig). If the checked process died and its pid went to someone else
 //      between 1 and 3, the check in 2 read the newcomer but the signal goes to the pidfd's dead
 //      process and fails with ESRCH: a recycled pid is never signalled.
-import { readFileSync, readlinkSync } from 'node:fs';
-import { constants } from 'node:os';
+import { readlinkSync } from 'node:fs';
 import { closeFd, pidfdOpen, pidfdSendSignal, SyscallError } from '../../../native/libc.js';
 import { containerFromCgroup, parseStatus, statusState } from '../inspect/namespaces.js';
 import { Conflict, InvalidArgument, NotFound } from '../types.js';
 import { containerEvent, type EngineContext } from './context.js';
-import { parseSignal } from './signals.js';
+import { parseSignal, signalName } from './signals.js';
+import { readText as read } from '../util/fsx.js';
 import { isActive } from './state.js';
 
 export interface SignalResult {
@@ -27,26 +27,12 @@ export interface SignalResult {
   comm: string;
 }
 
-function read(path: string): string | null {
-  try {
-    return readFileSync(path, 'latin1');
-  } catch {
-    return null;
-  }
-}
-
 function pidNs(pid: number): string | null {
   try {
     return readlinkSync(`/proc/${pid}/ns/pid`);
   } catch {
     return null;
   }
-}
-
-/** The name of a signal number ("SIGTERM"), for messages and events. */
-export function signalName(num: number): string {
-  for (const [name, n] of Object.entries(constants.signals)) if (n === num) return name;
-  return String(num);
 }
 
 /**

@@ -16,3 +16,9 @@ export function parseSignal(signal: string | number): number {
   if (!n) throw new InvalidArgument(`Invalid signal: ${signal}`);
   return n;
 }
+
+/** The name of a signal number ("SIGTERM"), for messages and events. */
+export function signalName(num: number): string {
+  for (const [name, n] of Object.entries(osConstants.signals)) if (n === num) return name;
+  return String(num);
+}
