@@ -34,7 +34,6 @@ import type {
 } from './api.js';
 import { openCgroupDriver } from './cgroups/index.js';
 import type { CgroupDriver, CgroupStats, CgroupWrite } from './cgroups/types.js';
-import { attachSession, connectMonitor } from './containers/attach.js';
 import { readLogs } from './containers/logs.js';
 import { RecordStore } from './containers/record-store.js';
 import { topProcesses } from './containers/top.js';
@@ -77,6 +76,7 @@ import { engineInfo } from './lifecycle/info.js';
 import { killContainer, stopContainer } from './lifecycle/kill.js';
 import { signalContainerProcess, type SignalResult } from './lifecycle/signal-process.js';
 import { imageView, type ImageView } from './images/view.js';
+import { attachContainer } from './lifecycle/attach.js';
 import { pauseContainer, unpauseContainer } from './lifecycle/pause.js';
 import { removeContainer, renameContainer } from './lifecycle/remove.js';
 import { restore } from './lifecycle/restore.js';
@@ -394,12 +394,8 @@ export class Engine implements EngineApi {
     return signalContainerProcess(this.ctx, idOrName, hostPid, signal);
   }
 
-  async attach(idOrName: string): Promise<AttachSession> {
-    const rec = this.records.find(idOrName);
-    if (isActive(rec.state.status)) return attachSession(await connectMonitor(join(this.runRoot, rec.id, 'monitor.sock')));
-    return new Promise((resolve) => {
-      this.ctx.pendingAttach.set(rec.id, [...(this.ctx.pendingAttach.get(rec.id) ?? []), resolve]);
-    });
+  attach(idOrName: string): Promise<AttachSession> {
+    return attachContainer(this.ctx, idOrName);
   }
 
   // ------------------------------------------------------------------ pull, load, save, commit
