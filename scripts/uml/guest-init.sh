@@ -49,6 +49,8 @@ say "modules loaded"
 i=0
 for d in $(echo "${GBT_WRITABLE:-}" | tr : " "); do
   i=$((i + 1))
+  # a checkout under /tmp is hidden by the guest's own /tmp above: show the host's directory there
+  case "$d" in /tmp/*) mkdir -p "$d" && mount -t hostfs -o "$d" hostfs "$d" || say "hostfs $d failed" ;; esac
   mkdir -p /run/gbt-overlay/$i/upper /run/gbt-overlay/$i/work
   mount -t overlay -o "lowerdir=$d,upperdir=/run/gbt-overlay/$i/upper,workdir=/run/gbt-overlay/$i/work" overlay "$d" || say "overlay on $d failed"
 done
