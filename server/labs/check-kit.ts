@@ -4,6 +4,7 @@
 import type { CheckOutcome, LabKernel } from './format.js';
 import type { NsProcess } from '../engine/index.js';
 import * as fs from 'node:fs';
+import { capabilityNames } from '../../common/capabilities.js';
 
 export const MiB = 1024 * 1024;
 
@@ -38,26 +39,9 @@ export async function statusField(k: LabKernel, pid: number, field: string): Pro
   return line ? line.slice(field.length + 1).trim() : null;
 }
 
-/** Capability numbers → names (linux/capability.h), for CapEff decoding. */
-export const CAPABILITY_NAMES = [
-  'CHOWN', 'DAC_OVERRIDE', 'DAC_READ_SEARCH', 'FOWNER', 'FSETID', 'KILL', 'SETGID', 'SETUID', 'SETPCAP', 'LINUX_IMMUTABLE',
-  'NET_BIND_SERVICE', 'NET_BROADCAST', 'NET_ADMIN', 'NET_RAW', 'IPC_LOCK', 'IPC_OWNER', 'SYS_MODULE', 'SYS_RAWIO', 'SYS_CHROOT',
-  'SYS_PTRACE', 'SYS_PACCT', 'SYS_ADMIN', 'SYS_BOOT', 'SYS_NICE', 'SYS_RESOURCE', 'SYS_TIME', 'SYS_TTY_CONFIG', 'MKNOD', 'LEASE',
-  'AUDIT_WRITE', 'AUDIT_CONTROL', 'SETFCAP', 'MAC_OVERRIDE', 'MAC_ADMIN', 'SYSLOG', 'WAKE_ALARM', 'BLOCK_SUSPEND', 'AUDIT_READ',
-  'PERFMON', 'BPF', 'CHECKPOINT_RESTORE',
-];
-
-/** A CapEff hex mask → capability names. */
+/** A CapEff hex mask → capability names without their CAP_ prefix (the table is common/capabilities.ts). */
 export function decodeCaps(hex: string): string[] {
-  const mask = BigInt(`0x${hex}`);
-  const out: string[] = [];
-  for (let i = 0; i < 64; i++) if ((mask >> BigInt(i)) & 1n) out.push(CAPABILITY_NAMES[i] ?? `cap${i}`);
-  return out;
-}
-
-/** The host's mounts that are not also in the given list (what a container's mount did to the host). */
-export function mountPoints(rows: { mountPoint: string }[]): Set<string> {
-  return new Set(rows.map((r) => r.mountPoint));
+  return capabilityNames(hex).map((n) => (/^CAP_\d+$/.test(n) ? `cap${n.slice(4)}` : n.slice(4)));
 }
 
 /**
