@@ -13,7 +13,6 @@ import { sendJson } from './routes.js';
 
 const LAB_ID_RE = /^[a-z0-9-]{1,64}$/;
 
-const send = sendJson;
 
 /** start takes no options: an empty body or {} */
 async function expectEmptyBody(req: IncomingMessage): Promise<void> {
@@ -96,25 +95,25 @@ export function handleLabRequest(labs: LabSessions, req: IncomingMessage, res: S
       const wrong = () => new HttpError(405, `method ${m} not allowed on ${path}`);
       if (parts.length === 0) {
         if (m !== 'GET') throw wrong();
-        return send(res, 200, labs.listLabs().map(labSummary));
+        return sendJson(res, 200, labs.listLabs().map(labSummary));
       }
       const id = labId(parts[0]);
       if (parts.length === 1) {
         if (m !== 'GET') throw wrong();
-        return send(res, 200, labDetail(labs.lab(id)));
+        return sendJson(res, 200, labDetail(labs.lab(id)));
       }
       if (parts.length === 2 && parts[1] === 'start') {
         if (m !== 'POST') throw wrong();
         labs.lab(id); // an unknown lab is a 404 before the body is read
         await expectEmptyBody(req);
-        return send(res, 201, await labs.start(id));
+        return sendJson(res, 201, await labs.start(id));
       }
       if (parts.length === 3 && parts[1] === 'sessions') {
         const sid = sessionOf(labs, id, sessionId(parts[2]));
-        if (m === 'GET') return send(res, 200, await labs.get(sid));
+        if (m === 'GET') return sendJson(res, 200, await labs.get(sid));
         if (m === 'DELETE') {
           await labs.leave(sid);
-          return send(res, 204, null);
+          return sendJson(res, 204, null);
         }
         throw wrong();
       }
@@ -123,7 +122,7 @@ export function handleLabRequest(labs: LabSessions, req: IncomingMessage, res: S
       const status = e instanceof URIError ? 400 : httpStatusOf(e);
       if (status === 500) console.error(`[rest] ${req.method} ${path}:`, e);
       req.resume();
-      send(res, status, { error: (e as Error).message || 'internal error' });
+      sendJson(res, status, { error: (e as Error).message || 'internal error' });
     }
   })();
   return true;
