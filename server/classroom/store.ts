@@ -7,6 +7,7 @@ import { createHash, randomBytes, randomInt, timingSafeEqual } from 'node:crypto
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
+import { EngineError } from '../engine/index.js';
 
 /** Join codes avoid 0/O and 1/I/L, so a code read aloud in a classroom is typed right. */
 const CODE_ALPHABET = 'ABCDEFGHJKMNPQRSTUVWXYZ23456789';
@@ -70,12 +71,10 @@ interface StoreFile {
   learners: LearnerRecord[];
 }
 
-export class ClassroomError extends Error {
-  constructor(
-    readonly kind: 'invalid' | 'not-found' | 'conflict',
-    message: string,
-  ) {
-    super(message);
+/** The classroom's errors carry the engine's kinds, so both APIs map them to codes the same way. */
+export class ClassroomError extends EngineError {
+  constructor(kind: 'invalid' | 'not-found' | 'conflict', message: string) {
+    super(kind, message);
     this.name = 'ClassroomError';
   }
 }
@@ -167,10 +166,15 @@ export class ClassroomStore {
     if (typeof token !== 'string' || token.length < 16 || token.length > 64) return null;
     const hash = Buffer.from(sha256(token), 'hex');
     const l = this.data.learners.find((x) => timingSafeEqual(Buffer.from(x.tokenHash, 'hex'), hash));
-    if (!l || l.revokedAt) return null;
+    return l && this.isActive(l.id) ? { ...l } : null;
+  }
+
+  /** Is the learner's session good: not revoked, and their class open? */
+  isActive(learnerId: string): boolean {
+    const l = this.data.learners.find((x) => x.id === learnerId);
+    if (!l || l.revokedAt) return false;
     const cls = this.data.classes.find((c) => c.id === l.classId);
-    if (!cls || cls.endedAt || Date.parse(cls.endsAt) <= Date.now()) return null;
-    return { ...l };
+    return !!cls && !cls.endedAt && Date.parse(cls.endsAt) > Date.now();
   }
 
   learners(classId?: string): LearnerRecord[] {
