@@ -53,9 +53,14 @@ const signalBody = z.object({ signal: z.union([z.string().min(1).max(16), z.numb
 
 type Handler = (ctx: { engine: EngineApi; params: string[]; url: URL; req: IncomingMessage }) => Promise<unknown> | unknown;
 
-const routes: { method: string; re: RegExp; fn: Handler }[] = [];
+const routes: { method: string; path: string; re: RegExp; fn: Handler }[] = [];
 const route = (method: string, path: string, fn: Handler) =>
-  routes.push({ method, re: new RegExp('^' + path.replace(/:[a-z]+/g, '([^/]+)') + '$'), fn });
+  routes.push({ method, path, re: new RegExp('^' + path.replace(/:[a-z]+/g, '([^/]+)') + '$'), fn });
+
+/** Every route as "METHOD /api/path/:param" (the learner-isolation sweep walks them all). */
+export function restRoutes(): { method: string; path: string }[] {
+  return routes.map(({ method, path }) => ({ method, path }));
+}
 
 route('GET', '/api/info', ({ engine }) => engine.info());
 route('GET', '/api/images', ({ engine }) => engine.listImages());
