@@ -14,6 +14,7 @@ const CODE_ALPHABET = 'ABCDEFGHJKMNPQRSTUVWXYZ23456789';
 const CODE_LENGTH = 6;
 /** host ports each learner may publish (on 127.0.0.1) */
 export const PORTS_PER_LEARNER = 10;
+const DEFAULT_PORT_BASE = 20000;
 
 export const classRequestSchema = z
   .object({
@@ -35,16 +36,17 @@ export const classRequestSchema = z
       .strict(),
     /** ISO time the class ends: everything it made is removed then */
     endsAt: z.iso.datetime({ offset: true }),
-    /** the first host port learners' ranges are cut from */
-    portBase: z.number().int().min(1024).max(65535 - PORTS_PER_LEARNER).default(20000),
+    /** the first host port learners' ranges are cut from (default: after the open classes' ranges, from 20000) */
+    portBase: z.number().int().min(1024).max(65535 - PORTS_PER_LEARNER).optional(),
   })
   .strict()
-  .refine((c) => c.portBase + c.seats * PORTS_PER_LEARNER - 1 <= 65535, { message: 'the learners\' port ranges run past 65535: lower portBase or seats', path: ['portBase'] })
+  .refine((c) => (c.portBase ?? DEFAULT_PORT_BASE) + c.seats * PORTS_PER_LEARNER - 1 <= 65535, { message: 'the learners\' port ranges run past 65535: lower portBase or seats', path: ['portBase'] })
   .refine((c) => Date.parse(c.endsAt) > Date.now(), { message: 'the class would end in the past', path: ['endsAt'] });
 
 export type ClassRequest = z.input<typeof classRequestSchema>;
 
-export interface ClassRecord extends z.output<typeof classRequestSchema> {
+export interface ClassRecord extends Omit<z.output<typeof classRequestSchema>, 'portBase'> {
+  portBase: number;
   id: string;
   code: string;
   createdAt: string;
@@ -124,10 +126,30 @@ export class ClassroomStore {
   createClass(input: unknown): ClassRecord {
     const r = classRequestSchema.safeParse(input);
     if (!r.success) throw new ClassroomError('invalid', formatIssues(r.error));
-    const rec: ClassRecord = { ...r.data, id: randomBytes(6).toString('hex'), code: this.newCode(), createdAt: new Date().toISOString(), endedAt: null };
+    const portBase = this.portBaseFor(r.data.portBase, r.data.seats);
+    const rec: ClassRecord = { ...r.data, portBase, id: randomBytes(6).toString('hex'), code: this.newCode(), createdAt: new Date().toISOString(), endedAt: null };
     this.data.classes.push(rec);
     this.save();
     return rec;
+  }
+
+  /**
+   * Two open classes never share a port: a learner of one could otherwise take the port a learner
+   * of the other was told is theirs. The given base must not overlap; without one, the first free.
+   */
+  private portBaseFor(wanted: number | undefined, seats: number): number {
+    const span = seats * PORTS_PER_LEARNER;
+    const taken = this.data.classes.filter((c) => !c.endedAt).map((c) => ({ from: c.portBase, to: c.portBase + c.seats * PORTS_PER_LEARNER - 1 }));
+    const clash = (base: number) => taken.find((t) => base <= t.to && base + span - 1 >= t.from);
+    if (wanted !== undefined) {
+      const c = clash(wanted);
+      if (c) throw new ClassroomError('conflict', `portBase: ports ${wanted}-${wanted + span - 1} overlap an open class's ports ${c.from}-${c.to}`);
+      return wanted;
+    }
+    let base = DEFAULT_PORT_BASE;
+    for (let c = clash(base); c; c = clash(base)) base = c.to + 1;
+    if (base + span - 1 > 65535) throw new ClassroomError('conflict', 'no free port range is left for this class: end a class or give fewer seats');
+    return base;
   }
 
   classes(): ClassRecord[] {
