@@ -24,7 +24,7 @@ import { EngineError, InvalidArgument, LearnerEngine, NotFound, OWNER_LABEL, Per
 import { learnerAvailability, type LabAvailability } from './learner-labs.js';
 import type { CheckOutcome } from './format.js';
 import { ensureLabImages } from './images.js';
-import { SessionKernel } from './kernel.js';
+import { SessionKernel, type LabKernelOptions } from './kernel.js';
 import type { LoadedLab } from './loader.js';
 
 const SCRATCH = '{{scratch}}';
@@ -364,10 +364,15 @@ export class LabSessions {
    * and of the diagrams (a check's detail line is shown to the learner: it must not quote another
    * learner's process or address), read-only (it only ever looks).
    */
-  private readersOf(s: Session): { engine: Pick<Engine, 'get' | 'ociConfig'>; hub: Pick<InspectHub, 'snapshot'> } {
+  private readersOf(s: Session): Pick<LabKernelOptions, 'engine' | 'hub' | 'learner'> {
     if (!s.file.owner) return { engine: this.engine, hub: this.hub };
     const view = new LearnerEngine(this.engine, { learnerId: s.file.owner, ports: { from: 1, to: 0 }, maxContainers: 0 });
-    return { engine: view, hub: this.hub.forLearner(view) };
+    const ownsContainerPath = (path: string) => {
+      const own = new Set(view.list({ all: true }).map((r) => r.id));
+      // a path naming a container (its state dir, overlay, cgroup) names it by its full id
+      return !this.engine.list({ all: true }).some((r) => !own.has(r.id) && path.includes(r.id.slice(0, 12)));
+    };
+    return { engine: view, hub: this.hub.forLearner(view), learner: { ownsContainerPath } };
   }
 
   /** One evaluation at a time per session; asked during one, one more runs after it. */

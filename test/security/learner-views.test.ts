@@ -4,7 +4,8 @@
 // and lab sessions are then searched for everything of B's and the teacher's: ids, names, IPs,
 // veths, bridges, command lines, namespace inodes, pids. B's ids handed to A's views are not found,
 // and A's limit drag on B's container leaves B's cgroup as it was.
-import { readlinkSync } from 'node:fs';
+import { mkdtempSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorKind, InspectHub, LearnerEngine, OWNER_LABEL, type ContainerRecord, type LearnerHub, type ExecProcess } from '../../server/engine/index.js';
 import type { LoadedLab } from '../../server/labs/loader.js';
@@ -341,6 +342,54 @@ describe("a learner's lab sessions", () => {
       again.close();
       await env.engine.remove(forgedB.id, { force: true });
       await env.engine.remove(forgedA.id, { force: true });
+    }
+  });
+
+  it("a learner's symlinks do not point a check at a host file (its size, date or text in the detail)", async () => {
+    // the canary: a host file the learner would like to learn about
+    const dir = mkdtempSync('/tmp/gbtd-canary-');
+    const canary = join(dir, 'secret');
+    writeFileSync(canary, `canary-text-${'x'.repeat(77_777)}`);
+    const lab = tinyLab('t-links', [{ role: 'box', config: { image: 'base', cmd: ['sleep', '600'], mounts: [{ type: 'bind', source: '{{scratch}}/volume', target: '/volume' }] } }]);
+    lab.steps[0].check = async (k) => {
+      const rec = k.container('box');
+      const seen = {
+        volume: await k.host.stat(`${k.scratchDir}/volume/app.log`),
+        upper: await k.host.stat(`${rec.paths.upper}/tmp/stamp`),
+        text: await k.host.read!(`${rec.paths.upper}/etc/motd`),
+        viaRoot: await k.host.read!(`/proc/${rec.state.pid}/root/tmp/stamp`),
+        foreignMounts: (await k.host.mounts()).filter((m) => m.mountPoint.includes(recB.id.slice(0, 12))).length,
+      };
+      return { passed: false, detail: JSON.stringify(seen) };
+    };
+    const sessions = new LabSessions({ engine: env.engine, hub, labs: [lab] });
+    try {
+      const s = await sessions.start('t-links', a);
+      const id = s.containers[0].id;
+      const sh = async (cmd: string) => {
+        const p = await a.exec(id, { cmd: ['sh', '-c', cmd] });
+        await new Promise<number>((r) => p.onExit(r));
+      };
+      await sh(`ln -s ${canary} /volume/app.log; rm -rf /tmp; ln -s ${dir} /tmp; ln -s ${canary} /etc/motd; ln -s ${canary} /tmp/stamp 2>/dev/null; true`);
+      const state = await sessions.get(s.sessionId, a);
+      const detail = state.steps[0].detail ?? '';
+      const seen = JSON.parse(state.steps[0].detail ?? '{}') as Record<string, unknown>;
+      expect(detail).not.toContain('777');
+      expect(seen.foreignMounts).toBe(0);
+      expect(detail).not.toContain('canary-text');
+      expect(seen.volume).toBeNull();
+      expect(seen.upper).toBeNull();
+      expect(seen.text).toBeNull();
+      expect(seen.viaRoot).toBeNull();
+      // a plain file of the learner's own is still read (the check works for honest answers)
+      await sh('rm -f /volume/app.log; echo hi > /volume/app.log');
+      const honest = JSON.parse((await sessions.get(s.sessionId, a)).steps[0].detail ?? '{}') as { volume: { size: number } | null };
+      expect(honest.volume?.size).toBe(3);
+      await sessions.leave(s.sessionId, a);
+    } finally {
+      for (const sid of sessions.sessionIds()) await sessions.leave(sid).catch(() => {});
+      sessions.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
