@@ -468,6 +468,11 @@ export class LabSessions {
     rmSync(this.dirOf(sid), { recursive: true, force: true });
   }
 
+  /** Leave every session of a learner (their reset, revoke or the class's end). */
+  async leaveAllOf(learnerId: string): Promise<void> {
+    for (const sid of this.sessionIds({ learnerId })) await this.leave(sid);
+  }
+
   close(): void {
     this.offEvents?.();
     if (this.eventTimer) clearTimeout(this.eventTimer);

@@ -310,7 +310,12 @@ describe("a learner's lab sessions", () => {
       expect(env.engine.list({ all: true }).length).toBe(before + 2);
       // B's cap is B's own
       const other = await sessions.start('t-box', b);
-      for (const [sid, who] of [[one.sessionId, a], [two.sessionId, a], [other.sessionId, b]] as const) await sessions.leave(sid, who);
+      // A's reset: every session of A's goes, B's stays
+      await sessions.leaveAllOf('lrna');
+      expect(sessions.list().map((x) => x.sessionId)).toEqual([other.sessionId]);
+      void one;
+      void two;
+      await sessions.leave(other.sessionId, b);
       expect(env.engine.list({ all: true }).length).toBe(before);
     } finally {
       for (const sid of sessions.sessionIds()) await sessions.leave(sid).catch(() => {});
