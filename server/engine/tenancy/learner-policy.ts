@@ -38,6 +38,12 @@ export interface LearnerPolicy {
 
 /** Labels that mark what a learner owns; a request cannot set them itself. */
 export const OWNER_LABEL = 'glassbox.owner';
+/**
+ * The labels the lab runner puts on a lab session's containers (server/labs/sessions.ts): only the
+ * runner sets them (LearnerEngine.createForLab), never a learner's request, or a learner could make
+ * a container the runner would take for part of a session (someone else's, even).
+ */
+export const LAB_LABEL_PREFIX = 'glassbox.lab';
 
 /** What a learner never gets, whatever they ask: NET_RAW lets one learner spoof packets to another. */
 const LEARNER_CAPABILITIES: readonly string[] = DOCKER_DEFAULT_CAPABILITIES.filter((c) => c !== 'CAP_NET_RAW');
@@ -47,6 +53,11 @@ export interface LearnerContext {
   ownNetworks: ReadonlySet<string>;
   /** how many containers the learner has now */
   containers: number;
+}
+
+/** glassbox.lab, glassbox.lab.session, glassbox.lab.role … (and glassbox.labs, glassbox.lab-x: anything the runner could mistake) */
+export function isLabLabel(key: string): boolean {
+  return key.toLowerCase().startsWith(LAB_LABEL_PREFIX);
 }
 
 /** CHOWN, chown, CAP_CHOWN → CHOWN (how messages and capDrop name it) */
@@ -89,6 +100,8 @@ export function applyLearnerPolicy(config: ContainerConfig, policy: LearnerPolic
   }
   const labels = { ...(config.labels ?? {}) };
   if (Object.keys(labels).some((k) => k === OWNER_LABEL || k.startsWith(`${OWNER_LABEL}.`))) deny(`the label ${OWNER_LABEL}`);
+  const lab = Object.keys(labels).find(isLabLabel);
+  if (lab !== undefined) deny(`the label ${lab} (set by the lab runner only)`);
   labels[OWNER_LABEL] = policy.learnerId;
   const capDrop = [...new Set([...(config.capDrop ?? []).map(capName), 'NET_RAW'])];
   const logConfig = learnerLogConfig(config.logConfig, deny);
