@@ -19,6 +19,8 @@ export { parseSize } from './util/size.js';
 export { parseMountinfo, readMounts, type MountEntry } from './util/mountinfo.js';
 export { applyLearnerPolicy, OWNER_LABEL, PermissionDenied, type LearnerPolicy, type LearnerContext } from './tenancy/learner-policy.js';
 export { LearnerEngine } from './tenancy/learner-engine.js';
+export { checkTenantLimits, type TenantLimits, type TenantUsage } from './tenancy/tenant-groups.js';
+export { learnerGroup, GROUPS_DIR } from './cgroups/groups.js';
 export { containerView, hostView, type ProcView } from './inspect/host-view.js';
 export type { ImageView, ImageViewLayer, ImageViewHistory } from './images/view.js';
 export type { SignalResult } from './lifecycle/signal-process.js';
