@@ -528,7 +528,26 @@ export class CgroupV1Driver implements CgroupDriver {
     checkGroup(group);
     const mem = this.dirAt(group, 'memory') ?? this.dirAt(group, 'pids');
     if (!group || !mem || !existsSync(mem)) return null;
-    return this.statsAt(group);
+    const st = this.statsAt(group);
+    // v1 counts an OOM kill in the victim's own memcg (the container's), not where the limit was
+    // hit: add up the containers' so the group shows the kills its quota caused
+    const memDir = this.dirAt(group, 'memory');
+    if (memDir) {
+      let kills = 0;
+      for (const d of subdirs(memDir)) kills += parseKV(readText(join(memDir, d, 'memory.oom_control'))).oom_kill ?? 0;
+      const e = st.memory.events;
+      e.oomKill = Math.max(e.oomKill, kills);
+      e.oom = Math.max(e.oom, kills);
+      e.max = Math.max(e.max, kills);
+    }
+    // likewise a fork the group's pids.max refused is counted in the forking task's cgroup
+    const pidsDir = this.dirAt(group, 'pids');
+    if (pidsDir) {
+      let refused = 0;
+      for (const d of subdirs(pidsDir)) refused += parseKV(readText(join(pidsDir, d, 'pids.events'))).max ?? 0;
+      st.pids.refused = Math.max(st.pids.refused, refused);
+    }
+    return st;
   }
 
   async removeGroup(group: string): Promise<void> {
