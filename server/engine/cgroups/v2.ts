@@ -466,7 +466,13 @@ export class CgroupV2Driver implements CgroupDriver {
     checkGroup(group);
     const dir = join(this.parent, group);
     if (!group || !existsSync(dir)) return null;
-    return this.statsAt(dir, false);
+    const st = this.statsAt(dir, false);
+    // before Linux 6.13 a fork refused by the group's pids.max is counted in the forking
+    // container's pids.events, not the group's: add them up (later kernels count it in both)
+    let refused = 0;
+    for (const d of subdirs(dir)) refused += parseKV(readText(join(dir, d, 'pids.events'))).max ?? 0;
+    st.pids.refused = Math.max(st.pids.refused, refused);
+    return st;
   }
 
   async removeGroup(group: string): Promise<void> {
