@@ -276,6 +276,12 @@ describe('bad quota input', () => {
     await refused("a learner's removeTenant", async () => z.removeTenant(), /teacher/, 'permission-denied');
     await refused("another learner's usage", () => z.tenantUsage(A), /no such learner/, 'not-found');
     expect((await z.tenantUsage(fresh)).pids.limit).toBe(50);
+    if (env.engine.cgroups.version === 1) {
+      // v1 refuses a container's CFS quota above its group's: in the learner's terms, before a write
+      await env.engine.setTenantLimits(fresh, { cpus: 0.5 });
+      await refused('--cpus above the quota', () => z.run({ image: 'base', network: 'none', cmd: ['true'], limits: { cpus: 1 } }), /above the learner's CPU quota of 0.5/);
+      await removeAll();
+    }
     await env.engine.removeTenant(fresh);
     for (const d of groupDirs()) expect(existsSync(d), d).toBe(false);
   });

@@ -183,6 +183,7 @@ export class CgroupV1Driver implements CgroupDriver {
     const log = new WriteLog();
     const made: string[] = [];
     const rel = group ? `${group}/${id}` : id;
+    if (group) this.checkUnderGroupQuota(group, limits.cpus);
     this.index.set(id, group);
     try {
       for (const { root } of this.roots()) {
@@ -211,7 +212,30 @@ export class CgroupV1Driver implements CgroupDriver {
 
   async update(id: string, limits: Partial<ResourceLimits>): Promise<CgroupWrite[]> {
     checkId(id);
+    const group = this.index.of(id);
+    if (group) this.checkUnderGroupQuota(group, limits.cpus);
     return this.updateAt(this.index.rel(id), limits);
+  }
+
+  /** A directory's CFS quota in CPUs, null for none. */
+  private cpusAt(rel: string): number | null {
+    const d = this.dirAt(rel, 'cpu');
+    if (!d) return null;
+    const quota = readInt(join(d, 'cpu.cfs_quota_us'));
+    const period = readInt(join(d, 'cpu.cfs_period_us')) ?? DEFAULT_PERIOD;
+    return quota !== null && quota > 0 ? quota / period : null;
+  }
+
+  /**
+   * v1 refuses (EINVAL) a child's CFS quota above its parent's: say so in the learner's terms
+   * before anything is written. (v2 takes it, and the parent's quota holds them both anyway.)
+   */
+  private checkUnderGroupQuota(group: string, cpus: number | null | undefined): void {
+    if (cpus == null) return;
+    const quota = this.cpusAt(group);
+    if (quota !== null && cpus > quota + 1e-9) {
+      throw new InvalidArgument(`--cpus ${cpus} is above the learner's CPU quota of ${quota} (the cgroup ${this.parent}/${group} holds all their containers)`);
+    }
   }
 
   private async updateAt(rel: string, limits: Partial<ResourceLimits>): Promise<CgroupWrite[]> {
@@ -521,6 +545,15 @@ export class CgroupV1Driver implements CgroupDriver {
   async updateGroup(group: string, limits: Partial<ResourceLimits>): Promise<CgroupWrite[]> {
     checkGroup(group);
     if (!group) throw new InvalidArgument('updateGroup needs a group (learners/<id>)');
+    if (limits.cpus != null) {
+      // v1: a quota below one of the containers' own would be refused (EINVAL) halfway through
+      for (const id of subdirs(this.dirAt(group, 'cpu') ?? '')) {
+        const own = this.cpusAt(`${group}/${id}`);
+        if (own !== null && own > limits.cpus + 1e-9) {
+          throw new InvalidArgument(`learner quota cpus ${limits.cpus} is below the ${own} CPUs container ${id.slice(0, 12)} has itself: lower the container's --cpus first`);
+        }
+      }
+    }
     return this.updateAt(group, limits);
   }
 
