@@ -7,6 +7,7 @@ export type { LayerStatus, PullEvent, PullResult } from './images/pull.js';
 export type { CommitOptions } from './images/commit.js';
 export type { NetPlan, NetworkInfo, NetworkRecord, EndpointRecord, Attachment, LinkCounters, Topology, NetMode, PortBinding } from './network/index.js';
 export { InspectHub } from './inspect/hub.js';
+export { cgroupSnapshotFor } from './inspect/cgroups.js';
 export { DIAGRAM_KINDS } from './inspect/types.js';
 export type * from './inspect/types.js';
 export { isActive, isAlive } from './lifecycle/state.js';
