@@ -89,7 +89,7 @@ export function cgroupTree(snapshot: Pick<CgroupSnapshot, 'containers' | 'groups
     if (inGroup.has(c.containerId) || c.group) continue;
     add({ key: `c:${c.containerId}`, kind: 'container', label: `${c.containerId.slice(0, 12)}/`, detail: c.name, depth: 1, parentKey: 'parent', containerId: c.containerId, selected: c.containerId === selectedId });
   }
-  add({ key: 'learners', kind: 'learners', label: 'learners/', detail: 'one group a learner', depth: 1, parentKey: 'parent', selected: false });
+  add({ key: 'learners', kind: 'learners', label: 'learners/', detail: "one group a learner: its limits are the learner's quota, for all their containers together", depth: 1, parentKey: 'parent', selected: false });
   for (const g of [...groups].sort((a, b) => a.learnerId.localeCompare(b.learnerId))) {
     const gkey = `g:${g.group}`;
     add({
