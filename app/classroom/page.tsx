@@ -38,23 +38,14 @@ export default function ClassroomPage() {
   const current = list.find((c) => c.id === open);
   return (
     <div className="space-y-6">
-      <section className="rounded-xl border border-slate-800 bg-slate-900/50 p-4">
-        <h1 className="mb-3 text-lg font-semibold">New class</h1>
-        <CreateClassForm
-          onCreated={(c) => {
-            setOpen(c.id);
-            load();
-          }}
-        />
-      </section>
       <section className="space-y-3">
-        <h2 className="text-lg font-semibold">Classes</h2>
+        <h1 className="text-lg font-semibold">Classes</h1>
         {error && (
           <p className="text-sm text-rose-300" role="alert">
             {error}
           </p>
         )}
-        {classes && !list.length && <p className="text-sm text-slate-400">No class yet: make one above.</p>}
+        {classes && !list.length && <p className="text-sm text-slate-400">No class yet: make one below.</p>}
         {list.map((c) => (
           <ClassCard key={c.id} c={c} open={open === c.id} onOpen={() => setOpen(open === c.id ? null : c.id)} onChanged={load} />
         ))}
@@ -65,6 +56,18 @@ export default function ClassroomPage() {
           <Roster c={current} />
         </section>
       )}
+      {/* open while there is no class; afterwards one click away, below the roster */}
+      <details className="rounded-xl border border-slate-800 bg-slate-900/50 p-4" open={!!classes && !list.length} data-testid="new-class">
+        <summary className="cursor-pointer text-lg font-semibold">New class</summary>
+        <div className="mt-3">
+          <CreateClassForm
+            onCreated={(c) => {
+              setOpen(c.id);
+              load();
+            }}
+          />
+        </div>
+      </details>
     </div>
   );
 }

@@ -12,7 +12,7 @@ export function BroadcastPanel({ state, feed, onDismiss }: { state: BroadcastSta
   return (
     <aside className="fixed right-4 bottom-4 z-30 flex h-[26rem] w-[min(46rem,calc(100vw-2rem))] flex-col overflow-hidden rounded-xl border-2 border-violet-500 bg-slate-950 shadow-2xl" aria-label="the teacher's broadcast" data-testid="broadcast-panel">
       <div className="flex flex-wrap items-center gap-x-3 gap-y-1 border-b border-violet-800 bg-violet-950/70 px-3 py-2 text-sm">
-        <span className="font-semibold text-violet-100">📡 The teacher is showing {state.containerName}</span>
+        <span className="font-semibold text-violet-100">The teacher is showing {state.containerName}</span>
         <span className="text-violet-200" data-testid="broadcast-tab">
           diagram: <b>{TAB_NAMES[state.tab] ?? state.tab}</b>
           {state.selection ? (

@@ -94,7 +94,7 @@ function Toggle({ containerId, view }: { containerId: string; view: PageView }) 
         className={`rounded-md border px-3 py-1.5 text-sm font-medium disabled:opacity-40 ${on ? 'border-violet-400 bg-violet-600 text-white' : 'border-violet-500 text-violet-200 hover:bg-violet-950'}`}
         data-testid="broadcast-button"
       >
-        {on ? '■ Stop broadcast' : '📡 Broadcast'}
+        {on ? '■ Stop broadcast' : '● Broadcast'}
       </button>
       {on && (
         <span className="text-sm font-semibold text-violet-200" role="status" data-testid="broadcast-status">

@@ -33,8 +33,9 @@ export function WatchTerminal({ feed, fontSize = 14, label, testId }: { feed: Te
       ro.observe(el.current);
       term.write(feed.contents());
       off = feed.subscribe((c) => {
-        if (c.reset) term?.reset();
-        term?.write(c.data);
+        // a new screen: the reset goes through xterm's write queue (term.reset() would run before
+        // what is still queued, and the old screen would be drawn after it)
+        term?.write(c.reset ? `\x1bc${c.data}` : c.data);
       });
     })();
     return () => {

@@ -371,7 +371,8 @@ export function classroomChannel({ io, classroom, terminals, principalOf, online
       b.selection = selection;
       if (sessionId !== undefined && sessionId !== b.sessionId) {
         b.sessionId = sessionId;
-        if (sessionId && terminals.replay('teacher', sessionId) !== null) {
+        // a terminal tab other than the one on the learners' screens: they get its screen
+        if (sessionId && sessionId !== b.sent && terminals.replay('teacher', sessionId) !== null) {
           b.relay.dispose();
           b.sent = sessionId;
           sendScreen(b, `class:${id}`);

@@ -193,7 +193,7 @@ describe('classroom', () => {
 
   it("a learner's socket emitting the teacher's events is refused", async () => {
     const token = await tokenOf(bob);
-    const s = ioClient(`${srv.base}/classroom`, { transports: ['websocket'], auth: { token }, extraHeaders: { origin: srv.base }, reconnection: false, forceNew: true });
+    const s = ioClient(`${srv.base}/classroom`, { transports: ['websocket'], auth: { token }, extraHeaders: { origin: srv.base, authorization: `Bearer ${token}` }, reconnection: false, forceNew: true });
     try {
       await new Promise<void>((resolve, reject) => {
         s.once('connect', resolve);
