@@ -44,9 +44,14 @@ export const ROSTER_EVERY_MS = 2_000;
 /** at most one roster per class this often, however many changes */
 export const ROSTER_THROTTLE_MS = 250;
 /** follow and broadcast output is collected this long, then sent in one message */
-const RELAY_BATCH_MS = 30;
-/** at most this much of one batch is sent: a flood (`yes`) reaches the watcher as its tail */
-const RELAY_MAX_CHARS = 64 * 1024;
+const RELAY_BATCH_MS = 40;
+/**
+ * at most this much of one batch is sent: a flood (`yes`) reaches the watchers as its tail, at
+ * most 400 KB/s each (a screen is a few KB), however fast the shell writes
+ */
+const RELAY_MAX_CHARS = 16 * 1024;
+/** a learner asks for the broadcast's screen again at most this often (it is up to 256 KB) */
+const SYNC_EVERY_MS = 1_000;
 
 const classId = z.string().regex(/^[a-f0-9]{12}$/, 'classId: 12 hex characters');
 const learnerId = z.string().regex(/^[a-z0-9]{10}$/, 'learnerId: 10 characters [a-z0-9]');
@@ -329,9 +334,13 @@ export function classroomChannel({ io, classroom, terminals, principalOf, online
       void socket.join([`class:${principal.classId}`, `learner:${lid}`]);
       socket.emit('followed', { active: (follows.get(lid)?.size ?? 0) > 0 });
       syncLearner(socket, principal.classId);
+      let lastSync = 0;
       socket.on('broadcast:sync', (_raw: unknown, ack?: unknown) => {
+        const reply: Ack = typeof ack === 'function' ? (ack as Ack) : () => {};
+        if (Date.now() - lastSync < SYNC_EVERY_MS) return reply({ ok: false, error: 'asked less than a second ago' });
+        lastSync = Date.now();
         syncLearner(socket, principal.classId);
-        if (typeof ack === 'function') (ack as Ack)({ ok: true });
+        reply({ ok: true });
       });
     } else {
       void socket.join('teachers');
