@@ -253,4 +253,22 @@ describe('classroom', () => {
     // Bob's session goes on
     expect((await api(srv, '/api/whoami', { token: await tokenOf(bob) })).status).toBe(200);
   }, 60_000);
+
+  it('warns an idle learner, and "I\'m here" takes the warning back', async () => {
+    // a class whose sandboxes go after one idle minute: the warning comes in its last 30 s
+    const cls = await api<{ id: string; code: string }>(srv, '/api/classes', {
+      body: { name: 'Idle class', seats: 2, quota: { memory: 64 << 20, cpus: 0.5, pids: 64, containers: 1, disk: 64 << 20, idleMinutes: 1 }, endsAt: new Date(Date.now() + 3600e3).toISOString(), portBase: 30000 },
+    });
+    expect(cls.status).toBe(201);
+    const idler = await newPage();
+    code = cls.body.code;
+    await joinAs(idler, 'Idle');
+    const made = await api(srv, '/api/containers', { token: await tokenOf(idler), body: { image: 'base', name: 'sleepy', cmd: ['sleep', '600'] } });
+    expect(made.status).toBe(201);
+    // the server's clock looks every 15 s: the warning comes 30 to 45 s from now
+    await idler.waitForSelector('[data-testid=idle-warning]', { timeout: 90_000 });
+    await idler.click('[data-testid=idle-here]');
+    await idler.waitForSelector('[data-testid=idle-warning]', { state: 'detached' });
+    expect((await api<unknown[]>(srv, '/api/containers', { token: await tokenOf(idler) })).body).toHaveLength(1);
+  }, 120_000);
 });
