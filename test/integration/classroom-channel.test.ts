@@ -100,7 +100,7 @@ beforeAll(async () => {
   const cls = classroom.createClass({ name: 'channel test', seats: 4, quota: { memory: 256 << 20, cpus: 1, pids: 200, containers: 3, disk: 512 << 20, idleMinutes: 1 }, endsAt: new Date(Date.now() + 3600e3).toISOString(), portBase: 21000 });
   classId = cls.id;
   for (const [k, name] of [['a', 'Ada'], ['b', 'Bob']] as const) {
-    const j = classroom.join(cls.code, name);
+    const j = await classroom.join(cls.code, name);
     learner[k].id = j.learner.id;
     learner[k].token = j.token;
     const rec = await classroom.engineOf(j.learner).run({ image: 'base', name: 'web', cmd: ['sleep', '300'], tty: false });
@@ -132,7 +132,7 @@ describe('classroom channel', () => {
     // a change (a third learner joins) comes as a roster message
     const code = classroom.store.getClass(classId).code;
     const update = next<{ classId: string; learners: RosterEntry[] }>(t, 'roster', (m) => m.learners.length === 3);
-    const c = classroom.join(code, 'Cy');
+    const c = await classroom.join(code, 'Cy');
     expect((await update).learners.map((l) => l.displayName).sort()).toEqual(['Ada', 'Bob', 'Cy']);
     await classroom.revoke(classId, c.learner.id);
     await call(t, 'roster:unsubscribe', { classId });

@@ -105,7 +105,7 @@ beforeAll(async () => {
   nodes.push(await startNode(), await startNode());
   const cls = classroom.createClass({ name: 'two nodes', seats: 3, quota: { memory: 256 << 20, cpus: 1, pids: 200, containers: 2, disk: 512 << 20, idleMinutes: 30 }, endsAt: new Date(Date.now() + 3600e3).toISOString(), portBase: 22000 });
   classId = cls.id;
-  learnerToken = classroom.join(cls.code, 'Remote').token;
+  learnerToken = (await classroom.join(cls.code, 'Remote')).token;
   teacherContainer = (await env.engine.run({ image: 'base', name: `teach-nodes-${Date.now().toString(36)}`, cmd: ['sleep', '300'] })).id;
 }, 120_000);
 
