@@ -8,8 +8,7 @@ import { ago, useNow, type Ack, type ClassView, type RosterEntry } from '../lib/
 import { bytes } from '../lib/format';
 import { FollowPanel } from './FollowPanel';
 
-/** what other parts of the classroom add to an entry as they land (per-learner cgroup use, lab checks) */
-type Row = RosterEntry & { usage?: { memory?: number; pids?: number; cpu?: number }; labs?: { id: string; passed: number; total: number }[] };
+type Row = RosterEntry;
 
 const btn = 'rounded-md border px-2.5 py-1 text-sm disabled:opacity-40';
 
@@ -20,16 +19,14 @@ function Use({ row, c }: { row: Row; c: ClassView }) {
       <span className={n >= c.quota.containers ? 'text-amber-300' : ''}>
         {n}/{c.quota.containers} containers
       </span>
-      {row.usage?.memory !== undefined && (
+      {row.usage?.exists && (
         <>
           {' · '}
-          {bytes(row.usage.memory)}/{bytes(c.quota.memory)}
-        </>
-      )}
-      {row.usage?.pids !== undefined && (
-        <>
+          <span className={row.usage.memory.oomKills ? 'text-amber-300' : ''} title={row.usage.memory.oomKills ? `${row.usage.memory.oomKills} OOM kills in the learner's group` : 'memory of all their containers, from their cgroup'}>
+            {bytes(row.usage.memory.current)}/{bytes(row.usage.memory.limit ?? c.quota.memory)}
+          </span>
           {' · '}
-          {row.usage.pids}/{c.quota.pids} pids
+          {row.usage.pids.current}/{row.usage.pids.limit ?? c.quota.pids} pids
         </>
       )}
       <span className="block text-xs text-slate-400">
