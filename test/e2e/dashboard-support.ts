@@ -113,6 +113,9 @@ export async function api<T = unknown>(srv: RunningServer, path: string, init?: 
 }
 
 export async function removeAll(srv: RunningServer): Promise<void> {
+  // classes first: ending one removes its learners' containers, lab sessions and quota cgroups
+  const classes = await api<{ id: string; endedAt: string | null }[]>(srv, '/api/classes').catch(() => null);
+  if (classes && Array.isArray(classes.body)) for (const c of classes.body) if (!c.endedAt) await api(srv, `/api/classes/${c.id}/end`, { method: 'POST' }).catch(() => {});
   const l = await api<{ id: string }[]>(srv, '/api/containers?all=1').catch(() => null);
   if (!l || !Array.isArray(l.body)) return;
   for (const c of l.body) await api(srv, `/api/containers/${c.id}?force=1`, { method: 'DELETE' }).catch(() => {});
