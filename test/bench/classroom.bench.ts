@@ -14,10 +14,11 @@
 // Run alone: npm run bench:classroom -- --learners 30 --seconds 60 (npm run bench runs it with
 // the defaults below).
 import { readdirSync, readFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import type { Socket } from 'socket.io-client';
 import { api, cleanupDirs, removeAll, startServer, type RunningServer } from '../e2e/dashboard-support';
-import { connect, createClass, createContainer, joinClass, median, percentile, Terminal, typeKeys, type Learner } from '../e2e/classroom-support';
+import { connect, createClass, createContainer, joinClass, percentile, Terminal, typeKeys, type Learner } from '../e2e/classroom-support';
 import { useTestPrefix } from '../prefix.js';
 
 // its own bridge, chains and cgroups: a serving Glassbox on this host is not touched
@@ -79,7 +80,11 @@ function descendants(root: number, table: ReturnType<typeof processTable>): Set<
   for (const p of table) kids.set(p.ppid, [...(kids.get(p.ppid) ?? []), p.pid]);
   const out = new Set<number>();
   const walk = (pid: number) => {
-    for (const k of kids.get(pid) ?? []) if (!out.has(k)) (out.add(k), walk(k));
+    for (const k of kids.get(pid) ?? []) {
+      if (out.has(k)) continue;
+      out.add(k);
+      walk(k);
+    }
   };
   walk(root);
   return out;
@@ -232,6 +237,8 @@ export async function benchClassroom(argv: string[] = []): Promise<string> {
       }
     })();
     const createMs: number[] = [];
+    /** when a probe's create was in flight: keys sent then wait for the server's create work */
+    const creating: [number, number][] = [];
     const prober = (async () => {
       let k = 0;
       await sleep(1000);
@@ -240,16 +247,18 @@ export async function benchClassroom(argv: string[] = []): Promise<string> {
         const t = performance.now();
         const id = await createContainer(srv, rig.learner.token, { name: 'probe' });
         createMs.push(performance.now() - t);
+        creating.push([t, performance.now()]);
         while (!latestRoster.ids.has(id) && performance.now() - t < 15_000) await sleep(5);
         if (latestRoster.ids.has(id)) rosterMs.push(latestRoster.at - t);
         await api(srv, `/api/containers/${id}?force=1`, { method: 'DELETE', token: rig.learner.token });
         await sleep(2000);
       }
     })();
+    const sent: { at: number; ms: number }[] = [];
     const typed = await Promise.all(
       rigs.map(async (rig, i) => {
         await sleep((i / rigs.length) * o.keyEveryMs); // not all in step
-        return typeKeys(rig.term, Number.MAX_SAFE_INTEGER, o.keyEveryMs, { until: over });
+        return typeKeys(rig.term, Number.MAX_SAFE_INTEGER, o.keyEveryMs, { until: over, record: (at, ms) => sent.push({ at, ms }) });
       }),
     );
     await Promise.all([poller, prober]);
@@ -257,6 +266,10 @@ export async function benchClassroom(argv: string[] = []): Promise<string> {
     meter.stop();
 
     const all = stats(typed.flat());
+    const during = (k: { at: number; ms: number }) => creating.some(([a, b]) => k.at < b && k.at + k.ms > a);
+    const inCreate = stats(sent.filter(during).map((k) => k.ms));
+    const notInCreate = stats(sent.filter((k) => !during(k)).map((k) => k.ms));
+    const load = loadavg()[0];
     const perLearnerP95 = typed.map((t) => percentile(t, 95));
     const r = stats(rosterMs);
     const g = stats(rosterGetMs);
@@ -266,6 +279,8 @@ export async function benchClassroom(argv: string[] = []): Promise<string> {
       ['learners / containers / terminals', `${o.learners} / ${containers} / ${o.learners}`],
       ['key→echo, quiet (1 learner) p50 / p95 / p99', `${fmt(q.p50, 2)} / ${fmt(q.p95, 2)} / ${fmt(q.p99, 2)} ms  (${q.n} keys)`],
       [`key→echo, ${o.learners} typing p50 / p95 / p99 / max`, `${fmt(all.p50, 2)} / ${fmt(all.p95, 2)} / ${fmt(all.p99, 2)} / ${fmt(all.max, 1)} ms  (${all.n} keys, ${fmt(all.n / o.seconds, 0)}/s)`],
+      ['  keys not overlapping a container create', `p50 ${fmt(notInCreate.p50, 2)} / p95 ${fmt(notInCreate.p95, 2)} / p99 ${fmt(notInCreate.p99, 2)} ms  (${notInCreate.n} keys)`],
+      ['  keys overlapping a create (roster probe)', `p50 ${fmt(inCreate.p50, 2)} / p95 ${fmt(inCreate.p95, 2)} / p99 ${fmt(inCreate.p99, 2)} ms  (${inCreate.n} keys)`],
       ['  worst learner\'s p95', `${fmt(Math.max(...perLearnerP95), 2)} ms`],
       ['  p95 loaded / quiet', `${fmt(all.p95 / q.p95, 2)}×`],
       ['roster shows a new container p50 / p95 / max', `${fmt(r.p50, 0)} / ${fmt(r.p95, 0)} / ${fmt(r.max, 0)} ms after the create was sent  (${r.n} probes, polled every ${o.pollEveryMs} ms)`],
@@ -275,6 +290,7 @@ export async function benchClassroom(argv: string[] = []): Promise<string> {
       ['helpers CPU (gb-helper monitors + exec)', `${fmt(meter.percent('helpers'))} % of one core`],
       ['containers\' processes CPU', `${fmt(meter.percent('containers'))} % of one core`],
       ['server RSS (VmRSS) end / peak', `${fmt(meter.rss.serverLastKiB / 1024, 0)} / ${fmt(meter.rss.serverPeakKiB / 1024, 0)} MiB`],
+      ['machine load average (1 min) at the end', `${fmt(load, 2)} on ${cpus().length} cores (other work on the machine counts too)`],
       ['helpers RSS all / per container', `${fmt(meter.rss.helpersLastKiB / 1024, 0)} MiB in ${meter.rss.helpersCount} helpers / ${fmt(meter.rss.helpersLastKiB / 1024 / containers, 2)} MiB per container (exec sessions' helpers included)`],
     ];
     const w = Math.max(...rows.map(([k]) => k.length));

@@ -57,14 +57,14 @@ export async function joinClass(srv: RunningServer, code: string, name: string):
 }
 
 /** A learner's container, made and started through POST /api/containers. Returns its id. */
-export async function createContainer(srv: RunningServer, token: string, body: Record<string, unknown>): Promise<string> {
+export async function createContainer(srv: Pick<RunningServer, 'base' | 'token'>, token: string, body: Record<string, unknown>): Promise<string> {
   const r = await api<{ id: string; error?: string }>(srv, '/api/containers', { token, body: { image: 'base:latest', cmd: ['sleep', '86400'], ...body } });
   if (r.status !== 201 && r.status !== 200) throw new Error(`POST /api/containers: ${r.status} ${JSON.stringify(r.body)}`);
   return r.body.id;
 }
 
 /** A socket of namespace nsp as the learner's page opens it (or the teacher's, with no cookie). */
-export function connect(srv: RunningServer, nsp: '/containers' | '/terminal', who: { token: string; cookie?: string }): Promise<Socket> {
+export function connect(srv: Pick<RunningServer, 'base'>, nsp: '/containers' | '/terminal', who: { token: string; cookie?: string }): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const headers: Record<string, string> = { origin: srv.base };
     // the page cookie lets the WebSocket upgrade through; the namespaces want the token itself
@@ -181,10 +181,13 @@ export class Terminal {
  * them and returns each key's echo time. Each key is erased again (not timed), so the command
  * line stays empty and the echo is the character alone, never a redraw of the line.
  */
-export async function typeKeys(term: Terminal, count: number, pauseMs: number, opts: { until?: () => boolean } = {}): Promise<number[]> {
+export async function typeKeys(term: Terminal, count: number, pauseMs: number, opts: { until?: () => boolean; record?: (sentAt: number, ms: number) => void } = {}): Promise<number[]> {
   const out: number[] = [];
   for (let i = 0; i < count && !(opts.until?.() ?? false); i++) {
-    out.push(await term.key(String.fromCharCode(97 + (i % 26))));
+    const at = performance.now();
+    const ms = await term.key(String.fromCharCode(97 + (i % 26)));
+    opts.record?.(at, ms);
+    out.push(ms);
     await term.erase();
     await sleep(pauseMs * (2 / 3 + Math.random() * (2 / 3)));
   }

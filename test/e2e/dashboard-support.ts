@@ -98,7 +98,7 @@ export async function startServer(reuse?: { root: string; run: string }): Promis
   };
 }
 
-export async function api<T = unknown>(srv: RunningServer, path: string, init?: { method?: string; body?: unknown; token?: string | null }): Promise<{ status: number; body: T }> {
+export async function api<T = unknown>(srv: Pick<RunningServer, 'base' | 'token'>, path: string, init?: { method?: string; body?: unknown; token?: string | null }): Promise<{ status: number; body: T }> {
   const headers: Record<string, string> = {};
   const token = init?.token === undefined ? srv.token : init.token;
   if (token) headers.authorization = `Bearer ${token}`;
