@@ -110,6 +110,13 @@ export interface LogOptions {
   stdout?: boolean;
   stderr?: boolean;
   signal?: AbortSignal;
+  /**
+   * follow only: a follower further behind than this many bytes skips ahead to the last ones and
+   * is told so by an entry of its own. The dashboard sets it: a `yes` writes faster than any page
+   * can show, and reading all of it would take the server's whole CPU. Docker's follow never
+   * skips (unset).
+   */
+  maxLagBytes?: number;
 }
 
 export interface TopResult {

@@ -3,7 +3,8 @@
 // On connect the client gets a snapshot ("list"); every engine container event sends a fresh one
 // (coalesced to at most one per 100 ms). While anyone is connected, stats of running containers
 // are read once a second and sent as "stats" (CPU as a fraction of one CPU over the last tick).
-// "logs:follow" streams a container's log to the asking socket until "logs:stop" or disconnect.
+// "logs:follow" streams a container's log to the asking socket until "logs:stop" or disconnect
+// (a follower that falls far behind skips ahead: LOG_FOLLOW_MAX_LAG).
 //
 // Each socket is served as its principal: the teacher sees every container, a learner only their
 // own. Sockets of one principal share a room (its key) and one engine listener; the list, the
@@ -62,6 +63,12 @@ export function summarize(r: ContainerRecord): ContainerSummary {
 }
 
 export const STATS_INTERVAL_MS = 1_000;
+/**
+ * A log follower further behind than this skips ahead (and is told so): a `yes` writes more than a
+ * page can show, and reading and sending all of it would keep the server busy for everyone else.
+ * At 10 reads a second, at most ~640 KB/s of log per follower.
+ */
+export const LOG_FOLLOW_MAX_LAG = 64 * 1024;
 
 interface Room {
   engine: EngineApi;
@@ -170,7 +177,7 @@ export function containersChannel(io: Server, engine: EngineApi, principalOf: (s
             if (batch.length && !ac.signal.aborted) socket.emit('logs:data', { id, entries: batch });
             batch = [];
           };
-          for await (const entry of engine.logs(id, { follow: true, tail: tail ?? 500, signal: ac.signal })) {
+          for await (const entry of engine.logs(id, { follow: true, tail: tail ?? 500, signal: ac.signal, maxLagBytes: LOG_FOLLOW_MAX_LAG })) {
             if (ac.signal.aborted) break;
             batch.push(entry);
             if (batch.length >= 200) flush();

@@ -40,11 +40,15 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-export async function startServer(): Promise<RunningServer> {
+/**
+ * server/main.ts on a free port. With `reuse`, on the state dirs of an earlier server (a restart:
+ * its containers and classroom.json are found again); otherwise on new ones.
+ */
+export async function startServer(reuse?: { root: string; run: string }): Promise<RunningServer> {
   ensureBuilt();
   useTestPrefix(); // the server gets its own bridge, chains and cgroups (and cleanupDirs the same names)
-  const root = mkdtempSync('/tmp/gb-e2e-root-');
-  const run = mkdtempSync('/tmp/gbw-'); // short: unix socket paths live under it
+  const root = reuse?.root ?? mkdtempSync('/tmp/gb-e2e-root-');
+  const run = reuse?.run ?? mkdtempSync('/tmp/gbw-'); // short: unix socket paths live under it
   const port = await freePort();
   const script = process.env.GLASSBOX_E2E_SERVER ?? join(repo, 'server', 'main.ts');
   const proc = spawn(process.execPath, ['--import', 'tsx', script, '--port', String(port), '--host', '127.0.0.1'], {
@@ -94,7 +98,7 @@ export async function startServer(): Promise<RunningServer> {
   };
 }
 
-export async function api<T = unknown>(srv: RunningServer, path: string, init?: { method?: string; body?: unknown; token?: string | null }): Promise<{ status: number; body: T }> {
+export async function api<T = unknown>(srv: Pick<RunningServer, 'base' | 'token'>, path: string, init?: { method?: string; body?: unknown; token?: string | null }): Promise<{ status: number; body: T }> {
   const headers: Record<string, string> = {};
   const token = init?.token === undefined ? srv.token : init.token;
   if (token) headers.authorization = `Bearer ${token}`;

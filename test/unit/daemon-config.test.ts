@@ -1,4 +1,5 @@
 // The daemon configuration file's parser, the log options and the log reader across rotated files.
+import { spawn } from 'node:child_process';
 import { mkdtempSync, renameSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -156,4 +157,73 @@ describe('reading a rotated log', () => {
     await reading;
     expect(got).toEqual(['1', '2', '3']);
   });
+
+  it('a follower keeps going when rotation outruns it (a file gone between its check and its open)', async () => {
+    // `yes` in a container fills and rotates the log every few tens of ms: the files the reader
+    // lists are renamed or removed under it. It may miss lines then (as Docker's reader does), but
+    // it must neither fail nor reorder them.
+    const log = join(dir, 'c.log');
+    writeFileSync(log, '');
+    let running = true;
+    const got: number[] = [];
+    let failed: unknown = null;
+    const reading = (async () => {
+      try {
+        for await (const e of readLogs(log, { follow: true }, () => running)) got.push(Number(e.log));
+      } catch (e) {
+        failed = e;
+      }
+    })();
+    // the writer is another process, as the monitor is: it rotates while the reader is mid-step
+    const writer = spawn(
+      process.execPath,
+      [
+        '-e',
+        `const fs = require('fs'); const log = ${JSON.stringify(log)}; let n = 0;
+         const pause = new Int32Array(new SharedArrayBuffer(4));
+         for (let k = 1; ; k++) {
+           let s = ''; for (let i = 0; i < 500; i++) s += JSON.stringify({ stream: 'stdout', time: '2026-12-01T00:00:00.000000000Z', log: String(++n) }) + '\\n';
+           fs.appendFileSync(log, s);
+           // max-file 2, every ~10 ms: log.1 is dropped, log becomes log.1, a new log starts
+           if (k % 10 === 0) { fs.rmSync(log + '.1', { force: true }); fs.renameSync(log, log + '.1'); fs.writeFileSync(log, ''); }
+           Atomics.wait(pause, 0, 0, 1);
+         }`,
+      ],
+      { stdio: 'ignore' },
+    );
+    await new Promise((r) => setTimeout(r, 3000));
+    const exited = new Promise((r) => writer.once('exit', r));
+    writer.kill('SIGKILL');
+    await exited;
+    running = false;
+    await reading;
+    expect(failed).toBeNull();
+    expect(got.length).toBeGreaterThan(0);
+    expect(got.every((v, i) => i === 0 || v > got[i - 1])).toBe(true);
+  });
+
+  it('a follower with maxLagBytes skips ahead to whole lines and says how much it skipped', async () => {
+    const log = join(dir, 'd.log');
+    writeFileSync(log, entry(1));
+    const got: { stream: string; log: string }[] = [];
+    let running = true;
+    const reading = (async () => {
+      for await (const e of readLogs(log, { follow: true, tail: 0, maxLagBytes: 1000 }, () => running)) got.push(e);
+    })();
+    await new Promise((r) => setTimeout(r, 150));
+    const line = (n: number) => JSON.stringify({ stream: 'stdout', time: '2026-12-01T00:00:00.000000000Z', log: `${n}\n` }) + '\n';
+    appendFileSync(log, Array.from({ length: 5000 }, (_, i) => line(i)).join(''));
+    await new Promise((r) => setTimeout(r, 300));
+    running = false;
+    await reading;
+    expect(got[0].stream).toBe('stderr');
+    const skipped = Number(/(\d+) bytes of log skipped/.exec(got[0].log)?.[1]);
+    const kept = got.slice(1).map((e) => Number(e.log));
+    // the last lines, whole, in order, ending with the last one written; skipped + kept = written
+    expect(kept[kept.length - 1]).toBe(4999);
+    expect(kept.every((v, i) => i === 0 || v === kept[i - 1] + 1)).toBe(true);
+    expect(kept.length * line(4999).length).toBeLessThanOrEqual(1000 + line(4999).length);
+    expect(skipped + kept.reduce((n, v) => n + line(v).length, 0)).toBe(Array.from({ length: 5000 }, (_, i) => line(i)).join('').length);
+  });
+
 });
