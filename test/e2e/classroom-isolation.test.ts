@@ -24,13 +24,25 @@ let b: Learner;
 let bTerm: Terminal;
 let attacker: ChildProcess | null = null;
 
+const GROUP_PIDS = 256;
+let classId = '';
+
+/** A's parent cgroup as the teacher's roster reads it. */
+async function groupOf(learnerId: string): Promise<{ pids: { current: number; limit: number | null; refused: number } } | null> {
+  const r = await api<{ learners: { id: string; usage: { pids: { current: number; limit: number | null; refused: number } } | null }[] }>(srv, `/api/classes/${classId}`);
+  return r.body.learners.find((l) => l.id === learnerId)?.usage ?? null;
+}
+
 interface Stats {
   pids: { current: number; limit: number | null; refused: number };
 }
 
 beforeAll(async () => {
   srv = await startServer();
-  const cls = await createClass(srv, { name: 'isolation', seats: 2 });
+  // the class quota, held by each learner's parent cgroup: A's bomb and flood share half a core
+  // and 256 tasks, whatever A's containers ask for
+  const cls = await createClass(srv, { name: 'isolation', seats: 2, quota: { cpus: 0.5, pids: GROUP_PIDS } });
+  classId = cls.id;
   a = await joinClass(srv, cls.code, 'Attacker');
   b = await joinClass(srv, cls.code, 'Bystander');
   const bc = await createContainer(srv, b.token, { name: 'b' });
@@ -58,13 +70,15 @@ async function startAttack(bomb: string): Promise<{ proc: ChildProcess; last: ()
     for (const line of d.toString().split('\n').filter(Boolean)) last = JSON.parse(line);
   });
   proc.stderr!.on('data', (d: Buffer) => (err += d));
-  // full strength: the flood reaches A's page and the bomb has filled its container's pids.max
+  // full strength: the flood reaches A's page and the bomb has filled A's group's pids.max (forks
+  // refused: counted in the container's cgroup or the group's, as the kernel does)
   const deadline = Date.now() + 60_000;
   for (;;) {
     if (proc.exitCode !== null) throw new Error(`the attacker exited (${proc.exitCode}): ${err}`);
     const st = await api<Stats>(srv, `/api/containers/${bomb}/stats`, { token: a.token });
+    const group = await groupOf(a.id);
     const cur = last as { logEntries: number } | null;
-    if (cur && cur.logEntries > 10_000 && st.status === 200 && st.body.pids.refused > 0) break;
+    if (cur && cur.logEntries > 10_000 && st.status === 200 && (st.body.pids.refused > 0 || (group?.pids.refused ?? 0) > 0)) break;
     if (Date.now() > deadline) throw new Error(`the attack did not reach full strength in 60 s: ${JSON.stringify({ last: cur, stats: st.body, err })}`);
     await new Promise((r) => setTimeout(r, 250));
   }
@@ -85,13 +99,14 @@ describe('learner isolation through the web', () => {
       await typeKeys(bTerm, WARMUP, PAUSE_MS);
       const loaded = await typeKeys(bTerm, KEYS, PAUSE_MS);
       const st = (await api<Stats>(srv, `/api/containers/${bomb}/stats`, { token: a.token })).body;
+      const group = (await groupOf(a.id))!;
       const flooded = attack.last()!.logEntries - before;
       const { flood } = attack.last()!;
 
-      // what held the bomb: the container's pids.max (the per-container default)
-      expect(st.pids.limit).not.toBeNull();
-      expect(st.pids.current).toBeLessThanOrEqual(st.pids.limit!);
-      expect(st.pids.refused).toBeGreaterThan(0);
+      // what held the bomb: A's group (the class quota), all of A's containers together
+      expect(group.pids.limit).toBe(GROUP_PIDS);
+      expect(group.pids.current).toBeLessThanOrEqual(GROUP_PIDS);
+      expect(st.pids.refused + group.pids.refused).toBeGreaterThan(0);
       // A's flood was flowing to A's page all along
       expect(flooded).toBeGreaterThan(10_000);
 
@@ -105,7 +120,7 @@ describe('learner isolation through the web', () => {
       ratios.push(l95 / q95);
       console.log(
         `round ${round + 1}: B key→echo quiet p50 ${median(quiet).toFixed(2)} p95 ${q95.toFixed(2)} ms; under attack p50 ${median(loaded).toFixed(2)} p95 ${l95.toFixed(2)} ms (${(l95 / q95).toFixed(2)}×); ` +
-          `A's bomb: ${st.pids.current}/${st.pids.limit} pids, ${st.pids.refused} forks refused; A's page got ${flooded} log lines meanwhile`,
+          `A's bomb: ${st.pids.current} pids in it, A's group ${group.pids.current}/${group.pids.limit}, ${st.pids.refused + group.pids.refused} forks refused; A's page got ${flooded} log lines meanwhile`,
       );
     }
     // B's terminal is still B's and works
