@@ -83,7 +83,7 @@ export async function attachClusterAdapter(io: IoServer, url: string): Promise<(
         /* never opened */
       }
     }
-    throw new Error(`cannot run as a cluster node: Redis at ${shown} is not reachable (${(e as Error).message.replace(/^Redis at \S+ is not reachable: /, '')})`);
+    throw new Error(`cannot run as a cluster node: Redis at ${shown} is not reachable (${(e as Error).message.replace(/^Redis at \S+ is not reachable: /, '')})`, { cause: e });
   }
   running = true;
   io.adapter(createAdapter(pub, sub));
