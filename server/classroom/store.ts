@@ -7,12 +7,14 @@ import { createHash, randomBytes, randomInt, timingSafeEqual } from 'node:crypto
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
+import { EngineError } from '../engine/index.js';
 
 /** Join codes avoid 0/O and 1/I/L, so a code read aloud in a classroom is typed right. */
 const CODE_ALPHABET = 'ABCDEFGHJKMNPQRSTUVWXYZ23456789';
 const CODE_LENGTH = 6;
 /** host ports each learner may publish (on 127.0.0.1) */
 export const PORTS_PER_LEARNER = 10;
+const DEFAULT_PORT_BASE = 20000;
 
 export const classRequestSchema = z
   .object({
@@ -34,11 +36,11 @@ export const classRequestSchema = z
       .strict(),
     /** ISO time the class ends: everything it made is removed then */
     endsAt: z.iso.datetime({ offset: true }),
-    /** the first host port learners' ranges are cut from */
-    portBase: z.number().int().min(1024).max(65535 - PORTS_PER_LEARNER).default(20000),
+    /** the first host port learners' ranges are cut from (default: after the open classes' ranges, from 20000) */
+    portBase: z.number().int().min(1024).max(65535 - PORTS_PER_LEARNER).optional(),
   })
   .strict()
-  .refine((c) => c.portBase + c.seats * PORTS_PER_LEARNER - 1 <= 65535, { message: 'the learners\' port ranges run past 65535: lower portBase or seats', path: ['portBase'] })
+  .refine((c) => (c.portBase ?? DEFAULT_PORT_BASE) + c.seats * PORTS_PER_LEARNER - 1 <= 65535, { message: 'the learners\' port ranges run past 65535: lower portBase or seats', path: ['portBase'] })
   .refine((c) => Date.parse(c.endsAt) > Date.now(), { message: 'the class would end in the past', path: ['endsAt'] });
 
 export type ClassRequest = z.input<typeof classRequestSchema>;
@@ -58,7 +60,8 @@ export const classIdentitySchema = z
   })
   .strict();
 
-export interface ClassRecord extends z.output<typeof classRequestSchema> {
+export interface ClassRecord extends Omit<z.output<typeof classRequestSchema>, 'portBase'> {
+  portBase: number;
   id: string;
   code: string;
   createdAt: string;
@@ -85,12 +88,10 @@ interface StoreFile {
   learners: LearnerRecord[];
 }
 
-export class ClassroomError extends Error {
-  constructor(
-    readonly kind: 'invalid' | 'not-found' | 'conflict',
-    message: string,
-  ) {
-    super(message);
+/** The classroom's errors carry the engine's kinds, so both APIs map them to codes the same way. */
+export class ClassroomError extends EngineError {
+  constructor(kind: 'invalid' | 'not-found' | 'conflict', message: string) {
+    super(kind, message);
     this.name = 'ClassroomError';
   }
 }
@@ -147,10 +148,30 @@ export class ClassroomStore {
     if (!given.success) throw new ClassroomError('invalid', formatIssues(given.error));
     if (given.data.id && this.data.classes.some((c) => c.id === given.data.id)) throw new ClassroomError('conflict', `a class with id ${given.data.id} exists already`);
     if (given.data.code && this.data.classes.some((c) => c.code === given.data.code && !c.endedAt)) throw new ClassroomError('conflict', `an open class has the code ${given.data.code} already`);
-    const rec: ClassRecord = { ...r.data, id: given.data.id ?? randomBytes(6).toString('hex'), code: given.data.code ?? this.newCode(), createdAt: new Date().toISOString(), endedAt: null };
+    const portBase = this.portBaseFor(r.data.portBase, r.data.seats);
+    const rec: ClassRecord = { ...r.data, portBase, id: given.data.id ?? randomBytes(6).toString('hex'), code: given.data.code ?? this.newCode(), createdAt: new Date().toISOString(), endedAt: null };
     this.data.classes.push(rec);
     this.save();
     return rec;
+  }
+
+  /**
+   * Two open classes never share a port: a learner of one could otherwise take the port a learner
+   * of the other was told is theirs. The given base must not overlap; without one, the first free.
+   */
+  private portBaseFor(wanted: number | undefined, seats: number): number {
+    const span = seats * PORTS_PER_LEARNER;
+    const taken = this.data.classes.filter((c) => !c.endedAt).map((c) => ({ from: c.portBase, to: c.portBase + c.seats * PORTS_PER_LEARNER - 1 }));
+    const clash = (base: number) => taken.find((t) => base <= t.to && base + span - 1 >= t.from);
+    if (wanted !== undefined) {
+      const c = clash(wanted);
+      if (c) throw new ClassroomError('conflict', `portBase: ports ${wanted}-${wanted + span - 1} overlap an open class's ports ${c.from}-${c.to}`);
+      return wanted;
+    }
+    let base = DEFAULT_PORT_BASE;
+    for (let c = clash(base); c; c = clash(base)) base = c.to + 1;
+    if (base + span - 1 > 65535) throw new ClassroomError('conflict', 'no free port range is left for this class: end a class or give fewer seats');
+    return base;
   }
 
   classes(): ClassRecord[] {
@@ -189,10 +210,15 @@ export class ClassroomStore {
     if (typeof token !== 'string' || token.length < 16 || token.length > 64) return null;
     const hash = Buffer.from(sha256(token), 'hex');
     const l = this.data.learners.find((x) => timingSafeEqual(Buffer.from(x.tokenHash, 'hex'), hash));
-    if (!l || l.revokedAt) return null;
+    return l && this.isActive(l.id) ? { ...l } : null;
+  }
+
+  /** Is the learner's session good: not revoked, and their class open? */
+  isActive(learnerId: string): boolean {
+    const l = this.data.learners.find((x) => x.id === learnerId);
+    if (!l || l.revokedAt) return false;
     const cls = this.data.classes.find((c) => c.id === l.classId);
-    if (!cls || cls.endedAt || Date.parse(cls.endsAt) <= Date.now()) return null;
-    return { ...l };
+    return !!cls && !cls.endedAt && Date.parse(cls.endsAt) > Date.now();
   }
 
   learners(classId?: string): LearnerRecord[] {

@@ -4,7 +4,12 @@
 // (coalesced to at most one per 100 ms). While anyone is connected, stats of running containers
 // are read once a second and sent as "stats" (CPU as a fraction of one CPU over the last tick).
 // "logs:follow" streams a container's log to the asking socket until "logs:stop" or disconnect.
-import type { Namespace, Server } from 'socket.io';
+//
+// Each socket is served as its principal: the teacher sees every container, a learner only their
+// own. Sockets of one principal share a room (its key) and one engine listener; the list, the
+// events and the stats a room gets come from that principal's engine.
+import type { Namespace, Server, Socket } from 'socket.io';
+import { principalKey, type Principal } from '../classroom/principal.js';
 import { z } from 'zod';
 import type { EngineApi } from '../engine/index.js';
 import type { ContainerRecord } from '../engine/index.js';
@@ -58,24 +63,51 @@ export function summarize(r: ContainerRecord): ContainerSummary {
 
 export const STATS_INTERVAL_MS = 1_000;
 
-export function containersChannel(io: Server, engine: EngineApi): { close(): void } {
-  const nsp: Namespace = io.of('/containers');
-  const snapshot = () => engine.list({ all: true }).map(summarize);
+interface Room {
+  engine: EngineApi;
+  sockets: number;
+  off: () => void;
+  pending: NodeJS.Timeout | null;
+}
 
-  let pending: NodeJS.Timeout | null = null;
-  const broadcast = () => {
-    if (pending) return;
-    pending = setTimeout(() => {
-      pending = null;
-      if (nsp.sockets.size) nsp.emit('list', snapshot());
+/**
+ * @param engine the whole engine (stats are read once for everyone, then each room gets its share)
+ * @param principalOf the principal the server's auth middleware gave the socket
+ */
+export function containersChannel(io: Server, engine: EngineApi, principalOf: (socket: Socket) => Principal): { close(): void } {
+  const nsp: Namespace = io.of('/containers');
+  const rooms = new Map<string, Room>();
+  const snapshot = (room: Room) => room.engine.list({ all: true }).map(summarize);
+
+  const broadcast = (key: string, room: Room) => {
+    if (room.pending) return;
+    room.pending = setTimeout(() => {
+      room.pending = null;
+      if (rooms.get(key) === room) nsp.to(key).emit('list', snapshot(room));
     }, 100);
   };
-  const off = engine.onEvent((e) => {
-    if (e.type === 'container') {
-      broadcast();
-      nsp.emit('event', e);
+  const join = (key: string, principal: Principal): Room => {
+    let room = rooms.get(key);
+    if (!room) {
+      const r: Room = { engine: principal.engine, sockets: 0, off: () => {}, pending: null };
+      // the principal's own engine says which events are theirs (a learner's: their containers)
+      r.off = principal.engine.onEvent((e) => {
+        if (e.type !== 'container') return;
+        broadcast(key, r);
+        nsp.to(key).emit('event', e);
+      });
+      rooms.set(key, (room = r));
     }
-  });
+    room.sockets++;
+    return room;
+  };
+  const leave = (key: string) => {
+    const room = rooms.get(key);
+    if (!room || --room.sockets > 0) return;
+    room.off();
+    if (room.pending) clearTimeout(room.pending);
+    rooms.delete(key);
+  };
 
   const lastCpu = new Map<string, { t: number; ns: number }>();
   let ticking = false;
@@ -99,7 +131,12 @@ export function containersChannel(io: Server, engine: EngineApi): { close(): voi
         }),
       );
       for (const id of lastCpu.keys()) if (!running.some((r) => r.id === id)) lastCpu.delete(id);
-      if (out.length) nsp.emit('stats', out);
+      // each room gets the ticks of the containers its principal sees
+      for (const [key, room] of rooms) {
+        const visible = new Set(room.engine.list().map((r) => r.id));
+        const mine = out.filter((t) => visible.has(t.id));
+        if (mine.length) nsp.to(key).emit('stats', mine);
+      }
     } finally {
       ticking = false;
     }
@@ -110,7 +147,12 @@ export function containersChannel(io: Server, engine: EngineApi): { close(): voi
   const logIdMsg = z.object({ id: z.string().min(1).max(128), tail: z.number().int().min(0).max(10_000).optional() });
 
   nsp.on('connection', (socket) => {
-    socket.emit('list', snapshot());
+    const principal = principalOf(socket);
+    const key = principalKey(principal);
+    const room = join(key, principal);
+    void socket.join(key);
+    const engine = principal.engine;
+    socket.emit('list', snapshot(room));
     const follows = new Map<string, AbortController>();
     socket.on('logs:follow', (raw: unknown) => {
       const p = logIdMsg.safeParse(raw);
@@ -150,14 +192,18 @@ export function containersChannel(io: Server, engine: EngineApi): { close(): voi
     socket.on('disconnect', () => {
       for (const ac of follows.values()) ac.abort();
       follows.clear();
+      leave(key);
     });
   });
 
   return {
     close() {
-      off();
+      for (const room of rooms.values()) {
+        room.off();
+        if (room.pending) clearTimeout(room.pending);
+      }
+      rooms.clear();
       clearInterval(timer);
-      if (pending) clearTimeout(pending);
     },
   };
 }

@@ -6,7 +6,12 @@
 // above HIGH_WATERMARK unacked characters and resumes it below LOW_WATERMARK.
 // A session outlives its socket for DETACH_GRACE_MS (a page reload), then it is closed; closing a
 // session kills its process, and a session ends when its container ends. There is no host shell.
+//
+// A session belongs to the principal that opened it (the teacher, or one learner): its id is looked
+// up only among that principal's sessions, so another's id is "no such session" whatever it is,
+// and its shell starts through that principal's engine (a learner's reaches only their containers).
 import { StringDecoder } from 'node:string_decoder';
+import { principalKey, type Principal } from '../classroom/principal.js';
 import type { Namespace, Server, Socket } from 'socket.io';
 import { z } from 'zod';
 import type { EngineApi, ExecProcess } from '../engine/index.js';
@@ -37,6 +42,9 @@ type AckFn = (res: unknown) => void;
 
 interface Session {
   id: string;
+  /** principalKey of whoever opened it */
+  owner: string;
+  engine: EngineApi;
   containerId: string;
   proc: ExecProcess | null;
   /** resolves when the exec process is started (or failed) */
@@ -57,7 +65,14 @@ export interface TerminalChannel {
   close(): Promise<void>;
 }
 
-export function terminalChannel(io: Server, engine: EngineApi): TerminalChannel {
+/** Sessions are keyed by owner and id: two principals may pick the same id without meeting. */
+const keyOf = (owner: string, id: string) => `${owner}\n${id}`;
+
+/**
+ * @param engine the whole engine: its events end the sessions of a container that ended
+ * @param principalOf the principal the server's auth middleware gave the socket
+ */
+export function terminalChannel(io: Server, engine: EngineApi, principalOf: (socket: Socket) => Principal): TerminalChannel {
   const nsp: Namespace = io.of('/terminal');
   const sessions = new Map<string, Session>();
 
@@ -73,7 +88,7 @@ export function terminalChannel(io: Server, engine: EngineApi): TerminalChannel 
     s.batcher.drain();
     s.batcher.dispose();
     if (s.expire) clearTimeout(s.expire);
-    sessions.delete(s.id);
+    sessions.delete(keyOf(s.owner, s.id));
     s.socket?.emit('exit', { sessionId: s.id, code, reason });
     const proc = s.proc;
     if (proc && s.exitCode === null) {
@@ -114,7 +129,7 @@ export function terminalChannel(io: Server, engine: EngineApi): TerminalChannel 
 
   const start = (s: Session, cols: number, rows: number) => {
     s.ready = (async () => {
-      const proc = await engine.exec(s.containerId, { cmd: SHELL, tty: true, cols, rows, env: SHELL_ENV });
+      const proc = await s.engine.exec(s.containerId, { cmd: SHELL, tty: true, cols, rows, env: SHELL_ENV });
       s.proc = proc;
       proc.onData((buf) => {
         const text = s.decoder.write(buf);
@@ -145,6 +160,10 @@ export function terminalChannel(io: Server, engine: EngineApi): TerminalChannel 
 
   nsp.on('connection', (socket) => {
     const mine = new Set<string>();
+    const principal = principalOf(socket);
+    const owner = principalKey(principal);
+    /** this principal's session by id; another's does not exist here */
+    const sessionOf = (id: string) => sessions.get(keyOf(owner, id));
 
     socket.on('open', async (raw: unknown, ack?: AckFn) => {
       const reply = typeof ack === 'function' ? ack : () => {};
@@ -153,18 +172,20 @@ export function terminalChannel(io: Server, engine: EngineApi): TerminalChannel 
       const { sessionId: id, cols, rows } = p.data;
       let containerId: string;
       try {
-        const rec = engine.get(p.data.containerId);
+        const rec = principal.engine.get(p.data.containerId);
         if (rec.state.status !== 'running') return reply({ ok: false, error: `container ${rec.name} is ${rec.state.status}, not running` });
         containerId = rec.id;
       } catch (e) {
         return reply({ ok: false, error: (e as Error).message });
       }
-      let s = sessions.get(id);
+      let s = sessionOf(id);
       if (s && s.containerId !== containerId) return reply({ ok: false, error: 'session belongs to another container' });
       const reattached = !!s;
       if (!s) {
         const created: Session = {
           id,
+          owner,
+          engine: principal.engine,
           containerId,
           proc: null,
           ready: Promise.resolve(),
@@ -178,7 +199,7 @@ export function terminalChannel(io: Server, engine: EngineApi): TerminalChannel 
           exitCode: null,
         };
         created.batcher = new Batcher((data) => send(created, data), 2);
-        sessions.set(id, created);
+        sessions.set(keyOf(owner, id), created);
         s = created;
         attach(s, socket);
         mine.add(id);
@@ -211,21 +232,21 @@ export function terminalChannel(io: Server, engine: EngineApi): TerminalChannel 
     socket.on('input', (raw: unknown) => {
       const p = inputMsg.safeParse(raw);
       if (!p.success) return;
-      const s = sessions.get(p.data.sessionId);
+      const s = sessionOf(p.data.sessionId);
       if (s && s.socket === socket && s.proc) s.proc.write(p.data.data);
     });
 
     socket.on('resize', (raw: unknown) => {
       const p = resizeMsg.safeParse(raw);
       if (!p.success) return;
-      const s = sessions.get(p.data.sessionId);
+      const s = sessionOf(p.data.sessionId);
       if (s && s.socket === socket && s.proc) s.proc.resize(p.data.cols, p.data.rows);
     });
 
     socket.on('ack', (raw: unknown) => {
       const p = ackMsg.safeParse(raw);
       if (!p.success) return;
-      const s = sessions.get(p.data.sessionId);
+      const s = sessionOf(p.data.sessionId);
       if (!s || s.socket !== socket) return;
       if (s.flow.ack(p.data.chars) === 'resume') s.proc?.resume();
     });
@@ -233,21 +254,21 @@ export function terminalChannel(io: Server, engine: EngineApi): TerminalChannel 
     socket.on('detach', (raw: unknown) => {
       const p = idMsg.safeParse(raw);
       if (!p.success) return;
-      const s = sessions.get(p.data.sessionId);
+      const s = sessionOf(p.data.sessionId);
       if (s && s.socket === socket) detach(s);
     });
 
     socket.on('close', (raw: unknown) => {
       const p = idMsg.safeParse(raw);
       if (!p.success) return;
-      const s = sessions.get(p.data.sessionId);
+      const s = sessionOf(p.data.sessionId);
       if (s) end(s, 'closed');
       mine.delete(p.data.sessionId);
     });
 
     socket.on('disconnect', () => {
       for (const id of mine) {
-        const s = sessions.get(id);
+        const s = sessionOf(id);
         if (s && s.socket === socket) detach(s);
       }
       mine.clear();

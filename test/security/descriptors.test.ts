@@ -75,7 +75,7 @@ beforeAll(async () => {
   // 1. two dashboard terminals: the socket.io channel the browser uses
   http = createServer();
   io = new Server(http);
-  terminals = terminalChannel(io, env.engine);
+  terminals = terminalChannel(io, env.engine, () => ({ role: 'teacher', engine: env.engine }));
   await new Promise<void>((r) => http.listen(0, '127.0.0.1', () => r()));
   const port = (http.address() as AddressInfo).port;
   client = connectClient(`http://127.0.0.1:${port}/terminal`, { transports: ['websocket'] });

@@ -96,3 +96,19 @@ describe('the classroom store', () => {
     expect(() => s.join(c.code, 'D')).toThrow(/no open class/);
   });
 });
+
+describe('port ranges of open classes', () => {
+  it('never overlap: the next class starts after the last, a clashing portBase is refused', () => {
+    {
+      const s = new ClassroomStore(fresh());
+      const a = s.createClass(klass({ seats: 5 }));
+      const b = s.createClass(klass({ seats: 5 }));
+      expect(a.portBase).toBe(20000);
+      expect(b.portBase).toBe(20050);
+      expect(() => s.createClass(klass({ portBase: 20040 }))).toThrow(/overlap an open class's ports 20000-20049/);
+      expect(s.classes()).toHaveLength(2);
+      s.endClass(a.id);
+      expect(s.createClass(klass({ seats: 5 })).portBase).toBe(20000);
+    }
+  });
+});

@@ -47,6 +47,13 @@ export function pageKey(token: string): string {
   return createHmac('sha256', token).update('glassbox page cookie v1').digest('base64url');
 }
 
+/** The token a request presents (Bearer header first, then ?token=), or null. */
+export function presentedToken(req: IncomingMessage): string | null {
+  const b = bearer(req);
+  if (b) return b;
+  return new URL(req.url ?? '/', 'http://localhost').searchParams.get('token');
+}
+
 function bearer(req: IncomingMessage): string | null {
   const auth = req.headers.authorization;
   return auth?.startsWith('Bearer ') ? auth.slice(7).trim() : null;
@@ -70,6 +77,26 @@ export function hasPageCookie(req: IncomingMessage, token: string): boolean {
 
 export function pageCookie(token: string): string {
   return `${COOKIE}=${pageKey(token)}; Path=/; HttpOnly; SameSite=Strict`;
+}
+
+/**
+ * A learner's page cookie: "L.<learner id>.<HMAC>", keyed by a secret the server keeps on disk, so
+ * it outlives a restart as the learner's session does. Like the teacher's, it only lets pages load;
+ * the API wants the learner's token (which the cookie does not hold: every port of the host gets it).
+ */
+export function learnerPageKey(secret: Buffer, learnerId: string): string {
+  return `L.${learnerId}.${createHmac('sha256', secret).update(`glassbox learner page v1:${learnerId}`).digest('base64url')}`;
+}
+
+export function learnerPageCookie(secret: Buffer, learnerId: string): string {
+  return `${COOKIE}=${learnerPageKey(secret, learnerId)}; Path=/; HttpOnly; SameSite=Strict`;
+}
+
+/** The learner id a valid learner page cookie names, or null. */
+export function learnerOfPageCookie(req: IncomingMessage, secret: Buffer): string | null {
+  const v = parseCookies(req.headers.cookie)[COOKIE];
+  const m = v ? /^L\.([a-z0-9]{4,32})\./.exec(v) : null;
+  return m && sameToken(v, learnerPageKey(secret, m[1])) ? m[1] : null;
 }
 
 /** Origin must be present and name the same host:port the request was sent to. */

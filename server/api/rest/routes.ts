@@ -11,7 +11,7 @@ export { HttpError };
 
 const MAX_BODY = 1024 * 1024;
 
-async function readBody(req: IncomingMessage): Promise<unknown> {
+export async function readBody(req: IncomingMessage): Promise<unknown> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const c of req) {
@@ -53,9 +53,14 @@ const signalBody = z.object({ signal: z.union([z.string().min(1).max(16), z.numb
 
 type Handler = (ctx: { engine: EngineApi; params: string[]; url: URL; req: IncomingMessage }) => Promise<unknown> | unknown;
 
-const routes: { method: string; re: RegExp; fn: Handler }[] = [];
+const routes: { method: string; path: string; re: RegExp; fn: Handler }[] = [];
 const route = (method: string, path: string, fn: Handler) =>
-  routes.push({ method, re: new RegExp('^' + path.replace(/:[a-z]+/g, '([^/]+)') + '$'), fn });
+  routes.push({ method, path, re: new RegExp('^' + path.replace(/:[a-z]+/g, '([^/]+)') + '$'), fn });
+
+/** Every route as "METHOD /api/path/:param" (the learner-isolation sweep walks them all). */
+export function restRoutes(): { method: string; path: string }[] {
+  return routes.map(({ method, path }) => ({ method, path }));
+}
 
 route('GET', '/api/info', ({ engine }) => engine.info());
 route('GET', '/api/images', ({ engine }) => engine.listImages());

@@ -10,7 +10,10 @@ import { registerLabChannel } from '../../realtime/labs.js';
 import { handleLabRequest } from './labs.js';
 import { containersChannel } from '../../realtime/containers.js';
 import { terminalChannel, type TerminalChannel } from '../../realtime/terminal.js';
-import { apiAuthorized, hasPageCookie, originMatchesHost, pageAuthorized, pageCookie, sameToken, TOKEN_REQUIRED_HTML, TOKEN_STORAGE_KEY } from './auth.js';
+import { hasPageCookie, learnerOfPageCookie, originMatchesHost, pageCookie, presentedToken, sameToken, TOKEN_REQUIRED_HTML, TOKEN_STORAGE_KEY } from './auth.js';
+import { Classroom } from '../../classroom/classroom.js';
+import type { Principal } from '../../classroom/principal.js';
+import { ClassroomRoutes } from './classroom.js';
 import { handleRest, sendJson } from './routes.js';
 import { InspectHub } from '../../engine/index.js';
 import { registerDiagramChannels } from '../../realtime/diagrams.js';
@@ -37,6 +40,7 @@ export interface WebServer {
   http: HttpServer;
   io: IoServer;
   terminals: TerminalChannel;
+  classroom: Classroom;
   port: number;
   close(): Promise<void>;
 }
@@ -60,8 +64,30 @@ export function wellEncoded(path: string): boolean {
   }
 }
 
+/**
+ * Pages anyone may load: the join page and the build's static files (they hold no data; the join
+ * page must load before its visitor has any credential).
+ */
+export function isPublicPage(pathname: string): boolean {
+  return pathname === '/join' || pathname.startsWith('/join/') || pathname.startsWith('/_next/static/') || pathname === '/favicon.ico';
+}
+
+/** What a learner cannot reach yet: these read the whole host (the learner views scope them). */
+function refusedToLearners(pathname: string): boolean {
+  return pathname.startsWith('/api/diagrams') || pathname.startsWith('/api/labs') || pathname === '/api/host/view';
+}
+
 export async function startWebServer(opts: WebServerOptions): Promise<WebServer> {
   const { engine, token } = opts;
+  const classroom = new Classroom({ engine, isTeacherToken: (t) => sameToken(t, token) });
+  /** The principal a request's token names (Bearer, ?token=), or null. */
+  const principalOf = (req: IncomingMessage): Principal | null => classroom.principalFor(presentedToken(req));
+  /** Pages load with a page cookie (the teacher's, or a learner's whose session is good) or a token. */
+  const pageAllowed = (req: IncomingMessage): boolean => {
+    if (hasPageCookie(req, token)) return true;
+    const lid = learnerOfPageCookie(req, classroom.pageSecret);
+    return (lid !== null && classroom.store.isActive(lid)) || principalOf(req) !== null;
+  };
   const http = createServer();
   const app = next({ dev: !!opts.dev, hostname: opts.host, port: opts.port, httpServer: http, dir: opts.dir, quiet: opts.quiet });
   await app.prepare();
@@ -73,15 +99,21 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
   const loaded = await loadLabs(opts.labsDir);
   for (const line of formatLoadErrors(loaded.errors)) console.warn(`glassbox: lab left out: ${line}`);
   const labs = new LabSessions({ engine, hub: diagrams, labs: loaded.labs });
+  // sockets per learner, for the roster's "online" and for closing a revoked learner's sockets
+  const learnerSockets = new Map<string, Set<import('socket.io').Socket>>();
+  const classroomRoutes = new ClassroomRoutes(classroom, (lid) => learnerSockets.get(lid)?.size ?? 0);
 
   http.on('request', (req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     // Next's own socket for hot reload in dev shares the port; socket.io checks its own requests
     if (url.pathname.startsWith('/socket.io/')) return;
     applySecurityHeaders(req, res);
-    // the API wants the token itself; a page may also come with the page cookie (see auth.ts)
+    // the API wants a token itself (the teacher's or a learner's); a page may also come with a page
+    // cookie (see auth.ts); joining a class needs nothing yet
     const isApi = url.pathname === '/api' || url.pathname.startsWith('/api/');
-    if (!(isApi ? apiAuthorized(req, token) : pageAuthorized(req, token))) return unauthorized(req, res, url);
+    const principal = isApi ? principalOf(req) : null;
+    const open = isApi ? url.pathname === '/api/join' : isPublicPage(url.pathname);
+    if (!open && !(isApi ? principal !== null : pageAllowed(req))) return unauthorized(req, res, url);
     // one gate for every write, whoever handles it below (REST, image pull, diagrams, Next)
     const refused = refuseCrossSiteWrite(req);
     if (refused) {
@@ -108,14 +140,19 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
       res.end();
       return;
     }
-    if (handleDiagramRequest(req, res, diagrams)) return;
-    if (handleImagePullRequest(engine, req, res, url)) return;
-    if (handleLabRequest(labs, req, res, url)) return;
-    if (url.pathname.startsWith('/api/')) {
-      void handleRest(engine, req, res, url);
-      return;
+    if (principal?.role === 'learner') classroom.touch(principal.learner.id);
+    if (classroomRoutes.handle(principal, req, res, url)) return;
+    if (!isApi) return void handle(req, res);
+    if (!principal) return unauthorized(req, res, url);
+    if (principal.role === 'learner' && refusedToLearners(url.pathname)) {
+      req.resume();
+      return sendJson(res, 404, { error: `no such endpoint: ${url.pathname}` });
     }
-    void handle(req, res);
+    if (handleDiagramRequest(req, res, diagrams)) return;
+    if (handleImagePullRequest(principal.engine, req, res, url)) return;
+    if (handleLabRequest(labs, req, res, url)) return;
+    void handleRest(principal.engine, req, res, url);
+    return;
   });
 
   const io = new IoServer(http, {
@@ -126,30 +163,61 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     allowRequest: (req, cb) => {
       // a browser always sends Origin on a WebSocket: another site's page cannot borrow the cookie
       if (!originMatchesHost(req)) return cb('origin not allowed', false);
-      // a first filter: the dashboard's page cookie, or the token (Node clients: query or header);
-      // the namespaces below want the token itself
-      if (pageAuthorized(req, token)) return cb(null, true);
+      // a first filter: a page cookie (the teacher's or a learner's), or a token (Node clients:
+      // query or header); the namespaces below want a token itself
+      if (pageAllowed(req)) return cb(null, true);
       cb('token required', false);
     },
   });
   // a node of several (deploy/): rooms span every node through Redis; Redis down stops the start
   const closeCluster = process.env.GLASSBOX_REDIS_URL ? await attachClusterAdapter(io, process.env.GLASSBOX_REDIS_URL) : async () => {};
-  // every namespace wants the token itself: handshake auth (the dashboard), ?token= or Bearer;
-  // the page cookie is not enough (a learner's port receives it too)
+  // every namespace wants a token itself: handshake auth (the dashboard), ?token= or Bearer; the
+  // page cookie is not enough (a learner's port receives it too). The socket keeps its principal:
+  // every channel serves it through principal.engine.
   const check = (socket: import('socket.io').Socket, nextFn: (err?: Error) => void) => {
-    const req = socket.request;
-    const auth = (socket.handshake.auth as { token?: string } | undefined)?.token;
-    if (apiAuthorized(req, token) || sameToken(auth, token)) return nextFn();
-    nextFn(new Error('token required'));
+    const auth = (socket.handshake.auth as { token?: unknown } | undefined)?.token;
+    const principal = principalOf(socket.request) ?? (typeof auth === 'string' ? classroom.principalFor(auth) : null);
+    if (!principal) return nextFn(new Error('token required'));
+    socket.data.principal = principal;
+    if (principal.role === 'learner') {
+      const lid = principal.learner.id;
+      classroom.touch(lid);
+      let set = learnerSockets.get(lid);
+      if (!set) learnerSockets.set(lid, (set = new Set()));
+      set.add(socket);
+      socket.on('disconnect', () => {
+        set.delete(socket);
+        if (!set.size) learnerSockets.delete(lid);
+      });
+      // anything a learner sends is activity: the idle clock starts again
+      socket.onAny(() => classroom.touch(lid));
+    }
+    nextFn();
+  };
+  // a revoked learner (or one whose class ended) is disconnected everywhere at once
+  classroom.on('revoked', (lid) => {
+    for (const s of learnerSockets.get(lid) ?? []) s.disconnect(true);
+  });
+  const principalOfSocket = (socket: { data: { principal?: Principal } }): Principal => {
+    const p = socket.data.principal;
+    if (!p) throw new Error('socket without a principal: the auth middleware did not run');
+    return p;
   };
   io.use(check);
-  registerDiagramChannels(io, diagrams);
-  registerLabChannel(io, labs);
+  // the diagrams and the labs read the whole host: learners get them scoped (see the learner views)
+  const teachersOnly = {
+    on: (_event: 'connection', cb: (socket: import('socket.io').Socket) => void) =>
+      io.on('connection', (socket) => {
+        if (principalOfSocket(socket).role === 'teacher') cb(socket);
+      }),
+  };
+  registerDiagramChannels(teachersOnly, diagrams);
+  registerLabChannel(teachersOnly, labs);
   io.of('/containers').use(check);
   io.of('/terminal').use(check);
 
-  const containers = containersChannel(io, engine);
-  const terminals = terminalChannel(io, engine);
+  const containers = containersChannel(io, engine, principalOfSocket);
+  const terminals = terminalChannel(io, engine, principalOfSocket);
 
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
@@ -165,8 +233,10 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     http,
     io,
     terminals,
+    classroom,
     port,
     async close() {
+      classroom.close();
       labs.close();
       diagrams.close();
       containers.close();

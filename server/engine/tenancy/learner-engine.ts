@@ -5,7 +5,7 @@
 // so ids do not leak), and every create goes through the learner policy.
 import type { Readable, Writable } from 'node:stream';
 import type { EngineApi, ExecOptions } from '../api.js';
-import { NotFound, type ContainerConfig, type ContainerRecord, type EngineEvent } from '../types.js';
+import { Conflict, NotFound, type ContainerConfig, type ContainerRecord, type EngineEvent } from '../types.js';
 import { applyLearnerPolicy, OWNER_LABEL, PermissionDenied, type LearnerPolicy } from './learner-policy.js';
 
 const noSuchContainer = (idOrName: string) => new NotFound(`No such container: ${idOrName}`);
@@ -153,9 +153,17 @@ export class LearnerEngine implements EngineApi {
   imageView(ref: string) {
     return this.engine.imageView(ref);
   }
-  pullImage(ref: string, onProgress?: Parameters<EngineApi['pullImage']>[1]) {
-    return this.engine.pullImage(ref, onProgress);
+  /** A learner pulls one image at a time: a class's disk and bandwidth are shared. */
+  async pullImage(ref: string, onProgress?: Parameters<EngineApi['pullImage']>[1]) {
+    if (this.pulling) throw new Conflict(`a pull is already running for you (${this.pulling}): wait for it to finish`);
+    this.pulling = ref;
+    try {
+      return await this.engine.pullImage(ref, onProgress);
+    } finally {
+      this.pulling = null;
+    }
   }
+  private pulling: string | null = null;
   saveImages(refs: string[], format: 'oci' | 'docker', out: Writable) {
     return this.engine.saveImages(refs, format, out);
   }

@@ -21,6 +21,11 @@ export interface LearnerPolicy {
   ports: { from: number; to: number };
   /** how many containers the learner may have at once (running or not) */
   maxContainers: number;
+  /**
+   * bytes each container's writable layer may hold (its --storage-opt size, a filesystem of its
+   * own): the learner's disk quota over their container count. Unset: no layer limit.
+   */
+  diskPerContainer?: number;
 }
 
 /** Labels that mark what a learner owns; a request cannot set them itself. */
@@ -78,8 +83,11 @@ export function applyLearnerPolicy(config: ContainerConfig, policy: LearnerPolic
   if (Object.keys(labels).some((k) => k === OWNER_LABEL || k.startsWith(`${OWNER_LABEL}.`))) deny(`the label ${OWNER_LABEL}`);
   labels[OWNER_LABEL] = policy.learnerId;
   const capDrop = [...new Set([...(config.capDrop ?? []).map(capName), 'NET_RAW'])];
+  const disk = policy.diskPerContainer;
+  if (disk !== undefined && config.storageSize !== undefined && config.storageSize > disk) deny(`--storage-opt size=${config.storageSize} (at most ${disk} bytes per container in this class)`);
   return {
     ...config,
+    ...(disk !== undefined ? { storageSize: config.storageSize ?? disk } : {}),
     namespaces: { ...(config.namespaces ?? {}), user: true },
     ports: (config.ports ?? []).map((p) => ({ ...p, hostIp: '127.0.0.1' })),
     capDrop,
