@@ -3,12 +3,20 @@
 // them on, the teacher's on another; `io.of('/classroom').to('class:<id>').emit(...)` on any node
 // is published to Redis and delivered by each node to its own sockets in that room.
 //
+// Only the namespaces that are the class's (CLUSTER_NAMESPACES: /classroom) span nodes. The
+// others (/containers, /terminal, the diagrams) show one node's own kernel: a room there such as
+// "teacher" exists on every node, and node 2's container list must not land on the teacher's
+// screen as if it were node 1's (nor should every stats tick cross Redis).
+//
 // Redis down when the node starts: attachClusterAdapter rejects and the node stops, saying why.
 // Silently running single-node would split the class in two without anyone noticing. Redis lost
 // later: the clients reconnect with a backoff and the node says so; meanwhile rooms are local.
 import { createAdapter } from '@socket.io/redis-adapter';
 import { createClient } from 'redis';
-import type { Server as IoServer } from 'socket.io';
+import type { Namespace, Server as IoServer } from 'socket.io';
+
+/** The namespaces whose rooms span every node: the teacher's roster and broadcast. */
+export const CLUSTER_NAMESPACES: readonly string[] = ['/classroom'];
 
 /** How long a node waits for Redis at start before it gives up. */
 const CONNECT_TIMEOUT_MS = 5000;
@@ -40,11 +48,12 @@ export function checkRedisUrl(url: string): URL {
 }
 
 /**
- * Puts `io` (every namespace, those made later too) on the Redis adapter at `url`. Resolves once
- * both Redis connections (publish, subscribe) are up, with a function that closes them; rejects
- * with a clear message when Redis cannot be reached within a few seconds.
+ * Puts the namespaces named in `spanning` (made now or later) on the Redis adapter at `url`; the
+ * others keep socket.io's in-memory adapter. Resolves once both Redis connections (publish,
+ * subscribe) are up, with a function that closes them; rejects with a clear message when Redis
+ * cannot be reached within a few seconds.
  */
-export async function attachClusterAdapter(io: IoServer, url: string): Promise<() => Promise<void>> {
+export async function attachClusterAdapter(io: IoServer, url: string, spanning: readonly string[] = CLUSTER_NAMESPACES): Promise<() => Promise<void>> {
   checkRedisUrl(url);
   const shown = redactRedisUrl(url);
   let running = false;
@@ -86,7 +95,13 @@ export async function attachClusterAdapter(io: IoServer, url: string): Promise<(
     throw new Error(`cannot run as a cluster node: Redis at ${shown} is not reachable (${(e as Error).message.replace(/^Redis at \S+ is not reachable: /, '')})`, { cause: e });
   }
   running = true;
-  io.adapter(createAdapter(pub, sub));
+  // socket.io calls `new adapter(nsp)`; a constructor that returns an object gives that object
+  const local = io.adapter() as unknown as new (nsp: Namespace) => object;
+  const cluster = createAdapter(pub, sub);
+  const perNamespace = function (nsp: Namespace) {
+    return spanning.includes(nsp.name) ? cluster(nsp) : new local(nsp);
+  };
+  io.adapter(perNamespace as unknown as Parameters<IoServer['adapter']>[0]);
   return async () => {
     running = false;
     await Promise.allSettled([pub.close(), sub.close()]);

@@ -21,7 +21,7 @@ async function node(): Promise<{ http: HttpServer; io: IoServer; port: number; c
   const http = createServer();
   const io = new IoServer(http, { transports: ['websocket'] });
   const closeAdapter = await attachClusterAdapter(io, redis.url);
-  io.of('/classroom').on('connection', (s) => void s.join(`class:${String(s.handshake.auth.classId)}`));
+  for (const name of ['/classroom', '/containers']) io.of(name).on('connection', (s) => void s.join(`class:${String(s.handshake.auth.classId)}`));
   const port = await freePort();
   await new Promise<void>((r) => http.listen(port, '127.0.0.1', r));
   return {
@@ -36,12 +36,12 @@ async function node(): Promise<{ http: HttpServer; io: IoServer; port: number; c
 }
 
 describe('the cluster adapter', () => {
-  it('delivers a room emit on node 1 to a socket on node 2, and to no other room', async () => {
+  it('delivers a /classroom room emit on node 1 to a socket on node 2, and to no other room or namespace', async () => {
     const [a, b] = [await node(), await node()];
     const clients: Socket[] = [];
     try {
-      const join = (port: number, classId: string) => {
-        const c = connectClient(`http://127.0.0.1:${port}/classroom`, { transports: ['websocket'], auth: { classId } });
+      const join = (port: number, classId: string, nsp = '/classroom') => {
+        const c = connectClient(`http://127.0.0.1:${port}${nsp}`, { transports: ['websocket'], auth: { classId } });
         clients.push(c);
         return new Promise<Socket>((resolve, reject) => {
           c.once('connect', () => resolve(c));
@@ -50,6 +50,10 @@ describe('the cluster adapter', () => {
       };
       const onB = await join(b.port, 'c1');
       const otherClass = await join(b.port, 'c2');
+      // the same room name in a node-local namespace: what node 1 emits there stays on node 1
+      const localOnB = await join(b.port, 'c1', '/containers');
+      const gotLocal: unknown[] = [];
+      localOnB.on('broadcast', (m) => gotLocal.push(m));
       const got: unknown[] = [];
       const gotOther: unknown[] = [];
       otherClass.on('broadcast', (m) => gotOther.push(m));
@@ -57,11 +61,15 @@ describe('the cluster adapter', () => {
       // the joins happen on node 2 in its connection handler: wait until node 1 sees the room
       for (let i = 0; i < 100 && (await a.io.of('/classroom').in('class:c1').fetchSockets()).length === 0; i++) await new Promise((r) => setTimeout(r, 20));
       a.io.of('/classroom').to('class:c1').emit('broadcast', { from: 'node 1' });
+      a.io.of('/containers').to('class:c1').emit('broadcast', { from: 'node 1, node-local' });
       got.push(await arrived);
       expect(got).toEqual([{ from: 'node 1' }]);
       // a socket of another class got nothing (a room emit is not a broadcast to all)
       await new Promise((r) => setTimeout(r, 100));
       expect(gotOther).toEqual([]);
+      expect(gotLocal).toEqual([]);
+      expect(b.io.of('/containers').adapter.constructor.name).toBe('Adapter');
+      expect(b.io.of('/classroom').adapter.constructor.name).toBe('RedisAdapter');
     } finally {
       for (const c of clients) c.close();
       await a.close();
