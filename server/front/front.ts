@@ -6,6 +6,7 @@
 //   POST /api/classes              -> the first node; once made there, the same class (same id and
 //                                     join code) is made on every other node
 //   POST /api/classes/:id/end      -> every node of the class
+//   GET  /api/classes, /:id        -> every node; learner counts summed, rosters joined
 //   /api/classes/:id/learners/:lid -> the node that learner was placed on (revoke, reset, ...)
 //   anything else, WebSockets too  -> the node the `glassbox_node` cookie names, else the first
 //
@@ -184,11 +185,54 @@ export async function startFront(opts: FrontOptions): Promise<Front> {
     sendAnswer(res, answer);
   }
 
+  /**
+   * The teacher's class list and roster, from every node: the first node's answer, with each
+   * class's learner count summed over the nodes and the rosters of all nodes joined. A node that
+   * does not answer is named in `x-glassbox-missing-nodes` (the roster lacks its learners).
+   */
+  async function classesFromAll(req: IncomingMessage, res: ServerResponse, body: Buffer, classId: string | null): Promise<void> {
+    // a learner's browser (it has a node): their node answers, as for any route of theirs
+    const own = cookieNode(req);
+    if (own) return sendAnswer(res, await exchange(agent, req, own, body));
+    const cls = classId ? placements.classById(classId) : null;
+    const targets = cls ? nodes.all().filter((n) => cls.nodes.includes(n.key)) : nodes.all();
+    if (!targets.length) targets.push(nodes.first());
+    const answers = await Promise.allSettled(targets.map((n) => exchange(agent, req, n, body)));
+    const first = answers[0];
+    if (first.status !== 'fulfilled') throw first.reason;
+    const base = parseJson(first.value.body);
+    if (first.value.status !== 200) return sendAnswer(res, first.value);
+    const others: unknown[] = [];
+    const missing: string[] = [];
+    answers.slice(1).forEach((a, i) => {
+      if (a.status === 'fulfilled' && a.value.status === 200) others.push(parseJson(a.value.body));
+      else missing.push(targets[i + 1].key);
+    });
+    let merged: unknown = base;
+    if (classId === null && Array.isArray(base)) {
+      merged = base.map((c: unknown) => {
+        if (!isObject(c) || typeof c.learners !== 'number') return c;
+        let learners = c.learners;
+        for (const list of others) if (Array.isArray(list)) for (const o of list) if (isObject(o) && o.id === c.id && typeof o.learners === 'number') learners += o.learners;
+        return { ...c, learners };
+      });
+    } else if (isObject(base) && Array.isArray(base.learners)) {
+      merged = { ...base, learners: [...base.learners, ...others.flatMap((o) => (isObject(o) && Array.isArray(o.learners) ? o.learners : []))] };
+    }
+    const text = Buffer.from(JSON.stringify(merged));
+    const headers = { ...first.value.headers };
+    if (missing.length) headers['x-glassbox-missing-nodes'] = missing.join(', ');
+    sendAnswer(res, { status: 200, headers, body: text });
+  }
+
   /** The requests the front looks into: their body is read first, then handled. */
   function inspected(req: IncomingMessage, path: string): ((res: ServerResponse, body: Buffer) => Promise<void>) | null {
     if (req.method === 'POST' && path === '/api/join') return (res, b) => join(req, res, b);
     if (req.method === 'POST' && path === '/api/classes') return (res, b) => createClass(req, res, b);
-    let m = /^\/api\/classes\/([^/]+)\/end$/.exec(path);
+    if (req.method === 'GET' && path === '/api/classes') return (res, b) => classesFromAll(req, res, b, null);
+    let m = /^\/api\/classes\/([^/]+)$/.exec(path);
+    if (req.method === 'GET' && m) return (res, b) => classesFromAll(req, res, b, decodeURIComponent(m![1]));
+    m = /^\/api\/classes\/([^/]+)\/end$/.exec(path);
     if (req.method === 'POST' && m) return (res, b) => endClass(req, res, b, decodeURIComponent(m![1]));
     m = /^\/api\/classes\/[^/]+\/learners\/([^/]+)(?:\/.*)?$/.exec(path);
     if (m) return (res, b) => learnerAction(req, res, b, decodeURIComponent(m![1]));

@@ -31,6 +31,7 @@ interface FakeNode {
 async function fakeNode(name: string): Promise<FakeNode> {
   const seen: Seen[] = [];
   const classes = new Map<string, string>();
+  const joined: { classId: string; name: string }[] = [];
   const node = { name, seen } as FakeNode;
   const http: Server = createServer((req, res) => {
     let body = '';
@@ -52,8 +53,12 @@ async function fakeNode(name: string): Promise<FakeNode> {
         const b = JSON.parse(body);
         const classId = classes.get(String(b.code).toUpperCase());
         if (!classId) return send(404, { error: 'no open class has this code' });
+        joined.push({ classId, name: b.name });
         return send(201, { token: 'secret-learner-token', learner: { id: randomBytes(5).toString('hex'), displayName: b.name }, class: { id: classId, endsAt: new Date(Date.now() + 3600_000).toISOString() } }, { 'set-cookie': 'glassbox_page=L.x.y; Path=/; HttpOnly' });
       }
+      if (req.method === 'GET' && req.url === '/api/classes') return send(200, [...classes.values()].map((id) => ({ id, learners: joined.filter((j) => j.classId === id).length })));
+      const roster = /^\/api\/classes\/([0-9a-f]{12})$/.exec(req.url!);
+      if (req.method === 'GET' && roster) return send(200, { class: { id: roster[1] }, learners: joined.filter((j) => j.classId === roster[1]).map((j) => ({ displayName: j.name })) });
       send(200, { node: name, host: req.headers.host, origin: req.headers.origin ?? null });
     });
   });
@@ -138,6 +143,19 @@ describe('the classroom front', () => {
     // the placements outlive the front
     const again = JSON.parse(readFileSync(join(state, 'front.json'), 'utf8'));
     expect(again.learners).toHaveLength(2);
+  });
+
+  it('gives the teacher the class list and roster of every node together', async () => {
+    const made = await call('/api/classes', { body: klass });
+    for (const name of ['A', 'B', 'C']) await call('/api/join', { body: { code: 'ABCDEF', name } });
+    const list = await call('/api/classes');
+    expect(list.json).toEqual([{ id: made.json.id, learners: 3 }]);
+    const roster = await call(`/api/classes/${made.json.id}`);
+    expect(roster.json.learners.map((l: { displayName: string }) => l.displayName).sort()).toEqual(['A', 'B', 'C']);
+    // one node down: the others' learners still, and the missing node named
+    await nodes[1].close();
+    const partial = await fetch(`${base}/api/classes/${made.json.id}`, { headers: { authorization: 'Bearer t' } });
+    expect(partial.headers.get('x-glassbox-missing-nodes')).toBe(new URL(nodes[1].url).host);
   });
 
   it('sends a teacher action on a learner to that learner\'s node, and frees the seat on revoke', async () => {
