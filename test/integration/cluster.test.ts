@@ -167,13 +167,18 @@ describe('two nodes, the front and Redis', () => {
     return { status: res.status, json: json as any, setCookie: res.headers.getSetCookie() }; // eslint-disable-line @typescript-eslint/no-explicit-any
   }
 
-  /** A socket through the front, as a learner's browser opens it: token, cookie, the front's Origin. */
-  function socket(ns: string, token: string, cookie?: string): Promise<ClientSocket> {
+  /**
+   * A socket through the front, as a learner's browser opens it: token, cookie, the front's Origin.
+   * `listen` runs before the connection is made: what the server sends on connection comes in the
+   * same read as the connect itself, before the caller's next line could listen for it.
+   */
+  function socket(ns: string, token: string, cookie?: string, listen?: (s: ClientSocket) => void): Promise<ClientSocket> {
     return new Promise((resolve, reject) => {
       // a browser passes the handshake's first filter with its page cookie; the teacher's script
       // here has none and shows its token in the query instead, as Node clients do
       const s = connectClient(`${front.base}${ns}`, { transports: ['websocket'], auth: { token }, query: cookie ? {} : { token }, extraHeaders: { origin: front.base, ...(cookie ? { cookie } : {}) }, reconnection: false, forceNew: true });
       sockets.push(s);
+      listen?.(s);
       s.once('connect', () => resolve(s));
       s.once('connect_error', (e) => reject(e));
     });
@@ -234,9 +239,9 @@ describe('two nodes, the front and Redis', () => {
     }
     // the live list over socket.io, through the front's WebSocket tunnel
     for (const l of learners) {
-      const s = await socket('/containers', l.token, l.cookie);
-      const list = (await new Promise((r) => s.once('list', r))) as { id: string }[];
-      expect(list.map((c) => c.id)).toEqual([l.container]);
+      let listed!: Promise<{ id: string }[]>;
+      await socket('/containers', l.token, l.cookie, (s) => (listed = new Promise((r) => s.once('list', r))));
+      expect((await listed).map((c) => c.id)).toEqual([l.container]);
     }
     // without the node cookie Bob's socket goes to node 1, where his token is nobody's
     await expect(socket('/containers', learners[1].token, learners[1].cookie.replace(/glassbox_node=[^;]+(; )?/, ''))).rejects.toThrow();
@@ -248,8 +253,9 @@ describe('two nodes, the front and Redis', () => {
     teacherContainer = teacherContainerMade.json.id;
     const got = await Promise.all(
       learners.map(async (l) => {
-        const s = await socket('/classroom', l.token, l.cookie);
-        return { s, on: new Promise<{ active: boolean; classId: string; containerId: string }>((r) => s.on('broadcast', (m) => m.active && r(m))) };
+        let on!: Promise<{ active: boolean; classId: string; containerId: string }>;
+        const s = await socket('/classroom', l.token, l.cookie, (c) => (on = new Promise((r) => c.on('broadcast', (m) => m.active && r(m)))));
+        return { s, on };
       }),
     );
     // the teacher's socket has no node cookie: node 1
