@@ -6,7 +6,6 @@
 // opens sockets, routed by the front to their own node; the teacher's broadcast, started on node
 // 1, reaches the learner on node 2 through Redis; ending the class through the front removes what
 // it made on both nodes.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -17,51 +16,10 @@ import { NetworkManager } from '../../server/engine/network/index.js';
 import { ensureBuilt, repo } from '../e2e/dashboard-support.js';
 import { freePort } from '../helpers.js';
 import { startRedis, type RunningRedis } from '../redis-support.js';
+import { runScript, stopScript, type ScriptProc } from '../cluster-support.js';
 
 const MiB = 1024 * 1024;
 const PREFIXES = ['gbtk1', 'gbtk2'] as const;
-
-interface Proc {
-  name: string;
-  proc: ChildProcess;
-  port: number;
-  base: string;
-  output: () => string;
-  exited: Promise<number | null>;
-}
-
-/** Runs `script` with tsx, resolving once `ready` appears in its output (or rejecting when it exits). */
-async function run(name: string, script: string, args: string[], env: Record<string, string>, ready: RegExp, port: number): Promise<Proc> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', script, ...args], { cwd: repo, env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1', ...env, NODE_ENV: 'production' }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  proc.stdout!.on('data', (d) => (out += d));
-  proc.stderr!.on('data', (d) => (out += d));
-  const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${name} did not start in 120 s:\n${out}`)), 120_000);
-    const check = () => {
-      if (ready.test(out)) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    proc.stdout!.on('data', check);
-    proc.stderr!.on('data', check);
-    void exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`${name} exited (${code}) before it was ready:\n${out}`));
-    });
-  });
-  return { name, proc, port, base: `http://127.0.0.1:${port}`, output: () => out, exited };
-}
-
-async function stop(p: Proc | undefined): Promise<void> {
-  if (!p || p.proc.exitCode !== null || p.proc.signalCode !== null) return;
-  process.kill(p.proc.pid!, 'SIGTERM');
-  const t = setTimeout(() => p.proc.exitCode === null && process.kill(p.proc.pid!, 'SIGKILL'), 15_000);
-  await p.exited;
-  clearTimeout(t);
-}
 
 let redis: RunningRedis;
 const teacherToken = randomBytes(24).toString('base64url');
@@ -97,9 +55,9 @@ function nodeEnv(i: number, redisUrl: string): Record<string, string> {
   return { GLASSBOX_PREFIX: PREFIXES[i], GLASSBOX_ROOT: root, GLASSBOX_RUN: runRoot, GLASSBOX_DOCKER_SOCK: join(runRoot, 'docker.sock'), GLASSBOX_TOKEN_FILE: tokenFile, GLASSBOX_REDIS_URL: redisUrl };
 }
 
-async function startNode(i: number, redisUrl: string): Promise<Proc> {
+async function startNode(i: number, redisUrl: string): Promise<ScriptProc> {
   const port = await freePort();
-  return run(`node ${i + 1}`, join(repo, 'server', 'main.ts'), ['--port', String(port), '--host', '127.0.0.1'], nodeEnv(i, redisUrl), /dashboard ready at/, port);
+  return runScript(`node ${i + 1}`, join(repo, 'server', 'main.ts'), ['--port', String(port), '--host', '127.0.0.1'], nodeEnv(i, redisUrl), /dashboard ready at/, port);
 }
 
 describe('a cluster node', () => {
@@ -118,8 +76,8 @@ describe('a cluster node', () => {
 });
 
 describe('two nodes, the front and Redis', () => {
-  const nodes: Proc[] = [];
-  let front: Proc;
+  const nodes: ScriptProc[] = [];
+  let front: ScriptProc;
   let frontState = '';
   const sockets: ClientSocket[] = [];
   let cls: { id: string; code: string };
@@ -131,7 +89,7 @@ describe('two nodes, the front and Redis', () => {
     for (let i = 0; i < PREFIXES.length; i++) nodes.push(await startNode(i, redis.url));
     frontState = dir('/tmp/gbtk-front-');
     const port = await freePort();
-    front = await run('front', join(repo, 'server', 'front', 'main.ts'), ['--nodes', nodes.map((n) => n.base).join(','), '--port', String(port), '--state', frontState], {}, /glassbox-front: listening on/, port);
+    front = await runScript('front', join(repo, 'server', 'front', 'main.ts'), ['--nodes', nodes.map((n) => n.base).join(','), '--port', String(port), '--state', frontState], {}, /glassbox-front: listening on/, port);
   }, 600_000);
 
   afterAll(async () => {
@@ -141,8 +99,8 @@ describe('two nodes, the front and Redis', () => {
       const list = await call(n.base, '/api/containers?all=1').catch(() => null);
       for (const c of (list?.json as { id: string }[] | null) ?? []) await call(n.base, `/api/containers/${c.id}?force=1`, { method: 'DELETE' }).catch(() => {});
     }
-    await stop(front);
-    for (const n of nodes) await stop(n);
+    await stopScript(front);
+    for (const n of nodes) await stopScript(n);
     // the shared teacher token is in no log: not the front's, not a node's
     for (const p of [front, ...nodes]) if (p) expect(p.output()).not.toContain(teacherToken);
   }, 120_000);
