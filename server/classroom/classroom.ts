@@ -44,6 +44,8 @@ export interface ClassroomOptions {
   now?: () => number;
   /** false: no timer (tests call sweep() themselves) */
   clock?: boolean;
+  /** the lab sessions: a learner's are left when their sandbox is removed */
+  labs?: { leaveAllOf(learnerId: string): Promise<void> };
 }
 
 export class Classroom extends EventEmitter<ClassroomEvents> {
@@ -51,6 +53,7 @@ export class Classroom extends EventEmitter<ClassroomEvents> {
   /** keys the learners' page cookies; kept on disk so they outlive a restart */
   readonly pageSecret: Buffer;
   private readonly engine: Engine;
+  private readonly labs: ClassroomOptions['labs'];
   private readonly isTeacherToken: (token: string) => boolean;
   private readonly now: () => number;
   private readonly engines = new Map<string, LearnerEngine>();
@@ -65,6 +68,7 @@ export class Classroom extends EventEmitter<ClassroomEvents> {
     this.engine = opts.engine;
     this.store = opts.store ?? new ClassroomStore(opts.engine.root);
     this.isTeacherToken = opts.isTeacherToken;
+    this.labs = opts.labs;
     this.now = opts.now ?? Date.now;
     this.pageSecret = loadSecret(join(opts.engine.root, 'page-secret'));
     for (const l of this.store.learners()) this.lastActive.set(l.id, Date.parse(l.lastActive));
@@ -141,6 +145,8 @@ export class Classroom extends EventEmitter<ClassroomEvents> {
 
   /** Removes everything the learner made (containers, lab sessions' containers, networks). */
   async removeSandbox(learnerId: string, reason: SandboxRemovedReason): Promise<void> {
+    // the lab sessions first: leaving one removes its containers and its directory
+    await this.labs?.leaveAllOf(learnerId).catch((e: Error) => console.error(`glassbox: leaving ${learnerId}'s lab sessions: ${e.message}`));
     const mine = this.containersOf(learnerId);
     await Promise.all(mine.map((r) => this.engine.remove(r.id, { force: true }).catch(() => {})));
     for (const n of this.engine.listNetworks().filter((x) => x.labels[OWNER_LABEL] === learnerId)) await this.engine.removeNetwork(n.id).catch(() => {});

@@ -17,8 +17,11 @@ export { containerConfigSchema, limitsSchema, logConfigSchema, mountSchema, rest
 export { loadDaemonConfigOrExit, type DaemonConfig } from './config/daemon-config.js';
 export { parseSize } from './util/size.js';
 export { parseMountinfo, readMounts, type MountEntry } from './util/mountinfo.js';
-export { applyLearnerPolicy, OWNER_LABEL, PermissionDenied, type LearnerPolicy, type LearnerContext } from './tenancy/learner-policy.js';
+export { applyLearnerPolicy, isLabLabel, LAB_LABEL_PREFIX, OWNER_LABEL, PermissionDenied, type LearnerPolicy, type LearnerContext } from './tenancy/learner-policy.js';
 export { LearnerEngine } from './tenancy/learner-engine.js';
-export { containerView, hostView, type ProcView } from './inspect/host-view.js';
+export { LearnerHub, type DiagramHub, type LearnerInspectEngine } from './inspect/learner-hub.js';
+export { limitChange } from './inspect/hub.js';
+export { scopeCgroups, scopeLayers, scopeMounts, scopeNamespaces, scopeNetwork, scopeOf, type LearnerScope } from './inspect/scope.js';
+export { containerView, hostView, learnerContainerView, learnerHostView, type ProcView } from './inspect/host-view.js';
 export type { ImageView, ImageViewLayer, ImageViewHistory } from './images/view.js';
 export type { SignalResult } from './lifecycle/signal-process.js';

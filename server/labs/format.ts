@@ -122,6 +122,11 @@ export interface LabDefinition {
   steps: LabStep[];
   /** where the seed is wrong or loose and what the lab shows instead (one line each) */
   corrections?: string[];
+  /**
+   * A lab that a learner's sandbox cannot run for a reason the runner does not see in its
+   * containers' configs (those it finds itself, learner-labs.ts): the one line learners are told.
+   */
+  learners?: { available: false; reason: string };
 }
 
 /** Identity function that gives a lab file its types. */

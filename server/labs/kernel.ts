@@ -4,7 +4,7 @@
 // IPC objects, the hostname) is read by the host's own tools, joining that one namespace only.
 import { execFile } from 'node:child_process';
 import { constants } from 'node:fs';
-import { open, stat } from 'node:fs/promises';
+import { lstat, open, stat } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { readMounts, type ContainerRecord, type Engine, type InspectHub, type NsProcess } from '../engine/index.js';
 import type { LabIpcObject, LabIpcObjects, LabKernel, LabMount } from './format.js';
@@ -21,6 +21,36 @@ export interface LabKernelOptions {
   containers: Record<string, string>;
   scratchDir: string;
   memo: Record<string, unknown>;
+  /**
+   * A learner's session: the host paths a check reads are walked without following any symlink
+   * or `..` (the learner writes the files a check looks at, in their container layer or the
+   * scratch directory: a symlink there would point the server at a host file of the learner's
+   * choosing and the check's detail line would tell them its size or date), and host.mounts()
+   * leaves out the mounts of containers that are not the learner's.
+   */
+  learner?: { ownsContainerPath: (path: string) => boolean };
+}
+
+/** /proc/<pid>/root or /proc/self/root: the one link a learner-safe path may go through (the container's own root). */
+const PROC_ROOT = /^\/proc\/(\d+|self)\/root(?=\/|$)/;
+
+/**
+ * true when `path` names a file reached without a symlink (other than a leading /proc/PID/root)
+ * and without `..`: what a learner made inside their container cannot redirect it elsewhere.
+ */
+export async function reachedWithoutLinks(path: string): Promise<boolean> {
+  if (!path.startsWith('/') || path.split('/').includes('..')) return false;
+  const root = PROC_ROOT.exec(path)?.[0] ?? '';
+  let at = root;
+  for (const part of path.slice(root.length).split('/').filter(Boolean)) {
+    at = `${at}/${part}`;
+    try {
+      if ((await lstat(at)).isSymbolicLink()) return false;
+    } catch {
+      return false;
+    }
+  }
+  return true;
 }
 
 /** Parse /proc/sysvipc/{shm,msg,sem}: a header naming the columns, then one object per line. */
@@ -115,8 +145,13 @@ export class SessionKernel implements LabKernel {
   }
 
   host = {
-    mounts: (): Promise<LabMount[]> => readMounts('self'),
+    mounts: async (): Promise<LabMount[]> => {
+      const all = await readMounts('self');
+      const learner = this.opts.learner;
+      return learner ? all.filter((m) => learner.ownsContainerPath(m.mountPoint) && learner.ownsContainerPath(m.source)) : all;
+    },
     stat: async (path: string) => {
+      if (this.opts.learner && !(await reachedWithoutLinks(path))) return null;
       try {
         const s = await stat(path);
         return { uid: s.uid, gid: s.gid, size: s.size, mode: s.mode, mtimeMs: s.mtimeMs };
@@ -127,6 +162,7 @@ export class SessionKernel implements LabKernel {
     read: async (path: string): Promise<string | null> => {
       // /proc files report size 0: read up to the cap, whatever stat says
       // O_NONBLOCK: a FIFO a container made must not hang the server; only regular files are read
+      if (this.opts.learner && !(await reachedWithoutLinks(path))) return null;
       const fh = await open(path, constants.O_RDONLY | constants.O_NONBLOCK).catch(() => null);
       if (!fh) return null;
       try {

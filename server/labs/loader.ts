@@ -66,6 +66,7 @@ export function validateLab(def: unknown, dir: string): LoadedLab {
   for (const k of ['title', 'summary'] as const) if (typeof lab[k] !== 'string' || !lab[k].trim()) fail(`${k}: a non-empty string is required`);
   if (typeof lab.order !== 'number' || !Number.isFinite(lab.order)) fail('order: a number is required');
   if (lab.images !== undefined && (!Array.isArray(lab.images) || lab.images.some((i) => typeof i !== 'string' || !i))) fail('images: a list of image references');
+  if (lab.learners !== undefined && (lab.learners?.available !== false || typeof lab.learners.reason !== 'string' || !lab.learners.reason.trim())) fail("learners: { available: false, reason: '<why a learner's sandbox cannot run it>' }");
   if (!Array.isArray(lab.containers) || !lab.containers.length) fail('containers: at least one container');
   const roles = new Set<string>();
   for (const [i, c] of lab.containers.entries()) {

@@ -7,15 +7,24 @@
 //   subscribe     evaluate every 500 ms and right after engine events, call back on change only
 //   leave(sid)    remove the containers and the session's directory
 //
-// A session is its containers (found again by their labels) plus <root>/labs/<sid>/session.json
-// (latched steps, the checks' memo): a restarted server picks up every session where it was.
+// A session is its containers plus <root>/labs/<sid>/session.json (its owner, its containers' ids,
+// latched steps, the checks' memo): a restarted server picks up every session where it was.
+//
+// Owned sessions (a class): start(labId, learnerEngine) makes the containers through the learner's
+// engine, so the learner policy holds for a lab too (user namespace, no privileged, their own
+// network, their container quota); the session belongs to the learner and every other call takes
+// the caller's principal (a learner reaches their own sessions only, the teacher all). A restart
+// adopts only what session.json names, with the owner it records: labels alone are not trusted
+// (the learner policy refuses glassbox.lab* labels from a learner, and an older container could
+// still carry forged ones).
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { EngineError, InvalidArgument, NotFound, type ContainerConfig, type ContainerRecord, type Engine, type InspectHub } from '../engine/index.js';
+import { EngineError, InvalidArgument, LearnerEngine, NotFound, OWNER_LABEL, PermissionDenied, type ContainerConfig, type ContainerRecord, type Engine, type InspectHub } from '../engine/index.js';
+import { learnerAvailability, type LabAvailability } from './learner-labs.js';
 import type { CheckOutcome } from './format.js';
 import { ensureLabImages } from './images.js';
-import { SessionKernel } from './kernel.js';
+import { SessionKernel, type LabKernelOptions } from './kernel.js';
 import type { LoadedLab } from './loader.js';
 
 const SCRATCH = '{{scratch}}';
@@ -26,6 +35,14 @@ export const LABEL_ROLE = 'glassbox.lab.role';
 /** Session ids are short (they are in container names) and made of [a-z0-9]. */
 export const SESSION_ID_RE = /^[a-z0-9]{10}$/;
 const EVAL_EVERY_MS = 500;
+/** lab sessions a learner may have at once (each is a few containers of their quota) */
+export const DEFAULT_MAX_SESSIONS_PER_LEARNER = 2;
+
+/**
+ * Who asks: undefined for the teacher (every session), or a learner (their LearnerEngine, or
+ * anything with their id): their own sessions only, NotFound for the others'.
+ */
+export type LabPrincipal = { readonly learnerId: string } | undefined;
 /** a check that does not answer in this time is red for this round */
 const CHECK_TIMEOUT_MS = 3000;
 
@@ -45,6 +62,8 @@ export interface LabStepState {
 export interface LabSessionState {
   sessionId: string;
   labId: string;
+  /** the learner whose session it is; absent for the teacher's */
+  owner?: string;
   steps: LabStepState[];
   containers: LabSessionContainer[];
 }
@@ -53,6 +72,10 @@ interface SessionFile {
   sessionId: string;
   labId: string;
   created: string;
+  /** the learner who owns the session (their id); absent: the teacher's */
+  owner?: string;
+  /** role -> container id: what a restart adopts (absent in files written before owners existed) */
+  containers?: Record<string, string>;
   /** step id -> the detail shown when it went green */
   latched: Record<string, string | null>;
   memo: Record<string, unknown>;
@@ -79,6 +102,16 @@ export interface LabSessionsOptions {
   labs: LoadedLab[];
   /** default <engine root>/labs */
   stateDir?: string;
+  /** lab sessions a learner may have at once (default 2) */
+  maxSessionsPerLearner?: number;
+}
+
+/** One session as the list shows it. */
+export interface LabSessionSummary {
+  sessionId: string;
+  labId: string;
+  owner?: string;
+  created: string;
 }
 
 function timeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
@@ -101,10 +134,14 @@ export class LabSessions {
   private readonly sessions = new Map<string, Session>();
   private offEvents: (() => void) | null = null;
   private eventTimer: NodeJS.Timeout | null = null;
+  private readonly maxPerLearner: number;
+  /** learner id -> starts under way (they count against the cap before their session exists) */
+  private readonly starting = new Map<string, number>();
 
   constructor(opts: LabSessionsOptions) {
     this.engine = opts.engine;
     this.hub = opts.hub;
+    this.maxPerLearner = opts.maxSessionsPerLearner ?? DEFAULT_MAX_SESSIONS_PER_LEARNER;
     for (const l of opts.labs) this.labs.set(l.id, l);
     this.stateDir = opts.stateDir ?? join(opts.engine.root, 'labs');
     mkdirSync(this.stateDir, { recursive: true, mode: 0o700 });
@@ -127,25 +164,42 @@ export class LabSessions {
     return lab;
   }
 
-  listLabs(): LoadedLab[] {
-    return [...this.labs.values()];
+  /** The labs, for the teacher; for a learner only those a learner's sandbox can run (see availability). */
+  listLabs(principal?: LabPrincipal): LoadedLab[] {
+    const all = [...this.labs.values()];
+    return principal ? all.filter((l) => learnerAvailability(l).learners) : all;
   }
 
-  /** Sessions are rebuilt from the containers' labels and their session.json. */
+  /** Whether a learner can run the lab and, if not, the one-line reason (for the teacher's class form). */
+  availability(labId: string): LabAvailability {
+    return learnerAvailability(this.lab(labId));
+  }
+
+  /**
+   * Sessions are rebuilt from their session.json: its containers (by id) when it names them, else
+   * (a file from before owners) the containers labelled with its id; each adopted container must
+   * carry the session's id and the owner the file records (none for the teacher's).
+   */
   private restore(): void {
-    const bySession = new Map<string, ContainerRecord[]>();
-    for (const c of this.engine.list({ all: true })) {
-      const sid = c.config.labels?.[LABEL_SESSION];
-      if (!sid || !SESSION_ID_RE.test(sid)) continue;
-      bySession.set(sid, [...(bySession.get(sid) ?? []), c]);
-    }
-    for (const [sid, recs] of bySession) {
-      const labId = recs[0].config.labels![LABEL_LAB];
-      const lab = this.labs.get(labId);
-      if (!lab) continue; // a lab that no longer loads: its containers stay, visible in the list
-      const file = this.readFile(sid) ?? { sessionId: sid, labId, created: recs[0].created, latched: {}, memo: {} };
+    const records = this.engine.list({ all: true });
+    const byId = new Map(records.map((r) => [r.id, r]));
+    for (const sid of existsSync(this.stateDir) ? readdirSync(this.stateDir) : []) {
+      if (!SESSION_ID_RE.test(sid)) continue;
+      const file = this.readFile(sid);
+      const lab = file ? this.labs.get(file.labId) : undefined;
+      if (!file || !lab) continue; // a lab that no longer loads: its containers stay, visible in the list
+      const candidates: [string, ContainerRecord | undefined][] = file.containers
+        ? Object.entries(file.containers).map(([role, id]) => [role, byId.get(id)])
+        : records.filter((r) => r.config.labels?.[LABEL_SESSION] === sid).map((r) => [r.config.labels?.[LABEL_ROLE] ?? '', r]);
       const containers: Record<string, string> = {};
-      for (const r of recs) containers[r.config.labels![LABEL_ROLE]] = r.id;
+      for (const [role, r] of candidates) {
+        const labels = r?.config.labels ?? {};
+        if (!r || labels[LABEL_SESSION] !== sid || labels[LABEL_ROLE] !== role || labels[LABEL_LAB] !== file.labId) continue;
+        if ((labels[OWNER_LABEL] ?? null) !== (file.owner ?? null)) continue; // not the owner's: never part of the session
+        containers[role] = r.id;
+      }
+      if (!Object.keys(containers).length) continue;
+      file.containers = containers;
       this.sessions.set(sid, this.newSession(file, lab, containers));
     }
     // a directory no container belongs to any more is what a left (or half-made) session left
@@ -165,7 +219,9 @@ export class LabSessions {
   private readFile(sid: string): SessionFile | null {
     try {
       const f = JSON.parse(readFileSync(join(this.dirOf(sid), 'session.json'), 'utf8')) as SessionFile;
-      return { sessionId: sid, labId: f.labId, created: f.created, latched: f.latched ?? {}, memo: f.memo ?? {} };
+      if (typeof f.labId !== 'string' || (f.owner !== undefined && typeof f.owner !== 'string')) return null;
+      const containers = f.containers && typeof f.containers === 'object' ? Object.fromEntries(Object.entries(f.containers).filter(([, id]) => typeof id === 'string')) : undefined;
+      return { sessionId: sid, labId: f.labId, created: f.created, ...(f.owner ? { owner: f.owner } : {}), ...(containers ? { containers } : {}), latched: f.latched ?? {}, memo: f.memo ?? {} };
     } catch {
       return null;
     }
@@ -180,39 +236,87 @@ export class LabSessions {
     s.saved = text;
   }
 
-  private session(sid: unknown): Session {
+  /** The session, when the principal may reach it; someone else's is not found, like a missing one. */
+  private session(sid: unknown, principal?: LabPrincipal): Session {
     if (typeof sid !== 'string' || !SESSION_ID_RE.test(sid)) throw new InvalidArgument(`session id: expected 10 characters [a-z0-9], got ${JSON.stringify(sid)?.slice(0, 40)}`);
     const s = this.sessions.get(sid);
-    if (!s) throw new NotFound(`no lab session ${sid}`);
+    if (!s || (principal && s.file.owner !== principal.learnerId)) throw new NotFound(`no lab session ${sid}`);
     return s;
   }
 
-  /** Make the lab's containers and start them. On any failure, what was made is removed again. */
-  async start(labId: string): Promise<{ sessionId: string; containers: LabSessionContainer[] }> {
+  /** The sessions the principal may reach (a learner's own; all for the teacher). */
+  list(principal?: LabPrincipal): LabSessionSummary[] {
+    return [...this.sessions.values()]
+      .filter((s) => !principal || s.file.owner === principal.learnerId)
+      .map((s) => ({ sessionId: s.file.sessionId, labId: s.file.labId, ...(s.file.owner ? { owner: s.file.owner } : {}), created: s.file.created }));
+  }
+
+  /** A learner's hold on one more session, or the refusal naming the cap. Returns the release. */
+  private reserve(learnerId: string): () => void {
+    const now = this.list({ learnerId }).length + (this.starting.get(learnerId) ?? 0);
+    if (now >= this.maxPerLearner) throw new PermissionDenied(`lab session quota: a learner may have at most ${this.maxPerLearner} lab sessions at once (leave one first)`);
+    this.starting.set(learnerId, (this.starting.get(learnerId) ?? 0) + 1);
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      const n = (this.starting.get(learnerId) ?? 1) - 1;
+      if (n > 0) this.starting.set(learnerId, n);
+      else this.starting.delete(learnerId);
+    };
+  }
+
+  /**
+   * Make the lab's containers and start them; with an owner, through the learner's engine (their
+   * policy, network and quota), as `<learner>-lab-<sid>-<role>`. On any failure, what was made is
+   * removed again and the error says why in one line (a learner's refusal: PermissionDenied).
+   */
+  async start(labId: string, owner?: LearnerEngine): Promise<{ sessionId: string; containers: LabSessionContainer[] }> {
     const lab = this.lab(labId);
+    if (owner) {
+      const a = learnerAvailability(lab);
+      if (!a.learners) throw new PermissionDenied(`lab ${lab.id} is not available in a learner's sandbox: ${a.reason}`);
+    }
+    const release = owner ? this.reserve(owner.learnerId) : () => {};
+    try {
+      return await this.startNow(lab, owner);
+    } finally {
+      release();
+    }
+  }
+
+  private async startNow(lab: LoadedLab, owner: LearnerEngine | undefined): Promise<{ sessionId: string; containers: LabSessionContainer[] }> {
     await ensureLabImages(lab, this.engine);
     const sid = randomBytes(8).toString('hex').slice(0, 10);
     const dir = this.dirOf(sid);
-    mkdirSync(join(dir, 'scratch'), { recursive: true, mode: 0o700 });
-    const file: SessionFile = { sessionId: sid, labId, created: new Date().toISOString(), latched: {}, memo: {} };
+    const scratchDir = join(dir, 'scratch');
+    mkdirSync(scratchDir, { recursive: true, mode: 0o700 });
+    const file: SessionFile = { sessionId: sid, labId: lab.id, created: new Date().toISOString(), ...(owner ? { owner: owner.learnerId } : {}), containers: {}, latched: {}, memo: {} };
     const made: Record<string, string> = {};
     try {
       for (const c of lab.containers) {
-        const rec = await this.engine.create({
-          ...c.config,
-          mounts: scratchMounts(c.config.mounts, join(dir, 'scratch')),
-          name: `lab-${sid}-${c.role}`,
-          labels: { ...c.config.labels, [LABEL_LAB]: lab.id, [LABEL_SESSION]: sid, [LABEL_ROLE]: c.role },
-        });
+        const mounts = scratchMounts(c.config.mounts, scratchDir);
+        const labels = { [LABEL_LAB]: lab.id, [LABEL_SESSION]: sid, [LABEL_ROLE]: c.role };
+        const name = `lab-${sid}-${c.role}`;
+        let rec: ContainerRecord;
+        if (owner) {
+          // the lab's own scratch binds are the runner's to add; any other bind meets the policy
+          const scratch = (mounts ?? []).filter((m) => m.type === 'bind' && !!m.source && (m.source === scratchDir || m.source.startsWith(`${scratchDir}/`)));
+          const rest = (mounts ?? []).filter((m) => !scratch.includes(m));
+          rec = await owner.createForLab({ ...c.config, ...(c.config.mounts ? { mounts: rest } : {}), name }, { labels, scratchDir, binds: scratch });
+        } else {
+          rec = await this.engine.create({ ...c.config, mounts, name, labels: { ...c.config.labels, ...labels } });
+        }
         made[c.role] = rec.id;
       }
-      for (const c of lab.containers) if (c.start !== false) await this.engine.start(made[c.role]);
+      for (const c of lab.containers) if (c.start !== false) await (owner ?? this.engine).start(made[c.role]);
     } catch (e) {
       for (const id of Object.values(made)) await this.engine.remove(id, { force: true }).catch(() => {});
       rmSync(dir, { recursive: true, force: true });
       if (e instanceof EngineError) throw new EngineError(e.kind, `lab ${lab.id}: ${e.message}`);
       throw e;
     }
+    file.containers = { ...made };
     const s = this.newSession(file, lab, made);
     s.saved = '';
     this.sessions.set(sid, s);
@@ -231,22 +335,44 @@ export class LabSessions {
       } catch {
         rec = null;
       }
-      return { role: c.role, id: rec?.id ?? id ?? '', name: rec?.name ?? `lab-${s.file.sessionId}-${c.role}`, status: rec?.state.status ?? 'removed' };
+      const name = `${s.file.owner ? `${s.file.owner}-` : ''}lab-${s.file.sessionId}-${c.role}`;
+      return { role: c.role, id: rec?.id ?? id ?? '', name: rec?.name ?? name, status: rec?.state.status ?? 'removed' };
     });
   }
 
   /** The session's state with every check evaluated now. */
-  async get(sid: string): Promise<LabSessionState> {
-    return this.evaluate(this.session(sid));
+  async get(sid: string, principal?: LabPrincipal): Promise<LabSessionState> {
+    return this.evaluate(this.session(sid, principal));
   }
 
   /** The lab a session belongs to (REST checks the path's lab id against it). */
-  labOf(sid: string): string {
-    return this.session(sid).file.labId;
+  labOf(sid: string, principal?: LabPrincipal): string {
+    return this.session(sid, principal).file.labId;
   }
 
-  sessionIds(): string[] {
-    return [...this.sessions.keys()];
+  /** The learner who owns the session (undefined: the teacher's). */
+  ownerOf(sid: string, principal?: LabPrincipal): string | undefined {
+    return this.session(sid, principal).file.owner;
+  }
+
+  sessionIds(principal?: LabPrincipal): string[] {
+    return this.list(principal).map((s) => s.sessionId);
+  }
+
+  /**
+   * What a check of the session reads through: for a learner's session their view of the engine
+   * and of the diagrams (a check's detail line is shown to the learner: it must not quote another
+   * learner's process or address), read-only (it only ever looks).
+   */
+  private readersOf(s: Session): Pick<LabKernelOptions, 'engine' | 'hub' | 'learner'> {
+    if (!s.file.owner) return { engine: this.engine, hub: this.hub };
+    const view = new LearnerEngine(this.engine, { learnerId: s.file.owner, ports: { from: 1, to: 0 }, maxContainers: 0 });
+    const ownsContainerPath = (path: string) => {
+      const own = new Set(view.list({ all: true }).map((r) => r.id));
+      // a path naming a container (its state dir, overlay, cgroup) names it by its full id
+      return !this.engine.list({ all: true }).some((r) => !own.has(r.id) && path.includes(r.id.slice(0, 12)));
+    };
+    return { engine: view, hub: this.hub.forLearner(view), learner: { ownsContainerPath } };
   }
 
   /** One evaluation at a time per session; asked during one, one more runs after it. */
@@ -265,7 +391,7 @@ export class LabSessions {
   }
 
   private async evaluateNow(s: Session): Promise<LabSessionState> {
-    const kernel = new SessionKernel({ engine: this.engine, hub: this.hub, containers: s.containers, scratchDir: join(this.dirOf(s.file.sessionId), 'scratch'), memo: s.file.memo });
+    const kernel = new SessionKernel({ ...this.readersOf(s), containers: s.containers, scratchDir: join(this.dirOf(s.file.sessionId), 'scratch'), memo: s.file.memo });
     const steps: LabStepState[] = [];
     // steps in order: a check may read what an earlier one put in the memo
     for (const step of s.lab.steps) {
@@ -287,7 +413,7 @@ export class LabSessions {
     // the memo must stay plain JSON (it is saved): a check that put something else there loses it
     s.file.memo = JSON.parse(JSON.stringify(kernel.memo ?? {})) as Record<string, unknown>;
     this.save(s);
-    const state: LabSessionState = { sessionId: s.file.sessionId, labId: s.file.labId, steps, containers: this.containersOf(s) };
+    const state: LabSessionState = { sessionId: s.file.sessionId, labId: s.file.labId, ...(s.file.owner ? { owner: s.file.owner } : {}), steps, containers: this.containersOf(s) };
     this.push(s, state);
     return state;
   }
@@ -306,8 +432,8 @@ export class LabSessions {
   }
 
   /** cb gets the state at once and then every change. Returns the unsubscribe. */
-  subscribe(sid: string, cb: (s: LabSessionState) => void): () => void {
-    const s = this.session(sid);
+  subscribe(sid: string, cb: (s: LabSessionState) => void, principal?: LabPrincipal): () => void {
+    const s = this.session(sid, principal);
     s.subscribers.add(cb);
     void this.evaluate(s)
       .then((state) => cb(state))
@@ -326,8 +452,8 @@ export class LabSessions {
   }
 
   /** Remove the session's containers and its directory. */
-  async leave(sid: string): Promise<void> {
-    const s = this.session(sid);
+  async leave(sid: string, principal?: LabPrincipal): Promise<void> {
+    const s = this.session(sid, principal);
     s.ended = true;
     if (s.timer) clearInterval(s.timer);
     s.timer = null;
@@ -340,6 +466,11 @@ export class LabSessions {
       });
     }
     rmSync(this.dirOf(sid), { recursive: true, force: true });
+  }
+
+  /** Leave every session of a learner (their reset, revoke or the class's end). */
+  async leaveAllOf(learnerId: string): Promise<void> {
+    for (const sid of this.sessionIds({ learnerId })) await this.leave(sid);
   }
 
   close(): void {

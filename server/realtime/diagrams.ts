@@ -6,7 +6,7 @@
 // changed (so the page's "updated" age is the data's, not that of the last change). It stops with
 // 'diagram:unsubscribe' (same payload) or by disconnecting. Authentication (token, Origin) is the
 // server's middleware on `io`, as for every other channel.
-import type { InspectHub } from '../engine/index.js';
+import type { DiagramHub } from '../engine/index.js';
 import { DIAGRAM_KINDS, type DiagramKind } from '../engine/index.js';
 
 interface SocketLike {
@@ -31,13 +31,17 @@ function parse(payload: unknown): { kind: DiagramKind; containerId?: string } | 
 /** Per socket at most this many diagram subscriptions (five diagrams, a few containers). */
 const MAX_SUBS = 16;
 
-export function registerDiagramChannels(io: IoLike, hub: InspectHub): void {
+/** @param hubOf the hub the socket's principal sees (a learner's is cut to their containers) */
+export function registerDiagramChannels(io: IoLike, hubOf: (socket: SocketLike) => DiagramHub): void {
   io.on('connection', (socket) => {
+    const hub = hubOf(socket);
     const subs = new Map<string, () => void>();
     socket.on('diagram:subscribe', (payload: unknown, ack?: unknown) => {
       const req = parse(payload);
       const reply = typeof ack === 'function' ? (ack as (r: unknown) => void) : () => {};
       if (!req) return reply({ ok: false, error: 'expected { kind: namespaces|layers|network|cgroups|mounts, containerId? }' });
+      // a learner's hub knows what is theirs: another's container is "no such", as over REST
+      if (req.containerId && 'owns' in hub && typeof hub.owns === 'function' && !hub.owns(req.containerId)) return reply({ ok: false, error: `No such container: ${req.containerId}` });
       const key = `${req.kind}:${req.containerId ?? ''}`;
       if (subs.has(key)) return reply({ ok: true });
       if (subs.size >= MAX_SUBS) return reply({ ok: false, error: 'too many diagram subscriptions' });

@@ -4,6 +4,7 @@
 // change: the sessions evaluate the checks every 500 ms and right after engine events while someone
 // watches, and push only what changed. 'lab:unsubscribe' (same payload) or a disconnect stops it.
 // Authentication (token, Origin) is the server's middleware on `io`, as for the diagrams.
+import type { LearnerEngine } from '../engine/index.js';
 import type { LabSessions, LabSessionState } from '../labs/sessions.js';
 import { SESSION_ID_RE } from '../labs/sessions.js';
 
@@ -24,8 +25,10 @@ function sessionIdOf(payload: unknown): string | null {
   return typeof sid === 'string' && SESSION_ID_RE.test(sid) ? sid : null;
 }
 
-export function registerLabChannel(io: IoLike, labs: LabSessions): void {
+/** @param ownerOf the socket's learner engine (their sessions only), undefined for the teacher */
+export function registerLabChannel(io: IoLike, labs: LabSessions, ownerOf: (socket: SocketLike) => LearnerEngine | undefined): void {
   io.on('connection', (socket) => {
+    const owner = ownerOf(socket);
     const subs = new Map<string, () => void>();
     socket.on('lab:subscribe', (payload: unknown, ack?: unknown) => {
       const reply = typeof ack === 'function' ? (ack as (r: unknown) => void) : () => {};
@@ -36,7 +39,7 @@ export function registerLabChannel(io: IoLike, labs: LabSessions): void {
       try {
         subs.set(
           sid,
-          labs.subscribe(sid, (state: LabSessionState) => socket.emit('lab:state', state)),
+          labs.subscribe(sid, (state: LabSessionState) => socket.emit('lab:state', state), owner),
         );
       } catch (e) {
         return reply({ ok: false, error: (e as Error).message });

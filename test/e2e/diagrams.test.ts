@@ -289,7 +289,7 @@ describe('diagrams in Chromium, fed by the hub over REST and socket.io', () => {
       res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><html class="dark"><head><meta charset="utf-8"><link rel="stylesheet" href="/app.css"></head><body style="margin:0;background:#020617"><div id="root"></div><script type="module" src="/app.js"></script></body></html>');
     });
     io = new IoServer(server, { path: '/socket.io', transports: ['websocket'] });
-    registerDiagramChannels(io, hub);
+    registerDiagramChannels(io, () => hub);
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
     const a = server.address();
     url = `http://127.0.0.1:${typeof a === 'object' && a ? a.port : 0}`;

@@ -62,3 +62,20 @@ describe('the learner policy', () => {
     expect(req).toEqual({ image: 'base', labels: { a: 'b' } });
   });
 });
+
+describe("a learner's logs and layers", () => {
+  it('rotate at 10m × 2 unless a smaller size is asked; a bigger one is refused', () => {
+    expect(apply({}).logConfig).toEqual({ driver: 'json-file', options: { 'max-size': '10m', 'max-file': '2' } });
+    expect(apply({ logConfig: { driver: 'local', options: { 'max-size': '1m' } } }).logConfig).toEqual({ driver: 'local', options: { 'max-size': '1m', 'max-file': '2' } });
+    expect(apply({ logConfig: { driver: 'none' } }).logConfig).toEqual({ driver: 'none' });
+    expect(() => apply({ logConfig: { options: { 'max-size': '1g' } } })).toThrow(/--log-opt max-size=1g \(at most 10m\)/);
+    expect(() => apply({ logConfig: { options: { 'max-file': '9' } } })).toThrow(/--log-opt max-file=9 \(at most 2\)/);
+  });
+
+  it('hold each layer to the class disk over its container count', () => {
+    const withDisk = { ...policy, diskPerContainer: 64 * 1024 * 1024 };
+    expect(applyLearnerPolicy({ image: 'base' }, withDisk, ctx).storageSize).toBe(64 * 1024 * 1024);
+    expect(applyLearnerPolicy({ image: 'base', storageSize: 1024 * 1024 * 32 }, withDisk, ctx).storageSize).toBe(32 * 1024 * 1024);
+    expect(() => applyLearnerPolicy({ image: 'base', storageSize: 1024 * 1024 * 128 }, withDisk, ctx)).toThrow(/--storage-opt size=134217728 \(at most 67108864 bytes/);
+  });
+});

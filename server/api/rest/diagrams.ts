@@ -4,7 +4,7 @@
 //   GET  /api/diagrams/layers/which?container=<id>&path=/etc/passwd   which layer a path comes from
 //   POST /api/diagrams/cgroups/limit?container=<id>  body { kind: memory|cpus|pids, value: number|null }
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { InspectHub } from '../../engine/index.js';
+import type { DiagramHub } from '../../engine/index.js';
 import { DIAGRAM_KINDS, type DiagramKind, type LimitKind } from '../../engine/index.js';
 import { HttpError, httpStatusOf } from './errors.js';
 
@@ -39,7 +39,7 @@ async function readBody(req: IncomingMessage, limit = 4096): Promise<unknown> {
 }
 
 /** Handles /api/diagrams/… and returns true; returns false for any other URL. */
-export function handleDiagramRequest(req: IncomingMessage, res: ServerResponse, hub: InspectHub): boolean {
+export function handleDiagramRequest(req: IncomingMessage, res: ServerResponse, hub: DiagramHub): boolean {
   const url = new URL(req.url ?? '/', 'http://localhost');
   if (!url.pathname.startsWith('/api/diagrams/') && url.pathname !== '/api/diagrams') return false;
   const parts = url.pathname.split('/').filter(Boolean).slice(2); // after api/diagrams

@@ -7,6 +7,7 @@
 // A bad id is a 400, an unknown one a 404, both JSON { error } and neither changes anything.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { LoadedLab } from '../../labs/loader.js';
+import type { LearnerEngine } from '../../engine/index.js';
 import { SESSION_ID_RE, type LabSessions } from '../../labs/sessions.js';
 import { HttpError, httpStatusOf } from './errors.js';
 import { sendJson } from './routes.js';
@@ -71,11 +72,11 @@ export function labDetail(l: LoadedLab) {
 }
 
 /** The session, checked to belong to the lab of the path (another lab's session is not found here). */
-function sessionOf(labs: LabSessions, id: string, sid: string): string {
+function sessionOf(labs: LabSessions, id: string, sid: string, principal?: LearnerEngine): string {
   labs.lab(id);
   let owner: string | null = null;
   try {
-    owner = labs.labOf(sid);
+    owner = labs.labOf(sid, principal);
   } catch (e) {
     if (httpStatusOf(e) === 404) throw new HttpError(404, `no session ${sid} of lab ${id}`);
     throw e;
@@ -85,9 +86,15 @@ function sessionOf(labs: LabSessions, id: string, sid: string): string {
 }
 
 /** true when the request was for /api/labs (answered here). */
-export function handleLabRequest(labs: LabSessions, req: IncomingMessage, res: ServerResponse, url: URL): boolean {
+/**
+ * @param owner the learner's engine (their sessions only, their policy on the lab's containers),
+ *   undefined for the teacher
+ * @param offered the labs the learner's class offers (empty: every lab a learner can run)
+ */
+export function handleLabRequest(labs: LabSessions, req: IncomingMessage, res: ServerResponse, url: URL, owner?: LearnerEngine, offered: readonly string[] = []): boolean {
   const path = url.pathname.replace(/\/+$/, '');
   if (path !== '/api/labs' && !path.startsWith('/api/labs/')) return false;
+  const isOffered = (id: string) => !owner || !offered.length || offered.includes(id);
   void (async () => {
     try {
       const parts = path.split('/').slice(3).map((p) => decodeURIComponent(p));
@@ -95,9 +102,11 @@ export function handleLabRequest(labs: LabSessions, req: IncomingMessage, res: S
       const wrong = () => new HttpError(405, `method ${m} not allowed on ${path}`);
       if (parts.length === 0) {
         if (m !== 'GET') throw wrong();
-        return sendJson(res, 200, labs.listLabs().map(labSummary));
+        return sendJson(res, 200, labs.listLabs(owner).filter((l) => isOffered(l.id)).map(labSummary));
       }
       const id = labId(parts[0]);
+      // a lab the class does not offer is not there for its learners
+      if (!isOffered(id)) throw new HttpError(404, `no such lab: ${id}`);
       if (parts.length === 1) {
         if (m !== 'GET') throw wrong();
         return sendJson(res, 200, labDetail(labs.lab(id)));
@@ -106,13 +115,13 @@ export function handleLabRequest(labs: LabSessions, req: IncomingMessage, res: S
         if (m !== 'POST') throw wrong();
         labs.lab(id); // an unknown lab is a 404 before the body is read
         await expectEmptyBody(req);
-        return sendJson(res, 201, await labs.start(id));
+        return sendJson(res, 201, await labs.start(id, owner));
       }
       if (parts.length === 3 && parts[1] === 'sessions') {
-        const sid = sessionOf(labs, id, sessionId(parts[2]));
-        if (m === 'GET') return sendJson(res, 200, await labs.get(sid));
+        const sid = sessionOf(labs, id, sessionId(parts[2]), owner);
+        if (m === 'GET') return sendJson(res, 200, await labs.get(sid, owner));
         if (m === 'DELETE') {
-          await labs.leave(sid);
+          await labs.leave(sid, owner);
           return sendJson(res, 204, null);
         }
         throw wrong();

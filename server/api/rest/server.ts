@@ -15,7 +15,8 @@ import { Classroom } from '../../classroom/classroom.js';
 import type { Principal } from '../../classroom/principal.js';
 import { ClassroomRoutes } from './classroom.js';
 import { handleRest, sendJson } from './routes.js';
-import { InspectHub } from '../../engine/index.js';
+import { InspectHub, type DiagramHub, type LearnerHub } from '../../engine/index.js';
+import { httpStatusOf } from './errors.js';
 import { registerDiagramChannels } from '../../realtime/diagrams.js';
 import { handleDiagramRequest } from './diagrams.js';
 import { handleImagePullRequest } from './image-pull.js';
@@ -72,14 +73,17 @@ export function isPublicPage(pathname: string): boolean {
   return pathname === '/join' || pathname.startsWith('/join/') || pathname.startsWith('/_next/static/') || pathname === '/favicon.ico';
 }
 
-/** What a learner cannot reach yet: these read the whole host (the learner views scope them). */
-function refusedToLearners(pathname: string): boolean {
-  return pathname.startsWith('/api/diagrams') || pathname.startsWith('/api/labs') || pathname === '/api/host/view';
+/** GET /api/host/view for a learner: the host column holds only what is theirs. */
+async function answerLearnerCompare(hub: LearnerHub, url: URL, res: ServerResponse): Promise<void> {
+  try {
+    sendJson(res, 200, await hub.compareView(url.searchParams.getAll('container').slice(0, 4)));
+  } catch (e) {
+    sendJson(res, httpStatusOf(e), { error: (e as Error).message });
+  }
 }
 
 export async function startWebServer(opts: WebServerOptions): Promise<WebServer> {
   const { engine, token } = opts;
-  const classroom = new Classroom({ engine, isTeacherToken: (t) => sameToken(t, token) });
   /** The principal a request's token names (Bearer, ?token=), or null. */
   const principalOf = (req: IncomingMessage): Principal | null => classroom.principalFor(presentedToken(req));
   /** Pages load with a page cookie (the teacher's, or a learner's whose session is good) or a token. */
@@ -99,6 +103,10 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
   const loaded = await loadLabs(opts.labsDir);
   for (const line of formatLoadErrors(loaded.errors)) console.warn(`glassbox: lab left out: ${line}`);
   const labs = new LabSessions({ engine, hub: diagrams, labs: loaded.labs });
+  // a learner's sandbox, when reset, revoked or idle, loses their lab sessions too
+  const classroom = new Classroom({ engine, isTeacherToken: (t) => sameToken(t, token), labs });
+  /** The diagrams a principal sees: the teacher the whole host, a learner their own cut of it. */
+  const hubOf = (p: Principal): DiagramHub => (p.role === 'learner' ? diagrams.forLearner(p.engine) : diagrams);
   // sockets per learner, for the roster's "online" and for closing a revoked learner's sockets
   const learnerSockets = new Map<string, Set<import('socket.io').Socket>>();
   const classroomRoutes = new ClassroomRoutes(classroom, (lid) => learnerSockets.get(lid)?.size ?? 0);
@@ -144,13 +152,12 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     if (classroomRoutes.handle(principal, req, res, url)) return;
     if (!isApi) return void handle(req, res);
     if (!principal) return unauthorized(req, res, url);
-    if (principal.role === 'learner' && refusedToLearners(url.pathname)) {
-      req.resume();
-      return sendJson(res, 404, { error: `no such endpoint: ${url.pathname}` });
-    }
-    if (handleDiagramRequest(req, res, diagrams)) return;
+    if (handleDiagramRequest(req, res, hubOf(principal))) return;
     if (handleImagePullRequest(principal.engine, req, res, url)) return;
-    if (handleLabRequest(labs, req, res, url)) return;
+    if (principal.role === 'learner') {
+      if (handleLabRequest(labs, req, res, url, principal.engine, classroom.store.getClass(principal.classId).labs)) return;
+      if (url.pathname === '/api/host/view') return void answerLearnerCompare(diagrams.forLearner(principal.engine), url, res);
+    } else if (handleLabRequest(labs, req, res, url)) return;
     void handleRest(principal.engine, req, res, url);
     return;
   });
@@ -204,15 +211,12 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     return p;
   };
   io.use(check);
-  // the diagrams and the labs read the whole host: learners get them scoped (see the learner views)
-  const teachersOnly = {
-    on: (_event: 'connection', cb: (socket: import('socket.io').Socket) => void) =>
-      io.on('connection', (socket) => {
-        if (principalOfSocket(socket).role === 'teacher') cb(socket);
-      }),
-  };
-  registerDiagramChannels(teachersOnly, diagrams);
-  registerLabChannel(teachersOnly, labs);
+  // the diagrams and the labs: a learner's socket gets their own cut and their own sessions
+  registerDiagramChannels(io, (socket) => hubOf(principalOfSocket(socket as import('socket.io').Socket)));
+  registerLabChannel(io, labs, (socket) => {
+    const p = principalOfSocket(socket as import('socket.io').Socket);
+    return p.role === 'learner' ? p.engine : undefined;
+  });
   io.of('/containers').use(check);
   io.of('/terminal').use(check);
 

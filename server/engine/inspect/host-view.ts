@@ -14,6 +14,7 @@ import { isActive } from '../lifecycle/state.js';
 import { Conflict, type ContainerRecord } from '../types.js';
 import { parseMountinfo } from '../util/mountinfo.js';
 import { parseStatus } from './namespaces.js';
+import type { NsProcess } from './types.js';
 
 const MAX_PROCS = 300;
 const MAX_MOUNTS = 200;
@@ -35,6 +36,8 @@ export interface ProcView {
   hostname: string;
   mounts: { mountPoint: string; fsType: string; source: string }[];
   mountCount: number;
+  /** a learner's view: what is on the host but not theirs, counted, not shown */
+  hidden?: { processes: number; links: number; mounts: number };
 }
 
 function read(path: string): string | null {
@@ -125,5 +128,55 @@ export function containerView(rec: ContainerRecord): ProcView {
   const host = hostNs();
   const v = viewThrough(rec.state.pid, rec.id, rec.name, hostnameOf(rec), host);
   if (v.sharesHost.uts) v.hostname = osHostname();
+  return v;
+}
+
+/** What of the host is one learner's: their containers' processes, their veths and bridges, their containers. */
+export interface LearnerHostScope {
+  /** the learner's containers' processes as the namespace scan found them (host pids) */
+  processes: readonly Pick<NsProcess, 'pid' | 'comm'>[];
+  /** names of the learner's host interfaces: the host ends of their veths, their bridges */
+  links: ReadonlySet<string>;
+  containers: readonly ContainerRecord[];
+}
+
+/** A host mount is a learner's when it is one of their containers' (its rootfs, a mount under its bundle). */
+function ownMount(mountPoint: string, containers: readonly ContainerRecord[]): boolean {
+  return containers.some((c) => [c.paths.rootfs, c.paths.bundle].some((d) => d && (mountPoint === d || mountPoint.startsWith(`${d}/`))));
+}
+
+/**
+ * The host column of the compare page for a learner: the host's answers, cut to what is theirs.
+ * ps shows their containers' processes with the pids the host gives them (the lesson: the same
+ * process has two pids), ip link their veths and bridges, mount their containers' overlays; the
+ * rest is counted in `hidden`, never named (another learner's command, interface or container id).
+ */
+export function learnerHostView(scope: LearnerHostScope): ProcView {
+  const host = hostNs();
+  const all = viewThrough(process.pid, 'host', 'host', osHostname(), host);
+  const processes = [...scope.processes].map((p) => ({ pid: p.pid, comm: p.comm })).sort((a, b) => a.pid - b.pid);
+  const links = all.links.filter((l) => scope.links.has(l.name));
+  const mounts = parseMountinfo(read('/proc/self/mountinfo') ?? '').filter((m) => ownMount(m.mountPoint, scope.containers));
+  return {
+    ...all,
+    processes: processes.slice(0, MAX_PROCS),
+    processCount: processes.length,
+    links,
+    mounts: mounts.slice(0, MAX_MOUNTS).map((m) => ({ mountPoint: m.mountPoint, fsType: m.fsType, source: m.source })),
+    mountCount: mounts.length,
+    hidden: { processes: Math.max(0, all.processCount - processes.length), links: all.links.length - links.length, mounts: Math.max(0, all.mountCount - mounts.length) },
+  };
+}
+
+/**
+ * A learner's container's column. Its own namespaces answer for themselves; a namespace it shares
+ * with the host (a learner cannot ask for one, a teacher could label such a container theirs) would
+ * answer with the host's list: that part is the learner's host column instead.
+ */
+export function learnerContainerView(rec: ContainerRecord, learnerHost: ProcView): ProcView {
+  const v = containerView(rec);
+  if (v.sharesHost.pid) Object.assign(v, { processes: learnerHost.processes, processCount: learnerHost.processCount });
+  if (v.sharesHost.net) v.links = learnerHost.links;
+  if (v.sharesHost.mnt) Object.assign(v, { mounts: learnerHost.mounts, mountCount: learnerHost.mountCount });
   return v;
 }

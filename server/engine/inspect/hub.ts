@@ -9,7 +9,9 @@ import { emptyLayerSnapshot, layerSnapshot, whichLayer } from './layers.js';
 import { emptyMountSnapshot, mountSnapshot } from './mounts.js';
 import { NamespaceScanner } from './namespaces.js';
 import { NetworkInspector, type NetworkManagerLike } from './network.js';
+import { LearnerHub, type LearnerInspectEngine } from './learner-hub.js';
 import type { InspectEngine } from './source.js';
+import { InvalidArgument } from '../types.js';
 import type { AnySnapshot, DiagramKind, LimitKind, SnapshotOf, WhichLayerResult } from './types.js';
 import { DIAGRAM_KINDS } from './types.js';
 
@@ -64,6 +66,13 @@ export function snapshotHash(s: AnySnapshot): string {
   return h.digest('hex');
 }
 
+/** The engine.update() request a diagram's limit drag makes, or an error naming the value. */
+export function limitChange(kind: LimitKind, value: number | null): { memory?: number | null; cpus?: number | null; pids?: number | null } {
+  if (kind !== 'memory' && kind !== 'cpus' && kind !== 'pids') throw new InvalidArgument(`limit kind: expected memory, cpus or pids, got ${String(kind).slice(0, 20)}`);
+  if (value !== null && (typeof value !== 'number' || !Number.isFinite(value) || value <= 0)) throw new InvalidArgument(`invalid ${kind} limit: ${value}`);
+  return kind === 'memory' ? { memory: value === null ? null : Math.round(value) } : kind === 'cpus' ? { cpus: value } : { pids: value === null ? null : Math.round(value) };
+}
+
 export class InspectHub {
   readonly engine: InspectEngine;
   readonly cgroups: CgroupSampler;
@@ -75,6 +84,9 @@ export class InspectHub {
   private offEvents: (() => void) | null = null;
   private offSampler: (() => void) | null = null;
   private nsCache: { at: number; p: Promise<SnapshotOf<'namespaces'>> } | null = null;
+  // shared like the namespace scan: every learner's network view is cut from one read (and the
+  // counters' rates need one reader: two reads 5 ms apart would show no traffic)
+  private netCache: { at: number; p: Promise<SnapshotOf<'network'>> } | null = null;
   private burstTimer: NodeJS.Timeout | null = null;
   private burstStart: number | null = null;
   private closed = false;
@@ -99,6 +111,7 @@ export class InspectHub {
       if (e.type !== 'container' && e.type !== 'network') return;
       // something changed in the kernel: re-read what is watched soon rather than at the next poll
       this.nsCache = null;
+      this.netCache = null;
       this.refreshAfterBurst();
     });
   }
@@ -118,6 +131,7 @@ export class InspectHub {
       this.burstTimer = null;
       this.burstStart = null;
       this.nsCache = null;
+      this.netCache = null;
       this.refreshPolled();
     }, wait);
     this.burstTimer.unref?.();
@@ -145,8 +159,11 @@ export class InspectHub {
         if (!id) return emptyMountSnapshot('not-found', null, 'no container chosen and none running') as SnapshotOf<K>;
         return (await mountSnapshot(this.engine, id)) as SnapshotOf<K>;
       }
-      case 'network':
-        return (await this.net.snapshot(this.records(), this.engine)) as SnapshotOf<K>;
+      case 'network': {
+        const now = Date.now();
+        if (!this.netCache || now - this.netCache.at > 300) this.netCache = { at: now, p: this.net.snapshot(this.records(), this.engine) };
+        return (await this.netCache.p) as SnapshotOf<K>;
+      }
       case 'cgroups':
         return this.cgroups.snapshot(containerId) as SnapshotOf<K>;
     }
@@ -172,11 +189,18 @@ export class InspectHub {
   /** Change a limit from a diagram (the cgroup chart's drag). Returns the files written. */
   async setLimit(containerId: string, kind: LimitKind, value: number | null): Promise<{ file: string; wrote: string }[]> {
     if (!this.engine.update) throw new Error('this engine cannot update limits');
-    if (value !== null && (!Number.isFinite(value) || value <= 0)) throw new Error(`invalid ${kind} limit: ${value}`);
-    const change = kind === 'memory' ? { memory: value === null ? null : Math.round(value) } : kind === 'cpus' ? { cpus: value } : { pids: value === null ? null : Math.round(value) };
-    const writes = await this.engine.update(containerId, change);
+    const writes = await this.engine.update(containerId, limitChange(kind, value));
     await this.cgroups.tick();
     return writes.map((w) => ({ file: w.file, wrote: w.wrote }));
+  }
+
+  /**
+   * The diagrams as one learner may see them (the same methods as the hub's): their containers,
+   * networks and processes only, cut from this hub's reads, so 30 learners watching the namespace
+   * diagram still cost one /proc scan. Hand it the learner's LearnerEngine.
+   */
+  forLearner(learner: LearnerInspectEngine): LearnerHub {
+    return new LearnerHub(this, learner);
   }
 
   /**

@@ -32,9 +32,10 @@ interface Cached {
   cgroupId?: string | null;
 }
 
-// any prefix's parent (host/naming.ts); <parent>/<id>/monitor is the container's monitor (charged
-// to the container, cgroups/types.ts): it is not one of the container's processes
-const CGROUP_RE = /\/glassbox(?:-t[a-z0-9]{1,2})?\/([0-9a-f]{12,64})(?=\n|$|\/(?!monitor(?:\/|\n|$)))/;
+// any prefix's parent (host/naming.ts), with or without a learner's group between it and the
+// container (<parent>/learners/<learner id>/<id>, issue 13's quota); <parent>/…/<id>/monitor is the
+// container's monitor (charged to the container, cgroups/types.ts): not one of its processes
+const CGROUP_RE = /\/glassbox(?:-t[a-z0-9]{1,2})?(?:\/learners\/[a-z0-9]{4,32})?\/([0-9a-f]{12,64})(?=\n|$|\/(?!monitor(?:\/|\n|$)))/;
 
 function readText(path: string): string | null {
   try {

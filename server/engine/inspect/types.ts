@@ -46,6 +46,8 @@ export interface NamespaceNode {
   owners: NsOwner[];
   /** host pids of the processes in it (sorted) */
   pids: number[];
+  /** a learner's view: how many processes of others (the host's, other learners') are in it, not listed */
+  otherPids?: number;
   /** the namespace of host PID 1 */
   isHost: boolean;
   /** user namespaces: the maps read from /proc/PID/uid_map and gid_map of a member */

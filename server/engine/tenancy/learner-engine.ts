@@ -5,8 +5,11 @@
 // so ids do not leak), and every create goes through the learner policy.
 import type { Readable, Writable } from 'node:stream';
 import type { EngineApi, ExecOptions } from '../api.js';
-import { Conflict, NotFound, type ContainerConfig, type ContainerRecord, type EngineEvent } from '../types.js';
-import { applyLearnerPolicy, OWNER_LABEL, PermissionDenied, type LearnerPolicy } from './learner-policy.js';
+import { realpathSync } from 'node:fs';
+import { Conflict, InvalidArgument, NotFound, type ContainerConfig, type ContainerRecord, type EngineEvent } from '../types.js';
+import { applyLearnerPolicy, isLabLabel, OWNER_LABEL, PermissionDenied, type LearnerPolicy } from './learner-policy.js';
+
+type Mount = NonNullable<ContainerConfig['mounts']>[number];
 
 const noSuchContainer = (idOrName: string) => new NotFound(`No such container: ${idOrName}`);
 const noSuchNetwork = (idOrName: string) => new NotFound(`network ${idOrName} not found`);
@@ -65,8 +68,40 @@ export class LearnerEngine implements EngineApi {
     return name.startsWith(`${this.learnerId}-`) ? name : `${this.learnerId}-${name}`;
   }
 
+  /**
+   * The engine's facts (kernel, cgroup driver, runtimes…) with the counts Docker's `info` shows
+   * narrowed to the learner: their containers; the images are the class's shared ones (the same
+   * list listImages gives). Host-wide counts would tell a learner how busy the others are.
+   */
   info() {
-    return this.engine.info();
+    const own = this.list({ all: true });
+    const count = (st: string) => own.filter((r) => r.state.status === st).length;
+    return {
+      ...this.engine.info(),
+      containers: own.length,
+      containersRunning: count('running'),
+      containersPaused: count('paused'),
+      containersStopped: own.length - count('running') - count('paused'),
+      images: this.engine.listImages().length,
+    };
+  }
+
+  /**
+   * A lab session's container (server/labs/sessions.ts only; no adapter calls this): the config
+   * goes through the learner policy like any other, then the runner adds what a learner may not
+   * ask for themselves — its glassbox.lab* labels, and bind mounts of directories inside the
+   * session's own scratch directory (made empty by the runner for this session; no host path of
+   * the learner's choosing).
+   */
+  async createForLab(config: ContainerConfig, lab: { labels: Record<string, string>; scratchDir: string; binds?: Mount[] }): Promise<ContainerRecord> {
+    for (const k of Object.keys(lab.labels)) if (!isLabLabel(k)) throw new InvalidArgument(`lab label ${k}: the runner sets glassbox.lab* labels only`);
+    const scratch = realpathSync(lab.scratchDir);
+    for (const m of lab.binds ?? []) {
+      const real = m.type === 'bind' && m.source ? realpathSync(m.source) : '';
+      if (m.type !== 'bind' || real !== m.source || (real !== scratch && !real.startsWith(`${scratch}/`))) throw new PermissionDenied(`bind mount of ${m.source ?? '(none)'}: a lab's bind mounts are its session's scratch directory only`);
+    }
+    const admitted = await this.admit(config);
+    return this.engine.create({ ...admitted, mounts: [...(admitted.mounts ?? []), ...(lab.binds ?? [])], labels: { ...(admitted.labels ?? {}), ...lab.labels } });
   }
 
   // ---------------------------------------------------------------- containers

@@ -5,6 +5,14 @@
 // names the option, and nothing is made.
 import { capabilityNumber, DOCKER_DEFAULT_CAPABILITIES } from '../runtime/capabilities.js';
 import { EngineError, type ContainerConfig } from '../types.js';
+import { parseSize } from '../util/size.js';
+
+/**
+ * A learner's container logs are kept to this (Docker's json-file never rotates unless asked, and
+ * one `yes` would fill the host's disk): at most LOG_MAX_FILES files of LOG_MAX_SIZE.
+ */
+export const LOG_MAX_SIZE = '10m';
+export const LOG_MAX_FILES = 2;
 
 /** A request a learner may not make: the adapters answer 403 with the message. */
 export class PermissionDenied extends EngineError {
@@ -30,6 +38,12 @@ export interface LearnerPolicy {
 
 /** Labels that mark what a learner owns; a request cannot set them itself. */
 export const OWNER_LABEL = 'glassbox.owner';
+/**
+ * The labels the lab runner puts on a lab session's containers (server/labs/sessions.ts): only the
+ * runner sets them (LearnerEngine.createForLab), never a learner's request, or a learner could make
+ * a container the runner would take for part of a session (someone else's, even).
+ */
+export const LAB_LABEL_PREFIX = 'glassbox.lab';
 
 /** What a learner never gets, whatever they ask: NET_RAW lets one learner spoof packets to another. */
 const LEARNER_CAPABILITIES: readonly string[] = DOCKER_DEFAULT_CAPABILITIES.filter((c) => c !== 'CAP_NET_RAW');
@@ -39,6 +53,11 @@ export interface LearnerContext {
   ownNetworks: ReadonlySet<string>;
   /** how many containers the learner has now */
   containers: number;
+}
+
+/** glassbox.lab, glassbox.lab.session, glassbox.lab.role … (and glassbox.labs, glassbox.lab-x: anything the runner could mistake) */
+export function isLabLabel(key: string): boolean {
+  return key.toLowerCase().startsWith(LAB_LABEL_PREFIX);
 }
 
 /** CHOWN, chown, CAP_CHOWN → CHOWN (how messages and capDrop name it) */
@@ -81,8 +100,11 @@ export function applyLearnerPolicy(config: ContainerConfig, policy: LearnerPolic
   }
   const labels = { ...(config.labels ?? {}) };
   if (Object.keys(labels).some((k) => k === OWNER_LABEL || k.startsWith(`${OWNER_LABEL}.`))) deny(`the label ${OWNER_LABEL}`);
+  const lab = Object.keys(labels).find(isLabLabel);
+  if (lab !== undefined) deny(`the label ${lab} (set by the lab runner only)`);
   labels[OWNER_LABEL] = policy.learnerId;
   const capDrop = [...new Set([...(config.capDrop ?? []).map(capName), 'NET_RAW'])];
+  const logConfig = learnerLogConfig(config.logConfig, deny);
   const disk = policy.diskPerContainer;
   if (disk !== undefined && config.storageSize !== undefined && config.storageSize > disk) deny(`--storage-opt size=${config.storageSize} (at most ${disk} bytes per container in this class)`);
   return {
@@ -93,5 +115,20 @@ export function applyLearnerPolicy(config: ContainerConfig, policy: LearnerPolic
     capDrop,
     noNewPrivileges: true,
     labels,
+    logConfig,
   };
+}
+
+/** The learner's log options, kept within LOG_MAX_FILES × LOG_MAX_SIZE (smaller asks are kept). */
+function learnerLogConfig(asked: ContainerConfig['logConfig'], deny: (what: string) => never): NonNullable<ContainerConfig['logConfig']> {
+  const driver = asked?.driver ?? 'json-file';
+  if (driver === 'none') return { driver };
+  const opts = { ...(asked?.options ?? {}) };
+  const cap = parseSize(LOG_MAX_SIZE)!;
+  const size = opts['max-size'] === undefined ? cap : parseSize(opts['max-size']);
+  if (size !== null && size > cap) deny(`--log-opt max-size=${opts['max-size']} (at most ${LOG_MAX_SIZE})`);
+  const files = opts['max-file'] === undefined ? LOG_MAX_FILES : Number(opts['max-file']);
+  if (Number.isFinite(files) && files > LOG_MAX_FILES) deny(`--log-opt max-file=${opts['max-file']} (at most ${LOG_MAX_FILES})`);
+  // a bad size or count is left for the engine's own check to name
+  return { driver, options: { ...opts, 'max-size': opts['max-size'] ?? LOG_MAX_SIZE, 'max-file': opts['max-file'] ?? String(LOG_MAX_FILES) } };
 }
