@@ -209,6 +209,11 @@ describe('two nodes, the front and Redis', () => {
     const teacherContainerMade = await call(front.base, '/api/containers', { origin: front.base, body: { image: 'base:latest', name: 'demo', cmd: ['sh', '-c', 'exec sleep 1000'] } });
     expect(teacherContainerMade.status, JSON.stringify(teacherContainerMade.json)).toBe(201);
     teacherContainer = teacherContainerMade.json.id;
+    // the /classroom channel (server/realtime/classroom.ts) is another part of issue 13: without it
+    // there is no broadcast to carry, and this says so instead of a bare "Invalid namespace"
+    const probe = await socket('/classroom', teacherToken).catch((e: Error) => e);
+    if (probe instanceof Error) throw new Error(`the nodes have no /classroom socket.io namespace (server/realtime/classroom.ts): ${probe.message}`);
+    probe.close();
     const got = await Promise.all(
       learners.map(async (l) => {
         let on!: Promise<{ active: boolean; classId: string; containerId: string }>;
