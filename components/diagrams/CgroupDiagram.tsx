@@ -9,6 +9,7 @@ import type { CgroupEvent, CgroupSample, CgroupSeries, CgroupSnapshot, LimitKind
 import { color } from '../theme';
 import { useLargeType } from '../lib/use-large-type';
 import { CG_MARGIN as M, CG_PANEL_W as W, CG_PLOT, CG_PLOT_H as PH, cgColumns, cgView, EVENT_GLYPH, eventMarkers, memoryBands, panelOrigin, PANELS, panelScales, roundLimit, statKeys as statKeysOf, steppedLimit, timeAxis, type Band, type Panel } from './cgroup-layout';
+import CgroupTree from './CgroupTree';
 import { DiagramFrame, fmtBytes, fmtRate, FOCUS_RING, Legend, Ring, Tooltip, useTooltip } from './common';
 
 export interface CgroupDiagramProps {
@@ -188,6 +189,10 @@ export default function CgroupDiagram({ snapshot, containerId, onLimitChange, cl
                 .map(([, v]) => ({ color: v.color, label: v.label })),
             ]}
           />
+        </div>
+        {/* a learner's containers: the group above them, where the learner's quota is written */}
+        <div className="px-4 pt-1">
+          <CgroupTree snapshot={snapshot} selectedId={series.containerId} onPick={containerId ? undefined : setPicked} />
         </div>
         <svg
           ref={svgRef}

@@ -40,6 +40,7 @@ const COMMON = [
   'test/security/helper-exe.test.ts',
   'test/security/host-owner.test.ts',
   'test/security/limits.test.ts',
+  'test/security/learner-quotas.test.ts',
   'test/security/rootfs-paths.test.ts',
   'test/security/userns-ranges.test.ts',
 ];

@@ -14,7 +14,7 @@ import { EventEmitter } from 'node:events';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LearnerEngine, type Engine, type EngineApi } from '../engine/index.js';
-import { OWNER_LABEL } from '../engine/index.js';
+import { checkTenantLimits, OWNER_LABEL } from '../engine/index.js';
 import type { Principal } from './principal.js';
 import { ClassroomError, ClassroomStore, type ClassRecord, type LearnerRecord } from './store.js';
 
@@ -120,16 +120,37 @@ export class Classroom extends EventEmitter<ClassroomEvents> {
 
   // ------------------------------------------------------------------ the teacher's verbs
 
+  /** A class whose quota this host cannot hold (more CPUs than it has) is refused before it is made. */
   createClass(input: unknown): ClassRecord {
+    const q = (input as { quota?: { memory?: unknown; cpus?: unknown; pids?: unknown } } | null)?.quota;
+    if (q && typeof q === 'object') {
+      try {
+        checkTenantLimits({ memory: q.memory, cpus: q.cpus, pids: q.pids });
+      } catch (e) {
+        throw new ClassroomError('invalid', (e as Error).message.replace(/^learner quota /, 'quota.'));
+      }
+    }
     return this.store.createClass(input);
   }
 
-  join(code: unknown, displayName: unknown): { learner: LearnerRecord; token: string; class: ClassRecord } {
+  /**
+   * A learner joins: their record and token, and their parent cgroup with the class's quota (all
+   * their containers together: memory, CPU, pids), held by the kernel from their first container.
+   */
+  async join(code: unknown, displayName: unknown): Promise<{ learner: LearnerRecord; token: string; class: ClassRecord }> {
     if (typeof code !== 'string' || typeof displayName !== 'string') throw new ClassroomError('invalid', 'send { code, name }: the class code and your display name');
     const r = this.store.join(code, displayName);
+    const cls = this.store.getClass(r.learner.classId);
+    try {
+      await this.engine.setTenantLimits(r.learner.id, { memory: cls.quota.memory, cpus: cls.quota.cpus, pids: cls.quota.pids });
+    } catch (e) {
+      // no sandbox without its quota: the seat is given back
+      this.store.revoke(r.learner.id);
+      throw e;
+    }
     this.lastActive.set(r.learner.id, this.now());
     this.emit('changed', r.learner.classId);
-    return { ...r, class: this.store.getClass(r.learner.classId) };
+    return { ...r, class: cls };
   }
 
   learner(classId: string, learnerId: string): LearnerRecord {
@@ -167,7 +188,18 @@ export class Classroom extends EventEmitter<ClassroomEvents> {
     this.engines.delete(learnerId);
     this.emit('revoked', learnerId);
     await this.removeSandbox(learnerId, 'revoked');
+    await this.removeQuotaGroup(learnerId);
     return rec;
+  }
+
+  /** A revoked learner's parent cgroup goes once their containers have. */
+  private async removeQuotaGroup(learnerId: string): Promise<void> {
+    await this.engine.removeTenant(learnerId).catch((e: Error) => console.error(`glassbox: removing ${learnerId}'s cgroup: ${e.message}`));
+  }
+
+  /** What the learner uses of their quota, read from their parent cgroup (the roster shows it). */
+  usage(learnerId: string) {
+    return this.engine.tenantUsage(learnerId);
   }
 
   async endClass(classId: string): Promise<ClassRecord> {
@@ -178,7 +210,10 @@ export class Classroom extends EventEmitter<ClassroomEvents> {
       this.emit('revoked', l.id);
     }
     // a revoked learner's sandbox may still stand (a revoke interrupted by a crash): remove all
-    for (const l of this.store.learners(classId)) await this.removeSandbox(l.id, 'class-ended');
+    for (const l of this.store.learners(classId)) {
+      await this.removeSandbox(l.id, 'class-ended');
+      await this.removeQuotaGroup(l.id);
+    }
     const ended = cls.endedAt ? cls : this.store.endClass(classId);
     this.emit('changed', classId);
     return ended;

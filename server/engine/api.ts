@@ -8,6 +8,7 @@ import type { ImportedImage } from './images/layout.js';
 import type { Readable, Writable } from 'node:stream';
 import type { ImageView } from './images/view.js';
 import type { SignalResult } from './lifecycle/signal-process.js';
+import type { TenantLimits, TenantUsage } from './tenancy/tenant-groups.js';
 import type { ContainerConfig, ContainerRecord, EngineEvent, LayerChange, ResourceLimits, TimelineStep } from './types.js';
 
 export interface ImageSummary {
@@ -185,6 +186,18 @@ export interface EngineApi {
    * is not the container's (a host or another container's process), Conflict for a zombie.
    */
   signalProcess(idOrName: string, hostPid: number, signal: string | number): SignalResult;
+
+  // ---- learners' quotas: the cgroup <parent>/learners/<lid>/ above all of a learner's containers
+  /**
+   * Set a learner's quota (memory bytes, cpus, pids; null = none, absent = unchanged) on their
+   * group; returns the cgroup files written. InvalidArgument naming the field, nothing written.
+   * The teacher's: a learner's view refuses it (PermissionDenied).
+   */
+  setTenantLimits(learnerId: string, limits: TenantLimits): Promise<CgroupWrite[]>;
+  /** The group's usage against the quota. A learner's view answers for that learner only (NotFound otherwise). */
+  tenantUsage(learnerId: string): Promise<TenantUsage>;
+  /** Remove the learner's (empty) group and forget the quota: remove their containers first (Conflict). The teacher's only. */
+  removeTenant(learnerId: string): Promise<void>;
   /**
    * Attach to init's stdio. Before start it waits, and is connected at the create/start barrier,
    * so no output is lost (docker run -it attaches before it starts).

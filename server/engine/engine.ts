@@ -68,6 +68,7 @@ import {
 } from './types.js';
 import { readJson, writeFileAtomic } from './util/fsx.js';
 import { cloexecFrom } from '../../native/libc.js';
+import { TenantGroups, type TenantLimits, type TenantUsage } from './tenancy/tenant-groups.js';
 import { containerEvent, type EngineContext, type ExecEntry, type Live } from './lifecycle/context.js';
 import { createContainer } from './lifecycle/create.js';
 import { hostnameOf } from './lifecycle/etc-files.js';
@@ -111,6 +112,8 @@ export class Engine implements EngineApi {
   private readonly ownerLock: OwnerLock;
   /** what the verbs in lifecycle/ share */
   private readonly ctx: EngineContext;
+  /** the learners' cgroup groups and their quotas (tenancy/tenant-groups.ts) */
+  private readonly tenants: TenantGroups;
 
   private constructor(
     opts: Required<Pick<EngineOptions, 'root' | 'runRoot'>> & Pick<EngineOptions, 'insecureRegistries' | 'usernsLayers' | 'daemonConfig'> & { names: HostNames; lock: OwnerLock; ranges: UsernsRanges },
@@ -126,6 +129,7 @@ export class Engine implements EngineApi {
     this.imageService = new ImageService(images, { insecureRegistries: opts.insecureRegistries }, (e) => this.emitEvent(e));
     this.cgroups = cgroups;
     this.network = network;
+    this.tenants = new TenantGroups(cgroups, this.root);
     this.records = new RecordStore(join(this.root, 'containers'));
     this.events.setMaxListeners(0);
     const idFile = join(this.root, 'engine-id');
@@ -142,6 +146,7 @@ export class Engine implements EngineApi {
       daemonConfig: opts.daemonConfig ?? SHIPPED_DEFAULTS,
       names: opts.names,
       usernsRanges: opts.ranges,
+      tenants: this.tenants,
       usernsLayers: opts.usernsLayers,
       live: this.live,
       pendingAttach: new Map(),
@@ -347,6 +352,28 @@ export class Engine implements EngineApi {
     this.records.save(rec);
     this.emitEvent(containerEvent('update', rec, Object.fromEntries(writes.map((w) => [w.file, w.wrote]))));
     return writes;
+  }
+
+  // ------------------------------------------------------------------ learners' quotas
+
+  /**
+   * A learner's quota on their group, <cgroupParent>/learners/<lid>/: memory (swap held to none
+   * beyond it where the host accounts swap), cpus, pids for all their containers together. Made
+   * if missing; checked before anything is written (InvalidArgument naming the field). Kept in
+   * <root>/tenants.json, so the group gets it again when it is made again.
+   */
+  setTenantLimits(learnerId: string, limits: TenantLimits): Promise<CgroupWrite[]> {
+    return this.tenants.setLimits(learnerId, limits);
+  }
+
+  /** The group's counters and limits (all the learner's containers together), for the roster. */
+  tenantUsage(learnerId: string): Promise<TenantUsage> {
+    return this.tenants.usage(learnerId);
+  }
+
+  /** Remove the learner's group and forget the quota. Remove their containers first: Conflict while one is in it. */
+  removeTenant(learnerId: string): Promise<void> {
+    return this.tenants.remove(learnerId);
   }
 
   async stats(idOrName: string): Promise<CgroupStats> {

@@ -7,6 +7,7 @@ export type { LayerStatus, PullEvent, PullResult } from './images/pull.js';
 export type { CommitOptions } from './images/commit.js';
 export type { NetPlan, NetworkInfo, NetworkRecord, EndpointRecord, Attachment, LinkCounters, Topology, NetMode, PortBinding } from './network/index.js';
 export { InspectHub } from './inspect/hub.js';
+export { cgroupSnapshotFor } from './inspect/cgroups.js';
 export { DIAGRAM_KINDS } from './inspect/types.js';
 export type * from './inspect/types.js';
 export { isActive, isAlive } from './lifecycle/state.js';
@@ -23,5 +24,7 @@ export { LearnerHub, type DiagramHub, type LearnerInspectEngine } from './inspec
 export { limitChange } from './inspect/hub.js';
 export { scopeCgroups, scopeLayers, scopeMounts, scopeNamespaces, scopeNetwork, scopeOf, type LearnerScope } from './inspect/scope.js';
 export { containerView, hostView, learnerContainerView, learnerHostView, type ProcView } from './inspect/host-view.js';
+export { checkTenantLimits, type TenantLimits, type TenantUsage } from './tenancy/tenant-groups.js';
+export { learnerGroup, GROUPS_DIR } from './cgroups/groups.js';
 export type { ImageView, ImageViewLayer, ImageViewHistory } from './images/view.js';
 export type { SignalResult } from './lifecycle/signal-process.js';

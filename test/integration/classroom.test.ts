@@ -40,7 +40,7 @@ beforeAll(() => {
 });
 
 async function learnerWithContainer(code: string, name: string) {
-  const j = room.join(code, name);
+  const j = await room.join(code, name);
   const p = room.principalFor(j.token);
   if (p?.role !== 'learner') throw new Error('a learner token gave no learner');
   await p.engine.run({ image: 'base', cmd: ['sleep', '600'] });
@@ -48,23 +48,24 @@ async function learnerWithContainer(code: string, name: string) {
 }
 
 describe('the classroom', () => {
-  it('knows the teacher, a learner, and nobody else', () => {
+  it('knows the teacher, a learner, and nobody else', async () => {
     const c = newClass();
-    const j = room.join(c.code, 'Ada');
+    const j = await room.join(c.code, 'Ada');
     expect(room.principalFor(TEACHER)?.role).toBe('teacher');
     expect(room.principalFor(j.token)).toMatchObject({ role: 'learner', classId: c.id });
     for (const bad of ['', 'nope', j.token.slice(1), `${j.token}x`, null, undefined]) expect(room.principalFor(bad)).toBeNull();
   });
 
-  it('refuses a bad join and makes nothing', () => {
+  it('refuses a bad join and makes nothing', async () => {
     const c = newClass({ seats: 1 });
     const before = room.store.learners().length;
-    expect(() => room.join('ZZZZZZ', 'Ada')).toThrow(/no open class has this code/);
-    expect(() => room.join(c.code, '')).toThrow(/display name/);
-    expect(() => room.join(c.code, 'x'.repeat(41))).toThrow(/display name/);
-    expect(() => room.join(42, 'Ada')).toThrow(/send \{ code, name \}/);
-    room.join(c.code, 'First');
-    expect(() => room.join(c.code, 'Second')).toThrow(/the class is full \(1 seats\)/);
+    await expect(room.join('ZZZZZZ', 'Ada')).rejects.toThrow(/no open class has this code/);
+    await expect(room.join(c.code, '')).rejects.toThrow(/display name/);
+    await expect(room.join(c.code, 'x'.repeat(41))).rejects.toThrow(/display name/);
+    await expect(room.join(42, 'Ada')).rejects.toThrow(/send \{ code, name \}/);
+    expect(() => newClass({ quota: { ...quota, cpus: 64 } })).toThrow(/quota.cpus: want a number of CPUs from 0.01 to \d+/);
+    await room.join(c.code, 'First');
+    await expect(room.join(c.code, 'Second')).rejects.toThrow(/the class is full \(1 seats\)/);
     expect(room.store.learners().length).toBe(before + 1);
   });
 
@@ -94,8 +95,13 @@ describe('the classroom', () => {
     await room.reset(c.id, a.learner.id);
     expect(a.engine.list({ all: true })).toEqual([]);
     expect(room.principalFor(a.token)?.role).toBe('learner');
+    // the learner's parent cgroup holds the class quota
+    const usage = await room.usage(r.learner.id);
+    expect(usage).toMatchObject({ exists: true, memory: { limit: 256 * MiB }, cpus: 1, pids: { limit: 200 } });
+    expect(usage.pids.current).toBeGreaterThan(0);
     await room.revoke(c.id, r.learner.id);
     expect(room.principalFor(r.token)).toBeNull();
+    expect((await room.usage(r.learner.id)).exists).toBe(false);
     expect(env.engine.list({ all: true }).filter((x) => x.config.labels?.[OWNER_LABEL] === r.learner.id)).toEqual([]);
     expect(env.engine.listNetworks().filter((n) => n.labels[OWNER_LABEL] === r.learner.id)).toEqual([]);
     await expect(room.revoke(c.id, 'nosuchlrnr')).rejects.toThrow(/no learner nosuchlrnr in class/);
@@ -112,6 +118,6 @@ describe('the classroom', () => {
       expect(room.principalFor(l.token)).toBeNull();
       expect(env.engine.list({ all: true }).filter((x) => x.config.labels?.[OWNER_LABEL] === l.learner.id)).toEqual([]);
     }
-    expect(() => room.join(c.code, 'Late')).toThrow(/no open class/);
+    await expect(room.join(c.code, 'Late')).rejects.toThrow(/no open class/);
   }, 120_000);
 });

@@ -12,6 +12,7 @@ import { openCgroupDriver } from '../../server/engine/cgroups/index.js';
 import { sharesToWeight, weightToShares } from '../../server/engine/cgroups/util.js';
 import { CgroupV2Driver, MONITOR_TASKS } from '../../server/engine/cgroups/v2.js';
 import { hostNames, prefixFromEnv } from '../../server/engine/host/naming.js';
+import { LearnerEngine } from '../../server/engine/tenancy/learner-engine.js';
 import type { ResourceLimits } from '../../server/engine/types.js';
 import { requireKernelFeature } from '../helpers.js';
 import { openTestEngine, runToExit } from '../integration/support.js';
@@ -327,6 +328,87 @@ describe('cgroup v2 driver on a pure v2 kernel', () => {
     made.splice(0);
     // every level made for the learner goes with its last container
     expect(existsSync(join(ROOT, PARENT, 'learners'))).toBe(false);
+  });
+
+  it('a learner group through the driver: learners/<lid>/ made with its controllers, the quota on it, containers under it', async () => {
+    const group = `learners/l${randomBytes(3).toString('hex')}`;
+    const groupDir = join(ROOT, PARENT, group);
+    try {
+      await driver.createGroup(group);
+      // every level hands memory, cpu, pids, io down, the group itself to its containers
+      for (const d of [join(ROOT, PARENT), join(ROOT, PARENT, 'learners'), groupDir]) {
+        expect(read(join(d, 'cgroup.subtree_control')).split(' '), d).toEqual(expect.arrayContaining(['memory', 'cpu', 'pids', 'io']));
+      }
+      const writes = await driver.updateGroup(group, { memory: 32 * MiB, memorySwap: 32 * MiB, cpus: 0.5, pids: 8 });
+      expect(writes.map((w) => w.file.slice(groupDir.length + 1))).toEqual(expect.arrayContaining(['memory.max', 'cpu.max', 'pids.max']));
+      expect(read(join(groupDir, 'memory.max'))).toBe(String(32 * MiB));
+      expect(read(join(groupDir, 'memory.swap.max'))).toBe('0');
+      expect(read(join(groupDir, 'cpu.max'))).toBe('50000 100000');
+      expect(read(join(groupDir, 'pids.max'))).toBe('8'); // the group's own: no monitor task added
+      const a = newId();
+      await driver.create(a, { ...NO_LIMITS, memory: 256 * MiB, pids: 100 }, { group });
+      expect(dirOf(a)).toBe(join(groupDir, a));
+      expect(driver.groupOf(a)).toBe(group);
+      expect(await driver.list()).toContain(a);
+      // a driver opened afresh (a restarted server) finds the container in its group
+      const fresh = openCgroupDriver({ parent: PARENT }) as CgroupV2Driver;
+      expect(fresh.groupOf(a)).toBe(group);
+      expect(fresh.procsFiles(a)).toEqual([join(groupDir, a, 'cgroup.procs')]);
+      // memory: killed at the group's 32 MiB, not the container's own 256
+      const hog = await startIn(driver.procsFiles(a)[0], 'exec tail /dev/zero');
+      expect((await exited(hog)).signal).toBe('SIGKILL');
+      const st = (await driver.groupStats(group))!;
+      expect(st.memory.limit).toBe(32 * MiB);
+      expect(st.memory.events.oomKill).toBeGreaterThanOrEqual(1);
+      expect(st.cpu.cpus).toBe(0.5);
+      expect(st.pids.limit).toBe(8);
+      // pids: the group's 8, whatever the container's 100 says
+      const forks = await startIn(driver.procsFiles(a)[0], 'for i in 1 2 3 4 5 6 7 8 9 10; do sleep 1000 & done; wait');
+      await until(async () => ((await driver.groupStats(group))!.pids.refused > 0));
+      expect(Number(read(join(groupDir, 'pids.current')))).toBeLessThanOrEqual(8);
+      // the group is not removed while a container is in it, and nothing in it is touched
+      await expect(driver.removeGroup(group)).rejects.toThrow(/still holds 1 container cgroup/);
+      expect(existsSync(join(groupDir, a))).toBe(true);
+      await driver.killAll(a);
+      await exited(forks);
+      await driver.remove(a);
+      made.splice(0);
+      expect(existsSync(groupDir), 'the group outlives its last container: it holds the quota').toBe(true);
+      await driver.removeGroup(group);
+      expect(existsSync(join(ROOT, PARENT)), 'learners/ and the parent go with the last group').toBe(false);
+    } finally {
+      for (const { d, id } of made.splice(0)) {
+        await d.killAll(id).catch(() => {});
+        await d.remove(id).catch(() => {});
+      }
+      await driver.removeGroup(group).catch(() => {});
+    }
+  });
+
+  it("a learner's container through the engine: its cgroup, its OCI cgroupsPath and the quota on learners/<lid>/", async () => {
+    const env = await openTestEngine();
+    const lid = 'lrnv2';
+    try {
+      const learner = new LearnerEngine(env.engine, { learnerId: lid, ports: { from: 21400, to: 21409 }, maxContainers: 2 });
+      await env.engine.setTenantLimits(lid, { memory: 48 * MiB, cpus: 0.5, pids: 40 });
+      const rec = await learner.run({ image: 'base', network: 'none', cmd: ['sleep', '100'] });
+      const want = `/${PARENT}/learners/${lid}/${rec.id}`;
+      expect(read(`/proc/${env.engine.get(rec.id).state.pid}/cgroup`)).toBe(`0::${want}`);
+      expect((env.engine.ociConfig(rec.id) as { linux: { cgroupsPath: string } }).linux.cgroupsPath).toBe(want);
+      const u = await env.engine.tenantUsage(lid);
+      expect(u.memory.limit).toBe(48 * MiB);
+      expect(u.cpus).toBe(0.5);
+      expect(u.pids.limit).toBe(40);
+      expect(u.pids.current).toBeGreaterThanOrEqual(2); // init and its monitor
+      expect(read(join(ROOT, PARENT, 'learners', lid, 'memory.swap.max'))).toBe('0');
+      await env.engine.remove(rec.id, { force: true });
+      await env.engine.removeTenant(lid);
+      expect(existsSync(join(ROOT, PARENT, 'learners'))).toBe(false);
+    } finally {
+      for (const c of env.engine.list({ all: true })) await env.engine.remove(c.id, { force: true }).catch(() => {});
+      await env.engine.removeTenant(lid).catch(() => {});
+      await env.cleanup();
+    }
   });
 
   it('the device program: allowed devices open, others are refused (EPERM) though mknod is allowed', async () => {

@@ -211,6 +211,15 @@ export class FakeEngine implements EngineApi {
   imageView(): never {
     throw new Error('the fake engine has no content store');
   }
+  setTenantLimits(): never {
+    throw new Error('the fake engine has no cgroups');
+  }
+  tenantUsage(): never {
+    throw new Error('the fake engine has no cgroups');
+  }
+  removeTenant(): never {
+    throw new Error('the fake engine has no cgroups');
+  }
   async attach(idOrName: string): Promise<AttachSession> {
     const r = this.get(idOrName);
     if (r.state.status === 'running') return this.session(r.id, this.sessions.get(r.id) ?? []);

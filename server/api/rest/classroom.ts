@@ -106,7 +106,7 @@ export class ClassroomRoutes {
     if (this.failures.length >= JOIN_FAILURES_PER_MINUTE) throw new HttpError(429, 'too many failed joins in the last minute: wait a minute and check the code');
     const b = (typeof body === 'object' && body !== null ? body : {}) as { code?: unknown; name?: unknown };
     try {
-      const { learner, token, class: cls } = this.classroom.join(b.code, b.name);
+      const { learner, token, class: cls } = await this.classroom.join(b.code, b.name);
       return {
         status: 201,
         body: { token, learner: { id: learner.id, displayName: learner.displayName }, class: { id: cls.id, name: cls.name, endsAt: cls.endsAt } },

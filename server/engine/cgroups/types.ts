@@ -44,6 +44,11 @@ export interface CgroupStats {
   frozen: boolean;
 }
 
+export interface CreateCgroupOptions {
+  /** the level between the parent and the container: 'learners/<lid>' (groups.ts); none by default */
+  group?: string;
+}
+
 export interface CgroupDriver {
   readonly layout: CgroupLayout;
   /** "cgroupfs", as docker info reports the cgroup driver */
@@ -51,8 +56,12 @@ export interface CgroupDriver {
   /** 1 or 2, as docker info reports CgroupVersion */
   readonly version: 1 | 2;
 
-  /** Make the container's cgroup (glassbox/<id>) and write its limits. Throws InvalidArgument for a limit out of range, after removing what it made. */
-  create(id: string, limits: ResourceLimits): Promise<CgroupWrite[]>;
+  /**
+   * Make the container's cgroup (glassbox/<id>, or glassbox/<group>/<id> with a group, say
+   * learners/<lid>) and write its limits. Throws InvalidArgument for a limit out of range, after
+   * removing what it made. Every other verb finds the container's group by itself (groups.ts).
+   */
+  create(id: string, limits: ResourceLimits, opts?: CreateCgroupOptions): Promise<CgroupWrite[]>;
   /** The cgroup.procs files a process must be written into to join the container's cgroup (one per v1 hierarchy). */
   procsFiles(id: string): string[];
   /**
@@ -74,8 +83,24 @@ export interface CgroupDriver {
   killAll(id: string): Promise<void>;
   /** Remove the cgroup directories (after killAll). Missing directories are not an error. */
   remove(id: string): Promise<void>;
-  /** ids of every glassbox/<id> cgroup that exists, for the sweep at start */
+  /** ids of every container cgroup that exists (glassbox/<id> and glassbox/learners/<lid>/<id>), for the sweep at start */
   list(): Promise<string[]>;
+  /** The container's group ('' when directly under the parent): where create() put it. */
+  groupOf(id: string): string;
+
+  // ---- groups: learners/<lid>, the level whose limits hold all of a learner's containers together
+  /** Make the group's directories (every hierarchy; v2: controllers handed down). [] when it exists already. */
+  createGroup(group: string): Promise<CgroupWrite[]>;
+  /** Write limits on the group (memory, memorySwap, cpus, pids). Validated first: nothing is written on a bad value. */
+  updateGroup(group: string, limits: Partial<ResourceLimits>): Promise<CgroupWrite[]>;
+  /** The group's counters (hierarchical: all its containers together), or null when it does not exist. */
+  groupStats(group: string): Promise<CgroupStats | null>;
+  /** Hierarchy name -> the group's directory. */
+  groupPaths(group: string): Record<string, string>;
+  /** rmdir the group; Conflict while a container cgroup is still in it. Missing is fine. */
+  removeGroup(group: string): Promise<void>;
+  /** The groups that exist. */
+  groups(): Promise<string[]>;
   /** Make sure the counters for OOM can be read: returns true when the kernel killed a process of this cgroup for OOM. */
   oomKilled(id: string): Promise<boolean>;
   /** Whether the kernel accounts swap, so that a memory+swap limit can be set (docker info's SwapLimit). */

@@ -1,9 +1,10 @@
 // The cgroup v1 driver: one directory glassbox/<id> in each controller's hierarchy (memory, cpu,
 // cpuacct, pids, blkio, freezer, cpuset, devices), as runc's cgroupfs driver does on a v1 or
-// hybrid host. Co-mounted controllers ("cpu,cpuacct") share one directory.
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+// hybrid host. Co-mounted controllers ("cpu,cpuacct") share one directory. A learner's container
+// is one level deeper, glassbox/learners/<lid>/<id>, in every hierarchy (groups.ts).
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { InvalidArgument, type ResourceLimits } from '../types.js';
+import { Conflict, InvalidArgument, type ResourceLimits } from '../types.js';
 import {
   checkId,
   DEFAULT_PERIOD,
@@ -30,7 +31,8 @@ import {
   WriteLog,
 } from './util.js';
 import { findV1Hierarchies, V1_CONTROLLERS, type V1Controller } from './detect.js';
-import type { CgroupDriver, CgroupLayout, CgroupStats, CgroupWrite } from './types.js';
+import type { CgroupDriver, CgroupLayout, CgroupStats, CgroupWrite, CreateCgroupOptions } from './types.js';
+import { checkGroup, GroupIndex, GROUPS_DIR, subdirs } from './groups.js';
 import { BLKIO_FILES, DEVICE_ALLOW_RULES, V1_STAT_NAMES } from './v1-files.js';
 
 export interface CgroupV1Options {
@@ -64,6 +66,8 @@ export class CgroupV1Driver implements CgroupDriver {
   private readonly timeoutMs: number;
   /** glassbox, or a test prefix's own parent (host/naming.ts) */
   readonly parent: string;
+  /** where each container's directory is: <parent>/<id> or <parent>/learners/<lid>/<id> */
+  private readonly index = new GroupIndex(() => this.roots().map(({ root }) => join(root, this.parent)));
 
   constructor(opts: CgroupV1Options = {}) {
     this.parent = opts.parent ?? 'glassbox';
@@ -93,10 +97,15 @@ export class CgroupV1Driver implements CgroupDriver {
     return [...byRoot].map(([root, cs]) => ({ name: cs.sort().join(','), root }));
   }
 
-  /** The container's directory in the hierarchy holding controller c, or null if c is not mounted. */
-  private dir(id: string, c: V1Controller): string | null {
+  /** The directory at rel (a container's <id> or learners/<lid>/<id>, or a group) in the hierarchy holding controller c, or null if c is not mounted. */
+  private dirAt(rel: string, c: V1Controller): string | null {
     const r = this.hierarchies[c];
-    return r ? join(r, this.parent, id) : null;
+    return r ? join(r, this.parent, rel) : null;
+  }
+
+  /** The container's directory in the hierarchy holding controller c. */
+  private dir(id: string, c: V1Controller): string | null {
+    return this.dirAt(this.index.rel(id), c);
   }
 
   private file(id: string, c: V1Controller, f: string): string | null {
@@ -104,12 +113,20 @@ export class CgroupV1Driver implements CgroupDriver {
     return d ? join(d, f) : null;
   }
 
+  groupOf(id: string): string {
+    return this.index.of(id);
+  }
+
   paths(id: string): Record<string, string> {
-    return Object.fromEntries(this.roots().map(({ name, root }) => [name, join(root, this.parent, id)]));
+    return this.groupPaths(this.index.rel(id));
+  }
+
+  groupPaths(rel: string): Record<string, string> {
+    return Object.fromEntries(this.roots().map(({ name, root }) => [name, join(root, this.parent, rel)]));
   }
 
   procsFiles(id: string): string[] {
-    return this.roots().map(({ root }) => join(root, this.parent, id, 'cgroup.procs'));
+    return this.roots().map(({ root }) => join(root, this.parent, this.index.rel(id), 'cgroup.procs'));
   }
 
   /** The hierarchies that meter what the monitor does: CPU time and memory, not pids or the freezer. */
@@ -120,7 +137,7 @@ export class CgroupV1Driver implements CgroupDriver {
   }
 
   monitorProcsFiles(id: string): string[] {
-    return this.monitorRoots().map((root) => join(root, this.parent, id, MONITOR_CGROUP, 'cgroup.procs'));
+    return this.monitorRoots().map((root) => join(root, this.parent, this.index.rel(id), MONITOR_CGROUP, 'cgroup.procs'));
   }
 
   private ctx() {
@@ -138,44 +155,56 @@ export class CgroupV1Driver implements CgroupDriver {
     };
   }
 
-  async create(id: string, limits: ResourceLimits): Promise<CgroupWrite[]> {
+  /**
+   * cpuset: a new cpuset cgroup starts with empty cpus/mems and no task may join it until they
+   * are set; copy them down from the root, level by level (glassbox/, learners/, <lid>/, <id>).
+   */
+  private fillCpuset(rel: string, log: WriteLog): void {
+    const cpuset = this.hierarchies.cpuset;
+    if (!cpuset) return;
+    const parts = [this.parent, ...rel.split('/')].filter(Boolean);
+    for (let i = 0; i < parts.length; i++) {
+      const parent = join(cpuset, ...parts.slice(0, i));
+      const child = join(cpuset, ...parts.slice(0, i + 1));
+      for (const f of ['cpuset.cpus', 'cpuset.mems']) {
+        const cur = readText(join(child, f))?.trim();
+        if (cur) continue;
+        const val = readText(join(parent, f))?.trim();
+        if (val) log.write(join(child, f), val);
+      }
+    }
+  }
+
+  async create(id: string, limits: ResourceLimits, opts: CreateCgroupOptions = {}): Promise<CgroupWrite[]> {
     checkId(id);
+    const group = opts.group ?? '';
+    checkGroup(group);
     validateLimits(limits, this.ctx());
     const log = new WriteLog();
     const made: string[] = [];
+    const rel = group ? `${group}/${id}` : id;
+    if (group) this.checkUnderGroupQuota(group, limits.cpus);
+    this.index.set(id, group);
     try {
       for (const { root } of this.roots()) {
-        const dir = join(root, this.parent, id);
-        makeCgroupDir(join(root, this.parent), dir);
+        const dir = join(root, this.parent, rel);
+        makeCgroupDir(join(root, this.parent, group), dir);
         made.push(dir);
       }
-      // cpuset: a new cpuset cgroup starts with empty cpus/mems and no task may join it until they
-      // are set; copy them from the parent, for glassbox/ first and then for the container.
-      const cpuset = this.hierarchies.cpuset;
-      if (cpuset) {
-        for (const [parent, child] of [
-          [cpuset, join(cpuset, this.parent)],
-          [join(cpuset, this.parent), join(cpuset, this.parent, id)],
-        ]) {
-          for (const f of ['cpuset.cpus', 'cpuset.mems']) {
-            const cur = readText(join(child, f))?.trim();
-            if (cur) continue;
-            const val = readText(join(parent, f))?.trim();
-            if (val) log.write(join(child, f), val);
-          }
-        }
-      }
+      this.fillCpuset(rel, log);
       const devices = this.dir(id, 'devices');
       if (devices) {
         log.write(join(devices, 'devices.deny'), 'a');
         for (const rule of DEVICE_ALLOW_RULES) log.write(join(devices, 'devices.allow'), rule);
       }
-      this.writeLimits(id, limits, log, true);
+      this.writeLimits(rel, limits, log, true);
       // a child for the monitor: the container's limits apply to it (v1 limits are hierarchical)
-      for (const root of this.monitorRoots()) mkdirSync(join(root, this.parent, id, MONITOR_CGROUP));
+      for (const root of this.monitorRoots()) mkdirSync(join(root, this.parent, rel, MONITOR_CGROUP));
     } catch (e) {
       for (const dir of made.reverse()) await removeCgroupDir(dir).catch(() => {});
-      for (const { root } of this.roots()) removeParentIfEmpty(join(root, this.parent));
+      // a group stays (it holds the learner's limits); an empty glassbox/ goes
+      if (!group) for (const { root } of this.roots()) removeParentIfEmpty(join(root, this.parent));
+      this.index.forget(id);
       throw e;
     }
     return log.writes;
@@ -183,27 +212,55 @@ export class CgroupV1Driver implements CgroupDriver {
 
   async update(id: string, limits: Partial<ResourceLimits>): Promise<CgroupWrite[]> {
     checkId(id);
-    validateLimits(this.effectiveForValidation(id, limits), this.ctx());
-    const mem = this.dir(id, 'memory') ?? this.dir(id, 'cpu') ?? this.dir(id, 'pids');
-    if (mem && !existsSync(mem)) throw new Error(`cgroup ${this.parent}/${id} does not exist`);
+    const group = this.index.of(id);
+    if (group) this.checkUnderGroupQuota(group, limits.cpus);
+    return this.updateAt(this.index.rel(id), limits);
+  }
+
+  /** A directory's CFS quota in CPUs, null for none. */
+  private cpusAt(rel: string): number | null {
+    const d = this.dirAt(rel, 'cpu');
+    if (!d) return null;
+    const quota = readInt(join(d, 'cpu.cfs_quota_us'));
+    const period = readInt(join(d, 'cpu.cfs_period_us')) ?? DEFAULT_PERIOD;
+    return quota !== null && quota > 0 ? quota / period : null;
+  }
+
+  /**
+   * v1 refuses (EINVAL) a child's CFS quota above its parent's: say so in the learner's terms
+   * before anything is written. (v2 takes it, and the parent's quota holds them both anyway.)
+   */
+  private checkUnderGroupQuota(group: string, cpus: number | null | undefined): void {
+    if (cpus == null) return;
+    const quota = this.cpusAt(group);
+    if (quota !== null && cpus > quota + 1e-9) {
+      throw new InvalidArgument(`--cpus ${cpus} is above the learner's CPU quota of ${quota} (the cgroup ${this.parent}/${group} holds all their containers)`);
+    }
+  }
+
+  private async updateAt(rel: string, limits: Partial<ResourceLimits>): Promise<CgroupWrite[]> {
+    validateLimits(this.effectiveForValidation(rel, limits), this.ctx());
+    const mem = this.dirAt(rel, 'memory') ?? this.dirAt(rel, 'cpu') ?? this.dirAt(rel, 'pids');
+    if (mem && !existsSync(mem)) throw new Error(`cgroup ${this.parent}/${rel} does not exist`);
     const log = new WriteLog();
-    this.writeLimits(id, limits, log, false);
+    this.writeLimits(rel, limits, log, false);
     return log.writes;
   }
 
   /** For an update, memorySwap is checked against the memory limit that will be in force. */
-  private effectiveForValidation(id: string, l: Partial<ResourceLimits>): Partial<ResourceLimits> {
+  private effectiveForValidation(rel: string, l: Partial<ResourceLimits>): Partial<ResourceLimits> {
     if (l.memorySwap != null && l.memorySwap !== -1 && l.memory === undefined) {
-      const f = this.file(id, 'memory', 'memory.limit_in_bytes');
-      return { ...l, memory: f ? readV1Limit(f) : null };
+      const d = this.dirAt(rel, 'memory');
+      return { ...l, memory: d ? readV1Limit(join(d, 'memory.limit_in_bytes')) : null };
     }
     return l;
   }
 
-  private writeLimits(id: string, l: Partial<ResourceLimits>, log: WriteLog, creating: boolean): void {
+  /** Write limits in the directory at rel (a container's or a group's) in each hierarchy. */
+  private writeLimits(rel: string, l: Partial<ResourceLimits>, log: WriteLog, creating: boolean): void {
     // memory and memory+swap: the kernel keeps memsw >= memory at every moment, so when the new
     // memsw is above the current memory limit write memsw first, else lower memory first (runc).
-    const memDir = this.dir(id, 'memory');
+    const memDir = this.dirAt(rel, 'memory');
     if (memDir && (l.memory !== undefined || l.memorySwap !== undefined)) {
       const limitFile = join(memDir, 'memory.limit_in_bytes');
       const swFile = join(memDir, 'memory.memsw.limit_in_bytes');
@@ -242,7 +299,7 @@ export class CgroupV1Driver implements CgroupDriver {
     }
 
     // cpu quota: cpus x period. An update of only one of the two keeps the other's meaning.
-    const cpuDir = this.dir(id, 'cpu');
+    const cpuDir = this.dirAt(rel, 'cpu');
     if (cpuDir && (l.cpus !== undefined || l.cpuPeriod !== undefined)) {
       const periodFile = join(cpuDir, 'cpu.cfs_period_us');
       const quotaFile = join(cpuDir, 'cpu.cfs_quota_us');
@@ -259,12 +316,12 @@ export class CgroupV1Driver implements CgroupDriver {
       log.write(join(cpuDir, 'cpu.shares'), String(l.cpuShares || DEFAULT_SHARES));
     }
 
-    const pidsDir = this.dir(id, 'pids');
+    const pidsDir = this.dirAt(rel, 'pids');
     if (pidsDir && l.pids !== undefined && !(creating && (l.pids === null || l.pids === -1))) {
       log.write(join(pidsDir, 'pids.max'), l.pids === null || l.pids === -1 ? 'max' : String(l.pids));
     }
 
-    const blkio = this.dir(id, 'blkio');
+    const blkio = this.dirAt(rel, 'blkio');
     if (blkio && l.io !== undefined) {
       const wanted = new Map(l.io.map((t) => [ioKey(t), t]));
       for (const [field, file] of Object.entries(BLKIO_FILES) as [keyof typeof BLKIO_FILES, string][]) {
@@ -287,8 +344,17 @@ export class CgroupV1Driver implements CgroupDriver {
 
   async stats(id: string): Promise<CgroupStats> {
     checkId(id);
+    return this.statsAt(this.index.rel(id));
+  }
+
+  /** The counters of the directory at rel: a container's, or a group's (v1 counters are hierarchical). */
+  private statsAt(rel: string): CgroupStats {
     const time = Date.now();
-    const m = (f: string) => this.file(id, 'memory', f);
+    const at = (c: V1Controller, f: string) => {
+      const d = this.dirAt(rel, c);
+      return d ? join(d, f) : null;
+    };
+    const m = (f: string) => at('memory', f);
     const rd = (f: string | null) => (f ? readInt(f) : null);
 
     const rawStat = parseKV(readText(m('memory.stat') ?? ''));
@@ -307,17 +373,17 @@ export class CgroupV1Driver implements CgroupDriver {
     const limit = m('memory.limit_in_bytes');
     const memswLimit = m('memory.memsw.limit_in_bytes');
 
-    const cpuacct = (f: string) => this.file(id, 'cpuacct', f);
-    const cpuStat = parseKV(readText(this.file(id, 'cpu', 'cpu.stat') ?? ''));
+    const cpuacct = (f: string) => at('cpuacct', f);
+    const cpuStat = parseKV(readText(at('cpu', 'cpu.stat') ?? ''));
     const acctStat = parseKV(readText(cpuacct('cpuacct.stat') ?? ''));
     const tickNs = 1e9 / USER_HZ;
-    const period = rd(this.file(id, 'cpu', 'cpu.cfs_period_us')) ?? DEFAULT_PERIOD;
-    const quota = rd(this.file(id, 'cpu', 'cpu.cfs_quota_us'));
-    const shares = rd(this.file(id, 'cpu', 'cpu.shares')) ?? DEFAULT_SHARES;
+    const period = rd(at('cpu', 'cpu.cfs_period_us')) ?? DEFAULT_PERIOD;
+    const quota = rd(at('cpu', 'cpu.cfs_quota_us'));
+    const shares = rd(at('cpu', 'cpu.shares')) ?? DEFAULT_SHARES;
 
-    const pidsMax = this.file(id, 'pids', 'pids.max');
-    const io = this.ioStats(id);
-    const freezer = this.file(id, 'freezer', 'freezer.state');
+    const pidsMax = at('pids', 'pids.max');
+    const io = this.ioStats(rel);
+    const freezer = at('freezer', 'freezer.state');
 
     return {
       time,
@@ -349,16 +415,16 @@ export class CgroupV1Driver implements CgroupDriver {
         shares,
       },
       pids: {
-        current: rd(this.file(id, 'pids', 'pids.current')) ?? 0,
+        current: rd(at('pids', 'pids.current')) ?? 0,
         limit: pidsMax ? readInt(pidsMax) : null,
-        refused: parseKV(readText(this.file(id, 'pids', 'pids.events') ?? '')).max ?? 0,
+        refused: parseKV(readText(at('pids', 'pids.events') ?? '')).max ?? 0,
       },
       io,
       frozen: freezer ? readText(freezer)?.trim() === 'FROZEN' : false,
     };
   }
 
-  private ioStats(id: string): CgroupStats['io'] {
+  private ioStats(rel: string): CgroupStats['io'] {
     const out = { readBytes: 0, writeBytes: 0, readOps: 0, writeOps: 0 };
     const sum = (file: string | null): { read: number; write: number } => {
       let read = 0;
@@ -373,8 +439,9 @@ export class CgroupV1Driver implements CgroupDriver {
       }
       return { read, write };
     };
-    const bytes = sum(this.file(id, 'blkio', 'blkio.throttle.io_service_bytes_recursive'));
-    const ops = sum(this.file(id, 'blkio', 'blkio.throttle.io_serviced_recursive'));
+    const blkio = this.dirAt(rel, 'blkio');
+    const bytes = sum(blkio ? join(blkio, 'blkio.throttle.io_service_bytes_recursive') : null);
+    const ops = sum(blkio ? join(blkio, 'blkio.throttle.io_serviced_recursive') : null);
     out.readBytes = bytes.read;
     out.writeBytes = bytes.write;
     out.readOps = ops.read;
@@ -389,8 +456,9 @@ export class CgroupV1Driver implements CgroupDriver {
 
   private pidsSync(id: string): number[] {
     const all = new Set<number>();
+    const rel = this.index.rel(id);
     for (const { root } of this.roots()) {
-      const dir = join(root, this.parent, id);
+      const dir = join(root, this.parent, rel);
       for (const d of [dir, ...childDirsDeepestFirst(dir)]) for (const p of readPids(join(d, 'cgroup.procs'))) all.add(p);
     }
     return [...all].sort((a, b) => a - b);
@@ -400,7 +468,7 @@ export class CgroupV1Driver implements CgroupDriver {
     checkId(id);
     const state = this.file(id, 'freezer', 'freezer.state');
     if (!state) throw new Error('cannot freeze: no freezer cgroup hierarchy is mounted');
-    if (!existsSync(join(state, '..'))) throw new Error(`cgroup ${this.parent}/${id} does not exist`);
+    if (!existsSync(join(state, '..'))) throw new Error(`cgroup ${this.parent}/${this.index.rel(id)} does not exist`);
     // FREEZING means some task has not stopped yet: writing FROZEN again retries, as runc does
     const ok = await waitFor(
       () => {
@@ -427,7 +495,7 @@ export class CgroupV1Driver implements CgroupDriver {
 
   async killAll(id: string): Promise<void> {
     checkId(id);
-    const exists = this.roots().some(({ root }) => existsSync(join(root, this.parent, id)));
+    const exists = this.roots().some(({ root }) => existsSync(join(root, this.parent, this.index.rel(id))));
     if (!exists) return;
     if (this.pidsSync(id).length === 0) return; // the usual case at exit: nothing to freeze or kill
     let frozen = false;
@@ -438,33 +506,100 @@ export class CgroupV1Driver implements CgroupDriver {
     } finally {
       if (frozen) await this.thaw(id);
     }
-    await killUntilEmpty(() => this.pidsSync(id), this.timeoutMs, `${this.parent}/${id}`);
+    await killUntilEmpty(() => this.pidsSync(id), this.timeoutMs, `${this.parent}/${this.index.rel(id)}`);
   }
 
   async remove(id: string): Promise<void> {
     checkId(id);
     const errors: string[] = [];
+    // the group stays when its last container goes: it holds the learner's limits (removeGroup)
+    const rel = this.index.rel(id);
     for (const { root } of this.roots()) {
       try {
-        await removeCgroupDir(join(root, this.parent, id));
+        await removeCgroupDir(join(root, this.parent, rel));
         removeParentIfEmpty(join(root, this.parent));
       } catch (e) {
         errors.push((e as Error).message);
       }
     }
     if (errors.length) throw new Error(errors.join('; '));
+    this.index.forget(id);
   }
 
   async list(): Promise<string[]> {
-    const ids = new Set<string>();
-    for (const { root } of this.roots()) {
-      try {
-        for (const d of readdirSync(join(root, this.parent), { withFileTypes: true })) if (d.isDirectory()) ids.add(d.name);
-      } catch {
-        // no glassbox/ in this hierarchy yet
+    return [...this.index.scan().keys()].sort();
+  }
+
+  // ---------------------------------------------------------------- groups (learners/<lid>)
+
+  async createGroup(group: string): Promise<CgroupWrite[]> {
+    checkGroup(group);
+    if (!group) return [];
+    const log = new WriteLog();
+    if (this.roots().every(({ root }) => existsSync(join(root, this.parent, group)))) return [];
+    for (const { root } of this.roots()) mkdirSync(join(root, this.parent, group), { recursive: true });
+    this.fillCpuset(group, log);
+    return log.writes;
+  }
+
+  async updateGroup(group: string, limits: Partial<ResourceLimits>): Promise<CgroupWrite[]> {
+    checkGroup(group);
+    if (!group) throw new InvalidArgument('updateGroup needs a group (learners/<id>)');
+    if (limits.cpus != null) {
+      // v1: a quota below one of the containers' own would be refused (EINVAL) halfway through
+      for (const id of subdirs(this.dirAt(group, 'cpu') ?? '')) {
+        const own = this.cpusAt(`${group}/${id}`);
+        if (own !== null && own > limits.cpus + 1e-9) {
+          throw new InvalidArgument(`learner quota cpus ${limits.cpus} is below the ${own} CPUs container ${id.slice(0, 12)} has itself: lower the container's --cpus first`);
+        }
       }
     }
-    return [...ids].sort();
+    return this.updateAt(group, limits);
+  }
+
+  async groupStats(group: string): Promise<CgroupStats | null> {
+    checkGroup(group);
+    const mem = this.dirAt(group, 'memory') ?? this.dirAt(group, 'pids');
+    if (!group || !mem || !existsSync(mem)) return null;
+    const st = this.statsAt(group);
+    // v1 counts an OOM kill in the victim's own memcg (the container's), not where the limit was
+    // hit: add up the containers' so the group shows the kills its quota caused
+    const memDir = this.dirAt(group, 'memory');
+    if (memDir) {
+      let kills = 0;
+      for (const d of subdirs(memDir)) kills += parseKV(readText(join(memDir, d, 'memory.oom_control'))).oom_kill ?? 0;
+      const e = st.memory.events;
+      e.oomKill = Math.max(e.oomKill, kills);
+      e.oom = Math.max(e.oom, kills);
+      e.max = Math.max(e.max, kills);
+    }
+    // likewise a fork the group's pids.max refused is counted in the forking task's cgroup
+    const pidsDir = this.dirAt(group, 'pids');
+    if (pidsDir) {
+      let refused = 0;
+      for (const d of subdirs(pidsDir)) refused += parseKV(readText(join(pidsDir, d, 'pids.events'))).max ?? 0;
+      st.pids.refused = Math.max(st.pids.refused, refused);
+    }
+    return st;
+  }
+
+  async removeGroup(group: string): Promise<void> {
+    checkGroup(group);
+    if (!group) return;
+    // refuse before touching anything: a container cgroup in any hierarchy keeps the whole group
+    for (const { root } of this.roots()) {
+      const inside = subdirs(join(root, this.parent, group));
+      if (inside.length) throw new Conflict(`cgroup ${this.parent}/${group} still holds ${inside.length} container cgroup${inside.length > 1 ? 's' : ''} (${join(root, this.parent, group)}): remove the containers first`);
+    }
+    for (const { root } of this.roots()) {
+      await removeCgroupDir(join(root, this.parent, group));
+      removeParentIfEmpty(join(root, this.parent, GROUPS_DIR));
+      removeParentIfEmpty(join(root, this.parent));
+    }
+  }
+
+  async groups(): Promise<string[]> {
+    return this.index.groups();
   }
 
   async oomKilled(id: string): Promise<boolean> {

@@ -1,10 +1,12 @@
 // The cgroup v2 driver: one directory <root>/glassbox/<id> in the unified hierarchy. Controllers
 // must be enabled top-down: "+memory +cpu +pids +io" in the root's cgroup.subtree_control, then in
 // glassbox/'s, before the container's directory is made (a cgroup only gets the interface files
-// of the controllers its parent hands down).
+// of the controllers its parent hands down). A learner's container is two levels deeper,
+// glassbox/learners/<lid>/<id> (groups.ts): learners/ and <lid>/ hand the controllers down too, and
+// hold no process themselves (v2's "no internal processes" rule), only the learner's limits.
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { type ResourceLimits } from '../types.js';
+import { Conflict, InvalidArgument, type ResourceLimits } from '../types.js';
 import { FS_MAGIC, statfsType } from '../../../native/libc.js';
 import { DEFAULT_CGROUP_ROOT } from './detect.js';
 import { attachDeviceFilter } from './device-filter.js';
@@ -33,7 +35,8 @@ import {
   weightToShares,
   WriteLog,
 } from './util.js';
-import type { CgroupDriver, CgroupStats, CgroupWrite } from './types.js';
+import type { CgroupDriver, CgroupStats, CgroupWrite, CreateCgroupOptions } from './types.js';
+import { checkGroup, GroupIndex, GROUPS_DIR, subdirs } from './groups.js';
 
 export interface CgroupV2Options {
   /** the cgroup2 mount (default /sys/fs/cgroup); a fixture tree in tests */
@@ -73,6 +76,8 @@ export class CgroupV2Driver implements CgroupDriver {
   private readonly timeoutMs: number;
   /** glassbox, or a test prefix's own parent (host/naming.ts) */
   readonly parentName: string;
+  /** where each container's directory is: glassbox/<id> or glassbox/learners/<lid>/<id> */
+  private readonly index = new GroupIndex(() => [this.parent]);
 
   constructor(opts: CgroupV2Options = {}) {
     this.root = opts.root ?? DEFAULT_CGROUP_ROOT;
@@ -87,23 +92,43 @@ export class CgroupV2Driver implements CgroupDriver {
     return join(this.root, this.parentName);
   }
 
-  /** glassbox/, or glassbox/, glassbox/learners/, glassbox/learners/<id>/ for a nested parent */
-  private parentLevels(): string[] {
-    const parts = this.parentName.split('/').filter(Boolean);
+  /**
+   * Each directory from the root's child down to `under` (relative to the parent): glassbox/, then
+   * for a group glassbox/learners/ and glassbox/learners/<id>/ (a nested parent name works the same).
+   */
+  private parentLevels(under = ''): string[] {
+    const parts = [...this.parentName.split('/'), ...under.split('/')].filter(Boolean);
     return parts.map((_, i) => join(this.root, ...parts.slice(0, i + 1)));
   }
 
-  /** The parent directories our containers were in, deepest first, each once it is empty. */
+  /** The parent directories our containers were in, deepest first, each once it is empty (a group stays). */
   private removeParentsIfEmpty(): void {
-    for (const level of this.parentLevels().reverse()) removeParentIfEmpty(level);
+    for (const level of [join(this.parent, GROUPS_DIR), ...this.parentLevels().reverse()]) removeParentIfEmpty(level);
   }
 
   private dir(id: string): string {
-    return join(this.parent, id);
+    return join(this.parent, this.index.rel(id));
+  }
+
+  groupOf(id: string): string {
+    return this.index.of(id);
   }
 
   paths(id: string): Record<string, string> {
     return { unified: this.dir(id) };
+  }
+
+  groupPaths(group: string): Record<string, string> {
+    return { unified: join(this.parent, group) };
+  }
+
+  /** Enable the controllers at each level down to `under` (each level hands down what it has). */
+  private handDown(under: string, offered: string[], log: WriteLog): void {
+    for (const level of this.parentLevels(under)) {
+      // what a level can hand down is its cgroup.controllers (a fixture has none: the root's)
+      const levelOffered = readText(join(level, 'cgroup.controllers'))?.trim().split(/\s+/).filter(Boolean) ?? offered;
+      this.enableControllers(level, levelOffered, log);
+    }
   }
 
   procsFiles(id: string): string[] {
@@ -161,29 +186,26 @@ export class CgroupV2Driver implements CgroupDriver {
     if (want.length) log.write(file, want.map((c) => `+${c}`).join(' '));
   }
 
-  async create(id: string, limits: ResourceLimits): Promise<CgroupWrite[]> {
+  async create(id: string, limits: ResourceLimits, opts: CreateCgroupOptions = {}): Promise<CgroupWrite[]> {
     checkId(id);
+    const group = opts.group ?? '';
+    checkGroup(group);
     validateLimits(limits, this.ctx());
     const log = new WriteLog();
+    this.index.set(id, group);
     const dir = this.dir(id);
     let made = false;
     try {
       const offered = this.available();
       this.enableControllers(this.root, offered, log);
-      makeCgroupDir(this.parent, dir, () => {
-        // every level below the root hands the controllers down: glassbox/, and for a nested
-        // parent (glassbox/learners/<id>/) each directory on the way. What a level can hand down
-        // is its cgroup.controllers (a fixture has none: the root's)
-        for (const level of this.parentLevels()) {
-          const levelOffered = readText(join(level, 'cgroup.controllers'))?.trim().split(/\s+/).filter(Boolean) ?? offered;
-          this.enableControllers(level, levelOffered, log);
-        }
-      });
+      // every level below the root hands the controllers down: glassbox/, and for a learner's
+      // container learners/ and learners/<lid>/ on the way
+      makeCgroupDir(join(this.parent, group), dir, () => this.handDown(group, offered, log));
       made = true;
       // v2 has no devices.allow: the same rules as v1's, as an eBPF program the kernel runs on
       // every open and mknod of a device node (a fixture tree is no cgroup2: nothing to attach)
       if (isCgroup2(dir)) log.writes.push(attachDeviceFilter(dir, DEVICE_ALLOW_RULES));
-      this.writeLimits(id, limits, log, true);
+      this.writeLimits(dir, limits, log, true);
       // A child for the monitor. glassbox/<id> enables no controller for its children, so the
       // "no internal processes" rule does not apply (init stays in glassbox/<id>) and what the
       // monitor uses is charged to glassbox/<id>, under its limits. Freezing glassbox/<id>
@@ -191,7 +213,9 @@ export class CgroupV2Driver implements CgroupDriver {
       mkdirSync(join(dir, MONITOR_CGROUP));
     } catch (e) {
       if (made) await removeCgroupDir(dir).catch(() => {});
-      this.removeParentsIfEmpty();
+      // a group stays (it holds the learner's limits); an empty glassbox/ goes
+      if (!group) this.removeParentsIfEmpty();
+      this.index.forget(id);
       throw e;
     }
     return log.writes;
@@ -199,19 +223,24 @@ export class CgroupV2Driver implements CgroupDriver {
 
   async update(id: string, limits: Partial<ResourceLimits>): Promise<CgroupWrite[]> {
     checkId(id);
+    return this.updateAt(this.dir(id), limits, MONITOR_TASKS);
+  }
+
+  /** monitorTasks: the tasks in dir that are not the container's own (its monitor's) */
+  private async updateAt(dir: string, limits: Partial<ResourceLimits>, monitorTasks: number): Promise<CgroupWrite[]> {
     const effective =
       limits.memorySwap != null && limits.memorySwap !== -1 && limits.memory === undefined
-        ? { ...limits, memory: readInt(join(this.dir(id), 'memory.max')) }
+        ? { ...limits, memory: readInt(join(dir, 'memory.max')) }
         : limits;
     validateLimits(effective, this.ctx());
-    if (!existsSync(this.dir(id))) throw new Error(`cgroup ${this.parentName}/${id} does not exist`);
+    if (!existsSync(dir)) throw new Error(`cgroup ${dir.slice(this.root.length + 1)} does not exist`);
     const log = new WriteLog();
-    this.writeLimits(id, limits, log, false);
+    this.writeLimits(dir, limits, log, false, monitorTasks);
     return log.writes;
   }
 
-  private writeLimits(id: string, l: Partial<ResourceLimits>, log: WriteLog, creating: boolean): void {
-    const dir = this.dir(id);
+  /** Write limits in dir: a container's (its monitor's task added to pids.max) or a group's. */
+  private writeLimits(dir: string, l: Partial<ResourceLimits>, log: WriteLog, creating: boolean, monitorTasks = MONITOR_TASKS): void {
     const f = (name: string) => join(dir, name);
 
     // memory.max and memory.swap.max (swap alone: Docker's memory+swap minus memory)
@@ -247,7 +276,7 @@ export class CgroupV2Driver implements CgroupDriver {
     if (l.pids !== undefined && !(creating && (l.pids === null || l.pids === -1))) {
       // the monitor's task lives in glassbox/<id>/monitor, inside this limit (v2 has one tree):
       // one more, so the container itself gets the pids it asked for (pids 1 could not start)
-      log.write(f('pids.max'), l.pids === null || l.pids === -1 ? 'max' : String(l.pids + MONITOR_TASKS));
+      log.write(f('pids.max'), l.pids === null || l.pids === -1 ? 'max' : String(l.pids + monitorTasks));
     }
 
     if (l.io !== undefined) {
@@ -268,8 +297,16 @@ export class CgroupV2Driver implements CgroupDriver {
 
   async stats(id: string): Promise<CgroupStats> {
     checkId(id);
+    return this.statsAt(this.dir(id), true);
+  }
+
+  /**
+   * The counters of dir. A container's pids are shown without its monitor's task; a group's are
+   * the kernel's own (its containers' monitors are inside it and count against its pids.max).
+   */
+  private statsAt(dir: string, container: boolean): CgroupStats {
     const time = Date.now();
-    const f = (name: string) => join(this.dir(id), name);
+    const f = (name: string) => join(dir, name);
 
     const stat = parseKV(readText(f('memory.stat')));
     if (stat.kernel === undefined && (stat.kernel_stack !== undefined || stat.slab !== undefined)) {
@@ -327,8 +364,8 @@ export class CgroupV2Driver implements CgroupDriver {
       },
       pids: {
         // the container's own: without the monitor's task (see writeLimits)
-        current: Math.max(0, (readInt(f('pids.current')) ?? 0) - readPids(join(this.dir(id), MONITOR_CGROUP, 'cgroup.threads')).length),
-        limit: pidsMax === null ? null : Math.max(1, pidsMax - MONITOR_TASKS),
+        current: container ? Math.max(0, (readInt(f('pids.current')) ?? 0) - readPids(join(dir, MONITOR_CGROUP, 'cgroup.threads')).length) : (readInt(f('pids.current')) ?? 0),
+        limit: pidsMax === null ? null : container ? Math.max(1, pidsMax - MONITOR_TASKS) : pidsMax,
         refused: parseKV(readText(f('pids.events'))).max ?? 0,
       },
       io,
@@ -354,11 +391,11 @@ export class CgroupV2Driver implements CgroupDriver {
 
   async freeze(id: string): Promise<void> {
     checkId(id);
-    if (!existsSync(this.dir(id))) throw new Error(`cgroup ${this.parentName}/${id} does not exist`);
+    if (!existsSync(this.dir(id))) throw new Error(`cgroup ${this.parentName}/${this.index.rel(id)} does not exist`);
     new WriteLog().write(join(this.dir(id), 'cgroup.freeze'), '1');
     if (!(await waitFor(() => this.frozen(id), this.timeoutMs))) {
       new WriteLog().write(join(this.dir(id), 'cgroup.freeze'), '0');
-      throw new Error(`freezing ${this.parentName}/${id} timed out: cgroup.events never read "frozen 1"`);
+      throw new Error(`freezing ${this.parentName}/${this.index.rel(id)} timed out: cgroup.events never read "frozen 1"`);
     }
   }
 
@@ -389,24 +426,67 @@ export class CgroupV2Driver implements CgroupDriver {
         if (frozen) await this.thaw(id);
       }
     }
-    await killUntilEmpty(() => this.pidsSync(id), this.timeoutMs, `${this.parentName}/${id}`);
+    await killUntilEmpty(() => this.pidsSync(id), this.timeoutMs, `${this.parentName}/${this.index.rel(id)}`);
   }
 
   async remove(id: string): Promise<void> {
     checkId(id);
     await removeCgroupDir(this.dir(id));
+    // the group stays when its last container goes: it holds the learner's limits (removeGroup)
     this.removeParentsIfEmpty();
+    this.index.forget(id);
   }
 
   async list(): Promise<string[]> {
-    try {
-      return readdirSync(this.parent, { withFileTypes: true })
-        .filter((d) => d.isDirectory())
-        .map((d) => d.name)
-        .sort();
-    } catch {
-      return [];
-    }
+    return [...this.index.scan().keys()].sort();
+  }
+
+  // ---------------------------------------------------------------- groups (learners/<lid>)
+
+  async createGroup(group: string): Promise<CgroupWrite[]> {
+    checkGroup(group);
+    const dir = join(this.parent, group);
+    if (!group || existsSync(dir)) return [];
+    const log = new WriteLog();
+    const offered = this.available();
+    this.enableControllers(this.root, offered, log);
+    mkdirSync(dir, { recursive: true });
+    // down to the group itself: its subtree_control hands the controllers to its containers
+    this.handDown(group, offered, log);
+    return log.writes;
+  }
+
+  async updateGroup(group: string, limits: Partial<ResourceLimits>): Promise<CgroupWrite[]> {
+    checkGroup(group);
+    if (!group) throw new InvalidArgument('updateGroup needs a group (learners/<id>)');
+    return this.updateAt(join(this.parent, group), limits, 0);
+  }
+
+  async groupStats(group: string): Promise<CgroupStats | null> {
+    checkGroup(group);
+    const dir = join(this.parent, group);
+    if (!group || !existsSync(dir)) return null;
+    const st = this.statsAt(dir, false);
+    // before Linux 6.13 a fork refused by the group's pids.max is counted in the forking
+    // container's pids.events, not the group's: add them up (later kernels count it in both)
+    let refused = 0;
+    for (const d of subdirs(dir)) refused += parseKV(readText(join(dir, d, 'pids.events'))).max ?? 0;
+    st.pids.refused = Math.max(st.pids.refused, refused);
+    return st;
+  }
+
+  async removeGroup(group: string): Promise<void> {
+    checkGroup(group);
+    if (!group) return;
+    const dir = join(this.parent, group);
+    const inside = subdirs(dir);
+    if (inside.length) throw new Conflict(`cgroup ${this.parentName}/${group} still holds ${inside.length} container cgroup${inside.length > 1 ? 's' : ''}: remove the containers first`);
+    await removeCgroupDir(dir);
+    this.removeParentsIfEmpty();
+  }
+
+  async groups(): Promise<string[]> {
+    return this.index.groups();
   }
 
   async oomKilled(id: string): Promise<boolean> {

@@ -2,11 +2,37 @@
 // the events worth marking on the timeline. Events come from two places: counters that went up
 // between two samples (memory.events oom_kill, pids.events max, cpu.stat nr_throttled, a limit that
 // changed under us — say from the docker CLI) and the engine's own events ('oom', 'update').
+// A learner's containers sit in the learner's group (learners/<lid>/): the snapshot carries the
+// groups' counters too, so the diagram draws glassbox → learners → <lid> → containers.
 import type { CgroupStats } from '../cgroups/types.js';
 import type { ContainerRecord, EngineEvent } from '../types.js';
 import type { InspectEngine } from './source.js';
-import type { CgroupEvent, CgroupSample, CgroupSeries, CgroupSnapshot } from './types.js';
+import type { CgroupEvent, CgroupGroup, CgroupSample, CgroupSeries, CgroupSnapshot } from './types.js';
 import { isActive } from '../lifecycle/state.js';
+import { OWNER_LABEL } from '../tenancy/learner-policy.js';
+import { GROUPS_DIR } from '../cgroups/groups.js';
+
+/**
+ * Where a container's cgroup sits, from its record: the group ('learners/<lid>' for a learner's,
+ * '' for the teacher's) and the parent's name (the directory above, in the paths start() wrote).
+ */
+export function cgroupPlace(rec: Pick<ContainerRecord, 'id' | 'config' | 'paths'>): { group: string; parent: string | null } {
+  const owner = rec.config.labels?.[OWNER_LABEL];
+  const group = owner ? `${GROUPS_DIR}/${owner}` : '';
+  const dir = Object.values(rec.paths?.cgroups ?? {})[0];
+  const parts = dir ? dir.split('/').filter(Boolean) : [];
+  const at = parts.lastIndexOf(rec.id);
+  const depth = group ? 3 : 1;
+  return { group, parent: at >= depth ? parts[at - depth] : null };
+}
+
+interface GroupState {
+  group: string;
+  learnerId: string;
+  latest: Omit<CgroupGroup, 'containers'> | null;
+  prevNs: number | null;
+  prevTime: number;
+}
 
 export interface CgroupSamplerOptions {
   intervalMs?: number;
@@ -28,6 +54,7 @@ interface Series {
   goneAt: number | null;
   throttling: boolean;
   lastUpdateEvent: number;
+  group: string;
 }
 
 export function sampleFrom(cur: CgroupStats, prev: CgroupStats | null): CgroupSample {
@@ -86,6 +113,8 @@ export class CgroupSampler {
   private offEvents: (() => void) | null = null;
   private listeners = new Set<() => void>();
   private ticking = false;
+  private groups = new Map<string, GroupState>();
+  private parent: string | null = null;
 
   constructor(
     private readonly engine: InspectEngine,
@@ -134,7 +163,7 @@ export class CgroupSampler {
   private ensure(id: string, name: string, status: string): Series {
     let s = this.series.get(id);
     if (!s) {
-      s = { id, name, status, samples: [], events: [], latest: null, goneAt: null, throttling: false, lastUpdateEvent: 0 };
+      s = { id, name, status, samples: [], events: [], latest: null, goneAt: null, throttling: false, lastUpdateEvent: 0, group: '' };
       this.series.set(id, s);
     }
     s.name = name;
@@ -217,16 +246,76 @@ export class CgroupSampler {
         }
       };
       await Promise.all(Array.from({ length: Math.min(this.concurrency, running.length) }, worker));
+      for (const r of running) {
+        const place = cgroupPlace(r);
+        const s = this.series.get(r.id);
+        if (s) s.group = place.group;
+        if (place.parent) this.parent = place.parent;
+      }
+      await this.readGroups(running);
     } finally {
       this.ticking = false;
     }
     this.notify();
   }
 
+  /** The learners' groups of the running containers: their counters, and the CPU rate since the last read. */
+  private async readGroups(running: ContainerRecord[]): Promise<void> {
+    const wanted = new Set(running.map((r) => cgroupPlace(r).group).filter(Boolean));
+    for (const g of this.groups.keys()) if (!wanted.has(g)) this.groups.delete(g);
+    if (!this.engine.tenantUsage) return;
+    for (const group of wanted) {
+      const learnerId = group.slice(GROUPS_DIR.length + 1);
+      let st = this.groups.get(group);
+      if (!st) {
+        st = { group, learnerId, latest: null, prevNs: null, prevTime: 0 };
+        this.groups.set(group, st);
+      }
+      try {
+        const u = await this.engine.tenantUsage(learnerId);
+        const now = Date.now();
+        const dt = (now - st.prevTime) / 1000;
+        const cpu = st.prevNs !== null && dt > 0 ? Math.max(0, (u.cpuUsageNs - st.prevNs) / 1e9 / dt) : 0;
+        st.prevNs = u.cpuUsageNs;
+        st.prevTime = now;
+        st.latest = {
+          group,
+          learnerId,
+          memory: u.memory.current,
+          memoryLimit: u.memory.limit,
+          cpu,
+          cpuLimit: u.cpus,
+          pids: u.pids.current,
+          pidsLimit: u.pids.limit,
+          oomKills: u.memory.oomKills,
+          forksRefused: u.pids.refused,
+        };
+      } catch {
+        /* the group went between the list and the read */
+      }
+    }
+  }
+
   snapshot(containerId?: string): CgroupSnapshot {
-    const pick = (s: Series): CgroupSeries => ({ containerId: s.id, name: s.name, status: s.status, samples: s.samples, events: s.events, latest: s.latest });
+    const pick = (s: Series): CgroupSeries => ({ containerId: s.id, name: s.name, status: s.status, samples: s.samples, events: s.events, latest: s.latest, group: s.group });
     let list = [...this.series.values()];
     if (containerId) list = list.filter((s) => s.id === containerId || s.id.startsWith(containerId) || s.name === containerId);
-    return { kind: 'cgroups', time: Date.now(), intervalMs: this.intervalMs, windowMs: this.windowMs, containers: list.map(pick) };
+    // the groups of the containers shown (a learner's view shows their own containers: their own group)
+    const groups: CgroupGroup[] = [];
+    for (const g of this.groups.values()) {
+      const members = list.filter((s) => s.group === g.group).map((s) => s.id);
+      if (g.latest && members.length) groups.push({ ...g.latest, containers: members });
+    }
+    return { kind: 'cgroups', time: Date.now(), intervalMs: this.intervalMs, windowMs: this.windowMs, containers: list.map(pick), parent: this.parent ?? undefined, groups };
   }
+}
+
+/**
+ * A snapshot narrowed to some containers (a learner's own): the groups go with them, so no
+ * other learner's group, id or usage is in it.
+ */
+export function cgroupSnapshotFor(s: CgroupSnapshot, keep: ReadonlySet<string>): CgroupSnapshot {
+  const containers = s.containers.filter((c) => keep.has(c.containerId));
+  const groups = (s.groups ?? []).map((g) => ({ ...g, containers: g.containers.filter((id) => keep.has(id)) })).filter((g) => g.containers.length > 0);
+  return { ...s, containers, groups };
 }

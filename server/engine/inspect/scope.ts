@@ -10,6 +10,7 @@
 // init/monitor pid and process tree: nothing a process inside can forge), and the networks
 // labelled with the learner's id. The host appears only as what every learner shares anyway (the
 // inodes of the host's namespaces, the uplink) and as counts.
+import { cgroupSnapshotFor } from './cgroups.js';
 import type { ContainerRecord } from '../types.js';
 import type { NetworkInfo } from '../network/index.js';
 import type { CgroupSnapshot, LayerSnapshot, MountSnapshot, NamespaceNode, NamespaceSnapshot, NetworkSnapshot, NsProcess, PidNsLevel } from './types.js';
@@ -156,13 +157,8 @@ export function scopeNetwork(snap: NetworkSnapshot, scope: LearnerScope, bridgeP
 
 /** The learner's containers' series only. */
 export function scopeCgroups(snap: CgroupSnapshot, scope: LearnerScope): CgroupSnapshot {
-  return {
-    kind: 'cgroups',
-    time: snap.time,
-    intervalMs: snap.intervalMs,
-    windowMs: snap.windowMs,
-    containers: snap.containers.filter((c) => scope.containerIds.has(c.containerId)),
-  };
+  // their containers and the learner group that holds them (cgroups.ts drops every other group)
+  return cgroupSnapshotFor(snap, scope.containerIds);
 }
 
 /** A mount snapshot of the learner's own container, minus host mount points that name another container. */

@@ -188,6 +188,30 @@ export interface CgroupSeries {
   events: CgroupEvent[];
   /** the latest raw stats */
   latest: CgroupStats | null;
+  /** the level between the parent and the container: 'learners/<lid>' for a learner's, '' for the teacher's */
+  group?: string;
+}
+
+/**
+ * A learner's group, learners/<lid>/: the cgroup whose limits (the learner's quota) hold all of
+ * their containers together. The diagram draws it as the level it is, above its containers.
+ */
+export interface CgroupGroup {
+  /** 'learners/<lid>' */
+  group: string;
+  learnerId: string;
+  /** the group's counters: all its containers together (null until the first read) */
+  memory: number;
+  memoryLimit: number | null;
+  /** CPUs used since the previous read (1.0 = one core) */
+  cpu: number;
+  cpuLimit: number | null;
+  pids: number;
+  pidsLimit: number | null;
+  oomKills: number;
+  forksRefused: number;
+  /** ids of its containers in this snapshot */
+  containers: string[];
 }
 
 export interface CgroupSnapshot {
@@ -197,6 +221,10 @@ export interface CgroupSnapshot {
   intervalMs: number;
   windowMs: number;
   containers: CgroupSeries[];
+  /** the engine's cgroup parent directory name (glassbox, or a test prefix's glassbox-t7) */
+  parent?: string;
+  /** the learners' groups that hold containers of this snapshot */
+  groups?: CgroupGroup[];
 }
 
 // ---------------------------------------------------------------- network

@@ -13,6 +13,7 @@ import type { DaemonConfig } from '../config/daemon-config.js';
 import type { HostNames } from '../host/naming.js';
 import type { ContainerRecord, EngineEvent } from '../types.js';
 import type { UsernsRanges } from '../userns/ranges.js';
+import type { TenantGroups } from '../tenancy/tenant-groups.js';
 
 /** What the engine knows about a running container that is not on disk. */
 export interface Live {
@@ -46,6 +47,8 @@ export interface EngineContext {
   readonly names: HostNames;
   /** host-wide leases of user namespace ranges */
   readonly usernsRanges: UsernsRanges;
+  /** the learners' groups (learners/<lid>/) and the quotas they hold */
+  readonly tenants: TenantGroups;
   /** 'shifted': copy layers even where idmapped mounts work (tests of the fallback) */
   readonly usernsLayers: 'idmapped' | 'shifted' | undefined;
   readonly live: Map<string, Live>;

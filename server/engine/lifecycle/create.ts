@@ -7,6 +7,7 @@ import { validateConfig } from '../containers/validate.js';
 import { applyDaemonDefaults } from '../config/apply-defaults.js';
 import { prepareContainerLayer } from '../rootfs/overlay.js';
 import { createLayerFs, removeLayerFs, storageUnsupportedReason } from '../rootfs/quota.js';
+import { groupForRecord } from '../tenancy/tenant-groups.js';
 import { Conflict, InvalidArgument, type ContainerConfig, type ContainerRecord, type ResourceLimits, type TimelineStep } from '../types.js';
 import { mapsFor } from '../userns/ranges.js';
 import { containerEvent, type EngineContext } from './context.js';
@@ -31,6 +32,7 @@ export async function createContainer(ctx: EngineContext, input: ContainerConfig
     throw new Conflict(`Conflict. The container name "/${config.name}" is already in use by container "${ctx.records.find(config.name).id}". You have to remove (or rename) that container to be able to reuse that name.`);
   }
   checkShareTargets(ctx, config); // "container:x" must name an existing container, before anything is made
+  groupForRecord({ config }); // an owner label must be usable as a cgroup name (learners/<owner>/)
 
   const imageConfig = (image.config.config ?? {}) as { Entrypoint?: string[] | null; Cmd?: string[] | null; Env?: string[]; WorkingDir?: string; User?: string };
   const entrypoint = config.entrypoint ?? imageConfig.Entrypoint ?? [];

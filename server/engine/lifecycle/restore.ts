@@ -85,6 +85,8 @@ async function sweep(ctx: EngineContext, running: Set<string>): Promise<void> {
     await ctx.cgroups.killAll(id).catch(() => {});
     await ctx.cgroups.remove(id).catch(() => {});
   }
+  // a learner's group no container is in any more (its quota is kept for the next start)
+  await ctx.tenants.sweepEmpty().catch(() => {});
   for (const rec of ctx.records.all()) {
     if (running.has(rec.id)) continue;
     if (isMounted(rec.paths.rootfs)) unmountOverlay(rec.paths.rootfs);

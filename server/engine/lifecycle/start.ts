@@ -19,6 +19,7 @@ import { shiftedLayerDir } from '../rootfs/shift.js';
 import { mountUsernsRootfs } from '../rootfs/userns-layers.js';
 import { helperExecutable, HelperError, runHelper, type CreatedContainer } from '../runtime/builtin.js';
 import { buildPlan } from '../runtime/build-plan.js';
+import { groupForRecord } from '../tenancy/tenant-groups.js';
 import { runSpec } from '../runtime/helper-spec.js';
 import { ociConfig } from '../runtime/spec.js';
 import { Conflict, InvalidArgument, type ContainerRecord, type TimelineStep } from '../types.js';
@@ -81,14 +82,17 @@ export async function startLocked(ctx: EngineContext, id: string, isRestart: boo
     });
     rec.paths.lowers = lowers;
 
-    // 3. the cgroup and its limits
+    // 3. the cgroup and its limits. A learner's container goes under the learner's group,
+    // learners/<lid>/, whose limits (the learner's quota) hold all their containers together.
     s = performance.now();
-    const writes = await ctx.cgroups.create(id, rec.limits);
+    const group = groupForRecord(rec);
+    const writes = group ? await ctx.tenants.prepare(group) : [];
+    writes.push(...(await ctx.cgroups.create(id, rec.limits, { group })));
     cleanups.push(async () => {
       await ctx.cgroups.killAll(id);
       await ctx.cgroups.remove(id);
     });
-    step('cgroup-create', s, { detail: `${ctx.cgroups.version === 1 ? 'one directory per v1 hierarchy' : 'one v2 directory'}: ${ctx.names.cgroupParent}/${id.slice(0, 12)}…` });
+    step('cgroup-create', s, { detail: `${ctx.cgroups.version === 1 ? 'one directory per v1 hierarchy' : 'one v2 directory'}: ${ctx.names.cgroupParent}/${group ? `${group}/` : ''}${id.slice(0, 12)}…` });
     for (const w of writes) timeline.push({ step: 'cgroup-limit', by: 'engine', at: shift + performance.now() - t0, ms: w.ms, file: w.file, wrote: w.wrote });
     rec.paths.cgroups = ctx.cgroups.paths(id);
 
@@ -126,6 +130,7 @@ export async function startLocked(ctx: EngineContext, id: string, isRestart: boo
       monitorCgroupProcs: ctx.cgroups.monitorProcsFiles(id),
       cgroupPaths: ctx.cgroups.paths(id),
       cgroupParent: ctx.names.cgroupParent,
+      cgroupGroup: group,
       cgroupVersion: ctx.cgroups.version,
       etcFiles: etc,
       joinNamespaces: joinPaths(ctx, rec),

@@ -57,6 +57,8 @@ export interface BuildPlanInput {
   cgroupPaths: Record<string, string>;
   /** the parent cgroup's name (HostNames.cgroupParent; default glassbox) */
   cgroupParent?: string;
+  /** the level between the parent and the container: learners/<lid> for a learner's (cgroups/groups.ts) */
+  cgroupGroup?: string;
   cgroupVersion: 1 | 2;
   etcFiles: { hostname: string; hosts: string; resolvConf: string };
   joinNamespaces: Partial<Record<Namespace, string>>;
@@ -134,7 +136,8 @@ export function buildPlan(input: BuildPlanInput): RuntimePlan {
     uidMap: userns ? input.uidMap : [],
     gidMap: userns ? input.gidMap : [],
     timeOffsets: has('time') ? (c.timeOffsets ?? { monotonic: 0, boottime: 0 }) : null,
-    cgroupsPath: `/${input.cgroupParent ?? 'glassbox'}/${rec.id}`,
+    // where the driver made the container's cgroup, so runc or crun put the container there too
+    cgroupsPath: `/${input.cgroupParent ?? 'glassbox'}/${input.cgroupGroup ? `${input.cgroupGroup}/` : ''}${rec.id}`,
     cgroupProcs: input.cgroupProcs,
     hostname,
     mounts,

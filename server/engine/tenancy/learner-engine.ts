@@ -177,6 +177,20 @@ export class LearnerEngine implements EngineApi {
     return this.engine.exec(this.own(idOrName).id, opts);
   }
 
+  // ---------------------------------------------------------------- quota: the teacher sets it, the learner reads it
+
+  setTenantLimits(): never {
+    throw new PermissionDenied("setting a learner's quota: only the teacher can");
+  }
+  removeTenant(): never {
+    throw new PermissionDenied("removing a learner's quota group: only the teacher can");
+  }
+  /** The learner's own group only: anyone else's is not found (ids do not leak). */
+  tenantUsage(learnerId: string) {
+    if (learnerId !== this.learnerId) return Promise.reject(new NotFound(`no such learner: ${learnerId}`));
+    return this.engine.tenantUsage(learnerId);
+  }
+
   // ---------------------------------------------------------------- images: shared, read-only
 
   listImages() {
