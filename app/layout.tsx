@@ -4,6 +4,7 @@ import type { ReactNode } from 'react';
 import '@xterm/xterm/css/xterm.css';
 import './globals.css';
 import { Header } from '@/components/Header';
+import { LearnerBar } from '@/components/classroom/LearnerBar';
 
 export const metadata: Metadata = {
   title: 'Glassbox',
@@ -31,6 +32,7 @@ export default async function RootLayout({ children }: { children: ReactNode }) 
       </head>
       <body className="min-h-screen antialiased">
         <Header />
+        <LearnerBar />
         <main className="mx-auto max-w-[1600px] px-4 pb-16 pt-4">{children}</main>
       </body>
     </html>

@@ -9,6 +9,7 @@ import { newSessionId } from '@/components/lib/terminal-sessions';
 import { useLargeType } from '@/components/lib/use-large-type';
 import { QuickTerminal, type FreshContainer } from '@/components/QuickTerminal';
 import { useContainers } from '@/components/lib/use-containers';
+import { useWhoami } from '@/components/lib/classroom';
 import { FirstVisitCard } from './labs/first-visit';
 
 export default function Dashboard() {
@@ -16,6 +17,8 @@ export default function Dashboard() {
   const { list, stats, connected, error } = useContainers();
   const [cpus, setCpus] = useState(4);
   const large = useLargeType();
+  const me = useWhoami();
+  const learner = me?.role === 'learner' ? me : undefined;
   // the container just made from the form: its shell takes the form's place
   const [fresh, setFresh] = useState<FreshContainer | null>(null);
   useEffect(() => {
@@ -48,6 +51,7 @@ export default function Dashboard() {
           <div hidden={!!fresh}>
             <NewContainerForm
               cpus={cpus}
+              learner={learner}
               onCreating={() => setFresh({ sessionId: newSessionId(), id: null, name: null })}
               onCreated={(rec) => setFresh((f) => (f ? { ...f, id: rec.id, name: rec.name } : f))}
               onFailed={() => setFresh(null)}
@@ -55,7 +59,8 @@ export default function Dashboard() {
           </div>
         </section>
       </div>
-      <SystemDiagrams />
+      {/* the system views read the whole host: a learner gets them once they are scoped to their own */}
+      {me && !learner && <SystemDiagrams />}
     </div>
   );
 }

@@ -110,12 +110,13 @@ function useTab(key: string, kinds: TabKind[], initial: TabKind): [TabKind, (k: 
 
 // ---------------------------------------------------------------- one container
 
-type FeedProps = { id: string; stopped: boolean; onState: (e: string | null, t: number | null) => void };
+/** onSelect: what is picked in the diagram, in words (the classroom's broadcast shows it) */
+type FeedProps = { id: string; stopped: boolean; onState: (e: string | null, t: number | null) => void; onSelect?: (what: string | null) => void };
 
-function CNamespaces({ id, stopped, onState }: FeedProps) {
+function CNamespaces({ id, stopped, onState, onSelect }: FeedProps) {
   const f = useDiagramFeed('namespaces', id, { frozen: stopped, shows: (s) => s.processes.some((p) => p.containerId === id) });
   useEffect(() => onState(f.error, f.updatedAt), [f.error, f.updatedAt, onState]);
-  return <NamespaceDiagram snapshot={f.snapshot} containerId={id} focus onSignal={signalProcess} />;
+  return <NamespaceDiagram snapshot={f.snapshot} containerId={id} focus onSignal={signalProcess} onSelectProcess={(p) => onSelect?.(`process ${p.comm} (pid ${p.nspid[p.nspid.length - 1] ?? p.pid} inside, ${p.pid} on the host)`)} />;
 }
 
 /** The pid diagram's signal menu: POST …/processes/:pid/signal; the engine's answer in words. */
@@ -141,11 +142,12 @@ function CLayers({ id, stopped, onState }: FeedProps) {
   return <LayerDiagram snapshot={f.snapshot} onWhichLayer={f.whichLayer} />;
 }
 
-function CNetwork({ id, stopped, onState }: FeedProps) {
+function CNetwork({ id, stopped, onState, onSelect }: FeedProps) {
   const f = useDiagramFeed('network', id, { frozen: stopped, shows: (s) => [...s.endpoints, ...s.isolated, ...s.hostStack, ...s.shared].some((e) => e.containerId === id) });
   const router = useRouter();
   useEffect(() => onState(f.error, f.updatedAt), [f.error, f.updatedAt, onState]);
-  return <NetworkDiagram snapshot={f.snapshot} containerId={id} onOpenContainer={(other) => router.push(`/containers/${other}`)} />;
+  const nameOf = (cid: string) => [...(f.snapshot?.endpoints ?? []), ...(f.snapshot?.isolated ?? [])].find((e) => e.containerId === cid)?.name ?? cid.slice(0, 12);
+  return <NetworkDiagram snapshot={f.snapshot} containerId={id} onSelectContainer={(cid) => onSelect?.(`container ${nameOf(cid)}`)} onOpenContainer={(other) => router.push(`/containers/${other}`)} />;
 }
 
 // the cgroup series of a stopped container stays on the server for its window (with its OOM kill
@@ -163,12 +165,19 @@ const CONTAINER_KINDS: TabKind[] = ['namespaces', 'layers', 'network', 'cgroups'
  * picture taken while it ran, and say so; show: a tab to open (the cgroups after an OOM kill);
  * image: the image id or reference, for the Image tab
  */
-export function ContainerDiagrams({ id, image, stopped = false, show }: { id: string; image?: string; stopped?: boolean; show?: DiagramKind }) {
+export function ContainerDiagrams({ id, image, stopped = false, show, onView }: { id: string; image?: string; stopped?: boolean; show?: DiagramKind; onView?: (tab: string, selection: string | null) => void }) {
   const kinds = image ? CONTAINER_KINDS : CONTAINER_KINDS.filter((k) => k !== 'image');
-  const [tab, setTab] = useTab('glassbox.diagram.container', kinds, 'namespaces');
+  const [tab, setTabOnly] = useTab('glassbox.diagram.container', kinds, 'namespaces');
+  const [selection, setSelection] = useState<string | null>(null);
+  const setTab = (k: TabKind) => {
+    setSelection(null);
+    setTabOnly(k);
+  };
+  // the open tab and what is picked in it, for whoever shows this page elsewhere (the broadcast)
+  useEffect(() => onView?.(tab, selection), [tab, selection, onView]);
   const [feed, setFeed] = useState<{ error: string | null; at: number | null }>({ error: null, at: null });
   const onState = useStableState(setFeed);
-  const props = { id, stopped, onState };
+  const props = { id, stopped, onState, onSelect: setSelection };
   useEffect(() => {
     if (show) setTab(show);
     // eslint-disable-next-line react-hooks/exhaustive-deps

@@ -1,9 +1,11 @@
 'use client';
 import Link from 'next/link';
 import { useEffect, useState } from 'react';
+import { useWhoami } from './lib/classroom';
 
 export function Header() {
   const [large, setLarge] = useState(false);
+  const me = useWhoami();
   useEffect(() => setLarge(document.documentElement.classList.contains('large-type')), []);
   const toggle = () => {
     const next = !large;
@@ -23,13 +25,19 @@ export function Header() {
           Glassbox
         </Link>
         <span className="hidden text-sm text-slate-400 sm:inline">real Linux containers, seen from the inside</span>
-        <nav aria-label="main">
+        {/* a visitor without a credential (the join page) has nowhere else to go yet */}
+        <nav aria-label="main" hidden={me === null}>
           <Link href="/labs" data-testid="nav-labs" className="rounded-md px-3 py-1 text-base font-semibold text-slate-200 hover:bg-slate-800">
             Labs
           </Link>
+          {me?.role === 'teacher' && (
+            <Link href="/classroom" data-testid="nav-classroom" className="rounded-md px-3 py-1 text-base font-semibold text-slate-200 hover:bg-slate-800">
+              Classroom
+            </Link>
+          )}
         </nav>
         <div className="ml-auto flex items-center gap-2">
-          <Link href="/compare" data-testid="nav-compare" className="rounded-md border border-slate-700 px-3 py-1 text-sm text-slate-300 hover:bg-slate-800" title="two containers and the host, the same questions">
+          <Link hidden={me === null} href="/compare" data-testid="nav-compare" className="rounded-md border border-slate-700 px-3 py-1 text-sm text-slate-300 hover:bg-slate-800" title="two containers and the host, the same questions">
             Compare
           </Link>
           <button

@@ -44,7 +44,15 @@ export interface CreateHooks {
   onFailed?: (message: string) => void;
 }
 
-export function NewContainerForm({ cpus, onCreating, onCreated, onFailed }: { cpus: number } & CreateHooks) {
+/** A learner's form offers only what their sandbox allows (learner-policy.ts), up to their quota. */
+export interface LearnerLimits {
+  quota: { memory: number; cpus: number; pids: number };
+}
+
+/** the namespaces a learner's container always has of its own (the policy refuses the host's) */
+const LEARNER_FIXED_NS = new Set(['pid', 'mnt', 'net', 'uts', 'ipc', 'cgroup', 'user']);
+
+export function NewContainerForm({ cpus, onCreating, onCreated, onFailed, learner }: { cpus: number; learner?: LearnerLimits } & CreateHooks) {
   const [images, setImages] = useState<ImageSummary[]>([]);
   const [form, setForm] = useState<FormState>(() => defaultForm());
   const [paste, setPaste] = useState('');
@@ -185,9 +193,20 @@ export function NewContainerForm({ cpus, onCreating, onCreated, onFailed }: { cp
       <fieldset className="rounded-lg border border-slate-800 p-3">
         <legend className="px-1 text-sm font-semibold text-slate-200">Namespaces</legend>
         <div className="grid grid-cols-1 gap-x-6 md:grid-cols-2">
-          {NAMESPACES.map((ns) => (
-            <Switch key={ns} testId={`ns-${ns}`} checked={form.namespaces[ns]} onChange={(v) => set('namespaces', { ...form.namespaces, [ns]: v })} label={`${ns}${ns === 'user' ? ' (user namespace)' : ''}`} hint={NAMESPACE_ISOLATES[ns]} />
-          ))}
+          {NAMESPACES.map((ns) => {
+            const fixed = learner && LEARNER_FIXED_NS.has(ns);
+            return (
+              <Switch
+                key={ns}
+                testId={`ns-${ns}`}
+                checked={fixed ? true : form.namespaces[ns]}
+                onChange={(v) => set('namespaces', { ...form.namespaces, [ns]: v })}
+                label={`${ns}${ns === 'user' ? ' (user namespace)' : ''}`}
+                hint={NAMESPACE_ISOLATES[ns]}
+                disabled={fixed ? (ns === 'user' ? 'always on in your sandbox: root inside is a uid range of your own outside' : "always on in your sandbox: the host's is not shared with learners") : undefined}
+              />
+            );
+          })}
         </div>
         {form.namespaces.time && (
           <div className="mt-2 grid grid-cols-1 gap-3 md:grid-cols-2">
@@ -206,9 +225,10 @@ export function NewContainerForm({ cpus, onCreating, onCreated, onFailed }: { cp
 
       <fieldset className="rounded-lg border border-slate-800 p-3">
         <legend className="px-1 text-sm font-semibold text-slate-200">Limits (cgroups)</legend>
-        <Slider label="Memory" testId="memory" value={form.memoryMiB} min={0} max={2048} step={16} onChange={(v) => set('memoryMiB', v)} format={(v) => (v ? bytes(v * MiB) : 'no limit')} />
-        <Slider label="CPUs" testId="cpus" value={form.cpus} min={0} max={Math.max(1, cpus)} step={0.1} onChange={(v) => set('cpus', Math.round(v * 10) / 10)} format={(v) => (v ? `${v.toFixed(1)} CPU` : 'no limit')} />
-        <Slider label="Processes (pids)" testId="pids" value={form.pids} min={0} max={1024} step={8} onChange={(v) => set('pids', v)} format={(v) => (v ? String(v) : 'no limit')} />
+        {/* a learner's containers share their quota: no single one can be given more */}
+        <Slider label="Memory" testId="memory" value={form.memoryMiB} min={0} max={learner ? Math.floor(learner.quota.memory / MiB) : 2048} step={16} onChange={(v) => set('memoryMiB', v)} format={(v) => (v ? bytes(v * MiB) : learner ? 'your quota' : 'no limit')} />
+        <Slider label="CPUs" testId="cpus" value={form.cpus} min={0} max={learner ? learner.quota.cpus : Math.max(1, cpus)} step={0.1} onChange={(v) => set('cpus', Math.round(v * 10) / 10)} format={(v) => (v ? `${v.toFixed(1)} CPU` : learner ? 'your quota' : 'no limit')} />
+        <Slider label="Processes (pids)" testId="pids" value={form.pids} min={0} max={learner ? learner.quota.pids : 1024} step={8} onChange={(v) => set('pids', v)} format={(v) => (v ? String(v) : learner ? 'your quota' : 'no limit')} />
       </fieldset>
 
       <div className="grid grid-cols-1 gap-3 md:grid-cols-2">
@@ -217,8 +237,9 @@ export function NewContainerForm({ cpus, onCreating, onCreated, onFailed }: { cp
           <select className={input} value={form.network} onChange={(e) => set('network', e.target.value)} data-testid="network">
             <option value="bridge">bridge (own address behind NAT)</option>
             <option value="none">none (loopback only)</option>
-            <option value="host">host (the host&apos;s network stack)</option>
+            {!learner && <option value="host">host (the host&apos;s network stack)</option>}
           </select>
+          {learner && <span className="mt-1 block text-xs text-slate-400">bridge is a network of your own: no other learner is on it</span>}
         </label>
         <div>
           <Switch checked={form.init} onChange={(v) => set('init', v)} label="init" hint="a tiny init as PID 1: reaps zombies, forwards signals" testId="init" />
@@ -226,10 +247,17 @@ export function NewContainerForm({ cpus, onCreating, onCreated, onFailed }: { cp
         </div>
       </div>
 
-      <div className={`rounded-lg border p-3 ${privilegeRisks(config).length ? 'border-rose-500 bg-rose-950/40' : 'border-slate-800'}`}>
-        <Switch danger checked={form.privileged} onChange={(v) => set('privileged', v)} label="privileged" hint="turns off most of the isolation" testId="privileged" />
-        <PrivilegeWarning config={config} />
-      </div>
+      {learner ? (
+        <p className="rounded-lg border border-slate-800 p-3 text-xs text-slate-400" data-testid="learner-policy-note">
+          Not in a learner&apos;s sandbox (the server refuses them, even from a pasted line): <b className="text-slate-300">--privileged</b>, the host&apos;s namespaces, bind mounts of host paths,
+          chroot instead of pivot_root, other runtimes, capabilities beyond Docker&apos;s default set (and NET_RAW is dropped), ports outside your range.
+        </p>
+      ) : (
+        <div className={`rounded-lg border p-3 ${privilegeRisks(config).length ? 'border-rose-500 bg-rose-950/40' : 'border-slate-800'}`}>
+          <Switch danger checked={form.privileged} onChange={(v) => set('privileged', v)} label="privileged" hint="turns off most of the isolation" testId="privileged" />
+          <PrivilegeWarning config={config} />
+        </div>
+      )}
 
       {pull && <PullProgress state={pull} />}
 

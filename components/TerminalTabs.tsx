@@ -8,9 +8,11 @@ import { LocalEchoToggle } from './LocalEchoToggle';
 import { useLocalEcho } from './lib/use-local-echo';
 import { Terminal } from './Terminal';
 
-export function TerminalTabs({ containerId, running, large }: { containerId: string; running: boolean; large: boolean }) {
+/** onActive: the session shown (the classroom's broadcast sends its output) */
+export function TerminalTabs({ containerId, running, large, onActive }: { containerId: string; running: boolean; large: boolean; onActive?: (sessionId: string | null) => void }) {
   const [tabs, setTabs] = useState<Tab[] | null>(null);
   const [active, setActive] = useState<string | null>(null);
+  useEffect(() => onActive?.(active), [active, onActive]);
   const [localEcho, setLocalEcho] = useLocalEcho();
 
   // restore (or start) the terminals of this container once it runs

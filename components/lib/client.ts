@@ -30,7 +30,7 @@ export function authHeaders(): Record<string, string> {
 }
 
 /** One socket per channel ('' is the default namespace: the diagrams), all over one WebSocket connection. */
-export function channel(name: 'containers' | 'terminal' | ''): Socket {
+export function channel(name: 'containers' | 'terminal' | 'classroom' | ''): Socket {
   let s = sockets.get(name);
   if (!s) {
     // auth as a function: read again at every (re)connect

@@ -23,6 +23,14 @@ export const SWEEP_EVERY_MS = 15_000;
 /** The idle warning comes this long before the sandbox is removed (or at half the idle time). */
 export const IDLE_WARNING_MS = 2 * 60_000;
 
+/** One lab session of a learner: the steps passed of the lab's steps. */
+export interface LabProgress {
+  id: string;
+  sessionId: string;
+  passed: number;
+  total: number;
+}
+
 export type SandboxRemovedReason = 'reset' | 'revoked' | 'idle' | 'class-ended';
 
 export interface ClassroomEvents {
@@ -45,7 +53,7 @@ export interface ClassroomOptions {
   /** false: no timer (tests call sweep() themselves) */
   clock?: boolean;
   /** the lab sessions: a learner's are left when their sandbox is removed */
-  labs?: { leaveAllOf(learnerId: string): Promise<void> };
+  labs?: { leaveAllOf(learnerId: string): Promise<void>; progressOf(learnerId: string): LabProgress[] };
 }
 
 export class Classroom extends EventEmitter<ClassroomEvents> {
@@ -195,6 +203,11 @@ export class Classroom extends EventEmitter<ClassroomEvents> {
   /** A revoked learner's parent cgroup goes once their containers have. */
   private async removeQuotaGroup(learnerId: string): Promise<void> {
     await this.engine.removeTenant(learnerId).catch((e: Error) => console.error(`glassbox: removing ${learnerId}'s cgroup: ${e.message}`));
+  }
+
+  /** The learner's lab sessions and how far they are (the roster shows it). */
+  labProgress(learnerId: string): LabProgress[] {
+    return this.labs?.progressOf(learnerId) ?? [];
   }
 
   /** What the learner uses of their quota, read from their parent cgroup (the roster shows it). */

@@ -3,7 +3,7 @@
 // throttles how often), never from a copy that could drift.
 import type { TenantUsage } from '../engine/index.js';
 import { summarize, type ContainerSummary } from '../realtime/containers.js';
-import type { Classroom } from './classroom.js';
+import type { Classroom, LabProgress } from './classroom.js';
 
 export interface RosterEntry {
   id: string;
@@ -18,6 +18,8 @@ export interface RosterEntry {
   online: number;
   containers: ContainerSummary[];
   /** read from the learner's parent cgroup: all their containers together, against the class quota */
+  /** each lab session: steps passed of the lab's steps */
+  labs: LabProgress[];
   usage: Pick<TenantUsage, 'exists' | 'memory' | 'cpus' | 'cpuUsageNs' | 'pids'> | null;
 }
 
@@ -35,6 +37,7 @@ export async function buildRoster(classroom: Classroom, classId: string, online:
       revoked: !!l.revokedAt,
       online: online(l.id),
       containers: classroom.containersOf(l.id).map(summarize),
+      labs: classroom.labProgress(l.id),
       usage: u && { exists: u.exists, memory: u.memory, cpus: u.cpus, cpuUsageNs: u.cpuUsageNs, pids: u.pids },
     });
   }

@@ -251,6 +251,16 @@ export class LabSessions {
       .map((s) => ({ sessionId: s.file.sessionId, labId: s.file.labId, ...(s.file.owner ? { owner: s.file.owner } : {}), created: s.file.created }));
   }
 
+  /**
+   * How far a learner is in each of their lab sessions, for the teacher's roster: the steps whose
+   * check has passed (they latch green) out of the lab's steps. Read from memory, nothing evaluated.
+   */
+  progressOf(learnerId: string): { id: string; sessionId: string; passed: number; total: number }[] {
+    return [...this.sessions.values()]
+      .filter((s) => s.file.owner === learnerId)
+      .map((s) => ({ id: s.file.labId, sessionId: s.file.sessionId, passed: Object.keys(s.file.latched).length, total: this.labs.get(s.file.labId)?.steps.length ?? 0 }));
+  }
+
   /** A learner's hold on one more session, or the refusal naming the cap. Returns the release. */
   private reserve(learnerId: string): () => void {
     const now = this.list({ learnerId }).length + (this.starting.get(learnerId) ?? 0);

@@ -10,6 +10,8 @@
 // A session belongs to the principal that opened it (the teacher, or one learner): its id is looked
 // up only among that principal's sessions, so another's id is "no such session" whatever it is,
 // and its shell starts through that principal's engine (a learner's reaches only their containers).
+// `watch(owner)` lets the classroom channel read an owner's output (follow, broadcast): it gets
+// what the ring gets, and has no way to write to the session.
 import { StringDecoder } from 'node:string_decoder';
 import { principalKey, type Principal } from '../classroom/principal.js';
 import type { Namespace, Server, Socket } from 'socket.io';
@@ -59,9 +61,30 @@ interface Session {
   exitCode: number | null;
 }
 
+/** A session as a watcher sees it. */
+export interface WatchedSession {
+  sessionId: string;
+  containerId: string;
+}
+
+/**
+ * Someone reading one owner's terminals without taking part (the teacher's "follow", the
+ * broadcast): gets the output of every session of that owner, never a way to write to them.
+ */
+export interface TerminalWatcher {
+  /** a session exists: those already open when watching began (with their replay), then each new one ('') */
+  open(s: WatchedSession, replay: string): void;
+  data(s: WatchedSession, data: string): void;
+  exit(s: WatchedSession, reason: string): void;
+}
+
 export interface TerminalChannel {
   /** number of live sessions (tests, /api/info) */
   count(): number;
+  /** Watch every session of `owner` (a principalKey); returns the stop function. */
+  watch(owner: string, w: TerminalWatcher): () => void;
+  /** the replay ring of one session of `owner`, or null when there is no such session */
+  replay(owner: string, sessionId: string): string | null;
   close(): Promise<void>;
 }
 
@@ -75,6 +98,21 @@ const keyOf = (owner: string, id: string) => `${owner}\n${id}`;
 export function terminalChannel(io: Server, engine: EngineApi, principalOf: (socket: Socket) => Principal): TerminalChannel {
   const nsp: Namespace = io.of('/terminal');
   const sessions = new Map<string, Session>();
+  /** read-only watchers by owner (see TerminalWatcher) */
+  const watchers = new Map<string, Set<TerminalWatcher>>();
+  /** tells an owner's watchers; a watcher that throws is its own problem, never the terminal's */
+  const tell = (s: Session, f: (w: TerminalWatcher, ws: WatchedSession) => void) => {
+    const set = watchers.get(s.owner);
+    if (!set?.size) return;
+    const ws = { sessionId: s.id, containerId: s.containerId };
+    for (const w of set) {
+      try {
+        f(w, ws);
+      } catch (e) {
+        console.error(`glassbox: terminal watcher: ${(e as Error).message}`);
+      }
+    }
+  };
 
   const send = (s: Session, data: string) => {
     const action = s.flow.sent(data.length);
@@ -90,6 +128,7 @@ export function terminalChannel(io: Server, engine: EngineApi, principalOf: (soc
     if (s.expire) clearTimeout(s.expire);
     sessions.delete(keyOf(s.owner, s.id));
     s.socket?.emit('exit', { sessionId: s.id, code, reason });
+    tell(s, (w, ws) => w.exit(ws, reason));
     const proc = s.proc;
     if (proc && s.exitCode === null) {
       // closing the terminal hangs up the shell; whatever ignores SIGHUP is killed a second later
@@ -136,6 +175,7 @@ export function terminalChannel(io: Server, engine: EngineApi, principalOf: (soc
         if (!text) return;
         s.ring.push(text);
         s.batcher.push(text);
+        tell(s, (w, ws) => w.data(ws, text));
       });
       proc.onExit((code) => {
         s.exitCode = code;
@@ -143,6 +183,7 @@ export function terminalChannel(io: Server, engine: EngineApi, principalOf: (soc
         if (rest) {
           s.ring.push(rest);
           s.batcher.push(rest);
+          tell(s, (w, ws) => w.data(ws, rest));
         }
         end(s, 'the shell exited', code);
       });
@@ -200,6 +241,7 @@ export function terminalChannel(io: Server, engine: EngineApi, principalOf: (soc
         };
         created.batcher = new Batcher((data) => send(created, data), 2);
         sessions.set(keyOf(owner, id), created);
+        tell(created, (w, ws) => w.open(ws, ''));
         s = created;
         attach(s, socket);
         mine.add(id);
@@ -277,6 +319,20 @@ export function terminalChannel(io: Server, engine: EngineApi, principalOf: (soc
 
   return {
     count: () => sessions.size,
+    watch(owner, w) {
+      let set = watchers.get(owner);
+      if (!set) watchers.set(owner, (set = new Set()));
+      set.add(w);
+      for (const s of sessions.values()) if (s.owner === owner && !s.closed) w.open({ sessionId: s.id, containerId: s.containerId }, s.ring.contents());
+      return () => {
+        set.delete(w);
+        if (!set.size && watchers.get(owner) === set) watchers.delete(owner);
+      };
+    },
+    replay(owner, sessionId) {
+      const s = sessions.get(keyOf(owner, sessionId));
+      return s && !s.closed ? s.ring.contents() : null;
+    },
     async close() {
       offEngine();
       const all = [...sessions.values()];

@@ -12,6 +12,7 @@ import { StatusBadge } from '@/components/StatusBadge';
 import { Sparkline } from '@/components/Sparkline';
 import { color } from '@/components/theme';
 import { TerminalTabs } from '@/components/TerminalTabs';
+import { BroadcastToggle } from '@/components/classroom/BroadcastToggle';
 import { Timeline } from '@/components/Timeline';
 import { api, channel } from '@/components/lib/client';
 import { bytes, shortId } from '@/components/lib/format';
@@ -44,6 +45,10 @@ export default function ContainerPage() {
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState<string | null>(null);
   const [cpus, setCpus] = useState(4);
+  // what the page shows, for the classroom's broadcast
+  const [diagramView, setDiagramView] = useState<{ tab: string; selection: string | null }>({ tab: 'namespaces', selection: null });
+  const [activeSession, setActiveSession] = useState<string | null>(null);
+  const onView = useCallback((tab: string, selection: string | null) => setDiagramView({ tab, selection }), []);
 
   const load = useCallback(async () => {
     try {
@@ -141,6 +146,7 @@ export default function ContainerPage() {
         {rec && <span className="min-w-0 font-mono text-xs text-slate-400 [overflow-wrap:anywhere]">{rec.image.ref}</span>}
         {rec?.network?.ipAddress && <span className="font-mono text-xs text-slate-400">{rec.network.ipAddress}</span>}
         <div className="ml-auto flex flex-wrap gap-2">
+          {rec && <BroadcastToggle containerId={rec.id} view={{ ...diagramView, sessionId: activeSession }} />}
           {!running && status !== 'paused' && (
             <button className={`${btn} border-emerald-600 text-emerald-300 hover:bg-emerald-950`} disabled={!!busy} onClick={() => act('start')} data-testid="action-start">
               Start
@@ -193,7 +199,7 @@ export default function ContainerPage() {
 
       <div className="grid grid-cols-1 gap-4 xl:grid-cols-[minmax(0,1fr)_24rem]">
         <div className={large ? 'h-[70vh]' : 'h-[60vh]'}>
-          <TerminalTabs containerId={termId} running={termRunning} large={large} />
+          <TerminalTabs containerId={termId} running={termRunning} large={large} onActive={setActiveSession} />
         </div>
         <div className="space-y-4">
           <Panel title="Live">
@@ -223,7 +229,7 @@ export default function ContainerPage() {
       </div>
 
       {rec && (running || status === 'paused') ? (
-        <ContainerDiagrams id={rec.id} image={rec.image.id} />
+        <ContainerDiagrams id={rec.id} image={rec.image.id} onView={onView} />
       ) : rec && rec.state.startedAt ? (
         // it ran: its story stays (the last pictures, the cgroup series with the OOM kill in it)
         <ContainerDiagrams id={rec.id} image={rec.image.id} stopped show={rec.state.oomKilled ? 'cgroups' : undefined} />

@@ -10,6 +10,7 @@ import { registerLabChannel } from '../../realtime/labs.js';
 import { handleLabRequest } from './labs.js';
 import { containersChannel } from '../../realtime/containers.js';
 import { terminalChannel, type TerminalChannel } from '../../realtime/terminal.js';
+import { classroomChannel } from '../../realtime/classroom.js';
 import { hasPageCookie, learnerOfPageCookie, originMatchesHost, pageCookie, presentedToken, sameToken, TOKEN_REQUIRED_HTML, TOKEN_STORAGE_KEY } from './auth.js';
 import { Classroom } from '../../classroom/classroom.js';
 import type { Principal } from '../../classroom/principal.js';
@@ -222,6 +223,9 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
 
   const containers = containersChannel(io, engine, principalOfSocket);
   const terminals = terminalChannel(io, engine, principalOfSocket);
+  // the roster, follow, broadcast and the learners' notices (idle, removed, followed)
+  io.of('/classroom').use(check);
+  const classroomLive = classroomChannel({ io, classroom, terminals, principalOf: principalOfSocket, online: (lid) => learnerSockets.get(lid)?.size ?? 0 });
 
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
@@ -241,6 +245,7 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     port,
     async close() {
       classroom.close();
+      classroomLive.close();
       labs.close();
       diagrams.close();
       containers.close();
