@@ -13,6 +13,7 @@ import { parseArgs } from 'node:util';
 import { Engine, loadDaemonConfigOrExit } from './engine/index.js';
 import { startDockerApi } from './api/docker/server.js';
 import { newToken } from './api/rest/auth.js';
+import { readFileSync } from 'node:fs';
 import { startWebServer } from './api/rest/server.js';
 
 const { values } = parseArgs({
@@ -37,8 +38,10 @@ const dev = !!values.dev;
 const dir = join(dirname(fileURLToPath(import.meta.url)), '..');
 const runRoot = process.env.GLASSBOX_RUN ?? '/run/glassbox';
 
-// The token is always on; any address other than loopback only with a loud warning.
-const token = newToken();
+// The token is always on; any address other than loopback only with a loud warning. Several
+// nodes behind the classroom front (deploy/) share one teacher token: GLASSBOX_TOKEN_FILE names a
+// file holding it (a mounted Kubernetes Secret), read once; otherwise a new one at every start.
+const token = readTokenFile(process.env.GLASSBOX_TOKEN_FILE);
 const loopback = host === '127.0.0.1' || host === 'localhost' || host === '::1';
 if (!loopback) {
   console.warn(
@@ -52,7 +55,11 @@ const engine = await Engine.open({ daemonConfig }).catch((e: Error) => {
   console.error(`glassbox: ${e.message}`);
   process.exit(1);
 });
-const web = await startWebServer({ engine, token, host, port, dev, dir });
+// GLASSBOX_REDIS_URL (a cluster node) that cannot be reached stops the start here, naming it
+const web = await startWebServer({ engine, token, host, port, dev, dir }).catch((e: Error) => {
+  console.error(`glassbox: ${e.message}`);
+  process.exit(1);
+});
 const docker = await startDockerApi(engine, { socketPath: process.env.GLASSBOX_DOCKER_SOCK });
 
 mkdirSync(runRoot, { recursive: true, mode: 0o700 });
@@ -61,7 +68,9 @@ writeFileSync(tokenFile, token + '\n', { mode: 0o600 });
 chmodSync(tokenFile, 0o600);
 
 const shownHost = loopback ? '127.0.0.1' : host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
-console.log(`glassbox: dashboard ready at http://${shownHost}:${web.port}/?token=${token}`);
+// a shared token (a Secret) stays out of the log, which more people read than the Secret
+if (process.env.GLASSBOX_TOKEN_FILE) console.log(`glassbox: dashboard ready at http://${shownHost}:${web.port}/ (the token is in GLASSBOX_TOKEN_FILE)`);
+else console.log(`glassbox: dashboard ready at http://${shownHost}:${web.port}/?token=${token}`);
 console.log(`glassbox: token saved to ${tokenFile}`);
 console.log(`glassbox: Docker API at unix://${docker.socketPath}  (export DOCKER_HOST=unix://${docker.socketPath})`);
 
@@ -83,3 +92,21 @@ const shutdown = async (sig: string) => {
 };
 process.on('SIGINT', () => void shutdown('SIGINT'));
 process.on('SIGTERM', () => void shutdown('SIGTERM'));
+
+/** The shared teacher token from `file`, or a new token when no file is named. */
+function readTokenFile(file: string | undefined): string {
+  if (!file) return newToken();
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8').trim();
+  } catch (e) {
+    console.error(`glassbox: GLASSBOX_TOKEN_FILE ${file}: ${(e as Error).message}`);
+    process.exit(2);
+  }
+  // the same alphabet and at least the strength of newToken()'s 24 random bytes
+  if (!/^[A-Za-z0-9_-]{32,128}$/.test(text)) {
+    console.error(`glassbox: GLASSBOX_TOKEN_FILE ${file}: a token is 32 to 128 of A-Z a-z 0-9 _ - (e.g. openssl rand -base64 32 | tr '+/' '-_' | tr -d '=')`);
+    process.exit(2);
+  }
+  return text;
+}

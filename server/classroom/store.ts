@@ -45,6 +45,21 @@ export const classRequestSchema = z
 
 export type ClassRequest = z.input<typeof classRequestSchema>;
 
+/**
+ * A class's id and code, given by the teacher instead of made here: the classroom front
+ * (server/front/) makes a class on its first node and replays it to the others with the same id and
+ * code, so one join code and one class id mean the same class on every node.
+ */
+export const classIdentitySchema = z
+  .object({
+    id: z.string().regex(/^[0-9a-f]{12}$/, 'a class id is 12 hex digits').optional(),
+    code: z
+      .string()
+      .regex(new RegExp(`^[${CODE_ALPHABET}]{${CODE_LENGTH}}$`), `a join code is ${CODE_LENGTH} of ${CODE_ALPHABET}`)
+      .optional(),
+  })
+  .strict();
+
 export interface ClassRecord extends Omit<z.output<typeof classRequestSchema>, 'portBase'> {
   portBase: number;
   id: string;
@@ -123,11 +138,18 @@ export class ClassroomStore {
     }
   }
 
+  /** `input` may also carry `id` and `code` (classIdentitySchema): the same class on several nodes. */
   createClass(input: unknown): ClassRecord {
-    const r = classRequestSchema.safeParse(input);
+    const isObject = input !== null && typeof input === 'object' && !Array.isArray(input);
+    const { id, code, ...request } = isObject ? (input as Record<string, unknown>) : {};
+    const r = classRequestSchema.safeParse(isObject ? request : input);
     if (!r.success) throw new ClassroomError('invalid', formatIssues(r.error));
+    const given = classIdentitySchema.safeParse({ id, code });
+    if (!given.success) throw new ClassroomError('invalid', formatIssues(given.error));
+    if (given.data.id && this.data.classes.some((c) => c.id === given.data.id)) throw new ClassroomError('conflict', `a class with id ${given.data.id} exists already`);
+    if (given.data.code && this.data.classes.some((c) => c.code === given.data.code && !c.endedAt)) throw new ClassroomError('conflict', `an open class has the code ${given.data.code} already`);
     const portBase = this.portBaseFor(r.data.portBase, r.data.seats);
-    const rec: ClassRecord = { ...r.data, portBase, id: randomBytes(6).toString('hex'), code: this.newCode(), createdAt: new Date().toISOString(), endedAt: null };
+    const rec: ClassRecord = { ...r.data, portBase, id: given.data.id ?? randomBytes(6).toString('hex'), code: given.data.code ?? this.newCode(), createdAt: new Date().toISOString(), endedAt: null };
     this.data.classes.push(rec);
     this.save();
     return rec;

@@ -23,6 +23,7 @@ import { handleDiagramRequest } from './diagrams.js';
 import { handleImagePullRequest } from './image-pull.js';
 import { applySecurityHeaders } from './security-headers.js';
 import { refuseCrossSiteWrite } from './write-guard.js';
+import { attachClusterAdapter } from '../../realtime/cluster-adapter.js';
 
 export interface WebServerOptions {
   engine: Engine;
@@ -176,6 +177,8 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
       cb('token required', false);
     },
   });
+  // a node of several (deploy/): rooms span every node through Redis; Redis down stops the start
+  const closeCluster = process.env.GLASSBOX_REDIS_URL ? await attachClusterAdapter(io, process.env.GLASSBOX_REDIS_URL) : async () => {};
   // every namespace wants a token itself: handshake auth (the dashboard), ?token= or Bearer; the
   // page cookie is not enough (a learner's port receives it too). The socket keeps its principal:
   // every channel serves it through principal.engine.
@@ -248,6 +251,7 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
       containers.close();
       await terminals.close();
       await new Promise<void>((r) => io.close(() => r()));
+      await closeCluster();
       http.closeAllConnections?.();
       await new Promise<void>((r) => http.close(() => r()));
       await app.close?.();
