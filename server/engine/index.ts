@@ -22,3 +22,6 @@ export { LearnerEngine } from './tenancy/learner-engine.js';
 export { containerView, hostView, type ProcView } from './inspect/host-view.js';
 export type { ImageView, ImageViewLayer, ImageViewHistory } from './images/view.js';
 export type { SignalResult } from './lifecycle/signal-process.js';
+export type { BuildEvent, BuildOptions, BuildResult } from './build/builder.js';
+export { BuildStepError } from './build/builder.js';
+export { parseDockerfile } from './build/dockerfile.js';
