@@ -4,7 +4,7 @@
 // history, and hostile contexts (../ entries, symlinks out of the context, a symlinked COPY
 // destination pointing at a host directory). Nothing is left behind.
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -114,9 +114,9 @@ describe('docker build (classic builder) against Glassbox', () => {
     expect(await ok('run', '--rm', 'gbtc-app')).toBe('hello from stage one\nenv: world\n');
     // the image says what made each layer: the history and the layer view
     const hist = await ok('history', '--no-trunc', '--format', '{{.CreatedBy}}', 'gbtc-app');
-    expect(hist).toMatch(/\/bin\/sh -c #\(nop\)  CMD \["sh","\/usr\/local\/bin\/app.sh"\]/);
+    expect(hist).toMatch(/\/bin\/sh -c #\(nop\) {2}CMD \["sh","\/usr\/local\/bin\/app.sh"\]/);
     expect(hist).toMatch(/\/bin\/sh -c #\(nop\) COPY file:[0-9a-f]{64} in \/usr\/local\/bin\/ /);
-    expect(hist).toMatch(/\/bin\/sh -c #\(nop\)  ENV WHO=world/);
+    expect(hist).toMatch(/\/bin\/sh -c #\(nop\) {2}ENV WHO=world/);
     const view = engine.imageView('gbtc-app');
     expect(view.warnings).toEqual([]);
     expect(view.layers.map((l) => l.createdBy).slice(-2)).toEqual([expect.stringMatching(/COPY file:\w+ in \/srv\/message.txt/), expect.stringMatching(/COPY file:\w+ in \/usr\/local\/bin\//)]);

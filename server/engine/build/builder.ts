@@ -45,7 +45,7 @@ export interface BuildOptions {
   noCache?: boolean;
   /** --label: set on the image built */
   labels?: Record<string, string>;
-  /** the RUN containers' network (default "bridge", as Docker's) */
+  /** the RUN containers' network (default: the engine's default, bridge, as Docker's) */
   network?: string;
 }
 
@@ -613,7 +613,8 @@ export class Builder {
       env: [...(cfg.Env ?? []), ...argEnv, ...predefined],
       ...(cfg.User ? { user: cfg.User } : {}),
       ...(cfg.WorkingDir ? { workingDir: cfg.WorkingDir } : {}),
-      network: this.opts.network ?? 'bridge',
+      // unset: the engine's default (bridge, or none for an engine without networking), as Docker's build
+      ...(this.opts.network ? { network: this.opts.network } : {}),
       labels: { 'glassbox.build-step': 'true' },
       logConfig: { driver: 'none' },
     };
