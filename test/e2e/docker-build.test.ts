@@ -256,7 +256,7 @@ describe('docker build (classic builder) against Glassbox', () => {
         { name: 'out', type: 'symlink', linkname: canaryDir() },
         { name: 'out/pwned', body: 'pwned' },
       ]);
-      expect(errorOf(r.lines)).toMatch(/out\/pwned: leads through a symlink out of its root/);
+      expect(errorOf(r.lines)).toMatch(/out: leads through a symlink out of its root/);
       expect(readdirSync(canaryDir())).toEqual(['secret']);
     });
 

@@ -9,7 +9,7 @@
 //   - the last component is never followed: what is there (a symlink, a file) is unlinked first
 //     and the new file made with O_CREAT|O_EXCL|O_NOFOLLOW, so it lands in that very directory
 //   - owner, mode and times are set through the new file's own descriptor
-import { chmodSync, chownSync, closeSync, constants, fstatSync, futimesSync, lchownSync, lstatSync, mkdirSync, openSync, rmdirSync, symlinkSync, unlinkSync, writeSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, constants, fstatSync, futimesSync, lchownSync, lstatSync, mkdirSync, openSync, readlinkSync, rmdirSync, symlinkSync, unlinkSync, writeSync } from 'node:fs';
 import { O_CLOEXEC, O_PATH, openat2, RESOLVE, SyscallError } from '../../../native/libc.js';
 import { InvalidArgument } from '../types.js';
 
@@ -25,6 +25,16 @@ export function components(path: string, opts: { refuseDotDot?: boolean; what?: 
   const parts = path.split('/').filter((p) => p && p !== '.');
   if (opts.refuseDotDot && parts.includes('..')) throw new InvalidArgument(`${opts.what ?? 'path'} "${path}" leads out of its root ("..")`);
   return parts;
+}
+
+/** ".." at the top stays at the top, as inside a chroot: ["a","..","..","b"] → ["b"]. */
+export function clampDotDot(parts: string[]): string[] {
+  const out: string[] = [];
+  for (const p of parts) {
+    if (p === '..') out.pop();
+    else out.push(p);
+  }
+  return out;
 }
 
 export class InRoot {
@@ -77,9 +87,10 @@ export class InRoot {
   }
 
   /** mkdir -p inside the root; each directory made gets `owner` and `mode`. Returns an O_PATH fd of it. */
-  mkdirp(rel: string, opts: { owner?: Owner; mode?: number } = {}): number {
+  mkdirp(rel: string, opts: { owner?: Owner; mode?: number } = {}, depth = 0): number {
+    if (depth > 40) throw new InvalidArgument(`${rel}: too many levels of symbolic links`);
+    const parts = clampDotDot(components(rel));
     let fd = openat2(this.rootFd, '.', O_PATH | O_CLOEXEC | constants.O_DIRECTORY, 0);
-    const parts = components(rel);
     try {
       for (let i = 0; i < parts.length; i++) {
         const sofar = parts.slice(0, i + 1).join('/');
@@ -87,11 +98,17 @@ export class InRoot {
         if (next === null) {
           const p = `/proc/self/fd/${fd}/${parts[i]}`;
           const st = lstatSync(p, { throwIfNoEntry: false });
-          if (st && !st.isDirectory()) {
-            // a dangling symlink or a file where a directory must go
-            if (st.isSymbolicLink() && this.followSymlinks) throw new InvalidArgument(`/${sofar} is a symlink whose target does not exist in the image`);
-            throw new InvalidArgument(`/${sofar} is not a directory`);
+          if (st?.isSymbolicLink() && this.followSymlinks) {
+            // a symlink to a directory the image lacks: make its target, inside the root, as
+            // Docker's chrooted MkdirAll does (an absolute target is from the image's root)
+            const target = readlinkSync(p);
+            const rest = parts.slice(i + 1);
+            const via = target.startsWith('/') ? components(target) : [...parts.slice(0, i), ...components(target)];
+            closeSync(fd);
+            fd = -1;
+            return this.mkdirp([...via, ...rest].join('/'), opts, depth + 1);
           }
+          if (st && !st.isDirectory()) throw new InvalidArgument(`/${sofar} is not a directory`);
           mkdirSync(p, { mode: opts.mode ?? 0o755 });
           next = this.lookup(sofar, { directory: true, nofollow: true });
           if (next === null) throw new InvalidArgument(`/${sofar} vanished while it was made`);
@@ -103,7 +120,7 @@ export class InRoot {
       }
       return fd;
     } catch (e) {
-      closeSync(fd);
+      if (fd >= 0) closeSync(fd);
       throw e;
     }
   }
@@ -114,7 +131,7 @@ export class InRoot {
     if (!parts.length) throw new InvalidArgument('cannot replace the root directory itself');
     const name = parts[parts.length - 1];
     if (name === '..') throw new InvalidArgument(`${rel}: ends in ".."`);
-    return { dir: this.mkdirp(parts.slice(0, -1).join('/'), { owner: parentOwner }), name };
+    return { dir: this.mkdirp(clampDotDot(parts.slice(0, -1)).join('/'), { owner: parentOwner }), name };
   }
 
   /** Remove what is at dir/name unless it is a directory (then a directory may stay, a file may not). */

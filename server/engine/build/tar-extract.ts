@@ -91,21 +91,19 @@ export async function extractTar(source: Readable, root: InRoot, opts: ExtractOp
         extract.destroy(e as Error);
         reject(e);
       };
-      (async () => {
+      // returns true when it read the entry's content itself (tar-stream's entries are streamx
+      // streams: no readableEnded, and an 'end' already emitted is not emitted again)
+      (async (): Promise<boolean> => {
         entries++;
         if (entries > limits.maxEntries) throw new InvalidArgument(`${opts.what}: more than ${limits.maxEntries} entries`);
         const rel = entryPath(h.name, opts);
-        if (opts.skip?.(rel, h.type === 'directory')) {
-          stream.resume();
-          return;
-        }
+        if (opts.skip?.(rel, h.type === 'directory')) return false;
         const owner = opts.owner ?? { uid: h.uid ?? 0, gid: h.gid ?? 0 };
         const mode = h.mode ?? 0o644;
         switch (h.type) {
           case 'directory':
             root.dir(rel, { mode, owner, mtime: h.mtime });
-            stream.resume();
-            break;
+            return false;
           case 'file':
           case 'contiguous-file': {
             bytes += h.size ?? 0;
@@ -117,26 +115,24 @@ export async function extractTar(source: Readable, root: InRoot, opts: ExtractOp
               },
               { mode, owner, mtime: h.mtime },
             );
-            break;
+            return true;
           }
           case 'symlink':
             root.symlink(rel, h.linkname ?? '', { owner });
-            stream.resume();
-            break;
+            return false;
           case 'link': {
             // a hard link: a copy of the file it names, looked up inside the root like any path
             const target = entryPath(h.linkname ?? '', opts);
             await copyRegularInRoot(root, target, rel, { mode, owner });
-            stream.resume();
-            break;
+            return false;
           }
           default:
-            stream.resume(); // devices, FIFOs, pax/gnu headers tar-stream did not fold in
+            return false; // devices, FIFOs, pax/gnu headers tar-stream did not fold in
         }
-      })().then(() => {
+      })().then((consumed) => {
+        if (consumed) return next();
         stream.on('end', () => next());
-        if ((stream as unknown as { readableEnded: boolean }).readableEnded) next();
-        else stream.resume();
+        stream.resume();
       }, fail);
     });
     extract.on('finish', resolve);
