@@ -106,7 +106,9 @@ describe('docker build (classic builder) against Glassbox', () => {
 
   it('multi-stage: RUN writes a file in stage one, COPY --from takes it, docker run prints it', async () => {
     const dir = context('multi', { Dockerfile: MULTI, 'app.sh': 'cat /srv/message.txt; echo "env: $WHO"\n' });
+    const t0 = Date.now();
     const r = await docker('build', '-t', 'gbtc-app', '-t', 'gbtc-app:v1', dir);
+    console.log(`[measure] first build of the multi-stage Dockerfile: ${Date.now() - t0} ms`);
     expect(r.code, r.err + r.out).toBe(0);
     expect(r.out).toMatch(/Step 1\/11 : ARG BASE=base/);
     expect(r.out).toMatch(/Step 5\/11 : RUN echo "\$GREETING from stage one" > message.txt && echo built\n ---> Running in [0-9a-f]{12}\nbuilt\n ---> Removed intermediate container [0-9a-f]{12}\n ---> [0-9a-f]{12}/);
@@ -127,7 +129,9 @@ describe('docker build (classic builder) against Glassbox', () => {
 
   it('the second identical build is all cache hits; --no-cache runs every step again', async () => {
     const dir = join(base, 'multi');
+    const t0 = Date.now();
     const again = await ok('build', '-t', 'gbtc-app', dir);
+    console.log(`[measure] second (all cached) build: ${Date.now() - t0} ms`);
     const steps = again.match(/^Step \d+\/\d+ : (?!FROM|ARG BASE)/gm)?.length ?? 0;
     expect(again.match(/ ---> Using cache/g)?.length).toBe(steps);
     expect(again).not.toMatch(/Running in/);
