@@ -7,6 +7,7 @@ import type { CommitOptions, CommitResult } from './images/commit.js';
 import type { ImportedImage } from './images/layout.js';
 import type { Readable, Writable } from 'node:stream';
 import type { ImageView } from './images/view.js';
+import type { BuildContainers, BuildEvent, BuildOptions, BuildResult } from './build/builder.js';
 import type { SignalResult } from './lifecycle/signal-process.js';
 import type { TenantLimits, TenantUsage } from './tenancy/tenant-groups.js';
 import type { ContainerConfig, ContainerRecord, EngineEvent, LayerChange, ResourceLimits, TimelineStep } from './types.js';
@@ -228,6 +229,12 @@ export interface EngineApi {
   saveImages(refs: string[], format: 'oci' | 'docker', out: Writable): Promise<void>;
   /** docker commit */
   commit(idOrName: string, opts?: CommitOptions & { pause?: boolean }): Promise<CommitResult>;
+  /**
+   * docker build (the classic builder): `context` is the build context tar; each step's output
+   * comes through onEvent. A tenant's view (LearnerEngine) passes itself as `runner`, so the RUN
+   * containers go through its policy, and a cache scope of its own.
+   */
+  build(context: Readable, opts?: BuildOptions & { runner?: BuildContainers; cacheScope?: string }, onEvent?: (e: BuildEvent) => void): Promise<BuildResult>;
 
   // ---- networks (docker network ...) — NotFound/InvalidArgument when the engine runs without networking ----
   listNetworks(): NetworkInfo[];

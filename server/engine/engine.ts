@@ -77,6 +77,7 @@ import { engineInfo } from './lifecycle/info.js';
 import { killContainer, stopContainer } from './lifecycle/kill.js';
 import { signalContainerProcess, type SignalResult } from './lifecycle/signal-process.js';
 import { imageView, type ImageView } from './images/view.js';
+import { Builder, type BuildContainers, type BuildEvent, type BuildOptions, type BuildResult } from './build/builder.js';
 import { attachContainer } from './lifecycle/attach.js';
 import { pauseContainer, unpauseContainer } from './lifecycle/pause.js';
 import { removeContainer, renameContainer } from './lifecycle/remove.js';
@@ -452,6 +453,17 @@ export class Engine implements EngineApi {
     } finally {
       if (pause) await this.unpause(rec.id);
     }
+  }
+
+  /** docker build: RUN steps run in real containers (this engine's, or the runner's: a learner's policy) */
+  async build(context: Readable, opts: BuildOptions & { runner?: BuildContainers; cacheScope?: string } = {}, onEvent: (e: BuildEvent) => void = () => {}): Promise<BuildResult> {
+    const { runner, cacheScope, ...options } = opts;
+    const builder = new Builder(
+      { content: this.imageService.content, containers: runner ?? this, tag: (id, ref) => this.tagImage(id, ref), cacheScope },
+      options,
+      onEvent,
+    );
+    return builder.build(context);
   }
 
   // ------------------------------------------------------------------ networks

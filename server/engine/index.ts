@@ -28,3 +28,6 @@ export { checkTenantLimits, type TenantLimits, type TenantUsage } from './tenanc
 export { learnerGroup, GROUPS_DIR } from './cgroups/groups.js';
 export type { ImageView, ImageViewLayer, ImageViewHistory } from './images/view.js';
 export type { SignalResult } from './lifecycle/signal-process.js';
+export type { BuildEvent, BuildOptions, BuildResult } from './build/builder.js';
+export { BuildStepError } from './build/builder.js';
+export { parseDockerfile } from './build/dockerfile.js';

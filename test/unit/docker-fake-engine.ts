@@ -282,6 +282,9 @@ export class FakeEngine implements EngineApi {
   async commit(): Promise<never> {
     throw new NotFound('the stand-in engine cannot commit');
   }
+  async build(): Promise<never> {
+    throw new NotFound('the stand-in engine cannot build');
+  }
   // the stand-in has no networking, like an engine opened with network: false
   listNetworks() {
     return [];

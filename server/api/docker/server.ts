@@ -6,6 +6,7 @@ import { connect } from 'node:net';
 import { dirname } from 'node:path';
 import type { Duplex } from 'node:stream';
 import type { EngineApi } from '../../engine/index.js';
+import * as build from './build.js';
 import * as containers from './containers.js';
 import { ApiError } from './errors.js';
 import * as execs from './exec.js';
@@ -68,6 +69,7 @@ export function routes(engine: EngineApi, state: AdapterState): Route[] {
     r('GET', `/images/${I}/get`, (c) => images.save(c, engine)),
     r('POST', '/images/load', (c) => images.load(c, engine)),
     r('POST', '/commit', (c) => images.commit(c, engine)),
+    r('POST', '/build', (c) => build.build(c, engine)),
     r('POST', `/images/${I}/tag`, (c) => images.tag(c, engine)),
     r('DELETE', `/images/${I}`, (c) => images.removeImage(c, engine)),
 

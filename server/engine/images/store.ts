@@ -227,6 +227,36 @@ export class ImageStore {
     return join(this.dir, 'layers', 'sha256', hexOf(diffId));
   }
 
+  // ---- the build cache: a step's key → the manifest of the image it made (untagged) ----
+
+  private buildCache(): Record<string, string> {
+    return readJson<Record<string, string>>(join(this.dir, 'build-cache.json')) ?? {};
+  }
+
+  /** The manifest a build step with this key made before, if its blobs are all still here. */
+  buildCacheGet(key: string): string | null {
+    const md = this.buildCache()[key];
+    return md && this.hasBlob(md) ? md : null;
+  }
+
+  buildCachePut(key: string, manifestDigest: string): void {
+    writeJsonAtomic(join(this.dir, 'build-cache.json'), { ...this.buildCache(), [key]: manifestDigest });
+  }
+
+  /** Forget cache entries (all, or those that made one of these manifests); gc then frees their blobs. */
+  buildCacheDrop(manifestDigests?: string[]): number {
+    const cache = this.buildCache();
+    let n = 0;
+    for (const [k, md] of Object.entries(cache)) {
+      if (!manifestDigests || manifestDigests.includes(md)) {
+        delete cache[k];
+        n++;
+      }
+    }
+    writeJsonAtomic(join(this.dir, 'build-cache.json'), cache);
+    return n;
+  }
+
   // ---- references ----
 
   private repos(): Record<string, string> {
@@ -309,7 +339,9 @@ export class ImageStore {
       const want = refOrId.replace(/^sha256:/, '');
       if (/^[0-9a-f]{1,64}$/.test(want) && (want.length >= 4 || refOrId.startsWith('sha256:'))) {
         const matches = new Map<string, [string, string[]]>(); // image id → manifest, tags
-        for (const [md, tags] of this.manifests()) {
+        const candidates = new Map(this.manifests());
+        for (const md of Object.values(this.buildCache())) if (!candidates.has(md) && this.hasBlob(md)) candidates.set(md, []);
+        for (const [md, tags] of candidates) {
           const cfg = this.manifestOf(md).config.digest;
           if (cfg.slice(7).startsWith(want)) matches.set(cfg, [md, tags]);
         }
@@ -425,6 +457,7 @@ export class ImageStore {
     const dangling = remaining.length === 0 ? [...this.dangling(), img.manifestDigest] : this.dangling();
     this.saveDangling(dangling.filter((md) => !tagged.has(md) && opts.isInUse(this.manifestOf(md).config.digest)));
     const deleted = remaining.length === 0 && !opts.isInUse(img.id) ? [img.id] : [];
+    if (deleted.length) this.buildCacheDrop([img.manifestDigest]); // a removed image is not found by id again
     this.gc();
     return { untagged: removing, deleted };
   }
@@ -434,6 +467,16 @@ export class ImageStore {
     const keepBlobs = new Set<string>();
     const keepLayers = new Set<string>();
     for (const md of this.manifests().keys()) {
+      keepBlobs.add(md.slice(7));
+      const m = this.manifestOf(md);
+      keepBlobs.add(m.config.digest.slice(7));
+      for (const l of m.layers) keepBlobs.add(l.digest.slice(7));
+      const cfg = JSON.parse(this.getBlob(m.config.digest).toString()) as OciImageConfig;
+      for (const d of cfg.rootfs.diff_ids) keepLayers.add(d.slice(7));
+    }
+    // the build cache's step images are kept, untagged, for the next build (build/builder.ts)
+    for (const md of new Set(Object.values(this.buildCache()))) {
+      if (!this.hasBlob(md) || keepBlobs.has(md.slice(7))) continue;
       keepBlobs.add(md.slice(7));
       const m = this.manifestOf(md);
       keepBlobs.add(m.config.digest.slice(7));

@@ -225,6 +225,17 @@ export class LearnerEngine implements EngineApi {
   loadImages(_source: string | Readable): never {
     throw new PermissionDenied("loading images: not allowed in a learner's sandbox (images are shared by the class)");
   }
+  /**
+   * A learner builds: each RUN container is one of theirs, made through their policy (user
+   * namespace, no privileges, their network, their container quota), and their cache is their
+   * own. Tagging is refused as for tagImage (images are shared by the class): the image is theirs
+   * to run by its id.
+   */
+  build(context: Readable, opts: Parameters<EngineApi['build']>[1] = {}, onEvent?: Parameters<EngineApi['build']>[2]) {
+    if (opts.tags?.length) throw new PermissionDenied("build -t: tagging images is not allowed in a learner's sandbox (images are shared by the class); run the image by its id");
+    const { runner: _ignored, cacheScope: _scope, ...rest } = opts;
+    return this.engine.build(context, { ...rest, runner: this, cacheScope: `learner:${this.learnerId}` }, onEvent);
+  }
   commit(): never {
     throw new PermissionDenied("committing images: not allowed in a learner's sandbox (images are shared by the class)");
   }
