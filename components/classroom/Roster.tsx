@@ -10,6 +10,9 @@ import { FollowPanel } from './FollowPanel';
 
 type Row = RosterEntry;
 
+/** how often each node sends its part of the roster (server/realtime/classroom.ts ROSTER_EVERY_MS) */
+const ROSTER_EVERY_MS = 2000;
+
 const btn = 'rounded-md border px-2.5 py-1 text-sm disabled:opacity-40';
 
 function Use({ row, c }: { row: Row; c: ClassView }) {
@@ -45,10 +48,22 @@ export function Roster({ c }: { c: ClassView }) {
 
   useEffect(() => {
     const s = channel('classroom');
-    const onRoster = (m: { classId: string; learners: Row[] }) => m.classId === c.id && setRows(m.learners);
+    // each node of a cluster sends its own learners: the roster is the nodes' parts together, a
+    // part not refreshed for three rounds (a node gone) dropped
+    const parts = new Map<string, { learners: Row[]; at: number }>();
+    const show = () => {
+      const now = Date.now();
+      for (const [k, p] of parts) if (now - p.at > 3 * ROSTER_EVERY_MS) parts.delete(k);
+      setRows([...parts.values()].flatMap((p) => p.learners).sort((a, b) => a.seat - b.seat || a.displayName.localeCompare(b.displayName)));
+    };
+    const onRoster = (m: { classId: string; node?: string; learners: Row[] }) => {
+      if (m.classId !== c.id) return;
+      parts.set(m.node ?? '', { learners: m.learners, at: Date.now() });
+      show();
+    };
     const subscribe = () =>
-      s.emit('roster:subscribe', { classId: c.id }, (r: Ack<{ learners: Row[] }>) => {
-        if (r.ok) setRows(r.learners);
+      s.emit('roster:subscribe', { classId: c.id }, (r: Ack<{ node?: string; learners: Row[] }>) => {
+        if (r.ok) onRoster({ classId: c.id, node: r.node, learners: r.learners });
         else setError(r.error);
       });
     s.on('roster', onRoster);

@@ -32,6 +32,7 @@
 // Follow is read-only by construction: it reads the terminal channel's watch() hook, which has no
 // way to write. A learner's socket that emits a teacher's event is answered {ok:false, error:'not
 // allowed'} and nothing happens.
+import { hostname } from 'node:os';
 import type { Namespace, Server, Socket } from 'socket.io';
 import { z } from 'zod';
 import type { Classroom } from '../classroom/classroom.js';
@@ -131,6 +132,9 @@ export function classroomChannel({ io, classroom, terminals, principalOf, online
 
   // ------------------------------------------------------------------ roster
   const rosterRoom = (id: string) => `roster:${id}`;
+  // Each node sends the roster of *its* learners, tagged with the node: the teacher's page merges
+  // the nodes' parts (a class spans the nodes of a cluster, each learner on one of them).
+  const node = `${hostname()}:${process.pid}`;
   const rosterState = new Map<string, { building: boolean; again: boolean; last: number; timer: NodeJS.Timeout | null }>();
   const build = (id: string): Promise<RosterEntry[]> => buildRoster(classroom, id, online);
   const sendRoster = (id: string) => {
@@ -151,7 +155,7 @@ export function classroomChannel({ io, classroom, terminals, principalOf, online
     st.building = true;
     st.last = Date.now();
     build(id)
-      .then((learners) => nsp.to(rosterRoom(id)).emit('roster', { classId: id, learners }))
+      .then((learners) => nsp.to(rosterRoom(id)).emit('roster', { classId: id, node, learners }))
       .catch((e: Error) => console.error(`glassbox: roster of ${id}: ${e.message}`))
       .finally(() => {
         st.building = false;
@@ -162,8 +166,27 @@ export function classroomChannel({ io, classroom, terminals, principalOf, online
       });
   };
   const watchedClasses = () => [...nsp.adapter.rooms.keys()].filter((r) => r.startsWith('roster:')).map((r) => r.slice(7));
+  /** another node's teacher watches a class: send this node's part (the emit crosses the adapter) */
+  const onRosterWanted = (id: unknown) => {
+    if (typeof id !== 'string') return;
+    try {
+      classroom.store.getClass(id);
+    } catch {
+      return; // a class this node does not have
+    }
+    sendRoster(id);
+  };
+  nsp.on('roster:want', onRosterWanted);
   const rosterTick = setInterval(() => {
-    for (const id of watchedClasses()) sendRoster(id);
+    const watched = watchedClasses();
+    for (const id of watched) sendRoster(id);
+    if (!watched.length) return;
+    // the other nodes' learners of the watched classes (the in-memory adapter has no other nodes)
+    void Promise.resolve(nsp.adapter.serverCount())
+      .then((n) => {
+        if (n > 1) for (const id of watched) nsp.serverSideEmit('roster:want', id);
+      })
+      .catch(() => {});
   }, ROSTER_EVERY_MS);
   rosterTick.unref();
 
@@ -350,7 +373,13 @@ export function classroomChannel({ io, classroom, terminals, principalOf, online
     teacherOn('roster:subscribe', classMsg, async ({ classId: id }, reply) => {
       classroom.store.getClass(id); // a class that does not exist is "no such class"
       await socket.join(rosterRoom(id));
-      reply({ ok: true, classId: id, learners: await build(id) });
+      reply({ ok: true, classId: id, node, learners: await build(id) });
+      onRosterWanted(id);
+      void Promise.resolve(nsp.adapter.serverCount())
+        .then((n) => {
+          if (n > 1) nsp.serverSideEmit('roster:want', id);
+        })
+        .catch(() => {});
     });
     teacherOn('roster:unsubscribe', classMsg, async ({ classId: id }, reply) => {
       await socket.leave(rosterRoom(id));
@@ -412,6 +441,7 @@ export function classroomChannel({ io, classroom, terminals, principalOf, online
       classroom.off('sandbox-removed', onRemoved);
       classroom.off('revoked', onRevoked);
       nsp.off('broadcast:sync', answerSync);
+      nsp.off('roster:want', onRosterWanted);
     },
   };
 }
