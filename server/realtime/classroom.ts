@@ -32,6 +32,7 @@
 // Follow is read-only by construction: it reads the terminal channel's watch() hook, which has no
 // way to write. A learner's socket that emits a teacher's event is answered {ok:false, error:'not
 // allowed'} and nothing happens.
+import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Namespace, Server, Socket } from 'socket.io';
 import { z } from 'zod';
@@ -134,7 +135,7 @@ export function classroomChannel({ io, classroom, terminals, principalOf, online
   const rosterRoom = (id: string) => `roster:${id}`;
   // Each node sends the roster of *its* learners, tagged with the node: the teacher's page merges
   // the nodes' parts (a class spans the nodes of a cluster, each learner on one of them).
-  const node = `${hostname()}:${process.pid}`;
+  const node = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
   const rosterState = new Map<string, { building: boolean; again: boolean; last: number; timer: NodeJS.Timeout | null }>();
   const build = (id: string): Promise<RosterEntry[]> => buildRoster(classroom, id, online);
   const sendRoster = (id: string) => {

@@ -159,4 +159,16 @@ describe('classroom channel across two nodes (Redis adapter)', () => {
     expect(await teacher.timeout(10_000).emitWithAck('broadcast:stop', { classId })).toEqual({ ok: true });
     await off;
   }, 60_000);
+
+  it("gathers the roster from every node: each node's part reaches the teacher on node 1", async () => {
+    const teacher = await connect(nodes[0], 'classroom', TEACHER);
+    const parts = new Set<string>();
+    teacher.on('roster', (m: { classId: string; node: string }) => m.classId === classId && parts.add(m.node));
+    const ack = (await teacher.timeout(10_000).emitWithAck('roster:subscribe', { classId })) as { ok: boolean; node: string; learners: { displayName: string }[] };
+    expect(ack.ok).toBe(true);
+    parts.add(ack.node);
+    expect(ack.learners.map((l) => l.displayName)).toContain('Remote');
+    // node 2 sends its part when node 1's teacher subscribes, and on every round after
+    await expect.poll(() => parts.size, { timeout: 10_000 }).toBe(2);
+  }, 30_000);
 });
