@@ -4,7 +4,8 @@
 // (coalesced to at most one per 100 ms). While anyone is connected, stats of running containers
 // are read once a second and sent as "stats" (CPU as a fraction of one CPU over the last tick).
 // "logs:follow" streams a container's log to the asking socket until "logs:stop" or disconnect
-// (a follower that falls far behind skips ahead: LOG_FOLLOW_MAX_LAG).
+// (at most LOG_FOLLOW_LINES_PER_SECOND lines a second: a follower held back that falls far behind
+// skips ahead, LOG_FOLLOW_MAX_LAG — one learner's `yes` must not take the server from the others).
 //
 // Each socket is served as its principal: the teacher sees every container, a learner only their
 // own. Sockets of one principal share a room (its key) and one engine listener; the list, the
@@ -68,6 +69,8 @@ export const STATS_INTERVAL_MS = 1_000;
  * page can show, and reading and sending all of it would keep the server busy for everyone else.
  * At 10 reads a second, at most ~640 KB/s of log per follower.
  */
+/** more than a page can show anyway (the tail sent first counts too) */
+export const LOG_FOLLOW_LINES_PER_SECOND = 1000;
 export const LOG_FOLLOW_MAX_LAG = 64 * 1024;
 
 interface Room {
@@ -177,11 +180,21 @@ export function containersChannel(io: Server, engine: EngineApi, principalOf: (s
             if (batch.length && !ac.signal.aborted) socket.emit('logs:data', { id, entries: batch });
             batch = [];
           };
+          let windowStart = Date.now();
+          let inWindow = 0;
           for await (const entry of engine.logs(id, { follow: true, tail: tail ?? 500, signal: ac.signal, maxLagBytes: LOG_FOLLOW_MAX_LAG })) {
             if (ac.signal.aborted) break;
             batch.push(entry);
             if (batch.length >= 200) flush();
             else if (!flushTimer) flushTimer = setTimeout(flush, 50);
+            // the budget spent: wait for the next second (the reader then skips what piled up)
+            if (++inWindow >= LOG_FOLLOW_LINES_PER_SECOND) {
+              flush();
+              const wait = windowStart + 1000 - Date.now();
+              if (wait > 0) await new Promise<void>((r) => setTimeout(r, wait));
+              windowStart = Date.now();
+              inWindow = 0;
+            }
           }
           if (flushTimer) clearTimeout(flushTimer);
           flush();

@@ -78,7 +78,7 @@ async function startAttack(bomb: string): Promise<{ proc: ChildProcess; last: ()
     const st = await api<Stats>(srv, `/api/containers/${bomb}/stats`, { token: a.token });
     const group = await groupOf(a.id);
     const cur = last as { logEntries: number } | null;
-    if (cur && cur.logEntries > 10_000 && st.status === 200 && (st.body.pids.refused > 0 || (group?.pids.refused ?? 0) > 0)) break;
+    if (cur && cur.logEntries > 2_000 && st.status === 200 && (st.body.pids.refused > 0 || (group?.pids.refused ?? 0) > 0)) break;
     if (Date.now() > deadline) throw new Error(`the attack did not reach full strength in 60 s: ${JSON.stringify({ last: cur, stats: st.body, err })}`);
     await new Promise((r) => setTimeout(r, 250));
   }
@@ -107,8 +107,8 @@ describe('learner isolation through the web', () => {
       expect(group.pids.limit).toBe(GROUP_PIDS);
       expect(group.pids.current).toBeLessThanOrEqual(GROUP_PIDS);
       expect(st.pids.refused + group.pids.refused).toBeGreaterThan(0);
-      // A's flood was flowing to A's page all along
-      expect(flooded).toBeGreaterThan(10_000);
+      // A's flood was flowing to A's page all along, at the dashboard's follow rate (1000 lines/s)
+      expect(flooded).toBeGreaterThan(2_000);
 
       const exited = new Promise((r) => attack.proc.once('exit', r));
       attack.proc.kill('SIGKILL');
