@@ -42,8 +42,6 @@ export interface TenantUsage {
 }
 
 const FIELDS = ['memory', 'cpus', 'pids'] as const;
-/** the CFS period of a learner's group, µs (a container's default is 100 ms) */
-export const LEARNER_CPU_PERIOD_US = 10_000;
 
 /** Check a quota before anything is written: InvalidArgument naming the field. */
 export function checkTenantLimits(limits: unknown, hostCpus = hostCpuCount()): TenantLimits {
@@ -102,13 +100,7 @@ export class TenantGroups {
       out.memory = l.memory;
       if (l.memory !== null && this.cgroups.swapSupported()) out.memorySwap = l.memory;
     }
-    if (l.cpus !== undefined) {
-      out.cpus = l.cpus;
-      // a short CFS period: a learner's group runs at most this long before it waits, so a fork
-      // bomb on every core holds the others off for a few ms, not for half of a 100 ms period (the
-      // kernel wants a quota of at least 1 ms: a small share gets a longer period)
-      if (l.cpus !== null) out.cpuPeriod = Math.max(LEARNER_CPU_PERIOD_US, Math.ceil(1000 / l.cpus));
-    }
+    if (l.cpus !== undefined) out.cpus = l.cpus;
     if (l.pids !== undefined) out.pids = l.pids;
     return out;
   }
