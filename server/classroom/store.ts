@@ -4,10 +4,10 @@
 // here only as a SHA-256 (a stolen classroom.json opens no session). One JSON file, written by
 // rename so it is never half-written.
 import { createHash, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
-import { EngineError } from '../engine/index.js';
+import { EngineError, writeFileAtomic } from '../engine/index.js';
 
 /** Join codes avoid 0/O and 1/I/L, so a code read aloud in a classroom is typed right. */
 const CODE_ALPHABET = 'ABCDEFGHJKMNPQRSTUVWXYZ23456789';
@@ -125,9 +125,7 @@ export class ClassroomStore {
 
   private save(): void {
     mkdirSync(dirname(this.file), { recursive: true, mode: 0o700 });
-    const tmp = `${this.file}.${process.pid}.tmp`;
-    writeFileSync(tmp, JSON.stringify(this.data, null, 1), { mode: 0o600 });
-    renameSync(tmp, this.file);
+    writeFileAtomic(this.file, JSON.stringify(this.data, null, 1));
   }
 
   private newCode(): string {

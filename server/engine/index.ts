@@ -31,3 +31,4 @@ export type { SignalResult } from './lifecycle/signal-process.js';
 export type { BuildEvent, BuildOptions, BuildResult } from './build/builder.js';
 export { BuildStepError } from './build/builder.js';
 export { parseDockerfile } from './build/dockerfile.js';
+export { writeFileAtomic } from './util/fsx.js';

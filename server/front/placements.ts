@@ -4,8 +4,9 @@
 //   learners: id -> class and node
 // No tokens: the front never needs one (the nodes check them). A learner's token is in their
 // browser; the node they are placed on is in their `glassbox_node` cookie and here.
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { writeFileAtomic } from '../engine/util/fsx.js';
 
 export interface FrontClass {
   id: string;
@@ -52,9 +53,7 @@ export class Placements {
 
   private save(): void {
     mkdirSync(dirname(this.file), { recursive: true, mode: 0o700 });
-    const tmp = `${this.file}.${process.pid}.tmp`;
-    writeFileSync(tmp, JSON.stringify(this.data, null, 1), { mode: 0o600 });
-    renameSync(tmp, this.file);
+    writeFileAtomic(this.file, JSON.stringify(this.data, null, 1));
   }
 
   addClass(c: Omit<FrontClass, 'ended'>): void {
