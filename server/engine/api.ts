@@ -2,6 +2,7 @@
 // call. The Engine class (engine.ts) implements it. Nothing here mentions HTTP.
 import type { CgroupStats, CgroupWrite } from './cgroups/types.js';
 import type { NetworkInfo } from './network/index.js';
+import type { NetDevCounters } from './network/net-dev.js';
 import type { PullEvent, PullResult } from './images/pull.js';
 import type { CommitOptions, CommitResult } from './images/commit.js';
 import type { ImportedImage } from './images/layout.js';
@@ -144,6 +145,11 @@ export interface EngineInfo {
   loggingDriver?: string;
 }
 
+export interface ContainerStats extends CgroupStats {
+  /** by interface name: /proc/<init>/net/dev of the container's namespace; {} with the host's */
+  networks?: Record<string, NetDevCounters>;
+}
+
 export interface WaitResult {
   exitCode: number;
   oomKilled: boolean;
@@ -173,7 +179,8 @@ export interface EngineApi {
   list(opts?: { all?: boolean }): ContainerRecord[];
   /** live limit change; returns the cgroup files written */
   update(idOrName: string, limits: Partial<ResourceLimits> & { restartPolicy?: ContainerConfig['restartPolicy'] }): Promise<CgroupWrite[]>;
-  stats(idOrName: string): Promise<CgroupStats>;
+  /** the cgroup's counters, and each interface of the container's network namespace (lo left out) */
+  stats(idOrName: string): Promise<ContainerStats>;
   top(idOrName: string, psArgs?: string): Promise<TopResult>;
   changes(idOrName: string): Promise<LayerChange[]>;
   logs(idOrName: string, opts?: LogOptions): AsyncIterable<LogEntry>;

@@ -21,6 +21,7 @@ import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import type {
   AttachSession,
+  ContainerStats,
   EngineApi,
   EngineInfo,
   ExecOptions,
@@ -53,6 +54,7 @@ import { SHIPPED_DEFAULTS } from './config/daemon-config.js';
 import { NO_READING_MESSAGE } from './containers/log-config.js';
 import { storageUnsupportedReason } from './rootfs/quota.js';
 import { listChanges } from './rootfs/changes.js';
+import { readNetDev } from './network/net-dev.js';
 import { helperPath, releaseHelper } from './runtime/builtin.js';
 import {
   Conflict,
@@ -349,10 +351,13 @@ export class Engine implements EngineApi {
     return writes;
   }
 
-  async stats(idOrName: string): Promise<CgroupStats> {
+  async stats(idOrName: string): Promise<ContainerStats> {
     const rec = this.records.find(idOrName);
     if (!isActive(rec.state.status)) throw new Conflict(`container ${rec.name} is not running`);
-    return this.cgroups.stats(rec.id);
+    const cg = await this.cgroups.stats(rec.id);
+    // a container in the host's namespace would show the host's interfaces: none, as Docker
+    const ownNetns = rec.network.mode !== 'host' && !(rec.config.namespaces?.net === false);
+    return { ...cg, networks: ownNetns ? readNetDev(rec.state.pid) : {} };
   }
 
   async top(idOrName: string, psArgs?: string): Promise<TopResult> {

@@ -366,9 +366,18 @@ function mergeEnv(imageEnv: string[], userEnv: string[]): string[] {
 }
 
 /** docker diff: Kind 0 modified, 1 added, 2 deleted */
+/** The files the engine bind-mounts over the root: their mount points are not the user's changes. */
+const MOUNTED_ETC_FILES = new Set(['/etc/hostname', '/etc/hosts', '/etc/resolv.conf']);
+
+/**
+ * docker diff: Docker keeps these mount points in an "-init" layer below the container's, so they
+ * (and /etc, when they are all that changed in it) never show; Glassbox's upper dir holds them.
+ */
 export function changesJson(changes: LayerChange[]) {
   const kind = { modified: 0, opaque: 0, added: 1, deleted: 2 } as const;
-  return changes.map((c) => ({ Path: c.path, Kind: kind[c.kind] }));
+  const own = changes.filter((c) => !MOUNTED_ETC_FILES.has(c.path));
+  const etcTouched = own.some((c) => c.path.startsWith('/etc/'));
+  return own.filter((c) => !(c.path === '/etc' && c.kind === 'modified' && !etcTouched)).map((c) => ({ Path: c.path, Kind: kind[c.kind] }));
 }
 
 const STATUS_VALUES: ContainerStatus[] = ['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead'];

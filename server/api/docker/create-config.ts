@@ -426,20 +426,25 @@ function mapPorts(hc: HostConfigBody, out: ContainerConfig): void {
   if (ports.length) out.ports = ports;
 }
 
-/** Checks fields one by one: a supported one passes, any other must hold its zero value. */
+/**
+ * Checks fields one by one, as Docker's decoder does: a supported one passes, a known option
+ * Glassbox cannot honour is refused by its flag unless it holds its zero value, and a field it
+ * does not know at all is ignored (Docker ignores unknown JSON fields: a Node client sends `name`
+ * in the body, a Python client a top-level `Runtime`).
+ */
 export function refuseUnsupported(body: Record<string, unknown>): void {
   for (const [field, value] of Object.entries(body)) {
-    if (SUPPORTED_CONFIG_FIELDS.has(field)) continue;
+    if (SUPPORTED_CONFIG_FIELDS.has(field) || !(field in CONFIG_FLAGS)) continue;
     if (isUnset(value)) continue;
-    throw unsupported(CONFIG_FLAGS[field] ?? `Config.${field}`);
+    throw unsupported(CONFIG_FLAGS[field]);
   }
   if (body.Volumes && !isUnset(body.Volumes)) throw unsupported('anonymous volumes (-v /path)', 'use -v /host/path:/path');
   const hc = (body.HostConfig ?? {}) as Record<string, unknown>;
   for (const [field, value] of Object.entries(hc)) {
-    if (SUPPORTED_HOST_FIELDS.has(field)) continue;
+    if (SUPPORTED_HOST_FIELDS.has(field) || !(field in HOST_CONFIG_FLAGS)) continue;
     const unset = SPECIAL_UNSET[field] ? SPECIAL_UNSET[field](value) : isUnset(value);
     if (unset) continue;
-    throw unsupported(HOST_CONFIG_FLAGS[field] ?? `HostConfig.${field}`);
+    throw unsupported(HOST_CONFIG_FLAGS[field]);
   }
   const log = hc.LogConfig as { Type?: string; Config?: Record<string, string> } | null | undefined;
   if (log?.Type && !['json-file', 'local', 'none'].includes(log.Type)) throw unsupported(`--log-driver ${log.Type}`, 'the drivers are json-file, local and none');

@@ -6,7 +6,7 @@ import type { CommitOptions } from '../../engine/index.js';
 import { dockerProgressMessage } from './pull-progress.js';
 import { badRequest, toHttpError } from './errors.js';
 import { checkFilterKeys, labelMatches, parseFilters } from './filters.js';
-import { boolParam, jsonBody, sendError, sendJson, type Ctx } from './http.js';
+import { boolParam, jsonBody, sendJson, type Ctx } from './http.js';
 import { imageHistoryJson, imageInspectJson, imageSummaryJson } from './image-json.js';
 
 export function listImages(ctx: Ctx, engine: EngineApi): void {
@@ -191,7 +191,8 @@ export async function commit(ctx: Ctx, engine: EngineApi): Promise<void> {
   const t = ctx.query.get('tag');
   if (!repo && t) throw badRequest('commit: a tag needs a repository (?repo=)');
   const opts: CommitOptions & { pause?: boolean } = {
-    ...(repo ? { ref: `${familiarName(repo)}:${t || 'latest'}` } : {}),
+    // without a repository the image has no name (<none>:<none>), as with Docker
+    ...(repo ? { ref: `${familiarName(repo)}:${t || 'latest'}` } : { untagged: true }),
     ...(ctx.query.get('comment') ? { comment: ctx.query.get('comment')! } : {}),
     ...(ctx.query.get('author') ? { author: ctx.query.get('author')! } : {}),
     ...(Object.keys(changes).length ? { changes } : {}),
@@ -226,13 +227,17 @@ export async function load(ctx: Ctx, engine: EngineApi): Promise<void> {
   const res = ctx.res;
   if (!res) throw badRequest('load: not an upgrade request');
   let loaded;
+  const out = jsonLines(res);
   try {
     loaded = await engine.loadImages(ctx.req);
   } catch (e) {
     ctx.req.resume();
-    return sendError(ctx, e);
+    // as Docker does: the answer is a 200 JSON stream, and what went wrong is its error line
+    if (process.env.GLASSBOX_DEBUG) console.error('[docker api] load', e);
+    out.write(errorLine(toHttpError(e).message));
+    out.end();
+    return;
   }
-  const out = jsonLines(res);
   for (const img of loaded) {
     if (img.refs.length) for (const r of img.refs) out.write({ stream: `Loaded image: ${r}\n` });
     else out.write({ stream: `Loaded image ID: ${img.id.startsWith('sha256:') ? img.id : `sha256:${img.id}`}\n` });

@@ -30,6 +30,9 @@ export async function attach(ctx: Ctx, engine: EngineApi, state: AdapterState): 
     sock.write(upgradeResponse(tty));
   } else {
     ctx.res!.writeHead(200, { 'Content-Type': tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream' });
+    // at once: a client that attaches and then starts (dockerode's run()) waits for these headers
+    // before it sends the start, and the output only comes after the start
+    ctx.res!.flushHeaders();
   }
   const write = (stream: number, data: Buffer) => {
     if (!data.length || (out as Duplex).destroyed || (out as Duplex).writableEnded) return;
@@ -91,7 +94,8 @@ export async function logs(ctx: Ctx, engine: EngineApi): Promise<void> {
   const stderr = boolParam(q, 'stderr');
   if (!stdout && !stderr) throw badRequest('Bad parameters: you must choose at least one stream');
   const tailRaw = q.get('tail');
-  const tail = !tailRaw || tailRaw === 'all' ? undefined : Number(tailRaw);
+  // "all", and any negative number (Testcontainers sends -1), is every line, as in Docker
+  const tail = !tailRaw || tailRaw === 'all' || /^-\d+$/.test(tailRaw) ? undefined : Number(tailRaw);
   if (tail !== undefined && (!Number.isInteger(tail) || tail < 0)) throw badRequest(`invalid tail value: ${tailRaw}`);
   const since = q.get('since') ? parseEventTime(q.get('since'))! / 1000 : undefined;
   const until = q.get('until') ? parseEventTime(q.get('until'))! / 1000 : undefined;

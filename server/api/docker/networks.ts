@@ -88,16 +88,16 @@ export function inspectNetwork(ctx: Ctx, engine: EngineApi): void {
   sendJson(ctx, 200, networkJson(engine.inspectNetwork(ctx.params[0]), nameLookup(engine)));
 }
 
+// Attachable only matters to swarm overlay networks: Docker takes it on a local bridge and so does
+// Glassbox (every compose project sends it).
 const CREATE_FLAGS: Record<string, string> = {
   Internal: '--internal',
-  Attachable: '--attachable',
   Ingress: '--ingress',
   ConfigOnly: '--config-only',
   ConfigFrom: '--config-from',
   EnableIPv6: '--ipv6',
   Options: '--opt',
 };
-const CREATE_KNOWN = new Set(['Name', 'CheckDuplicate', 'Driver', 'Scope', 'IPAM', 'Labels', 'EnableIPv4', ...Object.keys(CREATE_FLAGS)]);
 
 const isObj = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
 
@@ -106,12 +106,7 @@ export function parseNetworkCreate(body: unknown): { name: string; subnet?: stri
   if (!isObj(body)) throw badRequest('invalid network config: a JSON object was expected');
   const name = body.Name;
   if (typeof name !== 'string' || !name) throw badRequest('network name is required (Name)');
-  for (const [k, v] of Object.entries(body)) {
-    if (!CREATE_KNOWN.has(k)) {
-      if (isUnset(v)) continue;
-      throw unsupported(`network option ${k}`);
-    }
-  }
+  // a field Docker does not know either is ignored, as Docker's decoder does
   const driver = body.Driver ?? '';
   if (typeof driver !== 'string') throw badRequest('Driver must be a string');
   if (driver !== '' && driver !== 'bridge') throw unsupported(`--driver ${driver}`, 'only the bridge driver is');
@@ -125,7 +120,7 @@ export function parseNetworkCreate(body: unknown): { name: string; subnet?: stri
     if (!isObj(ipam)) throw badRequest('IPAM must be an object');
     if (ipam.Driver !== undefined && ipam.Driver !== '' && ipam.Driver !== 'default') throw unsupported(`--ipam-driver ${String(ipam.Driver)}`, 'only the default IPAM driver is');
     if (!isUnset(ipam.Options)) throw unsupported('--ipam-opt');
-    const configs = ipam.Config ?? [];
+    const configs = (ipam.Config ?? []) as unknown;
     if (!Array.isArray(configs)) throw badRequest('IPAM.Config must be an array');
     if (configs.length > 1) throw unsupported('more than one --subnet', 'one IPv4 subnet per network');
     const c = configs[0] as unknown;
@@ -133,12 +128,13 @@ export function parseNetworkCreate(body: unknown): { name: string; subnet?: stri
       if (!isObj(c)) throw badRequest('IPAM.Config[0] must be an object');
       if (!isUnset(c.IPRange)) throw unsupported('--ip-range');
       if (!isUnset(c.AuxiliaryAddresses) || !isUnset(c.AuxAddress)) throw unsupported('--aux-address');
-      if (c.Subnet !== undefined && c.Subnet !== '') {
+      // null is "unset" as much as a missing field (compose sends Gateway: null)
+      if (c.Subnet !== undefined && c.Subnet !== null && c.Subnet !== '') {
         if (typeof c.Subnet !== 'string') throw badRequest('IPAM.Config[0].Subnet must be a string');
         if (c.Subnet.includes(':')) throw unsupported(`IPv6 subnet ${c.Subnet}`, 'IPv4 only');
         out.subnet = c.Subnet;
       }
-      if (c.Gateway !== undefined && c.Gateway !== '') {
+      if (c.Gateway !== undefined && c.Gateway !== null && c.Gateway !== '') {
         if (typeof c.Gateway !== 'string') throw badRequest('IPAM.Config[0].Gateway must be a string');
         out.gateway = c.Gateway;
       }

@@ -26,6 +26,13 @@ export async function killContainer(ctx: EngineContext, idOrName: string, signal
   // does, SIGKILL on a paused container thaws it so that it can end
   if (rec.state.status === 'paused' && num === SIGKILL) await ctx.cgroups.thaw(rec.id).catch(() => {});
   ctx.emit(containerEvent('kill', rec, { signal: String(num) }));
+  // kill(2) returns once the signal is queued; SIGKILL cannot be caught, so, as Docker does, the
+  // answer waits until init is gone and the exit recorded: an inspect or rm right after sees it
+  // stopped (any other signal may be handled, and the caller gets its answer at delivery)
+  if (num === SIGKILL && live) {
+    await live.gone;
+    await waitStatus(ctx, rec.id, (r) => !isActive(r.state.status));
+  }
 }
 
 export async function stopContainer(ctx: EngineContext, rec: ContainerRecord, timeoutSeconds: number, signal: string): Promise<void> {
