@@ -281,13 +281,27 @@ export class Engine implements EngineApi {
     return killContainer(this.ctx, idOrName, signal);
   }
 
+  /** --stop-signal, else the image's STOPSIGNAL, else SIGTERM; --stop-timeout, else 10 s (Docker's defaults) */
+  private stopDefaults(rec: ContainerRecord): { signal: string; timeoutSeconds: number } {
+    let imageSignal: string | undefined;
+    try {
+      imageSignal = (this.images.resolve(rec.image.id).config.config as { StopSignal?: string } | undefined)?.StopSignal || undefined;
+    } catch {
+      imageSignal = undefined; // the image is gone (removed with force): its signal with it
+    }
+    return { signal: rec.config.stopSignal ?? imageSignal ?? 'SIGTERM', timeoutSeconds: rec.config.stopTimeout ?? 10 };
+  }
+
   stop(idOrName: string, opts: { timeoutSeconds?: number; signal?: string } = {}): Promise<void> {
-    return stopContainer(this.ctx, this.records.find(idOrName), opts.timeoutSeconds ?? 10, opts.signal ?? 'SIGTERM');
+    const rec = this.records.find(idOrName);
+    const d = this.stopDefaults(rec);
+    return stopContainer(this.ctx, rec, opts.timeoutSeconds ?? d.timeoutSeconds, opts.signal ?? d.signal);
   }
 
   async restart(idOrName: string, opts: { timeoutSeconds?: number } = {}): Promise<void> {
     const rec = this.records.find(idOrName);
-    await stopContainer(this.ctx, rec, opts.timeoutSeconds ?? 10, 'SIGTERM');
+    const d = this.stopDefaults(rec);
+    await stopContainer(this.ctx, rec, opts.timeoutSeconds ?? d.timeoutSeconds, d.signal);
     await this.withLock(rec.id, () => startLocked(this.ctx, rec.id, false));
     this.emitEvent(containerEvent('restart', rec));
   }

@@ -18,10 +18,19 @@ export function listImages(ctx: Ctx, engine: EngineApi): void {
     if (refs.length && !refs.some((r) => img.repoTags.some((t) => globToRe(r.includes(':') ? r : `${r}:*`).test(t) || globToRe(r).test(t.split(':')[0])))) return false;
     const dangling = filters.get('dangling');
     if (dangling?.length && (dangling[0] === 'true') !== (img.repoTags.length === 0)) return false;
-    if (filters.get('label')?.length && !labelMatches({}, filters.get('label')!)) return false;
+    if (filters.get('label')?.length && !labelMatches(imageLabels(engine, img.id), filters.get('label')!)) return false;
     return true;
   });
   sendJson(ctx, 200, imgs.map(imageSummaryJson));
+}
+
+/** The image config's Labels (LABEL in a Dockerfile, --change LABEL in a commit). */
+function imageLabels(engine: EngineApi, id: string): Record<string, string> {
+  try {
+    return ((engine.inspectImage(id).config as { config?: { Labels?: Record<string, string> | null } }).config?.Labels ?? {}) as Record<string, string>;
+  } catch {
+    return {};
+  }
 }
 
 export function inspectImage(ctx: Ctx, engine: EngineApi): void {

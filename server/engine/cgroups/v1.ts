@@ -32,6 +32,7 @@ import {
 import { findV1Hierarchies, V1_CONTROLLERS, type V1Controller } from './detect.js';
 import type { CgroupDriver, CgroupLayout, CgroupStats, CgroupWrite } from './types.js';
 import { BLKIO_FILES, DEVICE_ALLOW_RULES, V1_STAT_NAMES } from './v1-files.js';
+import { writeExtraLimitsV1 } from './extra-limits.js';
 
 export interface CgroupV1Options {
   /** controller -> hierarchy directory; default: from /proc/self/mountinfo */
@@ -171,6 +172,7 @@ export class CgroupV1Driver implements CgroupDriver {
         for (const rule of DEVICE_ALLOW_RULES) log.write(join(devices, 'devices.allow'), rule);
       }
       this.writeLimits(id, limits, log, true);
+      writeExtraLimitsV1({ cpuset: this.dir(id, 'cpuset'), memory: this.dir(id, 'memory'), blkio: this.dir(id, 'blkio') }, limits, log);
       // a child for the monitor: the container's limits apply to it (v1 limits are hierarchical)
       for (const root of this.monitorRoots()) mkdirSync(join(root, this.parent, id, MONITOR_CGROUP));
     } catch (e) {

@@ -50,7 +50,8 @@ export async function stopContainer(ctx: EngineContext, rec: ContainerRecord, ti
   if (rec.state.status === 'paused') await ctx.cgroups.thaw(rec.id);
   const num = parseSignal(signal);
   signalInit(rec, num);
-  const timedOut = await Promise.race([live.gone.then(() => false), delay(timeoutSeconds * 1000).then(() => true)]);
+  // a negative timeout (--stop-timeout -1) waits for as long as the container takes
+  const timedOut = timeoutSeconds < 0 ? await live.gone.then(() => false) : await Promise.race([live.gone.then(() => false), delay(timeoutSeconds * 1000).then(() => true)]);
   if (timedOut) {
     signalInit(rec, SIGKILL);
     await live.gone;

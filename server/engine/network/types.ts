@@ -50,6 +50,14 @@ export interface EndpointRecord {
   /** init of the container while it is attached */
   pid: number | null;
   files: { hosts: string; resolvConf: string; hostname: string };
+  /** --network-alias: more names the other containers of its networks find it by */
+  aliases?: string[];
+  /** --add-host lines of its own hosts file ("host-gateway" is its network's gateway) */
+  extraHosts?: { name: string; ip: string }[];
+  /** --link other:alias: the alias names the other container in this one's hosts file */
+  links?: { container: string; alias: string }[];
+  /** --dns/--dns-search/--dns-option: its resolv.conf says these instead of the host's */
+  dns?: { servers?: string[]; search?: string[]; options?: string[] };
 }
 
 export interface NetPlan {
