@@ -34,7 +34,7 @@ import type {
   WaitResult,
 } from './api.js';
 import { openCgroupDriver } from './cgroups/index.js';
-import type { CgroupDriver, CgroupStats, CgroupWrite } from './cgroups/types.js';
+import type { CgroupDriver, CgroupWrite } from './cgroups/types.js';
 import { readLogs } from './containers/logs.js';
 import { RecordStore } from './containers/record-store.js';
 import { topProcesses } from './containers/top.js';
@@ -84,6 +84,7 @@ import { removeContainer, renameContainer } from './lifecycle/remove.js';
 import { restore } from './lifecycle/restore.js';
 import { startContainer, startLocked } from './lifecycle/start.js';
 import { isActive, isAlive } from './lifecycle/state.js';
+import { waitStatus } from './lifecycle/wait.js';
 import { waitContainer } from './lifecycle/wait.js';
 
 export { parseSignal } from './lifecycle/signals.js';
@@ -437,12 +438,24 @@ export class Engine implements EngineApi {
   /** docker commit: the container layer becomes an image layer; a running container is paused meanwhile, as Docker does */
   async commit(idOrName: string, opts: CommitOptions & { pause?: boolean } = {}): Promise<CommitResult> {
     const rec = this.records.find(idOrName);
-    const pause = rec.state.status === 'running' && opts.pause !== false;
-    if (pause) await this.pause(rec.id);
+    let paused = false;
+    if (rec.state.status === 'running' && opts.pause !== false) {
+      try {
+        await this.pause(rec.id);
+        paused = true;
+      } catch (e) {
+        // the container exited between the look and the freeze (its cgroup is gone): an exited
+        // container's layer is still, so it is committed as it is, without a pause (as Docker does)
+        await Promise.race([waitStatus(this.ctx, rec.id, (r) => !isActive(r.state.status)), new Promise((r) => setTimeout(r, 2000).unref())]);
+        if (isActive(this.records.find(rec.id).state.status)) throw e;
+      }
+    }
     try {
-      return await this.imageService.commit(rec, opts);
+      return await this.imageService.commit(this.records.find(rec.id), opts);
     } finally {
-      if (pause) await this.unpause(rec.id);
+      if (paused) await this.unpause(rec.id).catch((e: unknown) => {
+        if (isActive(this.records.find(rec.id).state.status)) throw e;
+      });
     }
   }
 
