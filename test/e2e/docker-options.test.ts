@@ -7,7 +7,7 @@
 // --stop-timeout, --group-add, --cpuset-cpus, --memory-reservation, --memory-swappiness,
 // --blkio-weight, --device, --sysctl. The engine runs in this process with networking (the run's
 // prefix); traffic stays between namespaces this test made and 127.0.0.1.
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
@@ -53,6 +53,29 @@ const waitFor = async (what: string, cond: () => boolean | Promise<boolean>, ms 
   }
   throw new Error(`timed out waiting for ${what}`);
 };
+
+/** docker under a pty (script -e keeps the exit code), feeding each input after a delay. */
+function dockerTty(args: string[], input: string[]): Promise<{ code: number; out: string }> {
+  const cmd = [DOCKER, '-H', `unix://${sock}`, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+  return new Promise((resolve) => {
+    const p = spawn('script', ['-eqfc', cmd, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    p.stdout.on('data', (d) => (out += d));
+    p.stderr.on('data', (d) => (out += d));
+    let i = 0;
+    const feed = () => {
+      if (i >= input.length) return;
+      p.stdin.write(input[i++]);
+      setTimeout(feed, 700);
+    };
+    setTimeout(feed, 1500);
+    const timer = setTimeout(() => p.kill('SIGKILL'), 20_000);
+    p.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? -1, out });
+    });
+  });
+}
 
 const inspect = async (name: string) => JSON.parse(await ok('inspect', name))[0] as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -137,6 +160,22 @@ describe('docker options and client behaviour against Glassbox', () => {
         await ok('rm', 'gbo-kill');
       }
     });
+
+    it('detach keys: ctrl-p ctrl-q (and --detach-keys) leave attach and exec, the container runs on', async () => {
+      await ok('run', '-dit', '--name', 'gbo-detach', 'base', 'sh');
+      const a = await dockerTty(['attach', 'gbo-detach'], ['echo still-here\r', '\x10\x11']);
+      expect(a.out).toMatch(/read escape sequence/);
+      expect((await ok('inspect', '-f', '{{.State.Running}}', 'gbo-detach')).trim()).toBe('true');
+      const b = await dockerTty(['attach', '--detach-keys', 'ctrl-x,x', 'gbo-detach'], ['\x18x']);
+      expect(b.out).toMatch(/read escape sequence/);
+      const e = await dockerTty(['exec', '-it', 'gbo-detach', 'sh', '-c', 'echo in-exec; exec sleep 30'], ['\x10\x11']);
+      expect(e.out).toMatch(/read escape sequence/);
+      expect((await ok('top', 'gbo-detach'))).toMatch(/sleep 30/);
+      expect(await fails('exec', '--detach-keys', 'ctrl-', 'gbo-detach', 'true')).toMatch(/detach|escape/i);
+      // exec -t: the pty's ONLCR gives \r\n, as Docker's does
+      expect(await ok('exec', '-t', 'gbo-detach', 'printf', 'a\\nb\\n')).toBe('a\r\nb\r\n');
+      await ok('rm', '-f', 'gbo-detach');
+    }, 60_000);
 
     it('swarm endpoints answer 503 as a Docker daemon outside a swarm does', async () => {
       const info = await socketRequest(sock, 'GET', '/v1.47/swarm');

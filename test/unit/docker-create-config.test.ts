@@ -96,15 +96,14 @@ describe('docker create body → ContainerConfig', () => {
   it('refuses unsupported options naming the flag', () => {
     expect(() => map(withHost({ VolumeDriver: 'x' }))).toThrow('glassbox: --volume-driver is not supported');
     expect(() => map(withHost({ DeviceRequests: [{ Driver: '', Count: -1, Capabilities: [['gpu']] }] }))).toThrow('glassbox: --gpus is not supported');
-    expect(() => map(withHost({ CpusetCpus: '0' }))).toThrow('--cpuset-cpus');
-    expect(() => map(withHost({ MemorySwappiness: 10 }))).toThrow('--memory-swappiness');
-    expect(() => map(withHost({ Dns: ['1.1.1.1'] }))).toThrow('--dns');
+    expect(() => map(withHost({ CpuRealtimePeriod: 1000 }))).toThrow('--cpu-rt-period');
+    expect(() => map(withHost({ OomScoreAdj: 500 }))).toThrow('--oom-score-adj');
+    expect(() => map(withHost({ PublishAllPorts: true }))).toThrow('--publish-all');
     expect(() => map(withHost({ LogConfig: { Type: 'syslog', Config: {} } }))).toThrow('--log-driver syslog');
     expect(() => map(withHost({ SecurityOpt: ['apparmor=docker-default'] }))).toThrow('--security-opt apparmor=docker-default');
     expect(() => map(withHost({ UsernsMode: 'keep-id' }))).toThrow('glassbox: --userns keep-id is not supported');
     expect(() => map(withHost({ UsernsMode: 'auto:size=1024' }))).toThrow('--userns auto:size=1024');
-    expect(() => map({ ...clone(RUN_RM_ECHO), StopSignal: 'SIGINT' })).toThrow('--stop-signal');
-    expect(() => map({ ...clone(RUN_RM_ECHO), Healthcheck: { Test: ['CMD', 'true'] } })).toThrow('--health-cmd');
+    expect(() => map({ ...clone(RUN_RM_ECHO), Domainname: 'example.org' })).toThrow('--domainname');
     expect(() => map(withHost({ Binds: ['vol:/data'] }))).toThrow(/named volumes/);
   });
 

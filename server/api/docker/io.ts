@@ -1,6 +1,7 @@
 // Streaming container endpoints: attach (hijacked), logs, stats and events.
 import type { Duplex } from 'node:stream';
 import type { EngineApi } from '../../engine/index.js';
+import { DEFAULT_DETACH_KEYS, detachScanner, parseDetachKeys } from './detach-keys.js';
 import { ApiError, badRequest } from './errors.js';
 import { eventFilter, parseEventTime } from './events-json.js';
 import { parseFilters } from './filters.js';
@@ -23,6 +24,7 @@ export async function attach(ctx: Ctx, engine: EngineApi, state: AdapterState): 
     throw new ApiError(409, 'You cannot attach to a stopped container, start it first');
   }
 
+  const keys = parseDetachKeys(q.get('detachKeys') || DEFAULT_DETACH_KEYS);
   // Without an upgrade (a plain HTTP client), stream the output on the response.
   const sock: Duplex | null = ctx.socket ?? null;
   const out = sock ?? ctx.res!;
@@ -69,7 +71,17 @@ export async function attach(ctx: Ctx, engine: EngineApi, state: AdapterState): 
   });
   if (sock) {
     if (wantIn) {
-      sock.on('data', (d: Buffer) => session.write(d));
+      // ctrl-p ctrl-q (or ?detachKeys=): the container goes on, the connection ends
+      const scan = detachScanner(keys);
+      sock.on('data', (d: Buffer) => {
+        const { pass, detached } = scan(d);
+        if (pass.length) session.write(pass);
+        if (detached) {
+          forget();
+          session.detach();
+          end();
+        }
+      });
       sock.on('end', () => session.closeStdin());
     } else {
       sock.on('data', () => {});
