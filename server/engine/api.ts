@@ -1,7 +1,7 @@
 // The engine's typed API: what the Docker API adapter, the REST API and the socket.io channels may
 // call. The Engine class (engine.ts) implements it. Nothing here mentions HTTP.
 import type { CgroupStats, CgroupWrite } from './cgroups/types.js';
-import type { NetworkInfo } from './network/index.js';
+import type { NetworkCreateRequest, NetworkInfo } from './network/index.js';
 import type { NetDevCounters } from './network/net-dev.js';
 import type { PullEvent, PullResult } from './images/pull.js';
 import type { CommitOptions, CommitResult } from './images/commit.js';
@@ -219,7 +219,7 @@ export interface EngineApi {
   // ---- networks (docker network ...) — NotFound/InvalidArgument when the engine runs without networking ----
   listNetworks(): NetworkInfo[];
   inspectNetwork(idOrName: string): NetworkInfo;
-  createNetwork(req: { name: string; subnet?: string; gateway?: string; labels?: Record<string, string> }): Promise<NetworkInfo>;
+  createNetwork(req: NetworkCreateRequest): Promise<NetworkInfo>;
   removeNetwork(idOrName: string): Promise<void>;
   /** attach a container (running or not) to a network: a running one gets its interface at once */
   connectNetwork(network: string, container: string): Promise<void>;

@@ -45,7 +45,7 @@ import type { ImportedImage } from './images/layout.js';
 import type { PullEvent, PullResult } from './images/pull.js';
 import { ImageService } from './images/service.js';
 import { ImageStore } from './images/store.js';
-import { NetworkManager, type NetworkInfo } from './network/index.js';
+import { NetworkManager, type NetworkCreateRequest, type NetworkInfo } from './network/index.js';
 import { checkPrefix, DEFAULT_LOCK_DIR, hostNames, prefixFromEnv, type HostNames } from './host/naming.js';
 import { OwnerLock } from './host/owner-lock.js';
 import { checkStateDir, markStateDir } from './host/state-prefix.js';
@@ -474,7 +474,7 @@ export class Engine implements EngineApi {
     return this.requireNetwork().inspectNetwork(idOrName);
   }
 
-  async createNetwork(req: { name: string; subnet?: string; gateway?: string; labels?: Record<string, string> }): Promise<NetworkInfo> {
+  async createNetwork(req: NetworkCreateRequest): Promise<NetworkInfo> {
     const n = await this.requireNetwork().createNetwork(req);
     this.emitEvent({ type: 'network', action: 'create', id: n.id, name: n.name, time: Date.now() });
     return n;

@@ -213,6 +213,26 @@ describe('docker options and client behaviour against Glassbox', () => {
       await ok('network', 'rm', 'gbo-net');
     }, 120_000);
 
+    it('network create --internal (nothing forwarded out, no MASQUERADE) and --ip-range', async () => {
+      await ok('network', 'create', '--internal', '--subnet', '10.217.6.0/24', '--ip-range', '10.217.6.128/26', 'gbo-int');
+      const j = JSON.parse(await ok('network', 'inspect', 'gbo-int'))[0];
+      expect(j).toMatchObject({ Internal: true, IPAM: { Config: [{ Subnet: '10.217.6.0/24', IPRange: '10.217.6.128/26' }] } });
+      const bridge = j.Options['com.docker.network.bridge.name'] as string;
+      await ok('run', '-d', '--name', 'gbo-i1', '--network', 'gbo-int', 'base', 'sleep', '60');
+      await ok('run', '-d', '--name', 'gbo-i2', '--network', 'gbo-int', 'base', 'sleep', '60');
+      const ip1 = (await ok('inspect', '-f', '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}', 'gbo-i1')).trim();
+      const last = Number(ip1.split('.')[3]);
+      expect(last >= 128 && last <= 191).toBe(true);
+      expect(await ok('exec', 'gbo-i2', 'ping', '-c', '1', '-W', '2', 'gbo-i1')).toMatch(/1 packets received/);
+      const rules = (await runFile('iptables-save')).stdout;
+      expect(rules).toContain(`-i ${bridge} -j DROP`);
+      expect(rules).not.toContain(`-i ${bridge} -j ACCEPT\n`);
+      expect(rules).not.toMatch(new RegExp(`-s 10\\.217\\.6\\.0/24 .*MASQUERADE`));
+      expect(await fails('network', 'create', '--subnet', '10.217.7.0/24', '--ip-range', '10.218.0.0/26', 'gbo-bad')).toMatch(/--ip-range 10\.218\.0\.0\/26 is not inside/);
+      await ok('rm', '-f', 'gbo-i1', 'gbo-i2');
+      await ok('network', 'rm', 'gbo-int');
+    }, 60_000);
+
     it('a published port is released when its container exits', async () => {
       const port = await freePort();
       await ok('run', '--name', 'gbo-port1', '-p', `127.0.0.1:${port}:80`, 'base', 'true');

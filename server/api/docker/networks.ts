@@ -2,7 +2,7 @@
 // network methods. Bridge networks only; options Glassbox does not implement are refused by name.
 import { createHash } from 'node:crypto';
 import type { EngineApi } from '../../engine/index.js';
-import type { NetworkInfo } from '../../engine/index.js';
+import type { NetworkCreateRequest, NetworkInfo } from '../../engine/index.js';
 import { isUnset } from './create-config.js';
 import { ApiError, badRequest, unsupported } from './errors.js';
 import { checkFilterKeys, labelMatches, parseFilters, type Filters } from './filters.js';
@@ -33,8 +33,8 @@ export function networkJson(n: NetworkInfo, names: (id: string) => string | unde
     Driver: n.driver,
     EnableIPv4: true,
     EnableIPv6: false,
-    IPAM: { Driver: 'default', Options: null, Config: n.subnet ? [{ Subnet: n.subnet, ...(n.gateway ? { Gateway: n.gateway } : {}) }] : [] },
-    Internal: false,
+    IPAM: { Driver: 'default', Options: null, Config: n.subnet ? [{ Subnet: n.subnet, ...(n.ipRange ? { IPRange: n.ipRange } : {}), ...(n.gateway ? { Gateway: n.gateway } : {}) }] : [] },
+    Internal: n.internal === true,
     Attachable: false,
     Ingress: false,
     ConfigFrom: { Network: '' },
@@ -91,7 +91,6 @@ export function inspectNetwork(ctx: Ctx, engine: EngineApi): void {
 // Attachable only matters to swarm overlay networks: Docker takes it on a local bridge and so does
 // Glassbox (every compose project sends it).
 const CREATE_FLAGS: Record<string, string> = {
-  Internal: '--internal',
   Ingress: '--ingress',
   ConfigOnly: '--config-only',
   ConfigFrom: '--config-from',
@@ -102,7 +101,7 @@ const CREATE_FLAGS: Record<string, string> = {
 const isObj = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
 
 /** Docker's create body → the engine's request; every option Glassbox cannot honour is refused. */
-export function parseNetworkCreate(body: unknown): { name: string; subnet?: string; gateway?: string; labels?: Record<string, string> } {
+export function parseNetworkCreate(body: unknown): NetworkCreateRequest {
   if (!isObj(body)) throw badRequest('invalid network config: a JSON object was expected');
   const name = body.Name;
   if (typeof name !== 'string' || !name) throw badRequest('network name is required (Name)');
@@ -114,7 +113,9 @@ export function parseNetworkCreate(body: unknown): { name: string; subnet?: stri
   if (body.EnableIPv4 === false) throw unsupported('--ipv4=false', 'bridge networks always have IPv4');
   for (const [k, flag] of Object.entries(CREATE_FLAGS)) if (!isUnset(body[k])) throw unsupported(flag);
 
-  const out: { name: string; subnet?: string; gateway?: string; labels?: Record<string, string> } = { name };
+  const out: NetworkCreateRequest = { name };
+  if (body.Internal !== undefined && body.Internal !== null && typeof body.Internal !== 'boolean') throw badRequest('Internal must be a boolean');
+  if (body.Internal === true) out.internal = true;
   const ipam = body.IPAM;
   if (ipam !== undefined && ipam !== null) {
     if (!isObj(ipam)) throw badRequest('IPAM must be an object');
@@ -126,7 +127,10 @@ export function parseNetworkCreate(body: unknown): { name: string; subnet?: stri
     const c = configs[0] as unknown;
     if (c !== undefined && c !== null) {
       if (!isObj(c)) throw badRequest('IPAM.Config[0] must be an object');
-      if (!isUnset(c.IPRange)) throw unsupported('--ip-range');
+      if (c.IPRange !== undefined && c.IPRange !== null && c.IPRange !== '') {
+        if (typeof c.IPRange !== 'string') throw badRequest('IPAM.Config[0].IPRange must be a string');
+        out.ipRange = c.IPRange;
+      }
       if (!isUnset(c.AuxiliaryAddresses) || !isUnset(c.AuxAddress)) throw unsupported('--aux-address');
       // null is "unset" as much as a missing field (compose sends Gateway: null)
       if (c.Subnet !== undefined && c.Subnet !== null && c.Subnet !== '') {

@@ -35,7 +35,8 @@ export function lease(s: NetState, e: EndpointRecord, net: NetworkRecord, want: 
     if (taken.has(want.ip)) throw new Conflict(`--ip ${want.ip}: Address already in use on network ${net.name}`);
     addr = want.ip;
   } else {
-    addr = allocate(parseCidr(net.subnet), net.gateway, taken, net.cursor);
+    // --ip-range: from the range; its own network and broadcast addresses are hosts of the subnet
+    addr = allocate(parseCidr(net.ipRange ?? net.subnet), net.gateway, taken, net.cursor, net.ipRange ? parseCidr(net.subnet) : undefined);
     net.cursor = addr;
   }
   const used = usedVeths(s);

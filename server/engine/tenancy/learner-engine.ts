@@ -5,6 +5,7 @@
 // so ids do not leak), and every create goes through the learner policy.
 import type { Readable, Writable } from 'node:stream';
 import type { EngineApi, ExecOptions } from '../api.js';
+import type { NetworkCreateRequest } from '../network/index.js';
 import { Conflict, NotFound, type ContainerConfig, type ContainerRecord, type EngineEvent } from '../types.js';
 import { applyLearnerPolicy, OWNER_LABEL, PermissionDenied, type LearnerPolicy } from './learner-policy.js';
 
@@ -201,7 +202,7 @@ export class LearnerEngine implements EngineApi {
   inspectNetwork(idOrName: string) {
     return this.ownNetwork(idOrName);
   }
-  createNetwork(req: { name: string; subnet?: string; gateway?: string; labels?: Record<string, string> }) {
+  createNetwork(req: NetworkCreateRequest) {
     if (req.labels && OWNER_LABEL in req.labels) throw new PermissionDenied(`the label ${OWNER_LABEL}: not allowed in a learner's sandbox`);
     return this.engine.createNetwork({ ...req, name: this.hostNetworkName(req.name), labels: { ...(req.labels ?? {}), [OWNER_LABEL]: this.learnerId } });
   }
