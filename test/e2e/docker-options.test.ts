@@ -228,7 +228,9 @@ describe('docker options and client behaviour against Glassbox', () => {
       expect(rules).toContain(`-i ${bridge} -j DROP`);
       expect(rules).not.toContain(`-i ${bridge} -j ACCEPT\n`);
       expect(rules).not.toMatch(new RegExp(`-s 10\\.217\\.6\\.0/24 .*MASQUERADE`));
-      expect(await fails('network', 'create', '--subnet', '10.217.7.0/24', '--ip-range', '10.218.0.0/26', 'gbo-bad')).toMatch(/--ip-range 10\.218\.0\.0\/26 is not inside/);
+      // (the CLI checks this one itself: the server's own check, by a raw request)
+      const bad = await socketRequest(sock, 'POST', '/v1.47/networks/create', JSON.stringify({ Name: 'gbo-bad', IPAM: { Config: [{ Subnet: '10.217.7.0/24', IPRange: '10.218.0.0/26' }] } }));
+      expect(bad).toMatchObject({ status: 400, json: { message: '--ip-range 10.218.0.0/26 is not inside the subnet 10.217.7.0/24' } });
       await ok('rm', '-f', 'gbo-i1', 'gbo-i2');
       await ok('network', 'rm', 'gbo-int');
     }, 60_000);
@@ -358,7 +360,10 @@ describe('docker options and client behaviour against Glassbox', () => {
       expect((await ok('run', '--rm', '--sysctl', 'net.ipv4.ip_unprivileged_port_start=99', 'base', 'cat', '/proc/sys/net/ipv4/ip_unprivileged_port_start')).trim()).toBe('99');
       expect((await ok('run', '--rm', '--sysctl', 'kernel.shmmax=12345678', 'base', 'cat', '/proc/sys/kernel/shmmax')).trim()).toBe('12345678');
       expect(readFileSync('/proc/sys/net/ipv4/ip_unprivileged_port_start', 'utf8').trim()).toBe(hostPortStart);
-      expect(await fails('run', '--rm', '--sysctl', 'kernel.panic=1', 'base', 'true')).toMatch(/--sysctl kernel\.panic: not allowed/);
+      expect(await fails('run', '--rm', '--sysctl', 'kernel.panic=1', 'base', 'true')).toMatch(/kernel\.panic=1' is not allowed/); // the CLI's own check
+      const raw = await socketRequest(sock, 'POST', '/v1.47/containers/create', JSON.stringify({ Image: 'base', Cmd: ['true'], HostConfig: { Sysctls: { 'kernel.panic': '1' } } }));
+      expect(raw.status).toBe(400);
+      expect((raw.json as { message: string }).message).toMatch(/^--sysctl kernel\.panic: not allowed/);
       expect(await fails('run', '--rm', '--network', 'host', '--sysctl', 'net.ipv4.ip_forward=1', 'base', 'true')).toMatch(/host's network namespace/);
     }, 60_000);
 

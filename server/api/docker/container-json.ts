@@ -334,7 +334,7 @@ export function containerInspect(rec: ContainerRecord, image: ImageDefaults = {}
       AttachStderr: false,
       Tty: c.tty === true,
       OpenStdin: c.openStdin === true,
-      StdinOnce: false,
+      StdinOnce: c.stdinOnce === true,
       Env: env,
       Cmd: c.cmd ?? (c.entrypoint ? null : (image.Cmd ?? null)),
       Image: rec.image.ref,

@@ -499,6 +499,7 @@ export function toContainerConfig(body: CreateBody, name: string | undefined, ct
   if (body.Hostname) out.hostname = body.Hostname;
   if (body.Tty) out.tty = true;
   if (body.OpenStdin) out.openStdin = true;
+  if (body.OpenStdin && body.StdinOnce) out.stdinOnce = true;
   if (body.Labels && Object.keys(body.Labels).length) out.labels = body.Labels;
 
   // limits: 0 (and -1 for pids) mean "no limit"

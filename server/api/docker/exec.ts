@@ -122,6 +122,7 @@ export async function execStart(ctx: Ctx, engine: EngineApi, state: AdapterState
       // the detach keys leave the process running (as Docker's exec does) and end the connection
       const scan = detachScanner(entry.detachKeys ?? parseDetachKeys(DEFAULT_DETACH_KEYS));
       sock.on('data', (d: Buffer) => {
+        if (detached) return;
         const { pass, detached: now } = scan(d);
         if (pass.length) proc.write(pass);
         if (now) {
@@ -131,7 +132,7 @@ export async function execStart(ctx: Ctx, engine: EngineApi, state: AdapterState
         }
       });
       sock.on('end', () => {
-        if (!tty) proc.end();
+        if (!tty && !detached) proc.end();
       });
     } else {
       sock.on('data', () => {});

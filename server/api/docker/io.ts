@@ -73,16 +73,23 @@ export async function attach(ctx: Ctx, engine: EngineApi, state: AdapterState): 
     if (wantIn) {
       // ctrl-p ctrl-q (or ?detachKeys=): the container goes on, the connection ends
       const scan = detachScanner(keys);
+      let detached = false;
       sock.on('data', (d: Buffer) => {
-        const { pass, detached } = scan(d);
-        if (pass.length) session.write(pass);
-        if (detached) {
+        if (detached) return;
+        const r = scan(d);
+        if (r.pass.length) session.write(r.pass);
+        if (r.detached) {
+          detached = true;
           forget();
           session.detach();
           end();
         }
       });
-      sock.on('end', () => session.closeStdin());
+      // the client's EOF closes init's stdin only for StdinOnce (docker run -i), as in Docker: a
+      // `docker attach` that leaves (or detaches) lets the container keep its stdin
+      sock.on('end', () => {
+        if (!detached && rec.config.stdinOnce) session.closeStdin();
+      });
     } else {
       sock.on('data', () => {});
     }

@@ -157,6 +157,8 @@ export const containerConfigSchema = z
     tty: z.boolean().optional(),
     /** keep stdin open for attach (docker -i) */
     openStdin: z.boolean().optional(),
+    /** Docker's StdinOnce (docker run -i attached): the first attach's EOF closes init's stdin */
+    stdinOnce: z.boolean().optional(),
     /** which namespaces to create; the rest are shared with the host */
     namespaces: namespaceRecord(z.boolean()).optional(),
     /** join another container's namespace instead of a new one: { net: "container:<id>" } or "host" */
