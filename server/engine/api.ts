@@ -222,7 +222,8 @@ export interface EngineApi {
   createNetwork(req: NetworkCreateRequest): Promise<NetworkInfo>;
   removeNetwork(idOrName: string): Promise<void>;
   /** attach a container (running or not) to a network: a running one gets its interface at once */
-  connectNetwork(network: string, container: string): Promise<void>;
+  /** opts: Docker's EndpointConfig (--ip, --alias) on this network */
+  connectNetwork(network: string, container: string, opts?: { ip?: string; aliases?: string[] }): Promise<void>;
   disconnectNetwork(network: string, container: string): Promise<void>;
 
   // ---- events ----

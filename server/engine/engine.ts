@@ -85,6 +85,7 @@ import { restore } from './lifecycle/restore.js';
 import { startContainer, startLocked } from './lifecycle/start.js';
 import { isActive, isAlive } from './lifecycle/state.js';
 import { waitStatus } from './lifecycle/wait.js';
+import { validateExtras } from './containers/validate-extras.js';
 import { waitContainer } from './lifecycle/wait.js';
 
 export { parseSignal } from './lifecycle/signals.js';
@@ -486,9 +487,10 @@ export class Engine implements EngineApi {
     this.emitEvent({ type: 'network', action: 'destroy', id: n.id, name: n.name, time: Date.now() });
   }
 
-  async connectNetwork(network: string, container: string): Promise<void> {
+  async connectNetwork(network: string, container: string, opts: { ip?: string; aliases?: string[] } = {}): Promise<void> {
     const rec = this.records.find(container);
-    await this.requireNetwork().connect(network, rec.id, isActive(rec.state.status) ? rec.state.pid : null);
+    validateExtras({ image: rec.config.image, endpoint: { ...(opts.ip ? { ip: opts.ip } : {}), ...(opts.aliases?.length ? { aliases: opts.aliases } : {}) } }, { cgroupVersion: this.cgroups.version });
+    await this.requireNetwork().connect(network, rec.id, isActive(rec.state.status) ? rec.state.pid : null, opts);
     const n = this.requireNetwork().inspectNetwork(network);
     this.emitEvent({ type: 'network', action: 'connect', id: n.id, name: n.name, container: rec.id, time: Date.now() });
   }

@@ -200,6 +200,15 @@ describe('docker options and client behaviour against Glassbox', () => {
       const resolv = await ok('exec', 'gbo-cli', 'cat', '/etc/resolv.conf');
       expect(resolv).toMatch(/^nameserver 10\.217\.5\.53$/m);
       expect(resolv).toMatch(/^search example\.test$/m);
+      // network connect --alias --ip (what compose sends for a second network)
+      await ok('network', 'create', '--subnet', '10.217.8.0/24', 'gbo-net2');
+      await ok('network', 'connect', '--alias', 'second-name', '--ip', '10.217.8.77', 'gbo-net2', 'gbo-web');
+      expect(await ok('exec', 'gbo-web', 'ip', 'addr')).toContain('inet 10.217.8.77/24');
+      await ok('network', 'connect', 'gbo-net2', 'gbo-cli');
+      expect(await ok('exec', 'gbo-cli', 'cat', '/etc/hosts')).toMatch(/^10\.217\.8\.77\t.*\bsecond-name\b/m);
+      await ok('network', 'disconnect', 'gbo-net2', 'gbo-web');
+      await ok('network', 'disconnect', 'gbo-net2', 'gbo-cli');
+      await ok('network', 'rm', 'gbo-net2');
       // --link on the default bridge: the alias names the other container
       await ok('run', '-d', '--name', 'gbo-a', 'base', 'sleep', '60');
       await ok('run', '-d', '--name', 'gbo-b', '--link', 'gbo-a:alpha', 'base', 'sleep', '60');

@@ -177,14 +177,24 @@ export async function connect(ctx: Ctx, engine: EngineApi): Promise<void> {
   const body = await jsonBody(ctx);
   const container = containerOf(body);
   const ep = (body as Record<string, unknown>).EndpointConfig;
+  const opts: { ip?: string; aliases?: string[] } = {};
   if (isObj(ep)) {
-    for (const [k, v] of Object.entries(ep)) {
-      if (isUnset(v)) continue;
-      const flag = { IPAMConfig: '--ip', Aliases: '--alias', Links: '--link', MacAddress: '--mac-address (network connect)', DriverOpts: '--driver-opt', GwPriority: '--gw-priority' }[k];
-      throw unsupported(flag ?? `EndpointConfig.${k}`);
+    // known options this endpoint cannot have are refused by name; unknown fields are ignored
+    for (const [k, flag] of Object.entries({ Links: '--link (network connect)', MacAddress: '--mac-address (network connect)', GwPriority: '--gw-priority' })) {
+      if (!isUnset(ep[k])) throw unsupported(flag);
+    }
+    const ipam = ep.IPAMConfig;
+    if (isObj(ipam)) {
+      if (!isUnset(ipam.IPv6Address)) throw unsupported('--ip6');
+      if (!isUnset(ipam.LinkLocalIPs)) throw unsupported('--link-local-ip');
+      if (typeof ipam.IPv4Address === 'string' && ipam.IPv4Address) opts.ip = ipam.IPv4Address;
+    }
+    if (Array.isArray(ep.Aliases) && ep.Aliases.length) {
+      if (!ep.Aliases.every((a) => typeof a === 'string')) throw badRequest('--alias: a list of strings was expected');
+      opts.aliases = ep.Aliases as string[];
     }
   }
-  await engine.connectNetwork(ctx.params[0], container);
+  await engine.connectNetwork(ctx.params[0], container, opts);
   sendEmpty(ctx, 200);
 }
 

@@ -163,7 +163,7 @@ export class NetworkManager {
     });
   }
 
-  async connect(idOrName: string, containerId: string, pid: number | null): Promise<void> {
+  async connect(idOrName: string, containerId: string, pid: number | null, opts: { ip?: string; aliases?: string[] } = {}): Promise<void> {
     this.needInit();
     if (!ID_RE.test(containerId)) throw new InvalidArgument(`invalid container id ${JSON.stringify(containerId)}`);
     return this.serial(async () => {
@@ -176,8 +176,10 @@ export class NetworkManager {
         e = blankEndpoint(s, containerId, net.name);
         s.endpoints[containerId] = e;
       }
-      const a = lease(s, e, net);
+      if (opts.aliases?.length && net.builtin) throw new InvalidArgument('--alias: network-scoped alias is supported only for containers in user defined networks');
+      const a = lease(s, e, net, { ip: opts.ip });
       e.attachments.push(a);
+      if (opts.aliases?.length) e.aliases = [...new Set([...(e.aliases ?? []), ...opts.aliases])];
       const live = pid ?? e.pid;
       if (live) {
         try {

@@ -209,8 +209,8 @@ export class LearnerEngine implements EngineApi {
   removeNetwork(idOrName: string) {
     return this.engine.removeNetwork(this.ownNetwork(idOrName).id);
   }
-  connectNetwork(network: string, container: string) {
-    return this.engine.connectNetwork(this.ownNetwork(network).id, this.own(container).id);
+  connectNetwork(network: string, container: string, opts?: { ip?: string; aliases?: string[] }) {
+    return this.engine.connectNetwork(this.ownNetwork(network).id, this.own(container).id, opts);
   }
   disconnectNetwork(network: string, container: string) {
     return this.engine.disconnectNetwork(this.ownNetwork(network).id, this.own(container).id);
