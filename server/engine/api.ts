@@ -1,7 +1,8 @@
 // The engine's typed API: what the Docker API adapter, the REST API and the socket.io channels may
 // call. The Engine class (engine.ts) implements it. Nothing here mentions HTTP.
 import type { CgroupStats, CgroupWrite } from './cgroups/types.js';
-import type { NetworkInfo } from './network/index.js';
+import type { NetworkCreateRequest, NetworkInfo } from './network/index.js';
+import type { NetDevCounters } from './network/net-dev.js';
 import type { PullEvent, PullResult } from './images/pull.js';
 import type { CommitOptions, CommitResult } from './images/commit.js';
 import type { ImportedImage } from './images/layout.js';
@@ -153,6 +154,11 @@ export interface EngineInfo {
   loggingDriver?: string;
 }
 
+export interface ContainerStats extends CgroupStats {
+  /** by interface name: /proc/<init>/net/dev of the container's namespace; {} with the host's */
+  networks?: Record<string, NetDevCounters>;
+}
+
 export interface WaitResult {
   exitCode: number;
   oomKilled: boolean;
@@ -182,7 +188,8 @@ export interface EngineApi {
   list(opts?: { all?: boolean }): ContainerRecord[];
   /** live limit change; returns the cgroup files written */
   update(idOrName: string, limits: Partial<ResourceLimits> & { restartPolicy?: ContainerConfig['restartPolicy'] }): Promise<CgroupWrite[]>;
-  stats(idOrName: string): Promise<CgroupStats>;
+  /** the cgroup's counters, and each interface of the container's network namespace (lo left out) */
+  stats(idOrName: string): Promise<ContainerStats>;
   top(idOrName: string, psArgs?: string): Promise<TopResult>;
   changes(idOrName: string): Promise<LayerChange[]>;
   logs(idOrName: string, opts?: LogOptions): AsyncIterable<LogEntry>;
@@ -239,10 +246,11 @@ export interface EngineApi {
   // ---- networks (docker network ...) — NotFound/InvalidArgument when the engine runs without networking ----
   listNetworks(): NetworkInfo[];
   inspectNetwork(idOrName: string): NetworkInfo;
-  createNetwork(req: { name: string; subnet?: string; gateway?: string; labels?: Record<string, string> }): Promise<NetworkInfo>;
+  createNetwork(req: NetworkCreateRequest): Promise<NetworkInfo>;
   removeNetwork(idOrName: string): Promise<void>;
   /** attach a container (running or not) to a network: a running one gets its interface at once */
-  connectNetwork(network: string, container: string): Promise<void>;
+  /** opts: Docker's EndpointConfig (--ip, --alias) on this network */
+  connectNetwork(network: string, container: string, opts?: { ip?: string; aliases?: string[] }): Promise<void>;
   disconnectNetwork(network: string, container: string): Promise<void>;
 
   // ---- events ----

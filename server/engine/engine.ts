@@ -21,6 +21,7 @@ import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import type {
   AttachSession,
+  ContainerStats,
   EngineApi,
   EngineInfo,
   ExecOptions,
@@ -33,7 +34,7 @@ import type {
   WaitResult,
 } from './api.js';
 import { openCgroupDriver } from './cgroups/index.js';
-import type { CgroupDriver, CgroupStats, CgroupWrite } from './cgroups/types.js';
+import type { CgroupDriver, CgroupWrite } from './cgroups/types.js';
 import { readLogs } from './containers/logs.js';
 import { RecordStore } from './containers/record-store.js';
 import { topProcesses } from './containers/top.js';
@@ -44,7 +45,7 @@ import type { ImportedImage } from './images/layout.js';
 import type { PullEvent, PullResult } from './images/pull.js';
 import { ImageService } from './images/service.js';
 import { ImageStore } from './images/store.js';
-import { NetworkManager, type NetworkInfo } from './network/index.js';
+import { NetworkManager, type NetworkCreateRequest, type NetworkInfo } from './network/index.js';
 import { checkPrefix, DEFAULT_LOCK_DIR, hostNames, prefixFromEnv, type HostNames } from './host/naming.js';
 import { OwnerLock } from './host/owner-lock.js';
 import { checkStateDir, markStateDir } from './host/state-prefix.js';
@@ -53,6 +54,7 @@ import { SHIPPED_DEFAULTS } from './config/daemon-config.js';
 import { NO_READING_MESSAGE } from './containers/log-config.js';
 import { storageUnsupportedReason } from './rootfs/quota.js';
 import { listChanges } from './rootfs/changes.js';
+import { readNetDev } from './network/net-dev.js';
 import { helperPath, releaseHelper } from './runtime/builtin.js';
 import {
   Conflict,
@@ -84,6 +86,8 @@ import { removeContainer, renameContainer } from './lifecycle/remove.js';
 import { restore } from './lifecycle/restore.js';
 import { startContainer, startLocked } from './lifecycle/start.js';
 import { isActive, isAlive } from './lifecycle/state.js';
+import { waitStatus } from './lifecycle/wait.js';
+import { validateExtras } from './containers/validate-extras.js';
 import { waitContainer } from './lifecycle/wait.js';
 
 export { parseSignal } from './lifecycle/signals.js';
@@ -285,13 +289,27 @@ export class Engine implements EngineApi {
     return killContainer(this.ctx, idOrName, signal);
   }
 
+  /** --stop-signal, else the image's STOPSIGNAL, else SIGTERM; --stop-timeout, else 10 s (Docker's defaults) */
+  private stopDefaults(rec: ContainerRecord): { signal: string; timeoutSeconds: number } {
+    let imageSignal: string | undefined;
+    try {
+      imageSignal = (this.images.resolve(rec.image.id).config.config as { StopSignal?: string } | undefined)?.StopSignal || undefined;
+    } catch {
+      imageSignal = undefined; // the image is gone (removed with force): its signal with it
+    }
+    return { signal: rec.config.stopSignal ?? imageSignal ?? 'SIGTERM', timeoutSeconds: rec.config.stopTimeout ?? 10 };
+  }
+
   stop(idOrName: string, opts: { timeoutSeconds?: number; signal?: string } = {}): Promise<void> {
-    return stopContainer(this.ctx, this.records.find(idOrName), opts.timeoutSeconds ?? 10, opts.signal ?? 'SIGTERM');
+    const rec = this.records.find(idOrName);
+    const d = this.stopDefaults(rec);
+    return stopContainer(this.ctx, rec, opts.timeoutSeconds ?? d.timeoutSeconds, opts.signal ?? d.signal);
   }
 
   async restart(idOrName: string, opts: { timeoutSeconds?: number } = {}): Promise<void> {
     const rec = this.records.find(idOrName);
-    await stopContainer(this.ctx, rec, opts.timeoutSeconds ?? 10, 'SIGTERM');
+    const d = this.stopDefaults(rec);
+    await stopContainer(this.ctx, rec, opts.timeoutSeconds ?? d.timeoutSeconds, d.signal);
     await this.withLock(rec.id, () => startLocked(this.ctx, rec.id, false));
     this.emitEvent(containerEvent('restart', rec));
   }
@@ -377,10 +395,13 @@ export class Engine implements EngineApi {
     return this.tenants.remove(learnerId);
   }
 
-  async stats(idOrName: string): Promise<CgroupStats> {
+  async stats(idOrName: string): Promise<ContainerStats> {
     const rec = this.records.find(idOrName);
     if (!isActive(rec.state.status)) throw new Conflict(`container ${rec.name} is not running`);
-    return this.cgroups.stats(rec.id);
+    const cg = await this.cgroups.stats(rec.id);
+    // a container in the host's namespace would show the host's interfaces: none, as Docker
+    const ownNetns = rec.network.mode !== 'host' && !(rec.config.namespaces?.net === false);
+    return { ...cg, networks: ownNetns ? readNetDev(rec.state.pid) : {} };
   }
 
   async top(idOrName: string, psArgs?: string): Promise<TopResult> {
@@ -446,12 +467,24 @@ export class Engine implements EngineApi {
   /** docker commit: the container layer becomes an image layer; a running container is paused meanwhile, as Docker does */
   async commit(idOrName: string, opts: CommitOptions & { pause?: boolean } = {}): Promise<CommitResult> {
     const rec = this.records.find(idOrName);
-    const pause = rec.state.status === 'running' && opts.pause !== false;
-    if (pause) await this.pause(rec.id);
+    let paused = false;
+    if (rec.state.status === 'running' && opts.pause !== false) {
+      try {
+        await this.pause(rec.id);
+        paused = true;
+      } catch (e) {
+        // the container exited between the look and the freeze (its cgroup is gone): an exited
+        // container's layer is still, so it is committed as it is, without a pause (as Docker does)
+        await Promise.race([waitStatus(this.ctx, rec.id, (r) => !isActive(r.state.status)), new Promise((r) => setTimeout(r, 2000).unref())]);
+        if (isActive(this.records.find(rec.id).state.status)) throw e;
+      }
+    }
     try {
-      return await this.imageService.commit(rec, opts);
+      return await this.imageService.commit(this.records.find(rec.id), opts);
     } finally {
-      if (pause) await this.unpause(rec.id);
+      if (paused) await this.unpause(rec.id).catch((e: unknown) => {
+        if (isActive(this.records.find(rec.id).state.status)) throw e;
+      });
     }
   }
 
@@ -481,7 +514,7 @@ export class Engine implements EngineApi {
     return this.requireNetwork().inspectNetwork(idOrName);
   }
 
-  async createNetwork(req: { name: string; subnet?: string; gateway?: string; labels?: Record<string, string> }): Promise<NetworkInfo> {
+  async createNetwork(req: NetworkCreateRequest): Promise<NetworkInfo> {
     const n = await this.requireNetwork().createNetwork(req);
     this.emitEvent({ type: 'network', action: 'create', id: n.id, name: n.name, time: Date.now() });
     return n;
@@ -493,9 +526,10 @@ export class Engine implements EngineApi {
     this.emitEvent({ type: 'network', action: 'destroy', id: n.id, name: n.name, time: Date.now() });
   }
 
-  async connectNetwork(network: string, container: string): Promise<void> {
+  async connectNetwork(network: string, container: string, opts: { ip?: string; aliases?: string[] } = {}): Promise<void> {
     const rec = this.records.find(container);
-    await this.requireNetwork().connect(network, rec.id, isActive(rec.state.status) ? rec.state.pid : null);
+    validateExtras({ image: rec.config.image, endpoint: { ...(opts.ip ? { ip: opts.ip } : {}), ...(opts.aliases?.length ? { aliases: opts.aliases } : {}) } }, { cgroupVersion: this.cgroups.version });
+    await this.requireNetwork().connect(network, rec.id, isActive(rec.state.status) ? rec.state.pid : null, opts);
     const n = this.requireNetwork().inspectNetwork(network);
     this.emitEvent({ type: 'network', action: 'connect', id: n.id, name: n.name, container: rec.id, time: Date.now() });
   }

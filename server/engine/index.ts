@@ -5,7 +5,7 @@ export * from './types.js';
 export type { CgroupStats, CgroupWrite } from './cgroups/types.js';
 export type { LayerStatus, PullEvent, PullResult } from './images/pull.js';
 export type { CommitOptions } from './images/commit.js';
-export type { NetPlan, NetworkInfo, NetworkRecord, EndpointRecord, Attachment, LinkCounters, Topology, NetMode, PortBinding } from './network/index.js';
+export type { NetPlan, NetworkCreateRequest, NetworkInfo, NetworkRecord, EndpointRecord, Attachment, LinkCounters, Topology, NetMode, PortBinding } from './network/index.js';
 export { InspectHub } from './inspect/hub.js';
 export { cgroupSnapshotFor } from './inspect/cgroups.js';
 export { DIAGRAM_KINDS } from './inspect/types.js';

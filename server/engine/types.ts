@@ -21,6 +21,13 @@ export interface ResourceLimits {
   pids: number | null;
   /** per-device throttles: "MAJ:MIN" -> bytes or ops per second */
   io: IoThrottle[];
+  /** set at create only (cgroups/extra-limits.ts): --cpuset-cpus/-mems, --memory-reservation, --blkio-weight; v1: --memory-swappiness, --oom-kill-disable */
+  cpusetCpus?: string | null;
+  cpusetMems?: string | null;
+  memoryReservation?: number | null;
+  memorySwappiness?: number | null;
+  oomKillDisable?: boolean;
+  blkioWeight?: number | null;
 }
 
 export interface IoThrottle {
@@ -49,6 +56,12 @@ export interface ContainerState {
   startedAt: string | null;
   finishedAt: string | null;
   restartCount: number;
+  /** with a healthcheck: its status, failures in a row and the last results (lifecycle/health.ts) */
+  health?: {
+    status: 'starting' | 'healthy' | 'unhealthy';
+    failingStreak: number;
+    log: { start: string; end: string; exitCode: number; output: string }[];
+  };
 }
 
 export interface TimelineStep {
@@ -122,7 +135,7 @@ export interface ContainerRecord {
 }
 
 export type EngineEvent =
-  | { type: 'container'; action: 'create' | 'start' | 'die' | 'oom' | 'stop' | 'kill' | 'pause' | 'unpause' | 'destroy' | 'restart' | 'update' | 'rename' | 'exec_create' | 'exec_start' | 'exec_die'; id: string; name: string; image: string; time: number; attributes?: Record<string, string> }
+  | { type: 'container'; action: 'create' | 'start' | 'die' | 'oom' | 'stop' | 'kill' | 'pause' | 'unpause' | 'destroy' | 'restart' | 'update' | 'rename' | 'exec_create' | 'exec_start' | 'exec_die' | 'health_status'; id: string; name: string; image: string; time: number; attributes?: Record<string, string> }
   | { type: 'image'; action: 'pull' | 'tag' | 'untag' | 'delete' | 'import' | 'load' | 'commit'; id: string; ref?: string; time: number }
   /** isolation-missing/-restored: the firewall check found this engine's isolation rules gone (and re-added them), or back; detail says what */
   | { type: 'network'; action: 'create' | 'connect' | 'disconnect' | 'destroy' | 'isolation-missing' | 'isolation-restored'; id: string; name: string; container?: string; detail?: string; time: number };

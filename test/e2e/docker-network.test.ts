@@ -160,8 +160,7 @@ describe('docker network against Glassbox (networking on)', () => {
     expect(await fails('network', 'create', 'gbtestover', '--subnet', half)).toMatch(/overlaps with network gbtestnet/);
     expect(await fails('network', 'create', NET)).toMatch(/already exists/);
     expect(await fails('network', 'create', '--driver', 'overlay', 'gbtestx')).toMatch(/--driver overlay is not supported/);
-    expect(await fails('network', 'create', '--internal', 'gbtestx')).toMatch(/--internal is not supported/);
-    expect(await fails('network', 'create', '--attachable', 'gbtestx')).toMatch(/--attachable is not supported/);
+    expect(await fails('network', 'create', '--ip-range', '10.0.0.0/24', 'gbtestx')).toMatch(/ip-range or gateway must have a corresponding subnet/); // the CLI's own check
     expect(await fails('network', 'create', '--ipv6', 'gbtestx')).toMatch(/--ipv6 is not supported/);
     expect(await fails('network', 'create', '-o', 'com.docker.network.bridge.name=x', 'gbtestx')).toMatch(/--opt is not supported/);
     expect(await fails('network', 'inspect', 'nope')).toMatch(/network nope not found/);

@@ -251,7 +251,7 @@ describe('a running container changes its files under the server', () => {
       const committed = await within(env.engine.commit(rec.id, { ref: 'gbpaths/committed:1' }), 'commit');
       const chunks: Buffer[] = [];
       await within(
-        env.engine.saveImages([committed.ref], 'oci', new Writable({ write: (c: Buffer, _e, cb) => (chunks.push(c), cb()) })),
+        env.engine.saveImages([committed.ref!], 'oci', new Writable({ write: (c: Buffer, _e, cb) => (chunks.push(c), cb()) })),
         'save',
       );
       const saved = Buffer.concat(chunks).toString('latin1');

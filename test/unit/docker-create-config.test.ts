@@ -85,19 +85,25 @@ describe('docker create body → ContainerConfig', () => {
     expect(() => map(withHost({ Tmpfs: { '/x': 'mode=999' } }))).toThrow('--tmpfs /x: invalid mode "999"');
   });
 
+  it('ignores fields it does not know, as Docker does (a Node client sends name, a Python one Runtime)', () => {
+    expect(map({ ...clone(RUN_RM_ECHO), name: 'from-the-body', SomethingNew: { deep: 1 } })).toEqual({ image: 'base', cmd: ['echo', 'hi'], autoRemove: true });
+    expect(map(withHost({ SomethingNew: 'yes', Annotations2: { a: 'b' } }))).toEqual({ image: 'base', cmd: ['echo', 'hi'], autoRemove: true });
+    const ep = clone(RUN_RM_ECHO);
+    (ep.NetworkingConfig as { EndpointsConfig: Record<string, unknown> }).EndpointsConfig.default = { SomethingNew: 'x' };
+    expect(map(ep)).toEqual({ image: 'base', cmd: ['echo', 'hi'], autoRemove: true });
+  });
+
   it('refuses unsupported options naming the flag', () => {
     expect(() => map(withHost({ VolumeDriver: 'x' }))).toThrow('glassbox: --volume-driver is not supported');
     expect(() => map(withHost({ DeviceRequests: [{ Driver: '', Count: -1, Capabilities: [['gpu']] }] }))).toThrow('glassbox: --gpus is not supported');
-    expect(() => map(withHost({ CpusetCpus: '0' }))).toThrow('--cpuset-cpus');
-    expect(() => map(withHost({ MemorySwappiness: 10 }))).toThrow('--memory-swappiness');
-    expect(() => map(withHost({ Dns: ['1.1.1.1'] }))).toThrow('--dns');
-    expect(() => map(withHost({ SomethingNew: 'yes' }))).toThrow('glassbox: HostConfig.SomethingNew is not supported');
+    expect(() => map(withHost({ CpuRealtimePeriod: 1000 }))).toThrow('--cpu-rt-period');
+    expect(() => map(withHost({ OomScoreAdj: 500 }))).toThrow('--oom-score-adj');
+    expect(() => map(withHost({ PublishAllPorts: true }))).toThrow('--publish-all');
     expect(() => map(withHost({ LogConfig: { Type: 'syslog', Config: {} } }))).toThrow('--log-driver syslog');
     expect(() => map(withHost({ SecurityOpt: ['apparmor=docker-default'] }))).toThrow('--security-opt apparmor=docker-default');
     expect(() => map(withHost({ UsernsMode: 'keep-id' }))).toThrow('glassbox: --userns keep-id is not supported');
     expect(() => map(withHost({ UsernsMode: 'auto:size=1024' }))).toThrow('--userns auto:size=1024');
-    expect(() => map({ ...clone(RUN_RM_ECHO), StopSignal: 'SIGINT' })).toThrow('--stop-signal');
-    expect(() => map({ ...clone(RUN_RM_ECHO), Healthcheck: { Test: ['CMD', 'true'] } })).toThrow('--health-cmd');
+    expect(() => map({ ...clone(RUN_RM_ECHO), Domainname: 'example.org' })).toThrow('--domainname');
     expect(() => map(withHost({ Binds: ['vol:/data'] }))).toThrow(/named volumes/);
   });
 

@@ -7,6 +7,23 @@ const ctx = { ownNetworks: new Set(['bridge', 'ab12cd-net']), containers: 0 };
 const apply = (c: Partial<ContainerConfig>, over: Partial<typeof ctx> = {}) => applyLearnerPolicy({ image: 'base', ...c }, policy, { ...ctx, ...over });
 
 describe('the learner policy', () => {
+  it('lets a learner use the options that stay inside their sandbox', () => {
+    const out = apply({
+      groupAdd: ['1234'],
+      limits: { cpusetCpus: '0', blkioWeight: 300, memorySwappiness: 10 },
+      sysctls: { 'net.ipv4.ip_unprivileged_port_start': '0' },
+      devices: [{ path: '/dev/urandom', containerPath: '/dev/myrand' }],
+      healthcheck: { test: ['CMD-SHELL', 'true'], intervalMs: 1000 },
+      stopSignal: 'SIGUSR1',
+      stopTimeout: 5,
+      extraHosts: [{ name: 'db', ip: '10.0.0.2' }],
+      dns: { servers: ['10.0.0.53'] },
+      endpoint: { aliases: ['web'], ip: '10.1.0.9' },
+      network: 'ab12cd-net',
+    });
+    expect(out).toMatchObject({ groupAdd: ['1234'], stopSignal: 'SIGUSR1', endpoint: { aliases: ['web'] }, namespaces: { user: true } });
+  });
+
   it('makes every container a user-namespaced sandbox without NET_RAW, labelled with its owner', () => {
     const out = apply({ capDrop: ['chown'], ports: [{ hostPort: 20001, containerPort: 80, protocol: 'tcp' }] });
     expect(out.namespaces?.user).toBe(true);
@@ -35,6 +52,15 @@ describe('the learner policy', () => {
     [{ ports: [{ hostIp: '0.0.0.0', hostPort: 20001, containerPort: 80, protocol: 'tcp' }] }, /publishing on 0\.0\.0\.0/],
     [{ labels: { [OWNER_LABEL]: 'someone' } }, /the label glassbox.owner/],
     [{ runtime: 'runc' }, /--runtime runc/],
+    [{ limits: { memoryReservation: 64 << 20 } }, /--memory-reservation/],
+    [{ limits: { oomKillDisable: true, memory: 64 << 20 } }, /--oom-kill-disable/],
+    [{ limits: { blkioWeight: 900 } }, /--blkio-weight 900/],
+    [{ sysctls: { 'kernel.shmmax': '1000' } }, /--sysctl kernel\.shmmax \(only net\.\*/],
+    [{ sysctls: { 'fs.mqueue.msg_max': '20' } }, /--sysctl fs\.mqueue\.msg_max/],
+    [{ devices: [{ path: '/dev/sda' }] }, /--device \/dev\/sda/],
+    [{ healthcheck: { test: ['CMD', 'true'], intervalMs: 10 } }, /--health-interval under 1s/],
+    [{ stopTimeout: -1 }, /--stop-timeout -1/],
+    [{ stopTimeout: 3600 }, /--stop-timeout 3600/],
   ])('refuses %j, naming the option', (c, message) => {
     let err: unknown;
     try {

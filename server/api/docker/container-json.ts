@@ -32,7 +32,8 @@ export function statusText(rec: ContainerRecord, now = Date.now()): string {
   const since = (iso: string | null) => (iso ? humanDuration(now - Date.parse(iso)) : '');
   switch (st.status) {
     case 'running':
-      return `Up ${since(st.startedAt)}`;
+      // docker ps: "Up 5 seconds (healthy)", "(health: starting)", "(unhealthy)"
+      return `Up ${since(st.startedAt)}${st.health ? ` (${st.health.status === 'starting' ? 'health: starting' : st.health.status})` : ''}`;
     case 'paused':
       return `Up ${since(st.startedAt)} (Paused)`;
     case 'restarting':
@@ -183,6 +184,8 @@ export interface ImageDefaults {
   WorkingDir?: string;
   User?: string;
   Labels?: Record<string, string> | null;
+  StopSignal?: string;
+  Healthcheck?: Record<string, unknown>;
 }
 
 /** GET /containers/{id}/json */
@@ -211,6 +214,15 @@ export function containerInspect(rec: ContainerRecord, image: ImageDefaults = {}
       Error: st.error,
       StartedAt: st.startedAt ?? ZERO_TIME,
       FinishedAt: st.finishedAt ?? ZERO_TIME,
+      ...(st.health
+        ? {
+            Health: {
+              Status: st.health.status,
+              FailingStreak: st.health.failingStreak,
+              Log: st.health.log.map((e) => ({ Start: e.start, End: e.end, ExitCode: e.exitCode, Output: e.output })),
+            },
+          }
+        : {}),
     },
     Image: rec.image.id,
     ResolvConfPath: '',
@@ -241,14 +253,14 @@ export function containerInspect(rec: ContainerRecord, image: ImageDefaults = {}
       CapAdd: c.capAdd ?? null,
       CapDrop: c.capDrop ?? null,
       CgroupnsMode: nsMode(rec, 'cgroup', 'private'),
-      Dns: [],
-      DnsOptions: [],
-      DnsSearch: [],
-      ExtraHosts: null,
-      GroupAdd: null,
+      Dns: c.dns?.servers ?? [],
+      DnsOptions: c.dns?.options ?? [],
+      DnsSearch: c.dns?.search ?? [],
+      ExtraHosts: c.extraHosts?.map((h) => `${h.name}:${h.ip}`) ?? null,
+      GroupAdd: c.groupAdd ?? null,
       IpcMode: nsMode(rec, 'ipc', 'private'),
       Cgroup: '',
-      Links: null,
+      Links: c.endpoint?.links?.map((k) => `/${k.container}:/${rec.name}/${k.alias}`) ?? null,
       OomScoreAdj: 0,
       PidMode: nsMode(rec, 'pid', ''),
       Privileged: c.privileged === true,
@@ -267,7 +279,7 @@ export function containerInspect(rec: ContainerRecord, image: ImageDefaults = {}
       Memory: l.memory ?? 0,
       NanoCpus: l.cpus != null && l.cpuPeriod === undefined ? Math.round(cpus * 1e9) : 0,
       CgroupParent: '',
-      BlkioWeight: 0,
+      BlkioWeight: l.blkioWeight ?? 0,
       BlkioWeightDevice: [],
       BlkioDeviceReadBps: throttles(rec, 'readBps'),
       BlkioDeviceWriteBps: throttles(rec, 'writeBps'),
@@ -277,15 +289,16 @@ export function containerInspect(rec: ContainerRecord, image: ImageDefaults = {}
       CpuQuota: l.cpus != null && l.cpuPeriod !== undefined ? Math.round(cpus * period) : 0,
       CpuRealtimePeriod: 0,
       CpuRealtimeRuntime: 0,
-      CpusetCpus: '',
-      CpusetMems: '',
-      Devices: [],
+      CpusetCpus: l.cpusetCpus ?? '',
+      CpusetMems: l.cpusetMems ?? '',
+      Devices: (c.devices ?? []).map((d) => ({ PathOnHost: d.path, PathInContainer: d.containerPath ?? d.path, CgroupPermissions: d.permissions ?? 'rwm' })),
       DeviceCgroupRules: null,
       DeviceRequests: null,
-      MemoryReservation: 0,
+      MemoryReservation: l.memoryReservation ?? 0,
       MemorySwap: l.memorySwap ?? (l.memory ? l.memory * 2 : 0),
-      MemorySwappiness: null,
-      OomKillDisable: null,
+      MemorySwappiness: l.memorySwappiness ?? null,
+      OomKillDisable: l.oomKillDisable ?? null,
+      ...(c.sysctls ? { Sysctls: c.sysctls } : {}),
       PidsLimit: l.pids ?? null,
       Ulimits: (c.ulimits ?? []).map((u) => ({ Name: u.name, Soft: u.soft, Hard: u.hard })),
       Tmpfs: Object.fromEntries(
@@ -321,7 +334,7 @@ export function containerInspect(rec: ContainerRecord, image: ImageDefaults = {}
       AttachStderr: false,
       Tty: c.tty === true,
       OpenStdin: c.openStdin === true,
-      StdinOnce: false,
+      StdinOnce: c.stdinOnce === true,
       Env: env,
       Cmd: c.cmd ?? (c.entrypoint ? null : (image.Cmd ?? null)),
       Image: rec.image.ref,
@@ -330,6 +343,9 @@ export function containerInspect(rec: ContainerRecord, image: ImageDefaults = {}
       Entrypoint: c.entrypoint ?? image.Entrypoint ?? null,
       OnBuild: null,
       Labels: { ...(image.Labels ?? {}), ...(c.labels ?? {}) },
+      ...(c.stopSignal ?? image.StopSignal ? { StopSignal: c.stopSignal ?? image.StopSignal } : {}),
+      ...(c.stopTimeout !== undefined ? { StopTimeout: c.stopTimeout } : {}),
+      ...(healthConfig(c.healthcheck) ?? (image.Healthcheck ? { Healthcheck: image.Healthcheck } : {})),
     },
     NetworkSettings: {
       Bridge: '',
@@ -366,9 +382,18 @@ function mergeEnv(imageEnv: string[], userEnv: string[]): string[] {
 }
 
 /** docker diff: Kind 0 modified, 1 added, 2 deleted */
+/** The files the engine bind-mounts over the root: their mount points are not the user's changes. */
+const MOUNTED_ETC_FILES = new Set(['/etc/hostname', '/etc/hosts', '/etc/resolv.conf']);
+
+/**
+ * docker diff: Docker keeps these mount points in an "-init" layer below the container's, so they
+ * (and /etc, when they are all that changed in it) never show; Glassbox's upper dir holds them.
+ */
 export function changesJson(changes: LayerChange[]) {
   const kind = { modified: 0, opaque: 0, added: 1, deleted: 2 } as const;
-  return changes.map((c) => ({ Path: c.path, Kind: kind[c.kind] }));
+  const own = changes.filter((c) => !MOUNTED_ETC_FILES.has(c.path));
+  const etcTouched = own.some((c) => c.path.startsWith('/etc/'));
+  return own.filter((c) => !(c.path === '/etc' && c.kind === 'modified' && !etcTouched)).map((c) => ({ Path: c.path, Kind: kind[c.kind] }));
 }
 
 const STATUS_VALUES: ContainerStatus[] = ['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead'];
@@ -399,5 +424,20 @@ export function containerFilter(filters: Filters): (rec: ContainerRecord) => boo
       any('ancestor', (v) => rec.image.ref === v || rec.image.id === v || rec.image.id.replace(/^sha256:/, '').startsWith(v.replace(/^sha256:/, ''))) &&
       labelMatches(rec.config.labels ?? {}, filters.get('label') ?? [])
     );
+  };
+}
+
+/** The engine's healthcheck (ms) → Docker's Config.Healthcheck (ns). */
+function healthConfig(h: ContainerRecord['config']['healthcheck']): { Healthcheck: Record<string, unknown> } | null {
+  if (!h) return null;
+  const ns = (ms?: number) => (ms === undefined ? undefined : ms * 1e6);
+  return {
+    Healthcheck: {
+      Test: h.test,
+      ...(h.intervalMs !== undefined ? { Interval: ns(h.intervalMs) } : {}),
+      ...(h.timeoutMs !== undefined ? { Timeout: ns(h.timeoutMs) } : {}),
+      ...(h.startPeriodMs !== undefined ? { StartPeriod: ns(h.startPeriodMs) } : {}),
+      ...(h.retries !== undefined ? { Retries: h.retries } : {}),
+    },
   };
 }

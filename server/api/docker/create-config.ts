@@ -173,6 +173,8 @@ const SUPPORTED_HOST_FIELDS = new Set([
   'PidMode', 'NetworkMode', 'IpcMode', 'UTSMode', 'UsernsMode', 'CgroupnsMode',
   'RestartPolicy', 'AutoRemove', 'ConsoleSize', 'LogConfig', 'Binds', 'Tmpfs', 'Mounts', 'PortBindings', 'Runtime',
   'ShmSize', 'Ulimits', 'StorageOpt',
+  'GroupAdd', 'CpusetCpus', 'CpusetMems', 'MemoryReservation', 'MemorySwappiness', 'OomKillDisable', 'BlkioWeight',
+  'Devices', 'Sysctls', 'ExtraHosts', 'Dns', 'DnsSearch', 'DnsOptions', 'Links',
   // the client-side flag --cidfile arrives as a path the CLI itself writes; the daemon ignores it too
   'ContainerIDFile',
 ]);
@@ -188,6 +190,7 @@ const SUPPORTED_CONFIG_FIELDS = new Set([
   'Image', 'WorkingDir', 'Entrypoint', 'Labels', 'HostConfig', 'NetworkingConfig',
   // metadata only, in Docker as well
   'ExposedPorts', 'ArgsEscaped', 'OnBuild', 'Volumes',
+  'Healthcheck', 'StopSignal', 'StopTimeout', 'MacAddress',
 ]);
 const CONFIG_FLAGS: Record<string, string> = {
   Domainname: '--domainname',
@@ -426,20 +429,25 @@ function mapPorts(hc: HostConfigBody, out: ContainerConfig): void {
   if (ports.length) out.ports = ports;
 }
 
-/** Checks fields one by one: a supported one passes, any other must hold its zero value. */
+/**
+ * Checks fields one by one, as Docker's decoder does: a supported one passes, a known option
+ * Glassbox cannot honour is refused by its flag unless it holds its zero value, and a field it
+ * does not know at all is ignored (Docker ignores unknown JSON fields: a Node client sends `name`
+ * in the body, a Python client a top-level `Runtime`).
+ */
 export function refuseUnsupported(body: Record<string, unknown>): void {
   for (const [field, value] of Object.entries(body)) {
-    if (SUPPORTED_CONFIG_FIELDS.has(field)) continue;
+    if (SUPPORTED_CONFIG_FIELDS.has(field) || !(field in CONFIG_FLAGS)) continue;
     if (isUnset(value)) continue;
-    throw unsupported(CONFIG_FLAGS[field] ?? `Config.${field}`);
+    throw unsupported(CONFIG_FLAGS[field]);
   }
   if (body.Volumes && !isUnset(body.Volumes)) throw unsupported('anonymous volumes (-v /path)', 'use -v /host/path:/path');
   const hc = (body.HostConfig ?? {}) as Record<string, unknown>;
   for (const [field, value] of Object.entries(hc)) {
-    if (SUPPORTED_HOST_FIELDS.has(field)) continue;
+    if (SUPPORTED_HOST_FIELDS.has(field) || !(field in HOST_CONFIG_FLAGS)) continue;
     const unset = SPECIAL_UNSET[field] ? SPECIAL_UNSET[field](value) : isUnset(value);
     if (unset) continue;
-    throw unsupported(HOST_CONFIG_FLAGS[field] ?? `HostConfig.${field}`);
+    throw unsupported(HOST_CONFIG_FLAGS[field]);
   }
   const log = hc.LogConfig as { Type?: string; Config?: Record<string, string> } | null | undefined;
   if (log?.Type && !['json-file', 'local', 'none'].includes(log.Type)) throw unsupported(`--log-driver ${log.Type}`, 'the drivers are json-file, local and none');
@@ -448,11 +456,13 @@ export function refuseUnsupported(body: Record<string, unknown>): void {
     Record<string, unknown> | null
   >;
   for (const ep of Object.values(eps)) {
-    for (const [k, v] of Object.entries(ep ?? {})) {
-      if (isUnset(v)) continue;
-      const flag = { IPAMConfig: '--ip', Aliases: '--network-alias', Links: '--link', MacAddress: '--mac-address', DriverOpts: '--network driver options' }[k];
-      throw unsupported(flag ?? `NetworkingConfig.EndpointsConfig.${k}`);
+    const opts = (ep?.DriverOpts ?? {}) as Record<string, unknown>;
+    // the bridge driver reads these two; any other endpoint option is ignored, as Docker's bridge does
+    for (const k of ['com.docker.network.endpoint.sysctls', 'com.docker.network.endpoint.ifname']) {
+      if (!isUnset(opts[k])) throw unsupported(`--network driver-opt ${k}`);
     }
+    if (!isUnset(ep?.IPAMConfig) && !isUnset((ep!.IPAMConfig as Record<string, unknown>).IPv6Address)) throw unsupported('--ip6');
+    if (!isUnset(ep?.IPAMConfig) && !isUnset((ep!.IPAMConfig as Record<string, unknown>).LinkLocalIPs)) throw unsupported('--link-local-ip');
   }
 }
 
@@ -489,6 +499,7 @@ export function toContainerConfig(body: CreateBody, name: string | undefined, ct
   if (body.Hostname) out.hostname = body.Hostname;
   if (body.Tty) out.tty = true;
   if (body.OpenStdin) out.openStdin = true;
+  if (body.OpenStdin && body.StdinOnce) out.stdinOnce = true;
   if (body.Labels && Object.keys(body.Labels).length) out.labels = body.Labels;
 
   // limits: 0 (and -1 for pids) mean "no limit"
@@ -530,5 +541,121 @@ export function toContainerConfig(body: CreateBody, name: string | undefined, ct
   mapLimitsOfFiles(hc, out);
   // the engine refuses a runtime it does not have, naming the ones it has (one place for REST too)
   if (hc.Runtime) out.runtime = hc.Runtime;
+  mapOptions(body, hc, out);
   return out;
+}
+
+const NS_PER_MS = 1_000_000;
+
+/** Docker's HealthConfig (durations in ns, 0 = the default) → the engine's (ms). */
+export function mapHealthcheck(h: unknown): ContainerConfig['healthcheck'] {
+  if (!h || typeof h !== 'object') return undefined;
+  const x = h as { Test?: unknown; Interval?: unknown; Timeout?: unknown; StartPeriod?: unknown; Retries?: unknown };
+  const ms = (v: unknown, flag: string, min = 1) => {
+    if (v === undefined || v === null || v === 0) return undefined;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw badRequest(`${flag}: a duration in nanoseconds was expected`);
+    if (v / NS_PER_MS < min) throw badRequest(`${flag} cannot be less than 1ms`);
+    return Math.round(v / NS_PER_MS);
+  };
+  const test = x.Test;
+  if (test !== undefined && test !== null && !(Array.isArray(test) && test.every((t) => typeof t === 'string'))) throw badRequest('--health-cmd: Healthcheck.Test must be a list of strings');
+  const out: NonNullable<ContainerConfig['healthcheck']> = { test: (test as string[] | null | undefined)?.length ? (test as string[]) : [] };
+  const interval = ms(x.Interval, '--health-interval');
+  const timeout = ms(x.Timeout, '--health-timeout');
+  const start = ms(x.StartPeriod, '--health-start-period', 0);
+  if (interval !== undefined) out.intervalMs = interval;
+  if (timeout !== undefined) out.timeoutMs = timeout;
+  if (start !== undefined) out.startPeriodMs = start;
+  if (x.Retries !== undefined && x.Retries !== null && x.Retries !== 0) {
+    if (typeof x.Retries !== 'number' || !Number.isInteger(x.Retries) || x.Retries < 0) throw badRequest('--health-retries cannot be negative');
+    out.retries = x.Retries;
+  }
+  // nothing asked: the image's HEALTHCHECK applies (the engine merges), so leave it out
+  if (!out.test.length && Object.keys(out).length === 1) return undefined;
+  return out;
+}
+
+/** "name:ip" (and the newer "name=ip"; IPv6 addresses hold colons, so the first separator counts). */
+function parseExtraHost(h: string): { name: string; ip: string } {
+  const i = h.search(/[=:]/);
+  if (i <= 0 || i === h.length - 1) throw badRequest(`invalid argument "${h}" for "--add-host" flag: bad format for add-host: "${h}"`);
+  return { name: h.slice(0, i), ip: h.slice(i + 1).replace(/^\[(.*)\]$/, '$1') };
+}
+
+/** The endpoint settings of the network the container joins at create (keyed by its name). */
+function endpointOf(body: CreateBody, network: string | undefined): Record<string, unknown> | null {
+  const eps = (body.NetworkingConfig?.EndpointsConfig ?? {}) as Record<string, Record<string, unknown> | null>;
+  const keys = Object.keys(eps);
+  const key = network && keys.includes(network) ? network : keys.length === 1 ? keys[0] : undefined;
+  return key ? eps[key] : null;
+}
+
+/** Docker's "other:alias" (the CLI's form) or "/other:/me/alias" (the daemon's own). */
+function parseLink(l: string): { container: string; alias: string } {
+  const [c, a] = l.split(':');
+  const container = (c ?? '').replace(/^\//, '');
+  const alias = (a ?? c ?? '').split('/').filter(Boolean).at(-1) ?? '';
+  if (!container || !alias) throw badRequest(`invalid --link "${l}": use name[:alias]`);
+  return { container, alias };
+}
+
+/** Healthcheck, stop signal/timeout, groups, cpuset, memory and blkio extras, devices, sysctls, hosts, DNS, endpoint. */
+function mapOptions(body: CreateBody, hc: HostConfigBody, out: ContainerConfig): void {
+  const b = body as Record<string, unknown>;
+  const h = b.Healthcheck;
+  const health = mapHealthcheck(h);
+  if (health) out.healthcheck = health;
+  if (typeof b.StopSignal === 'string' && b.StopSignal) out.stopSignal = b.StopSignal;
+  if (b.StopTimeout !== undefined && b.StopTimeout !== null) {
+    if (typeof b.StopTimeout !== 'number' || !Number.isInteger(b.StopTimeout)) throw badRequest('--stop-timeout: a number of seconds was expected');
+    out.stopTimeout = b.StopTimeout;
+  }
+  const x = hc as Record<string, unknown>;
+  const strs = (v: unknown, flag: string): string[] => {
+    if (v === undefined || v === null) return [];
+    if (!Array.isArray(v) || v.some((e) => typeof e !== 'string')) throw badRequest(`${flag}: a list of strings was expected`);
+    return v as string[];
+  };
+  const groups = strs(x.GroupAdd, '--group-add');
+  if (groups.length) out.groupAdd = groups;
+
+  const limits: NonNullable<ContainerConfig['limits']> = { ...(out.limits ?? {}) };
+  if (typeof x.CpusetCpus === 'string' && x.CpusetCpus) limits.cpusetCpus = x.CpusetCpus;
+  if (typeof x.CpusetMems === 'string' && x.CpusetMems) limits.cpusetMems = x.CpusetMems;
+  if (typeof x.MemoryReservation === 'number' && x.MemoryReservation > 0) limits.memoryReservation = x.MemoryReservation;
+  if (typeof x.MemorySwappiness === 'number' && x.MemorySwappiness !== -1) limits.memorySwappiness = x.MemorySwappiness;
+  if (x.OomKillDisable === true) limits.oomKillDisable = true;
+  if (typeof x.BlkioWeight === 'number' && x.BlkioWeight > 0) limits.blkioWeight = x.BlkioWeight;
+  if (Object.keys(limits).length) out.limits = limits;
+
+  const devices = (x.Devices ?? []) as { PathOnHost?: string; PathInContainer?: string; CgroupPermissions?: string }[];
+  if (!Array.isArray(devices)) throw badRequest('--device: a list was expected');
+  if (devices.length) {
+    out.devices = devices.map((d) => ({
+      path: d.PathOnHost ?? '',
+      ...(d.PathInContainer && d.PathInContainer !== d.PathOnHost ? { containerPath: d.PathInContainer } : {}),
+      ...(d.CgroupPermissions && d.CgroupPermissions !== 'rwm' ? { permissions: d.CgroupPermissions } : {}),
+    }));
+  }
+  const sysctls = x.Sysctls;
+  if (sysctls && typeof sysctls === 'object' && Object.keys(sysctls).length) out.sysctls = sysctls as Record<string, string>;
+
+  const hosts = strs(x.ExtraHosts, '--add-host');
+  if (hosts.length) out.extraHosts = hosts.map(parseExtraHost);
+  const dns = { servers: strs(x.Dns, '--dns'), search: strs(x.DnsSearch, '--dns-search'), options: strs(x.DnsOptions, '--dns-option') };
+  if (dns.servers.length || dns.search.length || dns.options.length) {
+    out.dns = Object.fromEntries(Object.entries(dns).filter(([, v]) => v.length));
+  }
+
+  const endpoint: NonNullable<ContainerConfig['endpoint']> = {};
+  const ep = endpointOf(body, hc.NetworkMode);
+  const ipam = (ep?.IPAMConfig ?? null) as { IPv4Address?: string } | null;
+  if (ipam?.IPv4Address) endpoint.ip = ipam.IPv4Address;
+  const aliases = strs(ep?.Aliases, '--network-alias');
+  if (aliases.length) endpoint.aliases = aliases;
+  const mac = (typeof ep?.MacAddress === 'string' && ep.MacAddress) || (typeof b.MacAddress === 'string' && b.MacAddress) || '';
+  if (mac) endpoint.macAddress = mac;
+  const links = [...strs(x.Links, '--link'), ...strs(ep?.Links, '--link')].map(parseLink);
+  if (links.length) endpoint.links = links;
+  if (Object.keys(endpoint).length) out.endpoint = endpoint;
 }

@@ -23,6 +23,8 @@ export function dockerEvent(e: EngineEvent, labels: Record<string, string> = {})
     let action: string = e.action;
     // Docker's exec actions carry the command: "exec_start: sh -c ..."
     if (e.action === 'exec_start' || e.action === 'exec_create') action = `${e.action}: ${e.attributes?.command ?? ''}`.trimEnd();
+    // Docker's "health_status: healthy"
+    if (e.action === 'health_status') action = `health_status: ${e.attributes?.healthStatus ?? ''}`;
     return { status: action, id: e.id, from: e.image, Type: 'container', Action: action, Actor: { ID: e.id, Attributes: attrs }, scope: 'local', time, timeNano };
   }
   if (e.type === 'image') {

@@ -1,6 +1,7 @@
 // docker exec: create (remembered here), start (hijacked like attach, or detached), resize, inspect.
 import { z } from 'zod';
 import type { EngineApi } from '../../engine/index.js';
+import { DEFAULT_DETACH_KEYS, detachScanner, parseDetachKeys } from './detach-keys.js';
 import { ApiError, badRequest } from './errors.js';
 import { intParam, jsonBody, sendEmpty, sendJson, type Ctx } from './http.js';
 import type { AdapterState, ExecEntry } from './state.js';
@@ -38,7 +39,7 @@ export async function execCreate(ctx: Ctx, engine: EngineApi, state: AdapterStat
   const rec = engine.get(ctx.params[0]);
   if (rec.state.status === 'paused') throw new ApiError(409, `Container ${rec.id} is paused, unpause the container before exec`);
   if (rec.state.status !== 'running') throw new ApiError(409, `Container ${rec.id} is not running`);
-  if (body.DetachKeys) throw badRequest('glassbox: --detach-keys is not supported');
+  const detachKeys = parseDetachKeys(body.DetachKeys || DEFAULT_DETACH_KEYS);
   const entry = state.newExec({
     containerId: rec.id,
     cmd: body.Cmd,
@@ -51,6 +52,7 @@ export async function execCreate(ctx: Ctx, engine: EngineApi, state: AdapterStat
     workingDir: body.WorkingDir || undefined,
     privileged: body.Privileged === true,
     consoleSize: body.ConsoleSize ? [body.ConsoleSize[0], body.ConsoleSize[1]] : undefined,
+    detachKeys,
   });
   sendJson(ctx, 201, { Id: entry.id });
 }
@@ -101,6 +103,7 @@ export async function execStart(ctx: Ctx, engine: EngineApi, state: AdapterState
 
   const sock = ctx.socket;
   const out = sock ?? ctx.res!;
+  let detached = false;
   if (sock) sock.write(upgradeResponse(tty));
   else ctx.res!.writeHead(200, { 'Content-Type': tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream' });
   const write = (stream: number, data: Buffer) => {
@@ -116,9 +119,20 @@ export async function execStart(ctx: Ctx, engine: EngineApi, state: AdapterState
   void entry.ended.then(() => setImmediate(() => !out.writableEnded && out.end()));
   if (sock) {
     if (entry.attachStdin) {
-      sock.on('data', (d: Buffer) => proc.write(d));
+      // the detach keys leave the process running (as Docker's exec does) and end the connection
+      const scan = detachScanner(entry.detachKeys ?? parseDetachKeys(DEFAULT_DETACH_KEYS));
+      sock.on('data', (d: Buffer) => {
+        if (detached) return;
+        const { pass, detached: now } = scan(d);
+        if (pass.length) proc.write(pass);
+        if (now) {
+          detached = true;
+          proc.onData(() => {});
+          if (!out.writableEnded) out.end();
+        }
+      });
       sock.on('end', () => {
-        if (!tty) proc.end();
+        if (!tty && !detached) proc.end();
       });
     } else {
       sock.on('data', () => {});
@@ -127,7 +141,7 @@ export async function execStart(ctx: Ctx, engine: EngineApi, state: AdapterState
     sock.resume();
     sock.once('close', () => {
       // the client left (killed docker exec): the process goes with it, as with a closed pty
-      if (entry.running) proc.kill('SIGKILL');
+      if (entry.running && !detached) proc.kill('SIGKILL');
     });
   } else if (!tty) proc.end();
 }

@@ -6,7 +6,7 @@ import type { CommitOptions } from '../../engine/index.js';
 import { dockerProgressMessage } from './pull-progress.js';
 import { badRequest, toHttpError } from './errors.js';
 import { checkFilterKeys, labelMatches, parseFilters } from './filters.js';
-import { boolParam, jsonBody, sendError, sendJson, type Ctx } from './http.js';
+import { boolParam, jsonBody, sendJson, type Ctx } from './http.js';
 import { imageHistoryJson, imageInspectJson, imageSummaryJson } from './image-json.js';
 
 export function listImages(ctx: Ctx, engine: EngineApi): void {
@@ -18,10 +18,19 @@ export function listImages(ctx: Ctx, engine: EngineApi): void {
     if (refs.length && !refs.some((r) => img.repoTags.some((t) => globToRe(r.includes(':') ? r : `${r}:*`).test(t) || globToRe(r).test(t.split(':')[0])))) return false;
     const dangling = filters.get('dangling');
     if (dangling?.length && (dangling[0] === 'true') !== (img.repoTags.length === 0)) return false;
-    if (filters.get('label')?.length && !labelMatches({}, filters.get('label')!)) return false;
+    if (filters.get('label')?.length && !labelMatches(imageLabels(engine, img.id), filters.get('label')!)) return false;
     return true;
   });
   sendJson(ctx, 200, imgs.map(imageSummaryJson));
+}
+
+/** The image config's Labels (LABEL in a Dockerfile, --change LABEL in a commit). */
+function imageLabels(engine: EngineApi, id: string): Record<string, string> {
+  try {
+    return ((engine.inspectImage(id).config as { config?: { Labels?: Record<string, string> | null } }).config?.Labels ?? {}) as Record<string, string>;
+  } catch {
+    return {};
+  }
 }
 
 export function inspectImage(ctx: Ctx, engine: EngineApi): void {
@@ -191,7 +200,8 @@ export async function commit(ctx: Ctx, engine: EngineApi): Promise<void> {
   const t = ctx.query.get('tag');
   if (!repo && t) throw badRequest('commit: a tag needs a repository (?repo=)');
   const opts: CommitOptions & { pause?: boolean } = {
-    ...(repo ? { ref: `${familiarName(repo)}:${t || 'latest'}` } : {}),
+    // without a repository the image has no name (<none>:<none>), as with Docker
+    ...(repo ? { ref: `${familiarName(repo)}:${t || 'latest'}` } : { untagged: true }),
     ...(ctx.query.get('comment') ? { comment: ctx.query.get('comment')! } : {}),
     ...(ctx.query.get('author') ? { author: ctx.query.get('author')! } : {}),
     ...(Object.keys(changes).length ? { changes } : {}),
@@ -226,13 +236,17 @@ export async function load(ctx: Ctx, engine: EngineApi): Promise<void> {
   const res = ctx.res;
   if (!res) throw badRequest('load: not an upgrade request');
   let loaded;
+  const out = jsonLines(res);
   try {
     loaded = await engine.loadImages(ctx.req);
   } catch (e) {
     ctx.req.resume();
-    return sendError(ctx, e);
+    // as Docker does: the answer is a 200 JSON stream, and what went wrong is its error line
+    if (process.env.GLASSBOX_DEBUG) console.error('[docker api] load', e);
+    out.write(errorLine(toHttpError(e).message));
+    out.end();
+    return;
   }
-  const out = jsonLines(res);
   for (const img of loaded) {
     if (img.refs.length) for (const r of img.refs) out.write({ stream: `Loaded image: ${r}\n` });
     else out.write({ stream: `Loaded image ID: ${img.id.startsWith('sha256:') ? img.id : `sha256:${img.id}`}\n` });

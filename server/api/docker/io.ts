@@ -1,6 +1,7 @@
 // Streaming container endpoints: attach (hijacked), logs, stats and events.
 import type { Duplex } from 'node:stream';
 import type { EngineApi } from '../../engine/index.js';
+import { DEFAULT_DETACH_KEYS, detachScanner, parseDetachKeys } from './detach-keys.js';
 import { ApiError, badRequest } from './errors.js';
 import { eventFilter, parseEventTime } from './events-json.js';
 import { parseFilters } from './filters.js';
@@ -23,6 +24,7 @@ export async function attach(ctx: Ctx, engine: EngineApi, state: AdapterState): 
     throw new ApiError(409, 'You cannot attach to a stopped container, start it first');
   }
 
+  const keys = parseDetachKeys(q.get('detachKeys') || DEFAULT_DETACH_KEYS);
   // Without an upgrade (a plain HTTP client), stream the output on the response.
   const sock: Duplex | null = ctx.socket ?? null;
   const out = sock ?? ctx.res!;
@@ -30,6 +32,9 @@ export async function attach(ctx: Ctx, engine: EngineApi, state: AdapterState): 
     sock.write(upgradeResponse(tty));
   } else {
     ctx.res!.writeHead(200, { 'Content-Type': tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream' });
+    // at once: a client that attaches and then starts (dockerode's run()) waits for these headers
+    // before it sends the start, and the output only comes after the start
+    ctx.res!.flushHeaders();
   }
   const write = (stream: number, data: Buffer) => {
     if (!data.length || (out as Duplex).destroyed || (out as Duplex).writableEnded) return;
@@ -66,8 +71,25 @@ export async function attach(ctx: Ctx, engine: EngineApi, state: AdapterState): 
   });
   if (sock) {
     if (wantIn) {
-      sock.on('data', (d: Buffer) => session.write(d));
-      sock.on('end', () => session.closeStdin());
+      // ctrl-p ctrl-q (or ?detachKeys=): the container goes on, the connection ends
+      const scan = detachScanner(keys);
+      let detached = false;
+      sock.on('data', (d: Buffer) => {
+        if (detached) return;
+        const r = scan(d);
+        if (r.pass.length) session.write(r.pass);
+        if (r.detached) {
+          detached = true;
+          forget();
+          session.detach();
+          end();
+        }
+      });
+      // the client's EOF closes init's stdin only for StdinOnce (docker run -i), as in Docker: a
+      // `docker attach` that leaves (or detaches) lets the container keep its stdin
+      sock.on('end', () => {
+        if (!detached && rec.config.stdinOnce) session.closeStdin();
+      });
     } else {
       sock.on('data', () => {});
     }
@@ -91,7 +113,8 @@ export async function logs(ctx: Ctx, engine: EngineApi): Promise<void> {
   const stderr = boolParam(q, 'stderr');
   if (!stdout && !stderr) throw badRequest('Bad parameters: you must choose at least one stream');
   const tailRaw = q.get('tail');
-  const tail = !tailRaw || tailRaw === 'all' ? undefined : Number(tailRaw);
+  // "all", and any negative number (Testcontainers sends -1), is every line, as in Docker
+  const tail = !tailRaw || tailRaw === 'all' || /^-\d+$/.test(tailRaw) ? undefined : Number(tailRaw);
   if (tail !== undefined && (!Number.isInteger(tail) || tail < 0)) throw badRequest(`invalid tail value: ${tailRaw}`);
   const since = q.get('since') ? parseEventTime(q.get('since'))! / 1000 : undefined;
   const until = q.get('until') ? parseEventTime(q.get('until'))! / 1000 : undefined;

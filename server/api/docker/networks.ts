@@ -2,7 +2,7 @@
 // network methods. Bridge networks only; options Glassbox does not implement are refused by name.
 import { createHash } from 'node:crypto';
 import type { EngineApi } from '../../engine/index.js';
-import type { NetworkInfo } from '../../engine/index.js';
+import type { NetworkCreateRequest, NetworkInfo } from '../../engine/index.js';
 import { isUnset } from './create-config.js';
 import { ApiError, badRequest, unsupported } from './errors.js';
 import { checkFilterKeys, labelMatches, parseFilters, type Filters } from './filters.js';
@@ -33,8 +33,8 @@ export function networkJson(n: NetworkInfo, names: (id: string) => string | unde
     Driver: n.driver,
     EnableIPv4: true,
     EnableIPv6: false,
-    IPAM: { Driver: 'default', Options: null, Config: n.subnet ? [{ Subnet: n.subnet, ...(n.gateway ? { Gateway: n.gateway } : {}) }] : [] },
-    Internal: false,
+    IPAM: { Driver: 'default', Options: null, Config: n.subnet ? [{ Subnet: n.subnet, ...(n.ipRange ? { IPRange: n.ipRange } : {}), ...(n.gateway ? { Gateway: n.gateway } : {}) }] : [] },
+    Internal: n.internal === true,
     Attachable: false,
     Ingress: false,
     ConfigFrom: { Network: '' },
@@ -88,30 +88,24 @@ export function inspectNetwork(ctx: Ctx, engine: EngineApi): void {
   sendJson(ctx, 200, networkJson(engine.inspectNetwork(ctx.params[0]), nameLookup(engine)));
 }
 
+// Attachable only matters to swarm overlay networks: Docker takes it on a local bridge and so does
+// Glassbox (every compose project sends it).
 const CREATE_FLAGS: Record<string, string> = {
-  Internal: '--internal',
-  Attachable: '--attachable',
   Ingress: '--ingress',
   ConfigOnly: '--config-only',
   ConfigFrom: '--config-from',
   EnableIPv6: '--ipv6',
   Options: '--opt',
 };
-const CREATE_KNOWN = new Set(['Name', 'CheckDuplicate', 'Driver', 'Scope', 'IPAM', 'Labels', 'EnableIPv4', ...Object.keys(CREATE_FLAGS)]);
 
 const isObj = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
 
 /** Docker's create body → the engine's request; every option Glassbox cannot honour is refused. */
-export function parseNetworkCreate(body: unknown): { name: string; subnet?: string; gateway?: string; labels?: Record<string, string> } {
+export function parseNetworkCreate(body: unknown): NetworkCreateRequest {
   if (!isObj(body)) throw badRequest('invalid network config: a JSON object was expected');
   const name = body.Name;
   if (typeof name !== 'string' || !name) throw badRequest('network name is required (Name)');
-  for (const [k, v] of Object.entries(body)) {
-    if (!CREATE_KNOWN.has(k)) {
-      if (isUnset(v)) continue;
-      throw unsupported(`network option ${k}`);
-    }
-  }
+  // a field Docker does not know either is ignored, as Docker's decoder does
   const driver = body.Driver ?? '';
   if (typeof driver !== 'string') throw badRequest('Driver must be a string');
   if (driver !== '' && driver !== 'bridge') throw unsupported(`--driver ${driver}`, 'only the bridge driver is');
@@ -119,26 +113,32 @@ export function parseNetworkCreate(body: unknown): { name: string; subnet?: stri
   if (body.EnableIPv4 === false) throw unsupported('--ipv4=false', 'bridge networks always have IPv4');
   for (const [k, flag] of Object.entries(CREATE_FLAGS)) if (!isUnset(body[k])) throw unsupported(flag);
 
-  const out: { name: string; subnet?: string; gateway?: string; labels?: Record<string, string> } = { name };
+  const out: NetworkCreateRequest = { name };
+  if (body.Internal !== undefined && body.Internal !== null && typeof body.Internal !== 'boolean') throw badRequest('Internal must be a boolean');
+  if (body.Internal === true) out.internal = true;
   const ipam = body.IPAM;
   if (ipam !== undefined && ipam !== null) {
     if (!isObj(ipam)) throw badRequest('IPAM must be an object');
     if (ipam.Driver !== undefined && ipam.Driver !== '' && ipam.Driver !== 'default') throw unsupported(`--ipam-driver ${String(ipam.Driver)}`, 'only the default IPAM driver is');
     if (!isUnset(ipam.Options)) throw unsupported('--ipam-opt');
-    const configs = ipam.Config ?? [];
+    const configs = (ipam.Config ?? []) as unknown;
     if (!Array.isArray(configs)) throw badRequest('IPAM.Config must be an array');
     if (configs.length > 1) throw unsupported('more than one --subnet', 'one IPv4 subnet per network');
     const c = configs[0] as unknown;
     if (c !== undefined && c !== null) {
       if (!isObj(c)) throw badRequest('IPAM.Config[0] must be an object');
-      if (!isUnset(c.IPRange)) throw unsupported('--ip-range');
+      if (c.IPRange !== undefined && c.IPRange !== null && c.IPRange !== '') {
+        if (typeof c.IPRange !== 'string') throw badRequest('IPAM.Config[0].IPRange must be a string');
+        out.ipRange = c.IPRange;
+      }
       if (!isUnset(c.AuxiliaryAddresses) || !isUnset(c.AuxAddress)) throw unsupported('--aux-address');
-      if (c.Subnet !== undefined && c.Subnet !== '') {
+      // null is "unset" as much as a missing field (compose sends Gateway: null)
+      if (c.Subnet !== undefined && c.Subnet !== null && c.Subnet !== '') {
         if (typeof c.Subnet !== 'string') throw badRequest('IPAM.Config[0].Subnet must be a string');
         if (c.Subnet.includes(':')) throw unsupported(`IPv6 subnet ${c.Subnet}`, 'IPv4 only');
         out.subnet = c.Subnet;
       }
-      if (c.Gateway !== undefined && c.Gateway !== '') {
+      if (c.Gateway !== undefined && c.Gateway !== null && c.Gateway !== '') {
         if (typeof c.Gateway !== 'string') throw badRequest('IPAM.Config[0].Gateway must be a string');
         out.gateway = c.Gateway;
       }
@@ -177,14 +177,24 @@ export async function connect(ctx: Ctx, engine: EngineApi): Promise<void> {
   const body = await jsonBody(ctx);
   const container = containerOf(body);
   const ep = (body as Record<string, unknown>).EndpointConfig;
+  const opts: { ip?: string; aliases?: string[] } = {};
   if (isObj(ep)) {
-    for (const [k, v] of Object.entries(ep)) {
-      if (isUnset(v)) continue;
-      const flag = { IPAMConfig: '--ip', Aliases: '--alias', Links: '--link', MacAddress: '--mac-address (network connect)', DriverOpts: '--driver-opt', GwPriority: '--gw-priority' }[k];
-      throw unsupported(flag ?? `EndpointConfig.${k}`);
+    // known options this endpoint cannot have are refused by name; unknown fields are ignored
+    for (const [k, flag] of Object.entries({ Links: '--link (network connect)', MacAddress: '--mac-address (network connect)', GwPriority: '--gw-priority' })) {
+      if (!isUnset(ep[k])) throw unsupported(flag);
+    }
+    const ipam = ep.IPAMConfig;
+    if (isObj(ipam)) {
+      if (!isUnset(ipam.IPv6Address)) throw unsupported('--ip6');
+      if (!isUnset(ipam.LinkLocalIPs)) throw unsupported('--link-local-ip');
+      if (typeof ipam.IPv4Address === 'string' && ipam.IPv4Address) opts.ip = ipam.IPv4Address;
+    }
+    if (Array.isArray(ep.Aliases) && ep.Aliases.length) {
+      if (!ep.Aliases.every((a) => typeof a === 'string')) throw badRequest('--alias: a list of strings was expected');
+      opts.aliases = ep.Aliases as string[];
     }
   }
-  await engine.connectNetwork(ctx.params[0], container);
+  await engine.connectNetwork(ctx.params[0], container, opts);
   sendEmpty(ctx, 200);
 }
 

@@ -73,6 +73,8 @@ export function routes(engine: EngineApi, state: AdapterState): Route[] {
     r('POST', `/images/${I}/tag`, (c) => images.tag(c, engine)),
     r('DELETE', `/images/${I}`, (c) => images.removeImage(c, engine)),
 
+    ...['GET', 'POST', 'DELETE'].map((m) => r(m, '/((?:swarm|nodes|services|tasks|secrets|configs)(?:/.*)?)', system.swarm)),
+
     r('GET', '/networks', (c) => networks.listNetworks(c, engine)),
     r('POST', '/networks/create', (c) => networks.createNetwork(c, engine)),
     r('POST', '/networks/prune', (c) => networks.prune(c, engine)),

@@ -19,6 +19,8 @@ export interface ExecEntry {
   workingDir?: string;
   privileged: boolean;
   consoleSize?: [number, number];
+  /** the byte sequence that detaches from the exec (ctrl-p ctrl-q unless DetachKeys says) */
+  detachKeys?: Buffer;
   process?: ExecProcess;
   running: boolean;
   exitCode: number | null;

@@ -1,7 +1,7 @@
 // CgroupStats → Docker's stats JSON (what `docker stats` computes CPU %, MEM USAGE, BLOCK I/O, PIDS from).
 import { readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
-import type { CgroupStats } from '../../engine/index.js';
+import type { CgroupStats, ContainerStats } from '../../engine/index.js';
 
 /** Host CPU time in nanoseconds, from the first line of /proc/stat (USER_HZ = 100 on Linux). */
 export function systemCpuUsageNs(procStat?: string): number {
@@ -14,7 +14,7 @@ export function systemCpuUsageNs(procStat?: string): number {
 }
 
 export interface CpuSample {
-  stats: CgroupStats;
+  stats: CgroupStats & Pick<ContainerStats, 'networks'>;
   systemNs: number;
 }
 
@@ -66,6 +66,13 @@ export function statsJson(opts: { id: string; name: string; cur: CpuSample; pre:
       io_time_recursive: null,
       sectors_recursive: null,
     },
+    // Docker's per-interface counters of the container's namespace (eth0, eth1 ...)
+    networks: Object.fromEntries(
+      Object.entries(cur.stats.networks ?? {}).map(([name, n]) => [
+        name,
+        { rx_bytes: n.rxBytes, rx_packets: n.rxPackets, rx_errors: n.rxErrors, rx_dropped: n.rxDropped, tx_bytes: n.txBytes, tx_packets: n.txPackets, tx_errors: n.txErrors, tx_dropped: n.txDropped },
+      ]),
+    ),
     num_procs: 0,
     storage_stats: {},
     cpu_stats: cpuStats(cur, online),

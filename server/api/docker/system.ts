@@ -141,3 +141,22 @@ export function info(ctx: Ctx, engine: EngineApi, extra: { eventListeners: numbe
     Warnings: privilegeWarnings(i.securityModules),
   });
 }
+
+export const NOT_SWARM_MANAGER =
+  'This node is not a swarm manager. Use "docker swarm init" or "docker swarm join" to connect this node to swarm and try again.';
+
+/**
+ * /swarm, /nodes, /services, /tasks, /secrets, /configs: Glassbox is never in a swarm and answers as
+ * a Docker daemon outside one does (503), which clients rely on: `leave_swarm(force=True)` in a
+ * teardown expects "not part of a swarm", `docker service ls` "not a swarm manager". Joining or
+ * making a swarm is refused by name.
+ */
+export function swarm(ctx: Ctx): void {
+  const path = ctx.params[0];
+  const method = ctx.req.method;
+  if (method === 'POST' && path === 'swarm/leave') return sendJson(ctx, 503, { message: 'This node is not part of a swarm' });
+  if (method === 'POST' && (path === 'swarm/init' || path === 'swarm/join')) {
+    return sendJson(ctx, 503, { message: `glassbox: docker ${path.replace('/', ' ')} is not supported (swarm mode is not part of Glassbox)` });
+  }
+  sendJson(ctx, 503, { message: NOT_SWARM_MANAGER });
+}

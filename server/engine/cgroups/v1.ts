@@ -34,6 +34,7 @@ import { findV1Hierarchies, V1_CONTROLLERS, type V1Controller } from './detect.j
 import type { CgroupDriver, CgroupLayout, CgroupStats, CgroupWrite, CreateCgroupOptions } from './types.js';
 import { checkGroup, GroupIndex, GROUPS_DIR, subdirs } from './groups.js';
 import { BLKIO_FILES, DEVICE_ALLOW_RULES, V1_STAT_NAMES } from './v1-files.js';
+import { writeExtraLimitsV1 } from './extra-limits.js';
 
 export interface CgroupV1Options {
   /** controller -> hierarchy directory; default: from /proc/self/mountinfo */
@@ -198,6 +199,7 @@ export class CgroupV1Driver implements CgroupDriver {
         for (const rule of DEVICE_ALLOW_RULES) log.write(join(devices, 'devices.allow'), rule);
       }
       this.writeLimits(rel, limits, log, true);
+      writeExtraLimitsV1({ cpuset: this.dirAt(rel, 'cpuset'), memory: this.dirAt(rel, 'memory'), blkio: this.dirAt(rel, 'blkio') }, limits, log);
       // a child for the monitor: the container's limits apply to it (v1 limits are hierarchical)
       for (const root of this.monitorRoots()) mkdirSync(join(root, this.parent, rel, MONITOR_CGROUP));
     } catch (e) {

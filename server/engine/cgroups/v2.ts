@@ -37,6 +37,7 @@ import {
 } from './util.js';
 import type { CgroupDriver, CgroupStats, CgroupWrite, CreateCgroupOptions } from './types.js';
 import { checkGroup, GroupIndex, GROUPS_DIR, subdirs } from './groups.js';
+import { writeExtraLimitsV2 } from './extra-limits.js';
 
 export interface CgroupV2Options {
   /** the cgroup2 mount (default /sys/fs/cgroup); a fixture tree in tests */
@@ -206,6 +207,7 @@ export class CgroupV2Driver implements CgroupDriver {
       // every open and mknod of a device node (a fixture tree is no cgroup2: nothing to attach)
       if (isCgroup2(dir)) log.writes.push(attachDeviceFilter(dir, DEVICE_ALLOW_RULES));
       this.writeLimits(dir, limits, log, true);
+      writeExtraLimitsV2(dir, limits, log);
       // A child for the monitor. glassbox/<id> enables no controller for its children, so the
       // "no internal processes" rule does not apply (init stays in glassbox/<id>) and what the
       // monitor uses is charged to glassbox/<id>, under its limits. Freezing glassbox/<id>

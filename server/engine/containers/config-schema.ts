@@ -45,6 +45,17 @@ export const limitsSchema = z
     pids: z.number().int().nullable().optional(),
     /** per-device throttles */
     io: z.array(ioThrottle).max(64).optional(),
+    /** Docker's --cpuset-cpus / --cpuset-mems: "0-2,4" */
+    cpusetCpus: z.string().regex(/^\d+(-\d+)?(,\d+(-\d+)?)*$/, 'cpuset-cpus is a list like 0-2,4').nullable().optional(),
+    cpusetMems: z.string().regex(/^\d+(-\d+)?(,\d+(-\d+)?)*$/, 'cpuset-mems is a list like 0-1').nullable().optional(),
+    /** bytes: the soft limit the kernel reclaims down to under pressure (memory.low on v2, soft_limit_in_bytes on v1) */
+    memoryReservation: z.number().int().nullable().optional(),
+    /** 0..100, cgroup v1 only */
+    memorySwappiness: z.number().int().min(0, 'memory-swappiness is between 0 and 100').max(100, 'memory-swappiness is between 0 and 100').nullable().optional(),
+    /** cgroup v1 only */
+    oomKillDisable: z.boolean().optional(),
+    /** Docker's --blkio-weight: 10..1000 */
+    blkioWeight: z.number().int().min(10, 'blkio-weight is between 10 and 1000').max(1000, 'blkio-weight is between 10 and 1000').nullable().optional(),
   })
   .strict();
 
@@ -97,6 +108,39 @@ function namespaceRecord<V extends z.ZodType>(value: V) {
     .transform((rec) => rec as Partial<Record<Namespace, z.output<V>>>);
 }
 
+/** Docker's HEALTHCHECK and --health-*: durations in milliseconds; test ["NONE"] turns the image's off. */
+export const healthcheckSchema = z
+  .object({
+    /** ["CMD", argv...] | ["CMD-SHELL", "command"] | ["NONE"] */
+    test: z.array(noNul('health command')).min(1).max(4096),
+    intervalMs: z.number().int().min(1, 'health interval must be at least 1ms').max(86_400_000).optional(),
+    timeoutMs: z.number().int().min(1, 'health timeout must be at least 1ms').max(86_400_000).optional(),
+    startPeriodMs: z.number().int().min(0).max(86_400_000).optional(),
+    retries: z.number().int().min(0, 'health retries must not be negative').max(1000).optional(),
+  })
+  .strict();
+
+/** A host device made inside the container (Docker's --device); the engine's allowlist decides which. */
+export const deviceSchema = z
+  .object({
+    path: z.string().max(256),
+    containerPath: z.string().max(256).optional(),
+    /** cgroup access: any of r, w, m */
+    permissions: z.string().regex(/^[rwm]{1,3}$/, 'device permissions are r, w and m').optional(),
+  })
+  .strict();
+
+/** --ip, --network-alias, --mac-address on the container's network; --link. */
+export const endpointSchema = z
+  .object({
+    ip: z.string().max(64).optional(),
+    aliases: z.array(z.string().max(253)).max(64).optional(),
+    macAddress: z.string().max(32).optional(),
+    /** --link other[:alias]: the name in this container's hosts file */
+    links: z.array(z.object({ container: z.string().max(MAX_NAME_LENGTH), alias: z.string().max(253) }).strict()).max(64).optional(),
+  })
+  .strict();
+
 export const containerConfigSchema = z
   .object({
     name: z.string().optional(),
@@ -113,6 +157,8 @@ export const containerConfigSchema = z
     tty: z.boolean().optional(),
     /** keep stdin open for attach (docker -i) */
     openStdin: z.boolean().optional(),
+    /** Docker's StdinOnce (docker run -i attached): the first attach's EOF closes init's stdin */
+    stdinOnce: z.boolean().optional(),
     /** which namespaces to create; the rest are shared with the host */
     namespaces: namespaceRecord(z.boolean()).optional(),
     /** join another container's namespace instead of a new one: { net: "container:<id>" } or "host" */
@@ -148,6 +194,21 @@ export const containerConfigSchema = z
     /** Docker's --storage-opt size=: bytes the container layer may hold, enforced by the kernel */
     storageSize: z.number().int().optional(),
     autoRemove: z.boolean().optional(),
+    /** the signal `stop` sends first (Docker's --stop-signal; default the image's STOPSIGNAL, else SIGTERM) */
+    stopSignal: z.string().max(32).optional(),
+    /** seconds between that signal and SIGKILL (Docker's --stop-timeout; -1: wait for ever) */
+    stopTimeout: z.number().int().min(-1).max(86_400).optional(),
+    healthcheck: healthcheckSchema.optional(),
+    /** supplementary groups (Docker's --group-add): names from the image's /etc/group, or numbers */
+    groupAdd: z.array(z.string().max(64)).max(64).optional(),
+    devices: z.array(deviceSchema).max(32).optional(),
+    /** namespaced kernel parameters (Docker's --sysctl): net.*, kernel.shm*, kernel.msg*, kernel.sem, fs.mqueue.* */
+    sysctls: z.record(z.string().max(128), z.string().max(256)).optional(),
+    /** --add-host name:ip lines in the container's /etc/hosts */
+    extraHosts: z.array(z.object({ name: z.string().max(253), ip: z.string().max(64) }).strict()).max(256).optional(),
+    /** --dns, --dns-search, --dns-option: the container's resolv.conf instead of the host's */
+    dns: z.object({ servers: z.array(z.string().max(64)).max(3).optional(), search: z.array(z.string().max(253)).max(6).optional(), options: z.array(z.string().max(64)).max(16).optional() }).strict().optional(),
+    endpoint: endpointSchema.optional(),
     /** one of the engine's runtimes (runtime/available.ts); any other name is refused */
     runtime: z.string().max(64).optional(),
   })

@@ -47,7 +47,7 @@ export const MAX_ADDITIONAL_GROUPS = 64;
 export interface ResolvedUser { uid: number; gid: number; additionalGids: number[]; home: string }
 
 /** "" → root; "1000" ; "1000:1000" ; "learner" ; "learner:staff". */
-export function resolveUser(rootfs: string, spec: string | undefined): ResolvedUser {
+export function resolveUser(rootfs: string, spec: string | undefined, groupAdd: string[] = []): ResolvedUser {
   const passwd = readPasswd(rootfs);
   const groups = readGroups(rootfs);
   const [userPart, groupPart] = (spec ?? '').split(':', 2);
@@ -82,7 +82,19 @@ export function resolveUser(rootfs: string, spec: string | undefined): ResolvedU
     }
   }
   if (uid > 2 ** 31 - 1 || gid > 2 ** 31 - 1) throw new InvalidArgument(`uid/gid out of range: ${spec}`);
-  const additionalGids = name ? [...new Set(groups.filter((g) => g.members.includes(name!) && g.gid !== gid).map((g) => g.gid))] : [];
+  const memberOf = name ? groups.filter((g) => g.members.includes(name!) && g.gid !== gid).map((g) => g.gid) : [];
+  // --group-add: a number as is, a name looked up in the image's /etc/group (as Docker does)
+  const added = groupAdd.map((g) => {
+    if (/^\d+$/.test(g)) {
+      const n = Number(g);
+      if (n > 2 ** 31 - 1) throw new InvalidArgument(`--group-add ${g}: gid out of range`);
+      return n;
+    }
+    const found = groups.find((x) => x.name === g);
+    if (!found) throw new InvalidArgument(`--group-add ${g}: unable to find group ${g}: no matching entries in group file`);
+    return found.gid;
+  });
+  const additionalGids = [...new Set([...memberOf, ...added])];
   // the helper takes at most 64 (native/PROTOCOL.md): say so here, before anything is started
   if (additionalGids.length > MAX_ADDITIONAL_GROUPS) {
     throw new InvalidArgument(`user ${name} is a member of ${additionalGids.length} groups in the container's /etc/group: at most ${MAX_ADDITIONAL_GROUPS} are supported`);

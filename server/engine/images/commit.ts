@@ -25,6 +25,8 @@ import type { OciHistory, OciImageConfig, ResolvedImage } from './store.js';
 export interface CommitOptions {
   /** "name[:tag]"; default: the container's name, tag "latest" */
   ref?: string;
+  /** no tag at all (docker commit without a repository): a dangling <none>:<none> image, as Docker makes */
+  untagged?: boolean;
   comment?: string;
   author?: string;
   /** config fields to change in the new image (docker commit --change CMD/ENV/…) */
@@ -33,7 +35,8 @@ export interface CommitOptions {
 
 export interface CommitResult {
   id: string;
-  ref: string;
+  /** the tag given to the image; null for an untagged commit */
+  ref: string | null;
   manifestDigest: string;
   diffId: string;
   size: number;
@@ -157,8 +160,8 @@ function defaultRef(rec: ContainerRecord): string {
  * a running container first (Docker's default) so the layer is a consistent snapshot.
  */
 export async function commitContainer(sink: ContentSink, rec: ContainerRecord, opts: CommitOptions = {}): Promise<CommitResult> {
-  const ref = familiarString(parseReference(opts.ref ?? defaultRef(rec)));
-  if (ref.includes('@')) throw new InvalidArgument('a commit is named by a tag, not a digest');
+  const ref = opts.untagged ? null : familiarString(parseReference(opts.ref ?? defaultRef(rec)));
+  if (ref?.includes('@')) throw new InvalidArgument('a commit is named by a tag, not a digest');
   const parent = sink.resolve(rec.image.id);
   const tmp = join(sink.tmpDir(), `commit-${randomBytes(6).toString('hex')}`);
   const hasher = new HashingStream();
@@ -204,6 +207,6 @@ export async function commitContainer(sink: ContentSink, rec: ContainerRecord, o
     layers: [...parentManifest.layers, layer],
   };
   const manifestDigest = sink.putBlob(Buffer.from(JSON.stringify(manifest)));
-  const image = await sink.addImageFromBlobs({ manifestDigest, refs: [ref] });
+  const image = await sink.addImageFromBlobs({ manifestDigest, refs: ref ? [ref] : [] });
   return { id: image.id, ref, manifestDigest, diffId, size, skipped, image };
 }

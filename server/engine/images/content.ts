@@ -139,6 +139,8 @@ export class StoreContent implements ContentSink {
       if (r === 'extracted') opts.onLayer?.({ digest: l.digest, diffId: diffIds[i], status: 'extracted' });
     }
     for (const ref of opts.refs) this.setReference(ref, opts.manifestDigest);
+    // no name (an untagged commit): kept as a dangling image until rmi or prune, as in Docker
+    if (!opts.refs.length) this.store.keepDangling(opts.manifestDigest);
     return opts.refs.length ? this.store.resolve(opts.refs[0]) : this.store.resolve(manifest.config.digest);
   }
 

@@ -298,7 +298,8 @@ export async function importArchive(sink: ContentSink, source: string | Readable
     }
     const images = dir.has('index.json') ? await importOciLayout(sink, dir, opts) : dir.has('manifest.json') ? await importDockerSave(sink, dir, opts) : null;
     if (!images) throw new InvalidArgument('not an image archive: neither index.json (OCI layout) nor manifest.json (docker save) is in it');
-    if (images.some((i) => i.refs.length === 0)) {
+    // a docker-save tar without RepoTags (docker save <id>) loads as an untagged image, as in Docker
+    if (!dir.has('manifest.json') && images.some((i) => i.refs.length === 0)) {
       throw new InvalidArgument('the archive does not name its image (no org.opencontainers.image.ref.name): give it a name');
     }
     return images;
@@ -335,7 +336,7 @@ function plan(sink: ContentSink, refs: string[]): ExportPlan {
   const seen = new Set<string>();
   for (const ref of refs) {
     const img = sink.resolve(ref);
-    // a name asked for exports that name; an id exports every tag of the image
+    // a name asked for exports that name; an id exports no name at all (as docker save does)
     const byName = img.ref === ref || (() => {
       try {
         return familiarString(parseReference(ref)) === img.ref;
@@ -343,7 +344,7 @@ function plan(sink: ContentSink, refs: string[]): ExportPlan {
         return false;
       }
     })();
-    const tags = byName ? [img.ref] : sink.tagsOf(img.id);
+    const tags = byName ? [img.ref] : [];
     const manifestBody = sink.getBlob(img.manifestDigest);
     blobs.set(img.manifestDigest, manifestBody.length);
     blobs.set(img.manifest.config.digest, img.manifest.config.size);

@@ -65,7 +65,7 @@ export class ImageService {
   /** docker commit. The caller pauses a running container around it (Docker's default). */
   async commit(rec: ContainerRecord, opts: CommitOptions = {}): Promise<CommitResult> {
     const r = await commitContainer(this.content, rec, opts);
-    this.emit('commit', r.id, r.ref);
+    this.emit('commit', r.id, r.ref ?? undefined);
     return r;
   }
 

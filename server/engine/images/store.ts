@@ -424,6 +424,13 @@ export class ImageStore {
     if (dangling.includes(manifestDigest)) this.saveDangling(dangling.filter((d) => d !== manifestDigest));
   }
 
+  /** An image with no tag that stays (docker commit without a repository): Docker's dangling image. */
+  keepDangling(manifestDigest: string): void {
+    if (!this.hasBlob(manifestDigest)) throw new NotFound(`manifest ${manifestDigest} is not in the content store`);
+    if (Object.values(this.repos()).includes(manifestDigest)) return;
+    this.saveDangling([...this.dangling(), manifestDigest]);
+  }
+
   tag(source: string, target: string): void {
     const img = this.resolve(source);
     const ref = normalizeRef(target);
@@ -455,7 +462,8 @@ export class ImageStore {
     // (and dangling images whose containers are gone go with this gc)
     const tagged = new Set(Object.values(repos));
     const dangling = remaining.length === 0 ? [...this.dangling(), img.manifestDigest] : this.dangling();
-    this.saveDangling(dangling.filter((md) => !tagged.has(md) && opts.isInUse(this.manifestOf(md).config.digest)));
+    // other dangling images stay (Docker keeps them until rmi or prune); this one only while in use
+    this.saveDangling(dangling.filter((md) => !tagged.has(md) && (md !== img.manifestDigest || opts.isInUse(this.manifestOf(md).config.digest))));
     const deleted = remaining.length === 0 && !opts.isInUse(img.id) ? [img.id] : [];
     if (deleted.length) this.buildCacheDrop([img.manifestDigest]); // a removed image is not found by id again
     this.gc();

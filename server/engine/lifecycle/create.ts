@@ -4,6 +4,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { newContainerId, randomName } from '../containers/names.js';
 import { validateConfig } from '../containers/validate.js';
+import { validateExtras } from '../containers/validate-extras.js';
 import { applyDaemonDefaults } from '../config/apply-defaults.js';
 import { prepareContainerLayer } from '../rootfs/overlay.js';
 import { createLayerFs, removeLayerFs, storageUnsupportedReason } from '../rootfs/quota.js';
@@ -22,6 +23,8 @@ export async function createContainer(ctx: EngineContext, input: ContainerConfig
 
   let s = performance.now();
   const config = validateConfig(input);
+  validateExtras(config, { cgroupVersion: ctx.cgroups.version });
+  if (config.endpoint && ctx.network === null) throw new InvalidArgument('--ip, --network-alias, --mac-address and --link need networking: this engine runs without');
   step('validate', s, { detail: 'limits, names and namespaces checked before anything is made' });
 
   s = performance.now();

@@ -26,8 +26,10 @@ export function writeEtcFiles(ctx: EngineContext, rec: ContainerRecord): EtcFile
   const hostMode = rec.network.mode === 'host';
   const files = { hostname: join(dir, 'hostname'), hosts: join(dir, 'hosts'), resolvConf: join(dir, 'resolv.conf') };
   writeInPlace(files.hostname, hostname + '\n');
-  writeInPlace(files.hosts, hostMode ? hostHosts(hostname) : renderHosts({ hostname, name: rec.name, id: rec.id.slice(0, 12) }, []));
-  writeInPlace(files.resolvConf, renderResolvConf(readHostResolvConf(), { hostMode, noNetwork: rec.network.mode === 'none' }));
+  // --add-host (host-gateway has no meaning without a bridge: left out) and --dns apply here too
+  const extra = (rec.config.extraHosts ?? []).filter((h) => h.ip !== 'host-gateway').map((h) => ({ ip: h.ip, names: [h.name] }));
+  writeInPlace(files.hosts, hostMode ? hostHosts(hostname) : renderHosts({ hostname, name: rec.name, id: rec.id.slice(0, 12) }, [], {}, extra));
+  writeInPlace(files.resolvConf, renderResolvConf(readHostResolvConf(), { hostMode, noNetwork: rec.network.mode === 'none', dns: rec.config.dns }));
   return files;
 }
 

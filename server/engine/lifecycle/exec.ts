@@ -20,7 +20,7 @@ export async function execInContainer(ctx: EngineContext, idOrName: string, opts
   const execId = randomBytes(32).toString('hex');
   const runDir = join(ctx.runRoot, rec.id);
   const specPath = join(runDir, `exec-${execId.slice(0, 16)}.spec`);
-  const user = resolveUser(rec.paths.rootfs, opts.user ?? rec.config.user);
+  const user = resolveUser(rec.paths.rootfs, opts.user ?? rec.config.user, rec.config.groupAdd);
   const plan = buildExecPlan({
     rec,
     image: ctx.images.resolve(rec.image.id),

@@ -26,6 +26,13 @@ export async function killContainer(ctx: EngineContext, idOrName: string, signal
   // does, SIGKILL on a paused container thaws it so that it can end
   if (rec.state.status === 'paused' && num === SIGKILL) await ctx.cgroups.thaw(rec.id).catch(() => {});
   ctx.emit(containerEvent('kill', rec, { signal: String(num) }));
+  // kill(2) returns once the signal is queued; SIGKILL cannot be caught, so, as Docker does, the
+  // answer waits until init is gone and the exit recorded: an inspect or rm right after sees it
+  // stopped (any other signal may be handled, and the caller gets its answer at delivery)
+  if (num === SIGKILL && live) {
+    await live.gone;
+    await waitStatus(ctx, rec.id, (r) => !isActive(r.state.status));
+  }
 }
 
 export async function stopContainer(ctx: EngineContext, rec: ContainerRecord, timeoutSeconds: number, signal: string): Promise<void> {
@@ -43,7 +50,8 @@ export async function stopContainer(ctx: EngineContext, rec: ContainerRecord, ti
   if (rec.state.status === 'paused') await ctx.cgroups.thaw(rec.id);
   const num = parseSignal(signal);
   signalInit(rec, num);
-  const timedOut = await Promise.race([live.gone.then(() => false), delay(timeoutSeconds * 1000).then(() => true)]);
+  // a negative timeout (--stop-timeout -1) waits for as long as the container takes
+  const timedOut = timeoutSeconds < 0 ? await live.gone.then(() => false) : await Promise.race([live.gone.then(() => false), delay(timeoutSeconds * 1000).then(() => true)]);
   if (timedOut) {
     signalInit(rec, SIGKILL);
     await live.gone;

@@ -16,6 +16,10 @@ export function removeContainer(ctx: EngineContext, idOrName: string, opts: { fo
       new Conflict(`You cannot remove a ${rec.state.status} container ${rec.id}. Stop the container before attempting removal or force remove`),
     );
   }
+  // waiting for its restart policy's next start: still alive to Docker, so no rm without -f
+  if (rec.state.status === 'restarting' && !opts.force) {
+    return Promise.reject(new Conflict(`cannot remove container "/${rec.name}": container is restarting: stop the container before removing or force remove`));
+  }
   return removeLocked(ctx, rec.id, opts.force ?? false);
 }
 

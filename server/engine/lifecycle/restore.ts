@@ -1,6 +1,7 @@
 // restore: a server that starts again (after SIGKILL too) re-adopts the containers whose monitor
 // still runs (pid + start time), finalizes the ones that ended meanwhile from exit.json, and sweeps
 // what a crash left behind — only what this state root's records own.
+import { startHealthchecks } from './health.js';
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { connectMonitor } from '../containers/attach.js';
@@ -56,6 +57,8 @@ function adopt(ctx: EngineContext, rec: ContainerRecord): void {
   const gone = new Promise<void>((r) => (resolveGone = r));
   const live: Live = { gone, stopRequested: false };
   ctx.live.set(id, live);
+  // its healthcheck goes on under this server (status back to "starting", as after a daemon restart)
+  if (rec.state.status === 'running') startHealthchecks(ctx, rec);
   const poll = () => {
     // The socket closes when the monitor exits; the pid check covers a monitor killed hard.
     if (!isSameProcess(monitorPid, rec.state.monitorStartTime)) return resolveGone();

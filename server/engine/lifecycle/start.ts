@@ -12,6 +12,8 @@
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { attachSession, connectMonitor } from '../containers/attach.js';
+import { applySysctls } from './sysctls.js';
+import { startHealthchecks } from './health.js';
 import { resolveUser } from '../containers/users.js';
 import type { NetPlan } from '../network/index.js';
 import { isMounted, mountOverlay, unmountOverlay } from '../rootfs/overlay.js';
@@ -98,12 +100,20 @@ export async function startLocked(ctx: EngineContext, id: string, isRestart: boo
 
     // 4. the plan → config.json + helper spec (+ seccomp BPF)
     s = performance.now();
-    const user = resolveUser(rec.paths.rootfs, rec.config.user ?? (image.config.config as { User?: string } | undefined)?.User);
+    const user = resolveUser(rec.paths.rootfs, rec.config.user ?? (image.config.config as { User?: string } | undefined)?.User, rec.config.groupAdd);
     let netPlan: NetPlan | null = null;
     let etc: EtcFiles;
     if (ctx.network) {
       s = performance.now();
-      netPlan = await ctx.network.prepare(id, { mode: rec.network.mode, name: rec.name, hostname: hostnameOf(rec), ports: rec.config.ports });
+      netPlan = await ctx.network.prepare(id, {
+        mode: rec.network.mode,
+        name: rec.name,
+        hostname: hostnameOf(rec),
+        ports: rec.config.ports,
+        endpoint: rec.config.endpoint,
+        extraHosts: rec.config.extraHosts,
+        dns: rec.config.dns,
+      });
       cleanups.push(() => ctx.network!.detach(id));
       etc = netPlan.files;
       step('network-plan', s, { detail: netPlan.ipAddress ? `${netPlan.networkName ?? 'bridge'}: ${netPlan.ipAddress}/${netPlan.prefixLen} via ${netPlan.gateway}` : `network mode ${netPlan.mode}` });
@@ -158,6 +168,11 @@ export async function startLocked(ctx: EngineContext, id: string, isRestart: boo
       if (netSteps.length) step('network', s, { detail: `${netSteps.length} ip/iptables steps` });
     }
 
+    // 6b. --sysctl, in the container's own net/IPC namespaces
+    if (rec.config.sysctls && Object.keys(rec.config.sysctls).length) {
+      for (const w of await applySysctls(created.pid, rec.config.sysctls)) timeline.push({ step: 'sysctl', by: 'engine', at: shift + performance.now() - t0, ms: w.ms, call: w.call });
+    }
+
     // 7. release: the command is exec'd
     await connectPendingAttach(ctx, id, runDir);
     s = performance.now();
@@ -189,6 +204,7 @@ export async function startLocked(ctx: EngineContext, id: string, isRestart: boo
     ctx.live.set(id, live);
     void created.exited.then(() => onMonitorGone(ctx, id, created.monitorPid));
     ctx.emit(containerEvent(isRestart ? 'restart' : 'start', rec));
+    startHealthchecks(ctx, rec);
     return rec;
   } catch (e) {
     for (const c of cleanups.reverse()) {

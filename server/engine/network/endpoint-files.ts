@@ -30,10 +30,14 @@ export function renderHostsFor(s: NetState, e: EndpointRecord): string {
       const oa = o.attachments.find((x) => x.networkId === a.networkId);
       if (!oa || seen.has(oa.ip)) continue;
       seen.add(oa.ip);
-      others.push({ ip: oa.ip, names: [o.name, o.hostname, o.containerId.slice(0, 12)] });
+      // --link aliases this container gave it, and its own --network-alias names
+      const linkNames = (e.links ?? []).filter((l) => l.container === o.name || l.container === o.containerId || o.containerId.startsWith(l.container)).map((l) => l.alias);
+      others.push({ ip: oa.ip, names: [...linkNames, o.name, o.hostname, o.containerId.slice(0, 12), ...(o.aliases ?? [])] });
     }
   }
-  return renderHosts({ hostname: e.hostname, name: e.name, id: e.containerId.slice(0, 12), ip: e.attachments[0]?.ip }, others);
+  const gateway = s.networks.find((n) => n.id === e.attachments[0]?.networkId)?.gateway;
+  const extra = (e.extraHosts ?? []).map((h) => ({ ip: h.ip === 'host-gateway' ? (gateway ?? '') : h.ip, names: [h.name] })).filter((h) => h.ip);
+  return renderHosts({ hostname: e.hostname, name: e.name, id: e.containerId.slice(0, 12), ip: e.attachments[0]?.ip }, others, {}, extra);
 }
 
 /** At prepare(): the hostname file always; resolv.conf and hosts when the endpoint uses its own. */
@@ -41,7 +45,7 @@ export function writeEndpointFiles(s: NetState, e: EndpointRecord): void {
   const own = ownFiles(s, e.containerId);
   writeInPlace(own.hostname, e.hostname + '\n');
   if (e.files.hosts === own.hosts) {
-    writeInPlace(own.resolvConf, renderResolvConf(readHostResolvConf(), { hostMode: e.mode === 'host', noNetwork: e.mode === 'none' }));
+    writeInPlace(own.resolvConf, renderResolvConf(readHostResolvConf(), { hostMode: e.mode === 'host', noNetwork: e.mode === 'none', dns: e.dns }));
     writeInPlace(own.hosts, renderHostsFor(s, e));
   }
 }

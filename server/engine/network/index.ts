@@ -17,7 +17,7 @@
 // with one jump each from FORWARD, PREROUTING, OUTPUT, POSTROUTING. teardown() removes all of it
 // and puts ip_forward back (unless another engine's bridges still need it).
 export { NetworkManager } from './manager.js';
-export type { NetPlan, NetworkInfo, NetworkRecord, EndpointRecord, Attachment, LinkCounters, Topology, NetMode, PortBinding } from './types.js';
+export type { NetPlan, NetworkCreateRequest, NetworkInfo, NetworkRecord, EndpointRecord, Attachment, LinkCounters, Topology, NetMode, PortBinding } from './types.js';
 export type { NetStep } from './ip.js';
 export { CHAINS, JUMPS, installedRules, jumps, type Chains } from './nat.js';
 export { DEFAULT_BRIDGE } from './bridge.js';

@@ -72,10 +72,11 @@ export function checkGateway(c: Cidr, gateway: string): void {
  * The next free address after `cursor` (round robin, like Docker, so a just-released address is not
  * handed out again at once and stale ARP entries age out). Skips network, broadcast and gateway.
  */
-export function allocate(c: Cidr, gateway: string, taken: Set<string>, cursor?: string): string {
+export function allocate(c: Cidr, gateway: string, taken: Set<string>, cursor?: string, subnet?: Cidr): string {
   if (c.bits > 30) throw new InvalidArgument(`subnet ${formatCidr(c)} is too small for containers`);
-  const first = c.base + 1;
-  const last = c.base + size(c) - 2;
+  // a range inside a subnet (--ip-range) may use its own first and last address, unless they are the subnet's
+  const first = subnet ? Math.max(c.base, subnet.base + 1) : c.base + 1;
+  const last = subnet ? Math.min(c.base + size(c) - 1, subnet.base + size(subnet) - 2) : c.base + size(c) - 2;
   const span = last - first + 1;
   const gw = ipToInt(gateway);
   let start = cursor ? ipToInt(cursor) + 1 : first;

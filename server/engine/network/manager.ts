@@ -27,12 +27,12 @@ import { prepareEndpoint, type PrepareRequest } from './plan.js';
 import { startProxies, stopAllProxies, stopProxies } from './port-bindings.js';
 import { filesDir, filesRoot, loadState, saveState } from './state-file.js';
 import { removeHostObjects, sweepLeftovers } from './sweep.js';
-import type { IsolationChange, LinkCounters, NetPlan, NetState, NetworkInfo, Topology } from './types.js';
+import type { IsolationChange, LinkCounters, NetPlan, NetState, NetworkCreateRequest, NetworkInfo, Topology } from './types.js';
 import { counters, topology } from './views.js';
 import { attachEndpoint, detachEndpoint, moveDefaultRoute, unwireAttachment, wireAttachment } from './wiring.js';
 
 export type { NetStep } from './ip.js';
-export type { Attachment, EndpointRecord, IsolationChange, LinkCounters, NetMode, NetPlan, NetworkInfo, NetworkRecord, PortBinding, Topology } from './types.js';
+export type { Attachment, EndpointRecord, IsolationChange, LinkCounters, NetMode, NetPlan, NetworkCreateRequest, NetworkInfo, NetworkRecord, PortBinding, Topology } from './types.js';
 
 const ID_RE = /^[0-9a-f]{12,64}$/;
 
@@ -106,7 +106,7 @@ export class NetworkManager {
     return inspectNetwork(this.s, idOrName);
   }
 
-  async createNetwork(req: { name: string; subnet?: string; gateway?: string; labels?: Record<string, string> }): Promise<NetworkInfo> {
+  async createNetwork(req: NetworkCreateRequest): Promise<NetworkInfo> {
     this.needInit();
     return this.serial(() => createNetwork(this.s, req));
   }
@@ -163,7 +163,7 @@ export class NetworkManager {
     });
   }
 
-  async connect(idOrName: string, containerId: string, pid: number | null): Promise<void> {
+  async connect(idOrName: string, containerId: string, pid: number | null, opts: { ip?: string; aliases?: string[] } = {}): Promise<void> {
     this.needInit();
     if (!ID_RE.test(containerId)) throw new InvalidArgument(`invalid container id ${JSON.stringify(containerId)}`);
     return this.serial(async () => {
@@ -176,8 +176,10 @@ export class NetworkManager {
         e = blankEndpoint(s, containerId, net.name);
         s.endpoints[containerId] = e;
       }
-      const a = lease(s, e, net);
+      if (opts.aliases?.length && net.builtin) throw new InvalidArgument('--alias: network-scoped alias is supported only for containers in user defined networks');
+      const a = lease(s, e, net, { ip: opts.ip });
       e.attachments.push(a);
+      if (opts.aliases?.length) e.aliases = [...new Set([...(e.aliases ?? []), ...opts.aliases])];
       const live = pid ?? e.pid;
       if (live) {
         try {

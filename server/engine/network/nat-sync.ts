@@ -14,7 +14,7 @@ export function natModel(s: NetState): NatModel {
     if (!net) continue;
     for (const p of e.ports) ports.push({ containerId: e.containerId, ip: a.ip, bridge: net.bridge, hostIp: p.hostIp, hostPort: p.hostPort, containerPort: p.containerPort, protocol: p.protocol });
   }
-  return { networks: s.networks.map((n) => ({ bridge: n.bridge, subnet: n.subnet })), ports };
+  return { networks: s.networks.map((n) => ({ bridge: n.bridge, subnet: n.subnet, ...(n.internal ? { internal: true } : {}) })), ports };
 }
 
 /** Brings our chains in line with the state. `full`: rewrite even if unchanged, and check the jumps. */

@@ -18,6 +18,8 @@ export const CHAINS: Chains = { forward: 'GLASSBOX-FORWARD', dnat: 'GLASSBOX-DNA
 export interface NatNetwork {
   bridge: string;
   subnet: string;
+  /** --internal: containers reach each other on the bridge, and nothing beyond it */
+  internal?: boolean;
 }
 
 export interface NatPort {
@@ -69,19 +71,21 @@ export function renderRules(m: NatModel, c: Chains = CHAINS): { filter: string[]
     filter.push(`-A ${f} -i gb+ -o ${n.bridge} -j DROP`);
   }
   for (const n of m.networks) filter.push(`-A ${f} -o ${n.bridge} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT`);
-  for (const p of m.ports) filter.push(`-A ${f} -d ${p.ip}/32 -o ${p.bridge} -p ${p.protocol} -m ${p.protocol} --dport ${p.containerPort} -j ACCEPT`);
-  for (const n of m.networks) filter.push(`-A ${f} -i ${n.bridge} -j ACCEPT`);
+  const internal = new Set(m.networks.filter((n) => n.internal).map((n) => n.bridge));
+  // an internal network publishes nothing (as Docker) and forwards nothing out
+  for (const p of m.ports) if (!internal.has(p.bridge)) filter.push(`-A ${f} -d ${p.ip}/32 -o ${p.bridge} -p ${p.protocol} -m ${p.protocol} --dport ${p.containerPort} -j ACCEPT`);
+  for (const n of m.networks) filter.push(`-A ${f} -i ${n.bridge} -j ${n.internal ? 'DROP' : 'ACCEPT'}`);
   // nothing else gets in to a bridge from outside (published ports are accepted above)
   for (const n of m.networks) filter.push(`-A ${f} -o ${n.bridge} -j DROP`);
 
   const nat: string[] = [];
   for (const p of m.ports) {
-    if (isLoopback(p.hostIp)) continue; // only the proxy listens there
+    if (isLoopback(p.hostIp) || internal.has(p.bridge)) continue; // only the proxy listens there
     const dst = isAny(p.hostIp) ? '' : ` -d ${p.hostIp}/32`;
     // traffic from our bridges goes to the proxy (hairpin and other networks), like docker-proxy
     nat.push(`-A ${c.dnat}${dst} ! -i gb+ -p ${p.protocol} -m ${p.protocol} --dport ${p.hostPort} -j DNAT --to-destination ${p.ip}:${p.containerPort}`);
   }
-  for (const n of m.networks) nat.push(`-A ${c.post} -s ${n.subnet} ! -o ${n.bridge} -j MASQUERADE`);
+  for (const n of m.networks) if (!n.internal) nat.push(`-A ${c.post} -s ${n.subnet} ! -o ${n.bridge} -j MASQUERADE`);
   return { filter, nat };
 }
 

@@ -5,10 +5,10 @@ import { randomBytes } from 'node:crypto';
 import { Conflict, InvalidArgument, NotFound } from '../types.js';
 import { bridgeAddress, deleteBridge, ensureBridge, hostPrefixes } from './bridge.js';
 import type { Recorder } from './ip.js';
-import { checkGateway, defaultCandidates, firstHost, formatCidr, ipToInt, overlaps, parseCidr, userCandidates } from './ipam.js';
+import { checkGateway, contains, defaultCandidates, firstHost, formatCidr, ipToInt, overlaps, parseCidr, userCandidates } from './ipam.js';
 import { syncNat } from './nat-sync.js';
 import { saveState } from './state-file.js';
-import type { NetState, NetworkInfo, NetworkRecord } from './types.js';
+import type { NetState, NetworkCreateRequest, NetworkInfo, NetworkRecord } from './types.js';
 
 const PSEUDO = {
   host: { id: 'e5d2a3c1b9f84e6d8c7b6a5948372615e5d2a3c1b9f84e6d8c7b6a5948372615', driver: 'host' as const },
@@ -33,7 +33,7 @@ function info(s: NetState, n: NetworkRecord): NetworkInfo {
     const a = e.attachments.find((x) => x.networkId === n.id);
     if (a) containers[e.containerId] = { name: e.name, ip: a.ip, prefixLen: n.prefixLen, mac: a.mac, veth: a.hostVeth, ifName: a.ifName, attached: a.attached };
   }
-  return { id: n.id, name: n.name, driver: 'bridge', scope: 'local', created: n.created, builtin: n.builtin, bridge: n.bridge, subnet: n.subnet, gateway: n.gateway, labels: { ...n.labels }, containers };
+  return { id: n.id, name: n.name, driver: 'bridge', scope: 'local', created: n.created, builtin: n.builtin, bridge: n.bridge, subnet: n.subnet, gateway: n.gateway, ...(n.ipRange ? { ipRange: n.ipRange } : {}), ...(n.internal ? { internal: true } : {}), labels: { ...n.labels }, containers };
 }
 
 function pseudoInfo(s: NetState, name: 'host' | 'none'): NetworkInfo {
@@ -103,7 +103,7 @@ export async function ensureNetworks(s: NetState, rec: Recorder): Promise<void> 
   for (const n of s.networks) await ensureBridge(n.bridge, n.gateway, n.prefixLen, rec);
 }
 
-export async function createNetwork(s: NetState, req: { name: string; subnet?: string; gateway?: string; labels?: Record<string, string> }): Promise<NetworkInfo> {
+export async function createNetwork(s: NetState, req: NetworkCreateRequest): Promise<NetworkInfo> {
   const name = req.name;
   if (typeof name !== 'string' || !NAME_RE.test(name)) throw new InvalidArgument(`invalid network name ${JSON.stringify(name)}: use letters, digits, '_', '.' and '-' (at most 63 characters)`);
   if (name === 'host' || name === 'none' || name === 'bridge' || name === 'default') throw new InvalidArgument(`network name ${name} is reserved`);
@@ -126,8 +126,30 @@ export async function createNetwork(s: NetState, req: { name: string; subnet?: s
   const gateway = req.gateway ?? firstHost(c);
   ipToInt(gateway);
   checkGateway(c, gateway);
+  let ipRange: string | undefined;
+  if (req.ipRange) {
+    // --ip-range: a CIDR inside the subnet that addresses are handed out from
+    if (!req.subnet) throw new InvalidArgument('--ip-range needs a subnet (--subnet)');
+    const r = parseCidr(req.ipRange);
+    if (r.bits < c.bits || !contains(c, r.base)) throw new InvalidArgument(`--ip-range ${req.ipRange} is not inside the subnet ${subnet}`);
+    if (r.bits > 30) throw new InvalidArgument(`--ip-range ${req.ipRange} is too small: use a prefix of /30 or shorter`);
+    ipRange = formatCidr(r);
+  }
   const id = randomBytes(32).toString('hex');
-  const net: NetworkRecord = { id, name, driver: 'bridge', bridge: s.names.userBridge(id), subnet, gateway, prefixLen: c.bits, labels: { ...(req.labels ?? {}) }, created: new Date().toISOString(), builtin: false };
+  const net: NetworkRecord = {
+    id,
+    name,
+    driver: 'bridge',
+    bridge: s.names.userBridge(id),
+    subnet,
+    gateway,
+    prefixLen: c.bits,
+    labels: { ...(req.labels ?? {}) },
+    created: new Date().toISOString(),
+    builtin: false,
+    ...(ipRange ? { ipRange } : {}),
+    ...(req.internal ? { internal: true } : {}),
+  };
   await ensureBridge(net.bridge, gateway, c.bits);
   s.networks.push(net);
   try {

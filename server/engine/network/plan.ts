@@ -16,6 +16,10 @@ export interface PrepareRequest {
   name: string;
   hostname: string;
   ports?: ContainerConfig['ports'];
+  /** --ip, --mac-address, --network-alias, --link on the network it joins */
+  endpoint?: ContainerConfig['endpoint'];
+  extraHosts?: ContainerConfig['extraHosts'];
+  dns?: ContainerConfig['dns'];
 }
 
 /** container:<x>: x as a full id, a name, or an unambiguous id prefix of a known endpoint. */
@@ -57,11 +61,20 @@ export async function prepareEndpoint(s: NetState, containerId: string, req: Pre
   let attachments: Attachment[] = [];
   if (prev && prev.mode === mode && mode === 'bridge') attachments = prev.attachments.map((a) => ({ ...a }));
   const e: EndpointRecord = { containerId, name, hostname, mode, requested, joinContainer, ports, attachments, pid: prev?.pid ?? null, files: own };
+  const ep = req.endpoint ?? {};
+  if (mode !== 'bridge' && (ep.ip || ep.macAddress || ep.aliases?.length || ep.links?.length)) {
+    throw new InvalidArgument(`--ip, --mac-address, --network-alias and --link need a bridge network (network mode is ${requested})`);
+  }
+  if (ep.aliases?.length && net?.builtin) throw new InvalidArgument('--network-alias: network-scoped alias is supported only for containers in user defined networks');
+  if (ep.aliases?.length) e.aliases = [...ep.aliases];
+  if (ep.links?.length) e.links = ep.links.map((l) => ({ ...l }));
+  if (req.extraHosts?.length) e.extraHosts = req.extraHosts.map((h) => ({ ...h }));
+  if (req.dns) e.dns = { ...req.dns };
   if (prev && prev.attachments.length && mode !== 'bridge') {
     for (const a of prev.attachments) if (a.attached) await deleteVeth(a.hostVeth).catch(() => {});
   }
   if (net && !e.attachments.some((a) => a.networkId === net.id)) {
-    e.attachments.unshift(lease(s, e, net));
+    e.attachments.unshift(lease(s, e, net, { ip: ep.ip, mac: ep.macAddress }));
     // not wired yet (e.g. connected before its first start): number the interfaces in order
     if (!e.attachments.some((a) => a.attached)) e.attachments.forEach((a, i) => (a.ifName = `eth${i}`));
   }

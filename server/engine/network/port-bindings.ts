@@ -25,7 +25,8 @@ export async function checkPorts(s: NetState, containerId: string, ports: PortBi
   for (const p of out) {
     if (p.hostPort === 0) continue;
     for (const e of Object.values(s.endpoints)) {
-      if (e.containerId === containerId) continue;
+      // a stopped container holds no port (Docker releases it at exit; the next start binds again)
+      if (e.containerId === containerId || e.pid === null) continue;
       const q = e.ports.find((x) => clash(x, p));
       if (q) throw new Conflict(`Bind for ${describe(p)} failed: port is already allocated to container ${e.name} (${e.containerId.slice(0, 12)})`);
     }

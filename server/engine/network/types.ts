@@ -7,6 +7,18 @@ import type { PortProxy } from './ports.js';
 
 export type PortBinding = NonNullable<ContainerConfig['ports']>[number];
 
+/** docker network create: --subnet, --gateway, --ip-range, --internal, --label */
+export interface NetworkCreateRequest {
+  name: string;
+  subnet?: string;
+  gateway?: string;
+  /** addresses handed out come from this CIDR inside the subnet (an --ip may still be outside it) */
+  ipRange?: string;
+  /** no way out: no MASQUERADE and no forwarding from the bridge to anywhere else */
+  internal?: boolean;
+  labels?: Record<string, string>;
+}
+
 export interface NetworkRecord {
   id: string;
   name: string;
@@ -21,6 +33,8 @@ export interface NetworkRecord {
   builtin: boolean;
   /** the last address handed out (round-robin IPAM) */
   cursor?: string;
+  ipRange?: string;
+  internal?: boolean;
 }
 
 export interface Attachment {
@@ -50,6 +64,14 @@ export interface EndpointRecord {
   /** init of the container while it is attached */
   pid: number | null;
   files: { hosts: string; resolvConf: string; hostname: string };
+  /** --network-alias: more names the other containers of its networks find it by */
+  aliases?: string[];
+  /** --add-host lines of its own hosts file ("host-gateway" is its network's gateway) */
+  extraHosts?: { name: string; ip: string }[];
+  /** --link other:alias: the alias names the other container in this one's hosts file */
+  links?: { container: string; alias: string }[];
+  /** --dns/--dns-search/--dns-option: its resolv.conf says these instead of the host's */
+  dns?: { servers?: string[]; search?: string[]; options?: string[] };
 }
 
 export interface NetPlan {
@@ -82,6 +104,8 @@ export interface NetworkInfo {
   bridge?: string;
   subnet?: string;
   gateway?: string;
+  ipRange?: string;
+  internal?: boolean;
   labels: Record<string, string>;
   containers: Record<string, { name: string; ip: string; prefixLen: number; mac: string; veth: string; ifName: string; attached: boolean }>;
 }

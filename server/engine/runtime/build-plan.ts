@@ -10,9 +10,10 @@ import type { ContainerRecord, IdMapping, Namespace } from '../types.js';
 import { resolveCapabilities } from './capabilities.js';
 import { compileSeccomp } from './seccomp-bpf.js';
 import { dockerDefaultProfile, profileForOci } from './seccomp-profile.js';
-import { DEFAULT_RLIMITS, type PlanMount, type RuntimePlan } from './plan.js';
+import { DEFAULT_RLIMITS, type PlanDevice, type PlanMount, type RuntimePlan } from './plan.js';
 import { cgroupMounts, MASKED_PATHS, READONLY_PATHS, STANDARD_DEVICES, STANDARD_SYMLINKS, standardMounts } from './spec.js';
 import type { ExecPlan } from './helper-spec.js';
+import { DEVICE_ALLOWLIST } from '../containers/validate-extras.js';
 
 /** Docker's default: every namespace but user and time (and cgroup, which Docker adds on v2). */
 export const DEFAULT_NAMESPACES: Record<Namespace, boolean> = {
@@ -141,7 +142,7 @@ export function buildPlan(input: BuildPlanInput): RuntimePlan {
     cgroupProcs: input.cgroupProcs,
     hostname,
     mounts,
-    devices: privileged ? [] : STANDARD_DEVICES,
+    devices: privileged ? [] : [...STANDARD_DEVICES, ...extraDevices(rec)],
     symlinks: STANDARD_SYMLINKS,
     maskedPaths: privileged ? [] : MASKED_PATHS,
     readonlyPaths: privileged ? [] : READONLY_PATHS,
@@ -220,4 +221,18 @@ export function buildExecPlan(input: BuildExecPlanInput): ExecPlan {
     env,
     args: opts.cmd,
   };
+}
+
+/**
+ * --device from the allowlist (containers/validate-extras.ts), under the name asked for; the
+ * cgroup rules already allow these numbers, so no other device becomes reachable. A name that is
+ * one of the standard ones replaces it.
+ */
+function extraDevices(rec: ContainerRecord): PlanDevice[] {
+  return (rec.config.devices ?? []).flatMap((d) => {
+    const n = DEVICE_ALLOWLIST[d.path];
+    const path = d.containerPath ?? d.path;
+    if (!n || STANDARD_DEVICES.some((s) => s.path === path && s.major === n.major && s.minor === n.minor)) return [];
+    return [{ path, type: 'c' as const, major: n.major, minor: n.minor, mode: 0o666 }];
+  });
 }

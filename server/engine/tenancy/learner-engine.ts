@@ -6,6 +6,7 @@
 import type { Readable, Writable } from 'node:stream';
 import type { EngineApi, ExecOptions } from '../api.js';
 import { realpathSync } from 'node:fs';
+import type { NetworkCreateRequest } from '../network/index.js';
 import { Conflict, InvalidArgument, NotFound, type ContainerConfig, type ContainerRecord, type EngineEvent } from '../types.js';
 import { applyLearnerPolicy, isLabLabel, OWNER_LABEL, PermissionDenied, type LearnerPolicy } from './learner-policy.js';
 
@@ -261,15 +262,15 @@ export class LearnerEngine implements EngineApi {
   inspectNetwork(idOrName: string) {
     return this.ownNetwork(idOrName);
   }
-  createNetwork(req: { name: string; subnet?: string; gateway?: string; labels?: Record<string, string> }) {
+  createNetwork(req: NetworkCreateRequest) {
     if (req.labels && OWNER_LABEL in req.labels) throw new PermissionDenied(`the label ${OWNER_LABEL}: not allowed in a learner's sandbox`);
     return this.engine.createNetwork({ ...req, name: this.hostNetworkName(req.name), labels: { ...(req.labels ?? {}), [OWNER_LABEL]: this.learnerId } });
   }
   removeNetwork(idOrName: string) {
     return this.engine.removeNetwork(this.ownNetwork(idOrName).id);
   }
-  connectNetwork(network: string, container: string) {
-    return this.engine.connectNetwork(this.ownNetwork(network).id, this.own(container).id);
+  connectNetwork(network: string, container: string, opts?: { ip?: string; aliases?: string[] }) {
+    return this.engine.connectNetwork(this.ownNetwork(network).id, this.own(container).id, opts);
   }
   disconnectNetwork(network: string, container: string) {
     return this.engine.disconnectNetwork(this.ownNetwork(network).id, this.own(container).id);

@@ -6,6 +6,7 @@
 import { capabilityNumber, DOCKER_DEFAULT_CAPABILITIES } from '../runtime/capabilities.js';
 import { EngineError, type ContainerConfig } from '../types.js';
 import { parseSize } from '../util/size.js';
+import { DEVICE_ALLOWLIST } from '../containers/validate-extras.js';
 
 /**
  * A learner's container logs are kept to this (Docker's json-file never rotates unless asked, and
@@ -98,6 +99,7 @@ export function applyLearnerPolicy(config: ContainerConfig, policy: LearnerPolic
       deny(`publishing host port ${p.hostPort || '(any)'} (this learner's ports are ${policy.ports.from}-${policy.ports.to})`);
     }
   }
+  denyHostWideOptions(config, deny);
   const labels = { ...(config.labels ?? {}) };
   if (Object.keys(labels).some((k) => k === OWNER_LABEL || k.startsWith(`${OWNER_LABEL}.`))) deny(`the label ${OWNER_LABEL}`);
   const lab = Object.keys(labels).find(isLabLabel);
@@ -131,4 +133,32 @@ function learnerLogConfig(asked: ContainerConfig['logConfig'], deny: (what: stri
   if (Number.isFinite(files) && files > LOG_MAX_FILES) deny(`--log-opt max-file=${opts['max-file']} (at most ${LOG_MAX_FILES})`);
   // a bad size or count is left for the engine's own check to name
   return { driver, options: { ...opts, 'max-size': opts['max-size'] ?? LOG_MAX_SIZE, 'max-file': opts['max-file'] ?? String(LOG_MAX_FILES) } };
+}
+
+/** The most a learner's healthcheck may ask of the host: one check a second. */
+export const LEARNER_MIN_HEALTH_INTERVAL_MS = 1000;
+/** A learner's `stop` waits at most this long before SIGKILL (the teacher's reset waits for it). */
+export const LEARNER_MAX_STOP_TIMEOUT = 60;
+
+/**
+ * The options of issue #18 that reach past the learner's own sandbox. Allowed: their own groups,
+ * cpuset (it only narrows their own CPUs), /etc/hosts and resolv.conf lines, addresses and aliases
+ * on their own networks, net.* sysctls (their own network namespace), the allowlisted devices
+ * (the ones every container has), a stop signal. Refused: what takes from the others' share (a
+ * memory reservation protects pages from reclaim, an I/O weight above the default, OOM-kill
+ * disabled holds memory the host may need), non-net sysctls, a healthcheck more often than once a
+ * second, a stop that waits for ever.
+ */
+function denyHostWideOptions(config: ContainerConfig, deny: (what: string) => never): void {
+  const l = config.limits ?? {};
+  if (l.memoryReservation != null) deny('--memory-reservation');
+  if (l.oomKillDisable) deny('--oom-kill-disable');
+  if (l.blkioWeight != null && l.blkioWeight > 500) deny(`--blkio-weight ${l.blkioWeight} (at most the default, 500)`);
+  for (const key of Object.keys(config.sysctls ?? {})) if (!key.startsWith('net.')) deny(`--sysctl ${key} (only net.* sysctls)`);
+  for (const d of config.devices ?? []) if (!DEVICE_ALLOWLIST[d.path]) deny(`--device ${d.path}`);
+  const h = config.healthcheck;
+  if (h && h.test[0] !== 'NONE' && (h.intervalMs ?? 30_000) < LEARNER_MIN_HEALTH_INTERVAL_MS) deny(`--health-interval under ${LEARNER_MIN_HEALTH_INTERVAL_MS / 1000}s`);
+  if (config.stopTimeout !== undefined && (config.stopTimeout < 0 || config.stopTimeout > LEARNER_MAX_STOP_TIMEOUT)) {
+    deny(`--stop-timeout ${config.stopTimeout} (at most ${LEARNER_MAX_STOP_TIMEOUT} seconds)`);
+  }
 }
