@@ -9,6 +9,7 @@ import { prepareContainerLayer } from '../rootfs/overlay.js';
 import { createLayerFs, removeLayerFs, storageUnsupportedReason } from '../rootfs/quota.js';
 import { Conflict, InvalidArgument, type ContainerConfig, type ContainerRecord, type ResourceLimits, type TimelineStep } from '../types.js';
 import { mapsFor } from '../userns/ranges.js';
+import { resolveVolumeMounts } from '../volumes/container-volumes.js';
 import { containerEvent, type EngineContext } from './context.js';
 
 const DEFAULT_LIMITS: ResourceLimits = { memory: null, memorySwap: null, cpus: null, cpuShares: null, pids: null, io: [] };
@@ -31,8 +32,9 @@ export async function createContainer(ctx: EngineContext, input: ContainerConfig
     throw new Conflict(`Conflict. The container name "/${config.name}" is already in use by container "${ctx.records.find(config.name).id}". You have to remove (or rename) that container to be able to reuse that name.`);
   }
   checkShareTargets(ctx, config); // "container:x" must name an existing container, before anything is made
+  for (const spec of config.volumesFrom ?? []) ctx.records.find(spec.replace(/:(ro|rw)$/, ''));
 
-  const imageConfig = (image.config.config ?? {}) as { Entrypoint?: string[] | null; Cmd?: string[] | null; Env?: string[]; WorkingDir?: string; User?: string };
+  const imageConfig = (image.config.config ?? {}) as { Entrypoint?: string[] | null; Cmd?: string[] | null; Env?: string[]; WorkingDir?: string; User?: string; Volumes?: Record<string, unknown> | null };
   const entrypoint = config.entrypoint ?? imageConfig.Entrypoint ?? [];
   // Docker: a new entrypoint drops the image's Cmd unless a command is given too.
   const cmd = config.cmd ?? (config.entrypoint ? [] : (imageConfig.Cmd ?? []));
@@ -71,6 +73,12 @@ export async function createContainer(ctx: EngineContext, input: ContainerConfig
   prepareContainerLayer(layerDir, { uidShift: userns ? hostRoot : undefined, gidShift: userns ? hostGid : undefined, merged: join(dir, 'bundle', 'rootfs') });
   step('make-dirs', s, { file: dir, detail: 'bundle/rootfs (mount point), upper/ (the container layer), work/ (overlayfs scratch)' });
   if (usernsRec?.range) step('userns-range', s, { detail: `host uids ${usernsRec.range.uid}–${usernsRec.range.uid + usernsRec.range.size - 1} are this container's alone (leased in ${ctx.usernsRanges.leaseDir})` });
+
+  // the volumes last: a volume made for this container is removed again if the record is not written
+  s = performance.now();
+  const volumes = resolveVolumeMounts(ctx.volumes, ctx.records, applied.config, Object.keys(imageConfig.Volumes ?? {}));
+  if (volumes.mounts.length) applied.config.mounts = volumes.mounts;
+  if (volumes.made.length) step('volumes', s, { detail: `made ${volumes.made.length} volume${volumes.made.length === 1 ? '' : 's'} under ${ctx.volumes.dir}: outside the union, they outlive the container` });
 
   const rec: ContainerRecord = {
     id,
@@ -111,7 +119,12 @@ export async function createContainer(ctx: EngineContext, input: ContainerConfig
     ...(usernsRec ? { userns: usernsRec } : {}),
   };
   s = performance.now();
-  ctx.records.save(rec);
+  try {
+    ctx.records.save(rec);
+  } catch (e) {
+    for (const n of volumes.made) ctx.volumes.remove(n);
+    throw e;
+  }
   step('write-record', s, { file: join(dir, 'record.json') });
   ctx.emit(containerEvent('create', rec));
   return rec;
