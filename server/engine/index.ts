@@ -22,3 +22,5 @@ export { LearnerEngine } from './tenancy/learner-engine.js';
 export { containerView, hostView, type ProcView } from './inspect/host-view.js';
 export type { ImageView, ImageViewLayer, ImageViewHistory } from './images/view.js';
 export type { SignalResult } from './lifecycle/signal-process.js';
+export { parseLabelFilter, parseUntil } from './housekeeping/filters.js';
+export { ANONYMOUS_LABEL } from './volumes/store.js';

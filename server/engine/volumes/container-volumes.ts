@@ -143,9 +143,10 @@ export async function prepareVolumes(
       sources[name] = vol.mountpoint;
       if (opts.userns) {
         const base = join(opts.containerDir, 'volume-views');
-        mkdirSync(base, { recursive: true, mode: 0o700 });
+        // walkable (not listable) by the container's root, a host uid of its range: the helper binds from here as it
+        mkdirSync(base, { recursive: true, mode: 0o711 });
         const view = join(base, String(views.length));
-        mkdirSync(view, { mode: 0o700 });
+        mkdirSync(view, { mode: 0o711 });
         views.push(view);
         mountIdmapped(vol.mountpoint, view, await sharedUserNamespaceFd(opts.userns.uidMap, opts.userns.gidMap));
         sources[name] = view;
