@@ -129,7 +129,7 @@ describe('docker volumes against Glassbox', () => {
     const anon = c.Mounts[0].Name;
     expect((await ok('volume', 'ls', '-q')).split('\n')).toContain(anon);
     const [av] = JSON.parse(await ok('volume', 'inspect', anon)) as { Labels: Record<string, string> }[];
-    expect(av.Labels).toHaveProperty('com.docker.volume.anonymous');
+    expect(av.Labels).toHaveProperty(['com.docker.volume.anonymous']);
     await ok('rm', '-v', 'gbtv-anon');
     expect((await ok('volume', 'ls', '-q')).split('\n')).not.toContain(anon);
 

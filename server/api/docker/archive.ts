@@ -37,7 +37,7 @@ export async function archiveGet(ctx: Ctx, engine: EngineApi): Promise<void> {
 /** PUT /containers/{id}/archive: extract the uploaded tar into the directory at path. */
 export async function archivePut(ctx: Ctx, engine: EngineApi): Promise<void> {
   const path = pathParam(ctx);
-  await engine.putArchive(ctx.params[0], path, ctx.req, {
+  await engine.putArchive(ctx.params[0], path, drainOnError(ctx), {
     noOverwriteDirNonDir: boolParam(ctx.query, 'noOverwriteDirNonDir'),
     copyUIDGID: boolParam(ctx.query, 'copyUIDGID'),
   });
@@ -64,6 +64,12 @@ export async function importImage(ctx: Ctx, engine: EngineApi): Promise<void> {
   const repo = ctx.query.get('repo') || undefined;
   const tag = ctx.query.get('tag') || undefined;
   const ref = repo ? (tag ? `${repo}:${tag}` : repo) : undefined;
-  const r = await engine.importImage(ctx.req, { ref, changes: ctx.query.getAll('changes'), message: ctx.query.get('message') ?? undefined });
+  const r = await engine.importImage(drainOnError(ctx), { ref, changes: ctx.query.getAll('changes'), message: ctx.query.get('message') ?? undefined });
   sendJson(ctx, 200, { status: r.id });
+}
+
+/** The upload, drained if the engine refuses it before reading it all (the client then reads why). */
+function drainOnError(ctx: Ctx) {
+  ctx.res!.once('finish', () => ctx.req.resume());
+  return ctx.req;
 }

@@ -58,3 +58,8 @@ export function systemDf(ctx: Ctx, engine: EngineApi): void {
     BuildCache: [],
   });
 }
+
+/** POST /build/prune (docker system prune calls it): the classic builder keeps no separate cache. */
+export function pruneBuildCache(ctx: Ctx): void {
+  sendJson(ctx, 200, { CachesDeleted: [], SpaceReclaimed: 0 });
+}

@@ -95,6 +95,7 @@ export function routes(engine: EngineApi, state: AdapterState): Route[] {
     r('DELETE', `/volumes/${C}`, (c) => volumes.removeVolume(c, engine)),
 
     r('GET', '/system/df', (c) => housekeeping.systemDf(c, engine)),
+    r('POST', '/build/prune', (c) => housekeeping.pruneBuildCache(c)),
   ];
 }
 

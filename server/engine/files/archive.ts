@@ -16,7 +16,7 @@ import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import { FS_MAGIC, O_CLOEXEC, O_PATH, openat2, RESOLVE, statfsType, SyscallError } from '../../../native/libc.js';
 import { lookupInRoot } from '../rootfs/resolve.js';
-import { Conflict, InvalidArgument, NotFound } from '../types.js';
+import { Conflict, EngineError, InvalidArgument, NotFound } from '../types.js';
 
 /** docker's container path stat (the X-Docker-Container-Path-Stat header, base64 JSON). */
 export interface PathStat {
@@ -101,6 +101,8 @@ class Entry {
   }
 
   lstat(): Stats {
+    // the directory itself ("dir/", "/"): its descriptor's stat (lstat would see the magic link)
+    if (!this.base) return fstatSync(this.parentFd);
     const st = lstatSync(this.hostPath(), { throwIfNoEntry: false });
     if (!st) throw new NotFound(`Could not find the file ${this.path} in container`);
     return st;
@@ -115,13 +117,13 @@ export function statPath(root: string, path: string): PathStat {
   const e = Entry.open(root, path);
   try {
     const st = e.lstat();
-    const { base } = split(path);
+    const abs = posix.normalize(`/${path}`).replace(/\/+$/, '') || '/';
     let linkTarget = '';
     if (st.isSymbolicLink()) {
       const t = readlinkSync(e.hostPath());
       linkTarget = t.startsWith('/') ? posix.normalize(t) : posix.join(posix.dirname(posix.normalize(`/${path}`)), t);
     }
-    return { name: base || '/', size: st.size, mode: goMode(st), mtime: st.mtime.toISOString(), linkTarget };
+    return { name: abs === '/' ? '/' : posix.basename(abs), size: st.size, mode: goMode(st), mtime: st.mtime.toISOString(), linkTarget };
   } finally {
     e.close();
   }
@@ -315,16 +317,19 @@ export async function extractArchive(root: string, dest: string, input: Readable
       }
     }
   })();
-  const piping = pipeline(input, extract);
+  // not pipeline(): on a refused entry the upload is drained, not destroyed, so the client still
+  // reads the answer that says why
+  input.on('error', (e) => extract.destroy(e));
+  input.pipe(extract as unknown as NodeJS.WritableStream);
   try {
     await done;
   } catch (e) {
-    piping.catch(() => {}); // the entry's error is the one to report
+    input.unpipe();
+    input.resume();
     extract.destroy();
-    input.destroy();
-    throw e;
+    if (e instanceof EngineError) throw e;
+    throw new InvalidArgument(`cannot extract the archive into ${dest}: ${(e as Error).message}`);
   }
-  await piping;
 }
 
 async function extractOne(

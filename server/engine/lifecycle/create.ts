@@ -32,7 +32,13 @@ export async function createContainer(ctx: EngineContext, input: ContainerConfig
     throw new Conflict(`Conflict. The container name "/${config.name}" is already in use by container "${ctx.records.find(config.name).id}". You have to remove (or rename) that container to be able to reuse that name.`);
   }
   checkShareTargets(ctx, config); // "container:x" must name an existing container, before anything is made
-  for (const spec of config.volumesFrom ?? []) ctx.records.find(spec.replace(/:(ro|rw)$/, ''));
+  for (const spec of config.volumesFrom ?? []) {
+    // a 400 naming the option: a 404 from create makes the docker CLI go and pull the image
+    const name = spec.replace(/:(ro|rw)$/, '');
+    if (!ctx.records.all().some((r) => r.id === name || r.name === name.replace(/^\//, '') || (name.length >= 4 && r.id.startsWith(name)))) {
+      throw new InvalidArgument(`--volumes-from ${spec}: no such container: ${name}`);
+    }
+  }
 
   const imageConfig = (image.config.config ?? {}) as { Entrypoint?: string[] | null; Cmd?: string[] | null; Env?: string[]; WorkingDir?: string; User?: string; Volumes?: Record<string, unknown> | null };
   const entrypoint = config.entrypoint ?? imageConfig.Entrypoint ?? [];
@@ -51,6 +57,12 @@ export async function createContainer(ctx: EngineContext, input: ContainerConfig
   const noStorage = storageSize !== undefined ? storageUnsupportedReason() : null;
   if (noStorage) throw new InvalidArgument(`--storage-opt size is not supported here: ${noStorage}`);
 
+  // the volumes: one made here for this container is removed again if the create fails after all
+  s = performance.now();
+  const volumes = resolveVolumeMounts(ctx.volumes, ctx.records, applied.config, Object.keys(imageConfig.Volumes ?? {}));
+  if (volumes.mounts.length) applied.config.mounts = volumes.mounts;
+  if (volumes.made.length) step('volumes', s, { detail: `made ${volumes.made.length} volume${volumes.made.length === 1 ? '' : 's'} under ${ctx.volumes.dir}: outside the union, they outlive the container` });
+
   s = performance.now();
   mkdirSync(join(dir, 'bundle', 'rootfs'), { recursive: true, mode: 0o711 });
   // --storage-opt size: upper/ and work/ on a filesystem of that size (rootfs/quota.ts)
@@ -62,6 +74,7 @@ export async function createContainer(ctx: EngineContext, input: ContainerConfig
     if (userns) usernsRec = usernsFor(ctx, id, config);
   } catch (e) {
     // nothing is left of a create that failed
+    for (const n of volumes.made) ctx.volumes.remove(n);
     if (storage) removeLayerFs(storage);
     rmSync(dir, { recursive: true, force: true });
     throw e;
@@ -73,12 +86,6 @@ export async function createContainer(ctx: EngineContext, input: ContainerConfig
   prepareContainerLayer(layerDir, { uidShift: userns ? hostRoot : undefined, gidShift: userns ? hostGid : undefined, merged: join(dir, 'bundle', 'rootfs') });
   step('make-dirs', s, { file: dir, detail: 'bundle/rootfs (mount point), upper/ (the container layer), work/ (overlayfs scratch)' });
   if (usernsRec?.range) step('userns-range', s, { detail: `host uids ${usernsRec.range.uid}–${usernsRec.range.uid + usernsRec.range.size - 1} are this container's alone (leased in ${ctx.usernsRanges.leaseDir})` });
-
-  // the volumes last: a volume made for this container is removed again if the record is not written
-  s = performance.now();
-  const volumes = resolveVolumeMounts(ctx.volumes, ctx.records, applied.config, Object.keys(imageConfig.Volumes ?? {}));
-  if (volumes.mounts.length) applied.config.mounts = volumes.mounts;
-  if (volumes.made.length) step('volumes', s, { detail: `made ${volumes.made.length} volume${volumes.made.length === 1 ? '' : 's'} under ${ctx.volumes.dir}: outside the union, they outlive the container` });
 
   const rec: ContainerRecord = {
     id,
