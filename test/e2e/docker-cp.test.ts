@@ -105,8 +105,6 @@ describe('docker cp, export and import against Glassbox', () => {
     expect(await ok('logs', 'gbtv1-stopped')).toBe('to the container\n');
     await ok('cp', 'gbtv1-stopped:/srv/app.txt', join(local, 'app.txt'));
     expect(readFileSync(join(local, 'app.txt'), 'utf8')).toBe('app\n');
-    const rec = engine!.get('gbtv1-stopped');
-    expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(rec.paths.rootfs);
     await ok('rm', 'gbtv1-stopped');
   });
 

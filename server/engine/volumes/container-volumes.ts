@@ -18,7 +18,7 @@ import { normalizeTarget } from '../containers/validate.js';
 import { lookupInRoot } from '../rootfs/resolve.js';
 import { copyShifted } from '../rootfs/shift.js';
 import { OWNER_LABEL } from '../tenancy/learner-policy.js';
-import { InvalidArgument, type ContainerConfig, type ContainerRecord, type IdMapping } from '../types.js';
+import { InvalidArgument, Unavailable, type ContainerConfig, type ContainerRecord, type IdMapping } from '../types.js';
 import { mountIdmapped, sharedUserNamespaceFd } from '../userns/idmap.js';
 import { randomBytes } from 'node:crypto';
 import type { VolumeStore } from './store.js';
@@ -148,7 +148,12 @@ export async function prepareVolumes(
         const view = join(base, String(views.length));
         mkdirSync(view, { mode: 0o711 });
         views.push(view);
-        mountIdmapped(vol.mountpoint, view, await sharedUserNamespaceFd(opts.userns.uidMap, opts.userns.gidMap));
+        try {
+          mountIdmapped(vol.mountpoint, view, await sharedUserNamespaceFd(opts.userns.uidMap, opts.userns.gidMap));
+        } catch (e) {
+          // no shifted-copy fallback as for layers: a volume is shared and written, a copy would fork it
+          throw new Unavailable(`volume ${shortName(name)} cannot be given to a user-namespaced container here: its idmapped mount failed (${(e as Error).message}); idmapped mounts need Linux ≥ 5.12 and a filesystem that supports them under ${store.dir}`);
+        }
         sources[name] = view;
         steps.push({
           step: 'volume-idmap',
