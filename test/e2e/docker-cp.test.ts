@@ -13,7 +13,7 @@ import { Engine } from '../../server/engine/engine.js';
 import { makeTar } from '../integration/image-fixtures.js';
 import { requireHost } from '../helpers.js';
 import { DOCKER, dockerClient } from './docker-support.js';
-import { busyboxRoot, dockerIn } from './volume-support.js';
+import { busyboxRoot, dockerBytes, dockerIn } from './volume-support.js';
 
 requireHost('docker-cp e2e', { root: true, binaries: [DOCKER, '/bin/busybox', '/usr/bin/tar'] });
 
@@ -185,7 +185,7 @@ describe('docker cp, export and import against Glassbox', () => {
     mkdirSync(out);
     await ok('cp', 'gbtv1-userns:/tmp/back', join(out, 'back'));
     expect(readFileSync(join(out, 'back'), 'utf8')).toBe('back\n');
-    const tar = execFileSync(DOCKER, ['-H', `unix://${sock}`, 'cp', 'gbtv1-userns:/tmp/back', '-']);
+    const tar = await dockerBytes(sock, ['cp', 'gbtv1-userns:/tmp/back', '-']);
     const listing = execFileSync('tar', ['-tvf', '-', '--numeric-owner'], { input: tar }).toString();
     expect(listing).toMatch(/ 0\/0 /); // the container's view of its owners, not the host's shifted ids
     await ok('rm', '-f', 'gbtv1-userns');

@@ -35,3 +35,15 @@ export async function busyboxRoot(extra: TarEntry[]): Promise<Buffer> {
   ]);
 }
 
+
+/** docker's stdout as bytes (docker cp c:/path - writes a tar), asynchronously: the API server runs in this process. */
+export function dockerBytes(socket: string, args: string[]): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(DOCKER, ['-H', `unix://${socket}`, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    let err = '';
+    p.stdout.on('data', (d: Buffer) => out.push(d));
+    p.stderr.on('data', (d) => (err += d));
+    p.on('close', (code) => (code === 0 ? resolve(Buffer.concat(out)) : reject(new Error(`docker ${args.join(' ')} → ${code}: ${err}`))));
+  });
+}
