@@ -12,7 +12,7 @@ import { startDockerApi } from '../../server/api/docker/server.js';
 import { Engine } from '../../server/engine/engine.js';
 import { makeTar } from '../integration/image-fixtures.js';
 import { requireHost } from '../helpers.js';
-import { DOCKER, dockerClient } from './docker-support.js';
+import { DOCKER, dockerClient, socketRequest } from './docker-support.js';
 import { busyboxRoot, dockerBytes, dockerIn } from './volume-support.js';
 
 requireHost('docker-cp e2e', { root: true, binaries: [DOCKER, '/bin/busybox', '/usr/bin/tar'] });
@@ -176,7 +176,11 @@ describe('docker cp, export and import against Glassbox', () => {
   });
 
   it('a user-namespaced container gets files owned by its own root', async () => {
-    await ok('run', '-d', '--name', 'gbtv1-userns', '--userns', 'private', 'gbtv1-links:1', 'sleep', '600');
+    // the docker CLI knows only --userns host: the create goes through the API with UsernsMode private
+    const c = await socketRequest(sock, 'POST', '/containers/create?name=gbtv1-userns', JSON.stringify({ Image: 'gbtv1-links:1', Cmd: ['sleep', '600'], HostConfig: { UsernsMode: 'private' } }));
+    expect(c.status).toBe(201);
+    await ok('start', 'gbtv1-userns');
+    expect(engine!.get('gbtv1-userns').config.namespaces?.user).toBe(true);
     writeFileSync(join(base, 'u.txt'), 'u\n');
     await ok('cp', join(base, 'u.txt'), 'gbtv1-userns:/tmp/u.txt');
     expect((await ok('exec', 'gbtv1-userns', 'stat', '-c', '%u:%g', '/tmp/u.txt')).trim()).toBe('0:0');

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDockerApi } from '../../server/api/docker/server.js';
 import { Engine } from '../../server/engine/engine.js';
 import { requireHost } from '../helpers.js';
-import { DOCKER, dockerClient } from './docker-support.js';
+import { DOCKER, dockerClient, socketRequest } from './docker-support.js';
 import { busyboxRoot, dockerIn } from './volume-support.js';
 
 requireHost('docker-volumes e2e', { root: true, binaries: [DOCKER, '/bin/busybox'] });
@@ -21,6 +21,11 @@ let api: Awaited<ReturnType<typeof startDockerApi>> | undefined;
 const { docker, ok } = dockerClient(() => sock, { timeoutMs: 120_000 });
 
 const volumesDir = () => join(base, 'root', 'volumes');
+
+async function createUserns(name: string, image: string, cmd: string[], binds: string[]): Promise<void> {
+  const r = await socketRequest(sock, 'POST', `/containers/create?name=${name}`, JSON.stringify({ Image: image, Cmd: cmd, HostConfig: { UsernsMode: 'private', Binds: binds } }));
+  if (r.status !== 201) throw new Error(`create ${name}: ${r.status} ${JSON.stringify(r.json)}`);
+}
 
 describe('docker volumes against Glassbox', () => {
   let canary = '';
@@ -173,14 +178,19 @@ describe('docker volumes against Glassbox', () => {
   });
 
   it('a user-namespaced container owns and writes its volume; a plain container reads it back', async () => {
-    const out = await ok('run', '--rm', '--userns', 'private', '-v', 'gbtv-userns:/data', 'gbtv-seed:1', 'sh', '-c', 'id -u; stat -c %u /data /data/seed.txt; echo mine > /data/w; stat -c %u /data/w');
+    // the docker CLI knows only --userns host: the create goes through the API with UsernsMode private
+    await createUserns('gbtv-uns1', 'gbtv-seed:1', ['sh', '-c', 'id -u; stat -c %u /data /data/seed.txt; echo mine > /data/w; stat -c %u /data/w'], ['gbtv-userns:/data']);
+    const out = await ok('start', '-a', 'gbtv-uns1');
+    expect(engine!.get('gbtv-uns1').config.namespaces?.user).toBe(true);
     expect(out.split('\n').filter(Boolean)).toEqual(['0', '0', '0', '0']);
     // on disk, owner 0 is the container's root: the file is host root's, readable by a plain container
     const onDisk = join(volumesDir(), 'gbtv-userns', '_data', 'w');
     expect(statSync(onDisk).uid).toBe(0);
     expect((await ok('run', '--rm', '-v', 'gbtv-userns:/data', 'base', 'cat', '/data/w')).trim()).toBe('mine');
     // and two user-namespaced containers (two ranges) share it, each as its root
-    expect((await ok('run', '--rm', '--userns', 'private', '-v', 'gbtv-userns:/data', 'base', 'sh', '-c', 'echo again >> /data/w && cat /data/w')).trim()).toBe('mine\nagain');
+    await createUserns('gbtv-uns2', 'base', ['sh', '-c', 'echo again >> /data/w && cat /data/w'], ['gbtv-userns:/data']);
+    expect((await ok('start', '-a', 'gbtv-uns2')).trim()).toBe('mine\nagain');
+    await ok('rm', 'gbtv-uns1', 'gbtv-uns2');
     await ok('volume', 'rm', 'gbtv-userns');
   });
 

@@ -123,7 +123,9 @@ export function statPath(root: string, path: string): PathStat {
       const t = readlinkSync(e.hostPath());
       linkTarget = t.startsWith('/') ? posix.normalize(t) : posix.join(posix.dirname(posix.normalize(`/${path}`)), t);
     }
-    return { name: abs === '/' ? '/' : posix.basename(abs), size: st.size, mode: goMode(st), mtime: st.mtime.toISOString(), linkTarget };
+    // Docker names "dir/." by "." (the contents of the directory), anything else by its last component
+    const name = /(^|\/)\.$/.test(path) ? '.' : abs === '/' ? '/' : posix.basename(abs);
+    return { name, size: st.size, mode: goMode(st), mtime: st.mtime.toISOString(), linkTarget };
   } finally {
     e.close();
   }
