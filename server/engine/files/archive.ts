@@ -189,14 +189,21 @@ export async function archivePath(root: string, path: string, out: Writable, shi
       const key = `${st.dev}:${st.ino}`;
       if (st.nlink > 1 && inodes.has(key)) return put({ ...common, name: tarName, type: 'link', linkname: inodes.get(key)! });
       if (st.nlink > 1) inodes.set(key, tarName);
+      // O_PATH first, opened for reading only once fstat says it is a regular file: a live
+      // container that swaps it for a device node (a watchdog, a tape) never gets it opened
       let fd: number;
       try {
-        fd = openSync(p, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK | constants.O_NOCTTY);
+        const pathFd = openat2(parentFd, name, O_PATH | O_CLOEXEC | constants.O_NOFOLLOW, RESOLVE.NO_SYMLINKS | RESOLVE.BENEATH);
+        try {
+          if (!fstatSync(pathFd).isFile()) return;
+          fd = openSync(fdPath(pathFd), constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
+        } finally {
+          closeSync(pathFd);
+        }
       } catch {
         return;
       }
       try {
-        if (!fstatSync(fd).isFile()) return; // swapped for a FIFO or a device since the lstat
         const size = fstatSync(fd).size;
         await writeFileEntry(pack, { ...common, name: tarName, type: 'file', size }, fd, size);
       } finally {
