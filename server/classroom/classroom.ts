@@ -172,13 +172,21 @@ export class Classroom extends EventEmitter<ClassroomEvents> {
     return this.engine.list({ all: true }).filter((r) => r.config.labels?.[OWNER_LABEL] === learnerId);
   }
 
-  /** Removes everything the learner made (containers, lab sessions' containers, networks). */
+  /** Removes everything the learner made (containers, lab sessions' containers, networks, volumes). */
   async removeSandbox(learnerId: string, reason: SandboxRemovedReason): Promise<void> {
     // the lab sessions first: leaving one removes its containers and its directory
     await this.labs?.leaveAllOf(learnerId).catch((e: Error) => console.error(`glassbox: leaving ${learnerId}'s lab sessions: ${e.message}`));
     const mine = this.containersOf(learnerId);
     await Promise.all(mine.map((r) => this.engine.remove(r.id, { force: true }).catch(() => {})));
     for (const n of this.engine.listNetworks().filter((x) => x.labels[OWNER_LABEL] === learnerId)) await this.engine.removeNetwork(n.id).catch(() => {});
+    // their volumes too (the last one takes their pool's filesystem with it)
+    for (const v of this.engine.listVolumes().filter((x) => x.labels[OWNER_LABEL] === learnerId)) {
+      try {
+        this.engine.removeVolume(v.name, { force: true });
+      } catch (e) {
+        console.error(`glassbox: removing ${learnerId}'s volume ${v.name}: ${(e as Error).message}`);
+      }
+    }
     this.warned.delete(learnerId);
     this.emit('sandbox-removed', learnerId, reason);
     const l = this.store.learners().find((x) => x.id === learnerId);

@@ -12,6 +12,27 @@ import type { BuildContainers, BuildEvent, BuildOptions, BuildResult } from './b
 import type { SignalResult } from './lifecycle/signal-process.js';
 import type { TenantLimits, TenantUsage } from './tenancy/tenant-groups.js';
 import type { ContainerConfig, ContainerRecord, EngineEvent, LayerChange, ResourceLimits, TimelineStep } from './types.js';
+import type { VolumeCreateRequest, VolumeRecord } from './volumes/store.js';
+import type { PruneFilters, PruneResult } from './housekeeping/filters.js';
+import type { DiskUsage, ImagePruneResult } from './housekeeping/prune.js';
+import type { PathStat } from './files/archive.js';
+
+export type { VolumeCreateRequest, VolumeRecord, PruneFilters, PruneResult, DiskUsage, ImagePruneResult, PathStat };
+
+/** A volume with what uses it: the containers (any state) whose mounts name it. */
+export interface VolumeInfo extends VolumeRecord {
+  /** ids of the containers that mount it */
+  usedBy: string[];
+}
+
+/** docker import: a tar of a root filesystem becomes a one-layer image. */
+export interface ImportOptions {
+  /** repo[:tag]; unset: an untagged image named by its id */
+  ref?: string;
+  /** Dockerfile-like lines applied to the config: CMD, ENTRYPOINT, ENV, WORKDIR, USER, LABEL, EXPOSE, VOLUME, STOPSIGNAL */
+  changes?: string[];
+  message?: string;
+}
 
 export interface ImageSummary {
   /** "sha256:<hex>" of the image config */
@@ -179,7 +200,8 @@ export interface EngineApi {
   restart(idOrName: string, opts?: { timeoutSeconds?: number }): Promise<void>;
   pause(idOrName: string): Promise<void>;
   unpause(idOrName: string): Promise<void>;
-  remove(idOrName: string, opts?: { force?: boolean }): Promise<void>;
+  /** volumes: its anonymous volumes go too (docker rm -v), unless another container uses them */
+  remove(idOrName: string, opts?: { force?: boolean; volumes?: boolean }): Promise<void>;
   rename(idOrName: string, newName: string): Promise<void>;
   /** resolves when the container is not running (condition 'not-running', default), exits next ('next-exit') or is removed ('removed') */
   wait(idOrName: string, condition?: 'not-running' | 'next-exit' | 'removed'): Promise<WaitResult>;
@@ -252,6 +274,36 @@ export interface EngineApi {
   /** opts: Docker's EndpointConfig (--ip, --alias) on this network */
   connectNetwork(network: string, container: string, opts?: { ip?: string; aliases?: string[] }): Promise<void>;
   disconnectNetwork(network: string, container: string): Promise<void>;
+
+  // ---- volumes (docker volume ...): the local driver, directories outside every union ----
+  listVolumes(): VolumeInfo[];
+  /** NotFound for a name that is not a volume */
+  inspectVolume(name: string): VolumeInfo;
+  /** an existing volume of that name is returned as it is (as Docker does) */
+  createVolume(req: VolumeCreateRequest): VolumeInfo;
+  /** Conflict while a container mounts it, unless force (then the containers keep an empty directory) */
+  removeVolume(name: string, opts?: { force?: boolean }): void;
+
+  // ---- files in and out (docker cp, export, import) ----
+  /** lstat of a path inside the container (its last component not followed); NotFound if missing */
+  statPath(idOrName: string, path: string): Promise<PathStat>;
+  /** a tar of the path (named by its last component) written to out; resolves with its stat */
+  getArchive(idOrName: string, path: string, out: Writable): Promise<PathStat>;
+  /** extract a tar into the directory at path, inside the container's root; copyUIDGID keeps the tar's owners */
+  putArchive(idOrName: string, path: string, tar: Readable, opts?: { noOverwriteDirNonDir?: boolean; copyUIDGID?: boolean }): Promise<void>;
+  /** docker export: the container's filesystem (its union, no volumes), as a tar */
+  exportContainer(idOrName: string, out: Writable): Promise<void>;
+  /** docker import */
+  importImage(tar: Readable, opts?: ImportOptions): Promise<{ id: string; ref: string | null }>;
+
+  // ---- housekeeping (docker * prune, docker system df) ----
+  pruneContainers(filters?: PruneFilters): Promise<PruneResult>;
+  /** dangling images no container uses; with all, every image no container uses */
+  pruneImages(opts?: PruneFilters & { all?: boolean }): ImagePruneResult;
+  pruneNetworks(filters?: PruneFilters): Promise<{ deleted: string[] }>;
+  /** unused anonymous volumes; with all, unused named ones too */
+  pruneVolumes(opts?: PruneFilters & { all?: boolean }): PruneResult;
+  diskUsage(): DiskUsage;
 
   // ---- events ----
   onEvent(cb: (e: EngineEvent) => void): () => void;

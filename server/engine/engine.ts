@@ -28,11 +28,21 @@ import type {
   ExecProcess,
   ImageDetail,
   ImageSummary,
+  ImportOptions,
   LogEntry,
   LogOptions,
+  PathStat,
   TopResult,
+  VolumeInfo,
   WaitResult,
 } from './api.js';
+import { VolumeStore, volumeInUse, type VolumeCreateRequest } from './volumes/store.js';
+import { containersUsing } from './volumes/container-volumes.js';
+import type { PruneFilters, PruneResult } from './housekeeping/filters.js';
+import { diskUsage, pruneContainers, pruneImages, pruneNetworks, pruneVolumes, type DiskUsage, type ImagePruneResult } from './housekeeping/prune.js';
+import { archivePath, extractArchive, statPath } from './files/archive.js';
+import { ownerShift, withContainerRoot } from './files/container-root.js';
+import { importImage } from './files/import.js';
 import { openCgroupDriver } from './cgroups/index.js';
 import type { CgroupDriver, CgroupWrite } from './cgroups/types.js';
 import { readLogs } from './containers/logs.js';
@@ -105,6 +115,7 @@ export class Engine implements EngineApi {
   /** null when the engine was opened without networking (every container then gets "none") */
   readonly network: NetworkManager | null;
   private readonly records: RecordStore;
+  readonly volumes: VolumeStore;
   private readonly events = new EventEmitter();
   private readonly live = new Map<string, Live>();
   private readonly execs = new Map<string, ExecEntry>();
@@ -136,6 +147,7 @@ export class Engine implements EngineApi {
     this.network = network;
     this.tenants = new TenantGroups(cgroups, this.root);
     this.records = new RecordStore(join(this.root, 'containers'));
+    this.volumes = new VolumeStore(this.root);
     this.events.setMaxListeners(0);
     const idFile = join(this.root, 'engine-id');
     if (!existsSync(idFile)) writeFileAtomic(idFile, randomBytes(16).toString('hex'));
@@ -148,6 +160,7 @@ export class Engine implements EngineApi {
       cgroups,
       network,
       records: this.records,
+      volumes: this.volumes,
       daemonConfig: opts.daemonConfig ?? SHIPPED_DEFAULTS,
       names: opts.names,
       usernsRanges: opts.ranges,
@@ -276,7 +289,7 @@ export class Engine implements EngineApi {
     try {
       return await this.start(rec.id);
     } catch (e) {
-      if (config.autoRemove) await this.remove(rec.id, { force: true }).catch(() => {});
+      if (config.autoRemove) await this.remove(rec.id, { force: true, volumes: true }).catch(() => {});
       throw e;
     }
   }
@@ -322,7 +335,7 @@ export class Engine implements EngineApi {
     return unpauseContainer(this.ctx, idOrName);
   }
 
-  remove(idOrName: string, opts: { force?: boolean } = {}): Promise<void> {
+  remove(idOrName: string, opts: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
     return removeContainer(this.ctx, idOrName, opts);
   }
 
@@ -569,5 +582,94 @@ export class Engine implements EngineApi {
     for (const u of result.untagged) this.emitEvent({ type: 'image', action: 'untag', id: u, time: Date.now() });
     for (const d of result.deleted) this.emitEvent({ type: 'image', action: 'delete', id: d, time: Date.now() });
     return result;
+  }
+
+  // ------------------------------------------------------------------ volumes (volumes/)
+
+  private volumeInfo(name: string): VolumeInfo {
+    return { ...this.volumes.get(name), usedBy: containersUsing(this.records, name) };
+  }
+
+  listVolumes(): VolumeInfo[] {
+    return this.volumes.list().map((v) => ({ ...v, usedBy: containersUsing(this.records, v.name) }));
+  }
+
+  inspectVolume(name: string): VolumeInfo {
+    return this.volumeInfo(name);
+  }
+
+  createVolume(req: VolumeCreateRequest): VolumeInfo {
+    const { volume, created } = this.volumes.create(req);
+    if (created) this.emitEvent({ type: 'volume', action: 'create', id: volume.name, name: volume.name, time: Date.now() });
+    return this.volumeInfo(volume.name);
+  }
+
+  removeVolume(name: string, opts: { force?: boolean } = {}): void {
+    if (!this.volumes.find(name)) {
+      if (opts.force) return; // docker volume rm -f: a missing volume is no error
+      this.volumes.get(name);
+    }
+    const users = containersUsing(this.records, name);
+    // Docker refuses even with force while a container uses it: force only makes a missing one no error
+    if (users.length) throw volumeInUse(name, users);
+    this.volumes.remove(name);
+    this.emitEvent({ type: 'volume', action: 'destroy', id: name, name, time: Date.now() });
+  }
+
+  // ------------------------------------------------------------------ files in and out (files/)
+
+  statPath(idOrName: string, path: string): Promise<PathStat> {
+    const rec = this.records.find(idOrName);
+    return withContainerRoot(this.ctx, rec, 'view', async (root) => statPath(root, path));
+  }
+
+  getArchive(idOrName: string, path: string, out: Writable): Promise<PathStat> {
+    const rec = this.records.find(idOrName);
+    return withContainerRoot(this.ctx, rec, 'view', (root) => archivePath(root, path, out, ownerShift(rec)));
+  }
+
+  putArchive(idOrName: string, path: string, tar: Readable, opts: { noOverwriteDirNonDir?: boolean; copyUIDGID?: boolean } = {}): Promise<void> {
+    const rec = this.records.find(idOrName);
+    if (rec.config.readOnlyRoot) return Promise.reject(new Conflict(`container ${rec.name} has a read-only root filesystem: nothing can be copied into it`));
+    return withContainerRoot(this.ctx, rec, 'view', (root) => extractArchive(root, path, tar, { ...opts, shift: ownerShift(rec) }));
+  }
+
+  exportContainer(idOrName: string, out: Writable): Promise<void> {
+    const rec = this.records.find(idOrName);
+    return withContainerRoot(this.ctx, rec, 'union', async (root) => {
+      await archivePath(root, '/', out, ownerShift(rec));
+    });
+  }
+
+  async importImage(tar: Readable, opts: ImportOptions = {}): Promise<{ id: string; ref: string | null }> {
+    const r = await importImage(this.imageService.content, tar, opts);
+    this.emitEvent({ type: 'image', action: 'import', id: r.id, ref: r.ref, time: Date.now() });
+    return r;
+  }
+
+  // ------------------------------------------------------------------ housekeeping (housekeeping/)
+
+  pruneContainers(filters: PruneFilters = {}): Promise<PruneResult> {
+    return pruneContainers(this.ctx, filters);
+  }
+
+  pruneImages(opts: PruneFilters & { all?: boolean } = {}): ImagePruneResult {
+    return pruneImages(this.ctx, opts, (action, id) => this.emitEvent({ type: 'image', action, id, time: Date.now() }));
+  }
+
+  async pruneNetworks(filters: PruneFilters = {}): Promise<{ deleted: string[] }> {
+    const r = await pruneNetworks(this.ctx, filters);
+    for (const n of r.deleted) this.emitEvent({ type: 'network', action: 'destroy', id: n.id, name: n.name, time: Date.now() });
+    return { deleted: r.deleted.map((n) => n.name) };
+  }
+
+  pruneVolumes(opts: PruneFilters & { all?: boolean } = {}): PruneResult {
+    const r = pruneVolumes(this.ctx, opts);
+    for (const name of r.deleted) this.emitEvent({ type: 'volume', action: 'destroy', id: name, name, time: Date.now() });
+    return r;
+  }
+
+  diskUsage(): DiskUsage {
+    return diskUsage(this.ctx);
   }
 }

@@ -32,3 +32,5 @@ export type { BuildEvent, BuildOptions, BuildResult } from './build/builder.js';
 export { BuildStepError } from './build/builder.js';
 export { parseDockerfile } from './build/dockerfile.js';
 export { writeFileAtomic } from './util/fsx.js';
+export { parseLabelFilter, parseUntil } from './housekeeping/filters.js';
+export { ANONYMOUS_LABEL } from './volumes/store.js';

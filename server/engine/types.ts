@@ -138,7 +138,8 @@ export type EngineEvent =
   | { type: 'container'; action: 'create' | 'start' | 'die' | 'oom' | 'stop' | 'kill' | 'pause' | 'unpause' | 'destroy' | 'restart' | 'update' | 'rename' | 'exec_create' | 'exec_start' | 'exec_die' | 'health_status'; id: string; name: string; image: string; time: number; attributes?: Record<string, string> }
   | { type: 'image'; action: 'pull' | 'tag' | 'untag' | 'delete' | 'import' | 'load' | 'commit'; id: string; ref?: string; time: number }
   /** isolation-missing/-restored: the firewall check found this engine's isolation rules gone (and re-added them), or back; detail says what */
-  | { type: 'network'; action: 'create' | 'connect' | 'disconnect' | 'destroy' | 'isolation-missing' | 'isolation-restored'; id: string; name: string; container?: string; detail?: string; time: number };
+  | { type: 'network'; action: 'create' | 'connect' | 'disconnect' | 'destroy' | 'isolation-missing' | 'isolation-restored'; id: string; name: string; container?: string; detail?: string; time: number }
+  | { type: 'volume'; action: 'create' | 'mount' | 'unmount' | 'destroy'; id: string; name: string; container?: string; time: number };
 
 /** A change in the container layer, from the upper dir (docker diff's A/C/D plus detail). */
 export interface LayerChange {

@@ -1,7 +1,5 @@
-// FOR THE LEAD, AFTER MERGING gb-c (POST /build) AND gb-v (the /volumes API): the npm `dockerode`
-// client building from a tar stream and using named volumes, as Node users do. Written by gb-r
-// against the Docker API contract only; it was NOT run on branch gb-r, where neither endpoint
-// exists. It is not skipped: with an endpoint missing it fails (404), which is the point.
+// The npm `dockerode` client building from a tar stream (POST /build) and using named volumes
+// (the /volumes API), as Node users do: the Docker API contract, driven by the library itself.
 // Run: flock /tmp/gb-test.lock npx vitest run test/e2e/docker-clients-build-volumes.test.ts
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -34,7 +32,7 @@ function output(): { out: PassThrough; err: PassThrough; text: () => string } {
   return { out, err, text: () => t };
 }
 
-describe('dockerode: build from a tar stream, named volumes (needs gb-c and gb-v merged)', () => {
+describe('dockerode: build from a tar stream, named volumes', () => {
   beforeAll(async () => {
     base = mkdtempSync('/tmp/gbclbv-');
     engine = await Engine.open({ root: join(base, 'root'), runRoot: join(base, 'r'), network: false });

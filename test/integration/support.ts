@@ -31,6 +31,14 @@ export async function openTestEngine(opts: { network?: boolean } = {}): Promise<
     cleanup: async () => {
       const engine = env.engine;
       for (const c of engine.list({ all: true })) await engine.remove(c.id, { force: true }).catch(() => {});
+      // a pooled volume is a loop-mounted filesystem under root: removing it unmounts it
+      for (const v of engine.listVolumes()) {
+        try {
+          engine.removeVolume(v.name, { force: true });
+        } catch {
+          /* reported by the test that made it */
+        }
+      }
       await engine.close();
       // the bridge, chains and ip_forward are left up for running containers: none are left
       await engine.network?.teardown({ removeState: false });

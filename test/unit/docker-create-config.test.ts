@@ -104,7 +104,11 @@ describe('docker create body → ContainerConfig', () => {
     expect(() => map(withHost({ UsernsMode: 'keep-id' }))).toThrow('glassbox: --userns keep-id is not supported');
     expect(() => map(withHost({ UsernsMode: 'auto:size=1024' }))).toThrow('--userns auto:size=1024');
     expect(() => map({ ...clone(RUN_RM_ECHO), Domainname: 'example.org' })).toThrow('--domainname');
-    expect(() => map(withHost({ Binds: ['vol:/data'] }))).toThrow(/named volumes/);
+    expect(map(withHost({ Binds: ['vol:/data:ro,nocopy'] })).mounts).toEqual([{ type: 'volume', source: 'vol', target: '/data', readOnly: true, noCopy: true }]);
+    expect(() => map(withHost({ Binds: ['vol:/data:rshared'] }))).toThrow(/-v mode "rshared" is not supported/);
+    expect(() => map(withHost({ Binds: ['/host:/data:nocopy'] }))).toThrow(/-v mode "nocopy" is not supported/);
+    expect(() => map(withHost({ Mounts: [{ Type: 'volume', Target: '/v', VolumeOptions: { Subpath: 'x' } }] }))).toThrow(/--mount volume-subpath is not supported/);
+    expect(() => map(withHost({ Mounts: [{ Type: 'npipe', Target: '/v' }] }))).toThrow(/--mount type=npipe is not supported/);
   });
 
   it('--userns private and auto give a user namespace (a range of its own), host none', () => {

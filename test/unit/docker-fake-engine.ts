@@ -304,6 +304,49 @@ export class FakeEngine implements EngineApi {
   async disconnectNetwork(network: string): Promise<void> {
     throw new NotFound(`network ${network} not found`);
   }
+  // the stand-in keeps no volumes and no files
+  listVolumes() {
+    return [];
+  }
+  inspectVolume(name: string): never {
+    throw new NotFound(`get ${name}: no such volume`);
+  }
+  createVolume(): never {
+    throw new NotFound('the stand-in engine has no volumes');
+  }
+  removeVolume(name: string): never {
+    throw new NotFound(`get ${name}: no such volume`);
+  }
+  async statPath(): Promise<never> {
+    throw new NotFound('the stand-in engine has no files');
+  }
+  async getArchive(): Promise<never> {
+    throw new NotFound('the stand-in engine has no files');
+  }
+  async putArchive(): Promise<never> {
+    throw new NotFound('the stand-in engine has no files');
+  }
+  async exportContainer(): Promise<never> {
+    throw new NotFound('the stand-in engine has no files');
+  }
+  async importImage(): Promise<never> {
+    throw new NotFound('the stand-in engine cannot import images');
+  }
+  async pruneContainers() {
+    return { deleted: [], spaceReclaimed: 0 };
+  }
+  pruneImages() {
+    return { deleted: [], untagged: [], spaceReclaimed: 0 };
+  }
+  async pruneNetworks() {
+    return { deleted: [] };
+  }
+  pruneVolumes() {
+    return { deleted: [], spaceReclaimed: 0 };
+  }
+  diskUsage() {
+    return { layersSize: 0, images: [], containers: [], volumes: [], buildCache: [] };
+  }
   onEvent(cb: (e: EngineEvent) => void) {
     this.ev.on('e', cb);
     return () => void this.ev.off('e', cb);

@@ -149,7 +149,9 @@ export function containerSummary(rec: ContainerRecord, now = Date.now(), nets?: 
 function mountsOf(rec: ContainerRecord) {
   return (rec.config.mounts ?? []).map((m) => ({
     Type: m.type,
-    Source: m.source ?? '',
+    // a volume: its name (its directory on the host is in docker volume inspect)
+    ...(m.type === 'volume' ? { Name: m.source ?? '', Driver: 'local' } : {}),
+    Source: m.type === 'volume' ? '' : (m.source ?? ''),
     Destination: m.target,
     Mode: m.readOnly ? 'ro' : '',
     RW: !m.readOnly,

@@ -113,8 +113,8 @@ export async function unpause(ctx: Ctx, engine: EngineApi): Promise<void> {
 
 export async function remove(ctx: Ctx, engine: EngineApi): Promise<void> {
   if (boolParam(ctx.query, 'link')) throw badRequest('glassbox: links are not supported (docker rm --link)');
-  // v (anonymous volumes): Glassbox makes none, so there is nothing more to remove
-  await engine.remove(ctx.params[0], { force: boolParam(ctx.query, 'force') });
+  // v: its anonymous volumes go too (named ones stay, as with Docker)
+  await engine.remove(ctx.params[0], { force: boolParam(ctx.query, 'force'), volumes: boolParam(ctx.query, 'v') });
   sendEmpty(ctx, 204);
 }
 

@@ -57,11 +57,16 @@ export const hostConfigSchema = z.looseObject({
         Target: z.string(),
         ReadOnly: z.boolean().optional(),
         TmpfsOptions: z.looseObject({ SizeBytes: z.number().int().optional(), Mode: z.number().int().optional() }).nullish(),
+        VolumeOptions: z
+          .looseObject({ NoCopy: z.boolean().optional(), Labels: z.record(z.string(), z.string()).nullish(), DriverConfig: z.looseObject({ Name: z.string().optional(), Options: z.record(z.string(), z.string()).nullish() }).nullish(), Subpath: z.string().optional() })
+          .nullish(),
+        BindOptions: z.looseObject({ Propagation: z.string().optional() }).nullish(),
       }),
     )
     .nullish(),
   PortBindings: z.record(z.string(), z.array(z.object({ HostIp: z.string().optional(), HostPort: z.string().optional() })).nullable()).nullish(),
   Runtime: z.string().optional(),
+  VolumesFrom: strList,
 });
 
 export const createBodySchema = z.looseObject({
@@ -172,7 +177,7 @@ const SUPPORTED_HOST_FIELDS = new Set([
   'ReadonlyRootfs', 'CapAdd', 'CapDrop', 'SecurityOpt', 'Privileged', 'Init',
   'PidMode', 'NetworkMode', 'IpcMode', 'UTSMode', 'UsernsMode', 'CgroupnsMode',
   'RestartPolicy', 'AutoRemove', 'ConsoleSize', 'LogConfig', 'Binds', 'Tmpfs', 'Mounts', 'PortBindings', 'Runtime',
-  'ShmSize', 'Ulimits', 'StorageOpt',
+  'ShmSize', 'Ulimits', 'StorageOpt', 'VolumesFrom',
   'GroupAdd', 'CpusetCpus', 'CpusetMems', 'MemoryReservation', 'MemorySwappiness', 'OomKillDisable', 'BlkioWeight',
   'Devices', 'Sysctls', 'ExtraHosts', 'Dns', 'DnsSearch', 'DnsOptions', 'Links',
   // the client-side flag --cidfile arrives as a path the CLI itself writes; the daemon ignores it too
@@ -182,6 +187,7 @@ const SUPPORTED_HOST_FIELDS = new Set([
 /** Fields whose zero is not 0: Docker sends -1 for "kernel default". */
 const SPECIAL_UNSET: Record<string, (v: unknown) => boolean> = {
   MemorySwappiness: (v) => v === -1 || v === null || v === undefined,
+  VolumeDriver: (v) => v === '' || v === 'local' || v === null || v === undefined,
 };
 
 /** Top-level Config fields the adapter maps or that carry no behaviour. */
@@ -347,17 +353,26 @@ function checkDestination(target: string, spec: string): void {
   if (bad) throw badRequest(`invalid mount config: ${spec}: invalid mount path: '${target}' ${bad}`);
 }
 
-function mapMounts(hc: HostConfigBody, out: ContainerConfig): void {
+/** -v's options: ro/rw, nocopy (volumes), SELinux z/Z (no SELinux here: no effect), private propagation. */
+const BIND_MODES = ['ro', 'rw', 'z', 'Z', 'rprivate', 'private'];
+
+function mapMounts(hc: HostConfigBody, body: CreateBody, out: ContainerConfig): void {
   const mounts: NonNullable<ContainerConfig['mounts']> = [];
   for (const b of hc.Binds ?? []) {
     const parts = b.split(':');
     const [source, target, mode = ''] = parts;
-    if (parts.length < 2 || parts.length > 3 || !target) throw badRequest(`invalid volume specification: '${b}'`);
-    if (!source.startsWith('/')) throw unsupported(`named volumes (-v ${b})`, 'use an absolute host path');
+    if (parts.length < 2 || parts.length > 3 || !target || !source) throw badRequest(`invalid volume specification: '${b}'`);
     const modes = mode.split(',').filter(Boolean);
-    for (const m of modes) if (!['ro', 'rw', 'z', 'Z', 'rprivate', 'private'].includes(m)) throw unsupported(`-v mode "${m}"`);
+    const named = !source.startsWith('/');
+    for (const m of modes) if (!BIND_MODES.includes(m) && !(named && m === 'nocopy')) throw unsupported(`-v mode "${m}"`, named ? 'ro, rw and nocopy are' : 'ro, rw and rprivate are');
     checkDestination(target, `-v ${b}`);
-    mounts.push({ type: 'bind', source, target, readOnly: modes.includes('ro') });
+    if (named) mounts.push({ type: 'volume', source, target, readOnly: modes.includes('ro'), ...(modes.includes('nocopy') ? { noCopy: true } : {}) });
+    else mounts.push({ type: 'bind', source, target, readOnly: modes.includes('ro') });
+  }
+  // -v /path: a new anonymous volume (the CLI sends it in Config.Volumes, as an image's VOLUME is)
+  for (const target of Object.keys(body.Volumes ?? {})) {
+    checkDestination(target, `-v ${target}`);
+    if (!mounts.some((m) => m.target === target)) mounts.push({ type: 'volume', target });
   }
   for (const [target, opts] of Object.entries(hc.Tmpfs ?? {})) {
     const o = opts.split(',').filter(Boolean);
@@ -380,7 +395,16 @@ function mapMounts(hc: HostConfigBody, out: ContainerConfig): void {
     checkDestination(m.Target, `--mount type=${m.Type ?? 'volume'},target=${m.Target}`);
     if (m.Type === 'bind') {
       if (!m.Source?.startsWith('/')) throw badRequest('--mount type=bind needs an absolute source path');
+      const propagation = m.BindOptions?.Propagation;
+      if (propagation && !['rprivate', 'private'].includes(propagation)) throw unsupported(`--mount bind-propagation=${propagation}`, 'mounts are private here');
       mounts.push({ type: 'bind', source: m.Source, target: m.Target, readOnly: m.ReadOnly === true });
+    } else if (m.Type === 'volume' || m.Type === undefined) {
+      const vo = m.VolumeOptions;
+      if (vo?.Labels && Object.keys(vo.Labels).length) throw unsupported('--mount volume-label', 'make the volume first: docker volume create --label');
+      if (vo?.DriverConfig?.Name && vo.DriverConfig.Name !== 'local') throw unsupported(`--mount volume-driver=${vo.DriverConfig.Name}`, 'only the local driver is');
+      if (vo?.DriverConfig?.Options && Object.keys(vo.DriverConfig.Options).length) throw unsupported('--mount volume-opt', 'the local driver here keeps plain directories');
+      if (vo?.Subpath) throw unsupported('--mount volume-subpath');
+      mounts.push({ type: 'volume', ...(m.Source ? { source: m.Source } : {}), target: m.Target, readOnly: m.ReadOnly === true, ...(vo?.NoCopy ? { noCopy: true } : {}) });
     } else if (m.Type === 'tmpfs') {
       mounts.push({
         type: 'tmpfs',
@@ -390,7 +414,7 @@ function mapMounts(hc: HostConfigBody, out: ContainerConfig): void {
         ...(m.TmpfsOptions?.Mode ? { mode: m.TmpfsOptions.Mode } : {}),
       });
     }
-    else throw unsupported(`--mount type=${m.Type ?? 'volume'}`, 'only bind and tmpfs mounts are');
+    else throw unsupported(`--mount type=${m.Type}`, 'bind, volume and tmpfs mounts are');
   }
   if (mounts.length) out.mounts = mounts;
 }
@@ -441,7 +465,6 @@ export function refuseUnsupported(body: Record<string, unknown>): void {
     if (isUnset(value)) continue;
     throw unsupported(CONFIG_FLAGS[field]);
   }
-  if (body.Volumes && !isUnset(body.Volumes)) throw unsupported('anonymous volumes (-v /path)', 'use -v /host/path:/path');
   const hc = (body.HostConfig ?? {}) as Record<string, unknown>;
   for (const [field, value] of Object.entries(hc)) {
     if (SUPPORTED_HOST_FIELDS.has(field) || !(field in HOST_CONFIG_FLAGS)) continue;
@@ -530,7 +553,8 @@ export function toContainerConfig(body: CreateBody, name: string | undefined, ct
   if (hc.CapDrop?.length) out.capDrop = hc.CapDrop;
   mapSecurityOpts(hc.SecurityOpt ?? [], out);
   mapNamespaceModes(hc, out);
-  mapMounts(hc, out);
+  mapMounts(hc, body, out);
+  if (hc.VolumesFrom?.length) out.volumesFrom = hc.VolumesFrom;
   mapPorts(hc, out);
   const restart = mapRestartPolicy(hc.RestartPolicy);
   if (restart && restart.name !== 'no') out.restartPolicy = restart;

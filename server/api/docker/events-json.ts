@@ -32,6 +32,7 @@ export function dockerEvent(e: EngineEvent, labels: Record<string, string> = {})
     return { status: e.action, id: e.ref ?? e.id, Type: 'image', Action: e.action, Actor: { ID: e.id, Attributes: attrs }, scope: 'local', time, timeNano };
   }
   const attrs: Record<string, string> = { name: e.name, ...(e.container ? { container: e.container } : {}) };
+  if (e.type === 'volume') return { Type: 'volume', Action: e.action, Actor: { ID: e.id, Attributes: { driver: 'local', ...(e.container ? { container: e.container } : {}) } }, scope: 'local', time, timeNano };
   return { Type: 'network', Action: e.action, Actor: { ID: e.id, Attributes: attrs }, scope: 'local', time, timeNano };
 }
 

@@ -7,6 +7,7 @@ import { isUnset } from './create-config.js';
 import { ApiError, badRequest, unsupported } from './errors.js';
 import { checkFilterKeys, labelMatches, parseFilters, type Filters } from './filters.js';
 import { jsonBody, sendEmpty, sendJson, type Ctx } from './http.js';
+import { pruneFilters } from './prune-filters.js';
 
 /** A stable endpoint id for a container on a network (Glassbox keeps none of its own). */
 export function endpointId(networkId: string, containerId: string): string {
@@ -205,27 +206,10 @@ export async function disconnect(ctx: Ctx, engine: EngineApi): Promise<void> {
   sendEmpty(ctx, 200);
 }
 
-/** POST /networks/prune: user networks without containers (filters: label, until). */
+/** POST /networks/prune: user networks without containers (filters: label, label!, until). */
 export async function prune(ctx: Ctx, engine: EngineApi): Promise<void> {
   const filters = parseFilters(ctx.query.get('filters'));
   checkFilterKeys(filters, ['label', 'label!', 'until']);
-  const until = filters.get('until')?.map((u) => {
-    const t = /^\d+(\.\d+)?$/.test(u) ? Number(u) * 1000 : Date.parse(u);
-    if (!Number.isFinite(t)) throw badRequest(`invalid filter 'until=${u}'`);
-    return t;
-  });
-  const deleted: string[] = [];
-  for (const n of engine.listNetworks()) {
-    if (n.builtin || Object.keys(n.containers).length) continue;
-    if (!labelMatches(n.labels, filters.get('label') ?? [])) continue;
-    if ((filters.get('label!') ?? []).some((l) => labelMatches(n.labels, [l]))) continue;
-    if (until && !until.every((t) => Date.parse(n.created) < t)) continue;
-    try {
-      await engine.removeNetwork(n.id);
-      deleted.push(n.name);
-    } catch {
-      /* in use by now: kept, as Docker does */
-    }
-  }
-  sendJson(ctx, 200, { NetworksDeleted: deleted });
+  const r = await engine.pruneNetworks(pruneFilters(filters));
+  sendJson(ctx, 200, { NetworksDeleted: r.deleted });
 }

@@ -6,8 +6,11 @@ import { connect } from 'node:net';
 import { dirname } from 'node:path';
 import type { Duplex } from 'node:stream';
 import type { EngineApi } from '../../engine/index.js';
+import * as archive from './archive.js';
 import * as build from './build.js';
 import * as containers from './containers.js';
+import * as housekeeping from './housekeeping.js';
+import * as volumes from './volumes.js';
 import { ApiError } from './errors.js';
 import * as execs from './exec.js';
 import { sendError, sendJson, type Ctx } from './http.js';
@@ -37,6 +40,11 @@ export function routes(engine: EngineApi, state: AdapterState): Route[] {
     r('GET', '/events', (c) => io.events(c, state)),
 
     r('POST', '/containers/create', (c) => containers.create(c, engine)),
+    r('POST', '/containers/prune', (c) => housekeeping.pruneContainers(c, engine)),
+    r('HEAD', `/containers/${C}/archive`, (c) => archive.archiveHead(c, engine)),
+    r('GET', `/containers/${C}/archive`, (c) => archive.archiveGet(c, engine)),
+    r('PUT', `/containers/${C}/archive`, (c) => archive.archivePut(c, engine)),
+    r('GET', `/containers/${C}/export`, (c) => archive.exportContainer(c, engine)),
     r('GET', '/containers/json', (c) => containers.list(c, engine)),
     r('GET', `/containers/${C}/json`, (c) => containers.inspect(c, engine)),
     r('POST', `/containers/${C}/start`, (c) => containers.start(c, engine)),
@@ -62,7 +70,8 @@ export function routes(engine: EngineApi, state: AdapterState): Route[] {
     r('GET', `/exec/${C}/json`, (c) => execs.execInspect(c, state)),
 
     r('GET', '/images/json', (c) => images.listImages(c, engine)),
-    r('POST', '/images/create', (c) => images.pull(c, engine)),
+    r('POST', '/images/create', (c) => (c.query.get('fromSrc') !== null ? archive.importImage(c, engine) : images.pull(c, engine))),
+    r('POST', '/images/prune', (c) => housekeeping.pruneImages(c, engine)),
     r('GET', `/images/${I}/json`, (c) => images.inspectImage(c, engine)),
     r('GET', `/images/${I}/history`, (c) => images.history(c, engine)),
     r('GET', '/images/get', (c) => images.save(c, engine)),
@@ -82,6 +91,15 @@ export function routes(engine: EngineApi, state: AdapterState): Route[] {
     r('DELETE', `/networks/${C}`, (c) => networks.removeNetwork(c, engine)),
     r('POST', `/networks/${C}/connect`, (c) => networks.connect(c, engine)),
     r('POST', `/networks/${C}/disconnect`, (c) => networks.disconnect(c, engine)),
+
+    r('GET', '/volumes', (c) => volumes.listVolumes(c, engine)),
+    r('POST', '/volumes/create', (c) => volumes.createVolume(c, engine)),
+    r('POST', '/volumes/prune', (c) => volumes.pruneVolumes(c, engine)),
+    r('GET', `/volumes/${C}`, (c) => volumes.inspectVolume(c, engine)),
+    r('DELETE', `/volumes/${C}`, (c) => volumes.removeVolume(c, engine)),
+
+    r('GET', '/system/df', (c) => housekeeping.systemDf(c, engine)),
+    r('POST', '/build/prune', (c) => housekeeping.pruneBuildCache(c)),
   ];
 }
 

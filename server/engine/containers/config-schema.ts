@@ -63,10 +63,13 @@ export const restartPolicySchema = z
   .object({ name: z.enum(['no', 'on-failure', 'always', 'unless-stopped']), maximumRetryCount: z.number().int().min(0).optional() })
   .strict();
 
-/** One extra mount (bind or tmpfs), Docker's -v / --tmpfs; a tmpfs without size gets the daemon's default-tmpfs-size. */
+/**
+ * One extra mount, Docker's -v / --tmpfs / --mount: a host path (bind), a tmpfs (without size it
+ * gets the daemon's default-tmpfs-size) or a volume (source = its name; none: a new anonymous one).
+ */
 export const mountSchema = z
   .object({
-    type: z.enum(['bind', 'tmpfs']),
+    type: z.enum(['bind', 'tmpfs', 'volume']),
     source: z.string().optional(),
     target: z.string(),
     readOnly: z.boolean().optional(),
@@ -74,6 +77,8 @@ export const mountSchema = z
     size: z.number().int().optional(),
     /** tmpfs: octal mode, e.g. 0o1777 */
     mode: z.number().int().optional(),
+    /** volume: do not seed a new (empty) volume with the image's files at the target (volume-nocopy) */
+    noCopy: z.boolean().optional(),
   })
   .strict();
 
@@ -186,6 +191,8 @@ export const containerConfigSchema = z
     /** -p HOST:CONTAINER[/proto] */
     ports: z.array(portSchema).max(1024).optional(),
     mounts: z.array(mountSchema).max(256).optional(),
+    /** Docker's --volumes-from: "container[:ro|:rw]", its volume and bind mounts at the same targets */
+    volumesFrom: z.array(z.string().max(MAX_NAME_LENGTH + 3)).max(64).optional(),
     logConfig: logConfigSchema.optional(),
     /** /dev/shm size in bytes (Docker's --shm-size); unset: the daemon's default-shm-size */
     shmSize: z.number().int().optional(),

@@ -1,5 +1,6 @@
 // Validation of what a user asks for, before anything is made. Every message is meant to be read
 // by the user as is (the Docker API and the dashboard show it verbatim).
+import { validateVolumeName } from '../volumes/store.js';
 import { cpus, totalmem } from 'node:os';
 import type { z } from 'zod';
 import { InvalidArgument, type ContainerConfig } from '../types.js';
@@ -86,7 +87,20 @@ export function validateMounts(mounts: NonNullable<ContainerConfig['mounts']>): 
     if (m.type === 'bind' && !m.source?.startsWith('/')) {
       throw new InvalidArgument(`mounts[${i}].source "${m.source ?? ''}" is invalid: a bind source must be an absolute host path`);
     }
+    if (m.type === 'volume' && m.source) validateVolumeName(m.source, `mounts[${i}].source`);
+    if (m.type !== 'volume' && m.noCopy !== undefined) throw new InvalidArgument(`mounts[${i}]: volume-nocopy is an option of volume mounts`);
   });
+  const seen = new Set<string>();
+  for (const m of mounts) {
+    const target = normalizeTarget(m.target);
+    if (seen.has(target)) throw new InvalidArgument(`Duplicate mount point: ${target}`);
+    seen.add(target);
+  }
+}
+
+/** "/data/" and "/data//x/." name the same mount point as "/data" and "/data/x". */
+export function normalizeTarget(target: string): string {
+  return '/' + target.split('/').filter((c) => c !== '' && c !== '.').join('/');
 }
 
 export function validateLimits(l: NonNullable<ContainerConfig['limits']>): void {

@@ -120,6 +120,12 @@ export async function layerSnapshot(engine: InspectEngine, idOrName: string): Pr
     merged: { dir: rec.paths.rootfs, status: rec.state.status },
     totals,
     ...(truncated ? { truncated } : {}),
+    volumes: (rec.config.mounts ?? []).map((m) => ({
+      type: m.type,
+      ...(m.type === 'volume' ? { name: m.source } : m.type === 'bind' ? { source: m.source } : {}),
+      target: m.target,
+      readOnly: m.readOnly === true,
+    })),
   };
 }
 

@@ -129,6 +129,11 @@ export interface LayerSnapshot {
   totals: { added: number; modified: number; deleted: number; opaque: number; copiedUpBytes: number; addedBytes: number };
   /** the changes list was capped at this many entries (largest first) */
   truncated?: number;
+  /**
+   * Mounts on top of the union, outside it: what the container writes there is in no layer
+   * (volumes by name, bind mounts by host path, tmpfs in memory). The diagram does not draw them yet.
+   */
+  volumes?: { type: 'volume' | 'bind' | 'tmpfs'; name?: string; source?: string; target: string; readOnly: boolean }[];
 }
 
 export interface WhichLayerHit {

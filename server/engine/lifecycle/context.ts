@@ -14,6 +14,7 @@ import type { HostNames } from '../host/naming.js';
 import type { ContainerRecord, EngineEvent } from '../types.js';
 import type { UsernsRanges } from '../userns/ranges.js';
 import type { TenantGroups } from '../tenancy/tenant-groups.js';
+import type { VolumeStore } from '../volumes/store.js';
 
 /** What the engine knows about a running container that is not on disk. */
 export interface Live {
@@ -41,6 +42,8 @@ export interface EngineContext {
   /** null when the engine was opened without networking (every container then gets "none") */
   readonly network: NetworkManager | null;
   readonly records: RecordStore;
+  /** named and anonymous volumes (volumes/store.ts) */
+  readonly volumes: VolumeStore;
   /** defaults for what a request does not set (pids, log rotation, /dev/shm, tmpfs ...) */
   readonly daemonConfig: DaemonConfig;
   /** the names of this engine's host objects (bridge, chains, veths, cgroup parent) */

@@ -11,6 +11,7 @@ import { createLayerFs, removeLayerFs, storageUnsupportedReason } from '../rootf
 import { groupForRecord } from '../tenancy/tenant-groups.js';
 import { Conflict, InvalidArgument, type ContainerConfig, type ContainerRecord, type ResourceLimits, type TimelineStep } from '../types.js';
 import { mapsFor } from '../userns/ranges.js';
+import { resolveVolumeMounts } from '../volumes/container-volumes.js';
 import { containerEvent, type EngineContext } from './context.js';
 
 const DEFAULT_LIMITS: ResourceLimits = { memory: null, memorySwap: null, cpus: null, cpuShares: null, pids: null, io: [] };
@@ -36,8 +37,15 @@ export async function createContainer(ctx: EngineContext, input: ContainerConfig
   }
   checkShareTargets(ctx, config); // "container:x" must name an existing container, before anything is made
   groupForRecord({ config }); // an owner label must be usable as a cgroup name (learners/<owner>/)
+  for (const spec of config.volumesFrom ?? []) {
+    // a 400 naming the option: a 404 from create makes the docker CLI go and pull the image
+    const name = spec.replace(/:(ro|rw)$/, '');
+    if (!ctx.records.all().some((r) => r.id === name || r.name === name.replace(/^\//, '') || (name.length >= 4 && r.id.startsWith(name)))) {
+      throw new InvalidArgument(`--volumes-from ${spec}: no such container: ${name}`);
+    }
+  }
 
-  const imageConfig = (image.config.config ?? {}) as { Entrypoint?: string[] | null; Cmd?: string[] | null; Env?: string[]; WorkingDir?: string; User?: string };
+  const imageConfig = (image.config.config ?? {}) as { Entrypoint?: string[] | null; Cmd?: string[] | null; Env?: string[]; WorkingDir?: string; User?: string; Volumes?: Record<string, unknown> | null };
   const entrypoint = config.entrypoint ?? imageConfig.Entrypoint ?? [];
   // Docker: a new entrypoint drops the image's Cmd unless a command is given too.
   const cmd = config.cmd ?? (config.entrypoint ? [] : (imageConfig.Cmd ?? []));
@@ -54,6 +62,12 @@ export async function createContainer(ctx: EngineContext, input: ContainerConfig
   const noStorage = storageSize !== undefined ? storageUnsupportedReason() : null;
   if (noStorage) throw new InvalidArgument(`--storage-opt size is not supported here: ${noStorage}`);
 
+  // the volumes: one made here for this container is removed again if the create fails after all
+  s = performance.now();
+  const volumes = resolveVolumeMounts(ctx.volumes, ctx.records, applied.config, Object.keys(imageConfig.Volumes ?? {}));
+  if (volumes.mounts.length) applied.config.mounts = volumes.mounts;
+  if (volumes.made.length) step('volumes', s, { detail: `made ${volumes.made.length} volume${volumes.made.length === 1 ? '' : 's'} under ${ctx.volumes.dir}: outside the union, they outlive the container` });
+
   s = performance.now();
   mkdirSync(join(dir, 'bundle', 'rootfs'), { recursive: true, mode: 0o711 });
   // --storage-opt size: upper/ and work/ on a filesystem of that size (rootfs/quota.ts)
@@ -65,6 +79,7 @@ export async function createContainer(ctx: EngineContext, input: ContainerConfig
     if (userns) usernsRec = usernsFor(ctx, id, config);
   } catch (e) {
     // nothing is left of a create that failed
+    for (const n of volumes.made) ctx.volumes.remove(n);
     if (storage) removeLayerFs(storage);
     rmSync(dir, { recursive: true, force: true });
     throw e;
@@ -116,7 +131,12 @@ export async function createContainer(ctx: EngineContext, input: ContainerConfig
     ...(usernsRec ? { userns: usernsRec } : {}),
   };
   s = performance.now();
-  ctx.records.save(rec);
+  try {
+    ctx.records.save(rec);
+  } catch (e) {
+    for (const n of volumes.made) ctx.volumes.remove(n);
+    throw e;
+  }
   step('write-record', s, { file: join(dir, 'record.json') });
   ctx.emit(containerEvent('create', rec));
   return rec;

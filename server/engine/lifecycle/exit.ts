@@ -80,7 +80,7 @@ function maybeRestart(ctx: EngineContext, rec: ContainerRecord, stoppedByUser: b
       policy.name === 'unless-stopped' ||
       (policy.name === 'on-failure' && failed && (!policy.maximumRetryCount || rec.state.restartCount < policy.maximumRetryCount)));
   if (!wanted) {
-    if (rec.config.autoRemove) void removeContainer(ctx, rec.id, { force: true }).catch(() => {});
+    if (rec.config.autoRemove) void removeContainer(ctx, rec.id, { force: true, volumes: true }).catch(() => {});
     return;
   }
   // Docker's back-off: 100 ms, doubling, at most a minute; reset after 10 s of running.

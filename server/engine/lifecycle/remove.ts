@@ -8,8 +8,10 @@ import { Conflict } from '../types.js';
 import { containerEvent, type EngineContext } from './context.js';
 import { stopContainer } from './kill.js';
 import { isActive, transition } from './state.js';
+import { containersUsing, volumeNames } from '../volumes/container-volumes.js';
 
-export function removeContainer(ctx: EngineContext, idOrName: string, opts: { force?: boolean } = {}): Promise<void> {
+/** `volumes` (docker rm -v, and --rm): its anonymous volumes go too, unless another container uses them. */
+export function removeContainer(ctx: EngineContext, idOrName: string, opts: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
   const rec = ctx.records.find(idOrName);
   if (isActive(rec.state.status) && !opts.force) {
     return Promise.reject(
@@ -20,10 +22,10 @@ export function removeContainer(ctx: EngineContext, idOrName: string, opts: { fo
   if (rec.state.status === 'restarting' && !opts.force) {
     return Promise.reject(new Conflict(`cannot remove container "/${rec.name}": container is restarting: stop the container before removing or force remove`));
   }
-  return removeLocked(ctx, rec.id, opts.force ?? false);
+  return removeLocked(ctx, rec.id, opts.force ?? false, opts.volumes ?? false);
 }
 
-export async function removeLocked(ctx: EngineContext, id: string, force: boolean): Promise<void> {
+export async function removeLocked(ctx: EngineContext, id: string, force: boolean, volumes = false): Promise<void> {
   const rec = ctx.records.find(id);
   if (force) {
     const t = ctx.restartTimers.get(id);
@@ -47,6 +49,7 @@ export async function removeLocked(ctx: EngineContext, id: string, force: boolea
     await ctx.network?.release(id);
     ctx.records.delete(id);
     if (rec.userns?.range) ctx.usernsRanges.release(id, rec.userns.range);
+    if (volumes) removeAnonymousVolumes(ctx, rec);
     ctx.emit(containerEvent('destroy', rec));
   });
 }
@@ -59,4 +62,14 @@ export async function renameContainer(ctx: EngineContext, idOrName: string, newN
   rec.name = name;
   ctx.records.save(rec);
   ctx.emit(containerEvent('rename', rec, { oldName: old }));
+}
+
+/** Docker's rm -v: the container's anonymous volumes (never a named one) that nothing else mounts. */
+function removeAnonymousVolumes(ctx: EngineContext, rec: Parameters<typeof volumeNames>[0]): void {
+  for (const name of volumeNames(rec)) {
+    const v = ctx.volumes.find(name);
+    if (!v?.anonymous || containersUsing(ctx.records, name).length) continue;
+    ctx.volumes.remove(name);
+    ctx.emit({ type: 'volume', action: 'destroy', id: name, name, time: Date.now() });
+  }
 }

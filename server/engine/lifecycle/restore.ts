@@ -43,7 +43,7 @@ export async function restore(ctx: EngineContext): Promise<void> {
       // The monitor is gone while we were away: finalize from exit.json (or as dead).
       await finalize(ctx, rec.id, monitorPid);
     } else if (rec.config.autoRemove && status === 'exited') {
-      await removeLocked(ctx, rec.id, true).catch(() => {});
+      await removeLocked(ctx, rec.id, true, true).catch(() => {});
     }
   }
   await sweep(ctx, keep);

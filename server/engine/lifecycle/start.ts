@@ -26,6 +26,7 @@ import { runSpec } from '../runtime/helper-spec.js';
 import { ociConfig } from '../runtime/spec.js';
 import { Conflict, InvalidArgument, type ContainerRecord, type TimelineStep } from '../types.js';
 import { writeJsonAtomic } from '../util/fsx.js';
+import { prepareVolumes } from '../volumes/container-volumes.js';
 import { readStartTime } from '../util/proc.js';
 import { containerEvent, type EngineContext, type Live } from './context.js';
 import { type EtcFiles, hostnameOf, writeEtcFiles } from './etc-files.js';
@@ -129,6 +130,11 @@ export async function startLocked(ctx: EngineContext, id: string, isRestart: boo
     } else {
       etc = writeEtcFiles(ctx, rec);
     }
+    // volumes: seeded from the image while nothing runs, idmapped for a user namespace
+    s = performance.now();
+    const volumes = await prepareVolumes(ctx.volumes, rec, { containerDir: ctx.records.containerDir(id), userns: userns ? { uidMap, gidMap } : null });
+    cleanups.push(() => volumes.release());
+    for (const v of volumes.steps) step(v.step, s, { detail: v.detail, ...(v.call ? { call: v.call } : {}) });
     const plan = buildPlan({
       rec,
       image,
@@ -144,6 +150,7 @@ export async function startLocked(ctx: EngineContext, id: string, isRestart: boo
       cgroupVersion: ctx.cgroups.version,
       etcFiles: etc,
       joinNamespaces: joinPaths(ctx, rec),
+      volumeSources: volumes.sources,
     });
     writeJsonAtomic(join(rec.paths.bundle, 'config.json'), ociConfig(plan));
     const specPath = join(runDir, 'helper.spec');
@@ -159,6 +166,7 @@ export async function startLocked(ctx: EngineContext, id: string, isRestart: boo
       throw helperFailure(e);
     }
     cleanups.push(() => created.abort());
+    volumes.release(); // the helper has made its binds: they hold the idmapped views on their own
 
     // 6. the network, wired while the namespaces exist and the command has not run yet
     if (ctx.network && netPlan) {

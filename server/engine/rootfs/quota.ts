@@ -47,14 +47,22 @@ function run(tool: string, args: string[]): void {
 
 /** Make, format and mount the layer filesystem in containerDir. Nothing is left on failure. */
 export function createLayerFs(containerDir: string, size: number): LayerFs {
+  return createSizedFs(containerDir, { size, image: join(containerDir, 'layer.img'), mountPoint: join(containerDir, 'layer') }, '--storage-opt size');
+}
+
+/**
+ * The same for any use (a learner's volume pool): an ext4 image of fs.size bytes in dir, mounted on
+ * fs.mountPoint; `what` names the option in errors. Nothing is left on failure.
+ */
+export function createSizedFs(dir: string, fs: LayerFs, what: string): LayerFs {
+  const size = fs.size;
   const reason = storageUnsupportedReason();
-  if (reason) throw new InvalidArgument(`--storage-opt size is not supported here: ${reason}`);
-  const fs: LayerFs = { size, image: join(containerDir, 'layer.img'), mountPoint: join(containerDir, 'layer') };
-  mkdirSync(containerDir, { recursive: true, mode: 0o711 });
+  if (reason) throw new InvalidArgument(`${what} is not supported here: ${reason}`);
+  mkdirSync(dir, { recursive: true, mode: 0o711 });
   // the image is sparse: a size beyond the state root's free space would let the layer fill the host's disk
-  const st = statfsSync(containerDir);
+  const st = statfsSync(dir);
   if (size > st.bavail * st.bsize) {
-    throw new InvalidArgument(`--storage-opt size: ${size} bytes is more than the state root's filesystem has free (${st.bavail * st.bsize} bytes)`);
+    throw new InvalidArgument(`${what}: ${size} bytes is more than the state root's filesystem has free (${st.bavail * st.bsize} bytes)`);
   }
   try {
     const fd = openSync(fs.image, 'wx', 0o600);

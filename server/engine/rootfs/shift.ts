@@ -12,7 +12,12 @@ import type { ImageStore } from '../images/store.js';
 
 const S_IFIFO = 0o010000;
 
-function copyShifted(src: string, dst: string, uid: number, gid: number, inodes: Map<string, string>): void {
+/**
+ * Copy the tree under src into dst (which exists) with every owner moved by (uid, gid): up for a
+ * layer shifted into a range, down (negative) for a volume seeded from a user-namespaced rootfs.
+ * Symlinks are copied as symlinks, never followed.
+ */
+export function copyShifted(src: string, dst: string, uid: number, gid: number, inodes: Map<string, string> = new Map()): void {
   for (const name of readdirSync(src)) {
     const s = join(src, name);
     const d = join(dst, name);
@@ -30,7 +35,7 @@ function copyShifted(src: string, dst: string, uid: number, gid: number, inodes:
     else if (st.isFIFO()) mknod(d, S_IFIFO | (st.mode & 0o7777));
     else continue; // sockets are not layer content
     if (!st.isDirectory() && st.nlink > 1) inodes.set(key, d);
-    lchownSync(d, st.uid + uid, st.gid + gid);
+    lchownSync(d, Math.max(0, st.uid + uid), Math.max(0, st.gid + gid));
     if (!st.isSymbolicLink()) chmodSync(d, st.mode & 0o7777); // after chown, which clears setuid
     for (const attr of llistxattr(s)) {
       const v = lgetxattr(s, attr);

@@ -63,6 +63,8 @@ export interface BuildPlanInput {
   cgroupVersion: 1 | 2;
   etcFiles: { hostname: string; hosts: string; resolvConf: string };
   joinNamespaces: Partial<Record<Namespace, string>>;
+  /** volume name → the host directory to bind (volumes/container-volumes.ts prepareVolumes) */
+  volumeSources?: Record<string, string>;
 }
 
 /** The profile depends only on the capability set: compile each set once. */
@@ -117,11 +119,18 @@ export function buildPlan(input: BuildPlanInput): RuntimePlan {
   // --shm-size: the size of the /dev/shm tmpfs (Docker's 64m unless asked)
   const shm = mounts.find((m) => m.destination === '/dev/shm' && m.type === 'tmpfs');
   if (shm && c.shmSize !== undefined) shm.options = [...shm.options.filter((o) => !o.startsWith('size=')), `size=${Math.ceil(c.shmSize / 1024)}k`];
-  for (const m of c.mounts ?? []) {
+  // parents before children (Docker sorts the same way): /data is mounted before /data/logs
+  const depth = (t: string) => t.split('/').filter((x) => x && x !== '.').length;
+  for (const m of [...(c.mounts ?? [])].sort((a, b) => depth(a.target) - depth(b.target))) {
     // a tmpfs without size= would get half of the host's RAM: the engine filled in the daemon's default
     const sized = [...(m.size !== undefined ? [`size=${Math.ceil(m.size / 1024)}k`] : []), ...(m.mode !== undefined ? [`mode=${m.mode.toString(8)}`] : [])];
     if (m.type === 'tmpfs') mounts.push({ destination: m.target, type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'noexec', ...sized, ...(m.readOnly ? ['ro'] : [])] });
-    else mounts.push({ destination: m.target, type: 'bind', source: m.source!, options: ['rbind', ...(m.readOnly ? ['ro'] : [])] });
+    else if (m.type === 'volume') {
+      // a volume is a bind mount of its directory (or its idmapped view): outside the union
+      const source = input.volumeSources?.[m.source ?? ''];
+      if (!source) throw new Error(`volume ${m.source ?? '(anonymous)'} for ${m.target} was not prepared`);
+      mounts.push({ destination: m.target, type: 'bind', source, options: ['rbind', ...(m.readOnly ? ['ro'] : [])] });
+    } else mounts.push({ destination: m.target, type: 'bind', source: m.source!, options: ['rbind', ...(m.readOnly ? ['ro'] : [])] });
   }
 
   const { caps, seccompBpf, seccompProfile } = securityFor(rec, join(input.runDir, 'seccomp.bpf'), privileged, user.uid);

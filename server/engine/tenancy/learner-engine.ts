@@ -4,8 +4,9 @@
 // a container, network or exec session of someone else is not found (NotFound, never "forbidden",
 // so ids do not leak), and every create goes through the learner policy.
 import type { Readable, Writable } from 'node:stream';
-import type { EngineApi, ExecOptions } from '../api.js';
+import { randomBytes } from 'node:crypto';
 import { realpathSync } from 'node:fs';
+import type { EngineApi, ExecOptions, ImportOptions, PruneFilters, VolumeCreateRequest, VolumeInfo } from '../api.js';
 import type { NetworkCreateRequest } from '../network/index.js';
 import { Conflict, InvalidArgument, NotFound, type ContainerConfig, type ContainerRecord, type EngineEvent } from '../types.js';
 import { applyLearnerPolicy, isLabLabel, OWNER_LABEL, PermissionDenied, type LearnerPolicy } from './learner-policy.js';
@@ -14,6 +15,7 @@ type Mount = NonNullable<ContainerConfig['mounts']>[number];
 
 const noSuchContainer = (idOrName: string) => new NotFound(`No such container: ${idOrName}`);
 const noSuchNetwork = (idOrName: string) => new NotFound(`network ${idOrName} not found`);
+const noSuchVolume = (name: string) => new NotFound(`get ${name}: no such volume`);
 
 export class LearnerEngine implements EngineApi {
   constructor(
@@ -59,10 +61,59 @@ export class LearnerEngine implements EngineApi {
     return name;
   }
 
-  private async admit(config: ContainerConfig): Promise<ContainerConfig> {
+  private async admit(input: ContainerConfig): Promise<ContainerConfig> {
+    const config = this.admitVolumes(input);
     const wanted = config.network === undefined || config.network === 'bridge' ? await this.defaultNetwork() : config.network === 'none' ? 'none' : this.hostNetworkName(config.network);
     const admitted = applyLearnerPolicy({ ...config, network: wanted }, this.policy, { ownNetworks: this.ownNetworkNames(), containers: this.list({ all: true }).length });
     return config.name ? { ...admitted, name: this.hostName(config.name) } : admitted;
+  }
+
+  /**
+   * A learner's volumes are named `<learner>-<name>` on the host and labelled theirs; a mount of a
+   * volume that exists and is someone else's is refused, --volumes-from takes only their own
+   * containers (which have no bind mounts). Volumes made for the container (missing names, the
+   * image's VOLUMEs) get the container's owner label from the engine.
+   */
+  private admitVolumes(config: ContainerConfig): ContainerConfig {
+    const mounts = (config.mounts ?? []).map((m) => {
+      if (m.type !== 'volume' || !m.source) return m;
+      const name = this.hostVolumeName(m.source);
+      let existing: VolumeInfo | null = null;
+      try {
+        existing = this.engine.inspectVolume(name);
+      } catch {
+        /* made at create, with the owner label */
+      }
+      if (existing && existing.labels[OWNER_LABEL] !== this.learnerId) throw new PermissionDenied(`the volume ${m.source}: not allowed in a learner's sandbox (it is not theirs)`);
+      return { ...m, source: name };
+    });
+    const volumesFrom = config.volumesFrom?.map((spec) => {
+      const mode = /:(ro|rw)$/.exec(spec)?.[0] ?? '';
+      return this.own(mode ? spec.slice(0, -mode.length) : spec).id + mode;
+    });
+    return { ...config, ...(config.mounts ? { mounts } : {}), ...(volumesFrom ? { volumesFrom } : {}) };
+  }
+
+  private hostVolumeName(name: string): string {
+    return name.startsWith(`${this.learnerId}-`) ? name : `${this.learnerId}-${name}`;
+  }
+
+  private ownVolume(name: string): VolumeInfo {
+    for (const key of [this.hostVolumeName(name), name]) {
+      let v: VolumeInfo;
+      try {
+        v = this.engine.inspectVolume(key);
+      } catch {
+        continue;
+      }
+      if (v.labels[OWNER_LABEL] === this.learnerId) return v;
+    }
+    throw noSuchVolume(name);
+  }
+
+  /** Prune filters narrowed to what carries this learner's owner label. */
+  private ownFilters(filters: PruneFilters = {}): PruneFilters {
+    return { ...filters, labels: [...(filters.labels ?? []), { key: OWNER_LABEL, value: this.learnerId }] };
   }
 
   private hostNetworkName(name: string): string {
@@ -131,7 +182,7 @@ export class LearnerEngine implements EngineApi {
   unpause(idOrName: string) {
     return this.engine.unpause(this.own(idOrName).id);
   }
-  remove(idOrName: string, opts?: { force?: boolean }) {
+  remove(idOrName: string, opts?: { force?: boolean; volumes?: boolean }) {
     return this.engine.remove(this.own(idOrName).id, opts);
   }
   rename(idOrName: string, newName: string) {
@@ -274,6 +325,82 @@ export class LearnerEngine implements EngineApi {
   }
   disconnectNetwork(network: string, container: string) {
     return this.engine.disconnectNetwork(this.ownNetwork(network).id, this.own(container).id);
+  }
+
+  // ---------------------------------------------------------------- volumes: the learner's own
+
+  listVolumes() {
+    return this.engine.listVolumes().filter((v) => v.labels[OWNER_LABEL] === this.learnerId);
+  }
+  inspectVolume(name: string) {
+    return this.ownVolume(name);
+  }
+  createVolume(req: VolumeCreateRequest) {
+    if (req.labels && Object.keys(req.labels).some((k) => k === OWNER_LABEL || k.startsWith(`${OWNER_LABEL}.`))) throw new PermissionDenied(`the label ${OWNER_LABEL}: not allowed in a learner's sandbox`);
+    const name = this.hostVolumeName(req.name || randomBytes(16).toString('hex'));
+    let existing: VolumeInfo | null = null;
+    try {
+      existing = this.engine.inspectVolume(name);
+    } catch {
+      /* a new one */
+    }
+    if (existing) {
+      if (existing.labels[OWNER_LABEL] === this.learnerId) return existing; // theirs: as it is, as Docker does
+      throw new PermissionDenied(`the volume name ${req.name}: not allowed in a learner's sandbox (taken by someone else)`);
+    }
+    // in the learner's pool: all their volumes together get one container's disk share
+    const disk = this.policy.diskPerContainer;
+    const pool = disk !== undefined ? { name: this.learnerId, size: disk } : undefined;
+    return this.engine.createVolume({ ...req, name, pool, labels: { ...(req.labels ?? {}), [OWNER_LABEL]: this.learnerId } });
+  }
+  removeVolume(name: string, opts?: { force?: boolean }) {
+    let v: VolumeInfo;
+    try {
+      v = this.ownVolume(name);
+    } catch (e) {
+      if (opts?.force) return;
+      throw e;
+    }
+    return this.engine.removeVolume(v.name, opts);
+  }
+
+  // ---------------------------------------------------------------- files in and out: their containers
+
+  statPath(idOrName: string, path: string) {
+    return this.engine.statPath(this.own(idOrName).id, path);
+  }
+  getArchive(idOrName: string, path: string, out: Writable) {
+    return this.engine.getArchive(this.own(idOrName).id, path, out);
+  }
+  putArchive(idOrName: string, path: string, tar: Readable, opts?: { noOverwriteDirNonDir?: boolean; copyUIDGID?: boolean }) {
+    return this.engine.putArchive(this.own(idOrName).id, path, tar, opts);
+  }
+  exportContainer(idOrName: string, out: Writable) {
+    return this.engine.exportContainer(this.own(idOrName).id, out);
+  }
+  importImage(_tar: Readable, _opts?: ImportOptions): never {
+    throw new PermissionDenied("importing images: not allowed in a learner's sandbox (images are shared by the class)");
+  }
+
+  // ---------------------------------------------------------------- housekeeping: their own objects only
+
+  pruneContainers(filters?: PruneFilters) {
+    return this.engine.pruneContainers(this.ownFilters(filters));
+  }
+  pruneImages(): never {
+    throw new PermissionDenied("pruning images: not allowed in a learner's sandbox (images are shared by the class)");
+  }
+  pruneNetworks(filters?: PruneFilters) {
+    return this.engine.pruneNetworks(this.ownFilters(filters));
+  }
+  pruneVolumes(opts?: PruneFilters & { all?: boolean }) {
+    return this.engine.pruneVolumes({ ...this.ownFilters(opts), all: opts?.all });
+  }
+  diskUsage() {
+    const du = this.engine.diskUsage();
+    const mine = new Set(this.list({ all: true }).map((r) => r.id));
+    const volumes = new Set(this.listVolumes().map((v) => v.name));
+    return { ...du, containers: du.containers.filter((c) => mine.has(c.id)), volumes: du.volumes.filter((v) => volumes.has(v.name)) };
   }
 
   // ---------------------------------------------------------------- events: about what they own
