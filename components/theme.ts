@@ -104,6 +104,7 @@ export const color = {
   layerMerged: '#38bdf8',
   layerUpper: '#f97316',
   layerImage: '#64748b',
+  layerVolume: '#a78bfa',
   changeAdded: '#22c55e',
   changeCopyUp: '#f97316',
   changeModified: '#eab308',

@@ -70,7 +70,7 @@ async function makeContainer(base: string, name: string): Promise<HandMade> {
     id,
     name,
     created: new Date().toISOString(),
-    config: { image: 'hand-made' },
+    config: { image: 'hand-made', mounts: [{ type: 'volume', source: 'logs', target: '/var/lib/logs' }] },
     image: { ref: 'hand-made', id: 'sha256:hand' },
     path: 'sleep',
     args: ['600'],
@@ -361,6 +361,11 @@ describe('diagrams in Chromium, fed by the hub over REST and socket.io', () => {
     await expect.poll(async () => page.getByTestId('which-result').textContent()).toMatch(/upper dir.*copy-up/);
     await page.getByTestId('change-deleted-/etc/app.conf').locator('button').click();
     await expect.poll(async () => page.getByTestId('which-result').textContent()).toMatch(/whiteout/);
+    // its volume is drawn above the merged view, outside the union
+    expect(await page.getByTestId('layer-volumes').textContent()).toMatch(/outside the union.*volume logs.*on \/var\/lib\/logs/);
+    const vol = await page.getByTestId('layer-volume-/var/lib/logs').boundingBox();
+    const merged = await page.getByTestId('layer-bar-merged').boundingBox();
+    expect(vol!.y + vol!.height).toBeLessThanOrEqual(merged!.y);
     await page.screenshot({ path: join(SHOTS, 'diagram-layers.png') });
   });
 

@@ -3,7 +3,7 @@
 // no sample over the axis labels, no band above the plot, no marker hiding another.
 import { describe, expect, it } from 'vitest';
 import { CG_PANEL_H, CG_PANEL_W, CG_PLOT, cgColumns, cgView, eventMarkers, memoryBands, panelOrigin, PANELS, panelScales, roundLimit, statKeys, steppedLimit, timeAxis } from '../../components/diagrams/cgroup-layout';
-import { inferWhich, LAYER, sizeMarks, stackBars } from '../../components/diagrams/layer-layout';
+import { inferWhich, LAYER, sizeMarks, stackBars, VOLUME, volumeBoxes } from '../../components/diagrams/layer-layout';
 import { buildRows, focusRows, focusTree, namespaceFit, namespaceLayout, NS, NS_TYPES, sharedBars } from '../../components/diagrams/namespace-layout';
 import { detailPlacement, endpointBox, fitViewBox, focusPan, natBox, NET, networkLayout } from '../../components/diagrams/network-layout';
 import type { CgroupEvent, CgroupSample, LayerChangeView, LayerSnapshot, NamespaceSnapshot, NetEndpoint, NetworkSnapshot, NsProcess } from '../../server/engine/inspect/types';
@@ -409,6 +409,26 @@ describe('layer stack layout', () => {
       expect(marks[i].width).toBeGreaterThanOrEqual(2);
     }
     expect(marks.some((m) => m.change.kind === 'deleted')).toBe(false); // a whiteout holds no bytes
+  });
+
+  it('puts the mounts above the merged view, two to a row, outside the stack; none, no band', () => {
+    expect(volumeBoxes(layerSnapshot)).toEqual({ boxes: [], height: 0 });
+    const anon = 'f'.repeat(64);
+    const { boxes, height } = volumeBoxes({
+      ...layerSnapshot,
+      volumes: [
+        { type: 'volume', name: 'data', target: '/data', readOnly: false },
+        { type: 'volume', name: anon, target: '/var/lib/db', readOnly: true },
+        { type: 'tmpfs', target: '/run', readOnly: false },
+      ],
+    });
+    expect(boxes.map((b) => b.label)).toEqual(['volume data', `volume ${anon.slice(0, 12)}`, 'tmpfs (memory)']);
+    expect(boxes[1].sub).toBe('on /var/lib/db · read-only');
+    expect(boxes[0].y).toBe(boxes[1].y);
+    expect(boxes[2].y).toBeGreaterThanOrEqual(boxes[0].y + VOLUME.h);
+    for (const b of boxes) expect(b.x + VOLUME.w).toBeLessThanOrEqual(LAYER.stackW);
+    // the stack starts below the band
+    expect(height).toBeGreaterThanOrEqual(boxes[2].y + VOLUME.h);
   });
 
   it('says what it can about a path from the changes alone', () => {

@@ -131,7 +131,7 @@ export interface LayerSnapshot {
   truncated?: number;
   /**
    * Mounts on top of the union, outside it: what the container writes there is in no layer
-   * (volumes by name, bind mounts by host path, tmpfs in memory). The diagram does not draw them yet.
+   * (volumes by name, bind mounts by host path, tmpfs in memory). The diagram draws them above the stack.
    */
   volumes?: { type: 'volume' | 'bind' | 'tmpfs'; name?: string; source?: string; target: string; readOnly: boolean }[];
 }
