@@ -64,13 +64,19 @@ export async function createContainer(srv: Pick<RunningServer, 'base' | 'token'>
 }
 
 /** A socket of namespace nsp as the learner's page opens it (or the teacher's, with no cookie). */
-export function connect(srv: Pick<RunningServer, 'base'>, nsp: '/containers' | '/terminal', who: { token: string; cookie?: string }): Promise<Socket> {
+/**
+ * A connected socket. `before` gets it before it connects: a listener for what the server sends on
+ * connection (the container list) must be on by then, since the connect packet and the first
+ * event can arrive in one read and be handled in one go.
+ */
+export function connect(srv: Pick<RunningServer, 'base'>, nsp: '/containers' | '/terminal', who: { token: string; cookie?: string }, before?: (s: Socket) => void): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const headers: Record<string, string> = { origin: srv.base };
     // the page cookie lets the WebSocket upgrade through; the namespaces want the token itself
     if (who.cookie) headers.cookie = who.cookie;
     else headers.authorization = `Bearer ${who.token}`;
     const s = ioClient(srv.base + nsp, { transports: ['websocket'], extraHeaders: headers, auth: { token: who.token }, reconnection: false, timeout: 10_000, forceNew: true });
+    before?.(s);
     s.once('connect', () => resolve(s));
     s.once('connect_error', (e) => {
       s.close();
