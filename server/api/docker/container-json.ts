@@ -85,11 +85,11 @@ function prefixLenOf(rec: ContainerRecord, nets?: NetworkList): number {
   return Number.isInteger(bits) ? bits : 16;
 }
 
-function endpointJson(f: { networkId: string; endpointId: string; gateway: string; ip: string; prefixLen: number; mac: string }) {
+function endpointJson(f: { networkId: string; endpointId: string; gateway: string; ip: string; prefixLen: number; mac: string; aliases?: string[] | null }) {
   return {
     IPAMConfig: null,
     Links: null,
-    Aliases: null,
+    Aliases: f.aliases ?? null,
     MacAddress: f.mac,
     DriverOpts: null,
     GwPriority: 0,
@@ -101,8 +101,18 @@ function endpointJson(f: { networkId: string; endpointId: string; gateway: strin
     IPv6Gateway: '',
     GlobalIPv6Address: '',
     GlobalIPv6PrefixLen: 0,
-    DNSNames: null,
+    DNSNames: f.aliases ?? null,
   };
+}
+
+/**
+ * On a user-defined network Docker lists the container's short id among its aliases (API < 1.44,
+ * which compose 1.29 speaks; later ones name it in DNSNames): compose takes a container without it
+ * for one it must disconnect and connect again.
+ */
+function aliasesOn(rec: ContainerRecord, networkName: string, builtin: boolean): string[] | null {
+  if (builtin || ['bridge', 'host', 'none'].includes(networkName)) return null;
+  return [...new Set([rec.id.slice(0, 12), ...(rec.config.endpoint?.aliases ?? [])])];
 }
 
 /** NetworkSettings.Networks: one entry per network the container is on. */
@@ -111,7 +121,7 @@ function networksOf(rec: ContainerRecord, nets?: NetworkList): Record<string, Re
   for (const n of nets ?? []) {
     const c = n.containers[rec.id];
     if (!c) continue;
-    out[n.name] = endpointJson({ networkId: n.id, endpointId: endpointId(n.id, rec.id), gateway: c.ip ? (n.gateway ?? '') : '', ip: c.ip, prefixLen: c.ip ? c.prefixLen : 0, mac: c.mac });
+    out[n.name] = endpointJson({ networkId: n.id, endpointId: endpointId(n.id, rec.id), gateway: c.ip ? (n.gateway ?? '') : '', ip: c.ip, prefixLen: c.ip ? c.prefixLen : 0, mac: c.mac, aliases: aliasesOn(rec, n.name, n.builtin) });
   }
   if (Object.keys(out).length) return out;
   // not wired yet (created, never started), or an engine without networking: what the record says
@@ -124,6 +134,7 @@ function networksOf(rec: ContainerRecord, nets?: NetworkList): Record<string, Re
     ip: rec.network.ipAddress ?? '',
     prefixLen: prefixLenOf(rec, nets),
     mac: rec.network.macAddress ?? '',
+    aliases: aliasesOn(rec, networkName(rec), nets?.find((n) => n.id === netId)?.builtin ?? false),
   });
   return out;
 }
