@@ -363,7 +363,8 @@ describe('diagrams in Chromium, fed by the hub over REST and socket.io', () => {
     await expect.poll(async () => page.getByTestId('which-result').textContent()).toMatch(/whiteout/);
     // its volume is drawn above the merged view, outside the union
     expect(await page.getByTestId('layer-volumes').textContent()).toMatch(/outside the union.*volume logs.*on \/var\/lib\/logs/);
-    const vol = await page.getByTestId('layer-volume-/var/lib/logs').boundingBox();
+    // (the box's label; the box's own group reaches down to the merged bar with its dashed line)
+    const vol = await page.getByTestId('layer-volume-/var/lib/logs').locator('text').last().boundingBox();
     const merged = await page.getByTestId('layer-bar-merged').boundingBox();
     expect(vol!.y + vol!.height).toBeLessThanOrEqual(merged!.y);
     await page.screenshot({ path: join(SHOTS, 'diagram-layers.png') });

@@ -172,6 +172,16 @@ describe('docker options and client behaviour against Glassbox', () => {
       expect(e.out).toMatch(/read escape sequence/);
       expect((await ok('top', 'gbo-detach'))).toMatch(/sleep 30/);
       expect(await fails('exec', '--detach-keys', 'ctrl-', 'gbo-detach', 'true')).toMatch(/detach|escape/i);
+      // without a TTY stdin is data: ctrl-p ctrl-q bytes in it (as in a piped tar) go through
+      const piped = await new Promise<string>((resolve, reject) => {
+        const p = spawn(DOCKER, ['-H', `unix://${sock}`, 'exec', '-i', 'gbo-detach', 'od', '-An', '-tx1'], { stdio: ['pipe', 'pipe', 'pipe'] });
+        let out = '';
+        p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+        p.on('error', reject);
+        p.on('close', () => resolve(out.replace(/\s+/g, ' ').trim()));
+        p.stdin.end(Buffer.from([0x61, 0x10, 0x11, 0x62]));
+      });
+      expect(piped).toBe('61 10 11 62');
       // exec -t: the pty's ONLCR gives \r\n, as Docker's does
       expect(await ok('exec', '-t', 'gbo-detach', 'printf', 'a\\nb\\n')).toBe('a\r\nb\r\n');
       await ok('rm', '-f', 'gbo-detach');

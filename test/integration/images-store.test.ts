@@ -65,7 +65,7 @@ describe('image store', () => {
     expect(readdirSync(join(root, 'images/blobs/sha256'))).toEqual([]);
   });
 
-  it('refuses to remove an image in use; forced, it stays untagged until unused', async () => {
+  it('refuses to remove an image in use; forced, it stays untagged (dangling) until removed by id', async () => {
     const img = await store.addImage({ ref: 'busy', layers: [await sharedTar()], config: {} });
     const inUse = { isInUse: (id: string) => id === img.id };
     expect(() => store.remove('busy', inUse)).toThrow(/container is using/);
@@ -73,9 +73,12 @@ describe('image store', () => {
     expect(() => store.resolve('busy')).toThrow(NotFound);
     expect(store.resolve(img.id).layers[0].dir).toBe(img.layers[0].dir); // the container can still start
     expect(store.list()).toMatchObject([{ id: img.id, repoTags: [] }]);
-    // another removal, once the container is gone, collects it
+    // once the container is gone it stays a dangling <none>:<none> image, as in Docker (another
+    // removal does not take it), until an rmi of its id (or a prune) removes it
     await store.addImage({ ref: 'other', layers: [await makeTar([{ name: 'o', data: 'o' }])], config: {} });
     store.remove('other', free);
+    expect(store.list()).toMatchObject([{ id: img.id, repoTags: [] }]);
+    expect(store.remove(img.id, free).deleted).toEqual([img.id]);
     expect(store.list()).toEqual([]);
     expect(existsSync(img.layers[0].dir)).toBe(false);
   });

@@ -43,3 +43,6 @@ export function detachScanner(keys: Buffer): (data: Buffer) => { pass: Buffer; d
     return { pass: Buffer.from(pass), detached: false };
   };
 }
+
+/** Stdin without a TTY: every byte goes through, nothing detaches. */
+export const passThrough = (data: Buffer): { pass: Buffer; detached: boolean } => ({ pass: data, detached: false });

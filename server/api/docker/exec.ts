@@ -1,7 +1,7 @@
 // docker exec: create (remembered here), start (hijacked like attach, or detached), resize, inspect.
 import { z } from 'zod';
 import type { EngineApi } from '../../engine/index.js';
-import { DEFAULT_DETACH_KEYS, detachScanner, parseDetachKeys } from './detach-keys.js';
+import { DEFAULT_DETACH_KEYS, detachScanner, parseDetachKeys, passThrough } from './detach-keys.js';
 import { ApiError, badRequest } from './errors.js';
 import { intParam, jsonBody, sendEmpty, sendJson, type Ctx } from './http.js';
 import type { AdapterState, ExecEntry } from './state.js';
@@ -119,8 +119,9 @@ export async function execStart(ctx: Ctx, engine: EngineApi, state: AdapterState
   void entry.ended.then(() => setImmediate(() => !out.writableEnded && out.end()));
   if (sock) {
     if (entry.attachStdin) {
-      // the detach keys leave the process running (as Docker's exec does) and end the connection
-      const scan = detachScanner(entry.detachKeys ?? parseDetachKeys(DEFAULT_DETACH_KEYS));
+      // the detach keys leave the process running (as Docker's exec does) and end the connection;
+      // only with a TTY, as in Docker: `docker exec -i` without one copies stdin as it is
+      const scan = tty ? detachScanner(entry.detachKeys ?? parseDetachKeys(DEFAULT_DETACH_KEYS)) : passThrough;
       sock.on('data', (d: Buffer) => {
         if (detached) return;
         const { pass, detached: now } = scan(d);

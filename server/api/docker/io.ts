@@ -1,7 +1,7 @@
 // Streaming container endpoints: attach (hijacked), logs, stats and events.
 import type { Duplex } from 'node:stream';
 import type { EngineApi } from '../../engine/index.js';
-import { DEFAULT_DETACH_KEYS, detachScanner, parseDetachKeys } from './detach-keys.js';
+import { DEFAULT_DETACH_KEYS, detachScanner, parseDetachKeys, passThrough } from './detach-keys.js';
 import { ApiError, badRequest } from './errors.js';
 import { eventFilter, parseEventTime } from './events-json.js';
 import { parseFilters } from './filters.js';
@@ -71,8 +71,9 @@ export async function attach(ctx: Ctx, engine: EngineApi, state: AdapterState): 
   });
   if (sock) {
     if (wantIn) {
-      // ctrl-p ctrl-q (or ?detachKeys=): the container goes on, the connection ends
-      const scan = detachScanner(keys);
+      // ctrl-p ctrl-q (or ?detachKeys=): the container goes on, the connection ends. Only on a
+      // TTY, as in Docker: without one, stdin is data (a tar piped in may hold those bytes)
+      const scan = tty ? detachScanner(keys) : passThrough;
       let detached = false;
       sock.on('data', (d: Buffer) => {
         if (detached) return;

@@ -8,6 +8,9 @@ import pty from 'node-pty';
 import { setCloexec } from '../../../native/libc.js';
 import type { ExecProcess, HelperFailure } from '../api.js';
 
+/** How long an exec's output may still arrive after its process exited (see the exit handler). */
+const EXEC_DRAIN_MS = 250;
+
 export interface ExecLaunch {
   execId: string;
   containerId: string;
@@ -125,7 +128,20 @@ export function launchExec(l: ExecLaunch): ExecProcess {
   child.stdout!.on('data', (d: Buffer) => dataCbs.forEach((cb) => cb(d)));
   child.stderr!.on('data', (d: Buffer) => errCbs.forEach((cb) => cb(d)));
   child.stdin!.on('error', () => {});
-  child.on('exit', (code, signal) => finish(code ?? 128 + (signal ? osConstants.signals[signal] : 0), signal));
+  // 'exit' can come before the last of stdout and stderr is read: the session ends once both
+  // pipes are drained, or a moment after the exit when a background process inside still holds
+  // them open (its output after that is not the exec's)
+  let open = 2;
+  let exited: { code: number; signal: string | null } | null = null;
+  const settle = () => {
+    if (exited && open === 0) finish(exited.code, exited.signal);
+  };
+  for (const s of [child.stdout!, child.stderr!]) s.once('close', () => (open--, settle()));
+  child.on('exit', (code, signal) => {
+    exited = { code: code ?? 128 + (signal ? osConstants.signals[signal] : 0), signal };
+    settle();
+    setTimeout(() => exited && finish(exited.code, exited.signal), EXEC_DRAIN_MS).unref();
+  });
   child.on('error', () => finish(126, null));
   return {
     execId: l.execId,
