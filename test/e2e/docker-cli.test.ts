@@ -3,7 +3,7 @@
 // nothing is left behind (containers removed, engine closed, directories deleted, no cgroups/mounts).
 // Needs root and the engine (skipped when the engine cannot open).
 import { execFile, spawn } from 'node:child_process';
-import { dockerClient } from './docker-support.js';
+import { dockerClient, dockerTty } from './docker-support.js';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { hostname as hostHostname } from 'node:os';
 import { join } from 'node:path';
@@ -36,28 +36,6 @@ let api: Awaited<ReturnType<typeof startDockerApi>>;
 
 const { docker, ok } = dockerClient(() => sock);
 
-/** docker under a pty (script -e keeps the exit code); feeds `input` lines after a prompt delay. */
-function dockerTty(args: string[], input: string[]): Promise<{ code: number; out: string }> {
-  const cmd = [DOCKER, '-H', `unix://${sock}`, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
-  return new Promise((resolve) => {
-    const p = spawn('script', ['-eqfc', cmd, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let out = '';
-    p.stdout.on('data', (d) => (out += d));
-    p.stderr.on('data', (d) => (out += d));
-    let i = 0;
-    const feed = () => {
-      if (i >= input.length) return;
-      p.stdin.write(input[i++]);
-      setTimeout(feed, 700);
-    };
-    setTimeout(feed, 1500);
-    const timer = setTimeout(() => p.kill('SIGKILL'), 30_000);
-    p.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? -1, out });
-    });
-  });
-}
 
 function httpUnix(method: string, path: string, body?: string): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
@@ -233,7 +211,7 @@ describe('docker CLI against Glassbox', () => {
   });
 
   it('run -it: a TTY over the hijacked connection', async () => {
-    const r = await dockerTty(['run', '-it', '--rm', '--hostname', 'ttybox', 'base', 'sh'], ['hostname\r', 'tty\r', 'exit 4\r']);
+    const r = await dockerTty(sock, ['run', '-it', '--rm', '--hostname', 'ttybox', 'base', 'sh'], ['hostname\r', 'tty\r', 'exit 4\r']);
     expect(r.out).toMatch(/ttybox/);
     expect(r.out).toMatch(/\/dev\/pts\/\d+/);
     expect(r.code).toBe(4);
@@ -251,7 +229,7 @@ describe('docker CLI against Glassbox', () => {
       p.stdin.end('through stdin\n');
     });
     expect(piped).toBe('through stdin\n');
-    const t = await dockerTty(['exec', '-it', 'ex', 'sh'], ['tty\r', 'exit 6\r']);
+    const t = await dockerTty(sock, ['exec', '-it', 'ex', 'sh'], ['tty\r', 'exit 6\r']);
     expect(t.out).toMatch(/\/dev\/pts\/\d+/);
     expect(t.code).toBe(6);
     await ok('rm', '-f', 'ex');

@@ -1,26 +1,21 @@
 // The npm `dockerode` client building from a tar stream (POST /build) and using named volumes
 // (the /volumes API), as Node users do: the Docker API contract, driven by the library itself.
 // Run: flock /tmp/gb-test.lock npx vitest run test/e2e/docker-clients-build-volumes.test.ts
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { readdirSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDockerApi } from '../../server/api/docker/server.js';
-import { Engine } from '../../server/engine/engine.js';
 import { hostNames, prefixFromEnv } from '../../server/engine/host/naming.js';
 import { requireHost } from '../helpers.js';
 import { makeTar } from '../integration/image-fixtures.js';
+import { closeDockerEnv, openDockerEnv, type DockerTestEnv } from './docker-support.js';
 
 const N = hostNames(prefixFromEnv());
 const gbLinks = () => readdirSync('/sys/class/net').filter((n) => n === N.bridge || n.startsWith(`${N.prefix}r-`) || N.vethRe.test(n));
 
 requireHost('docker-clients build/volumes e2e', { root: true });
 
-let base = '';
-let sock = '';
-let engine: Engine | undefined;
-let api: Awaited<ReturnType<typeof startDockerApi>> | undefined;
+let env: DockerTestEnv | undefined;
 let docker: Docker;
 
 function output(): { out: PassThrough; err: PassThrough; text: () => string } {
@@ -34,24 +29,12 @@ function output(): { out: PassThrough; err: PassThrough; text: () => string } {
 
 describe('dockerode: build from a tar stream, named volumes', () => {
   beforeAll(async () => {
-    base = mkdtempSync('/tmp/gbclbv-');
-    engine = await Engine.open({ root: join(base, 'root'), runRoot: join(base, 'r'), network: false });
-    sock = join(base, 'd.sock');
-    api = await startDockerApi(engine, { socketPath: sock });
-    docker = new Docker({ socketPath: sock });
+    env = await openDockerEnv('gbclbv-');
+    docker = new Docker({ socketPath: env.sock });
   }, 120_000);
 
   afterAll(async () => {
-    if (engine) for (const c of engine.list({ all: true })) await engine.remove(c.id, { force: true }).catch(() => {});
-    await docker?.getImage('gbclbv-built:1').remove({ force: true }).catch(() => {});
-    await docker?.getVolume('gbclbv-data').remove({ force: true }).catch(() => {});
-    const left = engine ? engine.list({ all: true }).length : 0;
-    await api?.close();
-    await engine?.close();
-    const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => base && l.includes(base));
-    if (base) rmSync(base, { recursive: true, force: true });
-    expect(left).toBe(0);
-    expect(mounts).toEqual([]);
+    expect(await closeDockerEnv(env)).toEqual({ containers: 0, mounts: [] });
     expect(gbLinks()).toEqual([]);
   }, 120_000);
 

@@ -6,16 +6,16 @@
 // logs?tail=-1, kill then remove): they are the regression tests of issue #18.
 // The engine runs in this process with networking (the run's own prefix), traffic stays on
 // loopback and in namespaces the test made; the registry is stopped by its own PID.
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDockerApi } from '../../server/api/docker/server.js';
 import { Engine } from '../../server/engine/engine.js';
 import { hostNames, prefixFromEnv } from '../../server/engine/host/naming.js';
 import { requireHost } from '../helpers.js';
+import { closeDockerEnv, openDockerEnv, type DockerTestEnv } from './docker-support.js';
 import { busyboxLayer, buildImage, makeTar, skopeoPush, startRegistry, writeOciLayout, type Registry } from '../integration/image-fixtures.js';
 
 const N = hostNames(prefixFromEnv());
@@ -30,10 +30,10 @@ requireHost('docker-clients e2e', {
   },
 });
 
+let env: DockerTestEnv | undefined;
 let base = '';
 let sock = '';
 let engine: Engine | undefined;
-let api: Awaited<ReturnType<typeof startDockerApi>> | undefined;
 let reg: Registry | undefined;
 let ref = '';
 let docker: Docker;
@@ -49,14 +49,10 @@ function collect(): { out: PassThrough; err: PassThrough; text: () => { out: str
   return { out, err, text: () => ({ out: o, err: e }) };
 }
 
-async function removeAll(): Promise<void> {
-  if (!engine) return;
-  for (const c of engine.list({ all: true })) await engine.remove(c.id, { force: true }).catch(() => {});
-}
-
 describe('npm clients against Glassbox', () => {
   beforeAll(async () => {
-    base = mkdtempSync('/tmp/gbcl-');
+    env = await openDockerEnv('gbcl-', { network: true });
+    ({ base, engine, sock } = env);
     reg = await startRegistry(join(base, 'registry'));
     const bb = await busyboxLayer();
     const extra = await makeTar([
@@ -68,31 +64,16 @@ describe('npm clients against Glassbox', () => {
     writeOciLayout(layout, 'v1', { digest: img.manifestDigest, body: img.manifest, mediaType: 'application/vnd.oci.image.manifest.v1+json' }, img.blobs);
     skopeoPush(`oci:${layout}:v1`, `docker://${reg.host}/clients/hello:v1`);
     ref = `${reg.host}/clients/hello:v1`;
-
-    engine = await Engine.open({ root: join(base, 'root'), runRoot: join(base, 'r'), network: true });
-    sock = join(base, 'd.sock');
-    api = await startDockerApi(engine, { socketPath: sock });
     docker = new Docker({ socketPath: sock });
   }, 180_000);
 
   afterAll(async () => {
-    await removeAll();
-    if (engine) {
-      for (const n of engine.listNetworks()) if (!n.builtin) await engine.removeNetwork(n.id).catch(() => {});
-      for (const i of engine.listImages()) if (i.repoTags.some((t) => t.includes('clients/'))) engine.removeImage(i.id, { force: true });
-    }
-    const left = engine ? engine.list({ all: true }).length : 0;
-    await api?.close();
-    await engine?.close();
-    await engine?.network?.teardown({ removeState: true });
     const regPid = reg?.proc.pid;
     await reg?.stop();
+    const left = await closeDockerEnv(env);
     const regAlive = regPid !== undefined && existsSync(`/proc/${regPid}`) && !readFileSync(`/proc/${regPid}/stat`, 'utf8').includes(') Z ');
-    const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => base && l.includes(base));
-    if (base) rmSync(base, { recursive: true, force: true });
-    expect(left).toBe(0);
+    expect(left).toEqual({ containers: 0, mounts: [] });
     expect(regAlive).toBe(false);
-    expect(mounts).toEqual([]);
     expect(gbLinks()).toEqual([]);
   }, 120_000);
 

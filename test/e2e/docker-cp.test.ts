@@ -4,23 +4,22 @@
 // hostile tars (../ names, absolute names, a symlink then a file through it) sent with `docker cp -`.
 // The host's canary directory must be untouched every time.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDockerApi } from '../../server/api/docker/server.js';
 import { Engine } from '../../server/engine/engine.js';
 import { makeTar } from '../integration/image-fixtures.js';
 import { requireHost } from '../helpers.js';
-import { DOCKER, dockerClient, socketRequest } from './docker-support.js';
+import { closeDockerEnv, DOCKER, dockerClient, openDockerEnv, socketRequest, type DockerTestEnv } from './docker-support.js';
 import { busyboxRoot, dockerBytes, dockerIn } from './volume-support.js';
 
 requireHost('docker-cp e2e', { root: true, binaries: [DOCKER, '/bin/busybox', '/usr/bin/tar'] });
 
+let env: DockerTestEnv | undefined;
 let base = '';
 let sock = '';
 let engine: Engine | undefined;
-let api: Awaited<ReturnType<typeof startDockerApi>> | undefined;
 const { docker, ok } = dockerClient(() => sock, { timeoutMs: 120_000, maxBuffer: 64 << 20 });
 let canary = '';
 
@@ -42,14 +41,11 @@ const canaryIntact = () => {
 
 describe('docker cp, export and import against Glassbox', () => {
   beforeAll(async () => {
-    base = mkdtempSync('/tmp/gbtv1-');
-    chmodSync(base, 0o711); // a user-namespaced container's root (a host uid of its range) walks to its rootfs
+    env = await openDockerEnv('gbtv1-');
+    ({ base, engine, sock } = env);
     canary = join(base, 'host-canary');
     mkdirSync(canary);
     writeFileSync(join(canary, 'canary'), 'host file\n');
-    engine = await Engine.open({ root: join(base, 'root'), runRoot: join(base, 'r'), network: false });
-    sock = join(base, 'docker.sock');
-    api = await startDockerApi(engine, { socketPath: sock });
     // an image with symlinks that point out of the root: absolute to the canary's host path, and relative with ../
     const img = await busyboxRoot([
       { name: 'escape', type: 'symlink', linkname: canary },
@@ -62,15 +58,7 @@ describe('docker cp, export and import against Glassbox', () => {
   }, 180_000);
 
   afterAll(async () => {
-    if (engine) {
-      for (const c of engine.list({ all: true })) await engine.remove(c.id, { force: true }).catch(() => {});
-      for (const i of ['gbtv1-links:1', 'gbtv1-imported:1']) if (engine.listImages().some((x) => x.repoTags.includes(i))) engine.removeImage(i, { force: true });
-    }
-    await api?.close();
-    await engine?.close();
-    const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => base && l.includes(base));
-    if (base) rmSync(base, { recursive: true, force: true });
-    expect(mounts).toEqual([]);
+    expect((await closeDockerEnv(env)).mounts).toEqual([]);
   }, 120_000);
 
   it('cp both ways into a running and a stopped container; the path stat header', async () => {

@@ -8,17 +8,16 @@
 // --blkio-weight, --device, --sysctl. The engine runs in this process with networking (the run's
 // prefix); traffic stays between namespaces this test made and 127.0.0.1.
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDockerApi } from '../../server/api/docker/server.js';
 import { Engine } from '../../server/engine/engine.js';
 import { hostNames, prefixFromEnv } from '../../server/engine/host/naming.js';
 import { freePort, requireHost } from '../helpers.js';
-import { DOCKER, dockerClient, socketRequest } from './docker-support.js';
+import { closeDockerEnv, DOCKER, dockerClient, dockerTty, openDockerEnv, socketRequest, type DockerTestEnv } from './docker-support.js';
 
 const runFile = promisify(execFile);
 const N = hostNames(prefixFromEnv());
@@ -33,10 +32,10 @@ requireHost('docker-options e2e', {
   },
 });
 
+let env: DockerTestEnv | undefined;
 let base = '';
 let sock = '';
 let engine: Engine | undefined;
-let api: Awaited<ReturnType<typeof startDockerApi>> | undefined;
 const { docker, ok } = dockerClient(() => sock, { timeoutMs: 90_000 });
 
 async function fails(...args: string[]): Promise<string> {
@@ -54,28 +53,6 @@ const waitFor = async (what: string, cond: () => boolean | Promise<boolean>, ms 
   throw new Error(`timed out waiting for ${what}`);
 };
 
-/** docker under a pty (script -e keeps the exit code), feeding each input after a delay. */
-function dockerTty(args: string[], input: string[]): Promise<{ code: number; out: string }> {
-  const cmd = [DOCKER, '-H', `unix://${sock}`, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
-  return new Promise((resolve) => {
-    const p = spawn('script', ['-eqfc', cmd, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let out = '';
-    p.stdout.on('data', (d) => (out += d));
-    p.stderr.on('data', (d) => (out += d));
-    let i = 0;
-    const feed = () => {
-      if (i >= input.length) return;
-      p.stdin.write(input[i++]);
-      setTimeout(feed, 700);
-    };
-    setTimeout(feed, 1500);
-    const timer = setTimeout(() => p.kill('SIGKILL'), 20_000);
-    p.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? -1, out });
-    });
-  });
-}
 
 const inspect = async (name: string) => JSON.parse(await ok('inspect', name))[0] as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -87,26 +64,13 @@ function cgroupFile(name: string, file: string): string | null {
 
 describe('docker options and client behaviour against Glassbox', () => {
   beforeAll(async () => {
-    base = mkdtempSync('/tmp/gbopt-');
-    engine = await Engine.open({ root: join(base, 'root'), runRoot: join(base, 'r'), network: true });
-    sock = join(base, 'd.sock');
-    api = await startDockerApi(engine, { socketPath: sock });
+    env = await openDockerEnv('gbopt-', { network: true });
+    ({ base, engine, sock } = env);
   }, 120_000);
 
   afterAll(async () => {
-    if (engine) {
-      for (const c of engine.list({ all: true })) await engine.remove(c.id, { force: true }).catch(() => {});
-      for (const n of engine.listNetworks()) if (!n.builtin) await engine.removeNetwork(n.id).catch(() => {});
-      for (const i of engine.listImages()) if (i.repoTags.length === 0 || i.repoTags.some((t) => t.startsWith('gbopt'))) engine.removeImage(i.id, { force: true });
-    }
-    const left = engine ? engine.list({ all: true }).length : 0;
-    await api?.close();
-    await engine?.close();
-    await engine?.network?.teardown({ removeState: true });
-    const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => base && l.includes(base));
-    if (base) rmSync(base, { recursive: true, force: true });
-    expect(left).toBe(0);
-    expect(mounts).toEqual([]);
+    const left = await closeDockerEnv(env);
+    expect(left).toEqual({ containers: 0, mounts: [] });
     expect(gbLinks()).toEqual([]);
   }, 120_000);
 
@@ -163,12 +127,12 @@ describe('docker options and client behaviour against Glassbox', () => {
 
     it('detach keys: ctrl-p ctrl-q (and --detach-keys) leave attach and exec, the container runs on', async () => {
       await ok('run', '-dit', '--name', 'gbo-detach', 'base', 'sh');
-      const a = await dockerTty(['attach', 'gbo-detach'], ['echo still-here\r', '\x10\x11']);
+      const a = await dockerTty(sock, ['attach', 'gbo-detach'], ['echo still-here\r', '\x10\x11']);
       expect(a.out).toMatch(/read escape sequence/);
       expect((await ok('inspect', '-f', '{{.State.Running}}', 'gbo-detach')).trim()).toBe('true');
-      const b = await dockerTty(['attach', '--detach-keys', 'ctrl-x,x', 'gbo-detach'], ['\x18x']);
+      const b = await dockerTty(sock, ['attach', '--detach-keys', 'ctrl-x,x', 'gbo-detach'], ['\x18x']);
       expect(b.out).toMatch(/read escape sequence/);
-      const e = await dockerTty(['exec', '-it', 'gbo-detach', 'sh', '-c', 'echo in-exec; exec sleep 30'], ['\x10\x11']);
+      const e = await dockerTty(sock, ['exec', '-it', 'gbo-detach', 'sh', '-c', 'echo in-exec; exec sleep 30'], ['\x10\x11']);
       expect(e.out).toMatch(/read escape sequence/);
       expect((await ok('top', 'gbo-detach'))).toMatch(/sleep 30/);
       expect(await fails('exec', '--detach-keys', 'ctrl-', 'gbo-detach', 'true')).toMatch(/detach|escape/i);

@@ -1,45 +1,32 @@
 // The real docker CLI (28.x) against Glassbox for housekeeping: container, image, network and volume
 // prune with their filters and the space they report, docker system df (its figures against what
 // is on disk) and docker system prune. Bad filters are refused by name and remove nothing.
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDockerApi } from '../../server/api/docker/server.js';
 import { Engine } from '../../server/engine/engine.js';
 import { requireHost } from '../helpers.js';
-import { DOCKER, dockerClient } from './docker-support.js';
+import { closeDockerEnv, DOCKER, dockerClient, openDockerEnv, type DockerTestEnv } from './docker-support.js';
 import { busyboxRoot, dockerIn } from './volume-support.js';
 
 requireHost('docker-prune e2e', { root: true, binaries: [DOCKER, '/bin/busybox'] });
 
+let env: DockerTestEnv | undefined;
 let base = '';
 let sock = '';
 let engine: Engine | undefined;
-let api: Awaited<ReturnType<typeof startDockerApi>> | undefined;
 const { docker, ok } = dockerClient(() => sock, { timeoutMs: 120_000 });
 
 const ids = async (...args: string[]) => (await ok(...args)).split('\n').filter(Boolean);
 
 describe('docker prune and system df against Glassbox', () => {
   beforeAll(async () => {
-    base = mkdtempSync('/tmp/gbtv-p-');
-    chmodSync(base, 0o711);
-    engine = await Engine.open({ root: join(base, 'root'), runRoot: join(base, 'r'), network: false });
-    sock = join(base, 'docker.sock');
-    api = await startDockerApi(engine, { socketPath: sock });
+    env = await openDockerEnv('gbtv-p-');
+    ({ base, engine, sock } = env);
   }, 120_000);
 
   afterAll(async () => {
-    if (engine) {
-      for (const c of engine.list({ all: true })) await engine.remove(c.id, { force: true }).catch(() => {});
-      for (const v of engine.listVolumes()) engine.removeVolume(v.name);
-      for (const i of engine.listImages()) if (!i.repoTags.some((t) => t.includes('base'))) engine.removeImage(i.id, { force: true });
-    }
-    await api?.close();
-    await engine?.close();
-    const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => base && l.includes(base));
-    if (base) rmSync(base, { recursive: true, force: true });
-    expect(mounts).toEqual([]);
+    expect((await closeDockerEnv(env)).mounts).toEqual([]);
   }, 120_000);
 
   it('container prune: stopped ones only, by label, with the space of their layers', async () => {

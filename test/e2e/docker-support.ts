@@ -1,7 +1,12 @@
-// The real docker CLI against a Glassbox Docker API socket, for the e2e tests.
-import { execFile } from 'node:child_process';
+// The real docker CLI against a Glassbox Docker API socket, for the e2e tests: running it, one
+// request on the socket, a fresh engine and API per test file and their cleanup.
+import { execFile, spawn } from 'node:child_process';
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { startDockerApi } from '../../server/api/docker/server.js';
+import { Engine } from '../../server/engine/engine.js';
 
 const run = promisify(execFile);
 export const DOCKER = '/usr/local/bin/docker';
@@ -53,5 +58,72 @@ export function socketRequest(socketPath: string, method: string, path: string, 
     });
     req.on('error', reject);
     req.end(body);
+  });
+}
+
+/** A fresh engine on its own root and the Docker API on a socket beside it, for one test file. */
+export interface DockerTestEnv {
+  /** the mkdtemp directory holding root/, r/ (the run root) and d.sock */
+  base: string;
+  engine: Engine;
+  sock: string;
+  api: Awaited<ReturnType<typeof startDockerApi>>;
+}
+
+/**
+ * Open one: `prefix` names the temporary directory (/tmp/<prefix>XXXXXX, 0711 so that a
+ * user-namespaced container's root, a host uid of its range, walks to its rootfs).
+ */
+export async function openDockerEnv(prefix: string, opts: { network?: boolean } = {}): Promise<DockerTestEnv> {
+  const base = mkdtempSync(`/tmp/${prefix}`);
+  chmodSync(base, 0o711);
+  const engine = await Engine.open({ root: join(base, 'root'), runRoot: join(base, 'r'), network: opts.network ?? false });
+  const sock = join(base, 'd.sock');
+  const api = await startDockerApi(engine, { socketPath: sock });
+  return { base, engine, sock, api };
+}
+
+/**
+ * Remove what the tests made (containers, volumes, user networks, every image but the built-in
+ * base), close the API and the engine (its bridge and chains torn down), delete the directory.
+ * Returns what was left for the caller to assert empty: containers that would not go, and mounts
+ * under the directory.
+ */
+export async function closeDockerEnv(env: DockerTestEnv | undefined): Promise<{ containers: number; mounts: string[] }> {
+  if (!env) return { containers: 0, mounts: [] };
+  const { engine } = env;
+  for (const c of engine.list({ all: true })) await engine.remove(c.id, { force: true }).catch(() => {});
+  for (const v of engine.listVolumes()) engine.removeVolume(v.name, { force: true });
+  for (const n of engine.listNetworks()) if (!n.builtin) await engine.removeNetwork(n.id).catch(() => {});
+  for (const i of engine.listImages()) if (!i.repoTags.includes('base:latest')) engine.removeImage(i.id, { force: true });
+  const containers = engine.list({ all: true }).length;
+  await env.api.close();
+  await engine.close();
+  await engine.network?.teardown({ removeState: true });
+  const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(env.base));
+  rmSync(env.base, { recursive: true, force: true });
+  return { containers, mounts };
+}
+
+/** docker under a pty (`script -e` keeps the exit code), feeding each input after a delay. */
+export function dockerTty(sock: string, args: string[], input: string[], timeoutMs = 30_000): Promise<{ code: number; out: string }> {
+  const cmd = [DOCKER, '-H', `unix://${sock}`, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+  return new Promise((resolve) => {
+    const p = spawn('script', ['-eqfc', cmd, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    p.stdout.on('data', (d) => (out += d));
+    p.stderr.on('data', (d) => (out += d));
+    let i = 0;
+    const feed = () => {
+      if (i >= input.length) return;
+      p.stdin.write(input[i++]);
+      setTimeout(feed, 700);
+    };
+    setTimeout(feed, 1500);
+    const timer = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
+    p.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? -1, out });
+    });
   });
 }

@@ -3,21 +3,20 @@
 // volume (and not with volume-nocopy), --volumes-from, rm -v, a user-namespaced container writing
 // its volume, and a hostile image whose VOLUME path is a symlink out of its root: the copy and the
 // mount stay inside the container, the host's canary directory is untouched.
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDockerApi } from '../../server/api/docker/server.js';
 import { Engine } from '../../server/engine/engine.js';
 import { requireHost } from '../helpers.js';
-import { DOCKER, dockerClient, socketRequest } from './docker-support.js';
+import { closeDockerEnv, DOCKER, dockerClient, openDockerEnv, socketRequest, type DockerTestEnv } from './docker-support.js';
 import { busyboxRoot, dockerIn } from './volume-support.js';
 
 requireHost('docker-volumes e2e', { root: true, binaries: [DOCKER, '/bin/busybox'] });
 
+let env: DockerTestEnv | undefined;
 let base = '';
 let sock = '';
 let engine: Engine | undefined;
-let api: Awaited<ReturnType<typeof startDockerApi>> | undefined;
 const { docker, ok } = dockerClient(() => sock, { timeoutMs: 120_000 });
 
 const volumesDir = () => join(base, 'root', 'volumes');
@@ -30,14 +29,11 @@ async function createUserns(name: string, image: string, cmd: string[], binds: s
 describe('docker volumes against Glassbox', () => {
   let canary = '';
   beforeAll(async () => {
-    base = mkdtempSync('/tmp/gbtv-');
-    chmodSync(base, 0o711); // a user-namespaced container's root (a host uid of its range) walks to its rootfs
+    env = await openDockerEnv('gbtv-');
+    ({ base, engine, sock } = env);
     canary = join(base, 'host-canary');
     mkdirSync(canary);
     writeFileSync(join(canary, 'canary'), 'host file\n');
-    engine = await Engine.open({ root: join(base, 'root'), runRoot: join(base, 'r'), network: false });
-    sock = join(base, 'docker.sock');
-    api = await startDockerApi(engine, { socketPath: sock });
     // an image whose VOLUME /data holds files to seed a new volume with
     const seed = await busyboxRoot([
       { name: 'data/', type: 'directory', mode: 0o750 },
@@ -58,16 +54,7 @@ describe('docker volumes against Glassbox', () => {
   }, 180_000);
 
   afterAll(async () => {
-    if (engine) {
-      for (const c of engine.list({ all: true })) await engine.remove(c.id, { force: true }).catch(() => {});
-      for (const v of engine.listVolumes()) engine.removeVolume(v.name);
-      for (const i of ['gbtv-seed:1', 'gbtv-hostile:1']) if (engine.listImages().some((x) => x.repoTags.includes(i))) engine.removeImage(i, { force: true });
-    }
-    await api?.close();
-    await engine?.close();
-    const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => base && l.includes(base));
-    if (base) rmSync(base, { recursive: true, force: true });
-    expect(mounts).toEqual([]);
+    expect((await closeDockerEnv(env)).mounts).toEqual([]);
   }, 120_000);
 
   it('volume create, ls, inspect, rm; bad input is refused by name and makes nothing', async () => {

@@ -8,6 +8,7 @@ import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, 
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { detectLayout } from '../../server/engine/cgroups/detect.js';
+import { blkioToIoWeight } from '../../server/engine/cgroups/extra-limits.js';
 import { openCgroupDriver } from '../../server/engine/cgroups/index.js';
 import { sharesToWeight, weightToShares } from '../../server/engine/cgroups/util.js';
 import { CgroupV2Driver, MONITOR_TASKS } from '../../server/engine/cgroups/v2.js';
@@ -141,6 +142,46 @@ describe('cgroup v2 driver on a pure v2 kernel', () => {
 
     await driver.remove(id);
     expect(existsSync(dir)).toBe(false);
+  });
+
+  it("docker's create-time limits: --cpuset-cpus/-mems to cpuset.*, --memory-reservation to memory.low, --blkio-weight to io weight", async () => {
+    const id = newId();
+    const limits: ResourceLimits = { memory: null, memorySwap: null, cpus: null, cpuShares: null, pids: null, io: [], cpusetCpus: '0', cpusetMems: '0', memoryReservation: 16 * MiB, blkioWeight: 300 };
+    // what this kernel refuses is refused naming the option, and nothing is made; the test goes
+    // on without it (and says so)
+    let asked = limits;
+    let writes;
+    for (;;) {
+      try {
+        writes = await driver.create(id, asked);
+        break;
+      } catch (e) {
+        const m = /^(--[a-z-]+)[ :]/.exec((e as Error).message);
+        expect(m, (e as Error).message).not.toBeNull();
+        expect(existsSync(dirOf(id))).toBe(false);
+        console.log(`this kernel refuses ${m![1]}: ${(e as Error).message}`);
+        const field = ({ '--cpuset-cpus': 'cpusetCpus', '--cpuset-mems': 'cpusetMems', '--blkio-weight': 'blkioWeight', '--memory-reservation': 'memoryReservation' } as const)[m![1] as '--cpuset-cpus'];
+        expect(field, m![1]).toBeDefined();
+        expect(asked[field], `${m![1]} refused twice`).toBeDefined();
+        asked = { ...asked, [field]: undefined };
+      }
+    }
+    made.push({ d: driver, id });
+    const dir = dirOf(id);
+    if (asked.cpusetCpus) expect(read(join(dir, 'cpuset.cpus'))).toBe('0');
+    if (asked.cpusetMems) expect(read(join(dir, 'cpuset.mems'))).toBe('0');
+    // memory.low is in every v2 kernel with the memory controller
+    expect(read(join(dir, 'memory.low'))).toBe(String(16 * MiB));
+    if (writes.some((w) => /io(\.bfq)?\.weight$/.test(w.file))) {
+      const bfq = existsSync(join(dir, 'io.bfq.weight'));
+      expect(read(join(dir, bfq ? 'io.bfq.weight' : 'io.weight'))).toMatch(bfq ? /300/ : new RegExp(`default ${blkioToIoWeight(300)}`));
+    }
+    if (!asked.cpusetCpus) return;
+    // a process in it runs on CPU 0 only
+    const child = spawn('/bin/sh', ['-c', `echo $$ > ${join(dir, 'cgroup.procs')}; exec grep Cpus_allowed_list /proc/self/status`], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const out = output(child);
+    await exited(child);
+    expect(out()).toMatch(/Cpus_allowed_list:\s+0\s*$/);
   });
 
   it('a memory hog is OOM-killed, and memory.events counts oom and oom_kill', async () => {
