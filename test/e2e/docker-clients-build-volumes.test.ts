@@ -1,17 +1,12 @@
 // The npm `dockerode` client building from a tar stream (POST /build) and using named volumes
 // (the /volumes API), as Node users do: the Docker API contract, driven by the library itself.
 // Run: flock /tmp/gb-test.lock npx vitest run test/e2e/docker-clients-build-volumes.test.ts
-import { readdirSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hostNames, prefixFromEnv } from '../../server/engine/host/naming.js';
 import { requireHost } from '../helpers.js';
 import { makeTar } from '../integration/image-fixtures.js';
-import { closeDockerEnv, openDockerEnv, type DockerTestEnv } from './docker-support.js';
-
-const N = hostNames(prefixFromEnv());
-const gbLinks = () => readdirSync('/sys/class/net').filter((n) => n === N.bridge || n.startsWith(`${N.prefix}r-`) || N.vethRe.test(n));
+import { closeDockerEnv, gbLinks, openDockerEnv, type DockerTestEnv } from './docker-support.js';
 
 requireHost('docker-clients build/volumes e2e', { root: true });
 

@@ -6,28 +6,22 @@
 // logs?tail=-1, kill then remove): they are the regression tests of issue #18.
 // The engine runs in this process with networking (the run's own prefix), traffic stays on
 // loopback and in namespaces the test made; the registry is stopped by its own PID.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Engine } from '../../server/engine/engine.js';
-import { hostNames, prefixFromEnv } from '../../server/engine/host/naming.js';
 import { requireHost } from '../helpers.js';
-import { closeDockerEnv, openDockerEnv, type DockerTestEnv } from './docker-support.js';
+import { closeDockerEnv, type DockerTestEnv, gbLinks, noLeftoverLinks, openDockerEnv } from './docker-support.js';
 import { busyboxLayer, buildImage, makeTar, skopeoPush, startRegistry, writeOciLayout, type Registry } from '../integration/image-fixtures.js';
 
-const N = hostNames(prefixFromEnv());
-const gbLinks = () => readdirSync('/sys/class/net').filter((n) => n === N.bridge || n.startsWith(`${N.prefix}r-`) || N.vethRe.test(n));
 
 requireHost('docker-clients e2e', {
   root: true,
   binaries: ['/usr/bin/docker-registry', '/usr/bin/skopeo', '/bin/busybox'],
-  check: () => {
-    const links = gbLinks();
-    return links.length ? `links of prefix ${N.prefix} already exist (an earlier run crashed?): ${links.join(', ')}` : null;
-  },
+  check: noLeftoverLinks,
 });
 
 let env: DockerTestEnv | undefined;

@@ -8,28 +8,22 @@
 // --blkio-weight, --device, --sysctl. The engine runs in this process with networking (the run's
 // prefix); traffic stays between namespaces this test made and 127.0.0.1.
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Engine } from '../../server/engine/engine.js';
-import { hostNames, prefixFromEnv } from '../../server/engine/host/naming.js';
 import { freePort, requireHost } from '../helpers.js';
-import { closeDockerEnv, DOCKER, dockerClient, dockerTty, openDockerEnv, socketRequest, type DockerTestEnv } from './docker-support.js';
+import { closeDockerEnv, DOCKER, dockerClient, type DockerTestEnv, dockerTty, gbLinks, noLeftoverLinks, openDockerEnv, socketRequest } from './docker-support.js';
 
 const runFile = promisify(execFile);
-const N = hostNames(prefixFromEnv());
-const gbLinks = () => readdirSync('/sys/class/net').filter((n) => n === N.bridge || n.startsWith(`${N.prefix}r-`) || N.vethRe.test(n));
 
 requireHost('docker-options e2e', {
   root: true,
   binaries: [DOCKER],
-  check: () => {
-    const links = gbLinks();
-    return links.length ? `links of prefix ${N.prefix} already exist (an earlier run crashed?): ${links.join(', ')}` : null;
-  },
+  check: noLeftoverLinks,
 });
 
 let env: DockerTestEnv | undefined;

@@ -1,12 +1,13 @@
 // The real docker CLI against a Glassbox Docker API socket, for the e2e tests: running it, one
 // request on the socket, a fresh engine and API per test file and their cleanup.
 import { execFile, spawn } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { startDockerApi } from '../../server/api/docker/server.js';
 import { Engine } from '../../server/engine/engine.js';
+import { hostNames, prefixFromEnv } from '../../server/engine/host/naming.js';
 
 const run = promisify(execFile);
 export const DOCKER = '/usr/local/bin/docker';
@@ -126,4 +127,15 @@ export function dockerTty(sock: string, args: string[], input: string[], timeout
       resolve({ code: code ?? -1, out });
     });
   });
+}
+
+const names = hostNames(prefixFromEnv());
+
+/** This test prefix's links on the host: its bridge, user-network bridges and veths. */
+export const gbLinks = (): string[] => readdirSync('/sys/class/net').filter((n) => n === names.bridge || n.startsWith(`${names.prefix}r-`) || names.vethRe.test(n));
+
+/** For requireHost's check: links of this prefix left by a crashed run make the results unreliable. */
+export function noLeftoverLinks(): string | null {
+  const links = gbLinks();
+  return links.length ? `links of prefix ${names.prefix} already exist (an earlier run crashed?): ${links.join(', ')}` : null;
 }
