@@ -34,3 +34,4 @@ export { parseDockerfile } from './build/dockerfile.js';
 export { writeFileAtomic } from './util/fsx.js';
 export { parseLabelFilter, parseUntil } from './housekeeping/filters.js';
 export { ANONYMOUS_LABEL } from './volumes/store.js';
+export { lookupInRoot } from './rootfs/resolve.js';

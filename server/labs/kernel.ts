@@ -3,10 +3,10 @@
 // run to answer a question (the learner owns them): what needs a reader inside a namespace (the
 // IPC objects, the hostname) is read by the host's own tools, joining that one namespace only.
 import { execFile } from 'node:child_process';
-import { constants } from 'node:fs';
+import { closeSync, constants, fstatSync } from 'node:fs';
 import { lstat, open, stat } from 'node:fs/promises';
 import { promisify } from 'node:util';
-import { readMounts, type ContainerRecord, type Engine, type InspectHub, type NsProcess } from '../engine/index.js';
+import { lookupInRoot, readMounts, type ContainerRecord, type Engine, type InspectHub, type NsProcess } from '../engine/index.js';
 import type { LabIpcObject, LabIpcObjects, LabKernel, LabMount } from './format.js';
 
 const run = promisify(execFile);
@@ -51,6 +51,22 @@ export async function reachedWithoutLinks(path: string): Promise<boolean> {
     }
   }
   return true;
+}
+
+/**
+ * A path under /proc/<pid>/root, looked up inside that root (openat2 RESOLVE_IN_ROOT): a symlink
+ * the container made stays in the container, whoever runs the lab, and there is no gap between a
+ * check of the path and its open. An O_PATH descriptor (the caller closes it); null when missing,
+ * refused, or not such a path.
+ */
+function lookupInProcRoot(path: string): number | null | undefined {
+  const root = PROC_ROOT.exec(path)?.[0];
+  if (!root) return undefined;
+  try {
+    return lookupInRoot(root, path.slice(root.length) || '/');
+  } catch {
+    return null;
+  }
 }
 
 /** Parse /proc/sysvipc/{shm,msg,sem}: a header naming the columns, then one object per line. */
@@ -151,6 +167,16 @@ export class SessionKernel implements LabKernel {
       return learner ? all.filter((m) => learner.ownsContainerPath(m.mountPoint) && learner.ownsContainerPath(m.source)) : all;
     },
     stat: async (path: string) => {
+      const inRoot = lookupInProcRoot(path);
+      if (inRoot !== undefined) {
+        if (inRoot === null) return null;
+        try {
+          const s = fstatSync(inRoot);
+          return { uid: s.uid, gid: s.gid, size: s.size, mode: s.mode, mtimeMs: s.mtimeMs };
+        } finally {
+          closeSync(inRoot);
+        }
+      }
       if (this.opts.learner && !(await reachedWithoutLinks(path))) return null;
       try {
         const s = await stat(path);
@@ -162,8 +188,14 @@ export class SessionKernel implements LabKernel {
     read: async (path: string): Promise<string | null> => {
       // /proc files report size 0: read up to the cap, whatever stat says
       // O_NONBLOCK: a FIFO a container made must not hang the server; only regular files are read
-      if (this.opts.learner && !(await reachedWithoutLinks(path))) return null;
-      const fh = await open(path, constants.O_RDONLY | constants.O_NONBLOCK).catch(() => null);
+      const inRoot = lookupInProcRoot(path);
+      if (inRoot === null) return null;
+      if (inRoot === undefined && this.opts.learner && !(await reachedWithoutLinks(path))) return null;
+      // the very inode looked up in the root, reopened for reading
+      const opened = inRoot === undefined ? path : `/proc/self/fd/${inRoot}`;
+      const fh = await open(opened, constants.O_RDONLY | constants.O_NONBLOCK)
+        .catch(() => null)
+        .finally(() => inRoot !== undefined && closeSync(inRoot));
       if (!fh) return null;
       try {
         if (!(await fh.stat()).isFile()) return null;

@@ -397,4 +397,39 @@ describe("a learner's lab sessions", () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it("the teacher's lab checks too: a path under /proc/<pid>/root is resolved inside that root", async () => {
+    const dir = mkdtempSync('/tmp/gbtd-canary-');
+    const canary = join(dir, 'secret');
+    writeFileSync(canary, `canary-text-${'y'.repeat(55_555)}`);
+    const lab = tinyLab('t-root', [{ role: 'box', config: { image: 'base', cmd: ['sleep', '600'] } }]);
+    lab.steps[0].check = async (k) => {
+      const pid = k.container('box').state.pid;
+      const seen = {
+        linked: await k.host.read!(`/proc/${pid}/root/etc/motd`),
+        linkedStat: await k.host.stat(`/proc/${pid}/root/etc/motd`),
+        own: await k.host.read!(`/proc/${pid}/root/etc/own`),
+      };
+      return { passed: false, detail: JSON.stringify(seen) };
+    };
+    const sessions = new LabSessions({ engine: env.engine, hub, labs: [lab] });
+    try {
+      const s = await sessions.start('t-root');
+      const id = s.containers[0].id;
+      const p = await env.engine.exec(id, { cmd: ['sh', '-c', `ln -sf ${canary} /etc/motd; echo mine > /etc/own`] });
+      await new Promise<number>((r) => p.onExit(r));
+      const detail = (await sessions.get(s.sessionId)).steps[0].detail ?? '';
+      expect(detail).not.toContain('canary-text');
+      expect(detail).not.toContain('55');
+      const seen = JSON.parse(detail) as { linked: string | null; linkedStat: unknown; own: string | null };
+      expect(seen.linked).toBeNull();
+      expect(seen.linkedStat).toBeNull();
+      expect(seen.own).toBe('mine\n');
+      await sessions.leave(s.sessionId);
+    } finally {
+      for (const sid of sessions.sessionIds()) await sessions.leave(sid).catch(() => {});
+      sessions.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
