@@ -12,136 +12,28 @@
 // history writes it — for COPY with the checksum of the files): an identical step on the same
 // parent is "Using cache" and runs nothing. The step images are untagged; the last one gets -t.
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, createWriteStream, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, createWriteStream, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { AttachSession, EngineApi } from '../api.js';
-import { resolveUser } from '../containers/users.js';
+import type { AttachSession } from '../api.js';
 import { tarUpperDir } from '../images/commit.js';
 import { HashingStream } from '../images/compression.js';
-import type { StoreContent } from '../images/content.js';
 import { MT, type ManifestJson } from '../images/registry/media.js';
-import { normalizeRef, type OciHistory, type OciImageConfig } from '../images/store.js';
+import { normalizeRef, type OciHistory } from '../images/store.js';
 import { mountOverlay, unmountOverlay } from '../rootfs/overlay.js';
 import { EngineError, InvalidArgument, NotFound, type ContainerConfig, type IdMapping } from '../types.js';
 import { closeSources, checksumSources, copySource, looksLikeTar, openSourceStream, resolveSources, type ResolvedSource } from './copy.js';
 import { parseDockerfile, parseError, type Instruction, type Stage } from './dockerfile.js';
-import { InRoot, type Owner } from './in-root.js';
-import { isIgnored, parseDockerignore } from './patterns.js';
+import { InRoot } from './in-root.js';
+import { parseDockerignore } from './patterns.js';
 import { expandWord, expandWords, parseKeyValues, splitWords } from './shell-words.js';
 import { extractTar } from './tar-extract.js';
+import { BuildStepError, type BuildDeps, type BuildEvent, type BuildOptions, type BuildResult, type ImageConfig, type RunConfig, type StageState } from './build-types.js';
+import { chownOf, clone, DEFAULT_PATH, DEFAULT_SHELL, durationNs, envMap, jsonOf, PREDEFINED_ARGS, removeIgnored, setEnv, short } from './step-helpers.js';
 
-export interface BuildOptions {
-  /** the Dockerfile's path inside the context (default "Dockerfile") */
-  dockerfile?: string;
-  /** -t, each "name[:tag]" */
-  tags?: string[];
-  /** --build-arg NAME=value (null: take it from... nothing here: unset) */
-  buildArgs?: Record<string, string | null>;
-  /** --target: build up to this stage */
-  target?: string;
-  /** --no-cache: run every step (the results still go into the cache) */
-  noCache?: boolean;
-  /** --label: set on the image built */
-  labels?: Record<string, string>;
-  /** the RUN containers' network (default: the engine's default, bridge, as Docker's) */
-  network?: string;
-}
-
-/** What a build reports as it goes: Docker's JSON stream is made from these. */
-export type BuildEvent = { type: 'stream'; text: string } | { type: 'aux'; id: string };
-
-export interface BuildResult {
-  id: string;
-  tags: string[];
-}
-
-/** A step that failed as Docker reports it (a RUN's exit code goes in errorDetail.code). */
-export class BuildStepError extends EngineError {
-  constructor(
-    message: string,
-    readonly code?: number,
-  ) {
-    super('invalid', message);
-    this.name = 'BuildStepError';
-  }
-}
-
-/** How the builder runs RUN containers: the engine itself, or a learner's view of it (their policy). */
-export type BuildContainers = Pick<EngineApi, 'create' | 'start' | 'attach' | 'wait' | 'remove' | 'get'>;
-
-export interface BuildDeps {
-  content: StoreContent;
-  containers: BuildContainers;
-  /** point a reference at the built image (emits the engine's tag event) */
-  tag: (imageId: string, ref: string) => void;
-  /** a learner's builds share the cache only with the same learner */
-  cacheScope?: string;
-}
-
-/** The config fields a Dockerfile sets (Docker's container.Config subset an image carries). */
-interface RunConfig {
-  Env?: string[];
-  Cmd?: string[] | null;
-  Entrypoint?: string[] | null;
-  WorkingDir?: string;
-  User?: string;
-  Labels?: Record<string, string>;
-  StopSignal?: string;
-  ExposedPorts?: Record<string, object>;
-  Volumes?: Record<string, object>;
-  Healthcheck?: { Test: string[]; Interval?: number; Timeout?: number; StartPeriod?: number; StartInterval?: number; Retries?: number };
-  Shell?: string[];
-  OnBuild?: string[] | null;
-}
-
-type ImageConfig = OciImageConfig & { config?: RunConfig; author?: string };
-
-/** One stage's image so far (null id: scratch, nothing yet). */
-interface StageState {
-  imageId: string | null;
-  manifest: ManifestJson | null;
-  config: ImageConfig;
-  /** ARGs declared in this stage and their values */
-  args: Map<string, string>;
-  cmdSet: boolean;
-  name: string | null;
-}
-
-const DEFAULT_SHELL = ['/bin/sh', '-c'];
-const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
-/** Docker's predefined ARGs: usable by RUN without an ARG line, never in the history. */
-const PREDEFINED_ARGS = ['HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_proxy', 'FTP_PROXY', 'ftp_proxy', 'NO_PROXY', 'no_proxy', 'ALL_PROXY', 'all_proxy'];
-
-const short = (id: string) => id.replace(/^sha256:/, '').slice(0, 12);
-
-function envMap(env: string[] | undefined): Map<string, string> {
-  const m = new Map<string, string>();
-  for (const e of env ?? []) {
-    const eq = e.indexOf('=');
-    m.set(eq < 0 ? e : e.slice(0, eq), eq < 0 ? '' : e.slice(eq + 1));
-  }
-  return m;
-}
-
-function setEnv(env: string[] | undefined, key: string, value: string): string[] {
-  return [...(env ?? []).filter((e) => e.split('=')[0] !== key), `${key}=${value}`];
-}
-
-/** "30s", "1m30s", "500ms" → nanoseconds (HEALTHCHECK's flags). */
-function durationNs(v: string, flag: string, line: number): number {
-  const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g;
-  const unit: Record<string, number> = { ns: 1, us: 1e3, µs: 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
-  let total = 0;
-  let consumed = 0;
-  for (let m = re.exec(v); m; m = re.exec(v)) {
-    total += Number(m[1]) * unit[m[2]];
-    consumed += m[0].length;
-  }
-  if (!v || consumed !== v.length) throw parseError(line, `HEALTHCHECK --${flag}: invalid duration "${v}" (e.g. 30s, 1m30s)`);
-  return Math.round(total);
-}
+export type { BuildContainers, BuildDeps, BuildEvent, BuildOptions, BuildResult } from './build-types.js';
+export { BuildStepError } from './build-types.js';
 
 export class Builder {
   private readonly events: (e: BuildEvent) => void;
@@ -698,43 +590,5 @@ export class Builder {
     } catch {
       throw parseError(ins.line, `COPY --from=${from}: no stage of that name before this one, and no such local image`);
     }
-  }
-}
-
-function jsonOf(t: string): string[] | null {
-  try {
-    const v = JSON.parse(t) as unknown;
-    return Array.isArray(v) && v.every((x) => typeof x === 'string') ? (v as string[]) : null;
-  } catch {
-    return null;
-  }
-}
-
-/** --chown=user[:group], numbers or names from the image's own /etc/passwd and /etc/group. */
-function chownOf(spec: string, rootPath: string, line: number): Owner {
-  try {
-    const u = resolveUser(rootPath, spec);
-    // "user" alone: its primary group; "uid" alone (no passwd entry): gid = uid, as Docker does
-    const gid = spec.includes(':') ? u.gid : /^\d+$/.test(spec) ? u.uid : u.gid;
-    return { uid: u.uid, gid };
-  } catch (e) {
-    throw parseError(line, `--chown=${spec}: ${(e as Error).message}`);
-  }
-}
-
-function clone(s: StageState): StageState {
-  return { ...s, config: JSON.parse(JSON.stringify(s.config)) as ImageConfig, args: new Map(s.args) };
-}
-
-/** Remove the context's files .dockerignore names (walking our own scratch copy: no symlink is followed). */
-function removeIgnored(root: string, rel: string, rules: ReturnType<typeof parseDockerignore>, keep: Set<string>): void {
-  for (const name of readdirSync(join(root, rel))) {
-    const r = rel ? `${rel}/${name}` : name;
-    const p = join(root, r);
-    if (!keep.has(r) && isIgnored(rules, r)) {
-      rmSync(p, { recursive: true, force: true });
-      continue;
-    }
-    if (lstatSync(p).isDirectory()) removeIgnored(root, r, rules, keep);
   }
 }
