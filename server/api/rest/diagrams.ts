@@ -41,6 +41,13 @@ async function readBody(req: IncomingMessage, limit = 4096): Promise<unknown> {
 /** Handles /api/diagrams/… and returns true; returns false for any other URL. */
 export function handleDiagramRequest(req: IncomingMessage, res: ServerResponse, hub: DiagramHub): boolean {
   const url = new URL(req.url ?? '/', 'http://localhost');
+  // the compare page: the host's view beside the containers', as the principal's hub may show it
+  if (url.pathname === '/api/host/view' && req.method === 'GET') {
+    const ids = url.searchParams.getAll('container');
+    if (ids.some((id) => !ID_RE.test(id))) sendError(res, 400, 'invalid container id or name');
+    else hub.compareView(ids.slice(0, 4)).then((v) => send(res, 200, v), (e: unknown) => sendError(res, statusOf(e), (e as Error).message));
+    return true;
+  }
   if (!url.pathname.startsWith('/api/diagrams/') && url.pathname !== '/api/diagrams') return false;
   const parts = url.pathname.split('/').filter(Boolean).slice(2); // after api/diagrams
   const container = url.searchParams.get('container') ?? undefined;

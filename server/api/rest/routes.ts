@@ -2,7 +2,7 @@
 // carry a kind (invalid, not-found, conflict, …) and become { error } with its status (errors.ts).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
-import { containerConfigSchema, containerView, hostView, limitsSchema, MAX_NAME_LENGTH, restartPolicySchema, type EngineApi } from '../../engine/index.js';
+import { containerConfigSchema, limitsSchema, MAX_NAME_LENGTH, restartPolicySchema, type EngineApi } from '../../engine/index.js';
 import { summarize } from '../../realtime/containers.js';
 
 import { HttpError, httpStatusOf } from './errors.js';
@@ -103,11 +103,6 @@ route('POST', '/api/containers/:id/processes/:pid/signal', async ({ engine, para
   return engine.signalProcess(params[0], Number(params[1]), parse(signalBody, await readBody(req)).signal);
 });
 route('GET', '/api/images/:ref/view', ({ engine, params }) => engine.imageView(params[0]));
-// the compare page: the host's answers (and the given containers') to ps, ip link, hostname, mount
-route('GET', '/api/host/view', ({ engine, url }) => {
-  const ids = url.searchParams.getAll('container').slice(0, 4);
-  return { host: hostView(), containers: ids.map((id) => containerView(engine.get(id))) };
-});
 route('POST', '/api/containers/:id/pause', async ({ engine, params }) => {
   await engine.pause(params[0]);
   return engine.get(params[0]);

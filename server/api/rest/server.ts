@@ -16,8 +16,7 @@ import { Classroom } from '../../classroom/classroom.js';
 import type { Principal } from '../../classroom/principal.js';
 import { ClassroomRoutes } from './classroom.js';
 import { handleRest, sendJson } from './routes.js';
-import { InspectHub, type DiagramHub, type LearnerHub } from '../../engine/index.js';
-import { httpStatusOf } from './errors.js';
+import { InspectHub, type DiagramHub } from '../../engine/index.js';
 import { registerDiagramChannels } from '../../realtime/diagrams.js';
 import { handleDiagramRequest } from './diagrams.js';
 import { handleImagePullRequest } from './image-pull.js';
@@ -72,15 +71,6 @@ export function wellEncoded(path: string): boolean {
  */
 export function isPublicPage(pathname: string): boolean {
   return pathname === '/join' || pathname.startsWith('/join/') || pathname.startsWith('/_next/static/') || pathname === '/favicon.ico';
-}
-
-/** GET /api/host/view for a learner: the host column holds only what is theirs. */
-async function answerLearnerCompare(hub: LearnerHub, url: URL, res: ServerResponse): Promise<void> {
-  try {
-    sendJson(res, 200, await hub.compareView(url.searchParams.getAll('container').slice(0, 4)));
-  } catch (e) {
-    sendJson(res, httpStatusOf(e), { error: (e as Error).message });
-  }
 }
 
 export async function startWebServer(opts: WebServerOptions): Promise<WebServer> {
@@ -157,7 +147,6 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     if (handleImagePullRequest(principal.engine, req, res, url)) return;
     if (principal.role === 'learner') {
       if (handleLabRequest(labs, req, res, url, principal.engine, classroom.store.getClass(principal.classId).labs)) return;
-      if (url.pathname === '/api/host/view') return void answerLearnerCompare(diagrams.forLearner(principal.engine), url, res);
     } else if (handleLabRequest(labs, req, res, url)) return;
     void handleRest(principal.engine, req, res, url);
     return;

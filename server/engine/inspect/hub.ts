@@ -5,6 +5,7 @@
 // and at most every minPushMs.
 import { createHash } from 'node:crypto';
 import { CgroupSampler } from './cgroups.js';
+import { containerView, hostView, type ProcView } from './host-view.js';
 import { emptyLayerSnapshot, layerSnapshot, whichLayer } from './layers.js';
 import { emptyMountSnapshot, mountSnapshot } from './mounts.js';
 import { NamespaceScanner } from './namespaces.js';
@@ -184,6 +185,15 @@ export class InspectHub {
 
   whichLayer(containerId: string, path: string): Promise<WhichLayerResult> {
     return whichLayer(this.engine, containerId, path);
+  }
+
+  /**
+   * The compare page (GET /api/host/view): the host's answers to ps, ip link, hostname and mount
+   * beside the given containers' (at most 4). A learner's hub answers with their part only.
+   */
+  async compareView(containerIds: string[]): Promise<{ host: ProcView; containers: ProcView[] }> {
+    const recs = containerIds.slice(0, 4).map((id) => this.engine.get(id));
+    return { host: hostView(), containers: recs.map((r) => containerView(r)) };
   }
 
   /** Change a limit from a diagram (the cgroup chart's drag). Returns the files written. */

@@ -21,7 +21,7 @@ import { DIAGRAM_KINDS } from './types.js';
 export type LearnerInspectEngine = InspectEngine & Pick<EngineApi, 'listNetworks' | 'update'> & { readonly learnerId: string };
 
 /** The hub's public methods, as REST and socket.io call them: an InspectHub or a LearnerHub. */
-export type DiagramHub = Pick<InspectHub, 'snapshot' | 'subscribe' | 'whichLayer' | 'setLimit'>;
+export type DiagramHub = Pick<InspectHub, 'snapshot' | 'subscribe' | 'whichLayer' | 'setLimit' | 'compareView'>;
 
 const PER_CONTAINER: readonly DiagramKind[] = ['layers', 'mounts'];
 
