@@ -47,7 +47,7 @@ export type PeerResult = Peer | PeerFailure;
 export const isPeer = (p: PeerResult): p is Peer => !('error' in p);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const errText = (e: unknown) => {
+export const errText = (e: unknown) => {
   const x = e as { stderr?: string; message?: string };
   return (x.stderr?.trim() || x.message || String(e)).split('\n').filter(Boolean).slice(-2).join(' / ');
 };
@@ -253,6 +253,8 @@ export async function startPodman(opts: { bridge?: string; subnet?: string } = {
     }),
   );
   const ulimits = sandboxUlimits();
+  // podman's own defaults ask for more than this sandbox grants (no CAP_SYS_RESOURCE): say it per run
+  const limitFlags = ulimits.flatMap((u) => ['--ulimit', u]);
   writeFileSync(
     join(dir, 'containers.conf'),
     [
@@ -299,10 +301,10 @@ export async function startPodman(opts: { bridge?: string; subnet?: string } = {
       network: `CNI bridge ${bridge} (${subnet}.0/24, made here, no masquerade)`,
       cli,
       async runRm(cmd) {
-        await pm(['run', '--rm', '--network', netName, 'base', ...cmd]);
+        await pm(['run', '--rm', ...limitFlags, '--network', netName, 'base', ...cmd]);
       },
       async runDetached(cmd) {
-        await pm(['run', '-d', '--network', netName, 'base', ...cmd]);
+        await pm(['run', '-d', ...limitFlags, '--network', netName, 'base', ...cmd]);
       },
       async removeAll() {
         await pm(['rm', '-af', '-t', '0']);
