@@ -74,6 +74,14 @@ function unmountBelow(dir: string): void {
   for (const m of mounts) spawnSync('umount', ['-l', m]);
 }
 
+/** Remove a cgroup parent a peer made (docker/, libpod_parent/) in every hierarchy, if empty. */
+function removeCgroupParent(name: string): void {
+  for (const h of ['', 'memory', 'cpu', 'cpuacct', 'pids', 'blkio', 'freezer', 'cpuset', 'devices', 'systemd', 'net_cls', 'perf_event', 'hugetlb', 'unified']) {
+    const p = join('/sys/fs/cgroup', h, name);
+    if (existsSync(p)) spawnSync('find', [p, '-depth', '-type', 'd', '-exec', 'rmdir', '{}', ';'], { stdio: 'ignore' });
+  }
+}
+
 function makeBridge(name: string, cidr: string): void {
   spawnSync('ip', ['link', 'del', name], { stdio: 'ignore' });
   const steps = [
@@ -113,6 +121,7 @@ export async function startDockerd(opts: { bridge?: string; cidr?: string } = {}
     unmountBelow(dir);
     deleteBridgePorts(bridge);
     deleteBridge(bridge);
+    removeCgroupParent('docker');
     rmSync(dir, { recursive: true, force: true });
   };
   try {
@@ -218,7 +227,8 @@ function sandboxUlimits(): string[] {
   const u = hard('u');
   const lim: string[] = [];
   if (/^\d+$/.test(n)) lim.push(`nofile=${n}:${n}`);
-  if (/^\d+$/.test(u)) lim.push(`nproc=${u}:${u}`);
+  // runc sets these with prlimit() on its init, whose hard nproc can sit below ours: stay well under
+  if (/^\d+$/.test(u)) lim.push(`nproc=${Math.min(Number(u), 4096)}:${Math.min(Number(u), 4096)}`);
   return lim;
 }
 
@@ -292,6 +302,7 @@ export async function startPodman(opts: { bridge?: string; subnet?: string } = {
     unmountBelow(dir);
     deleteBridgePorts(bridge);
     deleteBridge(bridge);
+    removeCgroupParent('libpod_parent');
     rmSync(dir, { recursive: true, force: true });
   };
   try {
