@@ -1,6 +1,6 @@
 // The peers a benchmark measures Glassbox against, each started privately and removed afterwards:
 //   dockerd  Debian's docker.io on its own socket, data-root, exec-root and pidfile under a mkdtemp
-//            dir, on a bridge made here (gbpd0, 10.231.0.0/24), --iptables=false --ip-masq=false;
+//            dir, on a bridge made here (gbpd0, 10.231.0.0/16), --iptables=false --ip-masq=false;
 //   podman   with runc, its own root/runroot/config, a CNI bridge made here (gbpp0, 10.232.0.0/24,
 //            no masquerade, no firewall plugin) and nofile/nproc ulimits this sandbox accepts;
 //   runc     raw `runc run` of a bundle unpacked from the same `base` image (network: none).
@@ -125,7 +125,8 @@ export async function startDockerd(opts: { bridge?: string; cidr?: string } = {}
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    makeBridge(bridge, opts.cidr ?? '10.231.0.1/24');
+    // a /16 (the gateway 10.231.0.1): room for 500 containers, as Docker's own 172.17.0.0/16
+    makeBridge(bridge, opts.cidr ?? '10.231.0.1/16');
     writeFileSync(join(dir, 'daemon.json'), '{}');
     child = spawn(
       DOCKERD,
@@ -163,7 +164,7 @@ export async function startDockerd(opts: { bridge?: string; cidr?: string } = {}
     }
     const peer: Peer = {
       name,
-      network: `default bridge ${bridge} (10.231.0.0/24, made here)`,
+      network: `default bridge ${bridge} (10.231.0.0/16, made here)`,
       cli,
       async runRm(cmd) {
         const [c, a] = cli(['run', '--rm', 'base', ...cmd]);
