@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
+#include <net/if.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -264,6 +265,24 @@ static void barrier(int pty_master) {
   close(g_fds->sync);
 }
 
+/* A new network namespace starts with lo down: bring it up here, where we already are inside the
+ * namespace, with the same ioctl `ip link set lo up` makes (no nsenter + ip spawn from the engine).
+ * Any socket is a handle on the namespace's interfaces; uid 0 of the container's user namespace
+ * owns this network namespace, so it holds CAP_NET_ADMIN over it. */
+static void loopback_up(void) {
+  double t = now_ms();
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) FAIL("lo-up", errno, "socket(AF_INET, SOCK_DGRAM)");
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof(ifr));
+  strcpy(ifr.ifr_name, "lo");
+  if (ioctl(fd, SIOCGIFFLAGS, &ifr) < 0) FAIL("lo-up", errno, "ioctl(SIOCGIFFLAGS, lo)");
+  ifr.ifr_flags |= IFF_UP;
+  if (ioctl(fd, SIOCSIFFLAGS, &ifr) < 0) FAIL("lo-up", errno, "ioctl(SIOCSIFFLAGS, lo, IFF_UP)");
+  close(fd);
+  status_step("child", "lo-up", now_ms() - t, "ioctl(socket, SIOCSIFFLAGS, {\"lo\", IFF_UP}): the new network namespace's loopback", NULL, NULL);
+}
+
 void child_main(struct spec *s, struct child_fds *fds) {
   g_fds = fds;
   /* An ignored signal stays ignored across execve. The monitor ignores SIGPIPE (the engine may go
@@ -301,6 +320,8 @@ void child_main(struct spec *s, struct child_fds *fds) {
     snprintf(call, sizeof(call), "sethostname(\"%s\")", s->hostname);
     status_step("child", "hostname", now_ms() - t, call, NULL, NULL);
   }
+
+  if (s->ns_flags & CLONE_NEWNET) loopback_up();
 
   /* Mounts: nothing we do may propagate back to the host */
   t = now_ms();

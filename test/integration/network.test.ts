@@ -166,7 +166,8 @@ describe('network manager (real kernel)', () => {
     const net = await mgr.createNetwork({ name: 'gbt-other', labels: { test: 'network' } });
     testNetworks.push(net.id);
     try {
-      const pa = await mgr.prepare(a.id, { mode: 'bridge', name: 'alpha', hostname: 'alpha-host' });
+      // alpha links to beta (--link beta:db): on the default bridge only a link gives a name
+      const pa = await mgr.prepare(a.id, { mode: 'bridge', name: 'alpha', hostname: 'alpha-host', endpoint: { links: [{ container: 'beta', alias: 'db' }] } });
       const pb = await mgr.prepare(b.id, { mode: 'bridge', name: 'beta', hostname: 'beta' });
       const pc = await mgr.prepare(c.id, { mode: 'gbt-other', name: 'gamma', hostname: 'gamma' });
       expect(pa.newNetns).toBe(true);
@@ -196,20 +197,22 @@ describe('network manager (real kernel)', () => {
       // by IP
       expect(await ping(a.pid, pb.ipAddress!)).toBe(true);
       expect(await ping(b.pid, pa.ipAddress!)).toBe(true);
-      // by name: the hosts file (bind-mounted as /etc/hosts by the engine) maps the names
+      // by name: the hosts file (bind-mounted as /etc/hosts by the engine) maps the names. The
+      // default bridge names only --link targets (Docker's rule): alpha knows beta, not the reverse.
       const hostsA = readFileSync(pa.hostsFile, 'utf8');
       const hostsB = readFileSync(pb.hostsFile, 'utf8');
       const lookup = (text: string, name: string) => text.split('\n').find((l) => !l.startsWith('#') && l.split(/\s+/).slice(1).includes(name))?.split(/\s+/)[0];
       expect(lookup(hostsA, 'beta')).toBe(pb.ipAddress);
-      expect(lookup(hostsB, 'alpha')).toBe(pa.ipAddress);
-      expect(lookup(hostsB, 'alpha-host')).toBe(pa.ipAddress);
+      expect(lookup(hostsA, 'db')).toBe(pb.ipAddress);
+      expect(lookup(hostsB, 'alpha')).toBeUndefined();
+      expect(lookup(hostsB, 'alpha-host')).toBeUndefined();
       expect(lookup(hostsA, 'alpha-host')).toBe(pa.ipAddress);
       expect(lookup(hostsA, 'gamma')).toBeUndefined();
       expect(await ping(a.pid, lookup(hostsA, 'beta')!)).toBe(true);
-      const byName = await pingByName(a.pid, pa.hostsFile, 'beta');
-      expect(byName.out).toContain(`PING beta (${pb.ipAddress})`);
+      const byName = await pingByName(a.pid, pa.hostsFile, 'db');
+      expect(byName.out).toContain(`PING db (${pb.ipAddress})`);
       expect(byName.ok).toBe(true);
-      expect((await pingByName(b.pid, pb.hostsFile, 'alpha-host')).ok).toBe(true);
+      expect((await pingByName(b.pid, pb.hostsFile, 'alpha-host')).ok).toBe(false);
       expect((await pingByName(a.pid, pa.hostsFile, 'gamma')).ok).toBe(false);
       expect(readFileSync(pa.hostnameFile, 'utf8')).toBe('alpha-host\n');
       const resolv = readFileSync(pa.resolvConf, 'utf8');
@@ -217,14 +220,13 @@ describe('network manager (real kernel)', () => {
       expect(resolv).not.toMatch(/^nameserver ::1/m);
       expect(pa.files.hosts).toBe(mgr.hostsFilePath(a.id));
 
-      // the hosts file is rewritten in place (same inode) when a container joins
-      const ino = statSync(pa.hostsFile).ino;
+      // a container coming and going on the default bridge leaves the others' hosts files alone
+      const before = readFileSync(pb.hostsFile, 'utf8');
       const d = await fakeContainer();
-      const pd = await mgr.prepare(d.id, { mode: 'bridge', name: 'delta', hostname: 'delta' });
-      expect(lookup(readFileSync(pa.hostsFile, 'utf8'), 'delta')).toBe(pd.ipAddress);
-      expect(statSync(pa.hostsFile).ino).toBe(ino);
+      await mgr.prepare(d.id, { mode: 'bridge', name: 'delta', hostname: 'delta' });
+      expect(readFileSync(pb.hostsFile, 'utf8')).toBe(before);
       await mgr.release(d.id);
-      expect(lookup(readFileSync(pa.hostsFile, 'utf8'), 'delta')).toBeUndefined();
+      expect(readFileSync(pb.hostsFile, 'utf8')).toBe(before);
       kill(d.proc);
 
       // isolation: gamma (other network) reaches its gateway but not alpha or beta, nor they it
@@ -237,11 +239,14 @@ describe('network manager (real kernel)', () => {
       expect(mgr.inspectNetwork('gbt-other').containers[c.id]?.ip).toBe(pc.ipAddress);
 
       // connect beta to the other network too: now it reaches gamma on eth1; disconnect removes it
+      // a user network names every member: gamma's hosts file is rewritten in place (same inode)
+      const ino = statSync(pc.hostsFile).ino;
       await mgr.connect('gbt-other', b.id, b.pid);
       const bl = JSON.parse((await inNs(b.pid, ['ip', '-json', 'link'])).out) as { ifname: string }[];
       expect(bl.map((l) => l.ifname)).toContain('eth1');
       expect(await ping(b.pid, pc.ipAddress!)).toBe(true);
       expect(lookup(readFileSync(pc.hostsFile, 'utf8'), 'beta')).toBe(mgr.inspectNetwork('gbt-other').containers[b.id].ip);
+      expect(statSync(pc.hostsFile).ino).toBe(ino);
       await expect(mgr.removeNetwork('gbt-other')).rejects.toBeInstanceOf(Conflict);
       await mgr.disconnect('gbt-other', b.id);
       const bl2 = JSON.parse((await inNs(b.pid, ['ip', '-json', 'link'])).out) as { ifname: string }[];

@@ -261,6 +261,13 @@ export class NetworkInspector {
       return { name: l.ifname, addresses: a, subnet: m?.subnet ?? (a[0] ? subnetOf(a[0]) : undefined), gateway: m?.gateway ?? a[0]?.split('/')[0], state: l.operstate ?? 'UNKNOWN', counters: counters(l.ifname) };
     });
     const veths = k.links.filter((l) => l.linkinfo?.info_kind === 'veth');
+    // looked up once per container below: by name, and (without a manager) by the id part of a
+    // name like ours (gb…v<id prefix>), so 500 containers cost 500 lookups, not 500 × 500 scans
+    const vethByName = new Map(veths.map((v) => [v.ifname, v]));
+    const vethByIdPart = new Map<string, IpLink>();
+    for (const v of veths) if (/^gb[a-z0-9]*v[0-9a-f]+$/.test(v.ifname)) vethByIdPart.set(v.ifname.slice(v.ifname.lastIndexOf('v') + 1), v);
+    const idPartLengths = [...new Set([...vethByIdPart.keys()].map((k) => k.length))];
+    const vethOf = (id: string, hostVeth?: string) => (hostVeth ? vethByName.get(hostVeth) : undefined) ?? idPartLengths.map((n) => vethByIdPart.get(id.slice(0, n))).find((v) => v);
 
     // host interfaces Glassbox made or uses: its bridges and veths, and the uplink (default route)
     const hostInterfaces: NetInterface[] = k.links
@@ -288,7 +295,7 @@ export class NetworkInspector {
         continue;
       }
       const m = mgr.endpoints.get(r.id);
-      const veth = veths.find((v) => (m?.hostVeth && v.ifname === m.hostVeth) || (/^gb[a-z0-9]*v[0-9a-f]+$/.test(v.ifname) && r.id.startsWith(v.ifname.slice(v.ifname.lastIndexOf('v') + 1))));
+      const veth = vethOf(r.id, m?.hostVeth);
       const key = `${r.id}:${r.state.pid}`;
       const ins = this.inside.get(r.id);
       // the manager knows the routes it set; otherwise read them inside the namespace
@@ -315,7 +322,8 @@ export class NetworkInspector {
       const info = await readInside(w.pid);
       this.inside.set(w.id, { key: w.key, ...info });
     }
-    for (const id of this.inside.keys()) if (!running.some((r) => r.id === id)) this.inside.delete(id);
+    const runningIds = new Set(running.map((r) => r.id));
+    for (const id of this.inside.keys()) if (!runningIds.has(id)) this.inside.delete(id);
 
     this.prev.clear();
     for (const [name, c] of k.counters) this.prev.set(name, { rxBytes: c.rxBytes, txBytes: c.txBytes, time: now });

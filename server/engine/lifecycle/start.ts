@@ -171,7 +171,8 @@ export async function startLocked(ctx: EngineContext, id: string, isRestart: boo
     // 6. the network, wired while the namespaces exist and the command has not run yet
     if (ctx.network && netPlan) {
       s = performance.now();
-      const netSteps = await ctx.network.attach(id, created.pid);
+      // a new network namespace made by the helper has lo up already (its child did it)
+      const netSteps = await ctx.network.attach(id, created.pid, { loopbackUp: netPlan.newNetns });
       for (const n of netSteps) timeline.push({ step: n.step, by: 'engine', at: shift + n.started - t0, ms: n.ms, call: n.call, detail: n.detail });
       if (netSteps.length) step('network', s, { detail: `${netSteps.length} ip/iptables steps` });
     }

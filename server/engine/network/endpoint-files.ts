@@ -25,13 +25,18 @@ export function renderHostsFor(s: NetState, e: EndpointRecord): string {
   const others: HostsEntry[] = [];
   const seen = new Set<string>();
   for (const a of e.attachments) {
+    // Docker's default bridge has no name resolution between containers: only a --link target
+    // gets a line. User networks name every member (and its --network-alias names).
+    const onlyLinked = isDefaultBridge(s, a.networkId);
+    if (onlyLinked && !e.links?.length) continue;
     for (const o of Object.values(s.endpoints)) {
       if (o.containerId === e.containerId) continue;
       const oa = o.attachments.find((x) => x.networkId === a.networkId);
       if (!oa || seen.has(oa.ip)) continue;
-      seen.add(oa.ip);
-      // --link aliases this container gave it, and its own --network-alias names
+      // --link aliases this container gave it
       const linkNames = (e.links ?? []).filter((l) => l.container === o.name || l.container === o.containerId || o.containerId.startsWith(l.container)).map((l) => l.alias);
+      if (onlyLinked && !linkNames.length) continue;
+      seen.add(oa.ip);
       others.push({ ip: oa.ip, names: [...linkNames, o.name, o.hostname, o.containerId.slice(0, 12), ...(o.aliases ?? [])] });
     }
   }
@@ -55,12 +60,24 @@ export function rewriteHosts(s: NetState, e: EndpointRecord): void {
   if (e.files.hosts === hostsFilePath(s, e.containerId)) writeInPlace(e.files.hosts, renderHostsFor(s, e));
 }
 
-/** Rewrites (in place, only when changed) the hosts files of every container on these networks. */
+/** The built-in "bridge" network: containers on it see each other by name only through --link. */
+function isDefaultBridge(s: NetState, networkId: string): boolean {
+  return s.networks.find((n) => n.id === networkId)?.name === 'bridge';
+}
+
+/**
+ * Rewrites (in place, only when changed) the hosts files that a change of these networks'
+ * membership can change: every member's on a user network; on the default bridge only those of
+ * containers with --link (nobody else's names another container), so a start or a removal there
+ * costs one file, not one per running container.
+ */
 export function refreshHosts(s: NetState, networkIds: string[]): void {
   const ids = new Set(networkIds);
   if (!ids.size) return;
   for (const e of Object.values(s.endpoints)) {
-    if (e.mode !== 'bridge' || !e.attachments.some((a) => ids.has(a.networkId))) continue;
+    if (e.mode !== 'bridge') continue;
+    const affected = e.attachments.some((a) => ids.has(a.networkId) && (e.links?.length || !isDefaultBridge(s, a.networkId)));
+    if (!affected) continue;
     if (e.files.hosts !== hostsFilePath(s, e.containerId)) continue;
     const text = renderHostsFor(s, e);
     let cur: string | null = null;

@@ -125,14 +125,17 @@ export class NetworkManager {
     return this.serial(() => prepareEndpoint(this.s, containerId, req));
   }
 
-  /** Wires the container's namespace: call after its init exists and before its command runs. */
-  async attach(containerId: string, pid: number): Promise<NetStep[]> {
+  /**
+   * Wires the container's namespace: call after its init exists and before its command runs.
+   * `loopbackUp`: lo is up already (the helper's child did it inside the new namespace).
+   */
+  async attach(containerId: string, pid: number, opts: { loopbackUp?: boolean } = {}): Promise<NetStep[]> {
     this.needInit();
     if (!Number.isInteger(pid) || pid <= 1) throw new InvalidArgument(`invalid pid ${pid}`);
     return this.serial(async () => {
       const e = endpointOf(this.s, containerId);
       if (!existsSync(`/proc/${pid}/ns/net`)) throw new NotFound(`process ${pid} does not exist`);
-      return attachEndpoint(this.s, e, pid);
+      return attachEndpoint(this.s, e, pid, opts);
     });
   }
 

@@ -12,13 +12,13 @@ import type { Attachment, EndpointRecord, NetState, NetworkRecord } from './type
 import { createVeth, deleteInside, deleteVeth } from './veth.js';
 
 /** One lease into the namespace of `pid`; `first` (eth0's network) also brings lo up and adds the default route. */
-export async function wireAttachment(a: Attachment, net: NetworkRecord, pid: number, first: boolean, rec?: Recorder): Promise<void> {
-  await createVeth({ hostName: a.hostVeth, peerName: a.ifName, pid, bridge: net.bridge, mac: a.mac, ip: a.ip, prefixLen: net.prefixLen, gateway: net.gateway, defaultRoute: first, loopback: first }, rec);
+export async function wireAttachment(a: Attachment, net: NetworkRecord, pid: number, first: boolean, rec?: Recorder, loopbackUp = false): Promise<void> {
+  await createVeth({ hostName: a.hostVeth, peerName: a.ifName, pid, bridge: net.bridge, mac: a.mac, ip: a.ip, prefixLen: net.prefixLen, gateway: net.gateway, defaultRoute: first, loopback: first && !loopbackUp }, rec);
   a.attached = true;
 }
 
 /** attach(): the namespace of `pid` gets what the endpoint's mode says; on failure nothing stays wired. */
-export async function attachEndpoint(s: NetState, e: EndpointRecord, pid: number): Promise<NetStep[]> {
+export async function attachEndpoint(s: NetState, e: EndpointRecord, pid: number, opts: { loopbackUp?: boolean } = {}): Promise<NetStep[]> {
   const steps: NetStep[] = [];
   const rec: Recorder = (st) => steps.push(st);
   if (e.mode === 'host' || e.mode === 'container') {
@@ -27,19 +27,20 @@ export async function attachEndpoint(s: NetState, e: EndpointRecord, pid: number
     return steps;
   }
   if (e.mode === 'none') {
-    await ip(['link', 'set', 'lo', 'up'], { pid, step: 'lo-up', rec, detail: 'network mode none: only the loopback device' });
+    // the helper's child brings lo up itself (an ioctl inside the namespace): no nsenter + ip here
+    if (!opts.loopbackUp) await ip(['link', 'set', 'lo', 'up'], { pid, step: 'lo-up', rec, detail: 'network mode none: only the loopback device' });
     e.pid = pid;
     saveState(s);
     return steps;
   }
   const made: string[] = [];
-  if (!e.attachments.length) await ip(['link', 'set', 'lo', 'up'], { pid, step: 'lo-up', rec, detail: 'disconnected from every network: only the loopback device' });
+  if (!e.attachments.length && !opts.loopbackUp) await ip(['link', 'set', 'lo', 'up'], { pid, step: 'lo-up', rec, detail: 'disconnected from every network: only the loopback device' });
   try {
     for (const [i, a] of e.attachments.entries()) {
       const net = s.networks.find((n) => n.id === a.networkId);
       if (!net) throw new NotFound(`network ${a.networkId} of container ${e.name} no longer exists`);
       if (!linkExists(net.bridge)) await ensureBridge(net.bridge, net.gateway, net.prefixLen, rec);
-      await wireAttachment(a, net, pid, i === 0, rec);
+      await wireAttachment(a, net, pid, i === 0, rec, opts.loopbackUp);
       made.push(a.hostVeth);
     }
     e.pid = pid;
