@@ -49,6 +49,7 @@ struct spec {
   char **args; int nargs;
   bool terminal, stdin_open, init, create_barrier;
   char *state_dir, *log;
+  char *stdio_paths[3];       /* `stdio`: init's 0, 1, 2 opened from these paths instead of pipes (NULL: pipes) */
   long long log_max_size;     /* bytes; 0 = never rotate */
   int log_max_files;          /* files kept, the current one included */
   char **monitor_cgroups; int nmonitor_cgroups; /* where the monitor itself is charged */

@@ -410,8 +410,19 @@ static void monitor_prepare(struct spec *s, struct launch *L) {
 static void clone_child(struct spec *s, struct launch *L) {
   L->out[0] = L->out[1] = L->errs[0] = L->errs[1] = L->in[0] = L->in[1] = -1;
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, L->sync) < 0 || pipe2(L->errp, O_CLOEXEC) < 0) FAILF("pipes", errno, "socketpair");
-  if (!s->terminal && (pipe2(L->out, O_CLOEXEC) < 0 || pipe2(L->errs, O_CLOEXEC) < 0)) FAILF("pipes", errno, "pipe2");
-  if (!s->terminal && s->stdin_open && pipe2(L->in, O_CLOEXEC) < 0) FAILF("pipes", errno, "pipe2");
+  if (!s->terminal && s->stdio_paths[0]) {
+    /* `stdio` (the OCI CLI): init's stdio is the caller's own (runc's pass-through), reopened by
+     * path (/proc/CLI/fd/N) while the caller waits; the monitor copies nothing and logs nothing. */
+    int flags[3] = {O_RDONLY, O_WRONLY | O_APPEND, O_WRONLY | O_APPEND};
+    int *ends[3] = {&L->in[0], &L->out[1], &L->errs[1]};
+    for (int i = 0; i < 3; i++) {
+      *ends[i] = open(s->stdio_paths[i], flags[i] | O_NOCTTY | O_CLOEXEC);
+      if (*ends[i] < 0) FAILF("stdio", errno, "open %s for fd %d", s->stdio_paths[i], i);
+    }
+  } else {
+    if (!s->terminal && (pipe2(L->out, O_CLOEXEC) < 0 || pipe2(L->errs, O_CLOEXEC) < 0)) FAILF("pipes", errno, "pipe2");
+    if (!s->terminal && s->stdin_open && pipe2(L->in, O_CLOEXEC) < 0) FAILF("pipes", errno, "pipe2");
+  }
   L->status_dup = fcntl(1, F_DUPFD_CLOEXEC, 3);
   if (L->status_dup < 0) FAILF("pipes", errno, "dup the status channel");
 

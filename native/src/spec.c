@@ -233,6 +233,8 @@ int spec_load(const char *path, struct spec *s, char *err, size_t errlen) {
       NEED(1); s->init = atoi(v[0]);
     } else if (!strcmp(k, "create_barrier")) {
       NEED(1); s->create_barrier = atoi(v[0]);
+    } else if (!strcmp(k, "stdio")) {
+      NEED(3); s->stdio_paths[0] = v[0]; s->stdio_paths[1] = v[1]; s->stdio_paths[2] = v[2];
     } else if (!strcmp(k, "state_dir")) {
       NEED(1); s->state_dir = v[0];
     } else if (!strcmp(k, "log")) {

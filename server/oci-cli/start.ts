@@ -1,0 +1,32 @@
+// `start`: release a created container from the barrier: the monitor lets init go on to its
+// credentials, seccomp and execve. Then the poststart hooks.
+import { checkId, parseFlags, UsageError } from './args.js';
+import type { Context } from './context.js';
+import { stateJson, type StoredContainer } from './container-store.js';
+import { runHooks } from './hooks.js';
+import { readStatus, statusCount, tellMonitor } from './monitor-channel.js';
+
+export async function startContainer(ctx: Context, c: StoredContainer): Promise<void> {
+  const status = ctx.store.status(c);
+  if (status !== 'created') throw new UsageError(`cannot start a container that is ${status}: ${c.id}`);
+  const dir = ctx.store.dir(c.id);
+  c.started = true;
+  ctx.store.save(c);
+  const from = statusCount(dir);
+  if (!tellMonitor(dir, 'start')) throw new Error(`container ${c.id}: its monitor is gone`);
+  // "exited" without "ready": a command that ran and ended before we looked
+  const line = await readStatus(dir, (m) => m.ready === true || m.exited === true, c.monitorPid, from);
+  ctx.debug(`container ${c.id} started: ${JSON.stringify(line)}`);
+  try {
+    await runHooks(ctx.store.config(c.id).hooks?.poststart, stateJson(ctx.store, c), 'poststart');
+  } catch (e) {
+    ctx.warn((e as Error).message);
+  }
+}
+
+export async function startCommand(ctx: Context, argv: string[]): Promise<number> {
+  const p = parseFlags(argv, [], 'start');
+  if (p.rest.length !== 1) throw new UsageError(`start: expected one container id, got ${p.rest.length}`);
+  await startContainer(ctx, ctx.store.load(checkId(p.rest[0], 'start')));
+  return 0;
+}
