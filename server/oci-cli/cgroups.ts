@@ -185,16 +185,17 @@ export function applyResources(set: CgroupSet, resources: Res | undefined, devic
   for (const h of r.hugepageLimits ?? []) write('hugetlb', `hugetlb.${h.pageSize}.limit_in_bytes`, h.limit, 'linux.resources.hugepageLimits');
   if (r.network?.classID !== undefined) write('net_cls', 'net_cls.classid', r.network.classID, 'linux.resources.network.classID');
   for (const p of r.network?.priorities ?? []) write('net_prio', 'net_prio.ifpriomap', `${p.name} ${p.priority}`, 'linux.resources.network.priorities');
-  // devices: deny everything, then allow the standard nodes, the config's rules, its device nodes
+  // devices: deny everything, then the config's rules, then (as runc does, after them, so that a
+  // config's "deny all" cannot take them away) the standard nodes and the config's device nodes
   if (dirFor(set, 'devices')) {
     write('devices', 'devices.deny', 'a', 'linux.resources.devices');
-    for (const rule of DEFAULT_DEVICE_RULES) write('devices', 'devices.allow', rule, 'linux.resources.devices');
     for (const [i, d] of (r.devices ?? []).entries()) {
       const num = (n: unknown) => (typeof n === 'number' && n >= 0 ? String(n) : '*');
       const rule = d.type === 'a' || d.type === undefined ? 'a' : `${d.type} ${num(d.major)}:${num(d.minor)} ${d.access || 'rwm'}`;
       if (!/^(a|[cb] (\d+|\*):(\d+|\*) [rwm]+)$/.test(rule)) throw new BundleError(`linux.resources.devices[${i}]: bad rule ${JSON.stringify(rule)}`);
       write('devices', d.allow ? 'devices.allow' : 'devices.deny', rule, `linux.resources.devices[${i}]`);
     }
+    for (const rule of DEFAULT_DEVICE_RULES) write('devices', 'devices.allow', rule, 'linux.resources.devices');
     for (const d of devices) if (d.type !== 'p') write('devices', 'devices.allow', `${d.type === 'b' ? 'b' : 'c'} ${d.major}:${d.minor} rwm`, 'linux.devices');
   }
 }

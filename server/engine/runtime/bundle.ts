@@ -247,7 +247,7 @@ export function planFromBundle(input: BundlePlanInput): RuntimePlan {
     const path = containerPath(d.path, `${field}.path`);
     if (d.type === 'p') throw new BundleError(`${field}.type: FIFO devices are not supported by Glassbox's runtime`);
     if (!['c', 'b', 'u'].includes(d.type)) throw new BundleError(`${field}.type: must be c, b, u or p (got ${JSON.stringify(d.type)})`);
-    devices.set(path, { path, type: d.type === 'b' ? 'b' : 'c', major: ints(d.major, `${field}.major`), minor: ints(d.minor, `${field}.minor`), mode: (d.fileMode ?? 0o666) & 0o7777 });
+    devices.set(path, { path, type: d.type === 'b' ? 'b' : 'c', major: ints(d.major, `${field}.major`), minor: ints(d.minor, `${field}.minor`), mode: (d.fileMode ?? 0o666) & 0o7777, uid: d.uid === undefined ? undefined : ints(d.uid, `${field}.uid`), gid: d.gid === undefined ? undefined : ints(d.gid, `${field}.gid`) });
   }
 
   const capField = (k: 'bounding' | 'effective' | 'permitted' | 'inheritable' | 'ambient') => {
@@ -263,7 +263,9 @@ export function planFromBundle(input: BundlePlanInput): RuntimePlan {
     effective: capField('effective'),
     permitted: capField('permitted'),
     inheritable: capField('inheritable'),
-    ambient: capField('ambient'),
+    // the kernel raises an ambient capability only if it is permitted and inheritable; runc skips
+    // the others without a word (its own `runc spec` lists ambient caps with no inheritable set)
+    ambient: capField('ambient') & capField('inheritable') & capField('permitted'),
   };
   let seccompBpf: string | null = null;
   if (l.seccomp) {
@@ -287,6 +289,7 @@ export function planFromBundle(input: BundlePlanInput): RuntimePlan {
     rootfs,
     readOnlyRoot: c.root?.readonly === true,
     rootMode: 'pivot',
+    rootPropagation: rootPropagation(l.rootfsPropagation),
     namespaces,
     joinNamespaces,
     uidMap: userns ? uidMap : [],
@@ -335,4 +338,11 @@ export function planFromBundle(input: BundlePlanInput): RuntimePlan {
 
 function compileAndWrite(path: string, profile: SeccompProfile): void {
   writeFileSync(path, compileSeccomp(profile, []), { mode: 0o600 });
+}
+
+function rootPropagation(p: string | undefined): RuntimePlan['rootPropagation'] {
+  if (p === undefined || p === '') return undefined;
+  const word = p.replace(/^r/, '');
+  if (word === 'shared' || word === 'slave' || word === 'private' || word === 'unbindable') return word;
+  throw new BundleError(`linux.rootfsPropagation: ${JSON.stringify(p)} is not shared, slave, private or unbindable`);
 }
