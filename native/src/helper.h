@@ -50,7 +50,7 @@ struct spec {
   bool terminal, stdin_open, init, create_barrier;
   char *state_dir, *log;
   unsigned long root_propagation; /* `root_propagation`: MS_SHARED|MS_SLAVE|MS_PRIVATE|MS_UNBINDABLE for / after pivot_root (0: leave it) */
-  char *stdio_paths[3];       /* `stdio`: init's 0, 1, 2 opened from these paths instead of pipes (NULL: pipes) */
+  long stdio_from;            /* `stdio_from PID`: init's 0, 1, 2 are that process's (pidfd_getfd), not pipes (0: pipes) */
   long long log_max_size;     /* bytes; 0 = never rotate */
   int log_max_files;          /* files kept, the current one included */
   char **monitor_cgroups; int nmonitor_cgroups; /* where the monitor itself is charged */

@@ -242,8 +242,9 @@ int spec_load(const char *path, struct spec *s, char *err, size_t errlen) {
       else if (!strcmp(v[0], "private")) s->root_propagation = MS_PRIVATE;
       else if (!strcmp(v[0], "unbindable")) s->root_propagation = MS_UNBINDABLE;
       else { snprintf(err, errlen, "spec line %d: root_propagation must be shared, slave, private or unbindable", lineno); goto bad; }
-    } else if (!strcmp(k, "stdio")) {
-      NEED(3); s->stdio_paths[0] = v[0]; s->stdio_paths[1] = v[1]; s->stdio_paths[2] = v[2];
+    } else if (!strcmp(k, "stdio_from")) {
+      NEED(1); s->stdio_from = strtol(v[0], NULL, 10);
+      if (s->stdio_from <= 0) { snprintf(err, errlen, "spec line %d: stdio_from needs a pid", lineno); goto bad; }
     } else if (!strcmp(k, "state_dir")) {
       NEED(1); s->state_dir = v[0];
     } else if (!strcmp(k, "log")) {

@@ -129,6 +129,17 @@ export async function removeCgroups(dirs: string[]): Promise<void> {
   }
 }
 
+/** rmdir parents made for a container, deepest first, if no other container uses them (EBUSY: one does). */
+export function removeEmptyParents(dirs: string[]): void {
+  for (const d of [...dirs].sort((a, b) => b.length - a.length)) {
+    try {
+      rmdirSync(d);
+    } catch {
+      /* in use by another container, or gone */
+    }
+  }
+}
+
 type Res = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 const DEFAULT_DEVICE_RULES = [

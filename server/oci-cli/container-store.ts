@@ -20,8 +20,10 @@ export interface StoredContainer {
   ociVersion: string;
   /** set by start before it releases the barrier */
   started: boolean;
-  /** cgroup directories made for it (removed by delete) */
+  /** its own cgroup directories, made for it (removed by delete) */
   cgroupDirs: string[];
+  /** parent directories made with them (delete removes those left empty) */
+  cgroupParents: string[];
   /** the cgroup.procs files of all its cgroups (exec joins them) */
   cgroupProcs: string[];
 }

@@ -3,7 +3,7 @@
 // this command: its status channel is ROOT/<id>/status.jsonl, and it waits for one line on the
 // FIFO ROOT/<id>/start.fifo ("start" from the start verb, anything else from delete).
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, fstatSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { BundleError, planFromBundle, type OciConfig } from '../engine/runtime/bundle.js';
@@ -11,7 +11,7 @@ import { helperPath } from '../engine/runtime/builtin.js';
 import { encodeField, runSpec } from '../engine/runtime/helper-spec.js';
 import { applySysctls } from '../engine/lifecycle/sysctls.js';
 import { checkId, parseFlags, str, UsageError, type FlagSpec } from './args.js';
-import { applyResources, makeCgroups, procsFiles, removeCgroups } from './cgroups.js';
+import { applyResources, makeCgroups, procsFiles, removeCgroups, removeEmptyParents } from './cgroups.js';
 import { processStart, stateJson, type StoredContainer } from './container-store.js';
 import type { Context } from './context.js';
 import { runHooks } from './hooks.js';
@@ -56,18 +56,6 @@ export function readBundle(bundle: string): OciConfig {
   return config;
 }
 
-/** The path the monitor reopens for init's stdio fd n: this process's own (runc's pass-through). */
-function stdioPath(fd: number): string {
-  try {
-    const st = fstatSync(fd);
-    if (st.isSocket()) throw new UsageError(`fd ${fd} is a socket: Glassbox's runtime passes stdio by reopening /proc/self/fd/${fd}, which a socket does not allow; use a pipe, file or terminal`);
-  } catch (e) {
-    if (e instanceof UsageError) throw e;
-    return '/dev/null'; // closed
-  }
-  return `/proc/${process.pid}/fd/${fd}`;
-}
-
 export async function createContainer(ctx: Context, id: string, opts: CreateOptions): Promise<StoredContainer> {
   const config = readBundle(opts.bundle);
   if (config.process?.terminal) {
@@ -83,11 +71,16 @@ export async function createContainer(ctx: Context, id: string, opts: CreateOpti
   }
   const dir = ctx.store.claim(id);
   let cgroupDirs: string[] = [];
+  let cgroupParents: string[] = [];
   let monitorPid = 0;
   try {
     const cgroupsPath = config.linux?.cgroupsPath ?? `/glassbox-runtime/${id}`;
     const cg = makeCgroups(cgroupsPath);
-    cgroupDirs = cg.made;
+    // the container's own cgroups go with it (those it made); parents it made are shared with
+    // other containers: delete only tries rmdir on them, which fails harmlessly while one is used
+    const leaves = new Set(Object.values(cg.dirs));
+    cgroupDirs = cg.made.filter((d) => leaves.has(d));
+    cgroupParents = cg.made.filter((d) => !leaves.has(d));
     applyResources(cg, config.linux?.resources, config.linux?.devices ?? []);
     const plan = planFromBundle({
       bundle: opts.bundle,
@@ -99,7 +92,9 @@ export async function createContainer(ctx: Context, id: string, opts: CreateOpti
       cgroupVersion: cg.version,
       cgroupsPath,
     });
-    const spec = runSpec(plan, { createBarrier: true }) + `stdio ${[0, 1, 2].map((fd) => encodeField(stdioPath(fd))).join(' ')}\n`;
+    // init's stdio is ours (runc's pass-through): the monitor takes fds 0-2 out of this process
+    // with pidfd_getfd while we wait for "created"
+    const spec = runSpec(plan, { createBarrier: true }) + `stdio_from ${encodeField(process.pid)}\n`;
     writeFileSync(join(dir, 'helper.spec'), spec, { mode: 0o600 });
     // exec and delete read the config the container was made from, not the bundle's current one
     writeFileSync(join(dir, 'config.json'), JSON.stringify(config), { mode: 0o600 });
@@ -133,6 +128,7 @@ export async function createContainer(ctx: Context, id: string, opts: CreateOpti
       ociVersion: config.ociVersion ?? '1.0.2',
       started: false,
       cgroupDirs,
+      cgroupParents,
       cgroupProcs: procsFiles(cg),
     };
     ctx.store.save(stored);
@@ -152,6 +148,7 @@ export async function createContainer(ctx: Context, id: string, opts: CreateOpti
     // undo: the monitor (abort at the barrier kills init), the cgroups, the state directory
     abortMonitor(dir, monitorPid);
     await removeCgroups(cgroupDirs).catch(() => {});
+    removeEmptyParents(cgroupParents);
     rmSync(dir, { recursive: true, force: true });
     throw e;
   }

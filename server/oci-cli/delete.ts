@@ -2,7 +2,7 @@
 // then the poststop hooks. A running one only with --force (SIGKILL first).
 import { existsSync, rmSync } from 'node:fs';
 import { bool, checkId, parseFlags, UsageError } from './args.js';
-import { cgroupPids, removeCgroups } from './cgroups.js';
+import { cgroupPids, removeCgroups, removeEmptyParents } from './cgroups.js';
 import type { Context } from './context.js';
 import { processStart, type StoredContainer } from './container-store.js';
 import { abortMonitor } from './create.js';
@@ -38,6 +38,7 @@ export async function deleteContainer(ctx: Context, c: StoredContainer, force: b
     config = undefined;
   }
   await removeCgroups(c.cgroupDirs);
+  removeEmptyParents(c.cgroupParents ?? []);
   rmSync(dir, { recursive: true, force: true });
   try {
     await runHooks(config?.hooks?.poststop, state, 'poststop');

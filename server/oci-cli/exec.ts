@@ -81,7 +81,14 @@ export async function execCommand(ctx: Context, argv: string[]): Promise<number>
     targetPid: c.pid,
     targetStart: c.pidStart,
     cgroupProcs: c.cgroupProcs,
-    capabilityMasks: { bounding: mask(caps.bounding, true), effective: mask(caps.effective, true), permitted: mask(caps.permitted, true), inheritable: mask(caps.inheritable, true), ambient: mask(caps.ambient, false) },
+    // ambient only where inheritable and permitted allow it, as in create (bundle.ts)
+    capabilityMasks: {
+      bounding: mask(caps.bounding, true),
+      effective: mask(caps.effective, true),
+      permitted: mask(caps.permitted, true),
+      inheritable: mask(caps.inheritable, true),
+      ambient: mask(caps.ambient, false) & mask(caps.inheritable, true) & mask(caps.permitted, true),
+    },
     noNewPrivileges: bool(p, 'no-new-privs') || proc.noNewPrivileges === true,
     seccompBpf,
     user: { uid, gid, additionalGids: gids.length ? gids : (user === undefined ? (proc.user?.additionalGids ?? []) : []) },

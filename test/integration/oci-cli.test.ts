@@ -1,8 +1,8 @@
 // The OCI runtime CLI (bin/glassbox-runtime) driven as other tools drive runc: a bundle made from
 // the built-in base image, create/start/state/kill/delete, run with an exit code, exec, ps, spec
 // (checked by runc itself), and bad input that names the problem and changes nothing.
-import { execFileSync, spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, openSync, closeSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { baseImageLayer } from '../../server/engine/images/base.js';
@@ -13,14 +13,20 @@ let root: string;
 let rootfs: string;
 const made: string[] = [];
 
-function cli(args: string[], opts: { out?: string } = {}): SpawnSyncReturns<string> {
-  // a container's stdio is the caller's (runc's pass-through): give it a file, never our pipe,
-  // or spawnSync would wait for the container to close it
-  const out = opts.out ? openSync(opts.out, 'a') : 'pipe';
+function cli(args: string[], opts: { out?: string } = {}): { status: number | null; stdout: string; stderr: string } {
+  // A container's stdio is the caller's own (runc's pass-through): give the CLI files, never
+  // pipes, or spawnSync would wait until the container closes them.
+  const n = `${Date.now()}-${Math.random().toString(36).slice(2)}`;
+  const outFile = opts.out ?? join(work, `cli-${n}.out`);
+  const errFile = join(work, `cli-${n}.err`);
+  const out = openSync(outFile, 'a');
+  const err = openSync(errFile, 'a');
   try {
-    return spawnSync(CLI, ['--root', root, ...args], { encoding: 'utf8', stdio: ['ignore', out, 'pipe'], timeout: 60_000 });
+    const r = spawnSync(CLI, ['--root', root, ...args], { stdio: ['ignore', out, err], timeout: 60_000 });
+    return { status: r.status, stdout: opts.out ? '' : readFileSync(outFile, 'utf8'), stderr: readFileSync(errFile, 'utf8') };
   } finally {
-    if (typeof out === 'number') closeSync(out);
+    closeSync(out);
+    closeSync(err);
   }
 }
 
@@ -47,6 +53,12 @@ function bundle(args: string[], change: (c: Record<string, any>) => void = () =>
   change(c);
   writeFileSync(join(dir, 'config.json'), JSON.stringify(c));
   return dir;
+}
+
+/** cgroups of ours under /glassbox-runtime in the memory hierarchy whose name starts with prefix */
+function cgroupsLeft(prefix: string): string[] {
+  const dir = '/sys/fs/cgroup/memory/glassbox-runtime';
+  return existsSync(dir) ? readdirSync(dir).filter((d) => d.startsWith(prefix)) : [];
 }
 
 function id(name: string): string {
@@ -113,7 +125,7 @@ describe('glassbox-runtime (OCI runtime CLI)', () => {
     expect(gone.status).toBe(1);
     expect(gone.stderr).toContain(`container does not exist: ${c}`);
     expect(existsSync(join(root, c))).toBe(false);
-    expect(readdirSync('/sys/fs/cgroup/memory/glassbox-runtime')).not.toContain(c);
+    expect(cgroupsLeft(c)).toEqual([]);
   });
 
   it('run: the command sees its own root and hostname, and its exit code is run\'s', () => {
@@ -162,8 +174,8 @@ describe('glassbox-runtime (OCI runtime CLI)', () => {
     // runc runs it (without a terminal: none here)
     c.process.terminal = false;
     c.process.args = ['sh', '-c', 'test "$(hostname)" = runc && exit 5'];
+    c.root.path = rootfs;
     writeFileSync(join(dir, 'config.json'), JSON.stringify(c));
-    symlinkSync(rootfs, join(dir, 'rootfs'));
     const runcRoot = join(work, 'runc-state');
     const r = spawnSync('/usr/sbin/runc', ['--root', runcRoot, 'run', '--bundle', dir, `gbo-runc-${process.pid}`], { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] });
     expect(r.stderr).toBe('');
@@ -188,7 +200,7 @@ describe('glassbox-runtime (OCI runtime CLI)', () => {
     expect(refused.status).toBe(1);
     expect(refused.stderr).toContain('process.capabilities.bounding: unknown capability: "CAP_NOT_A_THING"');
     expect(existsSync(root) ? readdirSync(root) : []).toEqual(before);
-    expect(readdirSync('/sys/fs/cgroup/memory/glassbox-runtime').filter((d) => d.startsWith('gbo-bad'))).toEqual([]);
+    expect(cgroupsLeft('gbo-bad')).toEqual([]);
 
     const b = bundle(['sleep', '1000']);
     const c = id('dup');
@@ -210,7 +222,7 @@ describe('glassbox-runtime (OCI runtime CLI)', () => {
     const evilRoot = mkdtempSync(join(work, 'evilroot-'));
     execFileSync('cp', ['-a', `${rootfs}/.`, evilRoot]);
     symlinkSync(host, join(evilRoot, 'escape'));
-    const b = bundle(['sh', '-c', 'echo inside > /escape/canary; echo inside > /up/canary; ls /escape /up'], (c) => {
+    const b = bundle(['sh', '-c', `echo inside > /escape/canary && echo inside > ${host}/up/canary && ls /escape ${host}/up`], (c) => {
       c.root = { path: evilRoot, readonly: false };
       c.mounts.push({ destination: '/escape', type: 'tmpfs', source: 'tmpfs', options: ['size=1m'] });
       c.mounts.push({ destination: `../../../../../../..${host}/up`, type: 'tmpfs', source: 'tmpfs', options: ['size=1m'] });
