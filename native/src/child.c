@@ -149,7 +149,7 @@ static void make_device(struct spec *s, struct devspec *d, bool userns) {
     close(fd);
     snprintf(call, sizeof(call), "mount(\"%s\", \"%s\", NULL, MS_BIND, NULL)", d->path, d->path);
   } else {
-    mode_t type = d->type == 'b' ? S_IFBLK : S_IFCHR;
+    mode_t type = d->type == 'b' ? S_IFBLK : d->type == 'p' ? S_IFIFO : S_IFCHR;
     if (mknodat(dir, name, type | d->mode, makedev(d->major, d->minor)) < 0)
       FAIL("devices", errno, "mknod %s %c %u:%u in the container", d->path, d->type, d->major, d->minor);
     fchmodat(dir, name, d->mode, 0); /* mknod's mode is filtered by the umask */

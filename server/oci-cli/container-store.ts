@@ -20,6 +20,8 @@ export interface StoredContainer {
   ociVersion: string;
   /** set by start before it releases the barrier */
   started: boolean;
+  /** config.json had no process: start refuses (and ends the container) */
+  noProcess?: boolean;
   /** its own cgroup directories, made for it (removed by delete) */
   cgroupDirs: string[];
   /** parent directories made with them (delete removes those left empty) */

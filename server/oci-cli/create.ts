@@ -58,6 +58,10 @@ export function readBundle(bundle: string): OciConfig {
 
 export async function createContainer(ctx: Context, id: string, opts: CreateOptions): Promise<StoredContainer> {
   const config = readBundle(opts.bundle);
+  // The runtime spec lets a container be created without a process: start must then fail. Its
+  // init waits at the barrier with a placeholder command that start never releases.
+  const noProcess = config.process === undefined;
+  if (noProcess) config.process = { args: ['process-not-set'], cwd: '/', user: { uid: 0, gid: 0 } };
   if (config.process?.terminal) {
     throw new UsageError(
       opts.consoleSocket
@@ -127,6 +131,7 @@ export async function createContainer(ctx: Context, id: string, opts: CreateOpti
       annotations: config.annotations ?? {},
       ociVersion: config.ociVersion ?? '1.0.2',
       started: false,
+      noProcess,
       cgroupDirs,
       cgroupParents,
       cgroupProcs: procsFiles(cg),
@@ -139,7 +144,7 @@ export async function createContainer(ctx: Context, id: string, opts: CreateOpti
         throw new BundleError(`linux.sysctl: ${(e as Error).message}`);
       }
     }
-    const state = stateJson(ctx.store, stored);
+    const state = { ...stateJson(ctx.store, stored), status: 'created', pid };
     await runHooks(config.hooks?.prestart, state, 'prestart');
     await runHooks(config.hooks?.createRuntime, state, 'createRuntime');
     if (opts.pidFile) writeFileSync(opts.pidFile, String(pid));

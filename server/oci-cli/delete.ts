@@ -16,7 +16,8 @@ async function waitGone(pid: number, ms: number): Promise<void> {
 export async function deleteContainer(ctx: Context, c: StoredContainer, force: boolean): Promise<void> {
   const dir = ctx.store.dir(c.id);
   const status = ctx.store.status(c);
-  if (status === 'running' && !force) throw new UsageError(`cannot delete container ${c.id} that is not stopped: running`);
+  // the runtime spec: deleting a container that is not stopped is an error (created too)
+  if (status !== 'stopped' && !force) throw new UsageError(`cannot delete container ${c.id} that is not stopped: ${status}`);
   const state = { ociVersion: c.ociVersion, id: c.id, pid: c.pid, status: 'stopped', bundle: c.bundle, annotations: c.annotations };
   // a monitor still at the barrier (created, or its init killed before start) waits for a line
   if (!c.started) abortMonitor(dir, c.monitorPid);

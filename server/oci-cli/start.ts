@@ -5,11 +5,17 @@ import type { Context } from './context.js';
 import { stateJson, type StoredContainer } from './container-store.js';
 import { runHooks } from './hooks.js';
 import { readStatus, statusCount, tellMonitor } from './monitor-channel.js';
+import { abortMonitor } from './create.js';
 
 export async function startContainer(ctx: Context, c: StoredContainer): Promise<void> {
   const status = ctx.store.status(c);
   if (status !== 'created') throw new UsageError(`cannot start a container that is ${status}: ${c.id}`);
   const dir = ctx.store.dir(c.id);
+  if (c.noProcess) {
+    // nothing to run: the container ends here, as runc's does (its state becomes stopped)
+    abortMonitor(dir, c.monitorPid);
+    throw new UsageError(`cannot start container ${c.id}: config.json has no process`);
+  }
   c.started = true;
   ctx.store.save(c);
   const from = statusCount(dir);
@@ -18,7 +24,8 @@ export async function startContainer(ctx: Context, c: StoredContainer): Promise<
   const line = await readStatus(dir, (m) => m.ready === true || m.exited === true, c.monitorPid, from);
   ctx.debug(`container ${c.id} started: ${JSON.stringify(line)}`);
   try {
-    await runHooks(ctx.store.config(c.id).hooks?.poststart, stateJson(ctx.store, c), 'poststart');
+    // the state as of the start (runc's too): a command that already ended is still "running" here
+    await runHooks(ctx.store.config(c.id).hooks?.poststart, { ...stateJson(ctx.store, c), status: 'running', pid: c.pid }, 'poststart');
   } catch (e) {
     ctx.warn((e as Error).message);
   }

@@ -84,6 +84,10 @@ interface OciSeccomp {
   syscalls?: { names: string[]; action: string; errnoRet?: number; args?: { index: number; value: number; valueTwo?: number; op: string }[] }[];
 }
 
+const RLIMITS = new Set(
+  ['AS', 'CORE', 'CPU', 'DATA', 'FSIZE', 'LOCKS', 'MEMLOCK', 'MSGQUEUE', 'NICE', 'NOFILE', 'NPROC', 'RSS', 'RTPRIO', 'RTTIME', 'SIGPENDING', 'STACK'].map((n) => `RLIMIT_${n}`),
+);
+
 const OCI_NS: Record<string, Namespace> = {
   pid: 'pid', network: 'net', mount: 'mnt', ipc: 'ipc', uts: 'uts', user: 'user', cgroup: 'cgroup', time: 'time',
 };
@@ -212,7 +216,8 @@ export function planFromBundle(input: BundlePlanInput): RuntimePlan {
   }
   if (!namespaces.includes('mnt')) throw new BundleError('linux.namespaces: Glassbox\'s runtime needs a new mount namespace ("mount")');
   const has = (ns: Namespace) => namespaces.includes(ns);
-  if (c.hostname && !has('uts')) throw new BundleError('hostname: needs a new uts namespace');
+  // a joined uts namespace keeps its own name (the helper sets one only in a new namespace)
+  if (c.hostname && !has('uts') && !joinNamespaces.uts) throw new BundleError('hostname: needs a uts namespace of its own');
   const userns = has('user');
   const maps = (m: OciIdMapping[] | undefined, field: string): IdMapping[] =>
     (m ?? []).map((x, i) => ({ containerId: ints(x.containerID, `${field}[${i}].containerID`), hostId: ints(x.hostID, `${field}[${i}].hostID`), size: ints(x.size, `${field}[${i}].size`) }));
@@ -245,9 +250,9 @@ export function planFromBundle(input: BundlePlanInput): RuntimePlan {
   for (const [i, d] of (l.devices ?? []).entries()) {
     const field = `linux.devices[${i}]`;
     const path = containerPath(d.path, `${field}.path`);
-    if (d.type === 'p') throw new BundleError(`${field}.type: FIFO devices are not supported by Glassbox's runtime`);
     if (!['c', 'b', 'u'].includes(d.type)) throw new BundleError(`${field}.type: must be c, b, u or p (got ${JSON.stringify(d.type)})`);
-    devices.set(path, { path, type: d.type === 'b' ? 'b' : 'c', major: ints(d.major, `${field}.major`), minor: ints(d.minor, `${field}.minor`), mode: (d.fileMode ?? 0o666) & 0o7777, uid: d.uid === undefined ? undefined : ints(d.uid, `${field}.uid`), gid: d.gid === undefined ? undefined : ints(d.gid, `${field}.gid`) });
+    const fifo = d.type === 'p';
+    devices.set(path, { path, type: d.type === 'b' ? 'b' : fifo ? 'p' : 'c', major: fifo ? 0 : ints(d.major, `${field}.major`), minor: fifo ? 0 : ints(d.minor, `${field}.minor`), mode: (d.fileMode ?? 0o666) & 0o7777, uid: d.uid === undefined ? undefined : ints(d.uid, `${field}.uid`), gid: d.gid === undefined ? undefined : ints(d.gid, `${field}.gid`) });
   }
 
   const capField = (k: 'bounding' | 'effective' | 'permitted' | 'inheritable' | 'ambient') => {
@@ -279,7 +284,7 @@ export function planFromBundle(input: BundlePlanInput): RuntimePlan {
     }
   }
   const rlimits = (p.rlimits ?? []).map((r, i) => {
-    if (!/^RLIMIT_[A-Z]+$/.test(r.type)) throw new BundleError(`process.rlimits[${i}].type: ${JSON.stringify(r.type)} is not an RLIMIT_ name`);
+    if (!RLIMITS.has(r.type)) throw new BundleError(`process.rlimits[${i}].type: ${JSON.stringify(r.type)} is not a Linux RLIMIT_ name`);
     const v = (n: number) => (n >= 2 ** 63 ? ('unlimited' as const) : ints(n, `process.rlimits[${i}]`));
     return { type: r.type, soft: v(r.soft), hard: v(r.hard) };
   });

@@ -28,7 +28,8 @@ export interface PlanMount {
 
 export interface PlanDevice {
   path: string;
-  type: 'c' | 'b';
+  /** p: a FIFO (OCI linux.devices allows them; the numbers are 0) */
+  type: 'c' | 'b' | 'p';
   major: number;
   minor: number;
   mode: number;
