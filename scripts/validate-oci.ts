@@ -148,8 +148,11 @@ function cleanUp(before: Snapshot, tmp: string): string[] {
       /* already gone with its parent */
     }
   }
-  // cgroups made during the program, deepest first (a cgroup whose processes died can be removed)
-  const fresh = [...cgroupDirs()].filter((d) => !before.cgroups.has(d)).sort((a, b) => b.length - a.length);
+  // cgroups made during the program, deepest first (a cgroup whose processes died can be removed),
+  // and only the programs' own: their cgroupsPath (/cgrouptest, testdir/...), runc's default
+  // (/<uuid id>) and glassbox-runtime's, never another user's of this machine made meanwhile
+  const ours = (d: string) => /\/(cgrouptest|testdir|glassbox-runtime|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})(\/|$)/.test(d);
+  const fresh = [...cgroupDirs()].filter((d) => !before.cgroups.has(d) && ours(d)).sort((a, b) => b.length - a.length);
   for (const d of fresh) {
     for (let i = 0; i < 50; i++) {
       try {
