@@ -17,6 +17,9 @@ const CACHE = process.env.GB_OCI_TOOLS_CACHE ?? '/var/tmp/glassbox-oci-validatio
 const COMMIT = '0105384';
 const GLASSBOX_ROOT = '/run/glassbox-runtime';
 const TIMEOUT_MS = 180_000;
+/** each program's whole output, per runtime, for reading after the run */
+const LOGS = join(CACHE, 'logs');
+const runtimeName = (cmd: string) => Object.entries(RUNTIMES).find(([, c]) => c === cmd)?.[0] ?? 'runtime';
 
 const RUNTIMES: Record<string, string> = {
   glassbox: join(repo, 'bin', 'glassbox-runtime'),
@@ -210,15 +213,18 @@ function runProgram(tree: string, name: string, runtime: string): Promise<Result
       const ok = lines.filter((l) => /^ok\b/.test(l));
       const notOk = lines.filter((l) => /^not ok\b/.test(l));
       const plan = lines.some((l) => /^1\.\.\d+/.test(l));
+      const yamlErrors = lines.filter((l) => /^ {2}error: /.test(l));
+      writeFileSync(join(LOGS, `${name}.${runtimeName(runtime)}.tap`), out);
       const leftovers = cleanUp(before, tmp);
       done({
-        // exit 0 and no "not ok": the *_fail programs print no TAP at all when the runtime
-        // refused what it had to refuse (they exit 1 when it did not)
-        passed: code === 0 && notOk.length === 0,
+        // exit 0, no "not ok", and no "error:" diagnostic: the *_fail programs print no TAP at all
+        // when the runtime refused what it had to refuse (they exit 1 when it did not), and the
+        // hook programs report a failure only as a YAML diagnostic with an error key
+        passed: code === 0 && notOk.length === 0 && yamlErrors.length === 0,
         ok: ok.length,
         notOk: notOk.length,
         skip: ok.filter((l) => /# ?skip/i.test(l)).length,
-        failures: notOk.length ? notOk.map((l) => l.slice(0, 140)) : code !== 0 ? [`exit ${code}${plan ? '' : ', no TAP plan'}: ${lines.filter(Boolean).slice(-2).join(' | ').slice(0, 200)}`] : [],
+        failures: notOk.length ? notOk.map((l) => l.slice(0, 140)) : yamlErrors.length ? yamlErrors.map((l) => l.trim().slice(0, 160)) : code !== 0 ? [`exit ${code}${plan ? '' : ', no TAP plan'}: ${lines.filter(Boolean).slice(-2).join(' | ').slice(0, 200)}`] : [],
         leftovers,
       });
     });
@@ -228,6 +234,7 @@ function runProgram(tree: string, name: string, runtime: string): Promise<Result
 async function main() {
   if (process.getuid?.() !== 0) throw new Error('run as root: the programs create real containers');
   const tree = buildSuite();
+  mkdirSync(LOGS, { recursive: true });
   const only = arg('--only')?.split(',');
   const runtimes = (arg('--runtimes') ?? 'glassbox,runc').split(',');
   for (const r of runtimes) if (!RUNTIMES[r]) throw new Error(`--runtimes: unknown runtime ${r} (have ${Object.keys(RUNTIMES).join(', ')})`);
@@ -257,6 +264,7 @@ async function main() {
     const all = programs.reduce((s, n) => s + results[n][r].ok + results[n][r].notOk, 0);
     console.log(`${r}: ${passed} of ${programs.length} programs passed (${ok}/${all} TAP lines ok)`);
   }
+  console.log(`(each program's output: ${LOGS}/NAME.RUNTIME.tap)`);
 }
 
 main().catch((e) => {

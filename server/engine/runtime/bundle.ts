@@ -250,7 +250,7 @@ export function planFromBundle(input: BundlePlanInput): RuntimePlan {
   for (const [i, d] of (l.devices ?? []).entries()) {
     const field = `linux.devices[${i}]`;
     const path = containerPath(d.path, `${field}.path`);
-    if (!['c', 'b', 'u'].includes(d.type)) throw new BundleError(`${field}.type: must be c, b, u or p (got ${JSON.stringify(d.type)})`);
+    if (!['c', 'b', 'u', 'p'].includes(d.type)) throw new BundleError(`${field}.type: must be c, b, u or p (got ${JSON.stringify(d.type)})`);
     const fifo = d.type === 'p';
     devices.set(path, { path, type: d.type === 'b' ? 'b' : fifo ? 'p' : 'c', major: fifo ? 0 : ints(d.major, `${field}.major`), minor: fifo ? 0 : ints(d.minor, `${field}.minor`), mode: (d.fileMode ?? 0o666) & 0o7777, uid: d.uid === undefined ? undefined : ints(d.uid, `${field}.uid`), gid: d.gid === undefined ? undefined : ints(d.gid, `${field}.gid`) });
   }
