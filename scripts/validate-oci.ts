@@ -117,8 +117,16 @@ function cleanUp(before: Snapshot, tmp: string): string[] {
       /* already gone */
     }
   };
-  for (const id of runcContainers()) if (!before.containers.has(id)) (runtimeDelete('/usr/sbin/runc', id), notes.push(`runc container ${id}`));
-  for (const id of glassboxContainers()) if (!before.containers.has(id)) (runtimeDelete(RUNTIMES.glassbox, id), notes.push(`glassbox container ${id}`));
+  for (const id of runcContainers()) {
+    if (before.containers.has(id)) continue;
+    runtimeDelete('/usr/sbin/runc', id);
+    notes.push(`runc container ${id}`);
+  }
+  for (const id of glassboxContainers()) {
+    if (before.containers.has(id)) continue;
+    runtimeDelete(RUNTIMES.glassbox, id);
+    notes.push(`glassbox container ${id}`);
+  }
   // processes that started during the program and still run with a root or cwd in its bundles
   for (const pid of listPids()) {
     if (before.pids.has(pid) || pid === process.pid) continue;

@@ -115,7 +115,7 @@ export async function removeCgroups(dirs: string[]): Promise<void> {
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
         if (code === 'ENOENT') break;
-        if (code !== 'EBUSY' || i === 99) throw new Error(`cannot remove cgroup ${d}: ${(e as Error).message}`);
+        if (code !== 'EBUSY' || i === 99) throw new Error(`cannot remove cgroup ${d}: ${(e as Error).message}`, { cause: e });
         for (const pid of cgroupPids([d])) {
           try {
             process.kill(pid, 'SIGKILL');

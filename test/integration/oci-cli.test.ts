@@ -41,6 +41,7 @@ function state(id: string): { status: string; pid: number; id: string; bundle: s
 }
 
 /** A bundle: config.json from our own `spec`, made non-interactive, with the base image's rootfs (shared, read-only). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- config.json as the test edits it
 function bundle(args: string[], change: (c: Record<string, any>) => void = () => {}): string {
   const dir = mkdtempSync(join(work, 'bundle-'));
   cliOk(['spec', '--bundle', dir]);
