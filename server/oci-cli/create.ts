@@ -145,7 +145,7 @@ export async function createContainer(ctx: Context, id: string, opts: CreateOpti
       }
     }
     const state = { ...stateJson(ctx.store, stored), status: 'created', pid };
-    await runHooks(config.hooks?.prestart, state, 'prestart');
+    // (prestart hooks run in start: see start.ts)
     await runHooks(config.hooks?.createRuntime, state, 'createRuntime');
     if (opts.pidFile) writeFileSync(opts.pidFile, String(pid));
     return stored;

@@ -6,7 +6,7 @@ import { cgroupPids, removeCgroups, removeEmptyParents } from './cgroups.js';
 import type { Context } from './context.js';
 import { processStart, type StoredContainer } from './container-store.js';
 import { abortMonitor } from './create.js';
-import { runHooks } from './hooks.js';
+import { runHooksWarning } from './hooks.js';
 import { dirname } from 'node:path';
 
 async function waitGone(pid: number, ms: number): Promise<void> {
@@ -41,11 +41,7 @@ export async function deleteContainer(ctx: Context, c: StoredContainer, force: b
   await removeCgroups(c.cgroupDirs);
   removeEmptyParents(c.cgroupParents ?? []);
   rmSync(dir, { recursive: true, force: true });
-  try {
-    await runHooks(config?.hooks?.poststop, state, 'poststop');
-  } catch (e) {
-    ctx.warn((e as Error).message);
-  }
+  await runHooksWarning(config?.hooks?.poststop, state, 'poststop', ctx.warn);
 }
 
 export async function deleteCommand(ctx: Context, argv: string[]): Promise<number> {

@@ -26,8 +26,20 @@ export function runHook(h: OciHook, state: Record<string, unknown>, name: HookNa
   });
 }
 
+/** prestart/createRuntime: the first failure fails the lifecycle step. */
 export async function runHooks(hooks: OciHook[] | undefined, state: Record<string, unknown>, name: HookName): Promise<void> {
   for (const h of hooks ?? []) await runHook(h, state, name);
+}
+
+/** poststart/poststop: a failure is a warning, and the remaining hooks still run. */
+export async function runHooksWarning(hooks: OciHook[] | undefined, state: Record<string, unknown>, name: HookName, warn: (msg: string) => void): Promise<void> {
+  for (const h of hooks ?? []) {
+    try {
+      await runHook(h, state, name);
+    } catch (e) {
+      warn((e as Error).message);
+    }
+  }
 }
 
 /** The hook's environment is exactly its env list (none of the runtime's own variables). */

@@ -3,7 +3,8 @@
 import { checkId, parseFlags, UsageError } from './args.js';
 import type { Context } from './context.js';
 import { stateJson, type StoredContainer } from './container-store.js';
-import { runHooks } from './hooks.js';
+import { runHooks, runHooksWarning } from './hooks.js';
+import { deleteContainer } from './delete.js';
 import { readStatus, statusCount, tellMonitor } from './monitor-channel.js';
 import { abortMonitor } from './create.js';
 
@@ -16,6 +17,14 @@ export async function startContainer(ctx: Context, c: StoredContainer): Promise<
     abortMonitor(dir, c.monitorPid);
     throw new UsageError(`cannot start container ${c.id}: config.json has no process`);
   }
+  // prestart hooks run in start, before the command (runtime spec 1.0: "after the start operation
+  // is called"); one that fails ends the container and removes it (the lifecycle's step 9)
+  try {
+    await runHooks(ctx.store.config(c.id).hooks?.prestart, { ...stateJson(ctx.store, c), status: 'created', pid: c.pid }, 'prestart');
+  } catch (e) {
+    await deleteContainer(ctx, c, true).catch(() => {});
+    throw e;
+  }
   c.started = true;
   ctx.store.save(c);
   const from = statusCount(dir);
@@ -23,12 +32,8 @@ export async function startContainer(ctx: Context, c: StoredContainer): Promise<
   // "exited" without "ready": a command that ran and ended before we looked
   const line = await readStatus(dir, (m) => m.ready === true || m.exited === true, c.monitorPid, from);
   ctx.debug(`container ${c.id} started: ${JSON.stringify(line)}`);
-  try {
-    // the state as of the start (runc's too): a command that already ended is still "running" here
-    await runHooks(ctx.store.config(c.id).hooks?.poststart, { ...stateJson(ctx.store, c), status: 'running', pid: c.pid }, 'poststart');
-  } catch (e) {
-    ctx.warn((e as Error).message);
-  }
+  // the state as of the start (runc's too): a command that already ended is still "running" here
+  await runHooksWarning(ctx.store.config(c.id).hooks?.poststart, { ...stateJson(ctx.store, c), status: 'running', pid: c.pid }, 'poststart', ctx.warn);
 }
 
 export async function startCommand(ctx: Context, argv: string[]): Promise<number> {

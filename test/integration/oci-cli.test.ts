@@ -211,6 +211,9 @@ describe('glassbox-runtime (OCI runtime CLI)', () => {
     expect(dup.status).toBe(1);
     expect(dup.stderr).toContain(`container with id exists: ${c}`);
     expect(state(c)).toEqual(first);
+    const delCreated = cli(['delete', c]);
+    expect(delCreated.stderr).toContain(`cannot delete container ${c} that is not stopped: created`);
+    expect(state(c)).toEqual(first);
     const badSignal = cli(['kill', c, 'SIGNOPE']);
     expect(badSignal.stderr).toContain('kill: invalid signal "SIGNOPE"');
     expect(state(c)).toEqual(first);
