@@ -150,10 +150,12 @@ static void make_device(struct spec *s, struct devspec *d, bool userns) {
     close(fd);
     snprintf(call, sizeof(call), "mount(\"%s\", \"%s\", NULL, MS_BIND, NULL)", d->path, d->path);
   } else {
-    mode_t type = d->type == 'b' ? S_IFBLK : S_IFCHR;
+    mode_t type = d->type == 'b' ? S_IFBLK : d->type == 'p' ? S_IFIFO : S_IFCHR;
     if (mknodat(dir, name, type | d->mode, makedev(d->major, d->minor)) < 0)
       FAIL("devices", errno, "mknod %s %c %u:%u in the container", d->path, d->type, d->major, d->minor);
     fchmodat(dir, name, d->mode, 0); /* mknod's mode is filtered by the umask */
+    if ((d->uid >= 0 || d->gid >= 0) && fchownat(dir, name, (uid_t)d->uid, (gid_t)d->gid, AT_SYMLINK_NOFOLLOW) < 0)
+      FAIL("devices", errno, "chown %s in the container", d->path);
     snprintf(call, sizeof(call), "mknod(\"%s\", S_IF%s|0%o, makedev(%u, %u))", d->path, d->type == 'b' ? "BLK" : "CHR", d->mode, d->major, d->minor);
   }
   close(dir);
@@ -191,6 +193,10 @@ static void pivot_root_into(struct spec *s) {
   close(oldroot);
   close(newroot);
   status_step("child", "pivot_root", now_ms() - t, "pivot_root(\".\", \".\"); umount2(old root, MNT_DETACH)", NULL, NULL);
+  /* linux.rootfsPropagation: how mounts under the new / propagate (shared mounts need a shared
+   * peer: the bind of the rootfs on itself is one, made in a namespace whose / is a slave) */
+  if (s->root_propagation && mount(NULL, "/", NULL, MS_REC | s->root_propagation, NULL) < 0)
+    FAIL("pivot_root", errno, "set the propagation of /");
 }
 
 static void mask_paths(struct spec *s) {

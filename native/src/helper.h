@@ -15,7 +15,7 @@
 
 struct mapping { unsigned long inside, outside, count; };
 struct mountspec { char *type, *source, *dest, *data; unsigned long flags; };
-struct devspec { char *path; char type; unsigned major, minor; unsigned mode; };
+struct devspec { char *path; char type; unsigned major, minor; unsigned mode; long uid, gid; /* -1: leave as made */ };
 struct rlimspec { int resource; unsigned long long soft, hard; };
 struct joinspec { int nstype; char *path; };
 
@@ -49,6 +49,8 @@ struct spec {
   char **args; int nargs;
   bool terminal, stdin_open, init, create_barrier;
   char *state_dir, *log;
+  unsigned long root_propagation; /* `root_propagation`: MS_SHARED|MS_SLAVE|MS_PRIVATE|MS_UNBINDABLE for / after pivot_root (0: leave it) */
+  long stdio_from;            /* `stdio_from PID`: init's 0, 1, 2 are that process's (pidfd_getfd), not pipes (0: pipes) */
   long long log_max_size;     /* bytes; 0 = never rotate */
   int log_max_files;          /* files kept, the current one included */
   char **monitor_cgroups; int nmonitor_cgroups; /* where the monitor itself is charged */

@@ -410,8 +410,23 @@ static void monitor_prepare(struct spec *s, struct launch *L) {
 static void clone_child(struct spec *s, struct launch *L) {
   L->out[0] = L->out[1] = L->errs[0] = L->errs[1] = L->in[0] = L->in[1] = -1;
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, L->sync) < 0 || pipe2(L->errp, O_CLOEXEC) < 0) FAILF("pipes", errno, "socketpair");
-  if (!s->terminal && (pipe2(L->out, O_CLOEXEC) < 0 || pipe2(L->errs, O_CLOEXEC) < 0)) FAILF("pipes", errno, "pipe2");
-  if (!s->terminal && s->stdin_open && pipe2(L->in, O_CLOEXEC) < 0) FAILF("pipes", errno, "pipe2");
+  if (!s->terminal && s->stdio_from) {
+    /* `stdio_from` (the OCI CLI): init's stdio is the caller's own, as runc passes it through: the
+     * very open files (same offset, flags; pipes, ttys, sockets alike), copied out of the caller
+     * with pidfd_getfd while it waits for "created". The monitor copies and logs nothing. */
+    int pidfd = (int)syscall(SYS_pidfd_open, (pid_t)s->stdio_from, 0);
+    if (pidfd < 0) FAILF("stdio", errno, "pidfd_open(%ld)", s->stdio_from);
+    int *ends[3] = {&L->in[0], &L->out[1], &L->errs[1]};
+    for (int i = 0; i < 3; i++) {
+      *ends[i] = (int)syscall(SYS_pidfd_getfd, pidfd, i, 0);
+      if (*ends[i] < 0) FAILF("stdio", errno, "pidfd_getfd(%ld, %d)", s->stdio_from, i);
+      if (fcntl(*ends[i], F_SETFD, FD_CLOEXEC) < 0) FAILF("stdio", errno, "fcntl(FD_CLOEXEC)");
+    }
+    close(pidfd);
+  } else {
+    if (!s->terminal && (pipe2(L->out, O_CLOEXEC) < 0 || pipe2(L->errs, O_CLOEXEC) < 0)) FAILF("pipes", errno, "pipe2");
+    if (!s->terminal && s->stdin_open && pipe2(L->in, O_CLOEXEC) < 0) FAILF("pipes", errno, "pipe2");
+  }
   L->status_dup = fcntl(1, F_DUPFD_CLOEXEC, 3);
   if (L->status_dup < 0) FAILF("pipes", errno, "dup the status channel");
 

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <sched.h>
 #include <stdio.h>
+#include <sys/mount.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -180,6 +181,7 @@ int spec_load(const char *path, struct spec *s, char *err, size_t errlen) {
       d->path = v[0]; d->type = v[1][0];
       d->major = (unsigned)strtoul(v[2], NULL, 10); d->minor = (unsigned)strtoul(v[3], NULL, 10);
       d->mode = (unsigned)strtoul(v[4], NULL, 8);
+      d->uid = n >= 7 ? strtol(v[5], NULL, 10) : -1; d->gid = n >= 7 ? strtol(v[6], NULL, 10) : -1;
     } else if (!strcmp(k, "symlink")) {
       NEED(2);
       int m = s->nsymlinks;
@@ -233,6 +235,16 @@ int spec_load(const char *path, struct spec *s, char *err, size_t errlen) {
       NEED(1); s->init = atoi(v[0]);
     } else if (!strcmp(k, "create_barrier")) {
       NEED(1); s->create_barrier = atoi(v[0]);
+    } else if (!strcmp(k, "root_propagation")) {
+      NEED(1);
+      if (!strcmp(v[0], "shared")) s->root_propagation = MS_SHARED;
+      else if (!strcmp(v[0], "slave")) s->root_propagation = MS_SLAVE;
+      else if (!strcmp(v[0], "private")) s->root_propagation = MS_PRIVATE;
+      else if (!strcmp(v[0], "unbindable")) s->root_propagation = MS_UNBINDABLE;
+      else { snprintf(err, errlen, "spec line %d: root_propagation must be shared, slave, private or unbindable", lineno); goto bad; }
+    } else if (!strcmp(k, "stdio_from")) {
+      NEED(1); s->stdio_from = strtol(v[0], NULL, 10);
+      if (s->stdio_from <= 0) { snprintf(err, errlen, "spec line %d: stdio_from needs a pid", lineno); goto bad; }
     } else if (!strcmp(k, "state_dir")) {
       NEED(1); s->state_dir = v[0];
     } else if (!strcmp(k, "log")) {

@@ -178,6 +178,15 @@ function buildFromHost(b: RootfsBuilder): string {
   return `host binaries (${copied.length}: ${copied.slice(0, 8).join(' ')} …)`;
 }
 
+/** The base image's one layer (a tar), without an image store: the OCI CLI's tests unpack it into a bundle's rootfs. */
+export async function baseImageLayer(): Promise<Buffer> {
+  const b = new RootfsBuilder();
+  const busybox = findBusybox();
+  const createdBy = busybox ? buildFromBusybox(b, busybox) : buildFromHost(b);
+  addEtc(b, createdBy);
+  return b.tar();
+}
+
 /** Make `base:latest` if it is not there yet. */
 export async function ensureBaseImage(store: ImageStore, opts: { source?: 'auto' | 'busybox' | 'host'; ref?: string } = {}): Promise<void> {
   const ref = opts.ref ?? 'base:latest';

@@ -47,12 +47,16 @@ export function runSpec(plan: RuntimePlan, opts: { createBarrier: boolean }): st
   out.push(line('rootfs', plan.rootfs));
   out.push(line('root_mode', plan.rootMode));
   out.push(line('readonly_root', plan.readOnlyRoot ? 1 : 0));
+  if (plan.rootPropagation) out.push(line('root_propagation', plan.rootPropagation));
   for (const m of plan.mounts) {
     const { flags, data } = mountFlags(m.options);
     const type = m.type === 'bind' || m.type === 'remount' ? 'none' : m.type;
     out.push(line('mount', type, m.source, m.destination, flags, data || '-'));
   }
-  for (const d of plan.devices) out.push(line('device', d.path, d.type, d.major, d.minor, d.mode.toString(8)));
+  for (const d of plan.devices) {
+    const owner = d.uid !== undefined || d.gid !== undefined ? [d.uid ?? -1, d.gid ?? -1] : [];
+    out.push(line('device', d.path, d.type, d.major, d.minor, d.mode.toString(8), ...owner));
+  }
   for (const s of plan.symlinks) out.push(line('symlink', s.target, s.link));
   for (const p of plan.maskedPaths) out.push(line('masked', p));
   for (const p of plan.readonlyPaths) out.push(line('readonly', p));

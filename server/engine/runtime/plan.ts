@@ -28,10 +28,14 @@ export interface PlanMount {
 
 export interface PlanDevice {
   path: string;
-  type: 'c' | 'b';
+  /** p: a FIFO (OCI linux.devices allows them; the numbers are 0) */
+  type: 'c' | 'b' | 'p';
   major: number;
   minor: number;
   mode: number;
+  /** the node's owner (OCI linux.devices uid/gid); unset: root, as mknod makes it */
+  uid?: number;
+  gid?: number;
 }
 
 export interface CapabilitySet {
@@ -47,6 +51,8 @@ export interface RuntimePlan {
   rootfs: string;
   readOnlyRoot: boolean;
   rootMode: 'pivot' | 'chroot';
+  /** OCI linux.rootfsPropagation for / after pivot_root (unset: the helper's rslave mounts stay as they are) */
+  rootPropagation?: 'shared' | 'slave' | 'private' | 'unbindable';
   /** namespaces to create */
   namespaces: Namespace[];
   /** namespaces to join: ns -> path of a /proc/PID/ns/* file (docker --network container:x) */

@@ -103,6 +103,14 @@ export function mountFlags(options: string[]): { flags: number; data: string } {
       case 'remount': flags |= MS.REMOUNT; break;
       case 'rprivate': flags |= MS.PRIVATE | MS.REC; break;
       case 'relatime': break;
+      // the rest of the OCI option words (config.json of the OCI CLI): flags, or the default
+      case 'sync': flags |= 0x10; break;
+      case 'dirsync': flags |= 0x80; break;
+      case 'mand': flags |= 0x40; break;
+      case 'noatime': flags |= 0x400; break;
+      case 'nodiratime': flags |= 0x800; break;
+      case 'suid': case 'dev': case 'exec': case 'async': case 'atime': case 'diratime':
+      case 'norelatime': case 'nostrictatime': case 'nomand': case 'defaults': break;
       default: data.push(o);
     }
   }
