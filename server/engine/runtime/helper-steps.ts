@@ -32,6 +32,7 @@ export const HELPER_STEPS = [
   // the container's side, in the cloned child (child.c, inroot.c)
   'cgroup-join',
   'cgroupns',
+  'lo-up',
   'mount-propagation',
   'mount-rootfs',
   'mount',
