@@ -3,7 +3,8 @@
 // dist/server/main.js, its Docker API socket) beside the peers (test/bench/peers.ts: dockerd by
 // default; BENCH_PEERS=dockerd,podman). The engines are interleaved, shuffled per round; one line
 // per figure (median, p90, ratio to each peer), then a table.
-//   flock /tmp/gb-test.lock npm run bench:images     (BENCH_ROUNDS=5 BENCH_RUNNING=200 BENCH_IMAGE_MB=100)
+//   flock /tmp/gb-test.lock npm run bench:images     (BENCH_ROUNDS=5 BENCH_RUNNING=200 BENCH_IMAGE_MB=100
+//                                                    BENCH_SECTIONS=load,save,running)
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -21,6 +22,8 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const RUNNING = Number(process.env.BENCH_RUNNING ?? 200);
 const IMAGE_MB = Number(process.env.BENCH_IMAGE_MB ?? 100);
 const PEERS = (process.env.BENCH_PEERS ?? 'dockerd').split(',').filter(Boolean) as Peer['name'][];
+/** which figures: load,save,running (ps and stats with BENCH_RUNNING containers); default all */
+const SECTIONS = new Set((process.env.BENCH_SECTIONS ?? 'load,save,running').split(','));
 
 type Cli = (args: string[]) => Promise<{ stdout: string }>;
 
@@ -82,12 +85,25 @@ export async function benchImages(): Promise<string> {
     console.log(`image gbbig:1: ${(statSync(tar).size / 1e6).toFixed(1)} MB archive`);
     for (const [k, cli] of Object.entries(engines)) if (k !== 'glassbox') await cli(['load', '-i', tar]);
 
-    const load = await rounds(engines, (cli) => cli(['load', '-i', tar]), (cli) => cli(['rmi', '-f', 'gbbig:1']).catch(() => {}));
-    figure(`docker load, ${IMAGE_MB} MB image`, { ...load, ...failed });
+    if (SECTIONS.has('load')) {
+      const load = await rounds(
+        engines,
+        (cli) => cli(['load', '-i', tar]),
+        (cli) => cli(['rmi', '-f', 'gbbig:1']).catch(() => {}),
+      );
+      figure(`docker load, ${IMAGE_MB} MB image`, { ...load, ...failed });
+    }
     const saved = join(dir, 'out.tar');
-    const save = await rounds(engines, (cli) => cli(['save', '-o', saved, 'gbbig:1']), async () => rmSync(saved, { force: true }));
-    figure(`docker save, ${IMAGE_MB} MB image`, { ...save, ...failed });
-    rmSync(saved, { force: true });
+    if (SECTIONS.has('save')) {
+      const save = await rounds(
+        engines,
+        (cli) => cli(['save', '-o', saved, 'gbbig:1']),
+        async () => rmSync(saved, { force: true }),
+      );
+      figure(`docker save, ${IMAGE_MB} MB image`, { ...save, ...failed });
+      rmSync(saved, { force: true });
+    }
+    if (!SECTIONS.has('running')) return table();
 
     // ---- RUNNING sleeping containers in each engine, then ps and stats
     const t0 = performance.now();

@@ -14,7 +14,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { copyFileSync, createReadStream, createWriteStream, existsSync, linkSync, lstatSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join, posix } from 'node:path';
-import { Readable, type Writable } from 'node:stream';
+import { once } from 'node:events';
+import { PassThrough, Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import { InvalidArgument, NotFound } from '../types.js';
@@ -61,6 +62,8 @@ class ArchiveDir {
    * given as is (its files are not ours to move, and could change under us: they are copied).
    */
   readonly digests = new Map<string, { digest: string; size: number }>();
+  /** files unpacked as a layer while they were extracted (see extractArchive's stage): path → the staged layer directory */
+  readonly staged = new Map<string, string>();
   constructor(
     readonly root: string,
     /** the files are ours (extracted into a scratch dir on the store's filesystem): blobs may be moved out */
@@ -107,8 +110,9 @@ class ArchiveDir {
  * Extract an image archive (a plain tar stream) into `dest`: regular files only, each hashed as it
  * is written (the one pass over the archive's bytes; see ArchiveDir.digests).
  */
-async function extractArchive(input: Readable, dest: string, maxEntries: number): Promise<ArchiveDir> {
+async function extractArchive(input: Readable, dest: string, maxEntries: number, stage?: Stager): Promise<ArchiveDir> {
   const dir = new ArchiveDir(dest, true);
+  const stagedRoot = join(dest, '..', 'staged');
   mkdirSync(dest, { recursive: true, mode: 0o700 });
   const extract = tar.extract();
   let feedError: Error | null = null;
@@ -140,18 +144,50 @@ async function extractArchive(input: Readable, dest: string, maxEntries: number)
       if (existsSync(path) || dir.links.has(rel)) throw new InvalidArgument(`archive: "${h.name}" appears twice`);
       const hash = createHash('sha256');
       let size = 0;
-      await pipeline(
+      // a big file may be a plain layer tar: unpacked as it goes by, beside its blob file
+      const staging = stage && (h.size ?? 0) >= STAGE_MIN_BYTES ? join(stagedRoot, `layer-${n}`) : null;
+      let feed: PassThrough | null = null;
+      let staged: Promise<boolean> | null = null;
+      if (staging) {
+        mkdirSync(stagedRoot, { recursive: true, mode: 0o700 });
+        feed = new PassThrough({ highWaterMark: 1 << 20 });
+        staged = stage!(feed, staging).then(
+          () => true,
+          () => false, // not a layer (or one the unpacker refuses): ensureLayer reads the blob later and says why
+        );
+      }
+      let feeding = !!feed;
+      const written = pipeline(
         entry as unknown as Readable,
         async function* (source: AsyncIterable<Buffer>) {
           for await (const c of source) {
             hash.update(c);
             size += c.length;
+            if (feeding && !feed!.write(c)) {
+              // the unpacker's pace, unless it gave up (or finished at the tar's end)
+              if ((await Promise.race([once(feed!, 'drain').then(() => 'drained'), staged!])) !== 'drained') feeding = false;
+            }
             yield c;
           }
         },
         createWriteStream(path, { flags: 'wx', mode: 0o600 }),
       );
+      try {
+        await written;
+      } catch (e) {
+        feed?.destroy(e as Error); // the unpacker stops (and cleans up) too
+        await staged;
+        throw e;
+      }
       dir.digests.set(path, { digest: 'sha256:' + hash.digest('hex'), size });
+      if (feed && staging) {
+        feed.end();
+        if (await staged) dir.staged.set(path, staging);
+        else {
+          feed.destroy();
+          rmSync(staging, { recursive: true, force: true });
+        }
+      }
     }
     await feeding;
     if (feedError) throw new InvalidArgument(`archive: not a readable tar (${(feedError as Error).message})`);
@@ -160,6 +196,22 @@ async function extractArchive(input: Readable, dest: string, maxEntries: number)
     throw e;
   }
   return dir;
+}
+
+/** Unpacks a plain layer tar from a stream into a new directory (ContentSink.stageLayer). */
+type Stager = (input: Readable, dest: string) => Promise<void>;
+/** files from this size on are tried as layers while they are extracted */
+const STAGE_MIN_BYTES = 1 << 20;
+
+/**
+ * A layer unpacked while the archive was read goes into place now that its digest is known to be
+ * its diff_id: a plain tar, whose blob digest is the digest of its uncompressed content.
+ */
+function adoptStaged(sink: ContentSink, dir: ArchiveDir, path: string, blobDigest: string, diffId: string | undefined): void {
+  const staged = dir.staged.get(path);
+  if (!staged || !sink.adoptStagedLayer || diffId !== blobDigest) return;
+  dir.staged.delete(path);
+  sink.adoptStagedLayer(diffId, staged);
 }
 
 // ------------------------------------------------------------------ blobs into the store
@@ -265,7 +317,11 @@ async function importOciLayout(sink: ContentSink, dir: ArchiveDir, opts: ImportO
     const manifestBody = await readBlob(desc);
     const manifest = JSON.parse(manifestBody.toString()) as ManifestJson;
     const configBody = await readBlob(manifest.config);
-    for (const l of manifest.layers) await ingestBlob(sink, blob(l.digest), l.digest, l.size, dir);
+    const diffIds = (JSON.parse(configBody.toString()) as OciImageConfig).rootfs?.diff_ids ?? [];
+    for (const [i, l] of manifest.layers.entries()) {
+      await ingestBlob(sink, blob(l.digest), l.digest, l.size, dir);
+      adoptStaged(sink, dir, blob(l.digest), l.digest, diffIds[i]);
+    }
     sink.putBlob(configBody);
     sink.putBlob(manifestBody);
     const name = opts.ref ? familiarString(parseReference(opts.ref)) : nameFromAnnotations(top.annotations, defaultName);
@@ -298,11 +354,12 @@ async function importDockerSave(sink: ContentSink, dir: ArchiveDir, opts: Import
     const config = JSON.parse(configBody.toString()) as OciImageConfig;
     if (config.rootfs?.diff_ids?.length !== e.Layers.length) throw new InvalidArgument(`image config lists ${config.rootfs?.diff_ids?.length ?? 0} diff_ids for ${e.Layers.length} layers`);
     const layers: Descriptor[] = [];
-    for (const l of e.Layers) {
+    for (const [i, l] of e.Layers.entries()) {
       const p = dir.resolve(l);
       const { digest, size } = await fileDigest(p, dir);
       const c = fileCompression(p);
       await ingestBlob(sink, p, digest, size, dir);
+      adoptStaged(sink, dir, p, digest, config.rootfs.diff_ids[i]);
       layers.push({ mediaType: c === 'gzip' ? MT.ociLayerGzip : c === 'zstd' ? MT.ociLayerZstd : MT.ociLayer, digest, size });
     }
     const configDigest = sink.putBlob(configBody);
@@ -332,7 +389,7 @@ export async function importArchive(sink: ContentSink, source: string | Readable
     } else {
       // a stream may be compressed too: told by its first bytes, decompressed on the way in
       const input = typeof source === 'string' ? openDecompressed(source).stream : (await decompressedStream(source)).stream;
-      dir = await extractArchive(input, join(work, 'x'), opts.maxEntries ?? 100_000);
+      dir = await extractArchive(input, join(work, 'x'), opts.maxEntries ?? 100_000, sink.stageLayer?.bind(sink));
     }
     const images = dir.has('index.json') ? await importOciLayout(sink, dir, opts) : dir.has('manifest.json') ? await importDockerSave(sink, dir, opts) : null;
     if (!images) throw new InvalidArgument('not an image archive: neither index.json (OCI layout) nor manifest.json (docker save) is in it');

@@ -125,6 +125,7 @@ export class CgroupSampler {
   private offEvents: (() => void) | null = null;
   private listeners = new Set<() => void>();
   private ticking = false;
+  private tickP: Promise<void> | null = null;
   private groups = new Map<string, GroupState>();
   private parent: string | null = null;
   /** what subscribers watch: full ids, prefixes or names (as snapshot() matches them), or ALL; a count each */
@@ -210,10 +211,10 @@ export class CgroupSampler {
   }
 
   /**
-   * The cheap check of the containers nobody watches: two counters each, from open files. A
-   * counter that went up is an event on the container's timeline, as a sample would have found it.
+   * The cheap check of the containers nobody watches (every EVENT_CHECK_MS; exposed for tests): two
+   * counters each, from open files. A counter that went up is an event on the container's timeline, as a sample would have found it.
    */
-  private checkEvents(): void {
+  checkEvents(): void {
     if (!this.engine.eventCounts) return;
     let records: ContainerRecord[];
     try {
@@ -306,7 +307,14 @@ export class CgroupSampler {
   }
 
   /** One sample of every running container (or those `which` picks). Exposed for tests (call it instead of waiting). */
-  async tick(which?: (r: ContainerRecord) => boolean): Promise<void> {
+  tick(which?: (r: ContainerRecord) => boolean): Promise<void> {
+    // one reading at a time: a caller during one waits for it
+    if (this.tickP) return this.tickP;
+    this.tickP = this.readAll(which).finally(() => (this.tickP = null));
+    return this.tickP;
+  }
+
+  private async readAll(which?: (r: ContainerRecord) => boolean): Promise<void> {
     if (this.ticking || !this.engine.stats) return;
     this.ticking = true;
     try {
