@@ -19,7 +19,7 @@ const engineInternals = {
 };
 
 export default tseslint.config(
-  { ignores: ['.next/**', 'node_modules/**', 'native/build/**', 'test-results/**', 'public/**', 'next-env.d.ts'] },
+  { ignores: ['.next/**', 'node_modules/**', 'native/build/**', 'test-results/**', 'public/**', 'next-env.d.ts', 'dist/**', 'dist.tmp/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

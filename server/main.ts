@@ -7,8 +7,8 @@
 // $GLASSBOX_RUN/web-token (default /run/glassbox/web-token). SIGINT/SIGTERM close the server;
 // containers keep running and are re-adopted at the next start.
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { PROJECT_ROOT } from './project-root.js';
 import { parseArgs } from 'node:util';
 import { Engine, loadDaemonConfigOrExit } from './engine/index.js';
 import { startDockerApi } from './api/docker/server.js';
@@ -35,7 +35,7 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) {
 }
 const host = values.host!;
 const dev = !!values.dev;
-const dir = join(dirname(fileURLToPath(import.meta.url)), '..');
+const dir = PROJECT_ROOT;
 const runRoot = process.env.GLASSBOX_RUN ?? '/run/glassbox';
 
 // The token is always on; any address other than loopback only with a loud warning. Several

@@ -44,7 +44,7 @@ import { archivePath, extractArchive, statPath } from './files/archive.js';
 import { ownerShift, withContainerRoot } from './files/container-root.js';
 import { importImage } from './files/import.js';
 import { openCgroupDriver } from './cgroups/index.js';
-import type { CgroupDriver, CgroupWrite } from './cgroups/types.js';
+import type { CgroupDriver, CgroupEventCounts, CgroupUsage, CgroupWrite } from './cgroups/types.js';
 import { readLogs } from './containers/logs.js';
 import { RecordStore } from './containers/record-store.js';
 import { topProcesses } from './containers/top.js';
@@ -415,6 +415,18 @@ export class Engine implements EngineApi {
     // a container in the host's namespace would show the host's interfaces: none, as Docker
     const ownNetns = rec.network.mode !== 'host' && !(rec.config.namespaces?.net === false);
     return { ...cg, networks: ownNetns ? readNetDev(rec.state.pid) : {} };
+  }
+
+  usage(id: string): CgroupUsage | null {
+    const rec = this.records.byFullId(id);
+    if (!rec || !isActive(rec.state.status)) return null;
+    return this.cgroups.usage(rec.id);
+  }
+
+  eventCounts(id: string): CgroupEventCounts | null {
+    const rec = this.records.byFullId(id);
+    if (!rec || !isActive(rec.state.status)) return null;
+    return this.cgroups.eventCounts(rec.id);
   }
 
   async top(idOrName: string, psArgs?: string): Promise<TopResult> {

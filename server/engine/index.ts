@@ -2,7 +2,7 @@
 export { Engine, type EngineOptions, parseSignal } from './engine.js';
 export type * from './api.js';
 export * from './types.js';
-export type { CgroupStats, CgroupWrite } from './cgroups/types.js';
+export type { CgroupEventCounts, CgroupStats, CgroupUsage, CgroupWrite } from './cgroups/types.js';
 export type { LayerStatus, PullEvent, PullResult } from './images/pull.js';
 export type { CommitOptions } from './images/commit.js';
 export type { NetPlan, NetworkCreateRequest, NetworkInfo, NetworkRecord, EndpointRecord, Attachment, LinkCounters, Topology, NetMode, PortBinding } from './network/index.js';

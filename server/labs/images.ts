@@ -8,13 +8,13 @@ import { execFile } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Unavailable, type Engine } from '../engine/index.js';
 import type { LabDefinition } from './format.js';
+import { PROJECT_ROOT } from '../project-root.js';
 
 const run = promisify(execFile);
-const LABS_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'labs');
+const LABS_DIR = join(PROJECT_ROOT, 'labs');
 
 /** One layer: files prepared on the host (in a fresh directory seen at /src), then commands in the container. */
 interface LayerRecipe {

@@ -2,13 +2,14 @@
 // (format.ts) and parses its steps' Markdown. A broken lab is reported with its file and the reason,
 // and the other labs still load: one teacher's typo does not take the runner down.
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { basename, dirname, join, relative } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { COMPILED, PROJECT_ROOT } from '../project-root.js';
 import { parseStepMarkdown, type ParsedStep } from '../../common/lab-markdown.js';
 import type { LabDefinition, LabDiagram, LabStep } from './format.js';
 
 /** The repository's labs/ folder. */
-export const LABS_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'labs');
+export const LABS_DIR = join(PROJECT_ROOT, 'labs');
 
 const ID_RE = /^[a-z0-9-]+$/;
 const ROLE_RE = /^[a-z][a-z0-9-]*$/;
@@ -110,13 +111,28 @@ export function validateLab(def: unknown, dir: string): LoadedLab {
   return { ...lab, steps, dir, terminalRoles };
 }
 
+/**
+ * A lab's module. From the sources (tsx) the lab.ts itself. The compiled server (npm start) has no
+ * TypeScript loader: it takes the lab's bundle that `npm start` built (dist/labs/<id>/lab.js) when
+ * it is as new as the lab.ts, and otherwise (a lab added or edited since) compiles it through tsx's
+ * scoped loader, which touches nothing else in the process.
+ */
+async function importLab(file: string): Promise<unknown> {
+  if (!COMPILED) return import(pathToFileURL(file).href);
+  const dir = dirname(file);
+  const built = join(PROJECT_ROOT, 'dist', 'labs', basename(dir), 'lab.js');
+  if (dirname(dir) === LABS_DIR && existsSync(built) && statSync(built).mtimeMs >= statSync(file).mtimeMs) return import(pathToFileURL(built).href);
+  const { tsImport } = (await import('tsx/esm/api')) as { tsImport: (specifier: string, parent: string) => Promise<unknown> };
+  return tsImport(pathToFileURL(file).href, import.meta.url);
+}
+
 /** Load one lab folder. */
 export async function loadLab(dir: string): Promise<LoadedLab> {
   const file = join(dir, 'lab.ts');
   if (!existsSync(file)) throw new LabError(shown(file), 'no lab.ts in the folder');
   let mod: { default?: unknown };
   try {
-    mod = (await import(pathToFileURL(file).href)) as { default?: unknown };
+    mod = (await importLab(file)) as { default?: unknown };
   } catch (e) {
     throw new LabError(shown(file), `cannot be imported: ${(e as Error).message}`);
   }

@@ -51,7 +51,11 @@ export async function startServer(reuse?: { root: string; run: string }): Promis
   const run = reuse?.run ?? mkdtempSync('/tmp/gbw-'); // short: unix socket paths live under it
   const port = await freePort();
   const script = process.env.GLASSBOX_E2E_SERVER ?? join(repo, 'server', 'main.ts');
-  const proc = spawn(process.execPath, ['--import', 'tsx', script, '--port', String(port), '--host', '127.0.0.1'], {
+  // the compiled server (dist/, as npm start runs it) needs no TypeScript loader
+  const loader = script.endsWith('.ts') ? ['--import', 'tsx'] : [];
+  // node's own flags for the server (a benchmark's --cpu-prof), which NODE_OPTIONS refuses
+  const nodeArgs = (process.env.GLASSBOX_E2E_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const proc = spawn(process.execPath, [...nodeArgs, ...loader, script, '--port', String(port), '--host', '127.0.0.1'], {
     cwd: repo,
     env: { ...process.env, GLASSBOX_ROOT: root, GLASSBOX_RUN: run, GLASSBOX_DOCKER_SOCK: join(run, 'docker.sock'), PORT: String(port), NEXT_TELEMETRY_DISABLED: '1', NODE_ENV: 'production' },
     stdio: ['ignore', 'pipe', 'pipe'],

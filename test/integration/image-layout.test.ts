@@ -144,6 +144,40 @@ describe('export and import round trips', () => {
     expect(s.store.resolve('legacytwo:2').layers[0].dir).toBe(s.store.resolve('legacy/one').layers[0].dir);
   });
 
+  it("a docker-save stream (gzip'd) with a big plain layer: unpacked while it is read, nothing left in tmp", async () => {
+    const c = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', config: {}, rootfs: { type: 'layers', diff_ids: [sha256(bb)] }, history: [] }));
+    expect(bb.length).toBeGreaterThan(1 << 20); // big enough to be unpacked on the way in
+    const archive = await makeTar([
+      { name: 'l/layer.tar', data: bb },
+      { name: 'c.json', data: c },
+      { name: 'manifest.json', data: JSON.stringify([{ Config: 'c.json', RepoTags: ['streamed:1'], Layers: ['l/layer.tar'] }]) },
+    ]);
+    const s = service('streamed');
+    const { gzipSync } = await import('node:zlib');
+    const { Readable } = await import('node:stream');
+    const got = await s.importArchive(Readable.from([gzipSync(archive)]));
+    expect(got[0].refs).toEqual(['streamed:1']);
+    const layer = s.store.resolve('streamed:1').layers[0].dir;
+    expect(lstatSync(join(layer, 'bin', 'busybox')).isFile()).toBe(true);
+    expect(s.store.hasBlob(sha256(bb))).toBe(true);
+    expect(tmpLeft(s)).toEqual([]);
+  });
+
+  it('a big layer that is not its diff_id is refused, though it was unpacked on the way in, leaving nothing', async () => {
+    const c = Buffer.from(JSON.stringify({ rootfs: { type: 'layers', diff_ids: [sha256('another layer')] } }));
+    const archive = await makeTar([
+      { name: 'l.tar', data: bb },
+      { name: 'c.json', data: c },
+      { name: 'manifest.json', data: JSON.stringify([{ Config: 'c.json', RepoTags: ['liar:1'], Layers: ['l.tar'] }]) },
+    ]);
+    const s = service('liar');
+    const { Readable } = await import('node:stream');
+    await expect(s.importArchive(Readable.from([archive]))).rejects.toThrow(/digest/);
+    expect(readdirSync(join(s.store.dir, 'layers', 'sha256'))).toEqual([]);
+    expect(s.store.list()).toEqual([]);
+    expect(tmpLeft(s)).toEqual([]);
+  });
+
   it.each([
     ['a path climbing out', [{ name: '../evil', data: 'x' }], /climbs out/],
     ['an absolute path', [{ name: '/tmp/evil', data: 'x' }], /absolute path/],

@@ -31,7 +31,8 @@ import {
   WriteLog,
 } from './util.js';
 import { findV1Hierarchies, V1_CONTROLLERS, type V1Controller } from './detect.js';
-import type { CgroupDriver, CgroupLayout, CgroupStats, CgroupWrite, CreateCgroupOptions } from './types.js';
+import type { CgroupDriver, CgroupEventCounts, CgroupLayout, CgroupStats, CgroupUsage, CgroupWrite, CreateCgroupOptions } from './types.js';
+import { CounterFiles } from './counter-files.js';
 import { checkGroup, GroupIndex, GROUPS_DIR, subdirs } from './groups.js';
 import { BLKIO_FILES, DEVICE_ALLOW_RULES, V1_STAT_NAMES } from './v1-files.js';
 import { writeExtraLimitsV1 } from './extra-limits.js';
@@ -349,6 +350,32 @@ export class CgroupV1Driver implements CgroupDriver {
     return this.statsAt(this.index.rel(id));
   }
 
+  private readonly counters = new CounterFiles();
+
+  usage(id: string): CgroupUsage | null {
+    checkId(id);
+    const at = (c: V1Controller, f: string) => {
+      const d = this.dir(id, c);
+      return d ? join(d, f) : null;
+    };
+    const mem = at('memory', 'memory.usage_in_bytes');
+    const cpu = at('cpuacct', 'cpuacct.usage');
+    const pids = at('pids', 'pids.current');
+    const memory = mem ? this.counters.int(mem) : 0;
+    if (memory === null) return null;
+    return { time: Date.now(), memory, cpuUsageNs: (cpu && this.counters.int(cpu)) || 0, pids: (pids && this.counters.int(pids)) || 0 };
+  }
+
+  eventCounts(id: string): CgroupEventCounts | null {
+    checkId(id);
+    const oom = this.dir(id, 'memory');
+    const pids = this.dir(id, 'pids');
+    // v1 counts kills in memory.oom_control ("oom_kill N"), the container's own (not hierarchical)
+    const oomKill = oom ? this.counters.key(join(oom, 'memory.oom_control'), 'oom_kill') : 0;
+    if (oomKill === null) return null;
+    return { oomKill, forksRefused: (pids && this.counters.key(join(pids, 'pids.events'), 'max')) || 0 };
+  }
+
   /** The counters of the directory at rel: a container's, or a group's (v1 counters are hierarchical). */
   private statsAt(rel: string): CgroupStats {
     const time = Date.now();
@@ -517,6 +544,7 @@ export class CgroupV1Driver implements CgroupDriver {
     // the group stays when its last container goes: it holds the learner's limits (removeGroup)
     const rel = this.index.rel(id);
     for (const { root } of this.roots()) {
+      this.counters.forget(join(root, this.parent, rel));
       try {
         await removeCgroupDir(join(root, this.parent, rel));
         removeParentIfEmpty(join(root, this.parent));

@@ -35,7 +35,8 @@ import {
   weightToShares,
   WriteLog,
 } from './util.js';
-import type { CgroupDriver, CgroupStats, CgroupWrite, CreateCgroupOptions } from './types.js';
+import type { CgroupDriver, CgroupEventCounts, CgroupStats, CgroupUsage, CgroupWrite, CreateCgroupOptions } from './types.js';
+import { CounterFiles } from './counter-files.js';
 import { checkGroup, GroupIndex, GROUPS_DIR, subdirs } from './groups.js';
 import { writeExtraLimitsV2 } from './extra-limits.js';
 
@@ -302,6 +303,28 @@ export class CgroupV2Driver implements CgroupDriver {
     return this.statsAt(this.dir(id), true);
   }
 
+  private readonly counters = new CounterFiles();
+
+  usage(id: string): CgroupUsage | null {
+    checkId(id);
+    const dir = this.dir(id);
+    const memory = this.counters.int(join(dir, 'memory.current'));
+    if (memory === null) return null;
+    const usec = this.counters.key(join(dir, 'cpu.stat'), 'usage_usec') ?? 0;
+    // the container's own pids, without its monitor's task (as stats() counts them)
+    const monitorThreads = (this.counters.read(join(dir, MONITOR_CGROUP, 'cgroup.threads')) ?? '').split('\n').filter(Boolean).length;
+    const pids = Math.max(0, (this.counters.int(join(dir, 'pids.current')) ?? 0) - monitorThreads);
+    return { time: Date.now(), memory, cpuUsageNs: usec * 1000, pids };
+  }
+
+  eventCounts(id: string): CgroupEventCounts | null {
+    checkId(id);
+    const dir = this.dir(id);
+    const oomKill = this.counters.key(join(dir, 'memory.events'), 'oom_kill');
+    if (oomKill === null) return null;
+    return { oomKill, forksRefused: this.counters.key(join(dir, 'pids.events'), 'max') ?? 0 };
+  }
+
   /**
    * The counters of dir. A container's pids are shown without its monitor's task; a group's are
    * the kernel's own (its containers' monitors are inside it and count against its pids.max).
@@ -433,6 +456,7 @@ export class CgroupV2Driver implements CgroupDriver {
 
   async remove(id: string): Promise<void> {
     checkId(id);
+    this.counters.forget(this.dir(id));
     await removeCgroupDir(this.dir(id));
     // the group stays when its last container goes: it holds the learner's limits (removeGroup)
     this.removeParentsIfEmpty();

@@ -51,6 +51,11 @@ export class RecordStore {
     return false;
   }
 
+  /** By full id only (no name or prefix search): for the per-second readers. */
+  byFullId(id: string): ContainerRecord | undefined {
+    return this.byId.get(id);
+  }
+
   /** Full id, name, or a unique id prefix — as the docker CLI accepts. */
   find(idOrName: string): ContainerRecord {
     const key = idOrName.replace(/^\//, '');

@@ -28,6 +28,60 @@ export function fileCompression(path: string): Compression {
   }
 }
 
+/**
+ * The uncompressed content of a stream (a `docker load` body, plain or compressed), told by its
+ * first bytes, decompressed on the way: nothing lands in a file first.
+ */
+export async function decompressedStream(input: Readable): Promise<{ stream: Readable; compression: Compression }> {
+  const head: Buffer[] = [];
+  let have = 0;
+  // the first 4 bytes (a chunk is usually 64 KiB: one read)
+  // (destroyOnReturn false: leaving the loop must not end the request the rest comes on)
+  for await (const c of input.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
+    head.push(c);
+    have += c.length;
+    if (have >= 4) break;
+  }
+  const first = Buffer.concat(head);
+  const compression = detectCompression(first);
+  // what was read goes first, then the rest of the input
+  const whole = new PassThrough();
+  whole.write(first);
+  input.on('error', (e) => whole.destroy(e));
+  if (input.readableEnded) whole.end(); // all of it was in the head (an empty or tiny body)
+  else input.pipe(whole);
+  if (compression === 'none') return { stream: whole, compression };
+  if (compression === 'gzip') {
+    const gunzip = createGunzip();
+    whole.on('error', (e) => gunzip.destroy(e));
+    return { stream: whole.pipe(gunzip), compression };
+  }
+  return { stream: zstdDecompressStream(whole), compression };
+}
+
+/** `zstd -d -c` reading the stream on its stdin. */
+function zstdDecompressStream(input: Readable): Readable {
+  const out = new PassThrough();
+  const child = spawn('zstd', ['-d', '-c', '-q', '--no-progress'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (c: Buffer) => {
+    if (stderr.length < 2000) stderr += c.toString();
+  });
+  input.on('error', (e) => out.destroy(e));
+  child.stdin.on('error', () => {}); // zstd exited early: its exit status says why
+  input.pipe(child.stdin);
+  child.stdout.pipe(out, { end: false });
+  child.on('error', (e: NodeJS.ErrnoException) => out.destroy(e.code === 'ENOENT' ? new Error('the archive is zstd-compressed and the zstd program is missing (apt-get install zstd)') : e));
+  child.on('close', (code, signal) => {
+    if (code === 0) out.end();
+    else out.destroy(new Error(`zstd could not decompress the archive (${signal ?? `exit ${code}`}): ${stderr.trim()}`));
+  });
+  out.on('close', () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  return out;
+}
+
 /** The uncompressed content of a blob file, as a stream. Errors (a bad frame, no zstd) come on it. */
 export function openDecompressed(path: string): { stream: Readable; compression: Compression } {
   const compression = fileCompression(path);

@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Readable } from 'node:stream';
 import { InvalidArgument } from '../types.js';
 import { HashingStream, openDecompressed } from './compression.js';
 import { isManifest, type ManifestJson } from './registry/media.js';
@@ -40,6 +41,14 @@ export interface ContentSink {
   tagsOf(imageId: string): string[];
   /** a scratch directory on the store's filesystem */
   tmpDir(): string;
+  /**
+   * Unpack a plain (uncompressed) layer tar from a stream into `dest` (a new directory on the
+   * store's filesystem), with the store's limits: `docker load` unpacks a layer while it writes its
+   * blob, in the one pass over the archive. Rejects when the stream is not a layer it accepts.
+   */
+  stageLayer?(input: Readable, dest: string): Promise<void>;
+  /** Move a layer stageLayer unpacked into place as the layer with this diff_id (which the caller verified), unless one is there. */
+  adoptStagedLayer?(diffId: string, staged: string): void;
   /** Unpack the layers of a manifest whose blobs are all in the store, then point refs at it. */
   addImageFromBlobs(opts: { manifestDigest: string; refs: string[]; onLayer?: (e: LayerEvent) => void }): Promise<ResolvedImage>;
 }
@@ -92,6 +101,21 @@ export class StoreContent implements ContentSink {
     const d = join(this.store.dir, 'tmp');
     mkdirSync(d, { recursive: true, mode: 0o700 });
     return d;
+  }
+
+  stageLayer(input: Readable, dest: string): Promise<void> {
+    return unpackLayer(input, dest, this.tmpDir(), this.limits);
+  }
+
+  adoptStagedLayer(diffId: string, staged: string): void {
+    if (!DIGEST_RE.test(diffId)) throw new InvalidArgument(`unsupported diff_id ${diffId}`);
+    const dir = this.store.layerDir(diffId);
+    if (existsSync(dir)) return;
+    try {
+      renameSync(staged, dir);
+    } catch (e) {
+      if (!existsSync(dir)) throw e; // else another unpack of the same layer won: use theirs
+    }
   }
 
   /**

@@ -12,13 +12,14 @@
 // only, under names it checked; links in the archive (old docker save shares layer.tar files by
 // symlink) are resolved by name, inside the archive, never created on disk.
 import { createHash, randomBytes } from 'node:crypto';
-import { copyFileSync, createReadStream, createWriteStream, existsSync, lstatSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, createReadStream, createWriteStream, existsSync, linkSync, lstatSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join, posix } from 'node:path';
-import { Readable, type Writable } from 'node:stream';
+import { once } from 'node:events';
+import { PassThrough, Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import { InvalidArgument, NotFound } from '../types.js';
-import { fileCompression, openDecompressed } from './compression.js';
+import { decompressedStream, fileCompression, openDecompressed } from './compression.js';
 import type { ContentSink } from './content.js';
 import { familiarString, formatReference, parseReference } from './reference.js';
 import { hostPlatform, isIndex, isManifest, MT, pickPlatform, type Descriptor, type IndexJson, type ManifestJson } from './registry/media.js';
@@ -30,6 +31,8 @@ export const CONTAINERD_NAME = 'io.containerd.image.name';
 const DIGEST_RE = /^sha256:[0-9a-f]{64}$/;
 const TAG_RE = /^[\w][\w.-]{0,127}$/;
 const FIXED_TIME = new Date('1970-01-01T00:00:00Z');
+/** blobs up to this size (configs, manifests) are checked before a save sends anything */
+const SMALL_BLOB = 1 << 20;
 
 export interface ImportedImage {
   /** the names it got in the store ("busybox:latest"); none when the archive named it not */
@@ -53,7 +56,19 @@ export interface ImportOptions {
 /** A directory of files from an archive, with its links kept as a name map. */
 class ArchiveDir {
   readonly links = new Map<string, string>();
-  constructor(readonly root: string) {}
+  /**
+   * The sha256 and size of each file extracted here, taken while it was written (extractArchive):
+   * its blob then goes into the store by a rename, with no second read. Empty for a directory
+   * given as is (its files are not ours to move, and could change under us: they are copied).
+   */
+  readonly digests = new Map<string, { digest: string; size: number }>();
+  /** files unpacked as a layer while they were extracted (see extractArchive's stage): path → the staged layer directory */
+  readonly staged = new Map<string, string>();
+  constructor(
+    readonly root: string,
+    /** the files are ours (extracted into a scratch dir on the store's filesystem): blobs may be moved out */
+    readonly owned = false,
+  ) {}
 
   /** The real file behind a name: links followed by name, never out of the archive. */
   resolve(name: string): string {
@@ -91,9 +106,13 @@ class ArchiveDir {
   }
 }
 
-/** Extract an image archive (plain or gzip'd tar) into `dest`: regular files only. */
-async function extractArchive(input: Readable, dest: string, maxEntries: number): Promise<ArchiveDir> {
-  const dir = new ArchiveDir(dest);
+/**
+ * Extract an image archive (a plain tar stream) into `dest`: regular files only, each hashed as it
+ * is written (the one pass over the archive's bytes; see ArchiveDir.digests).
+ */
+async function extractArchive(input: Readable, dest: string, maxEntries: number, stage?: Stager): Promise<ArchiveDir> {
+  const dir = new ArchiveDir(dest, true);
+  const stagedRoot = join(dest, '..', 'staged');
   mkdirSync(dest, { recursive: true, mode: 0o700 });
   const extract = tar.extract();
   let feedError: Error | null = null;
@@ -123,7 +142,52 @@ async function extractArchive(input: Readable, dest: string, maxEntries: number)
       // parents are made by us, as directories; a name used twice is an error, never overwritten
       mkdirSync(posix.dirname(path), { recursive: true, mode: 0o700 });
       if (existsSync(path) || dir.links.has(rel)) throw new InvalidArgument(`archive: "${h.name}" appears twice`);
-      await pipeline(entry, createWriteStream(path, { flags: 'wx', mode: 0o600 }));
+      const hash = createHash('sha256');
+      let size = 0;
+      // a big file may be a plain layer tar: unpacked as it goes by, beside its blob file
+      const staging = stage && (h.size ?? 0) >= STAGE_MIN_BYTES ? join(stagedRoot, `layer-${n}`) : null;
+      let feed: PassThrough | null = null;
+      let staged: Promise<boolean> | null = null;
+      if (staging) {
+        mkdirSync(stagedRoot, { recursive: true, mode: 0o700 });
+        feed = new PassThrough({ highWaterMark: 1 << 20 });
+        staged = stage!(feed, staging).then(
+          () => true,
+          () => false, // not a layer (or one the unpacker refuses): ensureLayer reads the blob later and says why
+        );
+      }
+      let feeding = !!feed;
+      const written = pipeline(
+        entry as unknown as Readable,
+        async function* (source: AsyncIterable<Buffer>) {
+          for await (const c of source) {
+            hash.update(c);
+            size += c.length;
+            if (feeding && !feed!.write(c)) {
+              // the unpacker's pace, unless it gave up (or finished at the tar's end)
+              if ((await Promise.race([once(feed!, 'drain').then(() => 'drained'), staged!])) !== 'drained') feeding = false;
+            }
+            yield c;
+          }
+        },
+        createWriteStream(path, { flags: 'wx', mode: 0o600 }),
+      );
+      try {
+        await written;
+      } catch (e) {
+        feed?.destroy(e as Error); // the unpacker stops (and cleans up) too
+        await staged;
+        throw e;
+      }
+      dir.digests.set(path, { digest: 'sha256:' + hash.digest('hex'), size });
+      if (feed && staging) {
+        feed.end();
+        if (await staged) dir.staged.set(path, staging);
+        else {
+          feed.destroy();
+          rmSync(staging, { recursive: true, force: true });
+        }
+      }
     }
     await feeding;
     if (feedError) throw new InvalidArgument(`archive: not a readable tar (${(feedError as Error).message})`);
@@ -134,12 +198,43 @@ async function extractArchive(input: Readable, dest: string, maxEntries: number)
   return dir;
 }
 
+/** Unpacks a plain layer tar from a stream into a new directory (ContentSink.stageLayer). */
+type Stager = (input: Readable, dest: string) => Promise<void>;
+/** files from this size on are tried as layers while they are extracted */
+const STAGE_MIN_BYTES = 1 << 20;
+
+/**
+ * A layer unpacked while the archive was read goes into place now that its digest is known to be
+ * its diff_id: a plain tar, whose blob digest is the digest of its uncompressed content.
+ */
+function adoptStaged(sink: ContentSink, dir: ArchiveDir, path: string, blobDigest: string, diffId: string | undefined): void {
+  const staged = dir.staged.get(path);
+  if (!staged || !sink.adoptStagedLayer || diffId !== blobDigest) return;
+  dir.staged.delete(path);
+  sink.adoptStagedLayer(diffId, staged);
+}
+
 // ------------------------------------------------------------------ blobs into the store
 
-/** Copy a file into the store's blob area if its sha256 (and size) is what it claims. */
-async function ingestBlob(sink: ContentSink, src: string, digest: string, size?: number): Promise<void> {
+/**
+ * Put an archive's file into the store's blob area if its sha256 (and size) is what it claims: by a
+ * hard link when extractArchive hashed it on the way in (the store's own scratch dir: same
+ * filesystem), otherwise copied while hashed.
+ */
+async function ingestBlob(sink: ContentSink, src: string, digest: string, size?: number, dir?: ArchiveDir): Promise<void> {
   if (!DIGEST_RE.test(digest)) throw new InvalidArgument(`unsupported digest ${digest}`);
   if (sink.hasBlob(digest)) return;
+  const known = dir?.owned ? dir.digests.get(src) : undefined;
+  if (known) {
+    if (known.digest !== digest) throw new InvalidArgument(`blob ${digest} has digest ${known.digest}`);
+    if (size !== undefined && known.size !== size) throw new InvalidArgument(`blob ${digest} has ${known.size} bytes where its descriptor says ${size}`);
+    // a hard link, not a move: another name of the archive (a link, a layer two images share)
+    // may still resolve to this file; the scratch dir goes at the end of the import
+    const tmp = join(sink.tmpDir(), `ingest-${randomBytes(6).toString('hex')}`);
+    linkSync(src, tmp);
+    sink.putBlobFile(tmp, digest);
+    return;
+  }
   const tmp = join(sink.tmpDir(), `ingest-${randomBytes(6).toString('hex')}`);
   const hash = createHash('sha256');
   let n = 0;
@@ -164,8 +259,10 @@ async function ingestBlob(sink: ContentSink, src: string, digest: string, size?:
   }
 }
 
-/** sha256 of a file's bytes */
-async function fileDigest(path: string): Promise<{ digest: string; size: number }> {
+/** sha256 of a file's bytes (known already for a file extracted from a stream) */
+async function fileDigest(path: string, dir?: ArchiveDir): Promise<{ digest: string; size: number }> {
+  const known = dir?.digests.get(path);
+  if (known) return known;
   const hash = createHash('sha256');
   let size = 0;
   for await (const c of createReadStream(path) as AsyncIterable<Buffer>) {
@@ -220,7 +317,11 @@ async function importOciLayout(sink: ContentSink, dir: ArchiveDir, opts: ImportO
     const manifestBody = await readBlob(desc);
     const manifest = JSON.parse(manifestBody.toString()) as ManifestJson;
     const configBody = await readBlob(manifest.config);
-    for (const l of manifest.layers) await ingestBlob(sink, blob(l.digest), l.digest, l.size);
+    const diffIds = (JSON.parse(configBody.toString()) as OciImageConfig).rootfs?.diff_ids ?? [];
+    for (const [i, l] of manifest.layers.entries()) {
+      await ingestBlob(sink, blob(l.digest), l.digest, l.size, dir);
+      adoptStaged(sink, dir, blob(l.digest), l.digest, diffIds[i]);
+    }
     sink.putBlob(configBody);
     sink.putBlob(manifestBody);
     const name = opts.ref ? familiarString(parseReference(opts.ref)) : nameFromAnnotations(top.annotations, defaultName);
@@ -253,11 +354,12 @@ async function importDockerSave(sink: ContentSink, dir: ArchiveDir, opts: Import
     const config = JSON.parse(configBody.toString()) as OciImageConfig;
     if (config.rootfs?.diff_ids?.length !== e.Layers.length) throw new InvalidArgument(`image config lists ${config.rootfs?.diff_ids?.length ?? 0} diff_ids for ${e.Layers.length} layers`);
     const layers: Descriptor[] = [];
-    for (const l of e.Layers) {
+    for (const [i, l] of e.Layers.entries()) {
       const p = dir.resolve(l);
-      const { digest, size } = await fileDigest(p);
-      await ingestBlob(sink, p, digest, size);
+      const { digest, size } = await fileDigest(p, dir);
       const c = fileCompression(p);
+      await ingestBlob(sink, p, digest, size, dir);
+      adoptStaged(sink, dir, p, digest, config.rootfs.diff_ids[i]);
       layers.push({ mediaType: c === 'gzip' ? MT.ociLayerGzip : c === 'zstd' ? MT.ociLayerZstd : MT.ociLayer, digest, size });
     }
     const configDigest = sink.putBlob(configBody);
@@ -285,16 +387,9 @@ export async function importArchive(sink: ContentSink, source: string | Readable
       dir = new ArchiveDir(source);
       if (!opts.defaultName) opts = { ...opts, defaultName: defaultNameFor(source) };
     } else {
-      let input: Readable;
-      if (typeof source === 'string') input = openDecompressed(source).stream;
-      else {
-        // a stream may be compressed too: land it in a file first, then read it as one
-        mkdirSync(work, { recursive: true, mode: 0o700 });
-        const landed = join(work, 'archive');
-        await pipeline(source, createWriteStream(landed, { flags: 'wx', mode: 0o600 }));
-        input = openDecompressed(landed).stream;
-      }
-      dir = await extractArchive(input, join(work, 'x'), opts.maxEntries ?? 100_000);
+      // a stream may be compressed too: told by its first bytes, decompressed on the way in
+      const input = typeof source === 'string' ? openDecompressed(source).stream : (await decompressedStream(source)).stream;
+      dir = await extractArchive(input, join(work, 'x'), opts.maxEntries ?? 100_000, sink.stageLayer?.bind(sink));
     }
     const images = dir.has('index.json') ? await importOciLayout(sink, dir, opts) : dir.has('manifest.json') ? await importDockerSave(sink, dir, opts) : null;
     if (!images) throw new InvalidArgument('not an image archive: neither index.json (OCI layout) nor manifest.json (docker save) is in it');
@@ -399,7 +494,14 @@ export async function exportToDirectory(sink: ContentSink, refs: string[], dir: 
  */
 export async function exportToStream(sink: ContentSink, refs: string[], out: Writable, format: ExportFormat = 'docker'): Promise<void> {
   const p = plan(sink, refs);
-  for (const [d, size] of p.blobs) await sink.verifyBlob(d, size); // before the first byte goes out
+  // Every blob is checked against its digest. The small ones (configs, manifests) before the first
+  // byte goes out; a layer's bytes are hashed as they are sent (one read, as docker save does, where
+  // a check first read every layer twice) and a layer that does not match its digest ends the
+  // stream with an error: the tar the client gets is cut short, never a corrupted image that loads.
+  for (const [d, size] of p.blobs) {
+    if (size <= SMALL_BLOB) await sink.verifyBlob(d, size);
+    else if (statSync(sink.blobPath(d)).size !== size) throw new InvalidArgument(`blob ${d} is corrupted: ${statSync(sink.blobPath(d)).size} bytes where ${size} were written`);
+  }
   const pack = tar.pack();
   const sending = pipeline(pack, out);
   const common = { mtime: FIXED_TIME, uid: 0, gid: 0, mode: 0o644 };
@@ -407,15 +509,23 @@ export async function exportToStream(sink: ContentSink, refs: string[], out: Wri
     new Promise<void>((resolve, reject) => {
       pack.entry({ ...common, name, size: data.length }, data, (err) => (err ? reject(err) : resolve()));
     });
-  const addFile = (name: string, path: string, size: number) =>
+  const addFile = (name: string, path: string, size: number, digest: string) =>
     new Promise<void>((resolve, reject) => {
-      const w = pack.entry({ ...common, name, size }, (err) => (err ? reject(err) : resolve()));
-      pipeline(createReadStream(path), w).catch(reject);
+      const hash = createHash('sha256');
+      const w = pack.entry({ ...common, name, size }, (err) => {
+        if (err) return reject(err);
+        const got = 'sha256:' + hash.digest('hex');
+        if (size > SMALL_BLOB && got !== digest) return reject(new InvalidArgument(`blob ${digest} is corrupted: its content has digest ${got}`));
+        resolve();
+      });
+      const src = createReadStream(path, { highWaterMark: 1 << 20 });
+      src.on('data', (c) => hash.update(c));
+      pipeline(src, w).catch(reject);
     });
   try {
     pack.entry({ ...common, name: 'blobs/', type: 'directory', mode: 0o755 });
     pack.entry({ ...common, name: 'blobs/sha256/', type: 'directory', mode: 0o755 });
-    for (const [d, size] of [...p.blobs].sort(([a], [b]) => (a < b ? -1 : 1))) await addFile(`blobs/sha256/${d.slice(7)}`, sink.blobPath(d), size);
+    for (const [d, size] of [...p.blobs].sort(([a], [b]) => (a < b ? -1 : 1))) await addFile(`blobs/sha256/${d.slice(7)}`, sink.blobPath(d), size, d);
     await addBuffer('oci-layout', Buffer.from(JSON.stringify({ imageLayoutVersion: '1.0.0' })));
     await addBuffer('index.json', Buffer.from(JSON.stringify(p.index)));
     if (format === 'docker') {

@@ -1,7 +1,14 @@
 // A ring buffer of cgroup stats per container: one sample a second for the last five minutes, and
-// the events worth marking on the timeline. Events come from two places: counters that went up
+// the events worth marking on the timeline. Events come from three places: counters that went up
 // between two samples (memory.events oom_kill, pids.events max, cpu.stat nr_throttled, a limit that
-// changed under us — say from the docker CLI) and the engine's own events ('oom', 'update').
+// changed under us — say from the docker CLI), the engine's own events ('oom', 'update'), and a
+// cheap check of the containers nobody watches (below).
+//
+// Only what someone watches is sampled (watch(id), or watch() for all): a full reading opens about
+// twenty cgroup files, and 200 idle containers read once a second whether anyone looked or not
+// were most of an idle server's CPU. The containers nobody watches still get their OOM kills and
+// refused forks on the timeline: every EVENT_CHECK_MS their two counters (v1 memory.oom_control and
+// pids.events, v2 memory.events and pids.events) are re-read from files kept open, one pread each.
 // A learner's containers sit in the learner's group (learners/<lid>/): the snapshot carries the
 // groups' counters too, so the diagram draws glassbox → learners → <lid> → containers.
 import type { CgroupStats } from '../cgroups/types.js';
@@ -40,6 +47,11 @@ export interface CgroupSamplerOptions {
   /** how many containers are read at once */
   concurrency?: number;
 }
+
+/** how often the containers nobody watches have their OOM / refused-fork counters checked */
+export const EVENT_CHECK_MS = 2_000;
+/** every running container, for watch() */
+const ALL = '*';
 
 const STAT_KEYS = ['anon', 'file', 'kernel', 'slab', 'shmem', 'sock'];
 
@@ -113,8 +125,15 @@ export class CgroupSampler {
   private offEvents: (() => void) | null = null;
   private listeners = new Set<() => void>();
   private ticking = false;
+  private tickP: Promise<void> | null = null;
   private groups = new Map<string, GroupState>();
   private parent: string | null = null;
+  /** what subscribers watch: full ids, prefixes or names (as snapshot() matches them), or ALL; a count each */
+  private watched = new Map<string, number>();
+  private sampleTimer: NodeJS.Timeout | null = null;
+  private checkTimer: NodeJS.Timeout | null = null;
+  /** the last OOM-kill / refused-fork counts seen of each running container (sampled or checked) */
+  private counts = new Map<string, { oomKill: number; forksRefused: number }>();
 
   constructor(
     private readonly engine: InspectEngine,
@@ -129,19 +148,103 @@ export class CgroupSampler {
     return Math.ceil(this.windowMs / this.intervalMs);
   }
 
+  /** Listen to the engine's events and check the unwatched containers' event counters; samples only what watch() asks for. */
   start(): void {
-    if (this.timer) return;
+    if (this.offEvents) return;
     this.offEvents = this.engine.onEvent((e) => this.onEngineEvent(e));
-    this.timer = setInterval(() => void this.tick(), this.intervalMs);
-    this.timer.unref?.();
-    void this.tick();
+    if (this.engine.eventCounts) {
+      this.checkTimer = setInterval(() => this.checkEvents(), EVENT_CHECK_MS);
+      this.checkTimer.unref?.();
+    }
   }
 
   stop(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
+    if (this.sampleTimer) clearInterval(this.sampleTimer);
+    if (this.checkTimer) clearInterval(this.checkTimer);
+    this.sampleTimer = this.checkTimer = null;
     this.offEvents?.();
     this.offEvents = null;
+  }
+
+  /**
+   * Sample a container (by id, id prefix or name) every intervalMs, or every running one (no
+   * argument), until the returned function is called. Watches add up: the sampling stops with the
+   * last one.
+   */
+  watch(containerId?: string): () => void {
+    const key = containerId || ALL;
+    this.watched.set(key, (this.watched.get(key) ?? 0) + 1);
+    if (!this.sampleTimer) {
+      this.sampleTimer = setInterval(() => void this.tickWatched(), this.intervalMs);
+      this.sampleTimer.unref?.();
+    }
+    void this.tickWatched();
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      const n = (this.watched.get(key) ?? 1) - 1;
+      if (n > 0) this.watched.set(key, n);
+      else this.watched.delete(key);
+      if (!this.watched.size && this.sampleTimer) {
+        clearInterval(this.sampleTimer);
+        this.sampleTimer = null;
+      }
+    };
+  }
+
+  /** Whether a subscriber watches this container (directly, by prefix or name, or all). */
+  isWatched(r: Pick<ContainerRecord, 'id' | 'name'>): boolean {
+    if (this.watched.has(ALL)) return true;
+    for (const k of this.watched.keys()) if (r.id === k || r.id.startsWith(k) || r.name === k) return true;
+    return false;
+  }
+
+  /** One sample of the watched containers now (a REST read of one container's chart asks for it too). */
+  tickWatched(): Promise<void> {
+    return this.tick((r) => this.isWatched(r));
+  }
+
+  /** One sample of a container now, watched or not (a one-off read of its chart). */
+  sampleNow(containerId: string): Promise<void> {
+    return this.tick((r) => r.id === containerId || r.id.startsWith(containerId) || r.name === containerId);
+  }
+
+  /**
+   * The cheap check of the containers nobody watches (every EVENT_CHECK_MS; exposed for tests): two
+   * counters each, from open files. A counter that went up is an event on the container's timeline, as a sample would have found it.
+   */
+  checkEvents(): void {
+    if (!this.engine.eventCounts) return;
+    let records: ContainerRecord[];
+    try {
+      records = this.engine.list();
+    } catch {
+      return;
+    }
+    let changed = false;
+    const live = new Set<string>();
+    for (const r of records) {
+      if (!isActive(r.state.status)) continue;
+      live.add(r.id);
+      if (this.isWatched(r)) continue; // sampled: eventsBetween sees the counters
+      const now = this.engine.eventCounts(r.id);
+      if (!now) continue;
+      const before = this.counts.get(r.id);
+      this.counts.set(r.id, now);
+      if (!before) continue; // the first look at a container found running: its baseline
+      const time = Date.now();
+      const kills = now.oomKill - before.oomKill;
+      const refused = now.forksRefused - before.forksRefused;
+      if (kills <= 0 && refused <= 0) continue;
+      const s = this.ensure(r.id, r.name, r.state.status);
+      s.group = cgroupPlace(r).group;
+      if (kills > 0) this.addEvent(s, { time, kind: 'oom-kill', containerId: r.id, detail: `OOM killer killed ${kills} process${kills > 1 ? 'es' : ''} (memory limit ${fmtBytes(r.limits.memory ?? null)})` });
+      if (refused > 0) this.addEvent(s, { time, kind: 'fork-refused', containerId: r.id, detail: `${refused} fork${refused > 1 ? 's' : ''} refused: pids.max = ${r.limits.pids ?? 'max'}` });
+      changed = true;
+    }
+    for (const id of this.counts.keys()) if (!live.has(id)) this.counts.delete(id);
+    if (changed) this.notify();
   }
 
   /** called after every tick and every event */
@@ -183,7 +286,10 @@ export class CgroupSampler {
   private onEngineEvent(e: EngineEvent): void {
     if (e.type !== 'container') return;
     const time = e.time > 1e12 ? e.time : e.time * 1000;
+    // a container that starts for the first time has counted nothing yet: its baseline is zero
+    if (e.action === 'start' && !this.counts.has(e.id)) this.counts.set(e.id, { oomKill: 0, forksRefused: 0 });
     if (e.action === 'destroy') {
+      this.counts.delete(e.id);
       this.series.delete(e.id);
       this.notify();
       return;
@@ -200,8 +306,15 @@ export class CgroupSampler {
     this.notify();
   }
 
-  /** One sample of every running container. Exposed for tests (call it instead of waiting). */
-  async tick(): Promise<void> {
+  /** One sample of every running container (or those `which` picks). Exposed for tests (call it instead of waiting). */
+  tick(which?: (r: ContainerRecord) => boolean): Promise<void> {
+    // one reading at a time: a caller during one waits for it
+    if (this.tickP) return this.tickP;
+    this.tickP = this.readAll(which).finally(() => (this.tickP = null));
+    return this.tickP;
+  }
+
+  private async readAll(which?: (r: ContainerRecord) => boolean): Promise<void> {
     if (this.ticking || !this.engine.stats) return;
     this.ticking = true;
     try {
@@ -211,9 +324,10 @@ export class CgroupSampler {
       } catch {
         return;
       }
-      const running = records.filter((r) => isActive(r.state.status));
+      const active = records.filter((r) => isActive(r.state.status));
+      const running = which ? active.filter(which) : active;
       const now = Date.now();
-      const live = new Set(running.map((r) => r.id));
+      const live = new Set(active.map((r) => r.id));
       for (const r of records) if (this.series.has(r.id)) this.series.get(r.id)!.status = r.state.status;
       for (const s of this.series.values()) {
         if (!live.has(s.id) && s.goneAt === null) s.goneAt = now;
@@ -243,6 +357,7 @@ export class CgroupSampler {
             }
           }
           s.latest = st;
+          this.counts.set(r.id, { oomKill: st.memory.events.oomKill, forksRefused: st.pids.refused });
         }
       };
       await Promise.all(Array.from({ length: Math.min(this.concurrency, running.length) }, worker));

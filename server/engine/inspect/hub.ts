@@ -19,6 +19,13 @@ import { DIAGRAM_KINDS } from './types.js';
 /** quiet time after an engine event before the re-read (see refreshAfterBurst) */
 const EVENT_SETTLE_MS = 100;
 const EVENT_MAX_WAIT_MS = 400;
+/**
+ * A polled read waits this many times its own duration before the next poll: a namespace scan
+ * of 200 containers' processes takes tens of ms, and re-read every 750 ms it was most of the CPU
+ * a dashboard costs the server. At 60× a read costs at most ~1.7% of a core; a small host still
+ * polls every pollMs, and an engine event (start, exec, update) re-reads at once either way.
+ */
+const POLL_COST_FACTOR = 60;
 
 export interface InspectHubOptions {
   /** the network manager of issue 6, when the server has one */
@@ -51,6 +58,10 @@ interface Channel {
   last: AnySnapshot | null;
   lastPush: number;
   timer: NodeJS.Timeout | null;
+  /** the poll skips the channel until then (ms since epoch): see POLL_COST_FACTOR */
+  notBefore: number;
+  /** a cgroups channel keeps its container(s) sampled while it has subscribers */
+  unwatch: (() => void) | null;
   pending: boolean;
   reading: Promise<AnySnapshot> | null;
 }
@@ -103,7 +114,8 @@ export class InspectHub {
     };
     this.net = new NetworkInspector(opts.network ?? null);
     this.cgroups = new CgroupSampler(engine, { intervalMs: this.opts.sampleMs, windowMs: this.opts.windowMs });
-    // The cgroup series must cover the last minutes even before anyone looks: always sample.
+    // Listens to the engine and checks the OOM / refused-fork counters of what nobody watches; the
+    // full sampling runs only for the cgroups channels' containers (see CgroupSampler.watch).
     this.cgroups.start();
     this.offSampler = this.cgroups.onChange(() => {
       for (const ch of this.channels.values()) if (ch.kind === 'cgroups') this.refresh(ch);
@@ -133,7 +145,7 @@ export class InspectHub {
       this.burstStart = null;
       this.nsCache = null;
       this.netCache = null;
-      this.refreshPolled();
+      this.refreshPolled(true);
     }, wait);
     this.burstTimer.unref?.();
   }
@@ -166,6 +178,8 @@ export class InspectHub {
         return (await this.netCache.p) as SnapshotOf<K>;
       }
       case 'cgroups':
+        // a one-off read (REST) of what no channel keeps sampled: read it now
+        if (!this.watchedByChannel(containerId)) await (containerId ? this.cgroups.sampleNow(containerId) : this.cgroups.tick());
         return this.cgroups.snapshot(containerId) as SnapshotOf<K>;
     }
     throw new Error(`unknown diagram ${kind}`);
@@ -176,7 +190,21 @@ export class InspectHub {
    * explains "+ terminal fails with EAGAIN" when zombies fill pids.max.
    */
   private withPids(snap: SnapshotOf<'namespaces'>): SnapshotOf<'namespaces'> {
+    const { usage, eventCounts } = this.engine;
     for (const c of snap.containers) {
+      // cheap reads (files kept open) when the engine has them: no full cgroup sampling for this view
+      if (usage && eventCounts) {
+        const u = usage.call(this.engine, c.id);
+        if (!u) continue;
+        let limit: number | null = null;
+        try {
+          limit = this.engine.get(c.id).limits.pids ?? null;
+        } catch {
+          /* removed meanwhile */
+        }
+        c.pids = { current: u.pids, limit, refused: eventCounts.call(this.engine, c.id)?.forksRefused ?? 0 };
+        continue;
+      }
       const latest = this.cgroups.snapshot(c.id).containers.find((s) => s.containerId === c.id)?.latest;
       if (latest) c.pids = { current: latest.pids.current, limit: latest.pids.limit, refused: latest.pids.refused };
     }
@@ -223,7 +251,8 @@ export class InspectHub {
     const key = `${kind}:${containerId ?? ''}`;
     let ch = this.channels.get(key);
     if (!ch) {
-      ch = { kind, containerId, subscribers: new Set(), checked: new Set(), lastChecked: 0, hash: null, last: null, lastPush: 0, timer: null, pending: false, reading: null };
+      ch = { kind, containerId, subscribers: new Set(), checked: new Set(), lastChecked: 0, hash: null, last: null, lastPush: 0, timer: null, notBefore: 0, unwatch: null, pending: false, reading: null };
+      if (kind === 'cgroups') ch.unwatch = this.cgroups.watch(containerId);
       this.channels.set(key, ch);
     }
     ch.subscribers.add(cb as Callback);
@@ -237,6 +266,7 @@ export class InspectHub {
       if (onChecked) channel.checked.delete(onChecked);
       if (!channel.subscribers.size) {
         if (channel.timer) clearTimeout(channel.timer);
+        channel.unwatch?.();
         this.channels.delete(key);
       }
       if (!this.channels.size && this.pollTimer) {
@@ -251,11 +281,21 @@ export class InspectHub {
     if (this.burstTimer) clearTimeout(this.burstTimer);
     if (this.pollTimer) clearInterval(this.pollTimer);
     this.pollTimer = null;
-    for (const ch of this.channels.values()) if (ch.timer) clearTimeout(ch.timer);
+    for (const ch of this.channels.values()) {
+      if (ch.timer) clearTimeout(ch.timer);
+      ch.unwatch?.();
+    }
     this.channels.clear();
     this.offEvents?.();
     this.offSampler?.();
     this.cgroups.stop();
+  }
+
+  /** Whether a cgroups channel keeps this container (or all, without an id) sampled. */
+  private watchedByChannel(containerId: string | undefined): boolean {
+    const all = this.channels.get('cgroups:');
+    if (all?.subscribers.size) return true;
+    return !!containerId && !!this.channels.get(`cgroups:${containerId}`)?.subscribers.size;
   }
 
   private records() {
@@ -272,9 +312,10 @@ export class InspectHub {
     this.pollTimer.unref?.();
   }
 
-  /** Every watched channel the poll reads (the cgroup channels follow the sampler instead). */
-  private refreshPolled(): void {
-    for (const ch of this.channels.values()) if (ch.kind !== 'cgroups') this.refresh(ch);
+  /** Every watched channel the poll reads (the cgroup channels follow the sampler instead); `now` after an engine event. */
+  private refreshPolled(now = false): void {
+    const t = Date.now();
+    for (const ch of this.channels.values()) if (ch.kind !== 'cgroups' && (now || t >= ch.notBefore)) this.refresh(ch);
   }
 
   /** Read the channel's snapshot (one read at a time) and push it if it changed, throttled. */
@@ -284,9 +325,16 @@ export class InspectHub {
       ch.pending = true;
       return;
     }
+    const started = performance.now();
+    const cpu0 = process.cpuUsage();
     ch.reading = this.snapshot(ch.kind, ch.containerId) as Promise<AnySnapshot>;
     ch.reading
       .then((snap) => {
+        // the read's cost: its wall time, or the process's CPU meanwhile when more (the scan's
+        // file reads run on libuv's threads, several at once)
+        const cpu = process.cpuUsage(cpu0);
+        const cost = Math.max(performance.now() - started, (cpu.user + cpu.system) / 1000);
+        ch.notBefore = Date.now() + cost * POLL_COST_FACTOR - this.opts.pollMs;
         const hash = snapshotHash(snap);
         if (hash === ch.hash) {
           this.noteChecked(ch, snap.time);

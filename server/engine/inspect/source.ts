@@ -3,4 +3,4 @@
 import type { EngineApi } from '../api.js';
 
 export type InspectEngine = Pick<EngineApi, 'list' | 'get' | 'onEvent'> &
-  Partial<Pick<EngineApi, 'stats' | 'changes' | 'inspectImage' | 'update' | 'tenantUsage'>>;
+  Partial<Pick<EngineApi, 'stats' | 'usage' | 'eventCounts' | 'changes' | 'inspectImage' | 'update' | 'tenantUsage'>>;

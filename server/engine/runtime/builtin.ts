@@ -3,15 +3,14 @@
 // native/PROTOCOL.md for what the helper does at each step.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
+import { PROJECT_ROOT } from '../../project-root.js';
 import type { TimelineStep } from '../types.js';
 import { sealedHelperPath } from './sealed-helper.js';
 import { isHelperStep, type HelperStep } from './helper-steps.js';
 
-const here = dirname(fileURLToPath(import.meta.url));
-export const HELPER_PATH = process.env.GLASSBOX_HELPER ?? join(here, '..', '..', '..', 'native', 'build', 'gb-helper');
+export const HELPER_PATH = process.env.GLASSBOX_HELPER ?? join(PROJECT_ROOT, 'native', 'build', 'gb-helper');
 
 export function helperPath(): string {
   if (!existsSync(HELPER_PATH)) {
