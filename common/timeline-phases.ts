@@ -30,7 +30,7 @@ export const PHASE_OF_STEP: Readonly<Record<string, Phase>> = {
   pipes: 'process', signalfd: 'process', sync: 'process', setup: 'process', setns: 'namespaces', clone: 'namespaces', setgroups: 'namespaces', uid_map: 'namespaces', gid_map: 'namespaces',
   oom_score_adj: 'security', rlimit: 'security', stdio: 'process', setsid: 'process', barrier: 'process',
   // child
-  'cgroup-join': 'cgroups', cgroupns: 'cgroups', 'mount-propagation': 'rootfs', 'mount-rootfs': 'rootfs', mount: 'rootfs', devices: 'rootfs', device: 'rootfs', symlink: 'rootfs',
+  'cgroup-join': 'cgroups', cgroupns: 'cgroups', 'lo-up': 'network', 'mount-propagation': 'rootfs', 'mount-rootfs': 'rootfs', mount: 'rootfs', devices: 'rootfs', device: 'rootfs', symlink: 'rootfs',
   pivot_root: 'rootfs', chroot: 'rootfs', 'masked-paths': 'security', 'readonly-paths': 'security', 'readonly-root': 'security', hostname: 'namespaces', terminal: 'process',
   'close-fds': 'security', cwd: 'rootfs', init: 'exec',
   capabilities: 'security', user: 'security', no_new_privs: 'security', seccomp: 'security', exec: 'exec',

@@ -7,7 +7,7 @@
 import { execFile } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Unavailable, type Engine } from '../engine/index.js';
 import type { LabDefinition } from './format.js';
