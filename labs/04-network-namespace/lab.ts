@@ -23,7 +23,9 @@ export default defineLab({
       },
       terminal: false,
     },
-    { role: 'client', config: { image: 'base', cmd: ['sh'], tty: true, openStdin: true, hostname: 'client', network: 'bridge' } },
+    // on Docker's default bridge a container knows another by name only through --link (a user
+    // network names all its members): the client is linked to web
+    { role: 'client', config: { image: 'base', cmd: ['sh'], tty: true, openStdin: true, hostname: 'client', network: 'bridge', endpoint: { links: [{ container: '{{web}}', alias: 'web' }] } } },
     { role: 'none', config: { image: 'base', cmd: ['sh'], tty: true, openStdin: true, hostname: 'none', network: 'none' } },
     { role: 'host', config: { image: 'base', cmd: ['sh'], tty: true, openStdin: true, network: 'host' } },
   ],

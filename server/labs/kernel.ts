@@ -190,6 +190,11 @@ export class SessionKernel implements LabKernel {
       // O_NONBLOCK: a FIFO a container made must not hang the server; only regular files are read
       const inRoot = lookupInProcRoot(path);
       if (inRoot === null) return null;
+      // only a regular file is reopened (a device or FIFO the container made is never opened)
+      if (inRoot !== undefined && !fstatSync(inRoot).isFile()) {
+        closeSync(inRoot);
+        return null;
+      }
       if (inRoot === undefined && this.opts.learner && !(await reachedWithoutLinks(path))) return null;
       // the very inode looked up in the root, reopened for reading
       const opened = inRoot === undefined ? path : `/proc/self/fd/${inRoot}`;

@@ -306,6 +306,7 @@ export class LabSessions {
     try {
       for (const c of lab.containers) {
         const mounts = scratchMounts(c.config.mounts, scratchDir);
+        const endpoint = roleLinks(c.config.endpoint, made);
         const labels = { [LABEL_LAB]: lab.id, [LABEL_SESSION]: sid, [LABEL_ROLE]: c.role };
         const name = `lab-${sid}-${c.role}`;
         let rec: ContainerRecord;
@@ -313,9 +314,9 @@ export class LabSessions {
           // the lab's own scratch binds are the runner's to add; any other bind meets the policy
           const scratch = (mounts ?? []).filter((m) => m.type === 'bind' && !!m.source && (m.source === scratchDir || m.source.startsWith(`${scratchDir}/`)));
           const rest = (mounts ?? []).filter((m) => !scratch.includes(m));
-          rec = await owner.createForLab({ ...c.config, ...(c.config.mounts ? { mounts: rest } : {}), name }, { labels, scratchDir, binds: scratch });
+          rec = await owner.createForLab({ ...c.config, ...(c.config.mounts ? { mounts: rest } : {}), ...(endpoint ? { endpoint } : {}), name }, { labels, scratchDir, binds: scratch });
         } else {
-          rec = await this.engine.create({ ...c.config, mounts, name, labels: { ...c.config.labels, ...labels } });
+          rec = await this.engine.create({ ...c.config, mounts, ...(endpoint ? { endpoint } : {}), name, labels: { ...c.config.labels, ...labels } });
         }
         made[c.role] = rec.id;
       }
@@ -492,6 +493,21 @@ export class LabSessions {
       s.subscribers.clear();
     }
   }
+}
+
+/**
+ * A link target `{{role}}` is that role's container in this session (made before this one: roles
+ * are made in the lab's order): `--link` as a lab writes it, before the session's names exist.
+ */
+export function roleLinks(endpoint: ContainerConfig['endpoint'], made: Record<string, string>): ContainerConfig['endpoint'] {
+  if (!endpoint?.links?.length) return endpoint;
+  const links = endpoint.links.map((l) => {
+    const role = /^\{\{([a-z][a-z0-9-]*)\}\}$/.exec(l.container)?.[1];
+    if (role === undefined) return l;
+    if (!made[role]) throw new InvalidArgument(`link to {{${role}}}: no container of that role was made before this one (roles are made in the lab's order)`);
+    return { ...l, container: made[role] };
+  });
+  return { ...endpoint, links };
 }
 
 /**

@@ -75,8 +75,18 @@ export class VolumeStore {
     this.dir = join(root, 'volumes');
     this.poolsDir = join(root, 'volume-pools');
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
-    // after a reboot the pools' images are there and their mounts are not
-    if (existsSync(this.poolsDir)) for (const pool of readdirSync(this.poolsDir)) if (existsSync(this.poolFs(pool).image)) mountLayerFs(this.poolFs(pool));
+    // after a reboot the pools' images are there and their mounts are not; one that will not mount
+    // is said and left (its volumes fail when used, naming the mount), the engine still opens
+    if (existsSync(this.poolsDir)) {
+      for (const pool of readdirSync(this.poolsDir)) {
+        if (!existsSync(this.poolFs(pool).image)) continue;
+        try {
+          mountLayerFs(this.poolFs(pool));
+        } catch (e) {
+          console.error(`glassbox: volume pool ${pool}: ${(e as Error).message}`);
+        }
+      }
+    }
   }
 
   private readonly poolsDir: string;
