@@ -162,10 +162,12 @@ function p95(xs: number[]): number {
 
 /**
  * Quiet and attacked round trips, interleaved: A's containers are frozen (quiet) and thawed
- * (attacking) in turns, so what else runs on the host meanwhile weighs on both sides alike.
- * Each phase drops its first round trips (the freeze or thaw settling).
+ * (attacking) in turns, so what else runs on the host meanwhile weighs on both sides alike. Many
+ * short phases rather than a few long ones: a burst of other work on the host (another test file
+ * in the same run) then lands on both sides instead of on one. Each phase drops its first round
+ * trips (the freeze or thaw settling).
  */
-async function echoUnderAttack(sample: () => Promise<number>, freeze: () => Promise<void>, thaw: () => Promise<void>, phases = 10, n = 60): Promise<{ quiet: number[]; attacked: number[] }> {
+async function echoUnderAttack(sample: () => Promise<number>, freeze: () => Promise<void>, thaw: () => Promise<void>, phases = 24, n = 30): Promise<{ quiet: number[]; attacked: number[] }> {
   const quiet: number[] = [];
   const attacked: number[] = [];
   let frozen = false;
