@@ -2,6 +2,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { version as osVersion } from 'node:os';
 
 /** A TCP port nothing listens on now, on `host` ('0.0.0.0': free on every address). */
 export function freePort(host = '127.0.0.1'): Promise<number> {
@@ -73,6 +74,9 @@ export function requireHost(what: string, needs: HostNeeds): void {
 export const KERNEL_FEATURES = {
   'time-namespace': { config: 'CONFIG_TIME_NS', present: () => existsSync('/proc/self/ns/time') },
   'cgroup-v2': { config: 'a pure cgroup v2 host (cgroup2 at /sys/fs/cgroup)', present: () => existsSync('/sys/fs/cgroup/cgroup.subtree_control') },
+  // a kernel that cannot preempt a task running in the kernel (User-mode Linux is ARCH_NO_PREEMPT)
+  // lets one learner's fork storm hold the CPU until its next scheduling point
+  preemption: { config: 'CONFIG_PREEMPT or PREEMPT_DYNAMIC (uname -v says PREEMPT)', present: () => /\bPREEMPT/.test(osVersion()) },
 } as const;
 export type KernelFeature = keyof typeof KERNEL_FEATURES;
 

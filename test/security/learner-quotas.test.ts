@@ -10,7 +10,7 @@ import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Engine } from '../../server/engine/engine.js';
 import { errorKind, LearnerEngine, type ExecProcess } from '../../server/engine/index.js';
-import { requireHost } from '../helpers.js';
+import { requireHost, requireKernelFeature } from '../helpers.js';
 import { openTestEngine, type TestEnv } from '../integration/support.js';
 
 requireHost('learner quota test', { root: true });
@@ -239,7 +239,9 @@ describe("a fork bomb and a log flood next to another learner's terminal", () =>
       expect(usage.pids.refused).toBeGreaterThan(0);
       expect(env.engine.get(flood.id).state.status).toBe('running');
       // a p95 below a millisecond is the timer's and the event loop's noise: the bound is 2 x
-      // the quiet value, and never tighter than 2 ms
+      // the quiet value, and never tighter than 2 ms. It holds on a kernel that preempts: one that
+      // cannot (User-mode Linux) runs A's failing forks to their next scheduling point first.
+      if (at > 2 * Math.max(q, 1)) requireKernelFeature('preemption', `B's p95 within 2x of quiet (${at.toFixed(2)} ms against ${q.toFixed(2)} ms quiet)`, 'every other check of this test passed');
       expect(at).toBeLessThanOrEqual(2 * Math.max(q, 1));
     } finally {
       term.close();
