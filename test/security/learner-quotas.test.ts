@@ -238,11 +238,14 @@ describe("a fork bomb and a log flood next to another learner's terminal", () =>
       expect(usage.pids.limit).toBe(64);
       expect(usage.pids.refused).toBeGreaterThan(0);
       expect(env.engine.get(flood.id).state.status).toBe('running');
-      // a p95 below a millisecond is the timer's and the event loop's noise: the bound is 2 x
-      // the quiet value, and never tighter than 2 ms. It holds on a kernel that preempts: one that
-      // cannot (User-mode Linux) runs A's failing forks to their next scheduling point first.
-      if (at > 2 * Math.max(q, 1)) requireKernelFeature('preemption', `B's p95 within 2x of quiet (${at.toFixed(2)} ms against ${q.toFixed(2)} ms quiet)`, 'every other check of this test passed');
-      expect(at).toBeLessThanOrEqual(2 * Math.max(q, 1));
+      // The bound is 2 x the quiet p95, and never tighter than 3 ms: a round trip through two
+      // ptys and this test's own event loop, on a 2-core host where another test file runs beside
+      // this one, varies by a millisecond or so whatever A does (quiet p95s here are 0.5-1.3 ms).
+      // It holds on a kernel that preempts: one that cannot (User-mode Linux) runs A's failing
+      // forks to their next scheduling point first.
+      const bound = 2 * Math.max(q, 1.5);
+      if (at > bound) requireKernelFeature('preemption', `B's p95 within 2x of quiet (${at.toFixed(2)} ms against ${q.toFixed(2)} ms quiet)`, 'every other check of this test passed');
+      expect(at).toBeLessThanOrEqual(bound);
     } finally {
       term.close();
       await removeAll();
