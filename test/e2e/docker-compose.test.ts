@@ -2,10 +2,9 @@
 // (web + worker + a one-shot job; a named volume, a user network, depends_on with a healthcheck,
 // a published port, env_file). up -d, ps, logs, exec, then down -v leaves nothing behind.
 // It leans on volumes (named, shared by two services), healthchecks and Attachable networks.
-import { execFile } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDockerApi } from '../../server/api/docker/server.js';
 import { freePort, requireHost, until } from '../helpers.js';
@@ -14,25 +13,34 @@ import { openTestEngine, type TestEnv } from '../integration/support.js';
 const COMPOSE = '/usr/bin/docker-compose';
 requireHost('docker-compose e2e', { root: true, binaries: [COMPOSE], commands: ['ip', 'iptables'] });
 
-const exec = promisify(execFile);
 let env: TestEnv;
 let api: Awaited<ReturnType<typeof startDockerApi>>;
 let sock = '';
 let dir = '';
 let port = 0;
 
-async function compose(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  try {
-    const r = await exec(COMPOSE, ['-p', 'gbtc1', '-f', join(dir, 'docker-compose.yml'), ...args], {
+/**
+ * docker-compose with stdin at EOF (/dev/null), as a script runs it: compose's `exec` pumps its
+ * stdin into the exec session (dockerpty), and a stdin pipe that never closes races the end of
+ * the output.
+ */
+function compose(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(COMPOSE, ['-p', 'gbtc1', '-f', join(dir, 'docker-compose.yml'), ...args], {
       env: { ...process.env, DOCKER_HOST: `unix://${sock}`, COMPOSE_INTERACTIVE_NO_CLI: '1' },
-      timeout: 120_000,
-      maxBuffer: 16 << 20,
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
-    return { code: 0, out: r.stdout, err: r.stderr };
-  } catch (e) {
-    const x = e as { code: number; stdout: string; stderr: string };
-    return { code: typeof x.code === 'number' ? x.code : -1, out: x.stdout ?? '', err: x.stderr ?? String(e) };
-  }
+    let out = '';
+    let err = '';
+    p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    p.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const timer = setTimeout(() => p.kill('SIGKILL'), 120_000);
+    p.on('error', (e) => err += String(e));
+    p.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? -1, out, err });
+    });
+  });
 }
 
 const okCompose = async (...args: string[]) => {

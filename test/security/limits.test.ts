@@ -11,7 +11,7 @@ import { Engine } from '../../server/engine/engine.js';
 import { parseDaemonConfig, SHIPPED_DEFAULTS, type DaemonConfig } from '../../server/engine/config/daemon-config.js';
 import { createLayerFs, loopDevicesBackedBy } from '../../server/engine/rootfs/quota.js';
 import type { ContainerConfig } from '../../server/engine/types.js';
-import { runPrefix } from '../prefix.js';
+import { runPrefix, testPrefix } from '../prefix.js';
 import { detectLayout } from '../../server/engine/cgroups/detect.js';
 import { MONITOR_TASKS } from '../../server/engine/cgroups/v2.js';
 
@@ -20,7 +20,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 // The file's main engine ('d') holds the run's prefix for the whole file; the engines a test opens
 // beside it with a configuration of their own take a second prefix (one owner per prefix).
-const SECOND_PREFIX = runPrefix(process.pid + 1);
+// (pid + 1 can name the run's own prefix: two digits of base 36 wrap at 1296, so take the next one)
+const SECOND_PREFIX = runPrefix(process.pid + 1) === (process.env.GLASSBOX_PREFIX ?? testPrefix()) ? runPrefix(process.pid + 2) : runPrefix(process.pid + 1);
 
 async function open(base: string, name: string, daemonConfig?: DaemonConfig): Promise<Engine> {
   return Engine.open({ root: join(base, `${name}-root`), runRoot: join(base, name), network: false, daemonConfig, ...(name === 'd' ? {} : { prefix: SECOND_PREFIX }) });
