@@ -13,7 +13,7 @@ import { promisify } from 'node:util';
 import { cleanupDirs, removeAll, repo, startServer } from '../e2e/dashboard-support';
 import { useTestPrefix } from '../prefix.js';
 import { ensureServerBuilt, SERVER_ENTRY } from '../../scripts/server-build.mjs';
-import { DOCKER_CLI, figure, isPeer, peerEnv, startPeers, table, type Peer, type Samples } from './peers.js';
+import { DOCKER_CLI, figure, isPeer, peerEnv, shuffle, startPeers, table, type Peer, type Samples } from './peers.js';
 
 useTestPrefix();
 const run = promisify(execFile);
@@ -26,15 +26,6 @@ const PEERS = (process.env.BENCH_PEERS ?? 'dockerd').split(',').filter(Boolean) 
 const SECTIONS = new Set((process.env.BENCH_SECTIONS ?? 'load,save,running').split(','));
 
 type Cli = (args: string[]) => Promise<{ stdout: string }>;
-
-function shuffle<T>(xs: T[]): T[] {
-  const a = [...xs];
-  for (let i = a.length - 1; i > 0; i--) {
-    const j = Math.floor(Math.random() * (i + 1));
-    [a[i], a[j]] = [a[j], a[i]];
-  }
-  return a;
-}
 
 /** Like peers.interleave, with an untimed step before each timed one (rmi before a load). */
 async function rounds(engines: Record<string, Cli>, timed: (cli: Cli) => Promise<unknown>, before?: (cli: Cli) => Promise<unknown>): Promise<Samples> {

@@ -481,7 +481,8 @@ export function quantile(xs: number[], q: number): number {
 export const median = (xs: number[]) => quantile(xs, 0.5);
 export const p90 = (xs: number[]) => quantile(xs, 0.9);
 
-function shuffle<T>(xs: T[]): T[] {
+/** A copy in random order (Fisher-Yates): each round runs the engines in a new order. */
+export function shuffle<T>(xs: T[]): T[] {
   const a = [...xs];
   for (let i = a.length - 1; i > 0; i--) {
     const j = Math.floor(Math.random() * (i + 1));

@@ -4,26 +4,23 @@
 // history, and hostile contexts (../ entries, symlinks out of the context, a symlinked COPY
 // destination pointing at a host directory). Nothing is left behind.
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import tar from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EngineApi } from '../../server/engine/api.js';
-import { startDockerApi } from '../../server/api/docker/server.js';
 import { requireHost } from '../helpers.js';
-import { DOCKER, dockerClient } from './docker-support.js';
+import { closeDockerEnv, DOCKER, dockerClient, openDockerEnv, type DockerTestEnv } from './docker-support.js';
 
-type EngineLike = EngineApi & { close(): Promise<void> };
 requireHost('docker-build e2e', { root: true, binaries: [DOCKER] });
-const { Engine } = (await import('../../server/engine/engine.js')) as unknown as { Engine: { open(o: object): Promise<EngineLike> } };
 
 process.env.DOCKER_BUILDKIT = '0';
+let env: DockerTestEnv | undefined;
 let base = '';
 let sock = '';
-let engine: EngineLike;
-let api: Awaited<ReturnType<typeof startDockerApi>>;
+let engine: EngineApi;
 const { docker, ok } = dockerClient(() => sock, { timeoutMs: 120_000 });
 const run = promisify(execFile);
 
@@ -87,21 +84,12 @@ CMD ["sh", "/usr/local/bin/app.sh"]
 
 describe('docker build (classic builder) against Glassbox', () => {
   beforeAll(async () => {
-    base = mkdtempSync('/tmp/gbtc-');
-    engine = await Engine.open({ root: join(base, 'root'), runRoot: join(base, 'r'), network: false });
-    sock = join(base, 'docker.sock');
-    api = await startDockerApi(engine, { socketPath: sock });
+    env = await openDockerEnv('gbtc-');
+    ({ base, engine, sock } = env);
   }, 120_000);
 
   afterAll(async () => {
-    if (engine) for (const c of engine.list({ all: true })) await engine.remove(c.id, { force: true }).catch(() => {});
-    const left = engine ? engine.list({ all: true }).length : 0;
-    await api?.close();
-    await engine?.close();
-    const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => base && l.includes(base));
-    if (base) rmSync(base, { recursive: true, force: true });
-    expect(left).toBe(0);
-    expect(mounts).toEqual([]);
+    expect(await closeDockerEnv(env)).toEqual({ containers: 0, mounts: [] });
   }, 120_000);
 
   it('multi-stage: RUN writes a file in stage one, COPY --from takes it, docker run prints it', async () => {
