@@ -48,8 +48,12 @@ export interface LaunchContext {
   runDir: string;
   /** this driver's own state dir (runc --root): RUNROOT/runtimes/<name>, mode 0700, never mounted into a container */
   stateRoot: string;
-  /** everything the engine decided; config.json was written from it (ociConfig + driver.adjustConfig) */
-  plan: RuntimePlan;
+  /**
+   * everything the engine decided for this start; config.json was written from it (ociConfig +
+   * driver.adjustConfig). Set in adjustConfig, shimCommand and initPid; null in exec, signal and
+   * cleanup (which may run after an engine restart): read `${bundle}/config.json` there.
+   */
+  plan: RuntimePlan | null;
 }
 
 /** What the shim child execs once released from the create barrier (launch 'shim'). */
