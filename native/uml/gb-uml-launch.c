@@ -151,6 +151,12 @@ int main(int argc, char **argv) {
     return 125;
   }
   if (syscall(SYS_close_range, 3U, ~0U, 0) < 0) fail("close_range");
+  /* a mask or an ignored signal inherited from whoever started us would reach linux.uml (and
+     SIGTERM, which makes UML exit, would never arrive): start clean */
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, NULL);
+  for (int s = 1; s < NSIG; s++) signal(s, SIG_DFL);
   if (unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNET) < 0) fail("unshare");
   forward_signals();
   if ((child = fork()) < 0) fail("fork");

@@ -2,8 +2,11 @@
 // its exit code, logs, -m as the guest's memory, exec refused — and the escapes a learner inside
 // would try: hostfs of /etc shows the container's, no host path or process is reachable.
 import { execFileSync } from 'node:child_process';
+import { readFileSync, readlinkSync } from 'node:fs';
+import { join } from 'node:path';
 import { release } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { umlDriver } from '../../server/engine/runtime/drivers/uml.js';
 import { requireHost } from '../helpers.js';
 import { hostLeftovers, openTestEngine, runToExit, type TestEnv } from './support.js';
 
@@ -21,9 +24,9 @@ const sh = (script: string, extra: Record<string, unknown> = {}) => ({ image: 'b
 
 describe('uml', () => {
   it('is listed as available, with its kernel version', async () => {
-    const uml = (await env.engine.runtimes()).find((r) => r.name === 'uml');
-    expect(uml, 'uml in the registry').toBeDefined();
-    expect(uml!.error ?? '').toBe('');
+    // the driver's own probe (engine.runtimes() would probe runc and runsc too)
+    const uml = await umlDriver.probe({ scratch: '/nonexistent', stateRoot: '/nonexistent', cgroupParent: 'glassbox' });
+    expect(uml.error ?? '').toBe('');
     expect(uml).toMatchObject({ available: true, path: '/usr/bin/linux.uml', version: expect.stringMatching(/^Linux 6\.1\.\d+/) });
   });
 
@@ -70,6 +73,35 @@ describe('uml', () => {
     // the host side's /proc and /sys in the UML process's root are empty directories of the image
     expect(lines).toContain('0');
     expect(r.stdout).toMatch(/init\s+ld\.so\s+libc\.so\.6\s+linux\.uml/);
+  }, 60_000);
+
+  it('-m 64m: the guest gets mem=64M and its memory counts in the container cgroup', async () => {
+    const rec = await env.engine.run(sh('grep MemTotal /proc/meminfo; dd if=/dev/zero of=/dev/shm/fill bs=1M count=24 2>/dev/null; echo filled; sleep 3', { limits: { memory: 64 * 1024 * 1024 } }));
+    await new Promise((r) => setTimeout(r, 2500));
+    const procs = readFileSync(join(rec.paths.cgroups.memory ?? rec.paths.cgroups.unified ?? '', 'cgroup.procs'), 'utf8').trim().split('\n').filter(Boolean).map(Number);
+    const names = procs.map((p) => readFileSync(`/proc/${p}/comm`, 'utf8').trim());
+    // only the launcher and the UML kernel's own host processes: no guest program is a host process
+    expect(new Set(names.map((n) => (n === 'gb-uml-launch' ? n : 'linux.uml')))).toEqual(new Set(['gb-uml-launch', 'linux.uml']));
+    for (const p of procs) if (readFileSync(`/proc/${p}/comm`, 'utf8').trim() !== 'gb-uml-launch') expect(readlinkSync(`/proc/${p}/ns/pid`)).not.toBe(readlinkSync('/proc/self/ns/pid'));
+    const rssKb = procs.map((p) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${p}/status`, 'utf8'))?.[1] ?? 0)).reduce((a, b) => a + b, 0);
+    const res = await env.engine.wait(rec.id);
+    let out = '';
+    for await (const e of env.engine.logs(rec.id)) out += e.log;
+    expect(res.exitCode, out).toBe(0);
+    expect(out).toContain('filled');
+    expect(Number(/MemTotal:\s+(\d+)/.exec(out)?.[1])).toBeLessThanOrEqual(64 * 1024);
+    console.log(`uml -m 64m: ${procs.length} host processes (${names.join(' ')}), RSS sum ${rssKb} kB`);
+  }, 60_000);
+
+  it('stop ends the guest, and a terminal (-t) is the guest console', async () => {
+    const rec = await env.engine.run(sh('sleep 60'));
+    const t = performance.now();
+    await env.engine.stop(rec.id, { timeoutSeconds: 5 });
+    expect(performance.now() - t).toBeLessThan(4000);
+    expect(env.engine.get(rec.id).state.status).toBe('exited');
+    const tty = await runToExit(env.engine, sh('test -t 0 && test -t 1 && echo is-a-tty; tty', { tty: true }));
+    expect(tty.exitCode).toBe(0);
+    expect(tty.stdout).toMatch(/is-a-tty\r?\n\/dev\/console|is-a-tty\r?\n\/dev\/tty/);
   }, 60_000);
 
   it('refuses exec with a clear message, and a removed container leaves nothing', async () => {
