@@ -65,10 +65,23 @@ static int wait_for(pid_t pid) {
   }
 }
 
+static const int forwarded[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
+
 static void forward_signals(void) {
-  int sigs[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
   struct sigaction sa = {.sa_handler = forward};
-  for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) sigaction(sigs[i], &sa, NULL);
+  for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++) sigaction(forwarded[i], &sa, NULL);
+}
+
+/*
+ * The forwarded signals stay blocked from before each fork until the child's pid is known: one
+ * that arrives meanwhile waits instead of being lost. (It matters for pid 1 of the namespace: a
+ * signal from outside that finds it without a handler is dropped, unless it is blocked.)
+ */
+static void block_forwarded(int how) {
+  sigset_t set;
+  sigemptyset(&set);
+  for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++) sigaddset(&set, forwarded[i]);
+  sigprocmask(how, &set, NULL);
 }
 
 #define KEEP_CAPS ((1ULL << CAP_CHOWN) | (1ULL << CAP_DAC_OVERRIDE) | (1ULL << CAP_FOWNER) | (1ULL << CAP_FSETID))
@@ -159,10 +172,14 @@ int main(int argc, char **argv) {
   for (int s = 1; s < NSIG; s++) signal(s, SIG_DFL);
   if (unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNET) < 0) fail("unshare");
   forward_signals();
+  block_forwarded(SIG_BLOCK);
   if ((child = fork()) < 0) fail("fork");
-  if (child > 0) return wait_for(child);
+  if (child > 0) {
+    block_forwarded(SIG_UNBLOCK);
+    return wait_for(child);
+  }
 
-  /* pid 1 of the new namespace */
+  /* pid 1 of the new namespace (the forwarded signals still blocked) */
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) fail("make / private");
   if (mount(rootfs, rootfs, NULL, MS_BIND | MS_REC, NULL) < 0) fail("bind the rootfs");
@@ -193,8 +210,13 @@ int main(int argc, char **argv) {
 
   forward_signals();
   if ((child = fork()) < 0) fail("fork");
-  if (child > 0) return wait_for(child);
+  if (child > 0) {
+    block_forwarded(SIG_UNBLOCK);
+    return wait_for(child);
+  }
   prctl(PR_SET_PDEATHSIG, SIGKILL);
+  for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++) signal(forwarded[i], SIG_DFL);
+  block_forwarded(SIG_UNBLOCK);
   char **kargv = calloc((size_t)argc, sizeof(char *));
   if (!kargv) fail("calloc");
   kargv[0] = "linux.uml";
