@@ -93,6 +93,13 @@ describe('uml', () => {
     console.log(`uml -m 64m: ${procs.length} host processes (${names.join(' ')}), RSS sum ${rssKb} kB`);
   }, 60_000);
 
+  it('-m 64m: a guest that fills its memory ends as its own kernel decides (no host OOM kill)', async () => {
+    const r = await runToExit(env.engine, sh('dd if=/dev/zero of=/dev/shm/fill bs=1M count=28 2>/dev/null; dd if=/dev/zero of=/dev/null bs=40M count=1 2>&1 | tail -1; echo done', { limits: { memory: 64 * 1024 * 1024 } }));
+    expect(r.oomKilled).toBe(false);
+    expect(r.stdout + r.stderr).toContain('done');
+    expect(r.exitCode).toBe(0);
+  }, 60_000);
+
   it('stop ends the guest, and a terminal (-t) is the guest console', async () => {
     const rec = await env.engine.run(sh('sleep 60'));
     const t = performance.now();

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { PROJECT_ROOT } from '../../../project-root.js';
 import { ensureKernelDir, kernelVersion, missingFiles, UML_KERNEL } from '../uml/kernel-dir.js';
 import { guestMemMiB, guestSpec, kernelArgs } from '../uml/launch.js';
+import { addUmlOverhead } from '../uml/memory.js';
 import type { Availability, RuntimeDriver } from './types.js';
 
 const BUILD = join(PROJECT_ROOT, 'native', 'build');
@@ -38,6 +39,8 @@ export const umlDriver: RuntimeDriver = {
     const kernelDir = ensureKernelDir(ctx.stateRoot, GUEST_INIT);
     const spec = join(ctx.runDir, 'uml-guest.spec');
     writeFileSync(spec, guestSpec(plan), { mode: 0o600 });
+    // -m is the guest's mem=; the kernel process around it needs room of its own (memory.ts)
+    addUmlOverhead(plan);
     return {
       argv: [LAUNCHER, plan.rootfs, kernelDir, spec, String(guestMemMiB(plan)), ...kernelArgs(plan)],
       env: ['PATH=/usr/sbin:/usr/bin:/sbin:/bin'],
