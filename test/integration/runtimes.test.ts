@@ -2,7 +2,10 @@
 // this host has (builtin, runc, runsc; crun where the host's cgroups let it), what each shows
 // inside (gVisor's own kernel), and what the engine still does for them (logs, exec, kill, a
 // terminal, the network) — and that a runtime it cannot use is refused with nothing made.
-import { existsSync, readdirSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { promisify } from 'node:util';
+import { startDockerApi } from '../../server/api/docker/server.js';
 import { release } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,7 +13,7 @@ import { hostNames, prefixFromEnv } from '../../server/engine/host/naming.js';
 import { requireHost } from '../helpers.js';
 import { execToExit, hostLeftovers, openTestEngine, runToExit, type TestEnv } from './support.js';
 
-requireHost('the runtime drivers test', { root: true, binaries: ['/usr/sbin/runc', '/usr/bin/crun', '/usr/bin/runsc', '/usr/bin/busybox'] });
+requireHost('the runtime drivers test', { root: true, binaries: ['/usr/sbin/runc', '/usr/bin/crun', '/usr/bin/runsc', '/usr/bin/busybox', '/usr/local/bin/docker'] });
 
 let env: TestEnv;
 // a hybrid host (v1 hierarchies + the unified tree) is one crun 1.8 refuses
@@ -139,6 +142,46 @@ describe('runsc: exec through its CLI', () => {
     expect((await env.engine.wait(rec.id)).exitCode).toBe(137);
     await env.engine.remove(rec.id);
   }, 60_000);
+});
+
+describe('the docker CLI', () => {
+  it('lists every runtime in docker info, runs with --runtime, shows it in inspect, refuses one unavailable', async () => {
+    const dir = mkdtempSync('/tmp/gbrt-d-');
+    const sock = join(dir, 'docker.sock');
+    const api = await startDockerApi(env.engine, { socketPath: sock });
+    const docker = async (...args: string[]) => {
+      try {
+        const r = await promisify(execFile)('/usr/local/bin/docker', ['-H', `unix://${sock}`, ...args], { timeout: 30_000 });
+        return { code: 0, out: r.stdout, err: r.stderr };
+      } catch (e) {
+        const x = e as { code: number; stdout: string; stderr: string };
+        return { code: x.code, out: x.stdout, err: x.stderr };
+      }
+    };
+    try {
+      const info = await docker('info', '--format', '{{json .Runtimes}}');
+      expect(info.code, info.err).toBe(0);
+      const runtimes = JSON.parse(info.out) as Record<string, { path: string; status?: Record<string, string> }>;
+      expect(Object.keys(runtimes)).toEqual(expect.arrayContaining(['builtin', 'runc', 'crun', 'runsc']));
+      expect(runtimes.runc).toMatchObject({ path: '/usr/sbin/runc', status: { available: 'true' } });
+      if (hybrid) expect(runtimes.crun.status?.error).toMatch(/cgroups in hybrid mode not supported/);
+      const run = await docker('run', '--name', 'gbrt-cli', '--runtime', 'runc', 'base', 'sh', '-c', 'echo via-runc; exit 5');
+      expect(run.code).toBe(5);
+      expect(run.out).toBe('via-runc\n');
+      expect((await docker('inspect', '--format', '{{.HostConfig.Runtime}}', 'gbrt-cli')).out.trim()).toBe('runc');
+      await docker('rm', 'gbrt-cli');
+      if (hybrid) {
+        const refused = await docker('run', '--rm', '--runtime', 'crun', 'base', 'true');
+        expect(refused.code).not.toBe(0);
+        expect(refused.err).toMatch(/runtime crun is not available on this host: .*hybrid mode not supported/);
+      }
+      const unknown = await docker('create', '--runtime', 'nosuch', 'base', 'true');
+      expect(unknown.err).toMatch(/unknown or invalid runtime name: "nosuch"/);
+    } finally {
+      await api.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 90_000);
 });
 
 describe('a runtime the engine cannot use', () => {
