@@ -100,6 +100,22 @@ describe('runc: the engine still keeps the container', () => {
     for await (const e of env.engine.logs(rec.id)) logs += e.log;
     expect(logs).toContain('started');
     expect(logs).toContain(`inet ${env.engine.get(rec.id).network.ipAddress}/`);
+    // top and stats read the engine's cgroup, where runc put the init (linux.cgroupsPath)
+    const top = await env.engine.top(rec.id);
+    expect(top.processes.map((p) => p.join(' ')).join('\n')).toContain('sleep 60');
+    const stats = await env.engine.stats(rec.id);
+    expect(stats.pids.current).toBeGreaterThanOrEqual(1);
+    // pause freezes it, restart runs it again under runc
+    await env.engine.pause(rec.id);
+    expect(env.engine.get(rec.id).state.status).toBe('paused');
+    await env.engine.unpause(rec.id);
+    const oldPid = env.engine.get(rec.id).state.pid;
+    await env.engine.restart(rec.id, { timeoutSeconds: 1 });
+    const again = env.engine.get(rec.id);
+    expect(again.state.status).toBe('running');
+    expect(again.state.pid).not.toBe(oldPid);
+    const after = await execToExit(env.engine, rec.id, ['cat', '/proc/1/cmdline']);
+    expect(after.out, JSON.stringify(after) + JSON.stringify(env.engine.get(rec.id).state)).toContain('sleep');
     await env.engine.kill(rec.id, 'SIGKILL');
     expect((await env.engine.wait(rec.id)).exitCode).toBe(137);
     await env.engine.remove(rec.id);
