@@ -43,6 +43,15 @@ describe('uml', () => {
     console.log(`uml: run to exit ${ms.toFixed(0)} ms`);
   }, 60_000);
 
+  it('keeps data intact across guest processes (UML saves only x87/SSE registers here)', async () => {
+    const r = await runToExit(
+      env.engine,
+      sh('dd if=/dev/urandom of=/tmp/a bs=1M count=8 2>/dev/null; (cp /tmp/a /tmp/b & cp /tmp/a /tmp/c & wait); sha256sum /tmp/a /tmp/b /tmp/c | cut -d" " -f1 | uniq | wc -l; rm -f /tmp/a /tmp/b /tmp/c'),
+    );
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout.trim()).toBe('1');
+  }, 60_000);
+
   it('gives -m as the guest memory', async () => {
     const r = await runToExit(env.engine, sh('grep MemTotal /proc/meminfo', { limits: { memory: 128 * 1024 * 1024 } }));
     expect(r.exitCode).toBe(0);
