@@ -52,6 +52,12 @@ describe('uml', () => {
     expect(r.stdout.trim()).toBe('1');
   }, 60_000);
 
+  it('--read-only holds even when the guest remounts its root read-write', async () => {
+    const r = await runToExit(env.engine, sh('mount -o remount,rw / 2>/dev/null; echo x > /written 2>/dev/null && echo WROTE; mount -t hostfs none /mnt -o / && (echo x > /mnt/written2) 2>/dev/null && echo WROTE2; echo end', { readOnlyRoot: true }));
+    expect(r.stdout).toBe('end\n');
+    expect(r.exitCode).toBe(0);
+  }, 60_000);
+
   it('gives -m as the guest memory', async () => {
     const r = await runToExit(env.engine, sh('grep MemTotal /proc/meminfo', { limits: { memory: 128 * 1024 * 1024 } }));
     expect(r.exitCode).toBe(0);

@@ -42,7 +42,7 @@ export const umlDriver: RuntimeDriver = {
     // -m is the guest's mem=; the kernel process around it needs room of its own (memory.ts)
     addUmlOverhead(plan);
     return {
-      argv: [LAUNCHER, plan.rootfs, kernelDir, spec, String(guestMemMiB(plan)), ...kernelArgs(plan)],
+      argv: [LAUNCHER, plan.rootfs, kernelDir, spec, String(guestMemMiB(plan)), plan.readOnlyRoot ? 'ro' : 'rw', ...kernelArgs(plan)],
       env: ['PATH=/usr/sbin:/usr/bin:/sbin:/bin'],
       cwd: '/',
       // the engine wires the container's veth into the shim's namespace; the guest has no network
