@@ -33,12 +33,14 @@ if (process.argv.includes('--check')) {
   } else console.log(`native: ${cc} has no -fanalyzer; the analyzer check is left out`);
 }
 
-// The uml runtime's two programs (native/uml): the host-side launcher, and the guest's init,
-// static because it runs inside the container's image, which may have no libc.
-for (const [name, extra] of [['gb-uml-launch', []], ['gb-uml-init', ['-static']]]) {
+// The uml programs (native/uml): the uml runtime's host-side launcher, its guest init (static:
+// it runs inside the container's image, which may have no libc), and the kernel tests' wrapper
+// that lets UML boot on an AMX host (gb-uml-fpregs). A change to xstate-filter.h rebuilds all three.
+for (const [name, extra] of [['gb-uml-launch', []], ['gb-uml-init', ['-static']], ['gb-uml-fpregs', []]]) {
   const src = join(root, 'native', 'uml', `${name}.c`);
   const bin = join(outDir, name);
-  if (!existsSync(src) || (existsSync(bin) && statSync(bin).mtimeMs >= statSync(src).mtimeMs && !process.argv.includes('--force'))) continue;
+  const newestSrc = Math.max(statSync(src, { throwIfNoEntry: false })?.mtimeMs ?? 0, statSync(join(root, 'native', 'uml', 'xstate-filter.h')).mtimeMs);
+  if (!existsSync(src) || (existsSync(bin) && statSync(bin).mtimeMs >= newestSrc && !process.argv.includes('--force'))) continue;
   execFileSync(cc, [...FLAGS, ...extra, '-o', bin, src], { stdio: 'inherit' });
   console.log(`native: built ${bin}`);
 }

@@ -25,6 +25,8 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "xstate-filter.h"
+
 #define MAXV 4096
 
 static char *args[MAXV + 1], *envs[MAXV + 2];
@@ -172,9 +174,9 @@ int main(void) {
 
   /*
    * linux.uml keeps only the x87/SSE registers of a guest process here (gb-uml-launch.c): keep
-   * glibc's string functions off AVX2 and AVX-512, whose upper register halves it would lose.
+   * glibc's string functions off AVX and AVX-512, whose upper register halves it would lose.
    */
-  if (!getenv_of("GLIBC_TUNABLES") && nenvs < MAXV) envs[nenvs++] = "GLIBC_TUNABLES=glibc.cpu.hwcaps=-AVX2,-AVX512F,-AVX512VL";
+  if (!getenv_of("GLIBC_TUNABLES") && nenvs < MAXV) envs[nenvs++] = "GLIBC_TUNABLES=" GUEST_GLIBC_TUNABLES;
 
   pid_t pid = fork();
   if (pid < 0) halt_with(125);

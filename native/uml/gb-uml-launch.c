@@ -21,7 +21,7 @@
  * The same filter makes PTRACE_{GET,SET}REGSET of NT_X86_XSTATE fail: on a host with AMX the
  * kernel wants the whole (11 kB) XSAVE area there, linux.uml 6.1 passes a smaller one and dies
  * with "ptrace set fp regs failed, errno = 14"; when that call fails, UML uses the x87/SSE
- * registers calls instead (the guest init then keeps glibc off AVX2/AVX-512, see gb-uml-init.c).
+ * registers calls instead (the guest init then keeps glibc off AVX and AVX-512, see gb-uml-init.c).
  *
  * Processes: this one stays outside (forwards signals, exits with the status), its child is pid 1
  * of the new pid namespace (does the mounts, forwards signals, reaps), and that one's child execs
@@ -47,6 +47,8 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "xstate-filter.h"
 
 static void __attribute__((noreturn)) fail(const char *what) {
   fprintf(stderr, "gb-uml-launch: %s: %s\n", what, strerror(errno));
@@ -112,14 +114,7 @@ static void load_seccomp(void) {
     BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 0x40000000, 0, 1), /* x32 */
     BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
     /* ptrace(PTRACE_GETREGSET|PTRACE_SETREGSET, pid, NT_X86_XSTATE, ...) fails: see above */
-    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_ptrace, 0, 6),
-    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0])),
-    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x4204, 1, 0),
-    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x4205, 0, 3),
-    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[2])),
-    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x202, 0, 1),
-    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EIO),
-    LD_NR,
+    XSTATE_REGSET_FAILS,
     /* clone with a namespace flag: no new user namespace (its capabilities) or any other */
     BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_clone, 0, 3),
     BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0])),

@@ -114,6 +114,15 @@ async function reapGroup(pgid: number): Promise<void> {
   if (groupAlive(pgid)) throw new Error(`UML process group ${pgid} would not die`);
 }
 
+/** native/uml/xstate-filter.h's glibc setting, for the guest's processes */
+const GUEST_GLIBC_TUNABLES = 'glibc.cpu.hwcaps=-AVX,-AVX2,-AVX512F,-AVX512VL,-AVX512BW,-AVX512DQ,-AVX512CD,-AVX_Fast_Unaligned_Load';
+
+function fpregsWrapper(): string {
+  const bin = join(dirname(GUEST_INIT), '..', '..', 'native', 'build', 'gb-uml-fpregs');
+  if (!existsSync(bin)) throw new Error(`${bin} is not built: run "npm run build:native"`);
+  return bin;
+}
+
 /** Boot, run opts.command, halt. `keepFiles` names files in the work dir to read back. */
 export async function bootUml(opts: BootOptions & { keepFiles?: string[] }): Promise<BootResult> {
   const kernel = opts.kernel ?? UML_KERNEL;
@@ -161,10 +170,13 @@ export async function bootUml(opts: BootOptions & { keepFiles?: string[] }): Pro
     'loglevel=1',
     `GBT_WORK=${work}`,
     `GBT_WRITABLE=${(opts.writable ?? []).join(':')}`,
+    // the guest's init and everything it starts: glibc off AVX and AVX-512 (native/uml/xstate-filter.h)
+    `GLIBC_TUNABLES=${GUEST_GLIBC_TUNABLES}`,
   ];
   const t0 = Date.now();
   // detached: its own process group, so a timeout can kill UML and every process it forked
-  const child = spawn(kernel, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '/usr/bin:/bin', TMPDIR: join(work, 'tmp') } as unknown as NodeJS.ProcessEnv });
+  // through gb-uml-fpregs: on an AMX host linux.uml 6.1 dies at its first process otherwise
+  const child = spawn(fpregsWrapper(), [kernel, ...args], { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '/usr/bin:/bin', TMPDIR: join(work, 'tmp') } as unknown as NodeJS.ProcessEnv });
   const pgid = child.pid!;
   let consoleText = '';
   let bootMs = -1;

@@ -51,6 +51,6 @@ export function kernelArgs(plan: RuntimePlan): string[] {
     'quiet',
     'loglevel=0',
     // passed to the guest init as environment: the init is a static glibc program too
-    'GLIBC_TUNABLES=glibc.cpu.hwcaps=-AVX2,-AVX512F,-AVX512VL',
+    'GLIBC_TUNABLES=glibc.cpu.hwcaps=-AVX,-AVX2,-AVX512F,-AVX512VL,-AVX512BW,-AVX512DQ,-AVX512CD,-AVX_Fast_Unaligned_Load',
   ];
 }
