@@ -317,7 +317,7 @@ export interface EngineApi {
 
   // ---- runtimes side by side (compare/): the teacher's engine only (a learner's view lacks them)
   /** every runtime the engine lists, with whether this host can run it */
-  comparableRuntimes?(): RuntimeAvailability[];
+  comparableRuntimes?(): Promise<RuntimeAvailability[]>;
   /**
    * The same image and command under 2–5 runtimes, one at a time: start times, memory overhead,
    * what the processes see inside. InvalidArgument / NotFound before anything runs; Conflict while

@@ -694,7 +694,7 @@ export class Engine implements EngineApi {
 
   // ------------------------------------------------------------------ runtimes side by side (compare/)
 
-  comparableRuntimes(): RuntimeAvailability[] {
+  comparableRuntimes(): Promise<RuntimeAvailability[]> {
     return comparableRuntimes();
   }
 

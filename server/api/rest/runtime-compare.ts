@@ -6,7 +6,7 @@
 //   GET  /api/runtimes/compare/:id    one kept comparison
 // A learner's view of the engine has no comparison (it would run containers outside their
 // sandbox's policy): their POST is refused, their GET of an id is not found.
-import { NotFound, PermissionDenied, type EngineApi, type RuntimeComparison } from '../../engine/index.js';
+import { NotFound, PermissionDenied, type EngineApi, type RuntimeAvailability, type RuntimeComparison } from '../../engine/index.js';
 
 /** A kept comparison in the list: enough to name it and open it. */
 export interface ComparisonSummary {
@@ -22,8 +22,8 @@ export function summarizeComparison(c: RuntimeComparison): ComparisonSummary {
   return { id: c.id, created: c.created, image: c.image, cmd: c.cmd, rounds: c.rounds, runtimes: c.results.map((r) => r.runtime) };
 }
 
-export function compareListing(engine: EngineApi): { runtimes: ReturnType<NonNullable<EngineApi['comparableRuntimes']>>; comparisons: ComparisonSummary[] } {
-  return { runtimes: engine.comparableRuntimes?.() ?? [], comparisons: (engine.runtimeComparisons?.() ?? []).map(summarizeComparison) };
+export async function compareListing(engine: EngineApi): Promise<{ runtimes: RuntimeAvailability[]; comparisons: ComparisonSummary[] }> {
+  return { runtimes: (await engine.comparableRuntimes?.()) ?? [], comparisons: (engine.runtimeComparisons?.() ?? []).map(summarizeComparison) };
 }
 
 export async function runComparison(engine: EngineApi, body: unknown): Promise<RuntimeComparison> {

@@ -3,6 +3,6 @@
 import { RUNTIMES } from '../runtime/available.js';
 import type { RuntimeAvailability } from './types.js';
 
-export function comparableRuntimes(): RuntimeAvailability[] {
+export async function comparableRuntimes(): Promise<RuntimeAvailability[]> {
   return Object.entries(RUNTIMES).map(([name, info]) => ({ name, description: info.description, available: true }));
 }

@@ -31,7 +31,7 @@ export type CompareEngine = Pick<EngineApi, 'create' | 'start' | 'wait' | 'logs'
 
 export interface CompareDeps {
   engine: CompareEngine;
-  runtimes(): RuntimeAvailability[];
+  runtimes(): RuntimeAvailability[] | Promise<RuntimeAvailability[]>;
   /** the pids of the container's cgroup (the monitor's included) */
   cgroupPids(id: string): Promise<number[]>;
   store: ComparisonStore;
@@ -41,7 +41,7 @@ export interface CompareDeps {
 const busy = new WeakSet<ComparisonStore>();
 
 export async function compareRuntimes(deps: CompareDeps, input: unknown): Promise<RuntimeComparison> {
-  const listed = deps.runtimes();
+  const listed = await deps.runtimes();
   const req = checkCompareRequest(input, listed);
   const image = deps.engine.inspectImage(req.image); // NotFound for an image this engine lacks
   if (busy.has(deps.store)) throw new Conflict('a runtime comparison is running already: wait for it to finish');
@@ -128,8 +128,8 @@ async function cleanup(engine: CompareEngine, id: string | null): Promise<void> 
   if (id) await engine.remove(id, { force: true, volumes: true }).catch(() => {});
 }
 
-/** The command: create → running → exited, timed by the engine's own calls. */
-async function commandRun(engine: CompareEngine, config: ContainerConfig, round: number): Promise<CommandRun> {
+/** The command: create → running → exited, timed by the engine's own calls (bench:runtimes uses it too). */
+export async function commandRun(engine: CompareEngine, config: ContainerConfig, round: number): Promise<CommandRun> {
   let id: string | null = null;
   const t = performance.now();
   try {
@@ -167,7 +167,7 @@ async function untilReady(engine: CompareEngine, id: string, sink: { text: strin
   }
 }
 
-async function probeRun(deps: CompareDeps, config: ContainerConfig, round: number): Promise<ProbeRun> {
+export async function probeRun(deps: Pick<CompareDeps, 'engine' | 'cgroupPids'>, config: ContainerConfig, round: number): Promise<ProbeRun> {
   const { engine } = deps;
   let id: string | null = null;
   try {
