@@ -24,6 +24,7 @@
 #include "helper.h"
 
 static struct child_fds *g_fds;
+static bool g_shim;
 
 /* Report an error on the exec-fail pipe and end the child: the monitor relays the line. */
 static void __attribute__((noreturn)) fail_line(const char *line) {
@@ -230,8 +231,8 @@ static int setup_terminal(void) {
   snprintf(slave_path, sizeof(slave_path), "/dev/pts/%d", n);
   int slave = open(slave_path, O_RDWR | O_NOCTTY);
   if (slave < 0) FAIL("terminal", errno, "open %s", slave_path);
-  /* /dev/console is the terminal too, as in runc */
-  int fd = open("/dev/console", O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+  /* /dev/console is the terminal too, as in runc (a shim is on the host's /dev: it leaves it) */
+  int fd = g_shim ? -1 : open("/dev/console", O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
   if (fd >= 0) {
     close(fd);
     mount(slave_path, "/dev/console", NULL, MS_BIND, NULL);
@@ -289,8 +290,33 @@ static void loopback_up(void) {
   status_step("child", "lo-up", now_ms() - t, "ioctl(socket, SIOCSIFFLAGS, {\"lo\", IFF_UP}): the new network namespace's loopback", NULL, NULL);
 }
 
+/* The container's root: mounts, devices, symlinks, pivot_root, masked and read-only paths. */
+static void setup_root(struct spec *s, bool userns) {
+  double t;
+  t = now_ms();
+  if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0) FAIL("mount-propagation", errno, "make / rslave");
+  if (mount(s->rootfs, s->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0) FAIL("mount-rootfs", errno, "bind %s on itself", s->rootfs);
+  status_step("child", "mount-rootfs", now_ms() - t, "mount(NULL, \"/\", NULL, MS_REC|MS_SLAVE); mount(rootfs, rootfs, NULL, MS_BIND|MS_REC)", NULL, NULL);
+  g_rootfd = open(s->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (g_rootfd < 0) FAIL("mount-rootfs", errno, "open %s", s->rootfs);
+  for (int i = 0; i < s->nmounts; i++) do_mount(s, &s->mounts[i]);
+  for (int i = 0; i < s->ndevices; i++) make_device(s, &s->devices[i], userns);
+  for (int i = 0; i < s->nsymlinks; i++) make_symlink(s->symlink_targets[i], s->symlink_paths[i]);
+  close(g_rootfd);
+  g_rootfd = -1;
+  pivot_root_into(s);
+  mask_paths(s);
+  if (s->readonly_root) {
+    t = now_ms();
+    if (remount_bind("/", MS_RDONLY) < 0) FAIL("readonly-root", errno, "remount / read-only");
+    status_step("child", "readonly-root", now_ms() - t, "mount(NULL, \"/\", NULL, MS_BIND|MS_REMOUNT|MS_RDONLY)", NULL, NULL);
+  }
+
+}
+
 void child_main(struct spec *s, struct child_fds *fds) {
   g_fds = fds;
+  g_shim = s->shim;
   /* An ignored signal stays ignored across execve. The monitor ignores SIGPIPE (the engine may go
    * away) and whoever started the engine may have ignored others (SIGQUIT, SIGHUP): the container's
    * process starts with every signal at its default, as on a fresh boot, or `yes | head` would
@@ -329,25 +355,9 @@ void child_main(struct spec *s, struct child_fds *fds) {
 
   if (s->ns_flags & CLONE_NEWNET) loopback_up();
 
-  /* Mounts: nothing we do may propagate back to the host */
-  t = now_ms();
-  if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0) FAIL("mount-propagation", errno, "make / rslave");
-  if (mount(s->rootfs, s->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0) FAIL("mount-rootfs", errno, "bind %s on itself", s->rootfs);
-  status_step("child", "mount-rootfs", now_ms() - t, "mount(NULL, \"/\", NULL, MS_REC|MS_SLAVE); mount(rootfs, rootfs, NULL, MS_BIND|MS_REC)", NULL, NULL);
-  g_rootfd = open(s->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (g_rootfd < 0) FAIL("mount-rootfs", errno, "open %s", s->rootfs);
-  for (int i = 0; i < s->nmounts; i++) do_mount(s, &s->mounts[i]);
-  for (int i = 0; i < s->ndevices; i++) make_device(s, &s->devices[i], userns);
-  for (int i = 0; i < s->nsymlinks; i++) make_symlink(s->symlink_targets[i], s->symlink_paths[i]);
-  close(g_rootfd);
-  g_rootfd = -1;
-  pivot_root_into(s);
-  mask_paths(s);
-  if (s->readonly_root) {
-    t = now_ms();
-    if (remount_bind("/", MS_RDONLY) < 0) FAIL("readonly-root", errno, "remount / read-only");
-    status_step("child", "readonly-root", now_ms() - t, "mount(NULL, \"/\", NULL, MS_BIND|MS_REMOUNT|MS_RDONLY)", NULL, NULL);
-  }
+  /* A shim stays in the host's mount namespace and root: the runtime it execs (runc, runsc,
+   * linux) makes the container's mounts itself, from config.json */
+  if (!s->shim) setup_root(s, userns);
 
   /* stdio */
   int pty_master = -1;

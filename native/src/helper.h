@@ -48,6 +48,7 @@ struct spec {
   char **env; int nenv;
   char **args; int nargs;
   bool terminal, stdin_open, init, create_barrier;
+  bool shim;                  /* `shim 1`: the child execs a runtime (runc run ...) on the host: no rootfs, no mounts, no namespaces but net */
   char *state_dir, *log;
   unsigned long root_propagation; /* `root_propagation`: MS_SHARED|MS_SLAVE|MS_PRIVATE|MS_UNBINDABLE for / after pivot_root (0: leave it) */
   long stdio_from;            /* `stdio_from PID`: init's 0, 1, 2 are that process's (pidfd_getfd), not pipes (0: pipes) */

@@ -350,7 +350,7 @@ struct launch {
 static void monitor_prepare(struct spec *s, struct launch *L) {
   signal(SIGPIPE, SIG_IGN);
   setsid(); /* fails harmlessly when the engine already made us a session leader */
-  if (!s->rootfs || !s->state_dir) FAILF("spec", 0, "the spec needs rootfs and state_dir");
+  if ((!s->rootfs && !s->shim) || !s->state_dir) FAILF("spec", 0, "the spec needs rootfs (or shim) and state_dir");
 
   /* The monitor's own work (copying a log flood, serving attach clients) is charged to the
    * container: it joins a cgroup under the container's before it does anything else. */

@@ -233,6 +233,8 @@ int spec_load(const char *path, struct spec *s, char *err, size_t errlen) {
       NEED(1); s->stdin_open = atoi(v[0]);
     } else if (!strcmp(k, "init")) {
       NEED(1); s->init = atoi(v[0]);
+    } else if (!strcmp(k, "shim")) {
+      NEED(1); s->shim = atoi(v[0]);
     } else if (!strcmp(k, "create_barrier")) {
       NEED(1); s->create_barrier = atoi(v[0]);
     } else if (!strcmp(k, "root_propagation")) {
@@ -273,6 +275,13 @@ int spec_load(const char *path, struct spec *s, char *err, size_t errlen) {
     return -1;
   }
   if (!s->cwd) s->cwd = "/";
+  /* a shim runs another runtime on the host: it makes no namespace but the network one (which the
+   * engine wires before start), mounts nothing and is no init; anything else is a mistake */
+  if (s->shim && ((s->ns_flags & ~CLONE_NEWNET) || s->ns_time || s->njoins || s->rootfs || s->nmounts || s->ndevices || s->nsymlinks ||
+                  s->nmasked || s->nreadonly || s->nuid || s->ngid || s->init || s->stdio_from)) {
+    snprintf(err, errlen, "spec %s: a shim makes only a network namespace: no rootfs, mounts, maps, joins, init or stdio_from", path);
+    return -1;
+  }
   return 0;
 oom:
   snprintf(err, errlen, "spec line %d: out of memory", lineno);

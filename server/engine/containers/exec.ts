@@ -18,6 +18,11 @@ export interface ExecLaunch {
   specPath: string;
   /** files to remove when the session ends (its seccomp filter copy) */
   extraFiles?: string[];
+  /**
+   * instead of `helper exec SPEC STATUS`: a runtime's own exec CLI run on the host (runsc exec:
+   * setns cannot enter gVisor's Sentry). Its stdio is the session's, as the helper's would be.
+   */
+  command?: { file: string; args: string[] };
   tty: boolean;
   cols?: number;
   rows?: number;
@@ -80,7 +85,7 @@ export function launchExec(l: ExecLaunch): ExecProcess {
   };
 
   if (l.tty) {
-    const term = pty.spawn(l.helper, ['exec', l.specPath, statusPath], {
+    const term = pty.spawn(l.command?.file ?? l.helper, l.command?.args ?? ['exec', l.specPath, statusPath], {
       name: 'xterm-256color',
       cols: l.cols ?? 80,
       rows: l.rows ?? 24,
@@ -124,7 +129,7 @@ export function launchExec(l: ExecLaunch): ExecProcess {
     };
   }
 
-  const child = spawnChild(l.helper, ['exec', l.specPath, statusPath], { stdio: ['pipe', 'pipe', 'pipe'], env: {} as NodeJS.ProcessEnv });
+  const child = spawnChild(l.command?.file ?? l.helper, l.command?.args ?? ['exec', l.specPath, statusPath], { stdio: ['pipe', 'pipe', 'pipe'], env: {} as NodeJS.ProcessEnv });
   child.stdout!.on('data', (d: Buffer) => dataCbs.forEach((cb) => cb(d)));
   child.stderr!.on('data', (d: Buffer) => errCbs.forEach((cb) => cb(d)));
   child.stdin!.on('error', () => {});

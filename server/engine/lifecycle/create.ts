@@ -13,6 +13,7 @@ import { Conflict, InvalidArgument, type ContainerConfig, type ContainerRecord, 
 import { mapsFor } from '../userns/ranges.js';
 import { resolveVolumeMounts } from '../volumes/container-volumes.js';
 import { containerEvent, type EngineContext } from './context.js';
+import { checkRuntime } from './runtime-driver.js';
 
 const DEFAULT_LIMITS: ResourceLimits = { memory: null, memorySwap: null, cpus: null, cpuShares: null, pids: null, io: [] };
 
@@ -25,6 +26,7 @@ export async function createContainer(ctx: EngineContext, input: ContainerConfig
   let s = performance.now();
   const config = validateConfig(input);
   validateExtras(config, { cgroupVersion: ctx.cgroups.version });
+  await checkRuntime(ctx, config); // known, available here (its own error if not), able to do it
   if (config.endpoint && ctx.network === null) throw new InvalidArgument('--ip, --network-alias, --mac-address and --link need networking: this engine runs without');
   step('validate', s, { detail: 'limits, names and namespaces checked before anything is made' });
 

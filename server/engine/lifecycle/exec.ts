@@ -11,6 +11,7 @@ import { buildExecPlan } from '../runtime/build-plan.js';
 import { execSpec } from '../runtime/helper-spec.js';
 import { Conflict, InvalidArgument, NotFound } from '../types.js';
 import { containerEvent, type EngineContext, type ExecEntry } from './context.js';
+import { driverOf, launchContext } from './runtime-driver.js';
 
 export async function execInContainer(ctx: EngineContext, idOrName: string, opts: ExecOptions): Promise<ExecProcess> {
   const rec = ctx.records.find(idOrName);
@@ -31,6 +32,14 @@ export async function execInContainer(ctx: EngineContext, idOrName: string, opts
     targetPid: rec.state.pid,
     targetStart: rec.state.pidStartTime ?? '',
   });
+  const driver = driverOf(rec);
+  if (driver.exec.mode === 'none') throw new Conflict(driver.exec.refusal);
+  let command: { file: string; args: string[] } | undefined;
+  if (driver.exec.mode === 'cli') {
+    // the runtime's own exec (runsc): the same user, environment and directory the plan chose
+    const argv = driver.exec.argv(launchContext(ctx, rec, null), { args: plan.args, env: plan.env, cwd: plan.cwd, user: { uid: plan.user.uid, gid: plan.user.gid }, tty: opts.tty ?? false });
+    command = { file: argv[0], args: argv.slice(1) };
+  }
   writeFileSync(specPath, execSpec(plan), { mode: 0o600 });
   const entry: ExecEntry = { containerId: rec.id, process: undefined as unknown as ExecProcess, exitCode: null, config: opts };
   const proc = launchExec({
@@ -38,7 +47,9 @@ export async function execInContainer(ctx: EngineContext, idOrName: string, opts
     containerId: rec.id,
     helper: helperExecutable(ctx.runRoot),
     specPath,
-    extraFiles: plan.seccompBpf ? [plan.seccompBpf] : [],
+    // the runtime's files for this exec (runsc's --process JSON) go with the session
+    extraFiles: [...(plan.seccompBpf ? [plan.seccompBpf] : []), ...(command ? command.args.filter((_, i, a) => a[i - 1] === '--process') : [])],
+    ...(command ? { command } : {}),
     tty: opts.tty ?? false,
     cols: opts.cols,
     rows: opts.rows,

@@ -9,6 +9,7 @@ import { containerEvent, type EngineContext } from './context.js';
 import { removeContainer } from './remove.js';
 import { startLocked } from './start.js';
 import { isAlive, transition } from './state.js';
+import { driverCleanup } from './runtime-driver.js';
 
 /** What the monitor writes when init ends (native/PROTOCOL.md). */
 interface ExitFile {
@@ -37,6 +38,7 @@ export async function finalize(ctx: EngineContext, id: string, monitorPid: numbe
   const runDir = join(ctx.runRoot, id);
   const exit = readJson<ExitFile>(join(runDir, 'exit.json'));
   let oomKilled = false;
+  await driverCleanup(ctx, rec); // the runtime's state for it (runc delete --force)
   try {
     if (Object.values(ctx.cgroups.paths(id)).some((p) => existsSync(p))) {
       oomKilled = await ctx.cgroups.oomKilled(id);

@@ -7,10 +7,29 @@ import { containerEvent, delay, type EngineContext } from './context.js';
 import { parseSignal, SIGKILL, SIGTERM } from './signals.js';
 import { isActive, transition } from './state.js';
 import { waitStatus } from './wait.js';
+import { driverOf, launchContext } from './runtime-driver.js';
 
 /** Signal init, checking its start time first: a pid reused by another process is left alone. */
-function signalInit(rec: ContainerRecord, signal: number): boolean {
+function signalPid(rec: ContainerRecord, signal: number): boolean {
   return signalProcess(rec.state.pid, signal, rec.state.pidStartTime ?? '', readStartTime);
+}
+
+/**
+ * Signal the container's process: through the runtime's CLI where it has one (runc kill, runsc
+ * kill: gVisor's processes are not host processes), else kill(2) on init; the CLI failing, the
+ * init pid still gets it.
+ */
+async function signalInit(ctx: EngineContext, rec: ContainerRecord, signal: number): Promise<void> {
+  const d = driverOf(rec);
+  if (d.signal) {
+    try {
+      await d.signal(launchContext(ctx, rec, null), signal);
+      return;
+    } catch {
+      /* fall back to the init pid */
+    }
+  }
+  signalPid(rec, signal);
 }
 
 export async function killContainer(ctx: EngineContext, idOrName: string, signal = 'SIGKILL'): Promise<void> {
@@ -21,7 +40,7 @@ export async function killContainer(ctx: EngineContext, idOrName: string, signal
   }
   const live = ctx.live.get(rec.id);
   if (live && (num === SIGKILL || num === SIGTERM)) live.stopRequested = true;
-  signalInit(rec, num);
+  await signalInit(ctx, rec, num);
   // a frozen init dies only when thawed (v1), and on v2 the monitor is frozen with it: as Docker
   // does, SIGKILL on a paused container thaws it so that it can end
   if (rec.state.status === 'paused' && num === SIGKILL) await ctx.cgroups.thaw(rec.id).catch(() => {});
@@ -49,11 +68,11 @@ export async function stopContainer(ctx: EngineContext, rec: ContainerRecord, ti
   live.stopRequested = true;
   if (rec.state.status === 'paused') await ctx.cgroups.thaw(rec.id);
   const num = parseSignal(signal);
-  signalInit(rec, num);
+  await signalInit(ctx, rec, num);
   // a negative timeout (--stop-timeout -1) waits for as long as the container takes
   const timedOut = timeoutSeconds < 0 ? await live.gone.then(() => false) : await Promise.race([live.gone.then(() => false), delay(timeoutSeconds * 1000).then(() => true)]);
   if (timedOut) {
-    signalInit(rec, SIGKILL);
+    await signalInit(ctx, rec, SIGKILL);
     await live.gone;
   }
   await waitStatus(ctx, rec.id, (r) => !isActive(r.state.status));

@@ -8,6 +8,7 @@ import { Conflict } from '../types.js';
 import { containerEvent, type EngineContext } from './context.js';
 import { stopContainer } from './kill.js';
 import { isActive, transition } from './state.js';
+import { driverCleanup } from './runtime-driver.js';
 import { containersUsing, volumeNames } from '../volumes/container-volumes.js';
 
 /** `volumes` (docker rm -v, and --rm): its anonymous volumes go too, unless another container uses them. */
@@ -39,6 +40,7 @@ export async function removeLocked(ctx: EngineContext, id: string, force: boolea
   }
   await ctx.withLock(id, async () => {
     for (const [execId, e] of ctx.execs) if (e.containerId === id) ctx.execs.delete(execId);
+    await driverCleanup(ctx, rec);
     if (isMounted(rec.paths.rootfs)) unmountOverlay(rec.paths.rootfs);
     if ((await ctx.cgroups.list()).includes(id)) {
       await ctx.cgroups.killAll(id);

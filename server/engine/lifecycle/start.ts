@@ -22,7 +22,7 @@ import { mountUsernsRootfs } from '../rootfs/userns-layers.js';
 import { helperExecutable, HelperError, runHelper, type CreatedContainer } from '../runtime/builtin.js';
 import { buildPlan } from '../runtime/build-plan.js';
 import { groupForRecord } from '../tenancy/tenant-groups.js';
-import { runSpec } from '../runtime/helper-spec.js';
+import { runSpec, shimSpec } from '../runtime/helper-spec.js';
 import { ociConfig } from '../runtime/spec.js';
 import { Conflict, InvalidArgument, type ContainerRecord, type TimelineStep } from '../types.js';
 import { writeJsonAtomic } from '../util/fsx.js';
@@ -32,6 +32,7 @@ import { containerEvent, type EngineContext, type Live } from './context.js';
 import { type EtcFiles, hostnameOf, writeEtcFiles } from './etc-files.js';
 import { onMonitorGone } from './exit.js';
 import { isActive, transition } from './state.js';
+import { driverCleanup, driverOf, launchContext } from './runtime-driver.js';
 
 export function startContainer(ctx: EngineContext, idOrName: string): Promise<ContainerRecord> {
   const rec = ctx.records.find(idOrName);
@@ -152,10 +153,23 @@ export async function startLocked(ctx: EngineContext, id: string, isRestart: boo
       joinNamespaces: joinPaths(ctx, rec),
       volumeSources: volumes.sources,
     });
-    writeJsonAtomic(join(rec.paths.bundle, 'config.json'), ociConfig(plan));
+    // the runtime: builtin is the helper's own clone; the others run under the monitor's shim
+    // (runtime/drivers/types.ts), from the same config.json, adjusted for them
+    const driver = driverOf(rec);
+    const lctx = launchContext(ctx, rec, plan);
+    let config = ociConfig(plan);
+    if (driver.adjustConfig) config = driver.adjustConfig(config, lctx);
+    const shim = driver.launch === 'shim' ? driver.shimCommand!(lctx) : null;
+    // the runtime applies --sysctl in the container's namespaces (the shim shares the host's IPC)
+    if (shim && rec.config.sysctls && Object.keys(rec.config.sysctls).length) config.linux = { ...(config.linux as object), sysctl: rec.config.sysctls };
+    writeJsonAtomic(join(rec.paths.bundle, 'config.json'), config);
     const specPath = join(runDir, 'helper.spec');
-    writeFileSync(specPath, runSpec(plan, { createBarrier: true }), { mode: 0o600 });
-    step('write-config', s, { file: join(rec.paths.bundle, 'config.json'), detail: `OCI runtime spec; helper spec at ${specPath}` });
+    writeFileSync(specPath, shim ? shimSpec(plan, shim, { createBarrier: true }) : runSpec(plan, { createBarrier: true }), { mode: 0o600 });
+    if (shim) cleanups.push(() => driverCleanup(ctx, rec));
+    step('write-config', s, {
+      file: join(rec.paths.bundle, 'config.json'),
+      detail: shim ? `OCI runtime spec for ${driver.name}; helper spec (shim: ${shim.argv.join(' ')}) at ${specPath}` : `OCI runtime spec; helper spec at ${specPath}`,
+    });
 
     // 5. the helper: clone with the namespaces, maps, cgroup join ... up to the create barrier
     if (existsSync(join(runDir, 'exit.json'))) rmSync(join(runDir, 'exit.json'));
@@ -178,7 +192,7 @@ export async function startLocked(ctx: EngineContext, id: string, isRestart: boo
     }
 
     // 6b. --sysctl, in the container's own net/IPC namespaces
-    if (rec.config.sysctls && Object.keys(rec.config.sysctls).length) {
+    if (!shim && rec.config.sysctls && Object.keys(rec.config.sysctls).length) {
       for (const w of await applySysctls(created.pid, rec.config.sysctls)) timeline.push({ step: 'sysctl', by: 'engine', at: shift + performance.now() - t0, ms: w.ms, call: w.call });
     }
 
@@ -190,13 +204,20 @@ export async function startLocked(ctx: EngineContext, id: string, isRestart: boo
     } catch (e) {
       throw helperFailure(e);
     }
-    step('start', s, { detail: 'released the create barrier: the helper dropped privileges and called execve' });
+    step('start', s, { detail: shim ? `released the create barrier: the shim exec'd ${driver.name}` : 'released the create barrier: the helper dropped privileges and called execve' });
+    // the pid the host's kernel sees as the container's init (runc's init, gVisor's sandbox)
+    let initPid = created.pid;
+    if (shim) {
+      s = performance.now();
+      initPid = await driver.initPid(lctx, created.pid);
+      step('runtime-init', s, { detail: initPid === created.pid ? `${driver.name} ran the container in its own process ${initPid}` : `${driver.name} state: the container's init is host pid ${initPid} (the runtime runs as ${created.pid})` });
+    }
 
     transition(rec, 'running');
     rec.state = {
       ...rec.state,
-      pid: created.pid,
-      pidStartTime: readStartTime(created.pid),
+      pid: initPid,
+      pidStartTime: readStartTime(initPid),
       monitorPid: created.monitorPid,
       monitorStartTime: readStartTime(created.monitorPid),
       exitCode: 0,

@@ -110,3 +110,43 @@ export function execSpec(plan: ExecPlan): string {
   out.push(...commonProcessLines(plan));
   return out.join('\n') + '\n';
 }
+
+/** What a shim needs from the driver (drivers/types.ts ShimCommand). */
+export interface ShimLines {
+  argv: string[];
+  env: string[];
+  cwd: string;
+  netns: boolean;
+  joinCgroup: boolean;
+}
+
+const ALL_CAPS = (1n << 64n) - 1n;
+
+/**
+ * Lines for `gb-helper run` with a shim (launch 'shim' drivers: runc, crun, runsc, uml): the
+ * monitor is the same (log, terminal, exit.json, monitor.sock, create barrier), but its child
+ * makes no root, mounts nor namespaces (a new network namespace at most, for the engine's veth)
+ * and execs the runtime on the host as root, with the helper's capabilities and no seccomp
+ * filter: the runtime applies the container's own, from config.json.
+ */
+export function shimSpec(plan: RuntimePlan, cmd: ShimLines, opts: { createBarrier: boolean }): string {
+  const out: string[] = ['# gb-helper run spec (shim: the child execs an OCI runtime), written by the Glassbox engine (see native/PROTOCOL.md)'];
+  out.push(line('shim', 1));
+  if (cmd.netns) out.push(line('namespaces', 'net'));
+  if (cmd.joinCgroup) for (const f of plan.cgroupProcs) out.push(line('cgroup', f));
+  out.push(line('caps', hex(ALL_CAPS), hex(ALL_CAPS), hex(ALL_CAPS), hex(0n), hex(0n)));
+  out.push(line('no_new_privs', 0));
+  out.push(line('user', 0, 0));
+  out.push(line('cwd', cmd.cwd));
+  for (const e of cmd.env) out.push(line('env', e));
+  for (const a of cmd.argv) out.push(line('arg', a));
+  out.push(line('terminal', plan.terminal ? 1 : 0));
+  out.push(line('stdin', plan.stdin ? 1 : 0));
+  out.push(line('init', 0));
+  out.push(line('state_dir', plan.stateDir));
+  if (plan.logPath) out.push(line('log', plan.logPath));
+  if (plan.logPath && plan.logRotate) out.push(line('log_rotate', plan.logRotate.maxSize, plan.logRotate.maxFiles));
+  for (const f of plan.monitorCgroupProcs) out.push(line('monitor_cgroup', f));
+  out.push(line('create_barrier', opts.createBarrier ? 1 : 0));
+  return out.join('\n') + '\n';
+}
