@@ -695,7 +695,7 @@ export class Engine implements EngineApi {
   // ------------------------------------------------------------------ runtimes side by side (compare/)
 
   comparableRuntimes(): Promise<RuntimeAvailability[]> {
-    return comparableRuntimes();
+    return comparableRuntimes({ runRoot: this.runRoot, cgroupParent: this.names.cgroupParent });
   }
 
   compareRuntimes(req: RuntimeCompareRequest): Promise<RuntimeComparison> {
