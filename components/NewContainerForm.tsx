@@ -16,6 +16,14 @@ import { PullProgress } from './PullProgress';
 import { Switch } from './Switch';
 import { privilegeRisks } from '../common/privilege-risks';
 
+/** GET /api/runtimes: every runtime driver and whether it can run here (runtime/drivers/index.ts) */
+interface RuntimeOption {
+  name: string;
+  description: string;
+  available: boolean;
+  error: string | null;
+}
+
 interface ImageSummary {
   id: string;
   repoTags: string[];
@@ -54,6 +62,7 @@ const LEARNER_FIXED_NS = new Set(['pid', 'mnt', 'net', 'uts', 'ipc', 'cgroup', '
 
 export function NewContainerForm({ cpus, onCreating, onCreated, onFailed, learner }: { cpus: number; learner?: LearnerLimits } & CreateHooks) {
   const [images, setImages] = useState<ImageSummary[]>([]);
+  const [runtimes, setRuntimes] = useState<RuntimeOption[]>([]);
   const [form, setForm] = useState<FormState>(() => defaultForm());
   const [paste, setPaste] = useState('');
   const [pasteMsg, setPasteMsg] = useState<{ ok: boolean; text: string; partial?: boolean } | null>(null);
@@ -63,6 +72,10 @@ export function NewContainerForm({ cpus, onCreating, onCreated, onFailed, learne
   const [pull, setPull] = useState<PullState | null>(null);
   /** the container a failed start left behind (docker run leaves it): linked from the message */
   const [startFailure, setStartFailure] = useState<{ id: string; name: string; status: string } | null>(null);
+
+  useEffect(() => {
+    if (!learner) api<RuntimeOption[]>('/api/runtimes').then(setRuntimes, () => {});
+  }, [learner]);
 
   useEffect(() => {
     api<ImageSummary[]>('/api/images')
@@ -241,6 +254,28 @@ export function NewContainerForm({ cpus, onCreating, onCreated, onFailed, learne
           </select>
           {learner && <span className="mt-1 block text-xs text-slate-400">bridge is a network of your own: no other learner is on it</span>}
         </label>
+        {!learner && (
+          <label className="block">
+            <span className="mb-1 block text-sm text-slate-300">Runtime</span>
+            {/* every driver is listed; one that cannot run on this host is shown with its own error, not offered */}
+            <select className={input} value={form.runtime} onChange={(e) => set('runtime', e.target.value)} data-testid="runtime">
+              {(runtimes.length ? runtimes : [{ name: 'builtin', description: '', available: true, error: null }]).map((r) => (
+                <option key={r.name} value={r.name} disabled={!r.available} title={r.error ?? r.description}>
+                  {r.name}
+                  {r.available ? '' : ' (unavailable)'}
+                </option>
+              ))}
+            </select>
+            <span className="mt-1 block text-xs text-slate-400" data-testid="runtime-note">
+              {runtimes.find((r) => r.name === form.runtime)?.description}
+              {runtimes.filter((r) => !r.available).map((r) => (
+                <span key={r.name} className="block text-amber-300">
+                  {r.name}: {r.error}
+                </span>
+              ))}
+            </span>
+          </label>
+        )}
         <div>
           <Switch checked={form.init} onChange={(v) => set('init', v)} label="init" hint="a tiny init as PID 1: reaps zombies, forwards signals" testId="init" />
           <Switch checked={form.readOnlyRoot} onChange={(v) => set('readOnlyRoot', v)} label="read-only root" hint="the root filesystem is mounted read-only" testId="readonly" />

@@ -20,6 +20,8 @@ export interface FormState {
   cpus: number;
   pids: number;
   network: string;
+  /** the runtime driver (docker run --runtime): builtin, runc, crun, runsc, uml */
+  runtime: string;
   init: boolean;
   readOnlyRoot: boolean;
   privileged: boolean;
@@ -57,6 +59,7 @@ export function defaultForm(image = ''): FormState {
     cpus: 0,
     pids: 0,
     network: 'bridge',
+    runtime: 'builtin',
     init: false,
     readOnlyRoot: false,
     privileged: false,
@@ -89,6 +92,8 @@ export function toConfig(f: FormState): ContainerConfig {
   if (Object.keys(limits).length) cfg.limits = limits;
   else delete cfg.limits;
   if (f.network && f.network !== 'bridge') cfg.network = f.network;
+  if (f.runtime && f.runtime !== 'builtin') cfg.runtime = f.runtime;
+  else delete cfg.runtime;
   if (f.init) cfg.init = true;
   if (f.readOnlyRoot) cfg.readOnlyRoot = true;
   if (f.privileged) cfg.privileged = true;
@@ -97,7 +102,7 @@ export function toConfig(f: FormState): ContainerConfig {
 
 export function fromConfig(c: ContainerConfig, base: FormState): FormState {
   const {
-    image, cmd, name, hostname, namespaces, timeOffsets, limits, network, init, readOnlyRoot, privileged,
+    image, cmd, name, hostname, namespaces, timeOffsets, limits, network, runtime, init, readOnlyRoot, privileged,
     tty: _tty, openStdin: _stdin, ...extra
   } = c;
   const ns = { ...DEFAULT_NAMESPACES, ...(namespaces ?? {}) } as Record<Namespace, boolean>;
@@ -117,6 +122,7 @@ export function fromConfig(c: ContainerConfig, base: FormState): FormState {
     cpus: cpus ?? 0,
     pids: pids ?? 0,
     network: network ?? 'bridge',
+    runtime: runtime ?? 'builtin',
     init: !!init,
     readOnlyRoot: !!readOnlyRoot,
     privileged: !!privileged,

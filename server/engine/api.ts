@@ -149,6 +149,10 @@ export interface TopResult {
   processes: string[][];
 }
 
+/** A runtime driver as listed (runtime/drivers/index.ts). */
+export type { RuntimeListing } from './runtime/drivers/index.js';
+import type { RuntimeListing } from './runtime/drivers/index.js';
+
 export interface EngineInfo {
   id: string;
   kernelVersion: string;
@@ -190,6 +194,8 @@ export interface WaitResult {
 
 export interface EngineApi {
   info(): EngineInfo;
+  /** every runtime driver with its availability on this host (probed once): docker info, the form */
+  runtimes(): Promise<RuntimeListing[]>;
 
   // ---- containers ----
   create(config: ContainerConfig): Promise<ContainerRecord>;

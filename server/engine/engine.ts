@@ -14,6 +14,8 @@
 //
 // State is on disk (record.json, atomic), so a server killed with SIGKILL re-adopts running
 // containers (pid + start time) at its next start and cleans up everything else.
+import { listRuntimes, type RuntimeListing } from './runtime/drivers/index.js';
+import { probeOptions } from './lifecycle/runtime-driver.js';
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
@@ -285,6 +287,10 @@ export class Engine implements EngineApi {
 
   info(): EngineInfo {
     return engineInfo(this.ctx, this.engineId);
+  }
+
+  runtimes(): Promise<RuntimeListing[]> {
+    return listRuntimes(probeOptions(this.ctx));
   }
 
   create(config: ContainerConfig): Promise<ContainerRecord> {

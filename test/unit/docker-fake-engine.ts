@@ -20,6 +20,10 @@ export class FakeEngine implements EngineApi {
   tags = ['base:latest'];
   lastUpdate: unknown = null;
 
+  async runtimes() {
+    return [{ name: 'builtin', description: 'fake', exec: 'setns' as const, default: true, available: true, path: 'gb-helper', version: 'fake', error: null }];
+  }
+
   info(): EngineInfo {
     const all = [...this.recs.values()];
     return {

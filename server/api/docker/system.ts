@@ -71,8 +71,9 @@ function privilegeWarnings(lsm: { apparmor: boolean; selinux: boolean } | undefi
   return [`${NO_LSM_NOTE}${host}`, ...[PRIVILEGED_RISK, SYS_ADMIN_RISK].map((r) => riskLines(r).join('\n'))].map((w) => `WARNING: ${w}`);
 }
 
-export function info(ctx: Ctx, engine: EngineApi, extra: { eventListeners: number }): void {
+export async function info(ctx: Ctx, engine: EngineApi, extra: { eventListeners: number }): Promise<void> {
   const i = engine.info();
+  const runtimes = await engine.runtimes();
   sendJson(ctx, 200, {
     ID: i.id,
     Containers: i.containers,
@@ -122,7 +123,11 @@ export function info(ctx: Ctx, engine: EngineApi, extra: { eventListeners: numbe
     Labels: [`glassbox.cgroup-layout=${i.cgroupLayout}`, `glassbox.run-root=${i.runRoot}`],
     ExperimentalBuild: false,
     ServerVersion: SERVER_VERSION,
-    Runtimes: Object.fromEntries(i.runtimes.map((r) => [r, { path: RUNTIMES[r]?.path ?? r }])),
+    // every driver, available or not: the docker CLI reads path (and status, a string map, since
+    // API 1.44), so an unavailable runtime is listed with its own error rather than left out
+    Runtimes: Object.fromEntries(
+      runtimes.map((r) => [r.name, { path: r.path || (RUNTIMES[r.name]?.path ?? r.name), status: { available: String(r.available), ...(r.version ? { version: r.version } : {}), ...(r.error ? { error: r.error } : {}) } }]),
+    ),
     DefaultRuntime: i.defaultRuntime,
     Swarm: { NodeID: '', NodeAddr: '', LocalNodeState: 'inactive', ControlAvailable: false, Error: '', RemoteManagers: null },
     LiveRestoreEnabled: true,

@@ -64,6 +64,7 @@ export function restRoutes(): { method: string; path: string }[] {
 }
 
 route('GET', '/api/info', ({ engine }) => engine.info());
+route('GET', '/api/runtimes', ({ engine }) => engine.runtimes());
 route('GET', '/api/images', ({ engine }) => engine.listImages());
 route('GET', '/api/containers', ({ engine, url }) => engine.list({ all: url.searchParams.get('all') !== '0' }).map(summarize));
 route('POST', '/api/containers', async ({ engine, req }) => {

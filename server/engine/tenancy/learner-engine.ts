@@ -125,6 +125,10 @@ export class LearnerEngine implements EngineApi {
    * narrowed to the learner: their containers; the images are the class's shared ones (the same
    * list listImages gives). Host-wide counts would tell a learner how busy the others are.
    */
+  runtimes() {
+    return this.engine.runtimes();
+  }
+
   info() {
     const own = this.list({ all: true });
     const count = (st: string) => own.filter((r) => r.state.status === st).length;

@@ -101,8 +101,9 @@ export function removeForeignCgroups(cgroupsPath: string): void {
     for (let n = parts.length; n > 0; n--) {
       try {
         rmdirSync(join(root, ...parts.slice(0, n)));
-      } catch {
-        break; // still in use (another container) or never made
+      } catch (e) {
+        // gone already (runc removed its own): on to the parent; in use (another container): stop
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') break;
       }
     }
   }

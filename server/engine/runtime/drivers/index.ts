@@ -1,7 +1,7 @@
 // The runtime registry: every driver the engine knows, by name, and their availability on this
 // host (probed once, then cached). A driver plugs in with one line in DRIVERS below; the engine
 // finds it by ContainerConfig.runtime (docker run --runtime NAME), never substituting another.
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { InvalidArgument, Unavailable } from '../../types.js';
 import { builtinDriver } from './builtin.js';
@@ -37,10 +37,13 @@ export function getDriver(name: string | undefined): RuntimeDriver {
   return DRIVERS[n];
 }
 
-/** Where each driver keeps its state: RUNROOT/runtimes/<name> (0700, never inside a container). */
+/**
+ * Where each driver keeps its state: RUNROOT/runtimes/<name> (0700, never inside a container),
+ * made for the drivers that keep any (builtin keeps its state in the container's run dir).
+ */
 export function driverStateRoot(runRoot: string, name: string): string {
   const dir = join(runRoot, 'runtimes', name);
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  if (DRIVERS[name]?.launch === 'shim') mkdirSync(dir, { recursive: true, mode: 0o700 });
   return dir;
 }
 
@@ -59,14 +62,24 @@ export function availability(name: string, opts: RuntimeProbeOptions): Promise<A
   if (!p) {
     p = (async () => {
       const stateRoot = driverStateRoot(opts.runRoot, name);
-      mkdirSync(join(opts.runRoot, 'probes'), { recursive: true, mode: 0o700 });
-      const scratch = mkdtempSync(join(opts.runRoot, 'probes', `${name}-`));
+      const probes = join(opts.runRoot, 'probes');
+      // the builtin helper needs no scratch: nothing is made for it
+      let scratch = '';
+      if (d.launch === 'shim') {
+        mkdirSync(probes, { recursive: true, mode: 0o700 });
+        scratch = mkdtempSync(join(probes, `${name}-`));
+      }
       try {
         return await d.probe({ scratch, stateRoot, cgroupParent: opts.cgroupParent });
       } catch (e) {
         return { available: false, path: '', version: '', error: `probing ${name}: ${(e as Error).message}` };
       } finally {
-        rmSync(scratch, { recursive: true, force: true });
+        if (scratch) rmSync(scratch, { recursive: true, force: true });
+        try {
+          rmdirSync(probes);
+        } catch {
+          /* another probe still runs, or none was made */
+        }
       }
     })();
     cache.set(key, p);

@@ -11,6 +11,9 @@
 //                      the namespace it runs in: the shim's, into which the engine wired the veth.
 //                      So the container has its own address and ports as with runc; the
 //                      difference is that the TCP/IP stack is the host kernel's, not gVisor's.
+// runsc's control socket is an abstract unix socket of the sandbox's network namespace: `runsc
+// state|exec|kill` reach it only from inside that namespace, so they run under `nsenter --net` into
+// the shim's (the runsc run process's) namespace, whose pid initPid keeps in the run dir.
 // Exec cannot setns into the Sentry (the container's processes are not host processes): it goes
 // through `runsc exec`. runsc ignores config.json's seccomp profile (the Sentry is the boundary;
 // it runs itself under a seccomp filter of its own).
@@ -29,6 +32,37 @@ function bundleCapabilities(bundle: string): unknown {
   return (JSON.parse(readFileSync(join(bundle, 'config.json'), 'utf8')) as { process?: { capabilities?: unknown } }).process?.capabilities;
 }
 const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const NSENTER = '/usr/bin/nsenter';
+const shimPidFile = (runDir: string) => join(runDir, 'runsc-shim.pid');
+
+/** Is pid a live runsc process (the shim, exec'd into `runsc run`), not a reused pid? */
+function liveRunsc(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !/\) Z /.test(stat) && readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0] === bin();
+  } catch {
+    return false;
+  }
+}
+
+/** The command line prefix that runs a runsc CLI call in the sandbox's network namespace. */
+function inSandboxNetns(runDir: string, shimPid?: number): string[] {
+  let pid = shimPid ?? 0;
+  if (!pid) {
+    try {
+      pid = Number(readFileSync(shimPidFile(runDir), 'utf8'));
+    } catch {
+      return [];
+    }
+  }
+  return pid > 0 && liveRunsc(pid) ? [NSENTER, `--net=/proc/${pid}/ns/net`, '--'] : [];
+}
+
+/** `runsc ARGS` from the sandbox's network namespace: file + args for execFile. */
+function runscCall(runDir: string, args: string[], shimPid?: number): { file: string; args: string[] } {
+  const argv = [...inSandboxNetns(runDir, shimPid), bin(), ...args];
+  return { file: argv[0], args: argv.slice(1) };
+}
 
 export const runscDriver: RuntimeDriver = {
   name: 'runsc',
@@ -55,11 +89,13 @@ export const runscDriver: RuntimeDriver = {
     joinCgroup: false, // runsc puts the sandbox into linux.cgroupsPath itself
   }),
   async initPid(ctx, shimPid) {
+    writeFileSync(shimPidFile(ctx.runDir), String(shimPid), { mode: 0o600 });
     // the sandbox process (the Sentry) is what the host's kernel sees of the container
-    for (let i = 0; i < 1000; i++) {
-      const s = await statePid(bin(), ['--root', ctx.stateRoot], ctx.id);
+    for (let i = 0; i < 500; i++) {
+      if (!liveRunsc(shimPid)) break; // done already: runsc run stood for it
+      const c = runscCall(ctx.runDir, ['--root', ctx.stateRoot], shimPid);
+      const s = await statePid(c.file, c.args, ctx.id);
       if (s.pid > 0 && s.status === 'running') return s.pid;
-      if (s.status === 'stopped') break;
       await delay(i < 20 ? 5 : 20);
     }
     return shimPid;
@@ -74,11 +110,13 @@ export const runscDriver: RuntimeDriver = {
         JSON.stringify({ terminal: req.tty, user: { uid: req.user.uid, gid: req.user.gid }, args: req.args, env: req.env, cwd: req.cwd, capabilities: bundleCapabilities(ctx.bundle) }),
         { mode: 0o600 },
       );
-      return [bin(), '--root', ctx.stateRoot, 'exec', '--process', file, ctx.id];
+      const c = runscCall(ctx.runDir, ['--root', ctx.stateRoot, 'exec', '--process', file, ctx.id]);
+      return [c.file, ...c.args];
     },
   },
   async signal(ctx, signal) {
-    const r = await runCli(bin(), ['--root', ctx.stateRoot, 'kill', ctx.id, String(signal)], 10_000);
+    const c = runscCall(ctx.runDir, ['--root', ctx.stateRoot, 'kill', ctx.id, String(signal)]);
+    const r = await runCli(c.file, c.args, 10_000);
     if (r.code !== 0 && !/not running|does not exist|no such|stopped/i.test(r.stderr)) throw new Error(`runsc kill: ${lastError(r.stderr)}`);
   },
   async cleanup(ctx) {

@@ -30,7 +30,7 @@ export interface Availability {
 
 /** Where a probe may work: removed by the registry afterwards. */
 export interface ProbeEnv {
-  /** an empty scratch directory of its own */
+  /** an empty scratch directory of its own (launch 'shim' drivers; '' for builtin) */
   scratch: string;
   /** this driver's state dir (as LaunchContext.stateRoot) */
   stateRoot: string;
