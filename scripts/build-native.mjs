@@ -33,6 +33,16 @@ if (process.argv.includes('--check')) {
   } else console.log(`native: ${cc} has no -fanalyzer; the analyzer check is left out`);
 }
 
+// The uml runtime's two programs (native/uml): the host-side launcher, and the guest's init,
+// static because it runs inside the container's image, which may have no libc.
+for (const [name, extra] of [['gb-uml-launch', []], ['gb-uml-init', ['-static']]]) {
+  const src = join(root, 'native', 'uml', `${name}.c`);
+  const bin = join(outDir, name);
+  if (!existsSync(src) || (existsSync(bin) && statSync(bin).mtimeMs >= statSync(src).mtimeMs && !process.argv.includes('--force'))) continue;
+  execFileSync(cc, [...FLAGS, ...extra, '-o', bin, src], { stdio: 'inherit' });
+  console.log(`native: built ${bin}`);
+}
+
 if (existsSync(out) && statSync(out).mtimeMs >= newest && !process.argv.includes('--force')) {
   console.log('native: gb-helper is up to date');
   process.exit(0);

@@ -7,6 +7,7 @@ import { InvalidArgument, Unavailable } from '../../types.js';
 import { builtinDriver } from './builtin.js';
 import { crunDriver, runcDriver } from './oci.js';
 import { runscDriver } from './runsc.js';
+import { umlDriver } from './uml.js';
 import type { Availability, RuntimeDriver } from './types.js';
 
 export type { Availability, DriverName, ExecSupport, LaunchContext, ProbeEnv, RuntimeDriver, ShimCommand } from './types.js';
@@ -17,6 +18,7 @@ export const DRIVERS: Readonly<Record<string, RuntimeDriver>> = {
   runc: runcDriver,
   crun: crunDriver,
   runsc: runscDriver,
+  uml: umlDriver,
 };
 
 export const DEFAULT_RUNTIME = 'builtin';
