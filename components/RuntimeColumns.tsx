@@ -1,6 +1,6 @@
 'use client';
 // One column per runtime of a comparison, side by side: the measured start (create → running,
-// create → exit), the memory the runtime itself costs (the host processes' RSS beyond what the
+// create → exit), the memory the runtime itself costs (the host processes' PSS beyond what the
 // processes inside count as theirs), the kernel the process sees, ps, dmesg and the effective
 // capabilities inside, the command's exit code and output, and each run's creation timeline.
 import type { RuntimeComparison, RuntimeResult } from '../server/engine/compare/types';
@@ -51,7 +51,7 @@ function Column({ r, hostKernel }: { r: RuntimeResult; hostKernel: string }) {
           <div className="grid grid-cols-2 gap-2">
             <Figure label="create → running" value={ms(r.startMs!)} testId={`start-${r.runtime}`} note={r.runs.length > 1 ? `median of ${r.runs.length}` : undefined} />
             <Figure label="create → exited" value={r.exitMs === null ? '–' : ms(r.exitMs)} testId={`exit-${r.runtime}`} />
-            <Figure label="runtime's memory" value={r.overheadKb === null ? '–' : mb(r.overheadKb)} testId={`overhead-${r.runtime}`} note={probe?.memory ? `host ${mb(probe.memory.hostRssKb)} − inside ${mb(probe.memory.guestRssKb)}` : undefined} />
+            <Figure label="runtime's memory" value={r.overheadKb === null ? '–' : mb(r.overheadKb)} testId={`overhead-${r.runtime}`} note={probe?.memory ? `PSS on the host ${mb(probe.memory.hostKb)} − inside ${mb(probe.memory.guestKb)} (${probe.memory.guestMeasure})` : undefined} />
             <Figure label="exit code" value={String(last?.exitCode ?? '–')} testId={`exitcode-${r.runtime}`} />
           </div>
           {r.error ? <p className="text-xs text-amber-200">{r.error}</p> : null}
@@ -85,7 +85,7 @@ function Column({ r, hostKernel }: { r: RuntimeResult; hostKernel: string }) {
           ) : null}
           {probe?.memory ? (
             <details className="text-xs text-slate-300">
-              <summary className="cursor-pointer">host processes counted ({probe.memory.processes.length})</summary>
+              <summary className="cursor-pointer">host processes counted ({probe.memory.processes.length}, PSS each)</summary>
               <table className="mt-1 w-full font-mono">
                 <tbody>
                   {probe.memory.processes.map((p) => (
@@ -93,7 +93,7 @@ function Column({ r, hostKernel }: { r: RuntimeResult; hostKernel: string }) {
                       <td className="pr-2">{p.pid}</td>
                       <td className="pr-2">{p.comm}</td>
                       <td className="pr-2 text-slate-400">{p.via}</td>
-                      <td className="text-right tabular-nums">{mb(p.rssKb)}</td>
+                      <td className="text-right tabular-nums">{mb(p.kb)}</td>
                     </tr>
                   ))}
                 </tbody>

@@ -43,7 +43,7 @@ function claimFigures(claim: VmClaim, c: RuntimeComparison, memTotal: number | n
         text = r.inside ? `${r.inside.kernel}${r.inside.kernel === c.hostKernel ? ' (the host’s)' : ` (host: ${c.hostKernel})`}` : null;
         break;
       case 'start':
-        text = kind === 'own kernel' ? `boots and runs in ${ms(r.startMs)} (exited after ${r.exitMs === null ? '–' : ms(r.exitMs)})` : `running after ${ms(r.startMs)}`;
+        text = kind === 'own kernel' ? `boot, command and halt in ${r.exitMs === null ? '–' : ms(r.exitMs)} (its host process ran after ${ms(r.startMs)})` : `running after ${ms(r.startMs)}`;
         break;
       case 'memory':
         text = r.overheadKb === null ? null : mb(r.overheadKb);

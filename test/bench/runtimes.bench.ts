@@ -1,6 +1,6 @@
 // bench:runtimes — every runtime the engine lists, in one interleaved run (a shuffled order per
 // round, so drift on the machine hits all of them alike): the start of `true` (create → running,
-// and create → exited; median and p90 over N runs) and the runtime's own memory (the host RSS of
+// and create → exited; median and p90 over N runs) and the runtime's own memory (the host PSS of
 // the container's processes beyond what the processes inside count as theirs; median of M probes).
 // The measuring is the engine's own (server/engine/compare/), the same as the /runtimes page's.
 // An unavailable runtime is printed n/a with its own error, never replaced by another one.
@@ -63,7 +63,7 @@ export async function benchRuntimes(): Promise<string> {
     }
     figure('start: create → running, `true` (ms)', start, BASELINE);
     figure('exit: create → exited, `true` (ms)', exit, BASELINE);
-    value('memory: the runtime’s own (host RSS − RSS inside), median', Object.fromEntries(Object.entries(memory).map(([k, v]) => [k, typeof v === 'string' ? v : v.length ? median(v) : 'no sample'])), 'MB', BASELINE);
+    value('memory: the runtime’s own (host PSS − inside), median', Object.fromEntries(Object.entries(memory).map(([k, v]) => [k, typeof v === 'string' ? v : v.length ? median(v) : 'no sample'])), 'MB', BASELINE);
     table();
     const left = engine.list({ all: true }).length;
     if (left) throw new Error(`${left} containers were left behind`);

@@ -83,7 +83,7 @@ describe('the runtimes page', () => {
       expect(await page.getByTestId(`kernel-${r.runtime}`).textContent()).toContain(r.inside!.kernel);
       expect(await page.getByTestId(`start-${r.runtime}`).textContent()).toMatch(/\d+(\.\d)? (ms|µs)/);
       expect(await page.getByTestId(`overhead-${r.runtime}`).textContent()).toMatch(/\d+\.\d MB/);
-      expect(await page.getByTestId(`ps-${r.runtime}`).textContent()).toContain('sleep');
+      expect(await page.getByTestId(`ps-${r.runtime}`).textContent()).toMatch(/PID.*\n?.*1 /s);
       expect((await page.getByTestId(`caps-${r.runtime}`).locator('span').count())).toBe(r.inside!.capabilities.length);
       if (r.runtime === 'runsc') expect(await page.getByTestId('dmesg-runsc').textContent()).toMatch(/gVisor/);
       // each run's timeline, kept after its container is gone
@@ -106,7 +106,7 @@ describe('the runtimes page', () => {
     expect(await startRow.textContent()).toContain('30 s–2 min');
     const containers = await page.getByTestId('vm-live-containers-start').textContent();
     for (const r of c.results.filter((x) => x.runtime !== 'uml')) expect(containers).toContain(`${r.runtime}: running after`);
-    if (ticked.includes('uml')) expect(await page.getByTestId('vm-live-own-start').textContent()).toMatch(/uml: boots and runs in/);
+    if (ticked.includes('uml')) expect(await page.getByTestId('vm-live-own-start').textContent()).toMatch(/uml: boot, command and halt in/);
     expect(await page.getByTestId('vm-live-containers-kernel').textContent()).toContain('(the host’s)');
 
     await page.getByTestId('runtime-columns').scrollIntoViewIfNeeded();

@@ -20,7 +20,7 @@ describe('splitArgv', () => {
 });
 
 describe('parseProbe', () => {
-  const out = ['@@kernel', '4.4.0', '@@ps', 'PID   USER     COMMAND', '    1 root     sh', '@@dmesg', '[   0.000000] Starting gVisor...', '@@cap', '00000000a80425fb', '@@rss', '3744', PROBE_READY, 'after'].join('\n');
+  const out = ['@@kernel', '4.4.0', '@@ps', 'PID   USER     COMMAND', '    1 root     sh', '@@dmesg', '[   0.000000] Starting gVisor...', '@@cap', '00000000a80425fb', '@@rss', '3744 Pss', PROBE_READY, 'after'].join('\n');
 
   it('cuts the sections and decodes CapEff', () => {
     const p = parseProbe(out)!;
@@ -30,7 +30,7 @@ describe('parseProbe', () => {
     expect(p.inside.capabilities).toContain('CAP_CHOWN');
     expect(p.inside.capabilities).not.toContain('CAP_SYS_ADMIN');
     expect(p.inside.capabilities).toHaveLength(14);
-    expect(p.guestRssKb).toBe(3744);
+    expect(p.guestKb).toBe(3744);
   });
 
   it('is null before the probe is ready', () => expect(parseProbe(out.split(PROBE_READY)[0])).toBeNull());

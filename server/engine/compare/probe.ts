@@ -1,9 +1,9 @@
 // The probe: a POSIX shell script run as a container's command under each runtime, printing what
 // its processes see (kernel release, ps, dmesg, effective capabilities) and the memory the kernel
-// they run under counts as theirs, then idling so the host side can be measured beside it.
+// they run under counts as theirs (PSS), then idling so the host side can be measured beside it.
 //
 // The idle part is a `sleep` started first, so the guest's sum and the host's sample see the same
-// processes (the shell and the sleep). Everything the sum needs is a shell builtin (read, [, echo):
+// processes (the shell and the sleep). Everything the sum needs is a shell builtin (read, [, case, echo):
 // no short-lived process of its own is counted on one side and not the other.
 import { capabilityNames } from '../runtime/capabilities.js';
 import type { InsideView } from './types.js';
@@ -23,15 +23,20 @@ export const PROBE_SCRIPT = [
   `echo @@ps; { ps -e -o pid,user,comm 2>/dev/null || ps 2>&1; } | head -n ${LINES}`,
   `echo @@dmesg; dmesg 2>&1 | head -n ${LINES}`,
   'echo @@cap; while read k v; do [ "$k" = CapEff: ] && echo "$v"; done < /proc/self/status',
-  'echo @@rss; t=0; for f in /proc/[0-9]*/status; do while read k v u; do [ "$k" = VmRSS: ] && t=$((t + v)); done < "$f" 2>/dev/null; done; echo "$t"',
+  // PSS where the kernel has smaps_rollup (shared pages counted once over all), VmRSS otherwise
+  'echo @@rss; t=0; m=; for d in /proc/[0-9]*; do v=; while read k x u; do [ "$k" = Pss: ] && v=$x; done 2>/dev/null < "$d/smaps_rollup"; w=Pss;',
+  '  if [ -z "$v" ]; then w=VmRSS; while read k x u; do [ "$k" = VmRSS: ] && v=$x; done 2>/dev/null < "$d/status"; fi',
+  '  [ -n "$v" ] && { t=$((t + v)); case " $m " in *" $w "*) ;; *) m="$m $w";; esac; }; done; echo "$t$m"',
   `echo ${PROBE_READY}`,
   'wait',
 ].join('\n');
 
 export interface ProbeOutput {
   inside: InsideView;
-  /** Σ VmRSS (kB) of the processes inside, from the probe's own count */
-  guestRssKb: number;
+  /** Σ PSS (or VmRSS) in kB of the processes inside, from the probe's own count */
+  guestKb: number;
+  /** which of the two the sum is made of ('Pss', 'VmRSS', 'Pss+VmRSS') */
+  guestMeasure: string;
 }
 
 /** The probe's output cut into its sections; null when it never got to the end. */
@@ -53,9 +58,11 @@ export function parseProbe(text: string): ProbeOutput | null {
   const capEff = first('cap');
   let capabilities: string[] = [];
   if (/^[0-9a-f]{1,16}$/i.test(capEff)) capabilities = capabilityNames(BigInt(`0x${capEff}`));
-  const rss = Number(first('rss'));
+  const [sum, ...measures] = first('rss').split(/\s+/);
+  const rss = Number(sum);
   return {
     inside: { kernel: first('kernel'), ps: sections.get('ps') ?? [], dmesg: sections.get('dmesg') ?? [], capEff, capabilities },
-    guestRssKb: Number.isFinite(rss) ? rss : 0,
+    guestKb: Number.isFinite(rss) ? rss : 0,
+    guestMeasure: measures.join('+') || 'Pss',
   };
 }

@@ -180,8 +180,8 @@ export async function probeRun(deps: Pick<CompareDeps, 'engine' | 'cgroupPids'>,
     if (parsed) {
       const rec = engine.get(id);
       const processes = containerProcesses({ cgroupPids: await deps.cgroupPids(id).catch(() => []), monitorPid: rec.state.monitorPid });
-      const hostRssKb = processes.reduce((s, p) => s + p.rssKb, 0);
-      memory = { hostRssKb, guestRssKb: parsed.guestRssKb, overheadKb: Math.max(0, hostRssKb - parsed.guestRssKb), processes };
+      const hostKb = processes.reduce((s, p) => s + p.kb, 0);
+      memory = { hostKb, guestKb: parsed.guestKb, guestMeasure: parsed.guestMeasure, overheadKb: Math.max(0, hostKb - parsed.guestKb), processes };
     }
     await engine.kill(id, 'KILL').catch(() => {});
     await engine.wait(id).catch(() => {});

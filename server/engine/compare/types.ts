@@ -42,18 +42,21 @@ export interface CommandRun {
 export interface HostProcess {
   pid: number;
   comm: string;
-  rssKb: number;
+  /** its PSS (proportional: a shared page counted in part), kB */
+  kb: number;
   /** what it is to the container: the monitor, a process of its cgroup, or one of the monitor's tree */
   via: 'monitor' | 'cgroup' | 'tree';
 }
 
 /** Memory, sampled while the probe's processes sit idle. */
 export interface MemoryFigure {
-  /** Σ RSS of every host process of the container (cgroup ∪ monitor and its descendants) */
-  hostRssKb: number;
-  /** Σ VmRSS of the processes inside, as the kernel they run under counts them */
-  guestRssKb: number;
-  /** hostRssKb − guestRssKb: what the runtime itself costs (monitor, sandbox, guest kernel) */
+  /** Σ PSS of every host process of the container (cgroup ∪ monitor and its descendants), kB */
+  hostKb: number;
+  /** Σ PSS (VmRSS where the kernel inside has no smaps_rollup) of the processes inside, as the kernel they run under counts them, kB */
+  guestKb: number;
+  /** what the inside sum was made of: 'Pss', 'VmRSS', or 'Pss+VmRSS' */
+  guestMeasure: string;
+  /** hostKb − guestKb: what the runtime itself costs (monitor, sandbox, guest kernel) */
   overheadKb: number;
   processes: HostProcess[];
 }
