@@ -86,9 +86,6 @@ describe('the runtimes page', () => {
       expect(await page.getByTestId(`ps-${r.runtime}`).textContent()).toMatch(/PID.*\n?.*1 /s);
       expect((await page.getByTestId(`caps-${r.runtime}`).locator('span').count())).toBe(r.inside!.capabilities.length);
       if (r.runtime === 'runsc') expect(await page.getByTestId('dmesg-runsc').textContent()).toMatch(/gVisor/);
-      // each run's timeline, kept after its container is gone
-      await page.getByTestId(`timeline-${r.runtime}-0`).locator('summary').click();
-      await page.getByTestId(`timeline-${r.runtime}-0`).getByTestId('timeline').waitFor();
     }
     // no container is left: the page's run cleaned up after itself
     expect((await api<unknown[]>(srv, '/api/containers?all=1')).body).toEqual([]);
@@ -109,7 +106,13 @@ describe('the runtimes page', () => {
     if (ticked.includes('uml')) expect(await page.getByTestId('vm-live-own-start').textContent()).toMatch(/uml: boot, command and halt in/);
     expect(await page.getByTestId('vm-live-containers-kernel').textContent()).toContain('(the host’s)');
 
-    await page.getByTestId('runtime-columns').scrollIntoViewIfNeeded();
     await page.screenshot({ path: join(SHOTS, 'runtimes-compare.png'), fullPage: true });
+
+    // each run's timeline, kept after its container is gone
+    for (const r of c.results) {
+      await page.getByTestId(`timeline-${r.runtime}-0`).locator('summary').click();
+      await page.getByTestId(`timeline-${r.runtime}-0`).getByTestId('timeline').waitFor();
+      expect(await page.getByTestId(`timeline-${r.runtime}-0`).getByTestId('timeline').textContent()).toContain('mount-overlay');
+    }
   }, 300_000);
 });
