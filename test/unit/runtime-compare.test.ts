@@ -6,6 +6,8 @@ import { kernelKind } from '../../components/lib/runtime-claims.js';
 import { parseProbe, PROBE_READY } from '../../server/engine/compare/probe.js';
 import { checkCompareRequest } from '../../server/engine/compare/request.js';
 import type { RuntimeResult } from '../../server/engine/compare/types.js';
+import type { EngineApi } from '../../server/engine/api.js';
+import { compareListing, getComparison, runComparison } from '../../server/api/rest/runtime-compare.js';
 
 describe('splitArgv', () => {
   it.each([
@@ -69,5 +71,14 @@ describe('kernelKind', () => {
     expect(kernelKind(r('runsc', '4.4.0'), '6.18.44')).toBe('user-space kernel');
     expect(kernelKind(r('uml', '6.1.0'), '6.18.44')).toBe('own kernel');
     expect(kernelKind(r('other', '5.0'), '6.18.44')).toBe('own kernel');
+  });
+});
+
+describe("the REST adapter with a learner's view (no comparison methods)", () => {
+  const learner = {} as EngineApi;
+  it('refuses the run, finds no comparison, lists none', async () => {
+    await expect(runComparison(learner, { image: 'base', cmd: ['true'], runtimes: ['builtin', 'runc'] })).rejects.toMatchObject({ kind: 'permission-denied' });
+    expect(() => getComparison(learner, 'abcdefabcdef')).toThrow(/no such runtime comparison/);
+    expect(await compareListing(learner)).toEqual({ runtimes: [], comparisons: [] });
   });
 });
