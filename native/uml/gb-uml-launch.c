@@ -1,7 +1,10 @@
 /*
  * gb-uml-launch: runs User-mode Linux confined to one container's root filesystem.
  *
- *   gb-uml-launch ROOTFS KERNEL_DIR GUEST_SPEC MEM_MIB KERNEL_ARG...
+ *   gb-uml-launch ROOTFS KERNEL_DIR GUEST_SPEC MEM_MIB rw|ro KERNEL_ARG...
+ *
+ * ro (docker run --read-only): the rootfs is read-only on the host side too, so a guest root that
+ * remounts its / read-write still cannot write the image through hostfs.
  *
  * hostfs lets the guest's root mount any path the UML process can open, with the UML process's
  * credentials (`mount -t hostfs none /mnt -o /etc`). So the UML process sees nothing but ROOTFS:
@@ -153,10 +156,11 @@ static void copy_file(const char *from, const char *to) {
 }
 
 int main(int argc, char **argv) {
-  if (argc < 6) {
-    fprintf(stderr, "usage: gb-uml-launch ROOTFS KERNEL_DIR GUEST_SPEC MEM_MIB KERNEL_ARG...\n");
+  if (argc < 7 || (strcmp(argv[5], "rw") && strcmp(argv[5], "ro"))) {
+    fprintf(stderr, "usage: gb-uml-launch ROOTFS KERNEL_DIR GUEST_SPEC MEM_MIB rw|ro KERNEL_ARG...\n");
     return 125;
   }
+  unsigned long ro = strcmp(argv[5], "ro") ? 0 : MS_RDONLY;
   const char *rootfs = argv[1], *kdir = argv[2], *spec = argv[3];
   long mem = strtol(argv[4], NULL, 10);
   if (mem < 16 || mem > 65536) {
@@ -184,7 +188,7 @@ int main(int argc, char **argv) {
   if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) fail("make / private");
   if (mount(rootfs, rootfs, NULL, MS_BIND | MS_REC, NULL) < 0) fail("bind the rootfs");
   /* no device node and no set-id bit of the image works for the UML process (hostfs opens) */
-  if (mount(NULL, rootfs, NULL, MS_BIND | MS_REMOUNT | MS_NODEV | MS_NOSUID, NULL) < 0) fail("remount the rootfs nodev");
+  if (mount(NULL, rootfs, NULL, MS_BIND | MS_REMOUNT | MS_NODEV | MS_NOSUID | ro, NULL) < 0) fail("remount the rootfs nodev");
   if (chdir(rootfs) < 0) fail("chdir to the rootfs");
   struct stat st;
   if (lstat("dev", &st) < 0 || !S_ISDIR(st.st_mode)) {
@@ -220,7 +224,7 @@ int main(int argc, char **argv) {
   char **kargv = calloc((size_t)argc, sizeof(char *));
   if (!kargv) fail("calloc");
   kargv[0] = "linux.uml";
-  for (int i = 5; i < argc; i++) kargv[i - 4] = argv[i];
+  for (int i = 6; i < argc; i++) kargv[i - 5] = argv[i];
   char *envp[] = {"TMPDIR=/dev", "LD_LIBRARY_PATH=/dev/.gb-uml", "PATH=/dev/.gb-uml", NULL};
   execve("/dev/.gb-uml/linux.uml", kargv, envp);
   fail("exec linux.uml");

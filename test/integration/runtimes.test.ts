@@ -2,10 +2,11 @@
 // this host has (builtin, runc, runsc; crun where the host's cgroups let it), what each shows
 // inside (gVisor's own kernel), and what the engine still does for them (logs, exec, kill, a
 // terminal, the network) — and that a runtime it cannot use is refused with nothing made.
-import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { execFile, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { startDockerApi } from '../../server/api/docker/server.js';
+import { PROJECT_ROOT } from '../../server/project-root.js';
 import { release } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -158,6 +159,24 @@ describe('runsc: exec through its CLI', () => {
     expect((await env.engine.wait(rec.id)).exitCode).toBe(137);
     await env.engine.remove(rec.id);
   }, 60_000);
+});
+
+describe('the shim directive', () => {
+  it('gb-helper refuses a shim spec that also asks for a root, mounts or other namespaces', () => {
+    const dir = mkdtempSync('/tmp/gbrt-s-');
+    try {
+      for (const extra of ['rootfs /tmp', 'namespaces net pid', 'init 1', 'uidmap 0 100000 1']) {
+        const spec = join(dir, 'spec');
+        writeFileSync(spec, `shim 1\n${extra}\narg /bin/true\nstate_dir ${dir}\n`);
+        const r = spawnSync(join(PROJECT_ROOT, 'native/build/gb-helper'), ['run', spec], { encoding: 'utf8', timeout: 10_000 });
+        expect(r.status, extra).not.toBe(0);
+        expect(r.stdout, extra).toMatch(/a shim makes only a network namespace/);
+      }
+      expect(existsSync(join(dir, 'exit.json'))).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('the docker CLI', () => {

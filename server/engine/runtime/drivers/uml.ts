@@ -42,10 +42,12 @@ export const umlDriver: RuntimeDriver = {
     // -m is the guest's mem=; the kernel process around it needs room of its own (memory.ts)
     addUmlOverhead(plan);
     return {
-      argv: [LAUNCHER, plan.rootfs, kernelDir, spec, String(guestMemMiB(plan)), ...kernelArgs(plan)],
+      argv: [LAUNCHER, plan.rootfs, kernelDir, spec, String(guestMemMiB(plan)), plan.readOnlyRoot ? 'ro' : 'rw', ...kernelArgs(plan)],
       env: ['PATH=/usr/sbin:/usr/bin:/sbin:/bin'],
       cwd: '/',
-      netns: false, // gb-uml-launch makes an empty network namespace of its own
+      // the engine wires the container's veth into the shim's namespace; the guest has no network
+      // device, and gb-uml-launch puts linux.uml into an empty namespace of its own beneath it
+      netns: true,
       joinCgroup: true, // UML's memory and processes count in the container's cgroup
     };
   },
