@@ -37,6 +37,9 @@ export function Header() {
           )}
         </nav>
         <div className="ml-auto flex items-center gap-2">
+          <Link hidden={me?.role !== 'teacher'} href="/runtimes" data-testid="nav-runtimes" className="rounded-md border border-slate-700 px-3 py-1 text-sm text-slate-300 hover:bg-slate-800" title="one image under several runtimes, measured">
+            Runtimes
+          </Link>
           <Link hidden={me === null} href="/compare" data-testid="nav-compare" className="rounded-md border border-slate-700 px-3 py-1 text-sm text-slate-300 hover:bg-slate-800" title="two containers and the host, the same questions">
             Compare
           </Link>

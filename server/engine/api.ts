@@ -16,8 +16,10 @@ import type { VolumeCreateRequest, VolumeRecord } from './volumes/store.js';
 import type { PruneFilters, PruneResult } from './housekeeping/filters.js';
 import type { DiskUsage, ImagePruneResult } from './housekeeping/prune.js';
 import type { PathStat } from './files/archive.js';
+import type { RuntimeAvailability, RuntimeCompareRequest, RuntimeComparison } from './compare/types.js';
 
 export type { VolumeCreateRequest, VolumeRecord, PruneFilters, PruneResult, DiskUsage, ImagePruneResult, PathStat };
+export type * from './compare/types.js';
 
 /** A volume with what uses it: the containers (any state) whose mounts name it. */
 export interface VolumeInfo extends VolumeRecord {
@@ -318,6 +320,20 @@ export interface EngineApi {
   /** unused anonymous volumes; with all, unused named ones too */
   pruneVolumes(opts?: PruneFilters & { all?: boolean }): PruneResult;
   diskUsage(): DiskUsage;
+
+  // ---- runtimes side by side (compare/): the teacher's engine only (a learner's view lacks them)
+  /** every runtime the engine lists, with whether this host can run it */
+  comparableRuntimes?(): Promise<RuntimeAvailability[]>;
+  /**
+   * The same image and command under 2–5 runtimes, one at a time: start times, memory overhead,
+   * what the processes see inside. InvalidArgument / NotFound before anything runs; Conflict while
+   * another comparison runs. Every container it makes is removed; the result is kept.
+   */
+  compareRuntimes?(req: RuntimeCompareRequest): Promise<RuntimeComparison>;
+  /** the comparisons kept, newest first */
+  runtimeComparisons?(): RuntimeComparison[];
+  /** NotFound for an id that is not kept */
+  runtimeComparison?(id: string): RuntimeComparison;
 
   // ---- events ----
   onEvent(cb: (e: EngineEvent) => void): () => void;

@@ -101,6 +101,10 @@ import { isActive, isAlive } from './lifecycle/state.js';
 import { waitStatus } from './lifecycle/wait.js';
 import { validateExtras } from './containers/validate-extras.js';
 import { waitContainer } from './lifecycle/wait.js';
+import { compareRuntimes } from './compare/runtime-compare.js';
+import { comparableRuntimes } from './compare/listing.js';
+import { ComparisonStore } from './compare/store.js';
+import type { RuntimeAvailability, RuntimeCompareRequest, RuntimeComparison } from './compare/types.js';
 
 export { parseSignal } from './lifecycle/signals.js';
 import type { EngineOptions } from './engine-options.js';
@@ -132,6 +136,8 @@ export class Engine implements EngineApi {
   private readonly ctx: EngineContext;
   /** the learners' cgroup groups and their quotas (tenancy/tenant-groups.ts) */
   private readonly tenants: TenantGroups;
+  /** the runtime comparisons kept (compare/store.ts) */
+  private readonly comparisons: ComparisonStore;
 
   private constructor(
     opts: Required<Pick<EngineOptions, 'root' | 'runRoot'>> & Pick<EngineOptions, 'insecureRegistries' | 'usernsLayers' | 'daemonConfig'> & { names: HostNames; lock: OwnerLock; ranges: UsernsRanges },
@@ -150,6 +156,7 @@ export class Engine implements EngineApi {
     this.tenants = new TenantGroups(cgroups, this.root);
     this.records = new RecordStore(join(this.root, 'containers'));
     this.volumes = new VolumeStore(this.root);
+    this.comparisons = new ComparisonStore(this.root);
     this.events.setMaxListeners(0);
     const idFile = join(this.root, 'engine-id');
     if (!existsSync(idFile)) writeFileAtomic(idFile, randomBytes(16).toString('hex'));
@@ -689,5 +696,23 @@ export class Engine implements EngineApi {
 
   diskUsage(): DiskUsage {
     return diskUsage(this.ctx);
+  }
+
+  // ------------------------------------------------------------------ runtimes side by side (compare/)
+
+  comparableRuntimes(): Promise<RuntimeAvailability[]> {
+    return comparableRuntimes({ runRoot: this.runRoot, cgroupParent: this.names.cgroupParent });
+  }
+
+  compareRuntimes(req: RuntimeCompareRequest): Promise<RuntimeComparison> {
+    return compareRuntimes({ engine: this, runtimes: () => this.comparableRuntimes(), cgroupPids: (id) => this.cgroups.pids(id), store: this.comparisons }, req);
+  }
+
+  runtimeComparisons(): RuntimeComparison[] {
+    return this.comparisons.list();
+  }
+
+  runtimeComparison(id: string): RuntimeComparison {
+    return this.comparisons.get(id);
   }
 }

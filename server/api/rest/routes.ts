@@ -6,6 +6,7 @@ import { containerConfigSchema, limitsSchema, MAX_NAME_LENGTH, restartPolicySche
 import { summarize } from '../../realtime/containers.js';
 
 import { HttpError, httpStatusOf } from './errors.js';
+import { compareListing, getComparison, runComparison } from './runtime-compare.js';
 
 export { HttpError };
 
@@ -126,6 +127,11 @@ route('DELETE', '/api/containers/:id', async ({ engine, params, url }) => {
   await engine.remove(params[0], { force });
   return { status: 204, body: null };
 });
+
+// the runtimes side by side (runtime-compare.ts): a run is a write, behind the same checks
+route('GET', '/api/runtimes/compare', ({ engine }) => compareListing(engine));
+route('POST', '/api/runtimes/compare', async ({ engine, req }) => ({ status: 201, body: await runComparison(engine, await readBody(req)) }));
+route('GET', '/api/runtimes/compare/:id', ({ engine, params }) => getComparison(engine, params[0]));
 
 /** A path parameter, decoded; a broken %XX is a 400 (decodeURIComponent throws a URIError). */
 function decodeParam(p: string): string {
