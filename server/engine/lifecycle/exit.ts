@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { unmountOverlay } from '../rootfs/overlay.js';
+import { unmountOverlayAsync } from '../rootfs/overlay.js';
 import type { ContainerRecord } from '../types.js';
 import { readJson } from '../util/fsx.js';
 import { containerEvent, type EngineContext } from './context.js';
@@ -51,7 +51,7 @@ export async function finalize(ctx: EngineContext, id: string, monitorPid: numbe
     rec.state.error = `cleaning the cgroup: ${(e as Error).message}`;
   }
   try {
-    unmountOverlay(rec.paths.rootfs);
+    await unmountOverlayAsync(rec.paths.rootfs);
   } catch (e) {
     rec.state.error = `unmounting the root filesystem: ${(e as Error).message}`;
   }

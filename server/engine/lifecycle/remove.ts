@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { validateName } from '../containers/validate.js';
-import { unmountOverlay } from '../rootfs/overlay.js';
+import { unmountOverlayAsync } from '../rootfs/overlay.js';
 import { removeLayerFs } from '../rootfs/quota.js';
 import { Conflict } from '../types.js';
 import { containerEvent, type EngineContext } from './context.js';
@@ -42,7 +42,7 @@ export async function removeLocked(ctx: EngineContext, id: string, force: boolea
   await ctx.withLock(id, async () => {
     for (const [execId, e] of ctx.execs) if (e.containerId === id) ctx.execs.delete(execId);
     await driverCleanup(ctx, rec);
-    unmountOverlay(rec.paths.rootfs);
+    await unmountOverlayAsync(rec.paths.rootfs);
     // its own directories, looked at directly: listing every container's cgroup made 500
     // removals O(N²)
     if (Object.values(ctx.cgroups.paths(id)).some((p) => existsSync(p))) {
