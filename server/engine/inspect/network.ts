@@ -24,7 +24,7 @@ interface IpAddrInfo {
   prefixlen: number;
   scope?: string;
 }
-interface IpLink {
+export interface IpLink {
   ifindex: number;
   ifname: string;
   flags?: string[];
