@@ -26,7 +26,7 @@ import { syncNat } from './nat-sync.js';
 import { createNetwork, ensureNetworks, findNetwork, inspectNetwork, listNetworks, removeNetwork } from './networks.js';
 import { prepareEndpoint, type PrepareRequest } from './plan.js';
 import { startProxies, stopAllProxies, stopProxies } from './port-bindings.js';
-import { filesDir, filesRoot, loadState, saveState } from './state-file.js';
+import { filesDir, filesRoot, loadState, saveState, saveStateAsync } from './state-file.js';
 import { removeHostObjects, sweepLeftovers } from './sweep.js';
 import type { IsolationChange, LinkCounters, NetPlan, NetState, NetworkCreateRequest, NetworkInfo, Topology } from './types.js';
 import { counters, topology } from './views.js';
@@ -62,16 +62,20 @@ export class NetworkManager {
     this.s = { root: opts.root, dir: join(opts.root, 'network'), names: this.names, networks: [], endpoints: {}, proxies: new Map(), rules: [] };
   }
 
-  /** One mutation at a time: leases, rules and files never interleave. */
-  private serial<T>(fn: () => Promise<T>): Promise<T> {
+  /**
+   * One mutation at a time: leases, rules and files never interleave. `teardown`: the mutation
+   * leaves its state write to saveSoon's group commit; any other one starts from a state on disk.
+   */
+  private serial<T>(fn: () => Promise<T>, opts: { teardown?: boolean } = {}): Promise<T> {
     this.waiting++;
     const run = async () => {
       this.waiting--;
+      if (!opts.teardown) await this.flushSaves();
       try {
         return await fn();
       } finally {
-        // the queue ran dry: nothing left to fold a pending write into
-        if (this.waiting === 0) this.flushSaves();
+        // the queue ran dry (nothing left to fold the write into), or enough are waiting for it
+        if (this.waiting === 0 || this.unsaved.length >= 32) await this.flushSaves();
       }
     };
     const next = this.queue.then(run, run);
@@ -83,22 +87,22 @@ export class NetworkManager {
    * Group commit for teardowns (detach at exit, release at removal). Each wrote the whole state
    * (every endpoint: O(N)) twice, so `docker rm -f` of 500 wrote it a thousand times on the one
    * JavaScript thread. Now a teardown with more mutations queued behind it leaves the write to the
-   * last of them (or to the 32nd); its caller still resolves only once a write holding its change
-   * is on disk, so what a resolved release() says is as durable as before.
+   * last of them (or to the 32nd), and the write runs on libuv's threads inside the queue, so the
+   * teardowns that arrive meanwhile join the next one. Its caller still resolves only once a write
+   * holding its change is on disk, so what a resolved release() says is as durable as before.
    */
   private saveSoon(): { saved: Promise<void> } {
     const saved = new Promise<void>((resolve, reject) => this.unsaved.push({ resolve, reject }));
-    if (this.waiting === 0 || this.unsaved.length >= 32) this.flushSaves();
     return { saved };
   }
 
-  /** Never throws: a failed write (disk full) is each waiting teardown's error. */
-  private flushSaves(): void {
+  /** Never throws: a failed write (disk full) is each waiting teardown's error. Inside the queue only. */
+  private async flushSaves(): Promise<void> {
     if (!this.unsaved.length) return;
     const done = this.unsaved;
     this.unsaved = [];
     try {
-      saveState(this.s);
+      await saveStateAsync(this.s);
     } catch (e) {
       for (const w of done) w.reject(e);
       return;
@@ -184,28 +188,34 @@ export class NetworkManager {
   /** At container exit: veths and port rules gone; the leases stay until release(). */
   async detach(containerId: string): Promise<void> {
     this.needInit();
-    const r = await this.serial(async () => {
-      const e = this.s.endpoints[containerId];
-      if (!e) return undefined;
-      await detachEndpoint(this.s, e, false);
-      await syncNat(this.s);
-      return this.saveSoon();
-    });
+    const r = await this.serial(
+      async () => {
+        const e = this.s.endpoints[containerId];
+        if (!e) return undefined;
+        await detachEndpoint(this.s, e, false);
+        await syncNat(this.s);
+        return this.saveSoon();
+      },
+      { teardown: true },
+    );
     await r?.saved;
   }
 
   /** At container removal: leases freed, files removed, other containers' hosts files updated. */
   async release(containerId: string): Promise<void> {
     this.needInit();
-    const r = await this.serial(async () => {
-      const e = this.s.endpoints[containerId];
-      if (!e) return undefined;
-      await detachEndpoint(this.s, e, false);
-      delete this.s.endpoints[containerId];
-      await syncNat(this.s);
-      refreshHosts(this.s, e.attachments.map((a) => a.networkId));
-      return this.saveSoon();
-    });
+    const r = await this.serial(
+      async () => {
+        const e = this.s.endpoints[containerId];
+        if (!e) return undefined;
+        await detachEndpoint(this.s, e, false);
+        delete this.s.endpoints[containerId];
+        await syncNat(this.s);
+        refreshHosts(this.s, e.attachments.map((a) => a.networkId));
+        return this.saveSoon();
+      },
+      { teardown: true },
+    );
     await r?.saved;
     // its own files, which nothing else writes once the lease is gone: on libuv's threads,
     // outside the queue, so no other container's mutation waits for this disk work
