@@ -66,6 +66,18 @@ export function umount2(target: string, flags = 0): void {
   check(_umount2(target, flags), 'umount2', target);
 }
 
+/**
+ * umount2 on one of koffi's worker threads: an overlay unmount waits in the kernel for an RCU
+ * grace period (~4 ms here), which 500 removals spent on the event loop. Resolves to the return
+ * value only (0 or -1): errno belongs to the worker thread, so a caller that needs the reason
+ * repeats the call with umount2(), which is quick when it fails.
+ */
+export function umount2Async(target: string, flags = 0): Promise<number> {
+  return new Promise((resolve, reject) => {
+    (_umount2 as unknown as { async: (t: string, f: number, cb: (err: unknown, ret: number) => void) => void }).async(target, flags, (err, ret) => (err ? reject(err) : resolve(ret)));
+  });
+}
+
 // ---- mknod(2): whiteouts are character devices 0:0 ----
 const _mknod = libc.func('int mknod(const char *path, uint32_t mode, uint64_t dev)');
 export const S_IFCHR = 0o020000;

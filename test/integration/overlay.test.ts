@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { lgetxattr } from '../../native/libc.js';
 import { ImageStore, type ResolvedImage } from '../../server/engine/images/store.js';
 import { listChanges } from '../../server/engine/rootfs/changes.js';
-import { isMounted, mountOverlay, overlayOptions, prepareContainerLayer, unmountOverlay } from '../../server/engine/rootfs/overlay.js';
+import { isMounted, mountOverlay, overlayOptions, prepareContainerLayer, unmountOverlay, unmountOverlayAsync } from '../../server/engine/rootfs/overlay.js';
 import { shiftedLayerDir } from '../../server/engine/rootfs/shift.js';
 import { makeTar } from './layer-tar.js';
 
@@ -80,6 +80,23 @@ describe('overlay', () => {
     unmountOverlay(merged);
     expect(isMounted(merged)).toBe(false);
     expect(() => unmountOverlay(merged)).not.toThrow();
+  });
+
+  it('unmounts off the event loop: mounted, busy, not mounted and missing all end unmounted', async () => {
+    const { merged } = mountContainer(img.layers.map((l) => l.dir), 'c-async');
+    await unmountOverlayAsync(merged);
+    expect(isMounted(merged)).toBe(false);
+    await expect(unmountOverlayAsync(merged)).resolves.toBeUndefined(); // EINVAL: not a mount point
+    await expect(unmountOverlayAsync(join(dir, 'no-such-dir'))).resolves.toBeUndefined(); // ENOENT
+    const busy = mountContainer(img.layers.map((l) => l.dir), 'c-async-busy').merged;
+    const holder = spawn('sleep', ['30'], { cwd: busy, stdio: 'ignore' });
+    await new Promise((r) => holder.once('spawn', r));
+    try {
+      await unmountOverlayAsync(busy); // EBUSY on the worker, then detached here
+      expect(isMounted(busy)).toBe(false);
+    } finally {
+      holder.kill();
+    }
   });
 
   it('detaches a busy mount', async () => {

@@ -194,6 +194,12 @@ export async function startDockerApi(
   const state = new AdapterState(engine);
   const dispatch = makeDispatcher(routes(engine, state));
   const server = createServer((req, res) => void dispatch(req, { res }));
+  // No idle timeout on keep-alive connections, as dockerd has none. The docker CLI's transport
+  // keeps idle connections without a limit and does not retry a DELETE or POST that fails on one,
+  // so a server that closes an idle connection races the client's next request on it: the request
+  // lands on a closing socket and the CLI prints "connection reset by peer" (docker rm -f of 500
+  // did, when the timer fired late behind a busy event loop). The client closes them: it exits.
+  server.keepAliveTimeout = 0;
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => {});
     void dispatch(req, { socket, head });

@@ -1,10 +1,14 @@
 // Container records on disk: one record.json per container, written atomically, so that a server
 // killed at any instant restarts with a consistent view.
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readJson, writeJsonAtomic } from '../util/fsx.js';
 import { releaseLayerFsIn } from '../rootfs/quota.js';
 import { Conflict, NotFound, type ContainerRecord } from '../types.js';
+
+/** the name a record's directory takes while it is being deleted (never a container id) */
+const GONE = '.gone-';
 
 export class RecordStore {
   private readonly byId = new Map<string, ContainerRecord>();
@@ -19,6 +23,12 @@ export class RecordStore {
 
   load(): ContainerRecord[] {
     for (const id of readdirSync(this.dir)) {
+      // a removal the server died in the middle of: renamed away already, so never loaded again
+      if (id.startsWith(GONE)) {
+        releaseLayerFsIn(join(this.dir, id));
+        rmSync(join(this.dir, id), { recursive: true, force: true });
+        continue;
+      }
       if (!/^[0-9a-f]{64}$/.test(id)) continue;
       const rec = readJson<ContainerRecord>(join(this.dir, id, 'record.json'));
       if (rec) this.byId.set(id, rec);
@@ -36,10 +46,24 @@ export class RecordStore {
     writeJsonAtomic(join(this.dir, rec.id, 'record.json'), rec);
   }
 
-  delete(id: string): void {
+  /**
+   * Forget the record and delete its directory. One rename makes the removal atomic (a server
+   * killed during the rm -r restarts without a half-deleted record, and load() finishes the job);
+   * the rm -r runs on libuv's threads, so 500 removals never hold the event loop for their disk
+   * work, and share the disk instead of queueing on the one JavaScript thread.
+   */
+  async delete(id: string): Promise<void> {
     this.byId.delete(id);
-    releaseLayerFsIn(join(this.dir, id)); // never rm -r into a mounted layer
-    rmSync(join(this.dir, id), { recursive: true, force: true });
+    const dir = join(this.dir, id);
+    releaseLayerFsIn(dir); // never rm -r into a mounted layer
+    const gone = join(this.dir, `${GONE}${id}`);
+    try {
+      await rename(dir, gone);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw e;
+    }
+    await rm(gone, { recursive: true, force: true });
   }
 
   all(): ContainerRecord[] {

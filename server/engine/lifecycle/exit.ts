@@ -1,8 +1,9 @@
 // exit: the monitor has gone. Read exit.json, collect the OOM verdict, take the cgroup, the mount
 // and the network down, then apply the restart policy (Docker's back-off).
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { isMounted, unmountOverlay } from '../rootfs/overlay.js';
+import { unmountOverlayAsync } from '../rootfs/overlay.js';
 import type { ContainerRecord } from '../types.js';
 import { readJson } from '../util/fsx.js';
 import { containerEvent, type EngineContext } from './context.js';
@@ -50,12 +51,13 @@ export async function finalize(ctx: EngineContext, id: string, monitorPid: numbe
     rec.state.error = `cleaning the cgroup: ${(e as Error).message}`;
   }
   try {
-    if (isMounted(rec.paths.rootfs)) unmountOverlay(rec.paths.rootfs);
+    await unmountOverlayAsync(rec.paths.rootfs);
   } catch (e) {
     rec.state.error = `unmounting the root filesystem: ${(e as Error).message}`;
   }
   await ctx.network?.detach(id).catch((e: Error) => (rec.state.error = `removing the network: ${e.message}`));
-  rmSync(runDir, { recursive: true, force: true });
+  // on libuv's threads (remove.ts says why); the lock is held, so no start reuses it meanwhile
+  await rm(runDir, { recursive: true, force: true });
   transition(rec, 'exited');
   rec.state.exitCode = exit?.code ?? 255;
   rec.state.signal = exit?.signal ?? null;

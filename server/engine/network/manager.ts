@@ -12,6 +12,7 @@
 // State is on disk under <root>/network/ (state-file.ts, atomic JSON), so a restarted server
 // knows which addresses are leased and what to sweep.
 import { chmodSync, existsSync, mkdirSync, rmSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Conflict, InvalidArgument, NotFound } from '../types.js';
 import { hostNames, prefixFromEnv, type HostNames } from '../host/naming.js';
@@ -25,7 +26,7 @@ import { syncNat } from './nat-sync.js';
 import { createNetwork, ensureNetworks, findNetwork, inspectNetwork, listNetworks, removeNetwork } from './networks.js';
 import { prepareEndpoint, type PrepareRequest } from './plan.js';
 import { startProxies, stopAllProxies, stopProxies } from './port-bindings.js';
-import { filesDir, filesRoot, loadState, saveState } from './state-file.js';
+import { filesDir, filesRoot, loadState, saveState, saveStateAsync } from './state-file.js';
 import { removeHostObjects, sweepLeftovers } from './sweep.js';
 import type { IsolationChange, LinkCounters, NetPlan, NetState, NetworkCreateRequest, NetworkInfo, Topology } from './types.js';
 import { counters, topology } from './views.js';
@@ -42,6 +43,10 @@ export class NetworkManager {
   /** networks, endpoints, proxies and rules: what the modules read and change */
   private readonly s: NetState;
   private queue: Promise<unknown> = Promise.resolve();
+  /** mutations queued behind the one running */
+  private waiting = 0;
+  /** teardowns whose change is not on disk yet: resolved by the next state write (saveSoon) */
+  private unsaved: { resolve: () => void; reject: (e: unknown) => void }[] = [];
   private initialized = false;
   /** what init() did, for the server's start-up log */
   readonly initSteps: NetStep[] = [];
@@ -57,11 +62,52 @@ export class NetworkManager {
     this.s = { root: opts.root, dir: join(opts.root, 'network'), names: this.names, networks: [], endpoints: {}, proxies: new Map(), rules: [] };
   }
 
-  /** One mutation at a time: leases, rules and files never interleave. */
-  private serial<T>(fn: () => Promise<T>): Promise<T> {
-    const next = this.queue.then(fn, fn);
+  /**
+   * One mutation at a time: leases, rules and files never interleave. `teardown`: the mutation
+   * leaves its state write to saveSoon's group commit; any other one starts from a state on disk.
+   */
+  private serial<T>(fn: () => Promise<T>, opts: { teardown?: boolean } = {}): Promise<T> {
+    this.waiting++;
+    const run = async () => {
+      this.waiting--;
+      if (!opts.teardown) await this.flushSaves();
+      try {
+        return await fn();
+      } finally {
+        // the queue ran dry (nothing left to fold the write into), or enough are waiting for it
+        if (this.waiting === 0 || this.unsaved.length >= 32) await this.flushSaves();
+      }
+    };
+    const next = this.queue.then(run, run);
     this.queue = next.catch(() => {});
     return next;
+  }
+
+  /**
+   * Group commit for teardowns (detach at exit, release at removal). Each wrote the whole state
+   * (every endpoint: O(N)) twice, so `docker rm -f` of 500 wrote it a thousand times on the one
+   * JavaScript thread. Now a teardown with more mutations queued behind it leaves the write to the
+   * last of them (or to the 32nd), and the write runs on libuv's threads inside the queue, so the
+   * teardowns that arrive meanwhile join the next one. Its caller still resolves only once a write
+   * holding its change is on disk, so what a resolved release() says is as durable as before.
+   */
+  private saveSoon(): { saved: Promise<void> } {
+    const saved = new Promise<void>((resolve, reject) => this.unsaved.push({ resolve, reject }));
+    return { saved };
+  }
+
+  /** Never throws: a failed write (disk full) is each waiting teardown's error. Inside the queue only. */
+  private async flushSaves(): Promise<void> {
+    if (!this.unsaved.length) return;
+    const done = this.unsaved;
+    this.unsaved = [];
+    try {
+      await saveStateAsync(this.s);
+    } catch (e) {
+      for (const w of done) w.reject(e);
+      return;
+    }
+    for (const w of done) w.resolve();
   }
 
   private needInit(): void {
@@ -142,28 +188,38 @@ export class NetworkManager {
   /** At container exit: veths and port rules gone; the leases stay until release(). */
   async detach(containerId: string): Promise<void> {
     this.needInit();
-    return this.serial(async () => {
-      const e = this.s.endpoints[containerId];
-      if (!e) return;
-      await detachEndpoint(this.s, e);
-      await syncNat(this.s);
-    });
+    const r = await this.serial(
+      async () => {
+        const e = this.s.endpoints[containerId];
+        if (!e) return undefined;
+        await detachEndpoint(this.s, e, false);
+        await syncNat(this.s);
+        return this.saveSoon();
+      },
+      { teardown: true },
+    );
+    await r?.saved;
   }
 
   /** At container removal: leases freed, files removed, other containers' hosts files updated. */
   async release(containerId: string): Promise<void> {
     this.needInit();
-    return this.serial(async () => {
-      const e = this.s.endpoints[containerId];
-      if (e) {
-        await detachEndpoint(this.s, e);
+    const r = await this.serial(
+      async () => {
+        const e = this.s.endpoints[containerId];
+        if (!e) return undefined;
+        await detachEndpoint(this.s, e, false);
         delete this.s.endpoints[containerId];
-        saveState(this.s);
         await syncNat(this.s);
         refreshHosts(this.s, e.attachments.map((a) => a.networkId));
-      }
-      rmSync(this.filesDir(containerId), { recursive: true, force: true });
-    });
+        return this.saveSoon();
+      },
+      { teardown: true },
+    );
+    await r?.saved;
+    // its own files, which nothing else writes once the lease is gone: on libuv's threads,
+    // outside the queue, so no other container's mutation waits for this disk work
+    await rm(this.filesDir(containerId), { recursive: true, force: true });
   }
 
   async connect(idOrName: string, containerId: string, pid: number | null, opts: { ip?: string; aliases?: string[] } = {}): Promise<void> {

@@ -3,7 +3,7 @@
 // server knows which addresses are leased and what to sweep. files/<id>/ holds the /etc files a
 // container bind-mounts (endpoint-files.ts writes them).
 import { join } from 'node:path';
-import { readJson, writeJsonAtomic } from '../util/fsx.js';
+import { readJson, writeFileAtomicAsync, writeJsonAtomic } from '../util/fsx.js';
 import type { EndpointRecord, NetState, NetworkRecord } from './types.js';
 
 export function loadState(s: NetState): void {
@@ -14,6 +14,17 @@ export function loadState(s: NetState): void {
 export function saveState(s: NetState): void {
   writeJsonAtomic(join(s.dir, 'networks.json'), { networks: s.networks });
   writeJsonAtomic(join(s.dir, 'leases.json'), { endpoints: s.endpoints });
+}
+
+/**
+ * saveState on libuv's threads: both files serialized now (the state as it is at the call), then
+ * written and renamed off the event loop. The manager calls it inside its queue only, so no other
+ * write of these files runs meanwhile.
+ */
+export async function saveStateAsync(s: NetState): Promise<void> {
+  const networks = JSON.stringify({ networks: s.networks }, null, 2) + '\n';
+  const leases = JSON.stringify({ endpoints: s.endpoints }, null, 2) + '\n';
+  await Promise.all([writeFileAtomicAsync(join(s.dir, 'networks.json'), networks), writeFileAtomicAsync(join(s.dir, 'leases.json'), leases)]);
 }
 
 /** <root>/network/files: one directory per container. */

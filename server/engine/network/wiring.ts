@@ -60,14 +60,15 @@ export async function attachEndpoint(s: NetState, e: EndpointRecord, pid: number
 }
 
 /** The container is gone (or going): proxies stopped, veths deleted, leases kept. Saves; does not sync. */
-export async function detachEndpoint(s: NetState, e: EndpointRecord): Promise<void> {
+/** `save` false: the caller writes the state itself (the manager's group commit of teardowns). */
+export async function detachEndpoint(s: NetState, e: EndpointRecord, save = true): Promise<void> {
   await stopProxies(s, e.containerId);
   for (const a of e.attachments) {
     await deleteVeth(a.hostVeth);
     a.attached = false;
   }
   e.pid = null;
-  saveState(s);
+  if (save) saveState(s);
 }
 
 /** disconnect(): the lease's veth out of the running container (from inside if the host end is gone). */

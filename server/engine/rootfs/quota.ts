@@ -129,5 +129,7 @@ export function removeLayerFs(fs: LayerFs): void {
 /** The layer filesystem a container directory may hold, released before the directory is deleted. */
 export function releaseLayerFsIn(containerDir: string): void {
   const fs: LayerFs = { size: 0, image: join(containerDir, 'layer.img'), mountPoint: join(containerDir, 'layer') };
-  if (existsSync(fs.image) || isMounted(fs.mountPoint)) removeLayerFs(fs);
+  // no mount point, nothing mounted on it: the usual container (no --storage-opt size) never
+  // reads the O(mounts) mountinfo here
+  if (existsSync(fs.image) || (existsSync(fs.mountPoint) && isMounted(fs.mountPoint))) removeLayerFs(fs);
 }

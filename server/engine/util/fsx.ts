@@ -1,6 +1,7 @@
 // Small file helpers the engine uses everywhere: atomic writes (state survives a SIGKILL of the
 // server at any instant) and reads that treat "missing" as a value rather than an error.
 import { closeSync, openSync, readFileSync, renameSync, writeSync, mkdirSync } from 'node:fs';
+import { writeFile, rename } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
 /**
@@ -18,6 +19,16 @@ export function writeFileAtomic(path: string, data: string | Buffer, mode = 0o60
     closeSync(fd);
   }
   renameSync(tmp, path);
+}
+
+/**
+ * writeFileAtomic on libuv's threads (the event loop free meanwhile). Its temporary file has the
+ * same name as the sync one's: the caller makes sure no other write of `path` runs at the time.
+ */
+export async function writeFileAtomicAsync(path: string, data: string | Buffer, mode = 0o600): Promise<void> {
+  const tmp = `${path}.tmp-${process.pid}`;
+  await writeFile(tmp, data, { mode });
+  await rename(tmp, path);
 }
 
 export function writeJsonAtomic(path: string, value: unknown): void {
