@@ -1,5 +1,5 @@
 // remove (docker rm [-f]) and rename.
-import { rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { validateName } from '../containers/validate.js';
 import { isMounted, unmountOverlay } from '../rootfs/overlay.js';
@@ -40,7 +40,8 @@ export async function removeLocked(ctx: EngineContext, id: string, force: boolea
   await ctx.withLock(id, async () => {
     for (const [execId, e] of ctx.execs) if (e.containerId === id) ctx.execs.delete(execId);
     if (isMounted(rec.paths.rootfs)) unmountOverlay(rec.paths.rootfs);
-    if ((await ctx.cgroups.list()).includes(id)) {
+    // its own directories, not a listing of every container's cgroup (O(containers) per removal)
+    if (Object.values(ctx.cgroups.paths(id)).some((p) => existsSync(p))) {
       await ctx.cgroups.killAll(id);
       await ctx.cgroups.remove(id);
     }
