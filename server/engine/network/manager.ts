@@ -158,7 +158,7 @@ export class NetworkManager {
       if (e) {
         await detachEndpoint(this.s, e);
         delete this.s.endpoints[containerId];
-        saveState(this.s);
+        saveState(this.s, containerId);
         await syncNat(this.s);
         refreshHosts(this.s, e.attachments.map((a) => a.networkId));
       }
