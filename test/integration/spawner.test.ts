@@ -127,7 +127,8 @@ describe('mount-root (statx)', () => {
     expect(isMounted(join(dir, 'm'))).toBe(true);
     expect(readFileSync('/proc/self/mountinfo', 'utf8')).toContain(` ${join(dir, 'm')} `);
     expect(isMountRoot('/')).toBe(true);
-    expect(isMountRoot(join(dir, 'missing'))).toBeNull();
+    expect(isMountRoot(join(dir, 'missing'))).toBe(false);
+    expect(isMountRoot('/etc/hostname/x')).toBe(false); // ENOTDIR
     expect(isMounted(join(dir, 'missing'))).toBe(false);
   });
 });
