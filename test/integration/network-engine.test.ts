@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openTestEngine, runToExit, type TestEnv } from './support.js';
 import { installedRules } from '../../server/engine/network/index.js';
 import { hostNames, prefixFromEnv } from '../../server/engine/host/naming.js';
+import { readLeases } from '../../server/engine/network/state-file.js';
 
 const N = hostNames(prefixFromEnv());
 
@@ -106,7 +107,7 @@ describe('engine with networking (real containers)', () => {
       await env!.engine.remove(r.id);
     }
     expect(gbLinks().filter((l) => N.vethRe.test(l))).toEqual([]);
-    const leases = JSON.parse(readFileSync(join(env!.root, 'network', 'leases.json'), 'utf8')) as { endpoints: Record<string, unknown> };
-    expect(Object.keys(leases.endpoints).sort()).toEqual(env!.engine.list({ all: true }).map((r) => r.id).filter((id) => id in leases.endpoints).sort());
+    const leases = readLeases(join(env!.root, 'network'));
+    expect(Object.keys(leases).sort()).toEqual(env!.engine.list({ all: true }).map((r) => r.id).filter((id) => id in leases).sort());
   });
 });

@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NetworkManager, installedRules } from '../../server/engine/network/index.js';
+import { readLeases } from '../../server/engine/network/state-file.js';
 import { hostNames, prefixFromEnv } from '../../server/engine/host/naming.js';
 import { CommandError, ipBatch } from '../../server/engine/network/ip.js';
 import { Conflict, InvalidArgument, NotFound } from '../../server/engine/types.js';
@@ -463,8 +464,7 @@ describe('network manager (real kernel)', () => {
     expect(seen.size).toBe(50); // round-robin: no address handed out twice in a row
     expect(gbLinks().filter((l) => N.vethRe.test(l))).toEqual([]);
     expect(Object.keys(mgr.inspectNetwork('bridge').containers)).toEqual([]);
-    const leases = JSON.parse(readFileSync(join(root, 'network', 'leases.json'), 'utf8')) as { endpoints: Record<string, unknown> };
-    expect(leases.endpoints).toEqual({});
+    expect(readLeases(join(root, 'network'))).toEqual({});
     expect(readdirSync(join(root, 'network', 'files'))).toEqual([]);
     const rules = await installedRules(CH);
     expect(rules.filter((r) => r.includes('DNAT') || r.includes('--dport'))).toEqual([]);

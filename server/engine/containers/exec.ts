@@ -1,12 +1,12 @@
 // Exec sessions: `gb-helper exec SPEC` run under a pty (node-pty) for terminals and `docker exec
 // -t`, or with pipes otherwise. The helper setns()s into the container and runs the command as
 // its child; killing the helper's process group ends the session with nothing left behind.
-import { spawn as spawnChild } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import pty from 'node-pty';
 import { setCloexec } from '../../../native/libc.js';
 import type { ExecProcess, HelperFailure } from '../api.js';
+import { spawnProcess } from '../util/spawner.js';
 
 /** How long an exec's output may still arrive after its process exited (see the exit handler). */
 const EXEC_DRAIN_MS = 250;
@@ -129,7 +129,8 @@ export function launchExec(l: ExecLaunch): ExecProcess {
     };
   }
 
-  const child = spawnChild(l.command?.file ?? l.helper, l.command?.args ?? ['exec', l.specPath, statusPath], { stdio: ['pipe', 'pipe', 'pipe'], env: {} as NodeJS.ProcessEnv });
+  // eager: its exit status is wanted while a background process inside may hold its output open
+  const child = spawnProcess(l.command?.file ?? l.helper, l.command?.args ?? ['exec', l.specPath, statusPath], { env: {}, eager: true });
   child.stdout!.on('data', (d: Buffer) => dataCbs.forEach((cb) => cb(d)));
   child.stderr!.on('data', (d: Buffer) => errCbs.forEach((cb) => cb(d)));
   child.stdin!.on('error', () => {});

@@ -1,7 +1,7 @@
 // What the engine's verbs share: the stores, the drivers and what is known only in memory about
 // running containers. The Engine class builds one and hands it to each verb's module; nothing
 // outside server/engine/ sees it.
-import type { ChildProcess } from 'node:child_process';
+import type { SpawnedProcess } from '../util/spawner.js';
 import type { Socket } from 'node:net';
 import type { AttachSession, ExecOptions, ExecProcess } from '../api.js';
 import type { CgroupDriver } from '../cgroups/types.js';
@@ -22,7 +22,7 @@ export interface Live {
   gone: Promise<void>;
   watcher?: Socket;
   /** the helper we spawned (not for adopted containers) */
-  helper?: ChildProcess;
+  helper?: SpawnedProcess;
   stopRequested: boolean;
 }
 

@@ -1,7 +1,7 @@
 // A typed wrapper over iproute2 (`ip -json`), nsenter and iptables-restore: execFile only, never a
 // shell string, and every command made can be timed and recorded for the creation timeline.
-import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { ExecError, execProcess } from '../util/spawner.js';
 
 /** One command the network manager made, timed, for the creation timeline. */
 export interface NetStep {
@@ -32,14 +32,10 @@ export function formatCall(file: string, args: string[]): string {
 }
 
 export function run(file: string, args: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<{ stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = execFile(file, args, { timeout: opts.timeoutMs ?? 15_000, maxBuffer: 64 * 1024 * 1024, encoding: 'utf8' }, (err, stdout, stderr) => {
-      if (err) {
-        const code = typeof (err as NodeJS.ErrnoException & { code?: unknown }).code === 'number' ? ((err as unknown as { code: number }).code) : null;
-        reject(new CommandError(formatCall(file, args), stderr || err.message, code));
-      } else resolve({ stdout, stderr });
-    });
-    if (opts.input !== undefined) child.stdin?.end(opts.input);
+  // execProcess, not execFile: a spawn's cost must not grow with the server (util/spawner.ts)
+  return execProcess(file, args, { timeoutMs: opts.timeoutMs ?? 15_000, maxBuffer: 64 * 1024 * 1024, input: opts.input }).catch((err: Error) => {
+    const code = err instanceof ExecError && typeof err.code === 'number' ? err.code : null;
+    throw new CommandError(formatCall(file, args), (err instanceof ExecError && err.stderr) || err.message, code);
   });
 }
 

@@ -47,6 +47,8 @@ export class NetworkManager {
   private waiting = 0;
   /** teardowns whose change is not on disk yet: resolved by the next state write (saveSoon) */
   private unsaved: { resolve: () => void; reject: (e: unknown) => void }[] = [];
+  /** the endpoints those teardowns changed: only their lease files are written */
+  private readonly unsavedIds = new Set<string>();
   private initialized = false;
   /** what init() did, for the server's start-up log */
   readonly initSteps: NetStep[] = [];
@@ -91,7 +93,8 @@ export class NetworkManager {
    * teardowns that arrive meanwhile join the next one. Its caller still resolves only once a write
    * holding its change is on disk, so what a resolved release() says is as durable as before.
    */
-  private saveSoon(): { saved: Promise<void> } {
+  private saveSoon(containerId: string): { saved: Promise<void> } {
+    this.unsavedIds.add(containerId);
     const saved = new Promise<void>((resolve, reject) => this.unsaved.push({ resolve, reject }));
     return { saved };
   }
@@ -100,9 +103,11 @@ export class NetworkManager {
   private async flushSaves(): Promise<void> {
     if (!this.unsaved.length) return;
     const done = this.unsaved;
+    const ids = [...this.unsavedIds];
     this.unsaved = [];
+    this.unsavedIds.clear();
     try {
-      await saveStateAsync(this.s);
+      await saveStateAsync(this.s, ids);
     } catch (e) {
       for (const w of done) w.reject(e);
       return;
@@ -194,7 +199,7 @@ export class NetworkManager {
         if (!e) return undefined;
         await detachEndpoint(this.s, e, false);
         await syncNat(this.s);
-        return this.saveSoon();
+        return this.saveSoon(containerId);
       },
       { teardown: true },
     );
@@ -212,7 +217,7 @@ export class NetworkManager {
         delete this.s.endpoints[containerId];
         await syncNat(this.s);
         refreshHosts(this.s, e.attachments.map((a) => a.networkId));
-        return this.saveSoon();
+        return this.saveSoon(containerId);
       },
       { teardown: true },
     );

@@ -86,7 +86,7 @@ export async function prepareEndpoint(s: NetState, containerId: string, req: Pre
     e.files = { hosts: t.hosts, resolvConf: t.resolvConf, hostname: own.hostname };
   }
   writeEndpointFiles(s, e);
-  saveState(s);
+  saveState(s, containerId);
   refreshHosts(s, [...e.attachments, ...(prev?.attachments ?? [])].map((a) => a.networkId));
 
   const first = e.attachments[0];

@@ -23,14 +23,14 @@ export async function attachEndpoint(s: NetState, e: EndpointRecord, pid: number
   const rec: Recorder = (st) => steps.push(st);
   if (e.mode === 'host' || e.mode === 'container') {
     e.pid = pid;
-    saveState(s);
+    saveState(s, e.containerId);
     return steps;
   }
   if (e.mode === 'none') {
     // the helper's child brings lo up itself (an ioctl inside the namespace): no nsenter + ip here
     if (!opts.loopbackUp) await ip(['link', 'set', 'lo', 'up'], { pid, step: 'lo-up', rec, detail: 'network mode none: only the loopback device' });
     e.pid = pid;
-    saveState(s);
+    saveState(s, e.containerId);
     return steps;
   }
   const made: string[] = [];
@@ -45,14 +45,14 @@ export async function attachEndpoint(s: NetState, e: EndpointRecord, pid: number
     }
     e.pid = pid;
     await startProxies(s, e, rec);
-    saveState(s);
+    saveState(s, e.containerId);
     await syncNat(s, rec, e.ports.length ? 'publish-ports' : 'iptables');
   } catch (err) {
     await stopProxies(s, e.containerId);
     for (const v of made) await deleteVeth(v).catch(() => {});
     for (const a of e.attachments) a.attached = false;
     e.pid = null;
-    saveState(s);
+    saveState(s, e.containerId);
     await syncNat(s).catch(() => {});
     throw err;
   }
@@ -68,7 +68,7 @@ export async function detachEndpoint(s: NetState, e: EndpointRecord, save = true
     a.attached = false;
   }
   e.pid = null;
-  if (save) saveState(s);
+  if (save) saveState(s, e.containerId);
 }
 
 /** disconnect(): the lease's veth out of the running container (from inside if the host end is gone). */

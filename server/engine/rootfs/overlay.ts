@@ -1,6 +1,7 @@
 // OverlayFS: the image's layers, read-only, under the container's own writable layer.
 //   mount -t overlay overlay -o lowerdir=TOP:...:BOTTOM,upperdir=UPPER,workdir=WORK MERGED
 // A write to a lower file copies it up whole into UPPER first; a delete leaves a whiteout there.
+import { isMountRoot } from '../util/mount-root.js';
 import { chownSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, realpathSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { MNT_DETACH, mount, SyscallError, umount2, umount2Async } from '../../../native/libc.js';
@@ -88,6 +89,9 @@ function unescapeMountPath(p: string): string {
 }
 
 export function isMounted(target: string): boolean {
+  // one statx where the kernel says (the mount table holds a line per running container)
+  const quick = isMountRoot(target);
+  if (quick !== null) return quick;
   // mountinfo names the mount point by its real path: /var/run/x is /run/x there
   let t = resolve(target);
   try {

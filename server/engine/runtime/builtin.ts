@@ -1,12 +1,12 @@
 // The builtin runtime driver: starts gb-helper in run mode, turns its status channel into
 // timeline steps, and hands the engine the created (not yet started) container. See
 // native/PROTOCOL.md for what the helper does at each step.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { PROJECT_ROOT } from '../../project-root.js';
 import type { TimelineStep } from '../types.js';
+import { spawnProcess, type SpawnedProcess } from '../util/spawner.js';
 import { sealedHelperPath } from './sealed-helper.js';
 import { isHelperStep, type HelperStep } from './helper-steps.js';
 
@@ -69,7 +69,7 @@ export interface CreatedContainer {
   abort(): void;
   /** resolves when the monitor has exited (init ended and exit.json was written) */
   exited: Promise<void>;
-  process: ChildProcess;
+  process: SpawnedProcess;
 }
 
 /**
@@ -77,11 +77,9 @@ export interface CreatedContainer {
  * time relative to `t0` (performance.now() at the start of the creation).
  */
 export function runHelper(specPath: string, timeline: TimelineStep[], t0: number, helper: string = helperPath()): Promise<CreatedContainer> {
-  const child = spawn(helper, ['run', specPath], {
-    // The monitor outlives the server: its own session, not killed with our process group.
-    detached: true,
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
+  // The monitor outlives the server: its own session, not killed with our process group.
+  // spawnProcess: a cost that does not grow with the server's memory (util/spawner.ts).
+  const child = spawnProcess(helper, ['run', specPath], { detached: true });
   child.stdin!.on('error', () => {}); // the helper may have exited already
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => {
@@ -173,7 +171,7 @@ export function runHelper(specPath: string, timeline: TimelineStep[], t0: number
 }
 
 /** Let the server exit while the container runs on (engine.close): the monitor does not need us. */
-export function releaseHelper(child: ChildProcess): void {
+export function releaseHelper(child: SpawnedProcess): void {
   child.unref();
   (child.stdout as unknown as { unref?: () => void } | null)?.unref?.();
   (child.stderr as unknown as { unref?: () => void } | null)?.unref?.();
