@@ -13,7 +13,7 @@ import { terminalTheme } from './theme';
 const INPUT_CHUNK = 256 * 1024;
 
 export interface TerminalProps {
-  /** null while the container is being made: xterm is ready at once, the session opens when it is known */
+  /** null while the container is being made: xterm is ready at once and awaits the session the create request starts */
   containerId: string | null;
   sessionId: string;
   active: boolean;
@@ -21,14 +21,18 @@ export interface TerminalProps {
   /** draw typed characters before their echo arrives (see lib/local-echo.ts) */
   localEcho?: boolean;
   onEnded?: (reason: string) => void;
+  /** the terminal's size, each time it is fitted (the dashboard asks for its next shell at this size) */
+  onSize?: (cols: number, rows: number) => void;
 }
 
-export function Terminal({ containerId, sessionId, active, fontSize, localEcho = true, onEnded }: TerminalProps) {
+export function Terminal({ containerId, sessionId, active, fontSize, localEcho = true, onEnded, onSize }: TerminalProps) {
   const el = useRef<HTMLDivElement>(null);
   const termRef = useRef<XTerm | null>(null);
   const fitRef = useRef<{ fit(): void } | null>(null);
   const endedRef = useRef(onEnded);
   endedRef.current = onEnded;
+  const sizeRef = useRef(onSize);
+  sizeRef.current = onSize;
   const activeRef = useRef(active);
   activeRef.current = active;
   const containerRef = useRef(containerId);
@@ -71,6 +75,7 @@ export function Terminal({ containerId, sessionId, active, fontSize, localEcho =
       } catch {
         /* hidden */
       }
+      sizeRef.current?.(term.cols, term.rows);
 
       const ack = (chars: number) => {
         if (!disposed) sock.emit('ack', { sessionId, chars });
@@ -116,11 +121,13 @@ export function Terminal({ containerId, sessionId, active, fontSize, localEcho =
       };
       const open = () => {
         const containerId = containerRef.current;
-        if (ended || disposed || !containerId) return;
+        if (ended || disposed) return;
         openedRef.current = true;
+        // no container yet (the dashboard's new one is being made): await the session its create
+        // request starts, so the shell's prompt flows here the moment it is printed
         sock.emit(
-          'open',
-          { sessionId, containerId, cols: term.cols, rows: term.rows },
+          containerId ? 'open' : 'await',
+          { sessionId, ...(containerId ? { containerId } : {}), cols: term.cols, rows: term.rows },
           (res: { ok: boolean; error?: string; replay?: string; reattached?: boolean }) => {
             if (disposed) return;
             if (!res.ok) {
@@ -160,6 +167,7 @@ export function Terminal({ containerId, sessionId, active, fontSize, localEcho =
         write(echo.setEnabled(false));
         echo.setEnabled(localEchoRef.current);
         sock.emit('resize', { sessionId, cols, rows });
+        sizeRef.current?.(cols, rows);
       });
       // Ctrl+Shift+C copies the selection, Ctrl+Shift+V pastes (Ctrl+C stays SIGINT)
       term.attachCustomKeyEventHandler((ev) => {
@@ -217,6 +225,7 @@ export function Terminal({ containerId, sessionId, active, fontSize, localEcho =
   }, [sessionId]);
 
   useEffect(() => {
+    // (a terminal that awaited its session is open already: the server attached it)
     if (containerId && !openedRef.current) openRef.current?.();
   }, [containerId]);
 
