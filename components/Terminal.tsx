@@ -8,6 +8,7 @@ import { useEffect, useRef } from 'react';
 import type { Terminal as XTerm } from '@xterm/xterm';
 import { channel } from './lib/client';
 import { LocalEcho, type TerminalView } from './lib/local-echo';
+import { typed } from './lib/typing-stillness';
 import { terminalTheme } from './theme';
 
 const INPUT_CHUNK = 256 * 1024;
@@ -58,8 +59,11 @@ export function Terminal({ containerId, sessionId, active, fontSize, localEcho =
       const term = new XTermCtor({
         fontSize,
         fontFamily: 'ui-monospace, "DejaVu Sans Mono", "Liberation Mono", Menlo, monospace',
-        // a blinking cursor is motion too: none for a learner who asked the system for less
-        cursorBlink: !window.matchMedia('(prefers-reduced-motion: reduce)').matches,
+        // A steady cursor. A blinking one restarts its animation at every key press (xterm shows
+        // it solid again), a change on screen: Chromium then renders that frame first and holds
+        // the shell's echo, already arrived, behind it, so without local echo every character came
+        // one frame (16 ms) later. (It was also motion for a learner who asked for less.)
+        cursorBlink: false,
         scrollback: 5000,
         convertEol: false,
         screenReaderMode: false,
@@ -152,6 +156,8 @@ export function Terminal({ containerId, sessionId, active, fontSize, localEcho =
       if (sock.connected) open();
       else if (!sock.active) sock.connect();
 
+      // keys only: a terminal's own answers (ash asks for the cursor position at every prompt) are data too
+      const keySub = term.onKey(() => typed());
       const dataSub = term.onData((d) => {
         // the prediction (if any) is drawn before the key leaves: it reads the screen as it is now
         const predicted = echo.onInput(d, view());
@@ -206,6 +212,7 @@ export function Terminal({ containerId, sessionId, active, fontSize, localEcho =
         setEchoRef.current = null;
         clearInterval(expiry);
         dataSub.dispose();
+        keySub.dispose();
         resizeSub.dispose();
         ro.disconnect();
         // leaving the page is not closing the terminal: the server keeps it for a reload
