@@ -7,7 +7,7 @@ import { SystemDiagrams } from '@/components/DiagramTabs';
 import { api, channel } from '@/components/lib/client';
 import { newSessionId } from '@/components/lib/terminal-sessions';
 import { useLargeType } from '@/components/lib/use-large-type';
-import { QuickTerminal, type FreshContainer } from '@/components/QuickTerminal';
+import { QuickTerminal, quickTerminalSize, type FreshContainer } from '@/components/QuickTerminal';
 import { useContainers } from '@/components/lib/use-containers';
 import { useWhoami } from '@/components/lib/classroom';
 import { FirstVisitCard } from './labs/first-visit';
@@ -52,7 +52,11 @@ export default function Dashboard() {
             <NewContainerForm
               cpus={cpus}
               learner={learner}
-              onCreating={() => setFresh({ sessionId: newSessionId(), id: null, name: null })}
+              onCreating={() => {
+                const sessionId = newSessionId();
+                setFresh({ sessionId, id: null, name: null });
+                return { sessionId, ...quickTerminalSize(large) };
+              }}
               onCreated={(rec) => setFresh((f) => (f ? { ...f, id: rec.id, name: rec.name } : f))}
               onFailed={() => setFresh(null)}
             />

@@ -4,9 +4,8 @@
 // page once the engine has written it).
 import Link from 'next/link';
 import { useEffect, useMemo, useState } from 'react';
-import type { ContainerRecord } from '../server/engine/types';
 import { NAMESPACE_ISOLATES, NAMESPACES } from '../common/namespaces';
-import { api } from './lib/client';
+import { api, ApiError } from './lib/client';
 import { parseDockerRun } from './lib/docker-run';
 import { bytes } from './lib/format';
 import { defaultForm, defaultImage, formProblem, fromConfig, MiB, toConfig, type FormState } from './lib/form-model';
@@ -45,9 +44,19 @@ function Slider({ label, value, min, max, step, onChange, format, testId }: { la
 
 const input = 'w-full rounded-md border border-slate-700 bg-slate-950 px-3 py-2 text-sm text-slate-100 placeholder:text-slate-500 focus:border-sky-500 focus:outline-none';
 
+/** A shell the server starts with the container, for the terminal the page shows (POST /api/containers `terminal`). */
+export interface CreateTerminal {
+  sessionId: string;
+  cols: number;
+  rows: number;
+}
+
 export interface CreateHooks {
-  /** the request is about to be sent (after any pull): the page can get a terminal ready */
-  onCreating?: () => void;
+  /**
+   * the request is about to be sent (after any pull): the page can get a terminal ready, and
+   * return its session for the server to start the shell in as soon as the container runs
+   */
+  onCreating?: () => CreateTerminal | void;
   onCreated: (rec: { id: string; name: string }) => void;
   onFailed?: (message: string) => void;
 }
@@ -127,19 +136,19 @@ export function NewContainerForm({ cpus, onCreating, onCreated, onFailed, learne
         }
         api<ImageSummary[]>('/api/images').then(setImages, () => {});
       }
-      onCreating?.();
-      // made, then started, as `docker run` does: a start that fails leaves the container made
-      // (created or exited, listed), and the message says so rather than a bare "failed"
-      const rec = await api<{ id: string; name: string }>('/api/containers', { body: { ...config, start: false } });
+      const terminal = onCreating?.() ?? undefined;
+      // made and started in one request (the shell too, when the page shows one), as `docker run`
+      // does: a start that fails leaves the container made (created or exited, listed) unless
+      // --rm, the answer names it, and the message says so rather than a bare "failed"
+      let rec: { id: string; name: string };
       try {
-        await api(`/api/containers/${rec.id}/start`, { body: {} });
+        rec = await api<{ id: string; name: string }>('/api/containers', { body: { ...config, ...(terminal ? { terminal } : {}) } });
       } catch (e) {
-        const why = (e as Error).message;
-        let left: 'removed' | string = 'removed';
-        if (config.autoRemove) await api(`/api/containers/${rec.id}?force=1`, { method: 'DELETE' }).catch(() => {});
-        else left = (await api<ContainerRecord>(`/api/containers/${rec.id}`).catch(() => null))?.state.status ?? 'created';
-        const text = left === 'removed' ? `${rec.name} did not start: ${why}. It was removed (--rm).` : `${rec.name} was created but did not start: ${why}. It stays in the list as ${left}, as docker run leaves it: open it to see why, or remove it.`;
-        setStartFailure(left === 'removed' ? null : { id: rec.id, name: rec.name, status: left });
+        const left = e instanceof ApiError ? (e.body.container as { id: string; name: string; status: string } | undefined) : undefined;
+        if (!left) throw e;
+        const why = (e as ApiError).message;
+        const text = left.status === 'removed' ? `${left.name} did not start: ${why}. It was removed (--rm).` : `${left.name} was created but did not start: ${why}. It stays in the list as ${left.status}, as docker run leaves it: open it to see why, or remove it.`;
+        setStartFailure(left.status === 'removed' ? null : left);
         setError(text);
         onFailed?.(text);
         return;

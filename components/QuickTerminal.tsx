@@ -1,14 +1,38 @@
 'use client';
 // The shell of the container just made from the form, in the form's place. Its xterm is ready
-// while the engine is still making the container, and its session opens the moment the engine
-// answers, so the prompt appears without a page change. The session is saved as the container's
-// first terminal: its page ("Open its page") re-attaches the same shell and replays its output.
+// while the engine is still making the container, and the server starts the shell itself the
+// moment the container runs (the create request names the session), so the page's open attaches
+// to a shell that has its prompt out already, without a page change. The session is saved as the
+// container's first terminal: its page ("Open its page") re-attaches the same shell and replays it.
 import Link from 'next/link';
 import { useEffect, useRef } from 'react';
 import { LocalEchoToggle } from './LocalEchoToggle';
 import { saveTabs } from './lib/terminal-sessions';
 import { useLocalEcho } from './lib/use-local-echo';
 import { Terminal } from './Terminal';
+
+/** The quick terminal's size as last fitted, per type size: the next container's shell starts at it. */
+const sizeKey = (large: boolean) => `glassbox.quick-terminal-size.${large ? 'large' : 'normal'}`;
+
+export function quickTerminalSize(large: boolean): { cols: number; rows: number } {
+  try {
+    const v = JSON.parse(localStorage.getItem(sizeKey(large)) ?? 'null') as { cols?: unknown; rows?: unknown } | null;
+    const ok = (n: unknown, max: number): n is number => Number.isInteger(n) && (n as number) >= 1 && (n as number) <= max;
+    if (v && ok(v.cols, 1000) && ok(v.rows, 500)) return { cols: v.cols, rows: v.rows };
+  } catch {
+    /* storage disabled */
+  }
+  // xterm's own default: the page's open() resizes it once xterm has measured its box
+  return { cols: 80, rows: 24 };
+}
+
+function saveSize(large: boolean, cols: number, rows: number): void {
+  try {
+    localStorage.setItem(sizeKey(large), JSON.stringify({ cols, rows }));
+  } catch {
+    /* storage full or disabled */
+  }
+}
 
 export interface FreshContainer {
   sessionId: string;
@@ -56,7 +80,7 @@ export function QuickTerminal({ fresh, large, onDone }: { fresh: FreshContainer;
         </div>
       </div>
       <div className={`relative overflow-hidden rounded-lg border border-slate-800 bg-slate-950 ${large ? 'h-[36rem]' : 'h-[28rem]'}`}>
-        <Terminal containerId={fresh.id} sessionId={fresh.sessionId} active fontSize={large ? 20 : 15} localEcho={localEcho} />
+        <Terminal containerId={fresh.id} sessionId={fresh.sessionId} active fontSize={large ? 20 : 15} localEcho={localEcho} onSize={(c, r) => saveSize(large, c, r)} />
       </div>
       <p className="text-xs text-slate-500">Its page shows this same shell (kept for a minute after you leave it) with the diagrams, the live limits and the creation timeline.</p>
     </div>

@@ -8,12 +8,13 @@ import { useEffect, useRef } from 'react';
 import type { Terminal as XTerm } from '@xterm/xterm';
 import { channel } from './lib/client';
 import { LocalEcho, type TerminalView } from './lib/local-echo';
+import { typed } from './lib/typing-stillness';
 import { terminalTheme } from './theme';
 
 const INPUT_CHUNK = 256 * 1024;
 
 export interface TerminalProps {
-  /** null while the container is being made: xterm is ready at once, the session opens when it is known */
+  /** null while the container is being made: xterm is ready at once and awaits the session the create request starts */
   containerId: string | null;
   sessionId: string;
   active: boolean;
@@ -21,14 +22,18 @@ export interface TerminalProps {
   /** draw typed characters before their echo arrives (see lib/local-echo.ts) */
   localEcho?: boolean;
   onEnded?: (reason: string) => void;
+  /** the terminal's size, each time it is fitted (the dashboard asks for its next shell at this size) */
+  onSize?: (cols: number, rows: number) => void;
 }
 
-export function Terminal({ containerId, sessionId, active, fontSize, localEcho = true, onEnded }: TerminalProps) {
+export function Terminal({ containerId, sessionId, active, fontSize, localEcho = true, onEnded, onSize }: TerminalProps) {
   const el = useRef<HTMLDivElement>(null);
   const termRef = useRef<XTerm | null>(null);
   const fitRef = useRef<{ fit(): void } | null>(null);
   const endedRef = useRef(onEnded);
   endedRef.current = onEnded;
+  const sizeRef = useRef(onSize);
+  sizeRef.current = onSize;
   const activeRef = useRef(active);
   activeRef.current = active;
   const containerRef = useRef(containerId);
@@ -54,8 +59,11 @@ export function Terminal({ containerId, sessionId, active, fontSize, localEcho =
       const term = new XTermCtor({
         fontSize,
         fontFamily: 'ui-monospace, "DejaVu Sans Mono", "Liberation Mono", Menlo, monospace',
-        // a blinking cursor is motion too: none for a learner who asked the system for less
-        cursorBlink: !window.matchMedia('(prefers-reduced-motion: reduce)').matches,
+        // A steady cursor. A blinking one restarts its animation at every key press (xterm shows
+        // it solid again), a change on screen: Chromium then renders that frame first and holds
+        // the shell's echo, already arrived, behind it, so without local echo every character came
+        // one frame (16 ms) later. (It was also motion for a learner who asked for less.)
+        cursorBlink: false,
         scrollback: 5000,
         convertEol: false,
         screenReaderMode: false,
@@ -71,6 +79,7 @@ export function Terminal({ containerId, sessionId, active, fontSize, localEcho =
       } catch {
         /* hidden */
       }
+      sizeRef.current?.(term.cols, term.rows);
 
       const ack = (chars: number) => {
         if (!disposed) sock.emit('ack', { sessionId, chars });
@@ -116,11 +125,13 @@ export function Terminal({ containerId, sessionId, active, fontSize, localEcho =
       };
       const open = () => {
         const containerId = containerRef.current;
-        if (ended || disposed || !containerId) return;
+        if (ended || disposed) return;
         openedRef.current = true;
+        // no container yet (the dashboard's new one is being made): await the session its create
+        // request starts, so the shell's prompt flows here the moment it is printed
         sock.emit(
-          'open',
-          { sessionId, containerId, cols: term.cols, rows: term.rows },
+          containerId ? 'open' : 'await',
+          { sessionId, ...(containerId ? { containerId } : {}), cols: term.cols, rows: term.rows },
           (res: { ok: boolean; error?: string; replay?: string; reattached?: boolean }) => {
             if (disposed) return;
             if (!res.ok) {
@@ -145,6 +156,8 @@ export function Terminal({ containerId, sessionId, active, fontSize, localEcho =
       if (sock.connected) open();
       else if (!sock.active) sock.connect();
 
+      // keys only: a terminal's own answers (ash asks for the cursor position at every prompt) are data too
+      const keySub = term.onKey(() => typed());
       const dataSub = term.onData((d) => {
         // the prediction (if any) is drawn before the key leaves: it reads the screen as it is now
         const predicted = echo.onInput(d, view());
@@ -160,6 +173,7 @@ export function Terminal({ containerId, sessionId, active, fontSize, localEcho =
         write(echo.setEnabled(false));
         echo.setEnabled(localEchoRef.current);
         sock.emit('resize', { sessionId, cols, rows });
+        sizeRef.current?.(cols, rows);
       });
       // Ctrl+Shift+C copies the selection, Ctrl+Shift+V pastes (Ctrl+C stays SIGINT)
       term.attachCustomKeyEventHandler((ev) => {
@@ -198,6 +212,7 @@ export function Terminal({ containerId, sessionId, active, fontSize, localEcho =
         setEchoRef.current = null;
         clearInterval(expiry);
         dataSub.dispose();
+        keySub.dispose();
         resizeSub.dispose();
         ro.disconnect();
         // leaving the page is not closing the terminal: the server keeps it for a reload
@@ -217,6 +232,7 @@ export function Terminal({ containerId, sessionId, active, fontSize, localEcho =
   }, [sessionId]);
 
   useEffect(() => {
+    // (a terminal that awaited its session is open already: the server attached it)
     if (containerId && !openedRef.current) openRef.current?.();
   }, [containerId]);
 

@@ -44,6 +44,8 @@ export class ApiError extends Error {
   constructor(
     readonly status: number,
     message: string,
+    /** the whole answer, for the fields beside its `error` */
+    readonly body: Record<string, unknown> = {},
   ) {
     super(message);
   }
@@ -62,6 +64,6 @@ export async function api<T = unknown>(path: string, init?: { method?: string; b
   });
   if (res.status === 204) return null as T;
   const data = await res.json().catch(() => ({ error: res.statusText }));
-  if (!res.ok) throw new ApiError(res.status, (data as { error?: string }).error ?? `HTTP ${res.status} ${res.statusText}`);
+  if (!res.ok) throw new ApiError(res.status, (data as { error?: string }).error ?? `HTTP ${res.status} ${res.statusText}`, data && typeof data === 'object' ? (data as Record<string, unknown>) : {});
   return data as T;
 }

@@ -6,6 +6,11 @@
 // above HIGH_WATERMARK unacked characters and resumes it below LOW_WATERMARK.
 // A session outlives its socket for DETACH_GRACE_MS (a page reload), then it is closed; closing a
 // session kills its process, and a session ends when its container ends. There is no host shell.
+// A session may also be made by the REST request that makes and starts its container (`prepare`):
+// its shell starts the moment the container runs. The page's terminal, mounted before the
+// container exists, has asked for that session id already (`await`): the session is attached to
+// it at once and the prompt flows to it live, with no round trip after the REST answer. A page
+// that asks later attaches as a reloaded one does and gets the prompt in the replay.
 //
 // A session belongs to the principal that opened it (the teacher, or one learner): its id is looked
 // up only among that principal's sessions, so another's id is "no such session" whatever it is,
@@ -28,7 +33,9 @@ const KILL_GRACE_MS = 1_000;
 const SHELL = ['/bin/sh'];
 const SHELL_ENV = ['TERM=xterm-256color', 'PS1=\\h:\\w\\$ '];
 
-const sessionId = z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, 'bad session id');
+/** a terminal session's id, as the page makes it (also checked by the REST create that prepares one) */
+export const terminalSessionId = z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, 'bad session id');
+const sessionId = terminalSessionId;
 const openMsg = z.object({
   sessionId,
   containerId: z.string().min(1).max(128),
@@ -38,9 +45,25 @@ const openMsg = z.object({
 const inputMsg = z.object({ sessionId, data: z.string().max(MAX_INPUT) });
 const resizeMsg = z.object({ sessionId, cols: z.number().int().min(1).max(1000), rows: z.number().int().min(1).max(500) });
 const ackMsg = z.object({ sessionId, chars: z.number().int().min(0) });
+const awaitMsg = openMsg.omit({ containerId: true });
+/** how long a page's `await` waits for the create request that prepares its session */
+export const AWAIT_MS = 60_000;
+/** `await`s one socket may have outstanding (each is a timer and a map entry) */
+const MAX_AWAITS_PER_SOCKET = 8;
 const idMsg = z.object({ sessionId });
 
 type AckFn = (res: unknown) => void;
+
+/** A page's terminal waiting for `prepare` of its session id. */
+interface Waiter {
+  socket: Socket;
+  cols: number;
+  rows: number;
+  /** the session is made: attach it to this socket (the connection's own bookkeeping) */
+  adopt: (s: Session) => void;
+  reply: AckFn;
+  timer: NodeJS.Timeout;
+}
 
 interface Session {
   id: string;
@@ -85,6 +108,17 @@ export interface TerminalChannel {
   watch(owner: string, w: TerminalWatcher): () => void;
   /** the replay ring of one session of `owner`, or null when there is no such session */
   replay(owner: string, sessionId: string): string | null;
+  /**
+   * An id already in use by `principal` (or a bad one): the message; null when `prepare` may use
+   * it (asked before the container is made, so a refused terminal makes nothing).
+   */
+  refusePrepare(principal: Principal, sessionId: string): string | null;
+  /**
+   * Starts `principal`'s session `sessionId` in the running container now, detached (kept for
+   * DETACH_GRACE_MS like a reloaded page's): the page's `open` of the same id attaches to it.
+   * Returns at once; the shell starts after the caller's current task (its answer goes out first).
+   */
+  prepare(principal: Principal, t: { sessionId: string; containerId: string; cols: number; rows: number }): void;
   close(): Promise<void>;
 }
 
@@ -98,6 +132,15 @@ const keyOf = (owner: string, id: string) => `${owner}\n${id}`;
 export function terminalChannel(io: Server, engine: EngineApi, principalOf: (socket: Socket) => Principal): TerminalChannel {
   const nsp: Namespace = io.of('/terminal');
   const sessions = new Map<string, Session>();
+  /** pages' terminals awaiting their session, by keyOf(owner, id) */
+  const waiters = new Map<string, Waiter>();
+  const dropWaiter = (key: string, socket: Socket, reason: string | null) => {
+    const w = waiters.get(key);
+    if (!w || w.socket !== socket) return;
+    waiters.delete(key);
+    clearTimeout(w.timer);
+    if (reason) w.reply({ ok: false, error: reason });
+  };
   /** read-only watchers by owner (see TerminalWatcher) */
   const watchers = new Map<string, Set<TerminalWatcher>>();
   /** tells an owner's watchers; a watcher that throws is its own problem, never the terminal's */
@@ -192,6 +235,31 @@ export function terminalChannel(io: Server, engine: EngineApi, principalOf: (soc
     return s.ready;
   };
 
+  /** a session of `principal` in the container, not yet attached nor started */
+  const newSession = (principal: Principal, id: string, containerId: string): Session => {
+    const owner = principalKey(principal);
+    const created: Session = {
+      id,
+      owner,
+      engine: principal.engine,
+      containerId,
+      proc: null,
+      ready: Promise.resolve(),
+      socket: null,
+      flow: new FlowControl(),
+      ring: new RingBuffer(REPLAY_BYTES),
+      batcher: null as unknown as Batcher,
+      decoder: new StringDecoder('utf8'),
+      expire: null,
+      closed: false,
+      exitCode: null,
+    };
+    created.batcher = new Batcher((data) => send(created, data), 2);
+    sessions.set(keyOf(owner, id), created);
+    tell(created, (w, ws) => w.open(ws, ''));
+    return created;
+  };
+
   const offEngine = engine.onEvent((e) => {
     if (e.type !== 'container' || (e.action !== 'die' && e.action !== 'destroy' && e.action !== 'stop')) return;
     for (const s of [...sessions.values()]) {
@@ -201,6 +269,8 @@ export function terminalChannel(io: Server, engine: EngineApi, principalOf: (soc
 
   nsp.on('connection', (socket) => {
     const mine = new Set<string>();
+    /** ids this socket awaits (see 'await') */
+    const awaiting = new Set<string>();
     const principal = principalOf(socket);
     const owner = principalKey(principal);
     /** this principal's session by id; another's does not exist here */
@@ -221,28 +291,9 @@ export function terminalChannel(io: Server, engine: EngineApi, principalOf: (soc
       }
       let s = sessionOf(id);
       if (s && s.containerId !== containerId) return reply({ ok: false, error: 'session belongs to another container' });
-      const reattached = !!s;
       if (!s) {
-        const created: Session = {
-          id,
-          owner,
-          engine: principal.engine,
-          containerId,
-          proc: null,
-          ready: Promise.resolve(),
-          socket: null,
-          flow: new FlowControl(),
-          ring: new RingBuffer(REPLAY_BYTES),
-          batcher: null as unknown as Batcher,
-          decoder: new StringDecoder('utf8'),
-          expire: null,
-          closed: false,
-          exitCode: null,
-        };
-        created.batcher = new Batcher((data) => send(created, data), 2);
-        sessions.set(keyOf(owner, id), created);
-        tell(created, (w, ws) => w.open(ws, ''));
-        s = created;
+        dropWaiter(keyOf(owner, id), socket, 'opened instead');
+        s = newSession(principal, id, containerId);
         attach(s, socket);
         mine.add(id);
         try {
@@ -253,6 +304,12 @@ export function terminalChannel(io: Server, engine: EngineApi, principalOf: (soc
         }
         return reply({ ok: true, sessionId: id, reattached: false, replay: '' });
       }
+      await reattach(s, cols, rows, reply);
+    });
+
+    /** the page's own session, open already (a reload, or prepared before the page asked): attach and replay */
+    const reattach = async (s: Session, cols: number, rows: number, reply: AckFn) => {
+      const id = s.id;
       attach(s, socket);
       mine.add(id);
       try {
@@ -268,7 +325,35 @@ export function terminalChannel(io: Server, engine: EngineApi, principalOf: (soc
       if (action === 'pause') s.proc?.pause();
       if (action === 'resume') s.proc?.resume();
       s.proc?.resize(cols, rows);
-      reply({ ok: true, sessionId: id, reattached, replay });
+      reply({ ok: true, sessionId: id, containerId: s.containerId, reattached: true, replay });
+    };
+
+    // a terminal shown before its container exists: attach to session `sessionId` once the create
+    // request prepares it (at once when it did already); the answer comes when its shell runs
+    socket.on('await', async (raw: unknown, ack?: AckFn) => {
+      const reply = typeof ack === 'function' ? ack : () => {};
+      const p = awaitMsg.safeParse(raw);
+      if (!p.success) return reply({ ok: false, error: p.error.issues.map((i) => i.message).join('; ') });
+      const { sessionId: id, cols, rows } = p.data;
+      const s = sessionOf(id);
+      if (s) return reattach(s, cols, rows, reply);
+      const key = keyOf(owner, id);
+      const other = waiters.get(key);
+      if (other) dropWaiter(key, other.socket, 'awaited elsewhere');
+      if ([...waiters.values()].filter((w) => w.socket === socket).length >= MAX_AWAITS_PER_SOCKET) return reply({ ok: false, error: `at most ${MAX_AWAITS_PER_SOCKET} terminals may await their container` });
+      waiters.set(key, {
+        socket,
+        cols,
+        rows,
+        reply,
+        adopt: (made) => {
+          attach(made, socket);
+          mine.add(id);
+          awaiting.delete(id);
+        },
+        timer: setTimeout(() => dropWaiter(key, socket, 'no container was made for this terminal'), AWAIT_MS).unref(),
+      });
+      awaiting.add(id);
     });
 
     socket.on('input', (raw: unknown) => {
@@ -296,6 +381,8 @@ export function terminalChannel(io: Server, engine: EngineApi, principalOf: (soc
     socket.on('detach', (raw: unknown) => {
       const p = idMsg.safeParse(raw);
       if (!p.success) return;
+      dropWaiter(keyOf(owner, p.data.sessionId), socket, null);
+      awaiting.delete(p.data.sessionId);
       const s = sessionOf(p.data.sessionId);
       if (s && s.socket === socket) detach(s);
     });
@@ -303,12 +390,16 @@ export function terminalChannel(io: Server, engine: EngineApi, principalOf: (soc
     socket.on('close', (raw: unknown) => {
       const p = idMsg.safeParse(raw);
       if (!p.success) return;
+      dropWaiter(keyOf(owner, p.data.sessionId), socket, null);
+      awaiting.delete(p.data.sessionId);
       const s = sessionOf(p.data.sessionId);
       if (s) end(s, 'closed');
       mine.delete(p.data.sessionId);
     });
 
     socket.on('disconnect', () => {
+      for (const id of awaiting) dropWaiter(keyOf(owner, id), socket, null);
+      awaiting.clear();
       for (const id of mine) {
         const s = sessionOf(id);
         if (s && s.socket === socket) detach(s);
@@ -316,6 +407,12 @@ export function terminalChannel(io: Server, engine: EngineApi, principalOf: (soc
       mine.clear();
     });
   });
+
+  const refusePrepare = (principal: Principal, id: string): string | null => {
+    const p = sessionId.safeParse(id);
+    if (!p.success) return p.error.issues.map((i) => i.message).join('; ');
+    return sessions.has(keyOf(principalKey(principal), id)) ? `terminal session ${id} already exists` : null;
+  };
 
   return {
     count: () => sessions.size,
@@ -328,6 +425,32 @@ export function terminalChannel(io: Server, engine: EngineApi, principalOf: (soc
         set.delete(w);
         if (!set.size && watchers.get(owner) === set) watchers.delete(owner);
       };
+    },
+    refusePrepare,
+    prepare(principal, t) {
+      const problem = refusePrepare(principal, t.sessionId);
+      if (problem) throw new Error(problem);
+      const key = keyOf(principalKey(principal), t.sessionId);
+      const w = waiters.get(key);
+      const s = newSession(principal, t.sessionId, t.containerId);
+      if (w) {
+        // the page's terminal is waiting: its own size, and the prompt goes straight to it
+        waiters.delete(key);
+        clearTimeout(w.timer);
+        w.adopt(s);
+      } else detach(s);
+      // the shell's spawn blocks this process for a moment (a fork): the caller's answer goes first
+      s.ready = new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+        if (s.closed) throw new Error('session closed');
+        return start(s, w?.cols ?? t.cols, w?.rows ?? t.rows);
+      });
+      s.ready.then(
+        () => w?.reply({ ok: true, sessionId: s.id, containerId: s.containerId, reattached: false, replay: '' }),
+        (e: Error) => {
+          end(s, e.message);
+          w?.reply({ ok: false, error: e.message });
+        },
+      );
     },
     replay(owner, sessionId) {
       const s = sessions.get(keyOf(owner, sessionId));

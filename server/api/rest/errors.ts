@@ -6,6 +6,8 @@ export class HttpError extends Error {
   constructor(
     readonly status: number,
     message: string,
+    /** more of the answer's fields, beside its `error` */
+    readonly detail: Record<string, unknown> = {},
   ) {
     super(message);
   }

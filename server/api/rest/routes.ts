@@ -4,6 +4,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { containerConfigSchema, limitsSchema, MAX_NAME_LENGTH, restartPolicySchema, type EngineApi } from '../../engine/index.js';
 import { summarize } from '../../realtime/containers.js';
+import { terminalSessionId } from '../../realtime/terminal.js';
 
 import { HttpError, httpStatusOf } from './errors.js';
 import { compareListing, getComparison, runComparison } from './runtime-compare.js';
@@ -43,7 +44,30 @@ const createBody = containerConfigSchema.extend({
   userns: z.enum(['host', 'private', 'auto'], { error: 'userns: use host, private or auto' }).optional(),
   /** false: create only */
   start: z.boolean().optional(),
+  /**
+   * a shell for the dashboard, started with the container (one request instead of create, start
+   * and a terminal's own start): the page's terminal opens this session id and finds its prompt
+   */
+  terminal: z
+    .object({
+      sessionId: terminalSessionId,
+      cols: z.number().int().min(1).max(1000),
+      rows: z.number().int().min(1).max(500),
+    })
+    .strict()
+    .optional(),
 });
+
+/** The terminal channel as the REST routes see it, for the principal of the request (terminal.ts). */
+export interface RestTerminals {
+  /** why this session id cannot be prepared (bad, or in use), or null */
+  refuse(sessionId: string): string | null;
+  prepare(t: { sessionId: string; containerId: string; cols: number; rows: number }): void;
+}
+
+export interface RestOptions {
+  terminals?: RestTerminals;
+}
 
 const updateBody = limitsSchema.extend({ restartPolicy: restartPolicySchema.optional() });
 
@@ -52,7 +76,7 @@ const renameBody = z.object({ name: z.string().min(1, 'the new name is required'
 const killBody = z.object({ signal: z.string().max(16).optional() }).strict();
 const signalBody = z.object({ signal: z.union([z.string().min(1).max(16), z.number().int()], { error: 'signal: a name (TERM, SIGKILL) or a number is required' }) }).strict();
 
-type Handler = (ctx: { engine: EngineApi; params: string[]; url: URL; req: IncomingMessage }) => Promise<unknown> | unknown;
+type Handler = (ctx: { engine: EngineApi; params: string[]; url: URL; req: IncomingMessage; opts: RestOptions }) => Promise<unknown> | unknown;
 
 const routes: { method: string; path: string; re: RegExp; fn: Handler }[] = [];
 const route = (method: string, path: string, fn: Handler) =>
@@ -67,11 +91,30 @@ route('GET', '/api/info', ({ engine }) => engine.info());
 route('GET', '/api/runtimes', ({ engine }) => engine.runtimes());
 route('GET', '/api/images', ({ engine }) => engine.listImages());
 route('GET', '/api/containers', ({ engine, url }) => engine.list({ all: url.searchParams.get('all') !== '0' }).map(summarize));
-route('POST', '/api/containers', async ({ engine, req }) => {
-  const { start, userns, ...body } = parse(createBody, await readBody(req));
+route('POST', '/api/containers', async ({ engine, req, opts }) => {
+  const { start, userns, terminal, ...body } = parse(createBody, await readBody(req));
   const config = userns ? { ...body, namespaces: { ...(body.namespaces ?? {}), user: userns !== 'host' } } : body;
-  const rec = start === false ? await engine.create(config) : await engine.run(config);
-  return { status: 201, body: rec };
+  if (terminal) {
+    // refused before anything is made
+    if (start === false) throw new HttpError(400, 'terminal: a shell needs the container started (start: false was asked)');
+    if (!opts.terminals) throw new HttpError(400, 'terminal: this server has no terminals');
+    const why = opts.terminals.refuse(terminal.sessionId);
+    if (why) throw new HttpError(409, `terminal: ${why}`);
+  }
+  const rec = await engine.create(config);
+  if (start === false) return { status: 201, body: rec };
+  let started;
+  try {
+    started = await engine.start(rec.id);
+  } catch (e) {
+    // as docker run: made, then started; a start that fails leaves the container made (created
+    // or exited) unless --rm, and the answer says which, so the page can point at it
+    if (config.autoRemove) await engine.remove(rec.id, { force: true, volumes: true }).catch(() => {});
+    const status = engine.list({ all: true }).find((c) => c.id === rec.id)?.state.status ?? 'removed';
+    throw new HttpError(httpStatusOf(e), (e as Error).message, { container: { id: rec.id, name: rec.name, status } });
+  }
+  if (terminal) opts.terminals!.prepare({ ...terminal, containerId: started.id });
+  return { status: 201, body: started };
 });
 route('GET', '/api/containers/:id', ({ engine, params }) => engine.get(params[0]));
 route('GET', '/api/containers/:id/config.json', ({ engine, params }) => engine.ociConfig(params[0]));
@@ -156,7 +199,7 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
 export { sendJson };
 
 /** Handles /api/*; the caller has checked the token. */
-export async function handleRest(engine: EngineApi, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+export async function handleRest(engine: EngineApi, req: IncomingMessage, res: ServerResponse, url: URL, opts: RestOptions = {}): Promise<void> {
   const path = url.pathname.replace(/\/+$/, '') || '/';
   let allowed = false;
   for (const r of routes) {
@@ -166,7 +209,7 @@ export async function handleRest(engine: EngineApi, req: IncomingMessage, res: S
     if (r.method !== req.method) continue;
     try {
       const params = m.slice(1).map(decodeParam);
-      const out = await r.fn({ engine, params, url, req });
+      const out = await r.fn({ engine, params, url, req, opts });
       if (out && typeof out === 'object' && 'status' in out && 'body' in out && typeof (out as { status: unknown }).status === 'number' && Object.keys(out).length === 2) {
         const o = out as { status: number; body: unknown };
         return sendJson(res, o.status, o.body);
@@ -176,7 +219,7 @@ export async function handleRest(engine: EngineApi, req: IncomingMessage, res: S
       const err = e as Error;
       const status = httpStatusOf(e);
       if (status === 500) console.error(`[rest] ${req.method} ${path}:`, err);
-      return sendJson(res, status, { error: err.message || 'internal error' });
+      return sendJson(res, status, { error: err.message || 'internal error', ...(e instanceof HttpError ? e.detail : {}) });
     }
   }
   sendJson(res, allowed ? 405 : 404, { error: allowed ? `method ${req.method} not allowed` : `no such endpoint: ${path}` });

@@ -148,7 +148,10 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     if (principal.role === 'learner') {
       if (handleLabRequest(labs, req, res, url, principal.engine, classroom.store.getClass(principal.classId).labs)) return;
     } else if (handleLabRequest(labs, req, res, url)) return;
-    void handleRest(principal.engine, req, res, url);
+    // a shell made with the container is that principal's session (its socket finds it by id)
+    void handleRest(principal.engine, req, res, url, {
+      terminals: { refuse: (id) => terminals.refusePrepare(principal, id), prepare: (t) => terminals.prepare(principal, t) },
+    });
     return;
   });
 
