@@ -88,9 +88,9 @@ describe('container names', () => {
 
 describe('runtimes', () => {
   it('the engine refuses a runtime it does not have, naming what it has', () => {
-    expect(validateConfig({ image: 'base', runtime: 'builtin' }).runtime).toBe('builtin');
-    for (const rt of ['runc', 'crun', 'runsc', 'constructor', '__proto__']) {
-      expect(() => validateConfig({ image: 'base', runtime: rt })).toThrow(`unknown or invalid runtime name: "${rt}": this engine has only builtin`);
+    for (const rt of ['builtin', 'runc', 'crun', 'runsc', 'uml']) expect(validateConfig({ image: 'base', runtime: rt }).runtime).toBe(rt);
+    for (const rt of ['kata', 'firecracker', 'constructor', '__proto__', 'toString']) {
+      expect(() => validateConfig({ image: 'base', runtime: rt })).toThrow(`unknown or invalid runtime name: "${rt}": this engine has builtin, runc, crun, runsc, uml`);
     }
   });
   it('the Docker adapter hands HostConfig.Runtime to the engine (no silent drop); none means the default', () => {
