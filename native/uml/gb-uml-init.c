@@ -174,9 +174,11 @@ int main(void) {
 
   /*
    * linux.uml keeps only the x87/SSE registers of a guest process here (gb-uml-launch.c): keep
-   * glibc's string functions off AVX and AVX-512, whose upper register halves it would lose.
+   * glibc's string functions and Go's runtime off AVX and AVX-512, whose upper register halves
+   * it would lose.
    */
   if (!getenv_of("GLIBC_TUNABLES") && nenvs < MAXV) envs[nenvs++] = "GLIBC_TUNABLES=" GUEST_GLIBC_TUNABLES;
+  if (!getenv_of("GODEBUG") && nenvs < MAXV) envs[nenvs++] = "GODEBUG=" GUEST_GODEBUG;
 
   pid_t pid = fork();
   if (pid < 0) halt_with(125);

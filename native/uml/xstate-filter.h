@@ -27,4 +27,6 @@
 /* glibc's string functions stay off AVX and AVX-512 in the guest: under the x87/SSE fallback the
    upper halves of the vector registers are not kept across UML's switches between threads */
 #define GUEST_GLIBC_TUNABLES "glibc.cpu.hwcaps=-AVX,-AVX2,-AVX512F,-AVX512VL,-AVX512BW,-AVX512DQ,-AVX512CD,-AVX_Fast_Unaligned_Load"
+/* and Go's runtime (memmove, memclr) off AVX too: runc, runsc, the docker CLI crash without it */
+#define GUEST_GODEBUG "cpu.avx=off,cpu.avx2=off"
 #endif

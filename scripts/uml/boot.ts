@@ -114,8 +114,10 @@ async function reapGroup(pgid: number): Promise<void> {
   if (groupAlive(pgid)) throw new Error(`UML process group ${pgid} would not die`);
 }
 
-/** native/uml/xstate-filter.h's glibc setting, for the guest's processes */
+/** native/uml/xstate-filter.h's glibc and Go settings, for the guest's processes (guest-init.sh
+ * keeps node's JIT off AVX as well) */
 const GUEST_GLIBC_TUNABLES = 'glibc.cpu.hwcaps=-AVX,-AVX2,-AVX512F,-AVX512VL,-AVX512BW,-AVX512DQ,-AVX512CD,-AVX_Fast_Unaligned_Load';
+const GUEST_GODEBUG = 'cpu.avx=off,cpu.avx2=off';
 
 function fpregsWrapper(): string {
   const bin = join(dirname(GUEST_INIT), '..', '..', 'native', 'build', 'gb-uml-fpregs');
@@ -172,6 +174,7 @@ export async function bootUml(opts: BootOptions & { keepFiles?: string[] }): Pro
     `GBT_WRITABLE=${(opts.writable ?? []).join(':')}`,
     // the guest's init and everything it starts: glibc off AVX and AVX-512 (native/uml/xstate-filter.h)
     `GLIBC_TUNABLES=${GUEST_GLIBC_TUNABLES}`,
+    `GODEBUG=${GUEST_GODEBUG}`,
   ];
   const t0 = Date.now();
   // detached: its own process group, so a timeout can kill UML and every process it forked

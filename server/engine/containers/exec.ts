@@ -22,7 +22,7 @@ export interface ExecLaunch {
    * instead of `helper exec SPEC STATUS`: a runtime's own exec CLI run on the host (runsc exec:
    * setns cannot enter gVisor's Sentry). Its stdio is the session's, as the helper's would be.
    */
-  command?: { file: string; args: string[] };
+  command?: { file: string; args: string[]; env: Record<string, string> };
   tty: boolean;
   cols?: number;
   rows?: number;
@@ -90,7 +90,7 @@ export function launchExec(l: ExecLaunch): ExecProcess {
       cols: l.cols ?? 80,
       rows: l.rows ?? 24,
       cwd: '/',
-      env: {},
+      env: l.command?.env ?? {},
       encoding: null,
     });
     // node-pty opens the master without O_CLOEXEC: every process the server starts later would
@@ -130,7 +130,7 @@ export function launchExec(l: ExecLaunch): ExecProcess {
   }
 
   // eager: its exit status is wanted while a background process inside may hold its output open
-  const child = spawnProcess(l.command?.file ?? l.helper, l.command?.args ?? ['exec', l.specPath, statusPath], { env: {}, eager: true });
+  const child = spawnProcess(l.command?.file ?? l.helper, l.command?.args ?? ['exec', l.specPath, statusPath], { env: l.command?.env ?? {}, eager: true });
   child.stdout!.on('data', (d: Buffer) => dataCbs.forEach((cb) => cb(d)));
   child.stderr!.on('data', (d: Buffer) => errCbs.forEach((cb) => cb(d)));
   child.stdin!.on('error', () => {});

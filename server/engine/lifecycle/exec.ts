@@ -9,6 +9,7 @@ import { resolveUser } from '../containers/users.js';
 import { helperExecutable } from '../runtime/builtin.js';
 import { buildExecPlan } from '../runtime/build-plan.js';
 import { execSpec } from '../runtime/helper-spec.js';
+import { runtimeCliEnv } from '../runtime/drivers/cli.js';
 import { Conflict, InvalidArgument, NotFound } from '../types.js';
 import { containerEvent, type EngineContext, type ExecEntry } from './context.js';
 import { driverOf, launchContext } from './runtime-driver.js';
@@ -34,11 +35,11 @@ export async function execInContainer(ctx: EngineContext, idOrName: string, opts
   });
   const driver = driverOf(rec);
   if (driver.exec.mode === 'none') throw new Conflict(driver.exec.refusal);
-  let command: { file: string; args: string[] } | undefined;
+  let command: { file: string; args: string[]; env: Record<string, string> } | undefined;
   if (driver.exec.mode === 'cli') {
     // the runtime's own exec (runsc): the same user, environment and directory the plan chose
     const argv = driver.exec.argv(launchContext(ctx, rec, null), { args: plan.args, env: plan.env, cwd: plan.cwd, user: { uid: plan.user.uid, gid: plan.user.gid }, tty: opts.tty ?? false });
-    command = { file: argv[0], args: argv.slice(1) };
+    command = { file: argv[0], args: argv.slice(1), env: runtimeCliEnv() };
   }
   writeFileSync(specPath, execSpec(plan), { mode: 0o600 });
   const entry: ExecEntry = { containerId: rec.id, process: undefined as unknown as ExecProcess, exitCode: null, config: opts };

@@ -11,10 +11,25 @@ export interface CliResult {
   stderr: string;
 }
 
+/**
+ * The environment a runtime's CLI runs with: a fixed PATH, and the server's own settings that
+ * steer how Go and glibc programs pick CPU features (GODEBUG=cpu.*, GLIBC_TUNABLES) when it has
+ * them: a server in a User-mode Linux guest on an AMX host (scripts/uml/boot.ts) needs them for
+ * runc and runsc, Go programs, to run at all. Nothing else of the server's environment.
+ */
+export function runtimeCliEnv(): Record<string, string> {
+  const env: Record<string, string> = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' };
+  for (const k of ['GODEBUG', 'GLIBC_TUNABLES']) if (process.env[k]) env[k] = process.env[k]!;
+  return env;
+}
+
+/** runtimeCliEnv() as NAME=value strings (a shim command's env) */
+export const runtimeCliEnvList = (): string[] => Object.entries(runtimeCliEnv()).map(([k, v]) => `${k}=${v}`);
+
 /** Run a runtime's CLI on the host; no descriptor of ours reaches it (execFile: stdio pipes only). */
 export function runCli(bin: string, args: string[], timeoutMs = 20_000): Promise<CliResult> {
   return new Promise((resolve) => {
-    execFile(bin, args, { timeout: timeoutMs, env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' } as unknown as NodeJS.ProcessEnv, encoding: 'utf8', maxBuffer: 4 << 20 }, (err, stdout, stderr) => {
+    execFile(bin, args, { timeout: timeoutMs, env: runtimeCliEnv() as unknown as NodeJS.ProcessEnv, encoding: 'utf8', maxBuffer: 4 << 20 }, (err, stdout, stderr) => {
       const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : null) : 0;
       resolve({ code, stdout: String(stdout), stderr: String(stderr) });
     });

@@ -18,7 +18,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PlanDevice } from '../plan.js';
 import { STANDARD_DEVICES } from '../spec.js';
-import { bundleCgroupsPath, findBinary, lastError, missing, removeCgroupPath, removeForeignCgroups, runCli, statePid, versionOf, writeProbeBundle } from './cli.js';
+import { bundleCgroupsPath, findBinary, lastError, missing, removeCgroupPath, removeForeignCgroups, runCli, runtimeCliEnvList, statePid, versionOf, writeProbeBundle } from './cli.js';
 import type { Availability, LaunchContext, ProbeEnv, RuntimeDriver } from './types.js';
 
 const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -83,7 +83,7 @@ export function ociCliDriver(name: 'runc' | 'crun', description: string, candida
       // --log: runc's warnings (its cgroup removal meeting the monitor's busy monitor/ cgroup) go
       // to a file in the run dir, not into the container's stderr; its fatal errors still do
       argv: [bin(), ...global(ctx), '--log', join(ctx.runDir, `${name}.log`), 'run', '--bundle', ctx.bundle, ctx.id],
-      env: ['PATH=/usr/sbin:/usr/bin:/sbin:/bin'],
+      env: runtimeCliEnvList(),
       cwd: ctx.bundle,
       netns: shimWantsNetns(ctx),
       joinCgroup: false, // runc puts the init into linux.cgroupsPath itself

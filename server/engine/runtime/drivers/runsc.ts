@@ -20,7 +20,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { bundleCgroupsPath, findBinary, lastError, missing, removeCgroupPath, removeForeignCgroups, runCli, statePid, versionOf, writeProbeBundle } from './cli.js';
+import { bundleCgroupsPath, findBinary, lastError, missing, removeCgroupPath, removeForeignCgroups, runCli, runtimeCliEnvList, statePid, versionOf, writeProbeBundle } from './cli.js';
 import { ociAdjust, shimWantsNetns } from './oci.js';
 import type { Availability, ProbeEnv, RuntimeDriver } from './types.js';
 
@@ -83,7 +83,7 @@ export const runscDriver: RuntimeDriver = {
   adjustConfig: (config, ctx) => ociAdjust(config, ctx, shimWantsNetns(ctx)),
   shimCommand: (ctx) => ({
     argv: [bin(), ...global(ctx.stateRoot), '--network=host', 'run', '--bundle', ctx.bundle, ctx.id],
-    env: ['PATH=/usr/sbin:/usr/bin:/sbin:/bin'],
+    env: runtimeCliEnvList(),
     cwd: ctx.bundle,
     netns: shimWantsNetns(ctx),
     joinCgroup: false, // runsc puts the sandbox into linux.cgroupsPath itself

@@ -52,5 +52,6 @@ export function kernelArgs(plan: RuntimePlan): string[] {
     'loglevel=0',
     // passed to the guest init as environment: the init is a static glibc program too
     'GLIBC_TUNABLES=glibc.cpu.hwcaps=-AVX,-AVX2,-AVX512F,-AVX512VL,-AVX512BW,-AVX512DQ,-AVX512CD,-AVX_Fast_Unaligned_Load',
+    'GODEBUG=cpu.avx=off,cpu.avx2=off',
   ];
 }
