@@ -23,6 +23,8 @@ export const PHASE_OF_STEP: Readonly<Record<string, Phase>> = {
   'mount-overlay': 'rootfs', 'idmap-layers': 'rootfs', 'shift-layers': 'rootfs', 'storage-quota': 'rootfs',
   'cgroup-create': 'cgroups', 'cgroup-limit': 'cgroups',
   start: 'exec', network: 'network',
+  // another runtime (runc, runsc, uml) under the monitor: finding the init it made
+  'runtime-init': 'exec',
   // helper: before anything
   spec: 'prepare', selfexe: 'prepare',
   // monitor

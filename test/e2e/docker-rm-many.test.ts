@@ -8,6 +8,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hostNames, prefixFromEnv } from '../../server/engine/host/naming.js';
+import { readLeases } from '../../server/engine/network/state-file.js';
 import { requireHost } from '../helpers.js';
 import { closeDockerEnv, dockerClient, DOCKER, gbLinks, noLeftoverLinks, openDockerEnv, type DockerTestEnv } from './docker-support.js';
 
@@ -48,8 +49,7 @@ describe('docker rm -f of many', () => {
     expect(readdirSync(join(root, 'containers'))).toEqual([]); // no record, no half-deleted .gone-<id>
     expect(readdirSync(join(env!.base, 'r')).filter((d) => /^[0-9a-f]{64}$/.test(d))).toEqual([]);
     expect(readdirSync(join(root, 'network', 'files'))).toEqual([]);
-    const leases = JSON.parse(readFileSync(join(root, 'network', 'leases.json'), 'utf8')) as { endpoints: Record<string, unknown> };
-    expect(leases.endpoints).toEqual({});
+    expect(readLeases(join(root, 'network'))).toEqual({});
     expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(env!.base);
   }, 180_000);
 
