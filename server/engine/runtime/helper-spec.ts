@@ -63,14 +63,7 @@ export function runSpec(plan: RuntimePlan, opts: { createBarrier: boolean }): st
   if (plan.hostname) out.push(line('hostname', plan.hostname));
   for (const r of plan.rlimits) out.push(line('rlimit', r.type.replace(/^RLIMIT_/, ''), r.soft, r.hard));
   out.push(commonProcessLines(plan).join('\n'));
-  out.push(line('terminal', plan.terminal ? 1 : 0));
-  out.push(line('stdin', plan.stdin ? 1 : 0));
-  out.push(line('init', plan.init ? 1 : 0));
-  out.push(line('state_dir', plan.stateDir));
-  if (plan.logPath) out.push(line('log', plan.logPath));
-  if (plan.logPath && plan.logRotate) out.push(line('log_rotate', plan.logRotate.maxSize, plan.logRotate.maxFiles));
-  for (const f of plan.monitorCgroupProcs) out.push(line('monitor_cgroup', f));
-  out.push(line('create_barrier', opts.createBarrier ? 1 : 0));
+  out.push(...monitorLines(plan, plan.init, opts.createBarrier));
   return out.join('\n') + '\n';
 }
 
@@ -140,13 +133,16 @@ export function shimSpec(plan: RuntimePlan, cmd: ShimLines, opts: { createBarrie
   out.push(line('cwd', cmd.cwd));
   for (const e of cmd.env) out.push(line('env', e));
   for (const a of cmd.argv) out.push(line('arg', a));
-  out.push(line('terminal', plan.terminal ? 1 : 0));
-  out.push(line('stdin', plan.stdin ? 1 : 0));
-  out.push(line('init', 0));
-  out.push(line('state_dir', plan.stateDir));
+  out.push(...monitorLines(plan, false, opts.createBarrier));
+  return out.join('\n') + '\n';
+}
+
+/** What the monitor keeps for any container: its stdio, init, state, log, own cgroup, barrier. */
+function monitorLines(plan: RuntimePlan, init: boolean, createBarrier: boolean): string[] {
+  const out = [line('terminal', plan.terminal ? 1 : 0), line('stdin', plan.stdin ? 1 : 0), line('init', init ? 1 : 0), line('state_dir', plan.stateDir)];
   if (plan.logPath) out.push(line('log', plan.logPath));
   if (plan.logPath && plan.logRotate) out.push(line('log_rotate', plan.logRotate.maxSize, plan.logRotate.maxFiles));
   for (const f of plan.monitorCgroupProcs) out.push(line('monitor_cgroup', f));
-  out.push(line('create_barrier', opts.createBarrier ? 1 : 0));
-  return out.join('\n') + '\n';
+  out.push(line('create_barrier', createBarrier ? 1 : 0));
+  return out;
 }
