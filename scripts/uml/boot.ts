@@ -119,6 +119,15 @@ async function reapGroup(pgid: number): Promise<void> {
 const GUEST_GLIBC_TUNABLES = 'glibc.cpu.hwcaps=-AVX,-AVX2,-AVX512F,-AVX512VL,-AVX512BW,-AVX512DQ,-AVX512CD,-AVX_Fast_Unaligned_Load';
 const GUEST_GODEBUG = 'cpu.avx=off,cpu.avx2=off';
 
+/**
+ * A host CPU with AMX: its kernel sizes the XSTATE ptrace regset for the whole XSAVE area, which
+ * linux.uml 6.1 cannot pass (native/uml/xstate-filter.h). Only there is UML started through
+ * gb-uml-fpregs, with the guest's programs kept off AVX; anywhere else it runs as it always did.
+ */
+export function needsFpregsFallback(): boolean {
+  return / amx_tile\b/.test(readFileSync('/proc/cpuinfo', 'utf8'));
+}
+
 function fpregsWrapper(): string {
   const bin = join(dirname(GUEST_INIT), '..', '..', 'native', 'build', 'gb-uml-fpregs');
   if (!existsSync(bin)) throw new Error(`${bin} is not built: run "npm run build:native"`);
@@ -172,14 +181,15 @@ export async function bootUml(opts: BootOptions & { keepFiles?: string[] }): Pro
     'loglevel=1',
     `GBT_WORK=${work}`,
     `GBT_WRITABLE=${(opts.writable ?? []).join(':')}`,
-    // the guest's init and everything it starts: glibc off AVX and AVX-512 (native/uml/xstate-filter.h)
-    `GLIBC_TUNABLES=${GUEST_GLIBC_TUNABLES}`,
-    `GODEBUG=${GUEST_GODEBUG}`,
   ];
+  const fallback = needsFpregsFallback();
+  // the guest's init and everything it starts: glibc, Go and node off AVX (guest-init.sh)
+  if (fallback) args.push(`GLIBC_TUNABLES=${GUEST_GLIBC_TUNABLES}`, `GODEBUG=${GUEST_GODEBUG}`, 'GBT_FPREGS_FALLBACK=1');
   const t0 = Date.now();
   // detached: its own process group, so a timeout can kill UML and every process it forked
-  // through gb-uml-fpregs: on an AMX host linux.uml 6.1 dies at its first process otherwise
-  const child = spawn(fpregsWrapper(), [kernel, ...args], { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '/usr/bin:/bin', TMPDIR: join(work, 'tmp') } as unknown as NodeJS.ProcessEnv });
+  // on an AMX host through gb-uml-fpregs: linux.uml 6.1 dies at its first process otherwise
+  const [bin, argv] = fallback ? [fpregsWrapper(), [kernel, ...args]] : [kernel, args];
+  const child = spawn(bin, argv, { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '/usr/bin:/bin', TMPDIR: join(work, 'tmp') } as unknown as NodeJS.ProcessEnv });
   const pgid = child.pid!;
   let consoleText = '';
   let bootMs = -1;

@@ -61,11 +61,13 @@ mkdir -p /run/gbt-bin
 for n in iptables iptables-save iptables-restore ip6tables ip6tables-save ip6tables-restore; do
   ln -s "/usr/sbin/${n%%-*}-legacy${n#${n%%-*}}" "/run/gbt-bin/$n"
 done
-# node with its JIT off AVX: on an AMX host linux.uml keeps only the x87/SSE registers of a guest
-# process (native/uml/xstate-filter.h), and V8 would use the upper halves it loses between threads.
-# Workers forked by vitest inherit the flags (execArgv).
-printf '#!/bin/sh\nexec /usr/bin/node --no-enable-avx --no-enable-avx2 --no-enable-fma3 "$@"\n' > /run/gbt-bin/node
-chmod 755 /run/gbt-bin/node
+# On an AMX host (boot.ts: GBT_FPREGS_FALLBACK) linux.uml keeps only the x87/SSE registers of a
+# guest process (native/uml/xstate-filter.h): node with its JIT off AVX, whose upper register
+# halves would be lost between threads. Workers forked by vitest inherit the flags (execArgv).
+if [ "${GBT_FPREGS_FALLBACK:-}" = 1 ]; then
+  printf '#!/bin/sh\nexec /usr/bin/node --no-enable-avx --no-enable-avx2 --no-enable-fma3 "$@"\n' > /run/gbt-bin/node
+  chmod 755 /run/gbt-bin/node
+fi
 PATH=/run/gbt-bin:$PATH
 
 # Delegate the controllers Glassbox uses, as systemd does on a v2 host
