@@ -96,6 +96,9 @@ describe('docker options and client behaviour against Glassbox', () => {
       // one stdout frame: [1,0,0,0, size] + the text
       expect(got.body[0]).toBe(1);
       expect(got.body.subarray(8).toString()).toBe('attached-output\n');
+      // the stream ends when the container's output does; its exit is recorded just after (a
+      // client that removes it waits for that, as `docker run` does)
+      expect((await ok('wait', 'gbo-attach')).trim()).toBe('0');
       await ok('rm', 'gbo-attach');
     });
 
