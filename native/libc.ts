@@ -4,19 +4,25 @@
 import koffi from 'koffi';
 import { constants as osConstants } from 'node:os';
 
-const libc = koffi.load('libc.so.6');
+/** the one handle on libc: other modules that bind a call of their own (util/spawner.ts) use it */
+export const libc = koffi.load('libc.so.6');
 
 // errno is thread-local in libc; koffi gives us __errno_location to read it right after a call.
 const errnoLocation = libc.func('int *__errno_location(void)');
 const strerror = libc.func('const char *strerror(int errnum)');
 
-function lastErrno(): number {
+export function lastErrno(): number {
   return koffi.decode(errnoLocation(), 'int') as number;
 }
 
 const errnoNames: Record<number, string> = Object.fromEntries(
   Object.entries(osConstants.errno).map(([name, num]) => [num, name]),
 );
+
+/** EPERM, ENOENT ... for an errno number ("errno N" for one Node does not name) */
+export function errnoName(n: number): string {
+  return errnoNames[n] ?? `errno ${n}`;
+}
 
 /** An error from a libc call, carrying the call, its target and the errno name (EPERM, EBUSY...). */
 export class SyscallError extends Error {

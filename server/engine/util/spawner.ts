@@ -19,10 +19,8 @@ import { EventEmitter } from 'node:events';
 import { Socket } from 'node:net';
 import { constants as osConstants } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
-import koffi from 'koffi';
+import { errnoName, lastErrno, libc, O_CLOEXEC } from '../../../native/libc.js';
 
-const libc = koffi.load('libc.so.6');
-const errnoLocation = libc.func('int *__errno_location(void)');
 // posix_spawnp: a bare name (`ip`) is looked up in PATH, as child_process does
 const _posixSpawn = libc.func('int posix_spawnp(_Out_ int *pid, const char *path, void *fileActions, void *attr, const char **argv, const char **envp)');
 const _faInit = libc.func('int posix_spawn_file_actions_init(void *fa)');
@@ -58,12 +56,10 @@ const SIGSET_SIZE = 256;
 const POSIX_SPAWN_SETSIGDEF = 0x04;
 const POSIX_SPAWN_SETSIGMASK = 0x08;
 const POSIX_SPAWN_SETSID = 0x80;
-const O_CLOEXEC = 0o2000000;
 const WNOHANG = 1;
 
 /** errnos that are the program's, not the spawn path's: reported as Node reports them */
 const PROGRAM_ERRNOS = new Set(['ENOENT', 'EACCES', 'ENOEXEC', 'ENOTDIR', 'ELOOP', 'ENAMETOOLONG', 'EPERM', 'ETXTBSY', 'EISDIR']);
-const errnoName = (n: number) => Object.entries(osConstants.errno).find(([, v]) => v === n)?.[0] ?? `errno ${n}`;
 const signalName = (n: number) => (Object.entries(osConstants.signals).find(([, v]) => v === n)?.[0] ?? null) as NodeJS.Signals | null;
 
 export interface SpawnOptions {
@@ -96,7 +92,7 @@ function closeQuietly(fd: number): void {
 function pipe(): [number, number] {
   const b = Buffer.alloc(8);
   if (_pipe2(b, O_CLOEXEC) < 0) {
-    const e = new Error(`pipe2: ${errnoName(koffi.decode(errnoLocation(), 'int') as number)}`);
+    const e = new Error(`pipe2: ${errnoName(lastErrno())}`);
     throw e;
   }
   return [b.readInt32LE(0), b.readInt32LE(4)];
